@@ -1,0 +1,47 @@
+# libactr — the two commands (`make demo`, `make test`) and their siblings.
+# Each target installs what is missing (scripts/install-deps.sh), builds with
+# Meson + Ninja, and runs.
+.PHONY: all deps build demo test bench fuzz asan fuzz-build clean
+
+NINJA_JOBS ?= 2
+MESON_SETUP = meson setup --wipe
+
+all: build
+
+build:
+	@scripts/install-deps.sh build
+	@[ -f build/build.ninja ] || meson setup build >/dev/null
+	ninja -C build -j$(NINJA_JOBS)
+
+demo: build
+	./build/src/tool/actr-lane demo
+
+asan:
+	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dbench=false -Dc_args=-fno-sanitize-recover=all >/dev/null
+	ninja -C build-asan -j$(NINJA_JOBS)
+
+fuzz-build:
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+	  -Dbench=false -Dtool=false -Db_lundef=false \
+	  -Dc_args=-fsanitize=fuzzer-no-link,address,undefined \
+	  -Dc_link_args=-fsanitize=address,undefined >/dev/null
+	ninja -C build-fuzz -j$(NINJA_JOBS)
+
+test:
+	@scripts/install-deps.sh test
+	$(MAKE) build asan fuzz-build
+	scripts/run-tests.sh
+
+bench:
+	@scripts/install-deps.sh bench
+	$(MAKE) build
+	scripts/run-bench.sh
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	$(MAKE) fuzz-build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/run-tests.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

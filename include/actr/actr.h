@@ -1,0 +1,13 @@
+/* actr/actr.h — the whole public API of libactr in one include. */
+#ifndef ACTR_ACTR_H
+#define ACTR_ACTR_H
+
+#include <actr/error.h>
+#include <actr/payload_type.h>
+#include <actr/msg.h>
+#include <actr/envelope.h>
+#include <actr/lane.h>
+#include <actr/inproc.h>
+#include <actr/runtime.h>
+
+#endif

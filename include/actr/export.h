@@ -1,0 +1,10 @@
+/* actr/export.h — symbol visibility.  ACTR_API marks the public ABI; every
+ * other symbol of the shared library is hidden. */
+#ifndef ACTR_EXPORT_H
+#define ACTR_EXPORT_H
+#if defined(ACTR_BUILDING) && defined(__GNUC__)
+#define ACTR_API __attribute__((visibility("default")))
+#else
+#define ACTR_API
+#endif
+#endif

@@ -1,0 +1,122 @@
+/* actr/lane.h — the DataLane interface (SPEC §2): one bidirectional channel
+ * carrying one traffic class between two actors.
+ *
+ * A lane is a reference-counted handle.  actr_lane_clone() gives another
+ * handle to the same lane (shared sender, the one receiver); every handle is
+ * released with actr_lane_unref().  All functions here are safe to call from
+ * any thread, concurrently.  Blocking calls take a timeout in milliseconds:
+ * -1 waits without limit, 0 never waits.  A lane kind that does not offer an
+ * operation returns ACTR_EINVALID_OPERATION with the reference's message
+ * (e.g. "send(bytes) not supported on this lane type").
+ *
+ * This header does not create lanes: see actr/inproc.h (in-process) and the
+ * headers of the network lanes. */
+#ifndef ACTR_LANE_H
+#define ACTR_LANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <actr/export.h>
+#include <actr/envelope.h>
+#include <actr/msg.h>
+#include <actr/payload_type.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actr_lane actr_lane_t;
+
+/* actr_lane_stats_t: counters of one lane since creation. */
+typedef struct actr_lane_stats {
+  uint64_t msgs_sent, bytes_sent;         /* lane messages accepted by send */
+  uint64_t msgs_received, bytes_received; /* lane messages handed to recv */
+  uint64_t dropped_invalid;     /* inbound messages refused as malformed */
+  uint64_t reassembly_rejected; /* fragments with invalid headers */
+  uint64_t reassembly_evicted_ttl; /* partial messages dropped for age */
+  uint64_t reassembly_evicted_cap; /* partial messages dropped for the caps */
+  uint64_t reassembly_pending_bytes;    /* now */
+  uint64_t reassembly_pending_messages; /* now */
+} actr_lane_stats_t;
+
+/* actr_reassembly_config_t: bounds of a lane's fragment reassembly
+ * (SPEC §3.1).  Zero in a field means "use the default". */
+typedef struct actr_reassembly_config {
+  uint64_t max_pending_bytes;    /* payload bytes held in partial messages */
+  uint32_t max_pending_messages; /* partial messages held at once */
+  uint64_t ttl_ms;               /* a partial message older than this is dropped */
+} actr_reassembly_config_t;
+
+/* actr_reassembly_config_default: the defaults for @type's QoS: reliable
+ * channels keep the reference's 6 h TTL; STREAM_LATENCY_FIRST (unordered,
+ * 3 retransmits, so fragments may be lost) uses 30 s.  Caps: 64 MiB and 64
+ * messages per lane. */
+ACTR_API void actr_reassembly_config_default(actr_payload_type_t type,
+                                             actr_reassembly_config_t *out);
+
+/* actr_lane_send: send @len bytes at @data (copied before return).  Blocks
+ * while the lane's outbound bound is reached (backpressure).  Codes:
+ * ACTR_EINVALID_OPERATION (lane kind has no raw send), ACTR_EMESSAGE_TOO_LARGE,
+ * ACTR_ECHANNEL_CLOSED / ACTR_EWEBSOCKET_CLOSED / ACTR_EDATA_CHANNEL_CLOSED,
+ * ACTR_EDATA_CHANNEL_NOT_OPEN, ACTR_ETIMEOUT. */
+ACTR_API int actr_lane_send(actr_lane_t *lane, const void *data, size_t len);
+
+/* actr_lane_try_send: as actr_lane_send but ACTR_EWOULD_BLOCK instead of
+ * waiting; nothing is sent then. */
+ACTR_API int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len);
+
+/* actr_lane_recv: wait up to @timeout_ms for the next whole message.  On
+ * ACTR_OK *@out is (transfer full).  ACTR_ETIMEOUT when the time runs out,
+ * closed codes once the lane is closed and drained. */
+ACTR_API int actr_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out);
+
+/* actr_lane_try_recv: actr_lane_recv without waiting: ACTR_EWOULD_BLOCK
+ * when no whole message is ready (the reference's Ok(None)). */
+ACTR_API int actr_lane_try_recv(actr_lane_t *lane, actr_msg_t **out);
+
+/* actr_lane_send_envelope: hand @env to the lane.  On ACTR_OK the lane owns
+ * @env (transfer full); on failure the caller still owns it.  Blocks while
+ * the lane is full. */
+ACTR_API int actr_lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env);
+
+/* actr_lane_try_send_envelope: as above, ACTR_EWOULD_BLOCK when full. */
+ACTR_API int actr_lane_try_send_envelope(actr_lane_t *lane, actr_envelope_t *env);
+
+/* actr_lane_recv_envelope: wait up to @timeout_ms for an envelope; *@out is
+ * (transfer full). */
+ACTR_API int actr_lane_recv_envelope(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out);
+
+/* actr_lane_try_recv_envelope: ACTR_EWOULD_BLOCK when none is queued. */
+ACTR_API int actr_lane_try_recv_envelope(actr_lane_t *lane, actr_envelope_t **out);
+
+/* actr_lane_type: "Mpsc", "WebSocket" or "WebRtcDataChannel" (static). */
+ACTR_API const char *actr_lane_type(const actr_lane_t *lane);
+
+/* actr_lane_payload_type: the traffic class this lane carries. */
+ACTR_API actr_payload_type_t actr_lane_payload_type(const actr_lane_t *lane);
+
+/* actr_lane_is_healthy: false once the transport under the lane is closing
+ * or closed (true by default for kinds without such state). */
+ACTR_API bool actr_lane_is_healthy(const actr_lane_t *lane);
+
+/* actr_lane_stats: copy the lane's counters into *@out. */
+ACTR_API int actr_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out);
+
+/* actr_lane_close: close the lane for every handle (idempotent,
+ * non-blocking).  Blocked senders and receivers wake with the lane's closed
+ * code; messages already queued can still be received. */
+ACTR_API void actr_lane_close(actr_lane_t *lane);
+
+/* actr_lane_clone: another handle to the same lane (the reference's
+ * Clone).  Release it with actr_lane_unref(). */
+ACTR_API actr_lane_t *actr_lane_clone(actr_lane_t *lane);
+
+/* actr_lane_unref: release one handle (NULL: no-op); the last one closes and
+ * frees the lane. */
+ACTR_API void actr_lane_unref(actr_lane_t *lane);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,37 @@
+/* actr/runtime.h — the I/O runtime: one thread running one event loop that
+ * owns every socket of every network lane (WebSocket, WebRTC) created on it.
+ *
+ * Lane calls are thread-safe from any thread; they hand work to the I/O
+ * thread and wake it (no polling).  Callbacks registered on network objects
+ * run on the I/O thread unless their documentation says otherwise. */
+#ifndef ACTR_RUNTIME_H
+#define ACTR_RUNTIME_H
+
+#include <stdbool.h>
+#include <actr/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actr_runtime actr_runtime_t;
+
+/* actr_runtime_new: start the I/O thread.  *@out is (transfer full).
+ * ACTR_ENO_MEMORY, ACTR_EINTERNAL if the thread cannot start.  Any thread. */
+ACTR_API int actr_runtime_new(actr_runtime_t **out);
+
+/* actr_runtime_ref: another reference (objects created on a runtime hold one). */
+ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);
+
+/* actr_runtime_unref: release a reference; the last one stops the I/O thread
+ * (after the work already queued to it has run) and joins it.  Must not be
+ * called on the I/O thread itself for the last reference. */
+ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
+
+/* actr_runtime_is_io_thread: true when called from @rt's I/O thread. */
+ACTR_API bool actr_runtime_is_io_thread(const actr_runtime_t *rt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,9 @@
+#!/bin/sh
+# run-bench.sh — every benchmark, one after the other (never in parallel: the
+# machine has two cores).  Each prints readable lines (#) and BENCH lines.
+set -eu
+cd "$(dirname "$0")/.."
+echo "== in-process lane"
+build/bench/bench_inproc
+echo "== fragment + reassemble"
+build/bench/bench_fragment all

@@ -1,0 +1,384 @@
+/* dc_lane.c — the DataChannel lane (the reference's WebRtcDataLane): every
+ * lane message travels as one or more 8-byte-header fragments (SPEC §1.3) on
+ * one data channel, reached through a port (dc_port.h).
+ *
+ * Send (any thread): wait for the channel to open (condition variable, woken
+ * by state changes: no polling), then for each fragment wait while the
+ * channel's buffered amount is above the high-water mark, build the frame
+ * with its one copy, hand it to the port.  Several threads may send at once;
+ * their fragments interleave and each message keeps its own msg_id.
+ * Receive: frames wait in a bounded ring; recv pops them and feeds the
+ * bounded reassembly (receives are serialised by rx_mu).  When the ring is
+ * full the port is told "no" and stops reading, so the peer is pushed back by
+ * SCTP flow control; recv resumes it once the ring is half empty.
+ * Invalid fragments are dropped and counted (stats), never returned. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <actr/testing.h>
+
+#include "dc_port.h"
+#include "error_internal.h"
+#include "fragment.h"
+#include "lane_ops.h"
+#include "msg_internal.h"
+#include "ring.h"
+
+typedef struct dc_lane {
+  actr_lane_t base;
+  const actr__dc_port_ops_t *ops;
+  void *port;
+  actr__dc_lane_config_t cfg;
+
+  pthread_mutex_t mu; /* state and send-side waits */
+  pthread_cond_t cond;
+  _Atomic int state; /* actr__dc_state_t */
+  atomic_uint next_msg_id;
+
+  actr__ring_t inbound; /* frames (actr_msg_t *) */
+  atomic_bool refused;  /* the port holds a refused frame until resume */
+  pthread_mutex_t rx_mu;
+  actr__reassembly_t *reasm;
+
+  atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
+} dc_lane_t;
+
+static dc_lane_t *to_dc(const actr_lane_t *lane) { return (dc_lane_t *)lane; }
+
+/* ---- test hook (the reference's fragment send hook) ---- */
+
+static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static actr_fragment_send_hook_fn hook_fn;
+static void *hook_user;
+static atomic_bool hook_set;
+
+void actr_testing_set_fragment_send_hook(actr_fragment_send_hook_fn fn, void *user,
+                                         actr_fragment_send_hook_fn *prev_fn, void **prev_user) {
+  pthread_mutex_lock(&hook_mu);
+  if (prev_fn)
+    *prev_fn = hook_fn;
+  if (prev_user)
+    *prev_user = hook_user;
+  hook_fn = fn;
+  hook_user = user;
+  atomic_store(&hook_set, fn != NULL);
+  pthread_mutex_unlock(&hook_mu);
+}
+
+static void notify_hook(const actr_fragment_send_event_t *ev) {
+  if (!atomic_load_explicit(&hook_set, memory_order_relaxed))
+    return;
+  pthread_mutex_lock(&hook_mu);
+  actr_fragment_send_hook_fn fn = hook_fn;
+  void *user = hook_user;
+  pthread_mutex_unlock(&hook_mu);
+  if (fn)
+    fn(ev, user); /* outside every lock: the hook may block */
+}
+
+/* ---- helpers ---- */
+
+static void deadline_in(struct timespec *ts, int ms) {
+  clock_gettime(CLOCK_MONOTONIC, ts);
+  ts->tv_sec += ms / 1000;
+  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts->tv_nsec >= 1000000000L) {
+    ts->tv_sec++;
+    ts->tv_nsec -= 1000000000L;
+  }
+}
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int closed_error(int state) {
+  return actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataChannel closed: %s",
+                    state == ACTR__DC_CLOSING ? "Closing" : "Closed");
+}
+
+/* wait_open: the reference waits up to INITIAL_CONNECTION_TIMEOUT for the
+ * channel to open; we wait on the state condition instead of polling. */
+static int wait_open(dc_lane_t *l, bool nonblock) {
+  int state = atomic_load(&l->state);
+  if (state == ACTR__DC_OPEN)
+    return ACTR_OK;
+  if (state != ACTR__DC_CONNECTING)
+    return closed_error(state);
+  if (nonblock)
+    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel still connecting");
+  struct timespec dl;
+  deadline_in(&dl, l->cfg.open_timeout_ms);
+  pthread_mutex_lock(&l->mu);
+  int rc = 0;
+  while ((state = atomic_load(&l->state)) == ACTR__DC_CONNECTING && rc == 0)
+    rc = pthread_cond_timedwait(&l->cond, &l->mu, &dl);
+  pthread_mutex_unlock(&l->mu);
+  if (state == ACTR__DC_OPEN)
+    return ACTR_OK;
+  if (state != ACTR__DC_CONNECTING)
+    return closed_error(state);
+  return actr__fail(ACTR_EDATA_CHANNEL_NOT_OPEN, "DataChannel open timeout: Connecting (%d ms)",
+                    l->cfg.open_timeout_ms);
+}
+
+/* wait_room: block while the channel holds more than the high-water mark. */
+static int wait_room(dc_lane_t *l) {
+  if (l->ops->buffered_amount(l->port) <= l->cfg.send_high_water_bytes)
+    return ACTR_OK;
+  pthread_mutex_lock(&l->mu);
+  int state;
+  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN &&
+         l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
+    pthread_cond_wait(&l->cond, &l->mu);
+  pthread_mutex_unlock(&l->mu);
+  return state == ACTR__DC_OPEN ? ACTR_OK : closed_error(state);
+}
+
+/* classify: a failed port send is closed, not-open, or another error. */
+static int classify(int rc, uint16_t index) {
+  if (rc == ACTR_EDATA_CHANNEL_CLOSED || rc == ACTR_EDATA_CHANNEL_NOT_OPEN)
+    return rc;
+  if (rc == ACTR_EDATA_CHANNEL)
+    return rc;
+  return actr__fail(ACTR_EDATA_CHANNEL, "Send fragment %u failed: %s", index, actr_err_name(rc));
+}
+
+/* ---- ops ---- */
+
+static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
+  dc_lane_t *l = to_dc(lane);
+  int rc = wait_open(l, nonblock);
+  if (rc != ACTR_OK)
+    return rc;
+  uint16_t total;
+  if ((rc = actr__frag_count(len, &total)) != ACTR_OK)
+    return rc; /* message too large: nothing sent, no msg_id used */
+  if (nonblock && l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
+    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
+                      l->cfg.send_high_water_bytes);
+  /* The reference's per-lane counter: +1 per message, wrapping; several
+   * senders each take their own. */
+  uint32_t msg_id = atomic_fetch_add_explicit(&l->next_msg_id, 1, memory_order_relaxed);
+  actr__frag_splitter_t s;
+  actr__frag_splitter_init(&s, data, len, msg_id);
+  for (uint16_t i = 0; i < total; i++) {
+    if (i > 0 && (rc = wait_room(l)) != ACTR_OK)
+      return rc;
+    actr_msg_t *frame = actr__frag_frame_new(&s, i);
+    if (!frame)
+      return actr__fail(ACTR_ENO_MEMORY, "fragment %u of %zu bytes", i, len);
+    size_t payload_len = actr_msg_len(frame) - ACTR__FRAG_HEADER;
+    rc = l->ops->send(l->port, frame);
+    if (rc != ACTR_OK)
+      return classify(rc, i);
+    actr_fragment_send_event_t ev = {msg_id, i, total, payload_len, len};
+    notify_hook(&ev);
+  }
+  atomic_fetch_add_explicit(&l->msgs_sent, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&l->bytes_sent, len, memory_order_relaxed);
+  return ACTR_OK;
+}
+
+/* after_pop: let a port that was refused deliver again once half the ring
+ * is free (hysteresis: not one resume per frame). */
+static void after_pop(dc_lane_t *l) {
+  if (atomic_load_explicit(&l->refused, memory_order_acquire) &&
+      actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
+      atomic_exchange(&l->refused, false))
+    l->ops->resume(l->port);
+}
+
+static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
+  dc_lane_t *l = to_dc(lane);
+  uint64_t deadline = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+  pthread_mutex_lock(&l->rx_mu);
+  int rc;
+  for (;;) {
+    int wait = timeout_ms;
+    if (timeout_ms > 0) {
+      uint64_t now = now_ms();
+      wait = now >= deadline ? 0 : (int)(deadline - now);
+    }
+    void *item;
+    rc = actr__ring_pop(&l->inbound, &item, wait);
+    if (rc != ACTR_OK) {
+      if (rc == ACTR_ECHANNEL_CLOSED)
+        rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataLane receiver closed");
+      else if (rc == ACTR_EWOULD_BLOCK && timeout_ms > 0)
+        rc = actr__fail(ACTR_ETIMEOUT, "no whole message within %d ms", timeout_ms);
+      break;
+    }
+    after_pop(l);
+    actr_msg_t *complete = NULL;
+    rc = actr__reassembly_push(l->reasm, item, now_ms(), &complete);
+    if (rc != ACTR_OK) {
+      /* Hostile or damaged fragment: counted in the reassembly stats, and
+       * the lane goes on (SPEC §3.1). */
+      actr__log(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
+                actr_payload_type_name(l->base.payload_type), actr_last_error());
+      atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+      continue;
+    }
+    if (complete) {
+      atomic_fetch_add_explicit(&l->msgs_received, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&l->bytes_received, actr_msg_len(complete), memory_order_relaxed);
+      *out = complete;
+      break;
+    }
+    /* A fragment was stored; with try_recv keep draining what is queued. */
+  }
+  pthread_mutex_unlock(&l->rx_mu);
+  return rc;
+}
+
+static bool dc_lane_is_healthy(const actr_lane_t *lane) {
+  int state = atomic_load(&to_dc(lane)->state);
+  return state != ACTR__DC_CLOSING && state != ACTR__DC_CLOSED;
+}
+
+static void dc_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
+  dc_lane_t *l = to_dc(lane);
+  out->msgs_sent = atomic_load(&l->msgs_sent);
+  out->bytes_sent = atomic_load(&l->bytes_sent);
+  out->msgs_received = atomic_load(&l->msgs_received);
+  out->bytes_received = atomic_load(&l->bytes_received);
+  out->dropped_invalid = atomic_load(&l->dropped);
+  pthread_mutex_lock(&l->rx_mu);
+  actr__reassembly_stats(l->reasm, out);
+  pthread_mutex_unlock(&l->rx_mu);
+}
+
+static void set_state(dc_lane_t *l, int state) {
+  pthread_mutex_lock(&l->mu);
+  int old = atomic_load(&l->state);
+  /* States only move forward: a late "open" never reopens a closed lane. */
+  if (state > old)
+    atomic_store(&l->state, state);
+  pthread_cond_broadcast(&l->cond);
+  pthread_mutex_unlock(&l->mu);
+  if (state >= ACTR__DC_CLOSING)
+    actr__ring_close(&l->inbound); /* receivers drain, then see closed */
+}
+
+static void dc_lane_close(actr_lane_t *lane) {
+  dc_lane_t *l = to_dc(lane);
+  if (atomic_load(&l->state) >= ACTR__DC_CLOSING)
+    return;
+  set_state(l, ACTR__DC_CLOSING);
+  l->ops->close(l->port);
+}
+
+static void dc_lane_fini(actr_lane_t *lane) {
+  dc_lane_t *l = to_dc(lane);
+  l->ops->release(l->port);
+  void *item;
+  while (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK)
+    actr_msg_free(item);
+  actr__ring_destroy(&l->inbound);
+  actr__reassembly_free(l->reasm);
+  pthread_mutex_destroy(&l->mu);
+  pthread_mutex_destroy(&l->rx_mu);
+  pthread_cond_destroy(&l->cond);
+  free(l);
+}
+
+static const actr__lane_ops_t dc_lane_ops = {
+  .lane_type = "WebRtcDataChannel",
+  .send = dc_lane_send,
+  .recv = dc_lane_recv,
+  .is_healthy = dc_lane_is_healthy,
+  .stats = dc_lane_stats,
+  .close = dc_lane_close,
+  .fini = dc_lane_fini,
+};
+
+/* ---- port notifications ---- */
+
+void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state) {
+  set_state(to_dc(lane), (int)state);
+}
+
+bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
+  dc_lane_t *l = to_dc(lane);
+  if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
+    return true;
+  if (actr__ring_is_closed(&l->inbound)) {
+    actr_msg_free(frame); /* nobody will read it: the lane is closed */
+    return true;
+  }
+  atomic_store_explicit(&l->refused, true, memory_order_release);
+  /* The receiver may have emptied the ring between our push and the flag:
+   * check again so the port is not left waiting for a resume. */
+  if (actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
+      atomic_exchange(&l->refused, false))
+    return actr__ring_push(&l->inbound, frame, 0) == ACTR_OK ? true
+                                                            : (atomic_store(&l->refused, true), false);
+  return false;
+}
+
+void *actr__dc_lane_port(actr_lane_t *lane) { return to_dc(lane)->port; }
+
+void actr__dc_lane_port_drained(actr_lane_t *lane) {
+  dc_lane_t *l = to_dc(lane);
+  pthread_mutex_lock(&l->mu);
+  pthread_cond_broadcast(&l->cond);
+  pthread_mutex_unlock(&l->mu);
+}
+
+int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, void *port,
+                      actr__dc_state_t state, const actr__dc_lane_config_t *cfg,
+                      actr_lane_t **out) {
+  *out = NULL;
+  actr_dc_qos_t qos;
+  int rc = actr_payload_type_qos(type, &qos); /* MEDIA_RTP: NOT_IMPLEMENTED */
+  if (rc != ACTR_OK)
+    return rc;
+  dc_lane_t *l = aligned_alloc(64, (sizeof *l + 63) & ~(size_t)63);
+  if (!l)
+    return actr__fail(ACTR_ENO_MEMORY, "DataChannel lane");
+  memset(l, 0, sizeof *l);
+  if (cfg)
+    l->cfg = *cfg;
+  if (!l->cfg.inbound_frames)
+    l->cfg.inbound_frames = 64;
+  if (!l->cfg.send_high_water_bytes)
+    l->cfg.send_high_water_bytes = 1u << 20;
+  if (!l->cfg.open_timeout_ms)
+    l->cfg.open_timeout_ms = 10000;
+  actr_reassembly_config_t defaults;
+  actr_reassembly_config_default(type, &defaults);
+  if (!l->cfg.reassembly.max_pending_bytes)
+    l->cfg.reassembly.max_pending_bytes = defaults.max_pending_bytes;
+  if (!l->cfg.reassembly.max_pending_messages)
+    l->cfg.reassembly.max_pending_messages = defaults.max_pending_messages;
+  if (!l->cfg.reassembly.ttl_ms)
+    l->cfg.reassembly.ttl_ms = defaults.ttl_ms;
+  if ((rc = actr__ring_init(&l->inbound, l->cfg.inbound_frames)) != ACTR_OK) {
+    free(l);
+    return rc;
+  }
+  if ((rc = actr__reassembly_new(&l->cfg.reassembly, &l->reasm)) != ACTR_OK) {
+    actr__ring_destroy(&l->inbound);
+    free(l);
+    return rc;
+  }
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&l->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&l->mu, NULL);
+  pthread_mutex_init(&l->rx_mu, NULL);
+  l->ops = ops;
+  l->port = port;
+  atomic_init(&l->state, (int)state);
+  actr__lane_init(&l->base, &dc_lane_ops, type);
+  *out = &l->base;
+  return ACTR_OK;
+}

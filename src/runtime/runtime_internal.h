@@ -1,0 +1,22 @@
+/* runtime_internal.h — what wires need of the runtime: its GLib main context
+ * and ways to run code on the I/O thread.  Internal (GLib types allowed). */
+#ifndef ACTR_RUNTIME_INTERNAL_H
+#define ACTR_RUNTIME_INTERNAL_H
+
+#include <glib.h>
+#include <actr/runtime.h>
+
+/* actr__runtime_context: the I/O thread's context (transfer none).  Every
+ * GSource of every wire is attached here. */
+GMainContext *actr__runtime_context(actr_runtime_t *rt);
+
+/* actr__runtime_invoke: run @fn(@data) on the I/O thread soon (directly if
+ * already on it).  @fn returns nothing; @data is the caller's to manage. */
+void actr__runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data);
+
+/* actr__runtime_call: run @fn(@data) on the I/O thread and wait for it to
+ * return its int result (directly if already on it).  For set-up and
+ * tear-down steps, not for the data path. */
+int actr__runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
+
+#endif
