@@ -4,7 +4,7 @@
 # Runs apt-get (as root, or through sudo) only when something is missing.
 set -eu
 
-BUILD="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler"
+BUILD="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler"
 TEST="$BUILD clang libclang-rt-14-dev"
 BENCH="$BUILD libzmq3-dev"
 FUZZ="$BUILD clang libclang-rt-14-dev"

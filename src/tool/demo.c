@@ -191,6 +191,7 @@ int tool_demo(int argc, char **argv) {
   };
   printf("actr-lane demo: every lane kind, every payload type it carries, sizes 0 B .. 4 MiB,\n"
          "each message's bytes checked on arrival; latency is one-way (send call to receipt).\n\n");
+  fflush(stdout);
   bool ok = true;
   tool_report_t reports[G_N_ELEMENTS(kinds) * ACTR_PAYLOAD_TYPE_COUNT];
   size_t nrep = 0;

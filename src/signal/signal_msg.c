@@ -1,0 +1,171 @@
+/* signal_msg.c — the JSON signaling messages of SPEC §5 (offer, answer,
+ * candidate, end of candidates, error): strict decoding with bounds, and
+ * encoding.  JSON parsing is json-glib's; what the fields must be is ours. */
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actr/signaling.h>
+
+#include "error_internal.h"
+
+void actr_signal_msg_clear(actr_signal_msg_t *msg) {
+  if (!msg)
+    return;
+  free(msg->sdp);
+  free(msg->candidate);
+  free(msg->sdp_mid);
+  free(msg->message);
+  memset(msg, 0, sizeof *msg);
+  msg->sdp_mline_index = -1;
+}
+
+/* get_string: member @name of @obj as a copied string, bounded by @max.
+ * Missing: *@out NULL and ACTR_OK unless @required. */
+static int get_string(JsonObject *obj, const char *name, size_t max, bool required, char **out) {
+  *out = NULL;
+  JsonNode *node = json_object_get_member(obj, name);
+  if (!node || JSON_NODE_HOLDS_NULL(node)) {
+    if (required)
+      return actr__fail(ACTR_ESIGNALING, "signaling: missing \"%s\"", name);
+    return ACTR_OK;
+  }
+  if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+    return actr__fail(ACTR_ESIGNALING, "signaling: \"%s\" must be a string", name);
+  const char *s = json_node_get_string(node);
+  size_t len = strlen(s);
+  if (len > max)
+    return actr__fail(ACTR_ESIGNALING, "signaling: \"%s\" is %zu bytes (limit %zu)", name, len, max);
+  *out = strdup(s);
+  return *out ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "signaling string");
+}
+
+static int parse_object(JsonObject *obj, actr_signal_msg_t *out) {
+  char *type = NULL;
+  int rc = get_string(obj, "type", 32, true, &type);
+  if (rc != ACTR_OK)
+    return rc;
+  if (strcmp(type, "offer") == 0 || strcmp(type, "answer") == 0) {
+    out->kind = type[0] == 'o' ? ACTR_SIGNAL_OFFER : ACTR_SIGNAL_ANSWER;
+    rc = get_string(obj, "sdp", ACTR_SIGNAL_MAX_SDP, true, &out->sdp);
+  } else if (strcmp(type, "candidate") == 0) {
+    rc = get_string(obj, "candidate", ACTR_SIGNAL_MAX_CANDIDATE, true, &out->candidate);
+    if (rc == ACTR_OK)
+      rc = get_string(obj, "sdpMid", 64, false, &out->sdp_mid);
+    if (rc == ACTR_OK) {
+      JsonNode *idx = json_object_get_member(obj, "sdpMLineIndex");
+      if (idx && !JSON_NODE_HOLDS_NULL(idx)) {
+        if (!JSON_NODE_HOLDS_VALUE(idx) || json_node_get_value_type(idx) != G_TYPE_INT64 ||
+            json_node_get_int(idx) < 0 || json_node_get_int(idx) > 1024)
+          rc = actr__fail(ACTR_ESIGNALING, "signaling: \"sdpMLineIndex\" must be an integer 0..1024");
+        else
+          out->sdp_mline_index = (int)json_node_get_int(idx);
+      }
+    }
+    if (rc == ACTR_OK)
+      out->kind = out->candidate[0] ? ACTR_SIGNAL_CANDIDATE : ACTR_SIGNAL_END_OF_CANDIDATES;
+  } else if (strcmp(type, "error") == 0) {
+    out->kind = ACTR_SIGNAL_ERROR;
+    rc = get_string(obj, "message", 4096, true, &out->message);
+  } else {
+    rc = actr__fail(ACTR_ESIGNALING, "signaling: unknown type \"%.32s\"", type);
+  }
+  free(type);
+  return rc;
+}
+
+int actr_signal_msg_parse(const char *json, size_t len, actr_signal_msg_t *out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
+  memset(out, 0, sizeof *out);
+  out->sdp_mline_index = -1;
+  if (!json)
+    return actr__fail(ACTR_ESIGNALING, "signaling: no message");
+  if (len > ACTR_SIGNAL_MAX_JSON)
+    return actr__fail(ACTR_ESIGNALING, "signaling: message of %zu bytes (limit %u)", len,
+                      ACTR_SIGNAL_MAX_JSON);
+  if (memchr(json, '\0', len))
+    return actr__fail(ACTR_ESIGNALING, "signaling: NUL byte in message");
+  JsonParser *parser = json_parser_new_immutable();
+  GError *err = NULL;
+  int rc;
+  if (!json_parser_load_from_data(parser, json, (gssize)len, &err)) {
+    rc = actr__fail(ACTR_ESIGNALING, "signaling: not JSON: %s", err->message);
+    g_error_free(err);
+  } else {
+    JsonNode *root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+      rc = actr__fail(ACTR_ESIGNALING, "signaling: message is not a JSON object");
+    else
+      rc = parse_object(json_node_get_object(root), out);
+  }
+  g_object_unref(parser);
+  if (rc != ACTR_OK)
+    actr_signal_msg_clear(out);
+  return rc;
+}
+
+int actr_signal_msg_to_json(const actr_signal_msg_t *msg, char **out) {
+  if (!msg || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
+  *out = NULL;
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  int rc = ACTR_OK;
+  switch (msg->kind) {
+  case ACTR_SIGNAL_OFFER:
+  case ACTR_SIGNAL_ANSWER:
+    if (!msg->sdp) {
+      rc = actr__fail(ACTR_EINVALID_ARGUMENT, "offer/answer without sdp");
+      break;
+    }
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, msg->kind == ACTR_SIGNAL_OFFER ? "offer" : "answer");
+    json_builder_set_member_name(b, "sdp");
+    json_builder_add_string_value(b, msg->sdp);
+    break;
+  case ACTR_SIGNAL_CANDIDATE:
+  case ACTR_SIGNAL_END_OF_CANDIDATES:
+    if (msg->kind == ACTR_SIGNAL_CANDIDATE && (!msg->candidate || !msg->candidate[0])) {
+      rc = actr__fail(ACTR_EINVALID_ARGUMENT, "candidate message without candidate");
+      break;
+    }
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "candidate");
+    json_builder_set_member_name(b, "candidate");
+    json_builder_add_string_value(b, msg->kind == ACTR_SIGNAL_CANDIDATE ? msg->candidate : "");
+    if (msg->sdp_mid) {
+      json_builder_set_member_name(b, "sdpMid");
+      json_builder_add_string_value(b, msg->sdp_mid);
+    }
+    if (msg->sdp_mline_index >= 0) {
+      json_builder_set_member_name(b, "sdpMLineIndex");
+      json_builder_add_int_value(b, msg->sdp_mline_index);
+    }
+    break;
+  case ACTR_SIGNAL_ERROR:
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "error");
+    json_builder_set_member_name(b, "message");
+    json_builder_add_string_value(b, msg->message ? msg->message : "");
+    break;
+  default:
+    rc = actr__fail(ACTR_EINVALID_ARGUMENT, "unknown signaling kind %d", (int)msg->kind);
+  }
+  if (rc == ACTR_OK) {
+    json_builder_end_object(b);
+    JsonGenerator *gen = json_generator_new();
+    JsonNode *root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    gchar *text = json_generator_to_data(gen, NULL);
+    *out = strdup(text);
+    g_free(text);
+    json_node_unref(root);
+    g_object_unref(gen);
+    if (!*out)
+      rc = actr__fail(ACTR_ENO_MEMORY, "signaling JSON");
+  }
+  g_object_unref(b);
+  return rc;
+}

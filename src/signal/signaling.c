@@ -1,0 +1,136 @@
+/* signaling.c — signaling endpoints: the generic wrapper around a path's ops
+ * and the in-process pair. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actr/signaling.h>
+
+#include "error_internal.h"
+
+struct actr_signaling {
+  const actr_signaling_ops_t *ops;
+  void *impl;
+  pthread_mutex_t mu; /* receiver fields; held while delivering so free waits */
+  actr_signal_recv_fn fn;
+  void *user;
+  bool closed;
+};
+
+int actr_signaling_new(const actr_signaling_ops_t *ops, void *impl, actr_signaling_t **out) {
+  if (!ops || !ops->send || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "signaling ops without send");
+  actr_signaling_t *sig = calloc(1, sizeof *sig);
+  if (!sig)
+    return actr__fail(ACTR_ENO_MEMORY, "signaling endpoint");
+  sig->ops = ops;
+  sig->impl = impl;
+  pthread_mutex_init(&sig->mu, NULL);
+  *out = sig;
+  return ACTR_OK;
+}
+
+void actr_signaling_set_receiver(actr_signaling_t *sig, actr_signal_recv_fn fn, void *user) {
+  pthread_mutex_lock(&sig->mu);
+  sig->fn = fn;
+  sig->user = user;
+  pthread_mutex_unlock(&sig->mu);
+}
+
+int actr_signaling_send(actr_signaling_t *sig, const actr_signal_msg_t *msg) {
+  if (!sig || !msg)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
+  return sig->ops->send(sig->impl, msg);
+}
+
+void actr_signaling_deliver(actr_signaling_t *sig, const actr_signal_msg_t *msg) {
+  /* The receiver is user code; it runs under this endpoint's own delivery
+   * lock only, so that actr_signaling_free() can wait for it to finish. */
+  pthread_mutex_lock(&sig->mu);
+  if (!sig->closed && sig->fn)
+    sig->fn(msg, sig->user);
+  pthread_mutex_unlock(&sig->mu);
+}
+
+void actr_signaling_free(actr_signaling_t *sig) {
+  if (!sig)
+    return;
+  pthread_mutex_lock(&sig->mu);
+  sig->closed = true;
+  pthread_mutex_unlock(&sig->mu);
+  if (sig->ops->close)
+    sig->ops->close(sig->impl);
+  if (sig->ops->free)
+    sig->ops->free(sig->impl);
+  pthread_mutex_destroy(&sig->mu);
+  free(sig);
+}
+
+/* ---- in-process pair ---- */
+
+typedef struct pair {
+  pthread_mutex_t mu;
+  int refs;
+  actr_signaling_t *end[2];
+} pair_t;
+
+typedef struct pair_end {
+  pair_t *pair;
+  int side;
+} pair_end_t;
+
+static int pair_send(void *impl, const actr_signal_msg_t *msg) {
+  pair_end_t *e = impl;
+  pthread_mutex_lock(&e->pair->mu);
+  actr_signaling_t *peer = e->pair->end[1 - e->side];
+  pthread_mutex_unlock(&e->pair->mu);
+  if (!peer)
+    return actr__fail(ACTR_ESIGNALING, "signaling peer is gone");
+  actr_signaling_deliver(peer, msg);
+  return ACTR_OK;
+}
+
+static void pair_close(void *impl) {
+  pair_end_t *e = impl;
+  pthread_mutex_lock(&e->pair->mu);
+  e->pair->end[e->side] = NULL;
+  pthread_mutex_unlock(&e->pair->mu);
+}
+
+static void pair_free(void *impl) {
+  pair_end_t *e = impl;
+  pair_t *pair = e->pair;
+  free(e);
+  pthread_mutex_lock(&pair->mu);
+  bool last = --pair->refs == 0;
+  pthread_mutex_unlock(&pair->mu);
+  if (last) {
+    pthread_mutex_destroy(&pair->mu);
+    free(pair);
+  }
+}
+
+static const actr_signaling_ops_t pair_ops = {pair_send, pair_close, pair_free};
+
+int actr_signaling_pair_new(actr_signaling_t **a, actr_signaling_t **b) {
+  if (!a || !b)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
+  pair_t *pair = calloc(1, sizeof *pair);
+  pair_end_t *ea = calloc(1, sizeof *ea), *eb = calloc(1, sizeof *eb);
+  if (!pair || !ea || !eb) {
+    free(pair);
+    free(ea);
+    free(eb);
+    return actr__fail(ACTR_ENO_MEMORY, "signaling pair");
+  }
+  pthread_mutex_init(&pair->mu, NULL);
+  pair->refs = 2;
+  *ea = (pair_end_t){pair, 0};
+  *eb = (pair_end_t){pair, 1};
+  actr_signaling_new(&pair_ops, ea, &pair->end[0]);
+  actr_signaling_new(&pair_ops, eb, &pair->end[1]);
+  *a = pair->end[0];
+  *b = pair->end[1];
+  return ACTR_OK;
+}

@@ -1,0 +1,148 @@
+/* test_signaling.c — the JSON signaling codec (SPEC §5) and the in-process
+ * signaling pair. */
+#include <glib.h>
+#include <string.h>
+
+#include <actr/error.h>
+#include <actr/signaling.h>
+
+#define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
+
+static void parse_ok(const char *json, actr_signal_msg_t *m) {
+  ASSERT_OK(actr_signal_msg_parse(json, strlen(json), m));
+}
+
+static void test_parse_each_kind(void) {
+  actr_signal_msg_t m;
+  parse_ok("{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", &m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_OFFER);
+  g_assert_cmpstr(m.sdp, ==, "v=0\r\n");
+  actr_signal_msg_clear(&m);
+  parse_ok("{\"type\":\"answer\",\"sdp\":\"v=0\"}", &m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_ANSWER);
+  actr_signal_msg_clear(&m);
+  parse_ok("{\"type\":\"candidate\",\"candidate\":\"candidate:1 1 UDP 2122252543 127.0.0.1 5000 typ host\","
+           "\"sdpMid\":\"0\",\"sdpMLineIndex\":0}", &m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_CANDIDATE);
+  g_assert_cmpstr(m.sdp_mid, ==, "0");
+  g_assert_cmpint(m.sdp_mline_index, ==, 0);
+  g_assert_true(g_str_has_prefix(m.candidate, "candidate:1 "));
+  actr_signal_msg_clear(&m);
+  parse_ok("{\"type\":\"candidate\",\"candidate\":\"\"}", &m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_END_OF_CANDIDATES);
+  g_assert_null(m.sdp_mid);
+  g_assert_cmpint(m.sdp_mline_index, ==, -1);
+  actr_signal_msg_clear(&m);
+  parse_ok("{\"type\":\"error\",\"message\":\"bad offer\"}", &m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_ERROR);
+  g_assert_cmpstr(m.message, ==, "bad offer");
+  actr_signal_msg_clear(&m);
+  /* Unknown extra members are tolerated (browsers add some). */
+  parse_ok("{\"type\":\"candidate\",\"candidate\":\"candidate:x\",\"usernameFragment\":\"ab\"}", &m);
+  actr_signal_msg_clear(&m);
+}
+
+static void test_parse_hostile(void) {
+  static const char *bad[] = {
+    "", "null", "[]", "42", "\"offer\"", "{", "{}", "{\"type\":1}", "{\"type\":\"offer\"}",
+    "{\"type\":\"offer\",\"sdp\":7}", "{\"type\":\"bogus\"}", "{\"type\":\"candidate\"}",
+    "{\"type\":\"candidate\",\"candidate\":\"c\",\"sdpMLineIndex\":\"0\"}",
+    "{\"type\":\"candidate\",\"candidate\":\"c\",\"sdpMLineIndex\":-1}",
+    "{\"type\":\"candidate\",\"candidate\":\"c\",\"sdpMLineIndex\":1.5}",
+    "{\"type\":\"candidate\",\"candidate\":\"c\",\"sdpMid\":{}}",
+    "{\"type\":\"error\"}", "{\"type\":\"offer\",\"sdp\":\"v=0\"", "\xff\xfe{}",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    actr_signal_msg_t m;
+    int rc = actr_signal_msg_parse(bad[i], strlen(bad[i]), &m);
+    if (rc != ACTR_ESIGNALING)
+      g_error("accepted or wrong code for %s: %s", bad[i], actr_err_name(rc));
+    g_assert_null(m.sdp);
+    g_assert_cmpstr(actr_last_error(), !=, "");
+  }
+  /* Over the bounds: never truncated, refused. */
+  GString *big = g_string_new("{\"type\":\"offer\",\"sdp\":\"");
+  for (size_t i = 0; i < ACTR_SIGNAL_MAX_SDP + 1; i++)
+    g_string_append_c(big, 'a');
+  g_string_append(big, "\"}");
+  actr_signal_msg_t m;
+  g_assert_cmpint(actr_signal_msg_parse(big->str, big->len, &m), ==, ACTR_ESIGNALING);
+  g_string_free(big, TRUE);
+  char *huge = g_malloc0(ACTR_SIGNAL_MAX_JSON + 10);
+  memset(huge, ' ', ACTR_SIGNAL_MAX_JSON + 9);
+  g_assert_cmpint(actr_signal_msg_parse(huge, ACTR_SIGNAL_MAX_JSON + 9, &m), ==, ACTR_ESIGNALING);
+  g_free(huge);
+  g_assert_cmpint(actr_signal_msg_parse("{\"type\":\"offer\",\"sdp\":\"a\"}\0x", 28, &m), ==,
+                  ACTR_ESIGNALING);
+}
+
+static void test_roundtrip(void) {
+  actr_signal_msg_t msgs[] = {
+    {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNAL_ANSWER, .sdp = "v=0\r\n\"quoted\"\\", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+     .sdp_mid = "0", .sdp_mline_index = 0},
+    {.kind = ACTR_SIGNAL_END_OF_CANDIDATES, .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNAL_ERROR, .message = "no", .sdp_mline_index = -1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+    char *json;
+    ASSERT_OK(actr_signal_msg_to_json(&msgs[i], &json));
+    actr_signal_msg_t back;
+    ASSERT_OK(actr_signal_msg_parse(json, strlen(json), &back));
+    g_assert_cmpint(back.kind, ==, msgs[i].kind);
+    g_assert_cmpstr(back.sdp, ==, msgs[i].sdp);
+    g_assert_cmpstr(back.sdp_mid, ==, msgs[i].sdp_mid);
+    g_assert_cmpint(back.sdp_mline_index, ==, msgs[i].sdp_mline_index);
+    g_assert_cmpstr(back.message, ==, msgs[i].message);
+    if (msgs[i].kind == ACTR_SIGNAL_CANDIDATE)
+      g_assert_cmpstr(back.candidate, ==, msgs[i].candidate);
+    if (msgs[i].kind == ACTR_SIGNAL_END_OF_CANDIDATES)
+      g_assert_cmpstr(json, ==, "{\"type\":\"candidate\",\"candidate\":\"\"}");
+    actr_signal_msg_clear(&back);
+    free(json);
+  }
+  actr_signal_msg_t bad = {.kind = ACTR_SIGNAL_OFFER};
+  char *json;
+  g_assert_cmpint(actr_signal_msg_to_json(&bad, &json), ==, ACTR_EINVALID_ARGUMENT);
+}
+
+typedef struct {
+  GPtrArray *got;
+} sink_t;
+
+static void on_msg(const actr_signal_msg_t *msg, void *user) {
+  sink_t *s = user;
+  char *json;
+  ASSERT_OK(actr_signal_msg_to_json(msg, &json));
+  g_ptr_array_add(s->got, json);
+}
+
+static void test_pair(void) {
+  actr_signaling_t *a, *b;
+  ASSERT_OK(actr_signaling_pair_new(&a, &b));
+  sink_t sa = {g_ptr_array_new_with_free_func(free)}, sb = {g_ptr_array_new_with_free_func(free)};
+  actr_signaling_set_receiver(a, on_msg, &sa);
+  actr_signaling_set_receiver(b, on_msg, &sb);
+  actr_signal_msg_t offer = {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0", .sdp_mline_index = -1};
+  actr_signal_msg_t answer = {.kind = ACTR_SIGNAL_ANSWER, .sdp = "v=1", .sdp_mline_index = -1};
+  ASSERT_OK(actr_signaling_send(a, &offer));
+  ASSERT_OK(actr_signaling_send(b, &answer));
+  g_assert_cmpuint(sb.got->len, ==, 1);
+  g_assert_cmpstr(sb.got->pdata[0], ==, "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
+  g_assert_cmpuint(sa.got->len, ==, 1);
+  actr_signaling_free(b);
+  g_assert_cmpint(actr_signaling_send(a, &offer), ==, ACTR_ESIGNALING); /* peer gone */
+  actr_signaling_free(a);
+  g_ptr_array_free(sa.got, TRUE);
+  g_ptr_array_free(sb.got, TRUE);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/signaling/parse/each-kind", test_parse_each_kind);
+  g_test_add_func("/signaling/parse/hostile", test_parse_hostile);
+  g_test_add_func("/signaling/roundtrip", test_roundtrip);
+  g_test_add_func("/signaling/pair", test_pair);
+  return g_test_run();
+}
