@@ -29,7 +29,13 @@
 
 #include "error_internal.h"
 
-#define SPIN_TRIES 64
+/* Spinning before parking: a parked thread costs two system calls and
+ * microseconds of wake-up latency, a spin costs CPU.  The budget adapts per
+ * direction: it doubles when a spin ended the wait (a busy stream: keep
+ * spinning) and halves when the thread had to park anyway (an idle lane:
+ * stop burning CPU). */
+#define SPIN_MIN 16
+#define SPIN_MAX 8192
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -62,6 +68,8 @@ int actr__ring_init(actr__ring_t *ring, uint32_t capacity) {
   atomic_init(&ring->not_full_seq, 0);
   atomic_init(&ring->not_full_waiters, 0);
   atomic_init(&ring->closed, false);
+  atomic_init(&ring->push_spin, SPIN_MIN * 4);
+  atomic_init(&ring->pop_spin, SPIN_MIN * 4);
   return ACTR_OK;
 }
 
@@ -147,12 +155,26 @@ static bool park(atomic_uint *seq, unsigned key, const struct timespec *deadline
 /* wait_for: the shared slow path of push and pop.  @attempt retries the
  * operation; @seq/@waiters are the event count of the state we wait for. */
 static int wait_for(actr__ring_t *ring, bool (*attempt)(actr__ring_t *, void **), void **arg,
-                    atomic_uint *seq, atomic_uint *waiters, bool is_pop, int timeout_ms) {
-  for (int i = 0; i < SPIN_TRIES; i++) {
-    cpu_relax();
-    if (attempt(ring, arg))
+                    atomic_uint *seq, atomic_uint *waiters, atomic_uint *spin_budget, bool is_pop,
+                    int timeout_ms) {
+  unsigned budget = atomic_load_explicit(spin_budget, memory_order_relaxed);
+  /* Probe less and less often: each failed probe reads the very cell the
+   * other side is working on, and pulling its cache line away slows the
+   * other side down. */
+  unsigned gap = 1;
+  for (unsigned i = 0; i < budget; i += gap) {
+    for (unsigned j = 0; j < gap; j++)
+      cpu_relax();
+    if (gap < 64)
+      gap *= 2;
+    if (attempt(ring, arg)) {
+      if (budget < SPIN_MAX)
+        atomic_store_explicit(spin_budget, budget * 2, memory_order_relaxed);
       return ACTR_OK;
+    }
   }
+  if (budget > SPIN_MIN)
+    atomic_store_explicit(spin_budget, budget / 2, memory_order_relaxed);
   struct timespec deadline, *dl = NULL;
   if (timeout_ms > 0) {
     deadline_after(&deadline, timeout_ms);
@@ -186,7 +208,8 @@ int actr__ring_push(actr__ring_t *ring, void *item, int timeout_ms) {
   if (!try_push(ring, item)) {
     if (timeout_ms == 0)
       return actr__fail(ACTR_EWOULD_BLOCK, "lane full");
-    rc = wait_for(ring, attempt_push, &item, &ring->not_full_seq, &ring->not_full_waiters, false,
+    rc = wait_for(ring, attempt_push, &item, &ring->not_full_seq, &ring->not_full_waiters,
+                  &ring->push_spin, false,
                   timeout_ms);
     if (rc != ACTR_OK)
       return rc;
@@ -204,7 +227,8 @@ int actr__ring_pop(actr__ring_t *ring, void **item, int timeout_ms) {
     }
     if (timeout_ms == 0)
       return actr__fail(ACTR_EWOULD_BLOCK, "lane empty");
-    int rc = wait_for(ring, try_pop, item, &ring->not_empty_seq, &ring->not_empty_waiters, true,
+    int rc = wait_for(ring, try_pop, item, &ring->not_empty_seq, &ring->not_empty_waiters,
+                      &ring->pop_spin, true,
                       timeout_ms);
     if (rc != ACTR_OK)
       return rc;

@@ -27,6 +27,7 @@ typedef struct actr__ring {
   _Alignas(64) atomic_uint not_full_seq;
   atomic_uint not_full_waiters; /* a sender is (about to be) asleep */
   _Alignas(64) atomic_bool closed;
+  atomic_uint push_spin, pop_spin; /* adaptive spin budgets (ring.c) */
   size_t mask;
   actr__ring_cell_t *cells;
 } actr__ring_t;
