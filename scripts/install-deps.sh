@@ -5,19 +5,35 @@
 set -eu
 
 BUILD="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler"
-TEST="$BUILD clang libclang-rt-14-dev"
-BENCH="$BUILD libzmq3-dev"
+# WebSocket wire: the GIO TLS backend (wss://, at run time); certtool for the
+# TLS tests, GnuTLS headers (the wire test loads GnuTLS at start-up), the
+# independent peers of the interop tests; NNG for the benchmark baseline.
+WS_BUILD="glib-networking"
+WS_TEST="gnutls-bin libgnutls28-dev python3-websockets nodejs node-ws"
+WS_BENCH="libnng-dev"
+# WebRTC wire: libnice (ICE), usrsctp (SCTP), GnuTLS (DTLS) to build; for the
+# tests coturn (TURN), aiortc and Chromium (interop, driven by playwright-core
+# from npm: scripts/install-npm.sh), iproute2 (the loopback-only network
+# namespace of tests/rtc/netns-run.sh); Chromium and node for the benchmark's
+# baseline.
+RTC_BUILD="libnice-dev libusrsctp-dev libgnutls28-dev"
+RTC_TEST="coturn python3-aiortc chromium iproute2 nodejs npm"
+RTC_BENCH="chromium iproute2 nodejs npm"
+BUILD="$BUILD $WS_BUILD $RTC_BUILD"
+TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST"
+BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH"
 FUZZ="$BUILD clang libclang-rt-14-dev"
 
 want=""
+npm_modules=""
 [ $# -eq 0 ] && set -- build
 for group in "$@"; do
   case "$group" in
     build) want="$want $BUILD" ;;
-    test) want="$want $TEST" ;;
-    bench) want="$want $BENCH" ;;
+    test) want="$want $TEST"; npm_modules=yes ;;
+    bench) want="$want $BENCH"; npm_modules=yes ;;
     fuzz) want="$want $FUZZ" ;;
-    all) want="$want $TEST $BENCH $FUZZ" ;;
+    all) want="$want $TEST $BENCH $FUZZ"; npm_modules=yes ;;
     *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
   esac
 done
@@ -25,16 +41,24 @@ done
 missing=""
 for p in $want; do
   case " $missing " in *" $p "*) continue ;; esac
+  # npm ships inside some nodejs builds (NodeSource): the command is enough.
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
 
-echo "install-deps: installing:$missing" >&2
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ -n "$missing" ]; then
+  echo "install-deps: installing:$missing" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The npm modules of tests/interop (playwright-core drives Chromium).
+if [ -n "$npm_modules" ]; then
+  "$(dirname "$0")/install-npm.sh"
+fi

@@ -7,3 +7,7 @@ echo "== in-process lane"
 build/bench/bench_inproc
 echo "== fragment + reassemble"
 build/bench/bench_fragment all
+echo "== WebSocket lane vs raw TCP vs NNG ws"
+build/bench/bench_ws
+echo "== WebRTC data channel: libactr <-> libactr vs Chromium <-> Chromium (loopback-only namespace)"
+tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc

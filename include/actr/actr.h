@@ -9,5 +9,9 @@
 #include <actr/lane.h>
 #include <actr/inproc.h>
 #include <actr/runtime.h>
+#include <actr/signaling.h>
+#include <actr/websocket.h>
+#include <actr/webrtc.h>
+#include <actr/rtc_link.h>
 
 #endif

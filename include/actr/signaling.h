@@ -97,7 +97,9 @@ ACTR_API void actr_signaling_deliver(actr_signaling_t *sig, const actr_signal_ms
 ACTR_API void actr_signaling_free(actr_signaling_t *sig);
 
 /* actr_signaling_pair_new: two endpoints joined in process: what one sends
- * the other receives, on the sender's thread, in order.  Free each. */
+ * the other receives, in order, on the pair's own delivery thread (never on
+ * the sender's: a receiver may block without stalling the sender).  Free
+ * each end; the thread stops with the second. */
 ACTR_API int actr_signaling_pair_new(actr_signaling_t **a, actr_signaling_t **b);
 
 #ifdef __cplusplus

@@ -67,12 +67,27 @@ void actr_signaling_free(actr_signaling_t *sig) {
   free(sig);
 }
 
-/* ---- in-process pair ---- */
+/* ---- in-process pair ----
+ *
+ * Messages are delivered by the pair's own thread, in order, never on the
+ * sender's thread: a receiver may block (a peer connection's set-up waits
+ * for its I/O thread) while the other side's I/O thread is sending, and
+ * delivering in place would let the two wait for each other. */
+
+typedef struct queued {
+  struct queued *next;
+  int to; /* side */
+  actr_signal_msg_t msg; /* owned copies */
+} queued_t;
 
 typedef struct pair {
   pthread_mutex_t mu;
+  pthread_cond_t cond;
   int refs;
+  bool stop;
   actr_signaling_t *end[2];
+  queued_t *head, *tail;
+  pthread_t thread;
 } pair_t;
 
 typedef struct pair_end {
@@ -80,14 +95,59 @@ typedef struct pair_end {
   int side;
 } pair_end_t;
 
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void *pair_thread(void *p) {
+  pair_t *pair = p;
+  pthread_mutex_lock(&pair->mu);
+  for (;;) {
+    while (!pair->head && !pair->stop)
+      pthread_cond_wait(&pair->cond, &pair->mu);
+    if (!pair->head)
+      break;
+    queued_t *q = pair->head;
+    pair->head = q->next;
+    if (!pair->head)
+      pair->tail = NULL;
+    actr_signaling_t *to = pair->end[q->to];
+    pthread_mutex_unlock(&pair->mu);
+    if (to)
+      actr_signaling_deliver(to, &q->msg);
+    actr_signal_msg_clear(&q->msg);
+    free(q);
+    pthread_mutex_lock(&pair->mu);
+  }
+  pthread_mutex_unlock(&pair->mu);
+  return NULL;
+}
+
 static int pair_send(void *impl, const actr_signal_msg_t *msg) {
   pair_end_t *e = impl;
-  pthread_mutex_lock(&e->pair->mu);
-  actr_signaling_t *peer = e->pair->end[1 - e->side];
-  pthread_mutex_unlock(&e->pair->mu);
-  if (!peer)
+  pair_t *pair = e->pair;
+  queued_t *q = calloc(1, sizeof *q);
+  if (!q)
+    return actr__fail(ACTR_ENO_MEMORY, "signaling message");
+  q->to = 1 - e->side;
+  q->msg.kind = msg->kind;
+  q->msg.sdp_mline_index = msg->sdp_mline_index;
+  q->msg.sdp = dup_or_null(msg->sdp);
+  q->msg.candidate = dup_or_null(msg->candidate);
+  q->msg.sdp_mid = dup_or_null(msg->sdp_mid);
+  q->msg.message = dup_or_null(msg->message);
+  pthread_mutex_lock(&pair->mu);
+  if (!pair->end[q->to]) {
+    pthread_mutex_unlock(&pair->mu);
+    actr_signal_msg_clear(&q->msg);
+    free(q);
     return actr__fail(ACTR_ESIGNALING, "signaling peer is gone");
-  actr_signaling_deliver(peer, msg);
+  }
+  if (pair->tail)
+    pair->tail->next = q;
+  else
+    pair->head = q;
+  pair->tail = q;
+  pthread_cond_signal(&pair->cond);
+  pthread_mutex_unlock(&pair->mu);
   return ACTR_OK;
 }
 
@@ -104,11 +164,23 @@ static void pair_free(void *impl) {
   free(e);
   pthread_mutex_lock(&pair->mu);
   bool last = --pair->refs == 0;
-  pthread_mutex_unlock(&pair->mu);
   if (last) {
-    pthread_mutex_destroy(&pair->mu);
-    free(pair);
+    pair->stop = true;
+    pthread_cond_signal(&pair->cond);
   }
+  pthread_mutex_unlock(&pair->mu);
+  if (!last)
+    return;
+  pthread_join(pair->thread, NULL); /* delivers nothing more: both ends are gone */
+  while (pair->head) {
+    queued_t *q = pair->head;
+    pair->head = q->next;
+    actr_signal_msg_clear(&q->msg);
+    free(q);
+  }
+  pthread_mutex_destroy(&pair->mu);
+  pthread_cond_destroy(&pair->cond);
+  free(pair);
 }
 
 static const actr_signaling_ops_t pair_ops = {pair_send, pair_close, pair_free};
@@ -125,9 +197,18 @@ int actr_signaling_pair_new(actr_signaling_t **a, actr_signaling_t **b) {
     return actr__fail(ACTR_ENO_MEMORY, "signaling pair");
   }
   pthread_mutex_init(&pair->mu, NULL);
+  pthread_cond_init(&pair->cond, NULL);
   pair->refs = 2;
   *ea = (pair_end_t){pair, 0};
   *eb = (pair_end_t){pair, 1};
+  if (pthread_create(&pair->thread, NULL, pair_thread, pair) != 0) {
+    pthread_mutex_destroy(&pair->mu);
+    pthread_cond_destroy(&pair->cond);
+    free(pair);
+    free(ea);
+    free(eb);
+    return actr__fail(ACTR_EINTERNAL, "cannot start the signaling pair's thread");
+  }
   actr_signaling_new(&pair_ops, ea, &pair->end[0]);
   actr_signaling_new(&pair_ops, eb, &pair->end[1]);
   *a = pair->end[0];

@@ -13,6 +13,7 @@
 
 #include <actr/error.h>
 #include <actr/inproc.h>
+#include <actr/websocket.h>
 
 #include "tool.h"
 
@@ -183,11 +184,72 @@ static int inproc_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **t
   return rc;
 }
 
+/* WebSocket: one real connection over loopback (a server on 127.0.0.1, any
+ * port, and a client), made on first use; every type's lane rides on it,
+ * as in actr.  The sending end is the client, the receiving end the
+ * server's side of the same connection. */
+typedef struct ws_demo {
+  actr_runtime_t *rt;
+  actr_ws_server_t *srv;
+  GAsyncQueue *accepted;
+  actr_ws_conn_t *client, *server;
+} ws_demo_t;
+
+static void ws_demo_on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
+  g_async_queue_push(((ws_demo_t *)user)->accepted, conn);
+}
+
+static int ws_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx, actr_lane_t **rx) {
+  ws_demo_t *d = ctx;
+  *tx = *rx = NULL;
+  if (!d->client) {
+    int rc = d->rt ? ACTR_OK : actr_runtime_new(&d->rt);
+    if (rc == ACTR_OK && !d->srv) {
+      d->accepted = g_async_queue_new();
+      rc = actr_ws_server_new(d->rt, "127.0.0.1", 0, NULL, ws_demo_on_accept, d, &d->srv);
+    }
+    if (rc != ACTR_OK)
+      return rc;
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/demo", actr_ws_server_port(d->srv));
+    rc = actr_ws_connect(d->rt, url, NULL, &d->client);
+    if (rc != ACTR_OK)
+      return rc;
+    d->server = g_async_queue_timeout_pop(d->accepted, 10 * G_USEC_PER_SEC);
+    if (!d->server)
+      return ACTR_ETIMEOUT;
+  }
+  int rc = actr_ws_conn_lane(d->client, type, tx);
+  if (rc == ACTR_OK)
+    rc = actr_ws_conn_lane(d->server, type, rx);
+  if (rc != ACTR_OK) {
+    actr_lane_unref(*tx);
+    *tx = NULL;
+  }
+  return rc;
+}
+
+static void ws_demo_done(ws_demo_t *d) {
+  actr_ws_conn_unref(d->client);
+  actr_ws_conn_unref(d->server);
+  actr_ws_server_unref(d->srv);
+  if (d->accepted) {
+    actr_ws_conn_t *c;
+    while ((c = g_async_queue_try_pop(d->accepted)))
+      actr_ws_conn_unref(c);
+    g_async_queue_unref(d->accepted);
+  }
+  if (d->rt)
+    actr_runtime_unref(d->rt);
+}
+
 int tool_demo(int argc, char **argv) {
   (void)argc;
   (void)argv;
+  ws_demo_t ws = {0};
   demo_kind_t kinds[] = {
     {"Mpsc", ACTR_LANE_KIND_INPROC, true, inproc_open_pair, NULL},
+    {"WebSocket", ACTR_LANE_KIND_WEBSOCKET, false, ws_open_pair, &ws},
   };
   printf("actr-lane demo: every lane kind, every payload type it carries, sizes 0 B .. 4 MiB,\n"
          "each message's bytes checked on arrival; latency is one-way (send call to receipt).\n\n");
@@ -205,6 +267,7 @@ int tool_demo(int argc, char **argv) {
       run_one(&kinds[k], t, &reports[nrep], &ok);
       nrep++;
     }
+  ws_demo_done(&ws);
   tool_progress("done");
   fprintf(stderr, "\n");
   tool_report_print_header();

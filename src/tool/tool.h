@@ -35,5 +35,7 @@ bool tool_check_pattern(const uint8_t *buf, size_t len, uint32_t seed);
 void tool_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int tool_demo(int argc, char **argv);
+int tool_serve(int argc, char **argv); /* serve.c */
+int tool_send(int argc, char **argv);  /* send.c */
 
 #endif

@@ -108,6 +108,8 @@ static void test_roundtrip(void) {
 }
 
 typedef struct {
+  GMutex mu;
+  GCond cond;
   GPtrArray *got;
 } sink_t;
 
@@ -115,19 +117,34 @@ static void on_msg(const actr_signal_msg_t *msg, void *user) {
   sink_t *s = user;
   char *json;
   ASSERT_OK(actr_signal_msg_to_json(msg, &json));
+  g_mutex_lock(&s->mu);
   g_ptr_array_add(s->got, json);
+  g_cond_broadcast(&s->cond);
+  g_mutex_unlock(&s->mu);
+}
+
+static void wait_count(sink_t *s, guint n) {
+  gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&s->mu);
+  while (s->got->len < n)
+    if (!g_cond_wait_until(&s->cond, &s->mu, end))
+      break;
+  g_mutex_unlock(&s->mu);
 }
 
 static void test_pair(void) {
   actr_signaling_t *a, *b;
   ASSERT_OK(actr_signaling_pair_new(&a, &b));
-  sink_t sa = {g_ptr_array_new_with_free_func(free)}, sb = {g_ptr_array_new_with_free_func(free)};
+  sink_t sa = {.got = g_ptr_array_new_with_free_func(free)}, sb = {.got = g_ptr_array_new_with_free_func(free)};
   actr_signaling_set_receiver(a, on_msg, &sa);
   actr_signaling_set_receiver(b, on_msg, &sb);
   actr_signal_msg_t offer = {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0", .sdp_mline_index = -1};
   actr_signal_msg_t answer = {.kind = ACTR_SIGNAL_ANSWER, .sdp = "v=1", .sdp_mline_index = -1};
   ASSERT_OK(actr_signaling_send(a, &offer));
   ASSERT_OK(actr_signaling_send(b, &answer));
+  /* Delivery is asynchronous (the pair's thread): wait for it. */
+  wait_count(&sb, 1);
+  wait_count(&sa, 1);
   g_assert_cmpuint(sb.got->len, ==, 1);
   g_assert_cmpstr(sb.got->pdata[0], ==, "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
   g_assert_cmpuint(sa.got->len, ==, 1);

@@ -1,0 +1,439 @@
+/* bench_ws.c — WebSocket lane throughput (1 KiB and 64 KiB messages) and
+ * 1 KiB round-trip latency on loopback, beside a raw TCP loopback baseline
+ * and NNG's ws transport (push/pull, Debian libnng) measured in the same
+ * run (NNG in a forked child per round, see nng_isolated).
+ *
+ * Throughput is client -> server: the masked direction (RFC 6455 §5.3), as
+ * for NNG's dialer.  Each side has its own runtime (its own I/O thread), as
+ * two processes would.  A sender thread sends COUNT messages as fast as the
+ * lane accepts them; the clock runs from the first send to the last receipt.
+ * The raw TCP baseline does the same with write()/read() of whole messages
+ * (no framing at all).  The three are measured in turn, RUNS rounds, and
+ * each figure is the median of its rounds, so that the machine's moods hit
+ * all of them alike.  Latency: one message in flight, echoed by a thread on
+ * the server side. */
+#include <arpa/inet.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <actr/error.h>
+#include <actr/websocket.h>
+#ifdef HAVE_NNG
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#endif
+
+#include "bench_common.h"
+
+#define RUNS 5
+#define RTT_ROUNDS 20000
+
+static size_t count_for(size_t size) { return size >= 65536 ? 16384 : 300000; }
+
+static void die(const char *what, int rc) {
+  fprintf(stderr, "bench_ws: %s: %s (%s)\n", what, actr_err_name(rc), actr_last_error());
+  exit(1);
+}
+
+/* ---- libactr WebSocket lane ---- */
+
+typedef struct ws_pair {
+  actr_runtime_t *rt_srv, *rt_cli;
+  actr_ws_server_t *srv;
+  GAsyncQueue *accepted;
+  actr_ws_conn_t *cli, *scon;
+  actr_lane_t *tx, *rx; /* client's lane, server's lane */
+} ws_pair_t;
+
+static void on_accept(actr_ws_conn_t *c, const char *path, void *user) { g_async_queue_push(user, c); }
+
+static void ws_open(ws_pair_t *p) {
+  int rc;
+  if ((rc = actr_runtime_new(&p->rt_srv)))
+    die("runtime", rc);
+  if (getenv("BENCH_WS_ONE_RUNTIME"))
+    p->rt_cli = actr_runtime_ref(p->rt_srv);
+  else if ((rc = actr_runtime_new(&p->rt_cli)))
+    die("runtime", rc);
+  p->accepted = g_async_queue_new();
+  if ((rc = actr_ws_server_new(p->rt_srv, "127.0.0.1", 0, NULL, on_accept, p->accepted, &p->srv)))
+    die("server", rc);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/bench", actr_ws_server_port(p->srv));
+  if ((rc = actr_ws_connect(p->rt_cli, url, NULL, &p->cli)))
+    die("connect", rc);
+  p->scon = g_async_queue_timeout_pop(p->accepted, 10 * G_USEC_PER_SEC);
+  if (!p->scon)
+    die("accept", ACTR_ETIMEOUT);
+  if ((rc = actr_ws_conn_lane(p->cli, ACTR_PAYLOAD_STREAM_RELIABLE, &p->tx)) ||
+      (rc = actr_ws_conn_lane(p->scon, ACTR_PAYLOAD_STREAM_RELIABLE, &p->rx)))
+    die("lane", rc);
+}
+
+static void ws_close(ws_pair_t *p) {
+  actr_lane_unref(p->tx);
+  actr_lane_unref(p->rx);
+  actr_ws_conn_unref(p->cli);
+  actr_ws_conn_unref(p->scon);
+  actr_ws_server_unref(p->srv);
+  g_async_queue_unref(p->accepted);
+  actr_runtime_unref(p->rt_cli);
+  actr_runtime_unref(p->rt_srv);
+}
+
+typedef struct send_arg {
+  actr_lane_t *lane;
+  size_t size, count;
+  const uint8_t *buf;
+} send_arg_t;
+
+static void *ws_sender(void *p) {
+  send_arg_t *a = p;
+  for (size_t i = 0; i < a->count; i++) {
+    int rc = actr_lane_send(a->lane, a->buf, a->size);
+    if (rc)
+      die("send", rc);
+  }
+  return NULL;
+}
+
+static double ws_throughput(size_t size) {
+  ws_pair_t p = {0};
+  ws_open(&p);
+  uint8_t *buf = calloc(1, size);
+  send_arg_t a = {p.tx, size, count_for(size), buf};
+  pthread_t t;
+  double t0 = bench_now();
+  pthread_create(&t, NULL, ws_sender, &a);
+  for (size_t i = 0; i < a.count; i++) {
+    actr_msg_t *m;
+    int rc = actr_lane_recv(p.rx, 30000, &m);
+    if (rc || actr_msg_len(m) != size)
+      die("recv", rc);
+    actr_msg_free(m);
+  }
+  double dt = bench_now() - t0;
+  pthread_join(t, NULL);
+  free(buf);
+  ws_close(&p);
+  return (double)size * (double)a.count / dt;
+}
+
+static void *ws_echo(void *p) {
+  actr_lane_t **l = p; /* rx, then the server's lane back on the same type */
+  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+    actr_msg_t *m;
+    if (actr_lane_recv(l[0], 30000, &m))
+      break;
+    actr_lane_send(l[0], actr_msg_data(m), actr_msg_len(m));
+    actr_msg_free(m);
+  }
+  return NULL;
+}
+
+static void ws_rtt(double *p50, double *p99) {
+  ws_pair_t p = {0};
+  ws_open(&p);
+  uint8_t buf[1024] = {0};
+  pthread_t t;
+  actr_lane_t *l[1] = {p.rx};
+  pthread_create(&t, NULL, ws_echo, l);
+  double *s = malloc(sizeof(double) * RTT_ROUNDS);
+  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+    double t0 = bench_now();
+    actr_msg_t *m;
+    int rc = actr_lane_send(p.tx, buf, sizeof buf);
+    if (rc || (rc = actr_lane_recv(p.tx, 30000, &m)))
+      die("rtt", rc);
+    actr_msg_free(m);
+    if (i >= 100) /* warm-up */
+      s[i - 100] = bench_now() - t0;
+  }
+  pthread_join(t, NULL);
+  qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
+  *p50 = s[RTT_ROUNDS / 2];
+  *p99 = s[RTT_ROUNDS * 99 / 100];
+  free(s);
+  ws_close(&p);
+}
+
+/* ---- raw TCP loopback ---- */
+
+static void tcp_pair(int *a, int *b) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  if (bind(l, (struct sockaddr *)&sa, sizeof sa) || listen(l, 1) ||
+      getsockname(l, (struct sockaddr *)&sa, &sl))
+    die("tcp listen", ACTR_EIO);
+  *a = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(*a, (struct sockaddr *)&sa, sizeof sa))
+    die("tcp connect", ACTR_EIO);
+  *b = accept(l, NULL, NULL);
+  close(l);
+  int one = 1;
+  setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(*b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t k = write(fd, p, n);
+    if (k <= 0)
+      die("tcp write", ACTR_EIO);
+    p += k;
+    n -= (size_t)k;
+  }
+}
+
+static void read_all(int fd, uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t k = read(fd, p, n);
+    if (k <= 0)
+      die("tcp read", ACTR_EIO);
+    p += k;
+    n -= (size_t)k;
+  }
+}
+
+typedef struct tcp_arg {
+  int fd;
+  size_t size, count;
+} tcp_arg_t;
+
+static void *tcp_writer(void *p) {
+  tcp_arg_t *a = p;
+  uint8_t *buf = calloc(1, a->size);
+  for (size_t i = 0; i < a->count; i++)
+    write_all(a->fd, buf, a->size);
+  free(buf);
+  return NULL;
+}
+
+static double tcp_throughput(size_t size) {
+  int a, b;
+  tcp_pair(&a, &b);
+  tcp_arg_t arg = {a, size, count_for(size)};
+  uint8_t *buf = malloc(size);
+  pthread_t t;
+  double t0 = bench_now();
+  pthread_create(&t, NULL, tcp_writer, &arg);
+  for (size_t i = 0; i < arg.count; i++)
+    read_all(b, buf, size); /* one whole message per read loop, as a receiver must */
+  double dt = bench_now() - t0;
+  pthread_join(t, NULL);
+  free(buf);
+  close(a);
+  close(b);
+  return (double)size * (double)arg.count / dt;
+}
+
+static void *tcp_echo(void *p) {
+  int fd = *(int *)p;
+  uint8_t buf[1024];
+  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+    read_all(fd, buf, sizeof buf);
+    write_all(fd, buf, sizeof buf);
+  }
+  return NULL;
+}
+
+static void tcp_rtt(double *p50) {
+  int a, b;
+  tcp_pair(&a, &b);
+  pthread_t t;
+  pthread_create(&t, NULL, tcp_echo, &b);
+  uint8_t buf[1024] = {0};
+  double *s = malloc(sizeof(double) * RTT_ROUNDS);
+  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+    double t0 = bench_now();
+    write_all(a, buf, sizeof buf);
+    read_all(a, buf, sizeof buf);
+    if (i >= 100)
+      s[i - 100] = bench_now() - t0;
+  }
+  pthread_join(t, NULL);
+  qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
+  *p50 = s[RTT_ROUNDS / 2];
+  free(s);
+  close(a);
+  close(b);
+}
+
+/* ---- NNG ws (push/pull) ---- */
+
+#ifdef HAVE_NNG
+typedef struct nng_arg {
+  nng_socket s;
+  size_t size, count;
+} nng_arg_t;
+
+static void *nng_sender(void *p) {
+  nng_arg_t *a = p;
+  uint8_t *buf = calloc(1, a->size);
+  for (size_t i = 0; i < a->count; i++)
+    if (nng_send(a->s, buf, a->size, 0))
+      die("nng_send", ACTR_EIO);
+  free(buf);
+  return NULL;
+}
+
+static double nng_throughput(size_t size) {
+  nng_socket pull, push;
+  nng_listener l;
+  if (nng_pull0_open(&pull) || nng_push0_open(&push))
+    die("nng open", ACTR_EIO);
+  nng_socket_set_size(pull, NNG_OPT_RECVMAXSZ, 1u << 20);
+  if (nng_listener_create(&l, pull, "ws://127.0.0.1:0/bench"))
+    die("nng listener", ACTR_EIO);
+  nng_listener_set_size(l, NNG_OPT_WS_RECVMAXFRAME, 1u << 20);
+  if (nng_listener_start(l, 0))
+    die("nng listen", ACTR_EIO);
+  int port = 0;
+  nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port);
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%d/bench", port);
+  if (nng_dial(push, url, NULL, 0))
+    die("nng dial", ACTR_EIO);
+  /* NNG moves 1 KiB messages some 20 times slower: fewer of them. */
+  nng_arg_t a = {push, size, size >= 65536 ? count_for(size) : count_for(size) / 6};
+  pthread_t t;
+  double t0 = bench_now();
+  pthread_create(&t, NULL, nng_sender, &a);
+  for (size_t i = 0; i < a.count; i++) {
+    void *m;
+    size_t n;
+    if (nng_recv(pull, &m, &n, NNG_FLAG_ALLOC) || n != size)
+      die("nng_recv", ACTR_EIO);
+    nng_free(m, n);
+  }
+  double dt = bench_now() - t0;
+  pthread_join(t, NULL);
+  nng_close(push);
+  nng_close(pull);
+  return (double)size * (double)a.count / dt;
+}
+
+/* nng_isolated: nng_throughput in a forked child.  NNG's worker threads
+ * outlive nng_close and slow down whatever runs after them in the process
+ * (the lane measured ~40% lower after one NNG run), so each NNG round gets
+ * a process of its own and leaves nothing behind. */
+static double nng_isolated(size_t size) {
+  int fds[2];
+  if (pipe(fds))
+    die("pipe", ACTR_EIO);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    double v = nng_throughput(size);
+    ssize_t w = write(fds[1], &v, sizeof v);
+    _exit(w == (ssize_t)sizeof v ? 0 : 1);
+  }
+  close(fds[1]);
+  double v = 0;
+  if (pid < 0 || read(fds[0], &v, sizeof v) != (ssize_t)sizeof v)
+    die("nng child", ACTR_EIO);
+  close(fds[0]);
+  waitpid(pid, NULL, 0);
+  return v;
+}
+#endif
+
+typedef struct figure {
+  const char *name;
+  double (*fn)(size_t);
+  size_t size;
+  double v[RUNS], median;
+} figure_t;
+
+int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "one") == 0) { /* for profiling: lane runs only */
+    size_t size = (size_t)atol(argv[2]);
+    for (int i = 0; i < (argc > 3 ? atoi(argv[3]) : 1); i++)
+      printf("lane %zu B: %.0f MB/s\n", size, ws_throughput(size) / 1e6);
+    return 0;
+  }
+#ifdef HAVE_NNG
+  if (argc > 2 && strcmp(argv[1], "after-nng") == 0) { /* does NNG's presence matter? */
+    size_t size = (size_t)atol(argv[2]);
+    printf("nng %zu B: %.0f MB/s\n", size, nng_throughput(size) / 1e6);
+    for (int i = 0; i < 4; i++)
+      printf("lane %zu B: %.0f MB/s\n", size, ws_throughput(size) / 1e6);
+    return 0;
+  }
+#endif
+  if (argc > 1 && strcmp(argv[1], "rtt") == 0) {
+    double p50, p99, tp50;
+    ws_rtt(&p50, &p99);
+    tcp_rtt(&tp50);
+    printf("rtt 1 KiB: lane p50 %.1f us p99 %.1f us, tcp p50 %.1f us\n", p50 * 1e6, p99 * 1e6,
+           tp50 * 1e6);
+    return 0;
+  }
+  if (argc > 2 && strcmp(argv[1], "tcp") == 0) {
+    size_t size = (size_t)atol(argv[2]);
+    printf("tcp %zu B: %.0f MB/s\n", size, tcp_throughput(size) / 1e6);
+    return 0;
+  }
+  printf("# WebSocket lane vs raw TCP vs NNG ws, loopback, client->server, median of %d rounds\n",
+         RUNS);
+  figure_t f[] = {
+    {"lane.ws.64k.throughput", ws_throughput, 65536, {0}, 0},
+    {"baseline.tcp.64k.throughput", tcp_throughput, 65536, {0}, 0},
+#ifdef HAVE_NNG
+    {"baseline.nng.ws.64k.throughput", nng_isolated, 65536, {0}, 0},
+#endif
+    {"lane.ws.1k.throughput", ws_throughput, 1024, {0}, 0},
+    {"baseline.tcp.1k.throughput", tcp_throughput, 1024, {0}, 0},
+#ifdef HAVE_NNG
+    {"baseline.nng.ws.1k.throughput", nng_isolated, 1024, {0}, 0},
+#endif
+  };
+  size_t nf = sizeof f / sizeof f[0];
+  for (int r = 0; r < RUNS; r++)
+    for (size_t i = 0; i < nf; i++)
+      f[i].v[r] = f[i].fn(f[i].size);
+  for (size_t i = 0; i < nf; i++) {
+    f[i].median = bench_median(f[i].v, RUNS);
+    bench_line(f[i].name, f[i].median, "B/s");
+  }
+  double ws64 = f[0].median, tcp64 = f[1].median;
+#ifdef HAVE_NNG
+  double nng64 = f[2].median, ws1 = f[3].median, tcp1 = f[4].median, nng1 = f[5].median;
+#else
+  double ws1 = f[2].median, tcp1 = f[3].median;
+#endif
+  bench_line("lane.ws.1k.msgs", ws1 / 1024, "msg/s");
+  printf("# per round (MB/s):");
+  for (size_t i = 0; i < nf; i++) {
+    printf("\n#   %-32s", f[i].name);
+    for (int r = 0; r < RUNS; r++)
+      printf(" %7.0f", f[i].v[r] / 1e6);
+  }
+  printf("\n");
+  double p50, p99, tp50;
+  ws_rtt(&p50, &p99);
+  tcp_rtt(&tp50);
+  bench_line_f("lane.ws.1k.rtt.p50", p50, "s");
+  bench_line_f("lane.ws.1k.rtt.p99", p99, "s");
+  bench_line_f("baseline.tcp.1k.rtt.p50", tp50, "s");
+  printf("# 64 KiB: ws lane %.0f MB/s = %.2f x raw TCP", ws64 / 1e6, ws64 / tcp64);
+#ifdef HAVE_NNG
+  printf(", %.2f x NNG ws (%.0f MB/s)", ws64 / nng64, nng64 / 1e6);
+#endif
+  printf("\n# 1 KiB: ws lane %.0f MB/s (%.0f msg/s) = %.2f x raw TCP write-per-message", ws1 / 1e6,
+         ws1 / 1024, ws1 / tcp1);
+#ifdef HAVE_NNG
+  printf(", %.2f x NNG ws", ws1 / nng1);
+#endif
+  printf("\n# 1 KiB round trip: p50 %.1f us, p99 %.1f us (raw TCP p50 %.1f us)\n", p50 * 1e6,
+         p99 * 1e6, tp50 * 1e6);
+  return 0;
+}

@@ -1,0 +1,483 @@
+/* bench_webrtc.c — data channel throughput and latency, libactr <-> libactr
+ * on loopback (two peer connections, each on its own runtime, as two
+ * processes would be), then the same measured on Chromium <-> Chromium (two
+ * peer connections in one headless page, tests/interop/chromium_bench.cjs)
+ * in the same run.  Run it inside tests/rtc/netns-run.sh (scripts/run-bench.sh
+ * does).
+ *
+ * Throughput: one ordered reliable channel; an application thread sends as
+ * fast as the channel takes it, keeping the buffered amount between 1 and 4
+ * MiB (it waits on the low-threshold callback, no polling); the receiver
+ * counts bytes.  Latency: 1 KiB ping-pong where each side answers from its
+ * on_message callback.  CPU: process CPU time (both peers) per GB moved.
+ *
+ * Usage: bench_webrtc [--seconds S] [--mtu N] [--no-chromium]
+ * Output: readable lines (#) and `BENCH <name> <value> <unit>` lines. */
+#include <gio/gio.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <actr/error.h>
+#include <actr/msg.h>
+#include <actr/runtime.h>
+#include <actr/webrtc.h>
+
+#define CHECK(expr)                                                                            \
+  do {                                                                                         \
+    int rc_ = (expr);                                                                          \
+    if (rc_ != ACTR_OK) {                                                                      \
+      fprintf(stderr, "%s: %s (%s)\n", #expr, actr_err_name(rc_), actr_last_error());         \
+      exit(1);                                                                                 \
+    }                                                                                          \
+  } while (0)
+
+#define HIGH_WATER (4u << 20)
+#define LOW_WATER (1u << 20)
+
+typedef struct peer {
+  actr_runtime_t *rt;
+  actr_webrtc_pc_t *pc;
+  actr_webrtc_dc_t *in; /* the channel the other side opened */
+  int state;
+} peer_t;
+
+static GMutex mu;
+static GCond cond;
+static peer_t P[2];
+static GQueue cands; /* {int to; char *cand} */
+static bool desc_sent[2];
+
+/* measurement state (under mu unless atomic) */
+static uint64_t rx_bytes, rx_msgs, rx_target;
+static gint64 rx_done_us;
+static bool low_fired;
+
+/* ping-pong */
+static int pings_left;
+static gint64 ping_sent_us;
+static double *rtts;
+static int n_rtts;
+static uint8_t ping_buf[1024];
+static actr_webrtc_dc_t *ping_dc;
+
+typedef struct cand {
+  int to;
+  char *cand;
+} cand_t;
+
+static void on_candidate(actr_webrtc_pc_t *pc, const char *cand, const char *mid, void *user) {
+  peer_t *p = user;
+  cand_t *c = g_new(cand_t, 1);
+  c->to = p == &P[0] ? 1 : 0;
+  c->cand = g_strdup(cand);
+  g_mutex_lock(&mu);
+  g_queue_push_tail(&cands, c);
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&mu);
+}
+
+static void on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err, void *user) {
+  peer_t *p = user;
+  g_mutex_lock(&mu);
+  p->state = st;
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&mu);
+  if (st == ACTR_WEBRTC_PC_FAILED) {
+    fprintf(stderr, "peer connection failed: %s\n", actr_err_name(err));
+    exit(1);
+  }
+}
+
+static bool rx_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void *user) {
+  size_t n = actr_msg_len(msg);
+  actr_msg_free(msg);
+  g_mutex_lock(&mu);
+  rx_bytes += n;
+  rx_msgs++;
+  if (rx_target && rx_bytes >= rx_target && !rx_done_us) {
+    rx_done_us = g_get_monotonic_time();
+    g_cond_broadcast(&cond);
+  }
+  g_mutex_unlock(&mu);
+  return true;
+}
+
+/* ping-pong: peer 1 echoes, peer 0 measures and sends the next ping, both
+ * from their callbacks on their I/O threads. */
+static bool echo_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void *user) {
+  actr_webrtc_dc_send_msg(dc, msg, text);
+  return true;
+}
+
+static bool pong_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void *user) {
+  gint64 now = g_get_monotonic_time();
+  actr_msg_free(msg);
+  rtts[n_rtts++] = (double)(now - ping_sent_us) / 1e6;
+  if (--pings_left > 0) {
+    ping_sent_us = g_get_monotonic_time();
+    actr_webrtc_dc_send(dc, ping_buf, sizeof ping_buf, false);
+  } else {
+    g_mutex_lock(&mu);
+    g_cond_broadcast(&cond);
+    g_mutex_unlock(&mu);
+  }
+  return true;
+}
+
+static const actr_webrtc_dc_callbacks_t rx_cbs = {.on_message = rx_message};
+static const actr_webrtc_dc_callbacks_t echo_cbs = {.on_message = echo_message};
+
+static void on_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
+  peer_t *p = user;
+  const char *label = actr_webrtc_dc_label(dc);
+  actr_webrtc_dc_set_callbacks(dc, strcmp(label, "ping") == 0 ? &echo_cbs : &rx_cbs, NULL);
+  g_mutex_lock(&mu);
+  if (p->in)
+    actr_webrtc_dc_release(p->in); /* the previous run's channel (closed) */
+  p->in = dc;
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&mu);
+}
+
+static void on_low(actr_webrtc_dc_t *dc, void *user) {
+  g_mutex_lock(&mu);
+  low_fired = true;
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&mu);
+}
+
+static void on_open(actr_webrtc_dc_t *dc, void *user) {
+  g_mutex_lock(&mu);
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&mu);
+}
+
+/* wait: until @pred, handing candidates over meanwhile. */
+static bool wait_for(bool (*pred)(void *), void *arg, int timeout_ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  g_mutex_lock(&mu);
+  for (;;) {
+    if (pred(arg)) {
+      g_mutex_unlock(&mu);
+      return true;
+    }
+    cand_t *c = NULL;
+    for (GList *l = cands.head; l; l = l->next)
+      if (desc_sent[1 - ((cand_t *)l->data)->to]) {
+        c = l->data;
+        g_queue_delete_link(&cands, l);
+        break;
+      }
+    if (c) {
+      g_mutex_unlock(&mu);
+      CHECK(actr_webrtc_pc_add_remote_candidate(P[c->to].pc, c->cand, "0"));
+      g_free(c->cand);
+      g_free(c);
+      g_mutex_lock(&mu);
+      continue;
+    }
+    if (!g_cond_wait_until(&cond, &mu, end)) {
+      g_mutex_unlock(&mu);
+      return false;
+    }
+  }
+}
+
+static bool both_connected(void *arg) {
+  return P[0].state == ACTR_WEBRTC_PC_CONNECTED && P[1].state == ACTR_WEBRTC_PC_CONNECTED;
+}
+static bool dc_open(void *arg) { return actr_webrtc_dc_state(arg) == ACTR_WEBRTC_DC_OPEN; }
+static bool rx_complete(void *arg) { return rx_done_us != 0; }
+static bool low(void *arg) { return low_fired; }
+static bool pings_done(void *arg) { return pings_left == 0; }
+static bool has_in(void *arg) { return P[1].in != NULL; }
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+static uint32_t sctp_buffer;
+
+static void connect_peers(uint32_t mtu) {
+  static const char *const lo[] = {"127.0.0.1"};
+  for (int i = 0; i < 2; i++) {
+    CHECK(actr_runtime_new(&P[i].rt));
+    actr_webrtc_config_t cfg;
+    actr_webrtc_config_init(&cfg);
+    cfg.local_addresses = lo;
+    cfg.local_address_count = 1;
+    cfg.sctp_mtu = mtu;
+    cfg.sctp_buffer_bytes = sctp_buffer;
+    cfg.max_buffered_bytes = 64u << 20;
+    cfg.on_candidate = on_candidate;
+    cfg.on_state = on_state;
+    cfg.on_data_channel = on_channel;
+    cfg.user = &P[i];
+    CHECK(actr_webrtc_pc_new(P[i].rt, &cfg, &P[i].pc));
+  }
+  char *offer, *answer;
+  CHECK(actr_webrtc_pc_create_offer(P[0].pc, &offer));
+  CHECK(actr_webrtc_pc_set_remote_description(P[1].pc, true, offer));
+  CHECK(actr_webrtc_pc_create_answer(P[1].pc, &answer));
+  CHECK(actr_webrtc_pc_set_remote_description(P[0].pc, false, answer));
+  free(offer);
+  free(answer);
+  g_mutex_lock(&mu);
+  desc_sent[0] = desc_sent[1] = true;
+  g_mutex_unlock(&mu);
+  if (!wait_for(both_connected, NULL, 20000)) {
+    fprintf(stderr, "peers did not connect\n");
+    exit(1);
+  }
+}
+
+static actr_webrtc_dc_t *open_channel(const char *label) {
+  actr_webrtc_dc_callbacks_t cbs = {.on_open = on_open, .on_buffered_amount_low = on_low};
+  actr_webrtc_dc_t *dc;
+  g_mutex_lock(&mu);
+  if (P[1].in) {
+    actr_webrtc_dc_t *old = P[1].in;
+    P[1].in = NULL;
+    g_mutex_unlock(&mu);
+    actr_webrtc_dc_release(old);
+  } else {
+    g_mutex_unlock(&mu);
+  }
+  CHECK(actr_webrtc_pc_create_data_channel(P[0].pc, label, NULL, &cbs, NULL, &dc));
+  if (!wait_for(dc_open, dc, 10000) || !wait_for(has_in, NULL, 10000)) {
+    fprintf(stderr, "channel %s did not open\n", label);
+    exit(1);
+  }
+  return dc;
+}
+
+typedef struct tput {
+  double bytes_per_s, msgs_per_s, cpu_s_per_gb;
+} tput_t;
+
+static tput_t throughput(size_t msg_len, double seconds) {
+  actr_webrtc_dc_t *dc = open_channel(msg_len > 4096 ? "bulk64k" : "bulk1k");
+  actr_webrtc_dc_set_buffered_amount_low_threshold(dc, LOW_WATER);
+  uint8_t *buf = g_malloc(msg_len);
+  memset(buf, 0xa5, msg_len);
+  /* Warm-up: a quarter of a second. */
+  g_mutex_lock(&mu);
+  rx_bytes = rx_msgs = 0;
+  rx_target = 0;
+  rx_done_us = 0;
+  g_mutex_unlock(&mu);
+  gint64 t0 = g_get_monotonic_time(), warm = t0 + 250000, stop = 0;
+  double cpu0 = 0;
+  uint64_t sent = 0, base_bytes = 0, base_msgs = 0;
+  bool measuring = false;
+  for (;;) {
+    gint64 now = g_get_monotonic_time();
+    if (!measuring && now >= warm) {
+      g_mutex_lock(&mu);
+      base_bytes = rx_bytes;
+      base_msgs = rx_msgs;
+      g_mutex_unlock(&mu);
+      cpu0 = cpu_seconds();
+      t0 = now;
+      stop = now + (gint64)(seconds * 1e6);
+      measuring = true;
+    }
+    if (measuring && now >= stop)
+      break;
+    if (actr_webrtc_dc_buffered_amount(dc) >= HIGH_WATER) {
+      g_mutex_lock(&mu);
+      low_fired = false;
+      g_mutex_unlock(&mu);
+      if (actr_webrtc_dc_buffered_amount(dc) > LOW_WATER)
+        wait_for(low, NULL, 1000);
+      continue;
+    }
+    CHECK(actr_webrtc_dc_send(dc, buf, msg_len, false));
+    sent += msg_len;
+  }
+  /* Everything received up to now counts; the tail in flight does not. */
+  g_mutex_lock(&mu);
+  uint64_t bytes = rx_bytes - base_bytes, msgs = rx_msgs - base_msgs;
+  g_mutex_unlock(&mu);
+  gint64 t1 = g_get_monotonic_time();
+  double cpu = cpu_seconds() - cpu0;
+  double dt = (double)(t1 - t0) / 1e6;
+  tput_t r = {bytes / dt, msgs / dt, cpu / (bytes / 1e9)};
+  /* Drain before the next run. */
+  g_mutex_lock(&mu);
+  rx_target = sent;
+  if (rx_bytes >= sent)
+    rx_done_us = 1;
+  g_mutex_unlock(&mu);
+  wait_for(rx_complete, NULL, 30000);
+  actr_webrtc_dc_release(dc);
+  g_free(buf);
+  return r;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void latency(int n, double *p50, double *p99) {
+  actr_webrtc_dc_callbacks_t cbs = {.on_open = on_open, .on_message = pong_message};
+  g_mutex_lock(&mu);
+  if (P[1].in) {
+    actr_webrtc_dc_t *old = P[1].in;
+    P[1].in = NULL;
+    g_mutex_unlock(&mu);
+    actr_webrtc_dc_release(old);
+  } else {
+    g_mutex_unlock(&mu);
+  }
+  CHECK(actr_webrtc_pc_create_data_channel(P[0].pc, "ping", NULL, &cbs, NULL, &ping_dc));
+  if (!wait_for(dc_open, ping_dc, 10000) || !wait_for(has_in, NULL, 10000))
+    exit(1);
+  rtts = g_new(double, n);
+  n_rtts = 0;
+  memset(ping_buf, 0x5a, sizeof ping_buf);
+  g_mutex_lock(&mu);
+  pings_left = n;
+  g_mutex_unlock(&mu);
+  ping_sent_us = g_get_monotonic_time();
+  CHECK(actr_webrtc_dc_send(ping_dc, ping_buf, sizeof ping_buf, false));
+  if (!wait_for(pings_done, NULL, 60000)) {
+    fprintf(stderr, "ping-pong stalled\n");
+    exit(1);
+  }
+  /* The first tenth is warm-up. */
+  int skip = n / 10;
+  qsort(rtts + skip, (size_t)(n_rtts - skip), sizeof(double), cmp_double);
+  *p50 = rtts[skip + (n_rtts - skip) / 2];
+  *p99 = rtts[skip + (int)((n_rtts - skip) * 0.99)];
+  g_free(rtts);
+  actr_webrtc_dc_release(ping_dc);
+}
+
+/* ---- Chromium <-> Chromium, measured by tests/interop/chromium_bench.cjs ---- */
+
+typedef struct chromium {
+  double tput64, tput1k, msgs1k, rtt50, rtt99, cpu64;
+  bool ok;
+} chromium_t;
+
+static chromium_t run_chromium(double seconds) {
+  chromium_t c = {0};
+  const char *dir = ACTR_INTEROP_DIR;
+  g_autofree char *pw = g_build_filename(dir, "node_modules", "playwright-core", NULL);
+  g_autofree char *script = g_build_filename(dir, "chromium_bench.cjs", NULL);
+  g_autofree char *node = g_find_program_in_path("node");
+  if (!node || !g_file_test(pw, G_FILE_TEST_IS_DIR) ||
+      !g_file_test("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)) {
+    printf("# Chromium baseline skipped: node, chromium or playwright-core missing "
+           "(scripts/install-npm.sh)\n");
+    return c;
+  }
+  g_autofree char *secs = g_strdup_printf("%g", seconds);
+  const char *argv[] = {node, script, secs, NULL};
+  GError *err = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+  if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                    &err)) {
+    printf("# Chromium baseline failed: %s\n", err->message);
+    return c;
+  }
+  gchar **lines = g_strsplit(out ? out : "", "\n", 0);
+  for (gchar **l = lines; *l; l++) {
+    if (!**l)
+      continue;
+    printf("%s\n", *l);
+    char name[128];
+    double v;
+    if (sscanf(*l, "BENCH %127s %lf", name, &v) != 2)
+      continue;
+    if (!strcmp(name, "baseline.chromium.dc.64k.throughput"))
+      c.tput64 = v, c.ok = true;
+    else if (!strcmp(name, "baseline.chromium.dc.1k.throughput"))
+      c.tput1k = v;
+    else if (!strcmp(name, "baseline.chromium.dc.1k.msgs"))
+      c.msgs1k = v;
+    else if (!strcmp(name, "baseline.chromium.dc.1k.rtt.p50"))
+      c.rtt50 = v;
+    else if (!strcmp(name, "baseline.chromium.dc.1k.rtt.p99"))
+      c.rtt99 = v;
+    else if (!strcmp(name, "baseline.chromium.dc.64k.cpu_per_gb"))
+      c.cpu64 = v;
+  }
+  g_strfreev(lines);
+  return c;
+}
+
+int main(int argc, char **argv) {
+  double seconds = 3;
+  uint32_t mtu = 0;
+  bool chromium = true;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--mtu") && i + 1 < argc)
+      mtu = (uint32_t)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--sctp-buffer") && i + 1 < argc)
+      sctp_buffer = (uint32_t)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--no-chromium"))
+      chromium = false;
+    else {
+      fprintf(stderr, "usage: bench_webrtc [--seconds S] [--mtu N] [--sctp-buffer N] [--no-chromium]\n");
+      return 2;
+    }
+  }
+  g_mutex_init(&mu);
+  g_cond_init(&cond);
+  g_queue_init(&cands);
+  connect_peers(mtu);
+  printf("# libactr <-> libactr, loopback, two runtimes, SCTP packet %u bytes, %g s per figure\n",
+         mtu ? mtu : 1200, seconds);
+  tput_t t64 = throughput(65535, seconds);
+  tput_t t1k = throughput(1024, seconds);
+  double p50, p99;
+  latency(20000, &p50, &p99);
+  printf("# 64 KiB messages: %.1f MB/s, %.0f msg/s, %.2f CPU s/GB (both peers)\n",
+         t64.bytes_per_s / 1e6, t64.msgs_per_s, t64.cpu_s_per_gb);
+  printf("# 1 KiB messages:  %.1f MB/s, %.0f msg/s, %.2f CPU s/GB\n", t1k.bytes_per_s / 1e6,
+         t1k.msgs_per_s, t1k.cpu_s_per_gb);
+  printf("# 1 KiB round trip: p50 %.1f us, p99 %.1f us\n", p50 * 1e6, p99 * 1e6);
+  printf("BENCH dc.raw.64k.throughput %.0f B/s\n", t64.bytes_per_s);
+  printf("BENCH dc.raw.64k.msgs %.0f msg/s\n", t64.msgs_per_s);
+  printf("BENCH dc.raw.64k.cpu_per_gb %.3f s\n", t64.cpu_s_per_gb);
+  printf("BENCH dc.raw.1k.throughput %.0f B/s\n", t1k.bytes_per_s);
+  printf("BENCH dc.raw.1k.msgs %.0f msg/s\n", t1k.msgs_per_s);
+  printf("BENCH dc.raw.1k.cpu_per_gb %.3f s\n", t1k.cpu_s_per_gb);
+  printf("BENCH dc.raw.1k.rtt.p50 %.6f s\n", p50);
+  printf("BENCH dc.raw.1k.rtt.p99 %.6f s\n", p99);
+  fflush(stdout);
+  for (int i = 0; i < 2; i++) {
+    if (P[i].in)
+      actr_webrtc_dc_release(P[i].in);
+    actr_webrtc_pc_destroy(P[i].pc);
+  }
+  for (int i = 0; i < 2; i++)
+    actr_runtime_unref(P[i].rt);
+  if (chromium) {
+    printf("# Chromium <-> Chromium (two peer connections in one headless page), same run\n");
+    fflush(stdout);
+    chromium_t c = run_chromium(seconds);
+    if (c.ok) {
+      printf("# ratio libactr / Chromium: 64 KiB throughput x%.1f, 1 KiB throughput x%.1f, "
+             "1 KiB round trip x%.1f faster\n",
+             t64.bytes_per_s / c.tput64, c.tput1k > 0 ? t1k.bytes_per_s / c.tput1k : 0,
+             p50 > 0 && c.rtt50 > 0 ? c.rtt50 / p50 : 0);
+      if (c.cpu64 > 0)
+        printf("# CPU per GB at 64 KiB: libactr %.2f s, Chromium %.2f s\n", t64.cpu_s_per_gb,
+               c.cpu64);
+    }
+  }
+  return 0;
+}

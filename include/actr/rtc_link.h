@@ -1,0 +1,77 @@
+/* actr/rtc_link.h — DataChannel lanes between two actors over one WebRTC
+ * peer connection (the reference's WebRtcDataLane, SPEC §1.3, §2, §3).
+ *
+ * A link owns one peer connection (actr/webrtc.h), talks to the peer through
+ * a signaling endpoint (actr/signaling.h: offer, answer, trickled
+ * candidates), and hands out one lane per PayloadType: a data channel whose
+ * label is the type's name (STREAM_LATENCY_FIRST unordered with 3
+ * retransmits, the others ordered and reliable; MEDIA_RTP refused with
+ * ACTR_ENOT_IMPLEMENTED).  The offering side opens the channels, on demand;
+ * the answering side binds each lane to the channel the peer opens with that
+ * label, and keeps what arrives before the lane is asked for.  A channel the
+ * peer opens with a label already bound is read into the same lane.
+ *
+ * Threads: every function may be called from any thread except the
+ * runtime's I/O thread (they may wait for it). */
+#ifndef ACTR_RTC_LINK_H
+#define ACTR_RTC_LINK_H
+
+#include <actr/lane.h>
+#include <actr/runtime.h>
+#include <actr/signaling.h>
+#include <actr/webrtc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actr_rtc_link actr_rtc_link_t;
+
+/* actr_rtc_link_config_t: zero fields take the defaults. */
+typedef struct actr_rtc_link_config {
+  /* ICE servers, policy, local addresses, ports, certificate, SCTP sizes.
+   * Its callbacks and user pointer are the link's and are ignored. */
+  actr_webrtc_config_t webrtc;
+  /* Per lane: frames waiting for recv (64), the send high-water mark of the
+   * channel's buffered amount (1 MiB), how long send waits for the channel
+   * to open (10000 ms, the reference's INITIAL_CONNECTION_TIMEOUT). */
+  uint32_t inbound_frames;
+  size_t send_high_water_bytes;
+  int open_timeout_ms;
+  /* Reassembly bounds; zeros: actr_reassembly_config_default() per type. */
+  actr_reassembly_config_t reassembly;
+} actr_rtc_link_config_t;
+
+/* actr_rtc_link_config_init: zero @cfg and initialise its webrtc part. */
+ACTR_API void actr_rtc_link_config_init(actr_rtc_link_config_t *cfg);
+
+/* actr_rtc_link_new: start a link on @rt over @sig (borrowed: it must
+ * outlive the link; the link sets its receiver).  @offerer: this side makes
+ * the offer now; otherwise it answers the offer that arrives.  Returns at
+ * once; use actr_rtc_link_wait_connected.  *@out is (transfer full). */
+ACTR_API int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
+                               actr_signaling_t *sig, bool offerer, actr_rtc_link_t **out);
+
+/* actr_rtc_link_wait_connected: wait up to @timeout_ms (-1: no limit) for
+ * the peer connection to be CONNECTED.  ACTR_ETIMEOUT, or the failure
+ * (ACTR_EICE, ACTR_EDTLS, ACTR_EWEBRTC, ACTR_ESIGNALING, ...). */
+ACTR_API int actr_rtc_link_wait_connected(actr_rtc_link_t *link, int timeout_ms);
+
+/* actr_rtc_link_state: the peer connection's state now. */
+ACTR_API actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link);
+
+/* actr_rtc_link_lane: the lane of @type (created on demand and cached):
+ * *@out is a new handle (transfer full, actr_lane_unref).  Its send waits
+ * for the channel to open. */
+ACTR_API int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type,
+                                actr_lane_t **out);
+
+/* actr_rtc_link_free: close every lane (blocked callers get
+ * ACTR_EDATA_CHANNEL_CLOSED), close the peer connection, free the link.
+ * Lane handles still held stay valid (closed) until unreferenced. */
+ACTR_API void actr_rtc_link_free(actr_rtc_link_t *link);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

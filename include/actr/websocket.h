@@ -1,0 +1,186 @@
+/* actr/websocket.h — the WebSocket wire (RFC 6455) and its lanes
+ * (the reference's WebSocketDataLane, SPEC §1.4, §2).
+ *
+ * One connection carries every payload type: each lane message travels as
+ * one binary WebSocket message [type u8][data_len u32 BE][data].  A lane per
+ * payload type is created on demand over the connection and cached; every
+ * type's inbound queue exists from the moment the connection opens, so a
+ * message that arrives before its lane is asked for waits for it.
+ *
+ * Memory is bounded by the configuration: inbound queues per type (messages
+ * and bytes; when one is full the connection stops reading the socket, so
+ * the peer is pushed back by TCP), the outbound queue (bytes; send blocks,
+ * try_send returns ACTR_EWOULD_BLOCK), and the largest message.
+ *
+ * Threads: every socket lives on the runtime's I/O thread (actr/runtime.h).
+ * The functions here may be called from any thread unless noted; those that
+ * block say so and must not be called on the I/O thread (they return
+ * ACTR_EINVALID_OPERATION there).  Callbacks run on the I/O thread and must
+ * not block.
+ *
+ * Lifetime: a connection is reference-counted; every lane made from it holds
+ * a reference.  The last release (of the connection handle or of a lane,
+ * whichever comes last) closes the connection with the close handshake and
+ * waits for the I/O thread to let go of the socket (at most close_timeout_ms)
+ * unless it runs on the I/O thread.  Keep your runtime reference until every
+ * connection and server made on it is released. */
+#ifndef ACTR_WEBSOCKET_H
+#define ACTR_WEBSOCKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <actr/export.h>
+#include <actr/lane.h>
+#include <actr/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actr_ws_conn actr_ws_conn_t;
+typedef struct actr_ws_server actr_ws_server_t;
+
+/* actr_ws_config_t: settings of a connection or a server (copied at
+ * creation; strings too).  A zero number means "the default";
+ * actr_ws_config_init() writes the defaults out. */
+typedef struct actr_ws_config {
+  uint64_t max_message_bytes;      /* largest WebSocket message, either way: 64 MiB */
+  uint32_t inbound_queue_messages; /* per payload type: 1024 */
+  uint64_t inbound_queue_bytes;    /* per payload type: 16 MiB (one larger message
+                                      is still taken into an empty queue) */
+  uint64_t outbound_queue_bytes;   /* frames accepted by send, not yet written: 8 MiB
+                                      (one larger message is taken when it is empty) */
+  int ping_interval_ms;            /* keepalive ping: 20000; < 0 disables.  A peer that
+                                      answers neither ping nor with any byte within
+                                      another interval is taken as gone. */
+  int connect_timeout_ms;          /* TCP + TLS + upgrade handshake: 10000 */
+  int close_timeout_ms;            /* wait for the peer's close frame: 2000 */
+  /* client */
+  const char *ca_file;             /* PEM CA bundle to verify wss:// servers; NULL:
+                                      the system store */
+  bool tls_insecure;               /* accept any server certificate (tests only) */
+  const char *source_id;           /* sent as X-Actr-Source-ID (hex), NULL: none */
+  const char *credential;          /* sent as X-Actr-Credential (base64), NULL: none */
+  /* server */
+  const char *cert_file, *key_file; /* PEM; both set: serve wss:// */
+} actr_ws_config_t;
+
+/* actr_ws_config_init: fill *@cfg with the defaults (strings NULL). */
+ACTR_API void actr_ws_config_init(actr_ws_config_t *cfg);
+
+/* actr_ws_conn_stats_t: counters of one connection since it opened. */
+typedef struct actr_ws_conn_stats {
+  uint64_t msgs_sent, bytes_sent;         /* lane messages and their data bytes */
+  uint64_t msgs_received, bytes_received; /* taken by recv */
+  uint64_t dropped_invalid;               /* short / bad type / truncated, dropped */
+  uint64_t inbound_queued_bytes, inbound_queued_bytes_peak; /* all types */
+  uint64_t outbound_queued_bytes, outbound_queued_bytes_peak;
+  uint64_t read_pauses; /* times the socket stopped being read for a full queue */
+  uint64_t pings_sent, pongs_received;
+} actr_ws_conn_stats_t;
+
+/* ---- client ---- */
+
+/* actr_ws_connect: open a connection to @url (ws://HOST[:PORT][/PATH] or
+ * wss://...) on @rt's I/O thread and wait until the upgrade handshake has
+ * succeeded or failed (at most connect_timeout_ms).  @cfg may be NULL
+ * (defaults).  *@out is (transfer full).  Blocks; not on the I/O thread.
+ * Codes: ACTR_EURL_PARSE, ACTR_ECONNECTION (unreachable, TLS failure),
+ * ACTR_EWEBSOCKET (handshake refused or invalid; the detail names the HTTP
+ * status), ACTR_ETIMEOUT, ACTR_ECONFIGURATION (no TLS backend). */
+ACTR_API int actr_ws_connect(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
+                             actr_ws_conn_t **out);
+
+/* ---- both ends ---- */
+
+/* actr_ws_conn_lane: the lane of @type over @conn, created on first use and
+ * cached; *@out is a new handle (transfer full, actr_lane_unref).  The lane's
+ * type is "WebSocket"; send / try_send / recv / try_recv are offered,
+ * envelopes are not (ACTR_EINVALID_OPERATION).  Send and recv return
+ * ACTR_EWEBSOCKET_CLOSED once the connection is closed (recv after draining
+ * what had arrived).  actr_lane_close() closes that lane handle's view only
+ * (its blocked callers return ACTR_EWEBSOCKET_CLOSED); the connection and
+ * the type's queue stay, and a later actr_ws_conn_lane() gives a fresh lane.
+ * The lane's stats count that type; dropped_invalid counts the whole
+ * connection (a malformed message has no trustworthy type).  Non-blocking. */
+ACTR_API int actr_ws_conn_lane(actr_ws_conn_t *conn, actr_payload_type_t type,
+                               actr_lane_t **out);
+
+/* actr_ws_conn_recv: the next message of any payload type (waiting up to
+ * @timeout_ms; -1 no limit, 0 never: ACTR_EWOULD_BLOCK), for peers that serve
+ * every type from one thread, such as an echo server.  *@type and *@out
+ * (transfer full) on ACTR_OK; ACTR_ETIMEOUT; ACTR_EWEBSOCKET_CLOSED once
+ * closed and drained.  Types are visited in turn, so no type starves; order
+ * within a type is arrival order. */
+ACTR_API int actr_ws_conn_recv(actr_ws_conn_t *conn, int timeout_ms, actr_payload_type_t *type,
+                               actr_msg_t **out);
+
+/* actr_ws_conn_source_id / actr_ws_conn_credential: the X-Actr-Source-ID /
+ * X-Actr-Credential the client sent (on a server connection) or will send
+ * (client); NULL when absent.  (transfer none, valid while @conn is.) */
+ACTR_API const char *actr_ws_conn_source_id(const actr_ws_conn_t *conn);
+ACTR_API const char *actr_ws_conn_credential(const actr_ws_conn_t *conn);
+
+/* actr_ws_conn_path: the request path ("/lane") (transfer none). */
+ACTR_API const char *actr_ws_conn_path(const actr_ws_conn_t *conn);
+
+/* actr_ws_conn_is_open: true until the close handshake starts or the
+ * connection fails. */
+ACTR_API bool actr_ws_conn_is_open(const actr_ws_conn_t *conn);
+
+/* actr_ws_conn_stats: copy the counters into *@out. */
+ACTR_API int actr_ws_conn_stats(const actr_ws_conn_t *conn, actr_ws_conn_stats_t *out);
+
+/* actr_ws_conn_close: start the close handshake (idempotent, non-blocking):
+ * messages already accepted by send are written first, later sends fail with
+ * ACTR_EWEBSOCKET_CLOSED, blocked callers wake; what has arrived can still
+ * be received. */
+ACTR_API void actr_ws_conn_close(actr_ws_conn_t *conn);
+
+/* actr_ws_conn_ref: another handle to @conn. */
+ACTR_API actr_ws_conn_t *actr_ws_conn_ref(actr_ws_conn_t *conn);
+
+/* actr_ws_conn_unref: release a handle (NULL: no-op); see "Lifetime" above
+ * for what the last release does. */
+ACTR_API void actr_ws_conn_unref(actr_ws_conn_t *conn);
+
+/* ---- server ---- */
+
+/* actr_ws_accept_fn: a client completed the handshake on a lane path.
+ * @conn is (transfer full): release it with actr_ws_conn_unref.  @path is
+ * the request path (transfer none, valid during the call).  Runs on the I/O
+ * thread: do not block (making lanes is fine, recv / send are not). */
+typedef void (*actr_ws_accept_fn)(actr_ws_conn_t *conn, const char *path, void *user);
+
+/* actr_ws_server_new: listen on @host:@port (port 0: any free port, read it
+ * back with actr_ws_server_port) and serve the upgrade on every path as an
+ * actr lane connection (see actr-lane's /signal for a path that is not).
+ * With cfg->cert_file and cfg->key_file, TLS (wss://).  Requests that are not
+ * valid upgrades get a 4xx answer and are closed.  *@out is (transfer full).
+ * Blocks briefly (set-up on the I/O thread); not on the I/O thread.  Codes:
+ * ACTR_EINVALID_ARGUMENT, ACTR_ECONFIGURATION (certificate, key or TLS
+ * backend), ACTR_EIO (cannot listen: the detail says why). */
+ACTR_API int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
+                                const actr_ws_config_t *cfg, actr_ws_accept_fn on_accept,
+                                void *user, actr_ws_server_t **out);
+
+/* actr_ws_server_port: the port actually listened on. */
+ACTR_API uint16_t actr_ws_server_port(const actr_ws_server_t *srv);
+
+/* actr_ws_server_is_tls: true when serving wss://. */
+ACTR_API bool actr_ws_server_is_tls(const actr_ws_server_t *srv);
+
+/* actr_ws_server_close: stop listening and abort handshakes in progress;
+ * no accept callback runs once it returns.  Connections already accepted are
+ * the callback's and stay open.  Idempotent; blocks briefly; not on the I/O
+ * thread. */
+ACTR_API void actr_ws_server_close(actr_ws_server_t *srv);
+
+/* actr_ws_server_unref: close (as above) and free (NULL: no-op). */
+ACTR_API void actr_ws_server_unref(actr_ws_server_t *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,318 @@
+/* dtls.c — DTLS 1.2 over a memory transport (see dtls.h).
+ *
+ * GnuTLS reads through our pull function, which hands it the one datagram
+ * actr__dtls_feed is processing (then EAGAIN), and writes through our push
+ * function, which goes straight to ICE.  The session is non-blocking; while
+ * the handshake is in progress, a GLib timeout armed for
+ * gnutls_dtls_get_timeout() milliseconds calls gnutls_handshake again, which
+ * retransmits the last flight (RFC 6347 §4.2.4).  A second timeout bounds the
+ * whole handshake. */
+#include "dtls.h"
+
+#include <errno.h>
+#include <gnutls/dtls.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error_internal.h"
+#include "rtc_internal.h"
+
+/* RFC 8827 §6.5 requires DTLS 1.2 or later; GnuTLS 3.7 has no DTLS 1.3.
+ * AEAD ciphers only, AES-128-GCM first (the cheapest with AES-NI; every
+ * browser and aiortc offer it), ECDHE key exchange. */
+#define DTLS_PRIORITY                                                                     \
+  "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+  "%SERVER_PRECEDENCE"
+#define DTLS_RETRANSMIT_MS 1000
+
+typedef enum { DTLS_NEW = 0, DTLS_HANDSHAKE, DTLS_CONNECTED, DTLS_DONE } dtls_state_t;
+
+struct actr__dtls {
+  gnutls_session_t s;
+  gnutls_certificate_credentials_t cred;
+  GMainContext *ctx;
+  actr__dtls_cbs_t cbs;
+  void *user;
+  dtls_state_t state;
+  bool client, closed, mismatch;
+  unsigned timeout_ms;
+  actr__sdp_fingerprint_t fp[ACTR__SDP_MAX_FINGERPRINTS];
+  size_t n_fp;
+  const uint8_t *in; /* the datagram being fed, NULL when consumed */
+  size_t in_len;
+  GSource *retransmit, *deadline;
+};
+
+/* ---- the memory transport ---- */
+
+static ssize_t push_fn(gnutls_transport_ptr_t p, const void *buf, size_t len) {
+  actr__dtls_t *d = p;
+  d->cbs.send(d->user, buf, len);
+  return (ssize_t)len; /* a datagram: loss is DTLS's business */
+}
+
+static ssize_t pull_fn(gnutls_transport_ptr_t p, void *buf, size_t len) {
+  actr__dtls_t *d = p;
+  if (!d->in) {
+    gnutls_transport_set_errno(d->s, EAGAIN);
+    return -1;
+  }
+  size_t n = d->in_len < len ? d->in_len : len;
+  memcpy(buf, d->in, n);
+  d->in = NULL;
+  return (ssize_t)n;
+}
+
+static int pull_timeout_fn(gnutls_transport_ptr_t p, unsigned ms) {
+  actr__dtls_t *d = p;
+  return d->in ? 1 : 0; /* never waits: the main loop brings the next datagram */
+}
+
+/* RFC 8122 §5 / RFC 8827 §6.5: the certificate is authenticated by the
+ * fingerprint in the peer's SDP; nothing else about it is checked. */
+static int verify_fn(gnutls_session_t s) {
+  actr__dtls_t *d = gnutls_session_get_ptr(s);
+  unsigned n = 0;
+  const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+  if (!certs || n == 0 || !actr__cert_matches(&certs[0], d->fp, d->n_fp)) {
+    d->mismatch = true;
+    return GNUTLS_E_CERTIFICATE_ERROR;
+  }
+  return 0;
+}
+
+/* ---- timers ---- */
+
+static void stop_timer(GSource **src) {
+  if (*src) {
+    g_source_destroy(*src);
+    g_source_unref(*src);
+    *src = NULL;
+  }
+}
+
+static void handshake_step(actr__dtls_t *d);
+
+static gboolean retransmit_cb(gpointer data) {
+  actr__dtls_t *d = data;
+  g_source_unref(d->retransmit);
+  d->retransmit = NULL;
+  handshake_step(d);
+  return G_SOURCE_REMOVE;
+}
+
+static void fail(actr__dtls_t *d, int err, const char *why) {
+  if (d->state == DTLS_DONE)
+    return;
+  d->state = DTLS_DONE;
+  stop_timer(&d->retransmit);
+  stop_timer(&d->deadline);
+  if (!d->closed)
+    d->cbs.failed(d->user, err, why);
+}
+
+static gboolean deadline_cb(gpointer data) {
+  actr__dtls_t *d = data;
+  g_source_unref(d->deadline);
+  d->deadline = NULL;
+  fail(d, ACTR_ETIMEOUT, "DTLS handshake timed out");
+  return G_SOURCE_REMOVE;
+}
+
+static void arm(actr__dtls_t *d, GSource **slot, unsigned ms, GSourceFunc fn) {
+  stop_timer(slot);
+  *slot = g_timeout_source_new(ms);
+  g_source_set_callback(*slot, fn, d, NULL);
+  g_source_attach(*slot, d->ctx);
+}
+
+/* ---- the session ---- */
+
+int actr__dtls_new(GMainContext *ctx, const actr__dtls_config_t *cfg, const actr__dtls_cbs_t *cbs,
+                   void *user, actr__dtls_t **out) {
+  actr__dtls_t *d = g_new0(actr__dtls_t, 1);
+  d->ctx = ctx;
+  d->cbs = *cbs;
+  d->user = user;
+  d->client = cfg->client;
+  d->timeout_ms = cfg->timeout_ms;
+  d->n_fp = cfg->n_remote_fp < ACTR__SDP_MAX_FINGERPRINTS ? cfg->n_remote_fp
+                                                          : ACTR__SDP_MAX_FINGERPRINTS;
+  memcpy(d->fp, cfg->remote_fp, d->n_fp * sizeof d->fp[0]);
+  int grc;
+  const char *what = "credentials";
+  if ((grc = gnutls_certificate_allocate_credentials(&d->cred)) < 0)
+    goto fail;
+  what = "certificate";
+  gnutls_x509_crt_t crt = cfg->cert->crt;
+  if ((grc = gnutls_certificate_set_x509_key(d->cred, &crt, 1, cfg->cert->key)) < 0)
+    goto fail;
+  what = "session";
+  if ((grc = gnutls_init(&d->s, (cfg->client ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_DATAGRAM |
+                                    GNUTLS_NONBLOCK)) < 0)
+    goto fail;
+  what = "priority";
+  if ((grc = gnutls_priority_set_direct(d->s, DTLS_PRIORITY, NULL)) < 0)
+    goto fail;
+  what = "credentials";
+  if ((grc = gnutls_credentials_set(d->s, GNUTLS_CRD_CERTIFICATE, d->cred)) < 0)
+    goto fail;
+  /* RFC 8827 §6.5: both sides authenticate with a certificate. */
+  if (!cfg->client)
+    gnutls_certificate_server_set_request(d->s, GNUTLS_CERT_REQUIRE);
+  gnutls_session_set_ptr(d->s, d);
+  gnutls_session_set_verify_function(d->s, verify_fn);
+  gnutls_transport_set_ptr(d->s, d);
+  gnutls_transport_set_push_function(d->s, push_fn);
+  gnutls_transport_set_pull_function(d->s, pull_fn);
+  gnutls_transport_set_pull_timeout_function(d->s, pull_timeout_fn);
+  gnutls_dtls_set_mtu(d->s, cfg->mtu);
+  gnutls_dtls_set_timeouts(d->s, DTLS_RETRANSMIT_MS, cfg->timeout_ms);
+  actr__rtc_live_add(1);
+  *out = d;
+  return ACTR_OK;
+fail:
+  if (d->s)
+    gnutls_deinit(d->s);
+  if (d->cred)
+    gnutls_certificate_free_credentials(d->cred);
+  g_free(d);
+  return actr__fail(ACTR_EDTLS, "DTLS %s: %s", what, gnutls_strerror(grc));
+}
+
+static void read_records(actr__dtls_t *d);
+
+static void handshake_step(actr__dtls_t *d) {
+  if (d->state != DTLS_HANDSHAKE)
+    return;
+  int r = gnutls_handshake(d->s);
+  if (r == GNUTLS_E_SUCCESS) {
+    d->state = DTLS_CONNECTED;
+    stop_timer(&d->retransmit);
+    stop_timer(&d->deadline);
+    char *desc = gnutls_session_get_desc(d->s);
+    actr__log(ACTR_LOG_INFO, "dtls: connected as %s: %s", d->client ? "client" : "server",
+              desc ? desc : "?");
+    gnutls_free(desc);
+    d->cbs.connected(d->user);
+    /* Records that came in the same datagram as the last flight. */
+    if (!d->closed && d->in)
+      read_records(d);
+    return;
+  }
+  if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(r)) {
+    unsigned ms = gnutls_dtls_get_timeout(d->s);
+    arm(d, &d->retransmit, ms ? ms : 1, retransmit_cb);
+    return;
+  }
+  if (d->mismatch) {
+    gnutls_alert_send(d->s, GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
+    fail(d, ACTR_EAUTHENTICATION,
+         "DTLS: the peer's certificate does not match the fingerprint of its SDP");
+    return;
+  }
+  if (r != GNUTLS_E_TIMEDOUT && r != GNUTLS_E_FATAL_ALERT_RECEIVED)
+    gnutls_alert_send_appropriate(d->s, r);
+  char why[256];
+  if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+    snprintf(why, sizeof why, "DTLS handshake: the peer sent alert '%s'",
+             gnutls_alert_get_name(gnutls_alert_get(d->s)));
+  else
+    snprintf(why, sizeof why, "DTLS handshake: %s", gnutls_strerror(r));
+  fail(d, r == GNUTLS_E_TIMEDOUT ? ACTR_ETIMEOUT : ACTR_EDTLS, why);
+}
+
+void actr__dtls_start(actr__dtls_t *d) {
+  if (d->state != DTLS_NEW)
+    return;
+  d->state = DTLS_HANDSHAKE;
+  arm(d, &d->deadline, d->timeout_ms, deadline_cb);
+  if (d->client)
+    handshake_step(d); /* ClientHello */
+}
+
+static void read_records(actr__dtls_t *d) {
+  while (d->state == DTLS_CONNECTED && !d->closed) {
+    gnutls_packet_t pkt = NULL;
+    ssize_t r = gnutls_record_recv_packet(d->s, &pkt);
+    if (r > 0) {
+      gnutls_datum_t data;
+      gnutls_packet_get(pkt, &data, NULL);
+      d->cbs.data(d->user, data.data, data.size);
+      gnutls_packet_deinit(pkt);
+      continue;
+    }
+    if (pkt)
+      gnutls_packet_deinit(pkt);
+    if (r == 0) { /* close_notify */
+      d->state = DTLS_DONE;
+      if (!d->closed)
+        d->cbs.closed(d->user);
+      break;
+    }
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+      break;
+    if (!gnutls_error_is_fatal((int)r))
+      continue; /* a warning alert, a discarded record */
+    char why[160];
+    snprintf(why, sizeof why, "DTLS: %s", gnutls_strerror((int)r));
+    fail(d, ACTR_EDTLS, why);
+    break;
+  }
+}
+
+void actr__dtls_feed(actr__dtls_t *d, const uint8_t *buf, size_t len) {
+  if (d->closed || d->state == DTLS_DONE || len == 0)
+    return;
+  /* RFC 7983 §7: DTLS records start with 20..63; anything else is not
+   * ours (libnice has already taken the STUN packets). */
+  if (buf[0] < 20 || buf[0] > 63)
+    return;
+  d->in = buf;
+  d->in_len = len;
+  if (d->state == DTLS_NEW) {
+    if (d->client) {
+      d->in = NULL; /* nothing can be for a client that has not said hello */
+      return;
+    }
+    actr__dtls_start(d);
+  }
+  if (d->state == DTLS_HANDSHAKE)
+    handshake_step(d);
+  else if (d->state == DTLS_CONNECTED)
+    read_records(d);
+  d->in = NULL;
+}
+
+bool actr__dtls_send(actr__dtls_t *d, const void *buf, size_t len) {
+  if (d->closed || d->state != DTLS_CONNECTED)
+    return false;
+  ssize_t r = gnutls_record_send(d->s, buf, len);
+  if (r < 0) {
+    actr__log(ACTR_LOG_DEBUG, "dtls: send of %zu bytes: %s", len, gnutls_strerror((int)r));
+    return false;
+  }
+  return true;
+}
+
+bool actr__dtls_connected(const actr__dtls_t *d) { return d && d->state == DTLS_CONNECTED; }
+
+void actr__dtls_close(actr__dtls_t *d) {
+  if (!d || d->closed)
+    return;
+  if (d->state == DTLS_CONNECTED)
+    gnutls_bye(d->s, GNUTLS_SHUT_WR); /* close_notify, does not wait */
+  d->closed = true;
+  stop_timer(&d->retransmit);
+  stop_timer(&d->deadline);
+}
+
+void actr__dtls_free(actr__dtls_t *d) {
+  if (!d)
+    return;
+  actr__dtls_close(d);
+  gnutls_deinit(d->s);
+  gnutls_certificate_free_credentials(d->cred);
+  g_free(d);
+  actr__rtc_live_add(-1);
+}

@@ -1,0 +1,428 @@
+/* ice.c — the libnice agent of one peer connection (see ice.h).
+ *
+ * libnice runs on the GMainContext we give it (timers, sockets and the
+ * receive callback), which is the runtime's I/O thread; it emits its signals
+ * there too, outside its own lock.  Everything here runs on that thread. */
+#include "ice.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <nice/agent.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "error_internal.h"
+#include "rtc_internal.h"
+
+/* UDP socket buffers of the selected pair: SCTP keeps up to its receive
+ * window in flight; when the receiving thread falls behind (loopback), a
+ * buffer smaller than the window overflows, and every drop halves SCTP's
+ * congestion window.  The kernel counts a 1.2 KB datagram as ~2.3 KB, and
+ * doubles what we ask for. */
+#define ICE_SOCKET_BUFFER (8 * 1024 * 1024)
+
+struct actr__ice {
+  NiceAgent *agent;
+  GMainContext *ctx;
+  guint stream;
+  actr__ice_cbs_t cbs;
+  void *user;
+  actr__ice_state_t state;
+  bool closed;
+};
+
+/* ---- configuration: URLs and resolution ---- */
+
+void actr__ice_config_clear(actr__ice_config_t *c) {
+  for (size_t i = 0; i < c->n_servers; i++) {
+    g_free(c->servers[i].ip);
+    g_free(c->servers[i].username);
+    g_free(c->servers[i].password);
+  }
+  g_free(c->servers);
+  g_strfreev(c->local_addresses);
+  memset(c, 0, sizeof *c);
+}
+
+static int resolve(const char *host, char **ip) {
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+  int grc = getaddrinfo(host, NULL, &hints, &res);
+  if (grc != 0 || !res)
+    return actr__fail(ACTR_ECONFIGURATION, "ICE server '%s' does not resolve: %s", host,
+                      gai_strerror(grc));
+  char buf[INET6_ADDRSTRLEN] = "";
+  /* Prefer IPv4: it is what every host has. */
+  struct addrinfo *pick = res;
+  for (struct addrinfo *a = res; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
+  if (pick->ai_family == AF_INET)
+    inet_ntop(AF_INET, &((struct sockaddr_in *)pick->ai_addr)->sin_addr, buf, sizeof buf);
+  else
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, buf, sizeof buf);
+  freeaddrinfo(res);
+  *ip = g_strdup(buf);
+  return ACTR_OK;
+}
+
+/* parse_url: RFC 7064 / RFC 7065: stun:host[:port], turn:host[:port][?transport=udp|tcp].
+ * stuns:/turns: (TLS) are refused: libnice's TLS relay is not real TLS. */
+static int parse_url(const actr_webrtc_ice_server_t *s, actr__ice_server_t *out) {
+  const char *url = s->url;
+  if (!url)
+    return actr__fail(ACTR_ECONFIGURATION, "ICE server without url");
+  const char *rest;
+  if (g_str_has_prefix(url, "stun:"))
+    rest = url + 5;
+  else if (g_str_has_prefix(url, "turn:")) {
+    rest = url + 5;
+    out->turn = true;
+  } else
+    return actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': want stun: or turn:", url);
+  char *hostport = g_strdup(rest);
+  char *q = strchr(hostport, '?');
+  int rc = ACTR_OK;
+  if (q) {
+    *q++ = '\0';
+    if (!out->turn || (strcmp(q, "transport=udp") != 0 && strcmp(q, "transport=tcp") != 0)) {
+      rc = actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': bad query", url);
+      goto out;
+    }
+    out->tcp = strcmp(q, "transport=tcp") == 0;
+  }
+  char *host = hostport, *port = NULL;
+  if (*host == '[') {
+    char *end = strchr(host, ']');
+    if (!end) {
+      rc = actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': bad IPv6 literal", url);
+      goto out;
+    }
+    *end = '\0';
+    host++;
+    if (end[1] == ':')
+      port = end + 2;
+    else if (end[1]) {
+      rc = actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': junk after address", url);
+      goto out;
+    }
+  } else if ((port = strchr(host, ':'))) {
+    *port++ = '\0';
+  }
+  out->port = 3478;
+  if (port) {
+    char *end;
+    unsigned long p = strtoul(port, &end, 10);
+    if (!*port || *end || p == 0 || p > 65535) {
+      rc = actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': bad port", url);
+      goto out;
+    }
+    out->port = (uint16_t)p;
+  }
+  if (!*host) {
+    rc = actr__fail(ACTR_ECONFIGURATION, "ICE server '%s': no host", url);
+    goto out;
+  }
+  if (out->turn && (!s->username || !s->credential)) {
+    rc = actr__fail(ACTR_ECONFIGURATION, "TURN server '%s' needs username and credential", url);
+    goto out;
+  }
+  rc = resolve(host, &out->ip);
+  if (rc == ACTR_OK && out->turn) {
+    out->username = g_strdup(s->username);
+    out->password = g_strdup(s->credential);
+  }
+out:
+  g_free(hostport);
+  return rc;
+}
+
+int actr__ice_config_build(const actr_webrtc_config_t *cfg, actr__ice_config_t *out) {
+  memset(out, 0, sizeof *out);
+  out->relay_only = cfg->ice_policy == ACTR_WEBRTC_ICE_RELAY;
+  out->port_min = cfg->port_min;
+  out->port_max = cfg->port_max;
+  if (cfg->port_min > cfg->port_max)
+    return actr__fail(ACTR_ECONFIGURATION, "port range %u..%u", cfg->port_min, cfg->port_max);
+  if (cfg->ice_server_count && !cfg->ice_servers)
+    return actr__fail(ACTR_ECONFIGURATION, "ice_servers is NULL");
+  out->servers = g_new0(actr__ice_server_t, cfg->ice_server_count ? cfg->ice_server_count : 1);
+  for (size_t i = 0; i < cfg->ice_server_count; i++) {
+    int rc = parse_url(&cfg->ice_servers[i], &out->servers[i]);
+    out->n_servers = i + 1;
+    if (rc) {
+      actr__ice_config_clear(out);
+      return rc;
+    }
+  }
+  if (cfg->local_address_count && !cfg->local_addresses) {
+    actr__ice_config_clear(out);
+    return actr__fail(ACTR_ECONFIGURATION, "local_addresses is NULL");
+  }
+  if (cfg->local_address_count) {
+    out->local_addresses = g_new0(char *, cfg->local_address_count + 1);
+    for (size_t i = 0; i < cfg->local_address_count; i++) {
+      NiceAddress a;
+      if (!cfg->local_addresses[i] || !nice_address_set_from_string(&a, cfg->local_addresses[i])) {
+        int rc = actr__fail(ACTR_ECONFIGURATION, "local address '%s' is not an IP address",
+                            cfg->local_addresses[i] ? cfg->local_addresses[i] : "(null)");
+        actr__ice_config_clear(out);
+        return rc;
+      }
+      out->local_addresses[i] = g_strdup(cfg->local_addresses[i]);
+    }
+  }
+  bool relay = false;
+  for (size_t i = 0; i < out->n_servers; i++)
+    relay |= out->servers[i].turn;
+  if (out->relay_only && !relay) {
+    actr__ice_config_clear(out);
+    return actr__fail(ACTR_ECONFIGURATION, "relay-only policy without a TURN server");
+  }
+  return ACTR_OK;
+}
+
+/* ---- libnice signals ---- */
+
+static void set_state(actr__ice_t *ice, actr__ice_state_t st) {
+  if (ice->state == st || ice->closed)
+    return;
+  ice->state = st;
+  ice->cbs.state(ice->user, st);
+}
+
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data) {
+  actr__ice_t *ice = data;
+  if (ice->closed || cand->stream_id != ice->stream)
+    return;
+  gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+  if (!sdp)
+    return;
+  const char *v = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
+  ice->cbs.candidate(ice->user, v);
+  g_free(sdp);
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data) {
+  actr__ice_t *ice = data;
+  if (!ice->closed && stream == ice->stream)
+    ice->cbs.candidate(ice->user, NULL);
+}
+
+static void enlarge_buffers(actr__ice_t *ice) {
+  GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
+  if (!sock)
+    return;
+  int fd = g_socket_get_fd(sock), sz = ICE_SOCKET_BUFFER;
+  /* Best effort: without CAP_NET_ADMIN the kernel caps it at
+   * net.core.[rw]mem_max. */
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  int got = 0;
+  socklen_t gl = sizeof got;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+  actr__log(ACTR_LOG_DEBUG, "ice: UDP receive buffer %d bytes", got);
+  g_object_unref(sock);
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
+                             NiceCandidate *r, gpointer data) {
+  actr__ice_t *ice = data;
+  if (ice->closed || stream != ice->stream)
+    return;
+  char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
+  nice_address_to_string(&l->addr, la);
+  nice_address_to_string(&r->addr, ra);
+  actr__log(ACTR_LOG_INFO, "ice: selected pair %s:%u -> %s:%u", la, nice_address_get_port(&l->addr),
+            ra, nice_address_get_port(&r->addr));
+  enlarge_buffers(ice);
+}
+
+static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
+                               gpointer data) {
+  actr__ice_t *ice = data;
+  if (ice->closed || stream != ice->stream)
+    return;
+  switch (state) {
+  case NICE_COMPONENT_STATE_CONNECTING:
+    if (ice->state == ACTR__ICE_NEW)
+      set_state(ice, ACTR__ICE_CHECKING);
+    break;
+  case NICE_COMPONENT_STATE_CONNECTED:
+  case NICE_COMPONENT_STATE_READY:
+    set_state(ice, ACTR__ICE_CONNECTED);
+    break;
+  case NICE_COMPONENT_STATE_FAILED:
+    set_state(ice, ACTR__ICE_FAILED);
+    break;
+  case NICE_COMPONENT_STATE_DISCONNECTED:
+    if (ice->state == ACTR__ICE_CONNECTED)
+      set_state(ice, ACTR__ICE_DISCONNECTED);
+    break;
+  default:
+    break;
+  }
+}
+
+static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar *buf,
+                    gpointer data) {
+  actr__ice_t *ice = data;
+  if (!ice->closed)
+    ice->cbs.recv(ice->user, (const uint8_t *)buf, len);
+}
+
+/* ---- the agent ---- */
+
+int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__ice_cbs_t *cbs,
+                  void *user, actr__ice_t **out) {
+  actr__ice_t *ice = g_new0(actr__ice_t, 1);
+  ice->ctx = g_main_context_ref(ctx);
+  ice->cbs = *cbs;
+  ice->user = user;
+  /* RFC 8445 with trickle (RFC 8838): the agent does not conclude failure
+   * before the peer said it has no more candidates. */
+  ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+  if (!ice->agent) {
+    g_main_context_unref(ice->ctx);
+    g_free(ice);
+    return actr__fail(ACTR_EICE, "libnice agent");
+  }
+  actr__rtc_live_add(1);
+  g_object_set(ice->agent, "ice-tcp", FALSE, "keepalive-conncheck", TRUE, "force-relay",
+               (gboolean)cfg->relay_only, NULL);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice->agent), "upnp"))
+    g_object_set(ice->agent, "upnp", FALSE, NULL);
+  for (size_t i = 0; cfg->local_addresses && cfg->local_addresses[i]; i++) {
+    NiceAddress a;
+    nice_address_init(&a);
+    if (nice_address_set_from_string(&a, cfg->local_addresses[i]))
+      nice_agent_add_local_address(ice->agent, &a);
+  }
+  bool stun_set = false;
+  for (size_t i = 0; i < cfg->n_servers; i++)
+    if (!cfg->servers[i].turn && !stun_set) {
+      /* libnice takes one STUN server; further ones are ignored. */
+      g_object_set(ice->agent, "stun-server", cfg->servers[i].ip, "stun-server-port",
+                   (guint)cfg->servers[i].port, NULL);
+      stun_set = true;
+    }
+  ice->stream = nice_agent_add_stream(ice->agent, 1);
+  if (!ice->stream) {
+    actr__ice_close(ice);
+    return actr__fail(ACTR_EICE, "libnice stream");
+  }
+  nice_agent_set_stream_name(ice->agent, ice->stream, "application");
+  if (cfg->port_min || cfg->port_max)
+    nice_agent_set_port_range(ice->agent, ice->stream, 1, cfg->port_min, cfg->port_max);
+  for (size_t i = 0; i < cfg->n_servers; i++) {
+    const actr__ice_server_t *s = &cfg->servers[i];
+    if (s->turn &&
+        !nice_agent_set_relay_info(ice->agent, ice->stream, 1, s->ip, s->port, s->username,
+                                   s->password,
+                                   s->tcp ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP)) {
+      actr__ice_close(ice);
+      return actr__fail(ACTR_ECONFIGURATION, "TURN server %s:%u refused by libnice", s->ip,
+                        s->port);
+    }
+  }
+  g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
+  g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
+  g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);
+  g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), ice);
+  nice_agent_attach_recv(ice->agent, ice->stream, 1, ctx, on_recv, ice);
+  *out = ice;
+  return ACTR_OK;
+}
+
+void actr__ice_local_credentials(actr__ice_t *ice, char **ufrag, char **pwd) {
+  nice_agent_get_local_credentials(ice->agent, ice->stream, ufrag, pwd);
+}
+
+void actr__ice_set_controlling(actr__ice_t *ice, bool controlling) {
+  g_object_set(ice->agent, "controlling-mode", (gboolean)controlling, NULL);
+}
+
+int actr__ice_gather(actr__ice_t *ice) {
+  if (!nice_agent_gather_candidates(ice->agent, ice->stream))
+    return actr__fail(ACTR_EICE, "candidate gathering failed to start (no usable local address "
+                                 "or port range?)");
+  return ACTR_OK;
+}
+
+int actr__ice_set_remote_credentials(actr__ice_t *ice, const char *ufrag, const char *pwd) {
+  if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd))
+    return actr__fail(ACTR_EICE, "remote ICE credentials refused");
+  return ACTR_OK;
+}
+
+int actr__ice_add_remote_candidate(actr__ice_t *ice, const char *candidate) {
+  if (g_str_has_prefix(candidate, "a="))
+    candidate += 2;
+  if (!g_str_has_prefix(candidate, "candidate:"))
+    return actr__fail(ACTR_EPROTOCOL, "ICE candidate does not start with 'candidate:'");
+  if (strlen(candidate) > 1024)
+    return actr__fail(ACTR_EPROTOCOL, "ICE candidate over 1024 bytes");
+  /* Fields: foundation component transport priority address port "typ" type */
+  gchar **tok = g_strsplit(candidate, " ", 10);
+  guint n = g_strv_length(tok);
+  int rc = ACTR_OK;
+  if (n < 8 || strcmp(tok[6], "typ") != 0) {
+    rc = actr__fail(ACTR_EPROTOCOL, "ICE candidate: want <foundation> <component> <transport> "
+                                    "<priority> <address> <port> typ <type>");
+    goto out;
+  }
+  /* Skipped, not errors: other components (no rtcp-mux needed with
+   * BUNDLE), TCP candidates (ICE-TCP is off), mDNS names (RFC 8828 hides
+   * addresses behind .local names we cannot resolve). */
+  if (strcmp(tok[1], "1") != 0 || g_ascii_strcasecmp(tok[2], "udp") != 0 ||
+      g_str_has_suffix(tok[4], ".local"))
+    goto out;
+  gchar *line = g_strconcat("a=", candidate, NULL);
+  NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(ice->agent, ice->stream, line);
+  g_free(line);
+  if (!c) {
+    rc = actr__fail(ACTR_EPROTOCOL, "ICE candidate not understood: %.200s", candidate);
+    goto out;
+  }
+  GSList *list = g_slist_append(NULL, c);
+  if (nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list) < 0)
+    actr__log(ACTR_LOG_WARN, "ice: remote candidate refused: %.200s", candidate);
+  g_slist_free(list);
+  nice_candidate_free(c);
+out:
+  g_strfreev(tok);
+  return rc;
+}
+
+void actr__ice_remote_gathering_done(actr__ice_t *ice) {
+  nice_agent_peer_candidate_gathering_done(ice->agent, ice->stream);
+}
+
+bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len) {
+  if (ice->closed)
+    return false;
+  return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, buf) == (gint)len;
+}
+
+static void close_done(GObject *src, GAsyncResult *res, gpointer data) {
+  actr__ice_t *ice = data;
+  g_object_unref(ice->agent);
+  g_main_context_unref(ice->ctx);
+  g_free(ice);
+  actr__rtc_live_add(-1);
+}
+
+void actr__ice_close(actr__ice_t *ice) {
+  if (!ice || ice->closed)
+    return;
+  ice->closed = true;
+  g_signal_handlers_disconnect_by_data(ice->agent, ice);
+  if (ice->stream)
+    nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, NULL, NULL);
+  /* Releases TURN allocations (Refresh with lifetime 0), then calls back on
+   * this thread's default context — the runtime's, since we are on it. */
+  nice_agent_close_async(ice->agent, close_done, ice);
+}

@@ -1,0 +1,711 @@
+/* sctp.c — SCTP over DTLS with usrsctp (see sctp.h).
+ *
+ * Process-wide usrsctp state: initialised once, without threads.  A registry
+ * maps association ids (the AF_CONN "address" and the upcall argument) to
+ * associations; usrsctp calls back with the id and we look it up under
+ * reg_mu, taking a reference, so a callback never reaches freed memory.  One
+ * GLib timeout drives usrsctp_handle_timers; it lives on the context of one
+ * association in use and moves when that context has none left.
+ *
+ * Locks: reg_mu is never held while calling into usrsctp (usrsctp calls
+ * back with its own locks held and the callbacks take reg_mu).  s->out_mu
+ * guards only the queue of packets handed over from another thread.
+ *
+ * Re-entrancy: usrsctp calls the upcall from inside our calls into it.  The
+ * upcall only records events; they are processed (reads, notifications,
+ * callbacks to the layer above) once control is back in our code: right
+ * after an input packet has been handled, or from the association's wake
+ * source. */
+#include "sctp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <usrsctp.h>
+
+#include "crc32c.h"
+#include "error_internal.h"
+#include "msg_internal.h"
+#include "rtc_internal.h"
+
+#define TICK_MS 10
+#define MAX_HANDOVER_PACKETS 512
+#define READ_CHUNK (64 * 1024 + 64)
+#define SMALL_MESSAGE 2048
+
+struct actr__sctp {
+  atomic_int refs;
+  uintptr_t id;
+  GMainContext *ctx;
+  GSource *wake;
+  struct socket *sock;
+  actr__sctp_config_t cfg;
+  actr__sctp_cbs_t cbs;
+  void *user;
+
+  atomic_int events;   /* SCTP_EVENT_* recorded by the upcall */
+  int depth;           /* > 0 while inside one of our calls into usrsctp */
+  bool processing;
+  bool up, closed, muted, down_reported, want_write, paused;
+
+  GMutex out_mu;       /* packets from another thread, sent on ours */
+  GQueue out;          /* GBytes */
+  atomic_int out_n;    /* its length, read without the lock */
+
+  uint8_t *rbuf;       /* the message being read */
+  size_t rlen, rcap;
+  uint16_t rsid;
+  uint32_t rppid;
+  bool discarding;
+
+  actr_msg_t *held;    /* refused by the layer above */
+  uint16_t hsid;
+  uint32_t hppid;
+
+  GArray *resets;      /* uint16_t stream ids waiting to be reset */
+  GSource *reset_retry;
+};
+
+/* ---- the process-wide part ---- */
+
+static GMutex reg_mu;
+static GHashTable *assocs; /* id -> actr__sctp_t* (no reference) */
+static uintptr_t next_id;
+static bool usrsctp_ready;
+static bool crc_offload; /* we compute and check CRC32c, not usrsctp */
+
+typedef struct tick_user {
+  GMainContext *ctx;
+  int n;
+} tick_user_t;
+static GPtrArray *tick_users;
+static GSource *tick_src;
+static GMainContext *tick_ctx;
+static gint64 tick_last_us;
+
+static void sctp_ref(actr__sctp_t *s) { atomic_fetch_add(&s->refs, 1); }
+
+static void sctp_unref(actr__sctp_t *s) {
+  if (atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  GBytes *b;
+  while ((b = g_queue_pop_head(&s->out)))
+    g_bytes_unref(b);
+  g_mutex_clear(&s->out_mu);
+  if (s->wake) {
+    g_source_destroy(s->wake);
+    g_source_unref(s->wake);
+  }
+  if (s->reset_retry) {
+    g_source_destroy(s->reset_retry);
+    g_source_unref(s->reset_retry);
+  }
+  actr_msg_free(s->held);
+  g_free(s->rbuf);
+  if (s->resets)
+    g_array_free(s->resets, TRUE);
+  g_main_context_unref(s->ctx);
+  g_free(s);
+  actr__rtc_live_add(-1);
+}
+
+/* The association this thread is inside a call on (we hold a reference
+ * for the duration).  usrsctp calls back synchronously from such calls for
+ * the same association most of the time: the id is then matched here
+ * without the registry lock. */
+static _Thread_local actr__sctp_t *current;
+
+#define ENTER(s)                                                                               \
+  actr__sctp_t *prev_ = current;                                                               \
+  current = (s);                                                                               \
+  (s)->depth++
+#define LEAVE(s)                                                                               \
+  (s)->depth--;                                                                                \
+  current = prev_
+
+static actr__sctp_t *lookup(void *addr) {
+  actr__sctp_t *c = current;
+  if (c && c->id == (uintptr_t)addr) {
+    sctp_ref(c);
+    return c;
+  }
+  g_mutex_lock(&reg_mu);
+  actr__sctp_t *s = assocs ? g_hash_table_lookup(assocs, addr) : NULL;
+  if (s)
+    sctp_ref(s);
+  g_mutex_unlock(&reg_mu);
+  return s;
+}
+
+static gboolean tick_cb(gpointer unused) {
+  g_mutex_lock(&reg_mu);
+  gint64 now = g_get_monotonic_time();
+  uint32_t elapsed = (uint32_t)((now - tick_last_us) / 1000);
+  tick_last_us += (gint64)elapsed * 1000;
+  g_mutex_unlock(&reg_mu);
+  if (elapsed)
+    usrsctp_handle_timers(elapsed);
+  return G_SOURCE_CONTINUE;
+}
+
+static void tick_start_locked(GMainContext *ctx) {
+  tick_ctx = ctx;
+  tick_src = g_timeout_source_new(TICK_MS);
+  g_source_set_callback(tick_src, tick_cb, NULL, NULL);
+  g_source_attach(tick_src, ctx);
+}
+
+static void tick_stop_locked(void) {
+  g_source_destroy(tick_src);
+  g_source_unref(tick_src);
+  tick_src = NULL;
+  tick_ctx = NULL;
+}
+
+/* conn_output: usrsctp has a packet for the association @addr. */
+static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df) {
+  actr__sctp_t *s = lookup(addr);
+  if (!s)
+    return 0;
+  if (crc_offload && len >= 12) {
+    uint32_t sum = actr__sctp_checksum(buf, len);
+    memcpy((uint8_t *)buf + 8, &sum, 4);
+  }
+  if (!s->muted) {
+    if (g_main_context_is_owner(s->ctx)) {
+      s->cbs.send(s->user, buf, len);
+    } else {
+      /* A timer fired on another runtime's thread: DTLS and ICE of @s are
+       * not thread-safe, so the packet goes to @s's own thread. */
+      g_mutex_lock(&s->out_mu);
+      if (s->out.length < MAX_HANDOVER_PACKETS) {
+        g_queue_push_tail(&s->out, g_bytes_new(buf, len));
+        atomic_fetch_add(&s->out_n, 1);
+      }
+      g_mutex_unlock(&s->out_mu);
+      actr__wake(s->wake);
+    }
+  }
+  sctp_unref(s);
+  return 0;
+}
+
+static void upcall(struct socket *sock, void *arg, int flags) {
+  actr__sctp_t *s = lookup(arg);
+  if (!s)
+    return;
+  int ev = usrsctp_get_events(sock);
+  if (ev > 0)
+    atomic_fetch_or(&s->events, ev);
+  /* Inside one of our calls on the owner thread the caller processes the
+   * events when the call returns; otherwise wake the owner. */
+  if (!(g_main_context_is_owner(s->ctx) && s->depth > 0))
+    actr__wake(s->wake);
+  sctp_unref(s);
+}
+
+static void global_init_locked(void) {
+  if (usrsctp_ready)
+    return;
+  usrsctp_init_nothreads(0, conn_output, NULL);
+  /* Neither address changes nor ECN exist on an AF_CONN path. */
+  usrsctp_sysctl_set_sctp_asconf_enable(0);
+  usrsctp_sysctl_set_sctp_auto_asconf(0);
+  usrsctp_sysctl_set_sctp_ecn_enable(0);
+  /* The default of 512 chunks per association caps the send queue at about
+   * 600 KB of 1200-byte chunks, far below the socket buffer. */
+  usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
+  /* Browsers retransmit INIT/DATA after 1 s, not 3 s (RFC 4960 default). */
+  usrsctp_sysctl_set_sctp_rto_initial_default(1000);
+  /* The portable CRC32c of usrsctp is a large share of the CPU per packet;
+   * the SSE4.2 instruction does it for a fraction (conn_output and
+   * actr__sctp_input). */
+  if (actr__crc32c_available()) {
+    usrsctp_enable_crc32c_offload();
+    crc_offload = true;
+  }
+  assocs = g_hash_table_new(g_direct_hash, g_direct_equal);
+  tick_users = g_ptr_array_new_with_free_func(g_free);
+  tick_last_us = g_get_monotonic_time();
+  usrsctp_ready = true;
+}
+
+static void registry_add(actr__sctp_t *s) {
+  g_mutex_lock(&reg_mu);
+  global_init_locked();
+  do {
+    s->id = ++next_id;
+  } while (s->id == 0 || g_hash_table_contains(assocs, (void *)s->id));
+  g_hash_table_insert(assocs, (void *)s->id, s);
+  tick_user_t *tu = NULL;
+  for (guint i = 0; i < tick_users->len; i++)
+    if (((tick_user_t *)tick_users->pdata[i])->ctx == s->ctx)
+      tu = tick_users->pdata[i];
+  if (!tu) {
+    tu = g_new0(tick_user_t, 1);
+    tu->ctx = s->ctx;
+    g_ptr_array_add(tick_users, tu);
+  }
+  tu->n++;
+  if (!tick_src) {
+    tick_last_us = g_get_monotonic_time();
+    tick_start_locked(s->ctx);
+  }
+  g_mutex_unlock(&reg_mu);
+}
+
+static void registry_remove(actr__sctp_t *s) {
+  g_mutex_lock(&reg_mu);
+  g_hash_table_remove(assocs, (void *)s->id);
+  for (guint i = 0; i < tick_users->len; i++) {
+    tick_user_t *tu = tick_users->pdata[i];
+    if (tu->ctx != s->ctx)
+      continue;
+    if (--tu->n == 0) {
+      g_ptr_array_remove_index_fast(tick_users, i);
+      if (tick_ctx == s->ctx) {
+        tick_stop_locked();
+        if (tick_users->len)
+          tick_start_locked(((tick_user_t *)tick_users->pdata[0])->ctx);
+      }
+    }
+    break;
+  }
+  g_mutex_unlock(&reg_mu);
+}
+
+/* ---- reading ---- */
+
+static void try_resets(actr__sctp_t *s);
+
+static void report_down(actr__sctp_t *s, int err, const char *why) {
+  if (s->down_reported || s->closed)
+    return;
+  s->down_reported = true;
+  s->up = false;
+  s->cbs.down(s->user, err, why);
+}
+
+static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len) {
+  const union sctp_notification *n = (const void *)buf;
+  if (len < sizeof n->sn_header || n->sn_header.sn_length > len)
+    return;
+  switch (n->sn_header.sn_type) {
+  case SCTP_ASSOC_CHANGE: {
+    const struct sctp_assoc_change *ac = &n->sn_assoc_change;
+    switch (ac->sac_state) {
+    case SCTP_COMM_UP:
+      if (!s->up && !s->down_reported) {
+        s->up = true;
+        s->cbs.up(s->user, ac->sac_outbound_streams, ac->sac_inbound_streams);
+        try_resets(s); /* resets asked for before the association was up */
+      }
+      break;
+    case SCTP_COMM_LOST:
+      report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association lost or aborted by the peer");
+      break;
+    case SCTP_SHUTDOWN_COMP:
+      report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association shut down");
+      break;
+    case SCTP_CANT_STR_ASSOC:
+      report_down(s, ACTR_EWEBRTC, "SCTP association could not be set up");
+      break;
+    default:
+      break;
+    }
+    break;
+  }
+  case SCTP_SHUTDOWN_EVENT:
+    report_down(s, ACTR_ECONNECTION_CLOSED, "the peer shut the SCTP association down");
+    break;
+  case SCTP_PARTIAL_DELIVERY_EVENT:
+    /* The peer abandoned a message we were reading (PR-SCTP). */
+    s->rlen = 0;
+    s->discarding = false;
+    break;
+  case SCTP_STREAM_RESET_EVENT: {
+    const struct sctp_stream_reset_event *ev = &n->sn_strreset_event;
+    size_t count = (ev->strreset_length - sizeof *ev) / sizeof(uint16_t);
+    uint16_t flags = ev->strreset_flags;
+    if (ev->strreset_length < sizeof *ev)
+      break;
+    for (size_t i = 0; i < count && !s->closed; i++) {
+      uint16_t sid = ev->strreset_stream_list[i];
+      if (flags & SCTP_STREAM_RESET_INCOMING_SSN)
+        s->cbs.reset(s->user, sid, true);
+      if ((flags & SCTP_STREAM_RESET_OUTGOING_SSN) ||
+          (flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)))
+        /* Denied or failed: the channel closes all the same (RFC 8831 §6.7
+         * has nothing better to offer). */
+        s->cbs.reset(s->user, sid, false);
+    }
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+static actr_msg_t *take_message(actr__sctp_t *s) {
+  actr_msg_t *m;
+  if (s->rlen <= SMALL_MESSAGE) {
+    uint8_t *p;
+    m = actr__msg_alloc(s->rlen, 0, &p);
+    if (m && s->rlen)
+      memcpy(p, s->rbuf, s->rlen);
+  } else {
+    /* No copy: the read buffer becomes the message. */
+    uint8_t *buf = g_realloc(s->rbuf, s->rlen);
+    m = actr__msg_wrap(buf, s->rlen, g_free, buf);
+    s->rcap = READ_CHUNK;
+    s->rbuf = g_malloc(s->rcap);
+  }
+  s->rlen = 0;
+  return m;
+}
+
+/* deliver: true when the layer above took it. */
+static bool deliver(actr__sctp_t *s, uint16_t sid, uint32_t ppid, actr_msg_t *m) {
+  if (s->cbs.message(s->user, sid, ppid, m))
+    return true;
+  s->held = m;
+  s->hsid = sid;
+  s->hppid = ppid;
+  s->paused = true;
+  return false;
+}
+
+static void read_all(actr__sctp_t *s) {
+  while (!s->closed && !s->paused) {
+    if (s->held) { /* refused before: it goes first */
+      actr_msg_t *m = s->held;
+      s->held = NULL;
+      deliver(s, s->hsid, s->hppid, m);
+      continue;
+    }
+    if (s->rcap - s->rlen < 1024) {
+      size_t cap = s->rcap * 2;
+      if (cap > s->cfg.max_message + READ_CHUNK)
+        cap = s->cfg.max_message + READ_CHUNK;
+      if (cap <= s->rcap) { /* over the limit: drop this message */
+        s->discarding = true;
+        s->rlen = 0;
+      } else {
+        s->rbuf = g_realloc(s->rbuf, cap);
+        s->rcap = cap;
+      }
+    }
+    struct sctp_rcvinfo info;
+    memset(&info, 0, sizeof info);
+    socklen_t ilen = sizeof info;
+    unsigned itype = 0;
+    int flags = 0;
+    struct sockaddr_conn from;
+    socklen_t flen = sizeof from;
+    ssize_t n = usrsctp_recvv(s->sock, s->rbuf + s->rlen, s->rcap - s->rlen,
+                              (struct sockaddr *)&from, &flen, &info, &ilen, &itype, &flags);
+    if (n < 0) {
+      if (errno != EWOULDBLOCK && errno != EAGAIN && errno != ENOTCONN)
+        actr__log(ACTR_LOG_DEBUG, "sctp: recv: %s", g_strerror(errno));
+      break;
+    }
+    if (n == 0 && !(flags & MSG_EOR))
+      break; /* end of stream: the notification says why */
+    if (flags & MSG_NOTIFICATION) {
+      /* Notifications are small and come whole (our buffer has room). */
+      if (flags & MSG_EOR)
+        handle_notification(s, s->rbuf + s->rlen, (size_t)n);
+      continue;
+    }
+    if (s->rlen == 0 && !s->discarding && itype == SCTP_RECVV_RCVINFO) {
+      s->rsid = info.rcv_sid;
+      s->rppid = ntohl(info.rcv_ppid);
+    }
+    if (s->discarding) {
+      if (flags & MSG_EOR) {
+        s->discarding = false;
+        actr__log(ACTR_LOG_WARN, "sctp: dropped a message over %zu bytes on stream %u",
+                  s->cfg.max_message, s->rsid);
+      }
+      continue;
+    }
+    s->rlen += (size_t)n;
+    if (!(flags & MSG_EOR))
+      continue;
+    actr_msg_t *m = take_message(s);
+    if (!m) {
+      actr__log(ACTR_LOG_ERROR, "sctp: out of memory for a message");
+      continue;
+    }
+    deliver(s, s->rsid, s->rppid, m);
+  }
+}
+
+static void process(actr__sctp_t *s) {
+  if (s->processing || s->closed)
+    return;
+  s->processing = true;
+  sctp_ref(s);
+  ENTER(s);
+  while (!s->closed) {
+    GBytes *b;
+    while (atomic_load(&s->out_n) > 0) {
+      g_mutex_lock(&s->out_mu);
+      b = g_queue_pop_head(&s->out);
+      if (b)
+        atomic_fetch_sub(&s->out_n, 1);
+      g_mutex_unlock(&s->out_mu);
+      if (!b)
+        break;
+      gsize n;
+      const void *p = g_bytes_get_data(b, &n);
+      if (!s->muted)
+        s->cbs.send(s->user, p, n);
+      g_bytes_unref(b);
+    }
+    int ev = atomic_exchange(&s->events, 0);
+    if (!ev)
+      break;
+    if (ev & (SCTP_EVENT_READ | SCTP_EVENT_ERROR))
+      read_all(s);
+    if ((ev & SCTP_EVENT_WRITE) && s->want_write && !s->closed) {
+      s->want_write = false;
+      s->cbs.writable(s->user);
+    }
+  }
+  LEAVE(s);
+  s->processing = false;
+  sctp_unref(s);
+}
+
+static void wake_cb(void *data) { process(data); }
+
+/* ---- the association ---- */
+
+static int setopt(actr__sctp_t *s, int level, int opt, const void *v, socklen_t n, const char *what) {
+  if (usrsctp_setsockopt(s->sock, level, opt, v, n) < 0)
+    return actr__fail(ACTR_EWEBRTC, "SCTP %s: %s", what, g_strerror(errno));
+  return ACTR_OK;
+}
+
+int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr__sctp_cbs_t *cbs,
+                   void *user, actr__sctp_t **out) {
+  actr__sctp_t *s = g_new0(actr__sctp_t, 1);
+  atomic_init(&s->refs, 1);
+  s->ctx = g_main_context_ref(ctx);
+  s->cfg = *cfg;
+  s->cbs = *cbs;
+  s->user = user;
+  g_mutex_init(&s->out_mu);
+  g_queue_init(&s->out);
+  s->rcap = READ_CHUNK;
+  s->rbuf = g_malloc(s->rcap);
+  s->resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+  s->wake = actr__wake_source_new(ctx, wake_cb, s);
+  actr__rtc_live_add(1);
+  registry_add(s);
+  usrsctp_register_address((void *)s->id);
+
+  s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+  if (!s->sock) {
+    int rc = actr__fail(ACTR_EWEBRTC, "SCTP socket: %s", g_strerror(errno));
+    actr__sctp_close(s);
+    return rc;
+  }
+  usrsctp_set_non_blocking(s->sock, 1);
+  usrsctp_set_upcall(s->sock, upcall, (void *)s->id);
+
+  int rc;
+  struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close = ABORT, no lingering state */
+  int one = 1;
+  int buf = (int)cfg->buffer_bytes;
+  struct sctp_assoc_value av = {.assoc_id = SCTP_ALL_ASSOC,
+                                .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
+  struct sctp_initmsg init = {.sinit_num_ostreams = cfg->streams,
+                              .sinit_max_instreams = cfg->streams};
+  struct sctp_paddrparams pp;
+  memset(&pp, 0, sizeof pp);
+  pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
+  pp.spp_flags = SPP_PMTUD_DISABLE; /* RFC 8261 §5: the path MTU is ours to pick */
+  pp.spp_pathmtu = cfg->mtu;
+  if ((rc = setopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER")) ||
+      (rc = setopt(s, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf, "SO_SNDBUF")) ||
+      (rc = setopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf, "SO_RCVBUF")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof av, "stream reset")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof one, "RECVRCVINFO")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof one, "NODELAY")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof init, "INITMSG")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp, "path MTU"))) {
+    actr__sctp_close(s);
+    return rc;
+  }
+  static const uint16_t events[] = {SCTP_ASSOC_CHANGE, SCTP_SHUTDOWN_EVENT,
+                                    SCTP_PARTIAL_DELIVERY_EVENT, SCTP_STREAM_RESET_EVENT};
+  for (size_t i = 0; i < G_N_ELEMENTS(events); i++) {
+    struct sctp_event ev = {.se_assoc_id = SCTP_ALL_ASSOC, .se_type = events[i], .se_on = 1};
+    if ((rc = setopt(s, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof ev, "event subscription"))) {
+      actr__sctp_close(s);
+      return rc;
+    }
+  }
+  struct sockaddr_conn sc;
+  memset(&sc, 0, sizeof sc);
+  sc.sconn_family = AF_CONN;
+  sc.sconn_port = htons(cfg->local_port);
+  sc.sconn_addr = (void *)s->id;
+  if (usrsctp_bind(s->sock, (struct sockaddr *)&sc, sizeof sc) < 0) {
+    rc = actr__fail(ACTR_EWEBRTC, "SCTP bind: %s", g_strerror(errno));
+    actr__sctp_close(s);
+    return rc;
+  }
+  *out = s;
+  return ACTR_OK;
+}
+
+int actr__sctp_connect(actr__sctp_t *s) {
+  struct sockaddr_conn sc;
+  memset(&sc, 0, sizeof sc);
+  sc.sconn_family = AF_CONN;
+  sc.sconn_port = htons(s->cfg.remote_port);
+  sc.sconn_addr = (void *)s->id;
+  ENTER(s);
+  int r = usrsctp_connect(s->sock, (struct sockaddr *)&sc, sizeof sc);
+  int e = errno;
+  LEAVE(s);
+  if (r < 0 && e != EINPROGRESS)
+    return actr__fail(ACTR_EWEBRTC, "SCTP connect: %s", g_strerror(e));
+  actr__wake(s->wake);
+  return ACTR_OK;
+}
+
+void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
+  if (s->closed || len < 12)
+    return;
+  if (crc_offload) {
+    uint32_t sum;
+    memcpy(&sum, buf + 8, 4);
+    if (sum != actr__sctp_checksum(buf, len)) {
+      actr__log(ACTR_LOG_DEBUG, "sctp: packet of %zu bytes with a bad checksum dropped", len);
+      return;
+    }
+  }
+  ENTER(s);
+  usrsctp_conninput((void *)s->id, buf, len, 0);
+  LEAVE(s);
+  if (s->depth == 0)
+    process(s);
+}
+
+int actr__sctp_send(actr__sctp_t *s, uint16_t sid, uint32_t ppid, bool unordered,
+                    actr__sctp_pr_t pr, uint32_t pr_value, const void *data, size_t len) {
+  if (s->closed || !s->up)
+    return actr__fail(ACTR_ESEND, "SCTP association not up");
+  struct sctp_sendv_spa spa;
+  memset(&spa, 0, sizeof spa);
+  spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
+  spa.sendv_sndinfo.snd_sid = sid;
+  spa.sendv_sndinfo.snd_ppid = htonl(ppid);
+  spa.sendv_sndinfo.snd_flags = unordered ? SCTP_UNORDERED : 0;
+  if (pr != ACTR__SCTP_PR_NONE) {
+    spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+    spa.sendv_prinfo.pr_policy = pr == ACTR__SCTP_PR_RTX ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;
+    spa.sendv_prinfo.pr_value = pr_value;
+  }
+  ENTER(s);
+  ssize_t n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
+  int e = errno;
+  LEAVE(s);
+  if (s->depth == 0 && atomic_load(&s->events))
+    actr__wake(s->wake); /* processed from the loop: this call runs no callback */
+  if (n >= 0)
+    return ACTR_OK;
+  if (e == EWOULDBLOCK || e == EAGAIN) {
+    s->want_write = true;
+    return ACTR_EWOULD_BLOCK;
+  }
+  if (e == EMSGSIZE)
+    return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "SCTP: message of %zu bytes", len);
+  return actr__fail(ACTR_ESEND, "SCTP send on stream %u: %s", sid, g_strerror(e));
+}
+
+static gboolean reset_retry_cb(gpointer data) {
+  actr__sctp_t *s = data;
+  g_source_unref(s->reset_retry);
+  s->reset_retry = NULL;
+  try_resets(s);
+  return G_SOURCE_REMOVE;
+}
+
+static void try_resets(actr__sctp_t *s) {
+  if (s->closed || !s->up || s->resets->len == 0)
+    return;
+  size_t n = s->resets->len;
+  size_t sz = sizeof(struct sctp_reset_streams) + n * sizeof(uint16_t);
+  struct sctp_reset_streams *rs = g_malloc0(sz);
+  rs->srs_assoc_id = SCTP_ALL_ASSOC;
+  rs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+  rs->srs_number_streams = (uint16_t)n;
+  memcpy(rs->srs_stream_list, s->resets->data, n * sizeof(uint16_t));
+  ENTER(s);
+  int r = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, rs, (socklen_t)sz);
+  int e = errno;
+  LEAVE(s);
+  g_free(rs);
+  if (r == 0) {
+    g_array_set_size(s->resets, 0);
+  } else if (e == EALREADY || e == EBUSY || e == EAGAIN) {
+    /* A reset request is outstanding: RFC 6525 allows one at a time. */
+    if (!s->reset_retry) {
+      s->reset_retry = g_timeout_source_new(20);
+      g_source_set_callback(s->reset_retry, reset_retry_cb, s, NULL);
+      g_source_attach(s->reset_retry, s->ctx);
+    }
+  } else {
+    actr__log(ACTR_LOG_WARN, "sctp: stream reset: %s", g_strerror(e));
+    GArray *failed = s->resets;
+    s->resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    for (guint i = 0; i < failed->len && !s->closed; i++)
+      s->cbs.reset(s->user, g_array_index(failed, uint16_t, i), false);
+    g_array_free(failed, TRUE);
+  }
+  if (s->depth == 0 && atomic_load(&s->events))
+    actr__wake(s->wake);
+}
+
+void actr__sctp_reset_stream(actr__sctp_t *s, uint16_t sid) {
+  if (s->closed)
+    return;
+  for (guint i = 0; i < s->resets->len; i++)
+    if (g_array_index(s->resets, uint16_t, i) == sid)
+      return;
+  g_array_append_val(s->resets, sid);
+  try_resets(s);
+}
+
+void actr__sctp_resume(actr__sctp_t *s) {
+  if (s->closed || !s->paused)
+    return;
+  /* From the loop, not from here: the caller may be in the middle of
+   * something the redelivered message would disturb. */
+  s->paused = false;
+  atomic_fetch_or(&s->events, SCTP_EVENT_READ);
+  actr__wake(s->wake);
+}
+
+void actr__sctp_close(actr__sctp_t *s) {
+  if (!s || s->closed)
+    return;
+  s->closed = true;
+  if (s->sock) {
+    ENTER(s);
+    usrsctp_close(s->sock); /* SO_LINGER 0: ABORT goes out now */
+    LEAVE(s);
+    s->sock = NULL;
+  }
+  s->muted = true;
+  usrsctp_deregister_address((void *)s->id);
+  registry_remove(s);
+  sctp_unref(s);
+}

@@ -1,0 +1,442 @@
+/* ws_frame.c — RFC 6455 frames (§5.2), masking (§5.3), fragmentation with
+ * interleaved control frames (§5.4, §5.5), and the 5-byte actr header.
+ *
+ * Why our own codec: masking is an XOR of every payload byte; done one byte
+ * at a time it costs more than the kernel's copy on loopback.  Here it runs
+ * on 16-byte vectors, fused with the send path's one copy, and in place on
+ * the receive path right after the socket wrote the bytes (they are still in
+ * cache).  Not here: sockets, the HTTP upgrade, close-handshake policy. */
+#include "ws_frame.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_internal.h"
+#include "msg_internal.h"
+
+size_t actr__ws_frame_header_size(uint64_t payload_len, bool masked) {
+  size_t n = payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10;
+  return n + (masked ? 4 : 0);
+}
+
+size_t actr__ws_frame_header_encode(uint8_t *out, bool fin, uint8_t opcode, uint64_t payload_len,
+                                    const uint8_t *mask) {
+  size_t n = 0;
+  out[n++] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
+  uint8_t m = mask ? 0x80 : 0;
+  if (payload_len < 126) {
+    out[n++] = (uint8_t)(m | payload_len);
+  } else if (payload_len <= 0xFFFF) {
+    out[n++] = (uint8_t)(m | 126);
+    out[n++] = (uint8_t)(payload_len >> 8);
+    out[n++] = (uint8_t)payload_len;
+  } else {
+    out[n++] = (uint8_t)(m | 127);
+    for (int i = 7; i >= 0; i--)
+      out[n++] = (uint8_t)(payload_len >> (8 * i));
+  }
+  if (mask) {
+    memcpy(out + n, mask, 4);
+    n += 4;
+  }
+  return n;
+}
+
+static bool is_control(uint8_t op) { return op & 0x08; }
+
+int actr__ws_frame_header_decode(const uint8_t *p, size_t n, actr__ws_frame_hdr_t *h,
+                                 const char **why) {
+  if (n < 2)
+    return 0;
+  uint8_t b0 = p[0], b1 = p[1];
+  /* §5.2: RSV1-3 must be 0 unless an extension was negotiated; we never
+   * negotiate one (the handshake answers no Sec-WebSocket-Extensions). */
+  if (b0 & 0x70) {
+    *why = "reserved bits set";
+    return -ACTR__WS_CLOSE_PROTOCOL;
+  }
+  uint8_t op = b0 & 0x0F;
+  if (op != ACTR__WS_OP_CONT && op != ACTR__WS_OP_TEXT && op != ACTR__WS_OP_BINARY &&
+      op != ACTR__WS_OP_CLOSE && op != ACTR__WS_OP_PING && op != ACTR__WS_OP_PONG) {
+    *why = "reserved opcode";
+    return -ACTR__WS_CLOSE_PROTOCOL;
+  }
+  bool fin = b0 & 0x80, masked = b1 & 0x80;
+  uint64_t len = b1 & 0x7F;
+  size_t need = 2 + (len == 126 ? 2 : len == 127 ? 8 : 0) + (masked ? 4 : 0);
+  /* §5.5: control frames are never fragmented and carry at most 125 bytes,
+   * so their length always fits the 7-bit field. */
+  if (is_control(op) && (!fin || len > ACTR__WS_MAX_CONTROL)) {
+    *why = !fin ? "fragmented control frame" : "control frame over 125 bytes";
+    return -ACTR__WS_CLOSE_PROTOCOL;
+  }
+  if (n < need)
+    return 0;
+  size_t i = 2;
+  if (len == 126) {
+    len = (uint64_t)p[2] << 8 | p[3];
+    i = 4;
+  } else if (len == 127) {
+    len = 0;
+    for (int k = 0; k < 8; k++)
+      len = len << 8 | p[2 + k];
+    i = 10;
+    if (len >> 63) { /* §5.2: the most significant bit MUST be 0 */
+      *why = "64-bit length with its top bit set";
+      return -ACTR__WS_CLOSE_PROTOCOL;
+    }
+  }
+  h->fin = fin;
+  h->opcode = op;
+  h->masked = masked;
+  h->payload_len = len;
+  if (masked)
+    memcpy(h->mask, p + i, 4);
+  else
+    memset(h->mask, 0, 4);
+  return (int)need;
+}
+
+/* 32-byte vectors through the compiler's generic vector extension: on
+ * x86-64 an AVX2 variant is chosen once at run time when the CPU has it
+ * (the default variant does the same with SSE2 halves), NEON on arm64, plain
+ * words elsewhere.  Loads and stores go through memcpy, so no alignment is
+ * assumed. */
+typedef uint8_t v32u8 __attribute__((vector_size(32)));
+
+#define MASK_BODY                                                                                  \
+  uint8_t pat[32];                                                                                 \
+  for (int i = 0; i < 32; i++)                                                                     \
+    pat[i] = mask[(phase + (size_t)i) & 3];                                                        \
+  size_t i = 0;                                                                                    \
+  if (len >= 128) {                                                                                \
+    v32u8 k;                                                                                       \
+    memcpy(&k, pat, 32);                                                                           \
+    for (; i + 128 <= len; i += 128) {                                                             \
+      v32u8 a, b, c, d;                                                                            \
+      memcpy(&a, src + i, 32);                                                                     \
+      memcpy(&b, src + i + 32, 32);                                                                \
+      memcpy(&c, src + i + 64, 32);                                                                \
+      memcpy(&d, src + i + 96, 32);                                                                \
+      a ^= k;                                                                                      \
+      b ^= k;                                                                                      \
+      c ^= k;                                                                                      \
+      d ^= k;                                                                                      \
+      memcpy(dst + i, &a, 32);                                                                     \
+      memcpy(dst + i + 32, &b, 32);                                                                \
+      memcpy(dst + i + 64, &c, 32);                                                                \
+      memcpy(dst + i + 96, &d, 32);                                                                \
+    }                                                                                              \
+  }                                                                                                \
+  if (i + 8 <= len) {                                                                              \
+    uint64_t k8;                                                                                   \
+    memcpy(&k8, pat, 8);                                                                           \
+    for (; i + 8 <= len; i += 8) {                                                                 \
+      uint64_t w;                                                                                  \
+      memcpy(&w, src + i, 8);                                                                      \
+      w ^= k8;                                                                                     \
+      memcpy(dst + i, &w, 8);                                                                      \
+    }                                                                                              \
+  }                                                                                                \
+  for (; i < len; i++) /* the pattern repeats every 4 bytes */                                     \
+    dst[i] = src[i] ^ pat[i & 31];
+
+static void mask_default(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t mask[4],
+                         size_t phase) {
+  MASK_BODY
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void mask_avx2(uint8_t *dst, const uint8_t *src,
+                                                      size_t len, const uint8_t mask[4],
+                                                      size_t phase) {
+  MASK_BODY
+}
+
+void actr__ws_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t mask[4],
+                   size_t phase) {
+  static int avx2 = -1; /* racy first use is harmless: every thread finds the same */
+  if (avx2 < 0) {
+    __builtin_cpu_init();
+    avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  if (avx2 && len >= 128)
+    mask_avx2(dst, src, len, mask, phase);
+  else
+    mask_default(dst, src, len, mask, phase);
+}
+#else
+void actr__ws_mask(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t mask[4],
+                   size_t phase) {
+  mask_default(dst, src, len, mask, phase);
+}
+#endif
+
+/* ---- reader ---- */
+
+void actr__ws_reader_init(actr__ws_reader_t *r, bool expect_masked, uint64_t max_message) {
+  memset(r, 0, sizeof *r);
+  r->expect_masked = expect_masked;
+  r->max_message = max_message;
+}
+
+static void drop_message(actr__ws_reader_t *r) {
+  r->defer_this = false;
+  if (r->msg)
+    actr_msg_free(r->msg);
+  else
+    free(r->buf);
+  r->msg = NULL;
+  r->buf = NULL;
+  r->len = r->cap = 0;
+  r->in_message = false;
+}
+
+void actr__ws_reader_clear(actr__ws_reader_t *r) {
+  drop_message(r);
+  r->in_payload = false;
+  r->hhave = 0;
+}
+
+static void fail(actr__ws_event_t *ev, uint16_t code, const char *why) {
+  ev->kind = ACTR__WS_EV_ERROR;
+  ev->msg = NULL;
+  ev->ctl_len = 0;
+  ev->code = code;
+  ev->why = why;
+}
+
+static void free_buf(void *p) { free(p); }
+
+/* finish_frame: the current frame's payload is complete. */
+static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
+  r->in_payload = false;
+  uint8_t op = r->h.opcode;
+  if (is_control(op)) {
+    ev->kind = op == ACTR__WS_OP_PING   ? ACTR__WS_EV_PING
+               : op == ACTR__WS_OP_PONG ? ACTR__WS_EV_PONG
+                                        : ACTR__WS_EV_CLOSE;
+    memcpy(ev->ctl, r->ctl, r->ctl_len);
+    ev->ctl_len = r->ctl_len;
+    return;
+  }
+  if (!r->h.fin)
+    return; /* more fragments follow */
+  actr_msg_t *msg = r->msg;
+  if (!msg) {
+    /* A fragmented message grew in a malloc buffer: wrap it as it is. */
+    msg = actr__msg_wrap(r->buf ? r->buf : (uint8_t *)"", r->len, r->buf ? free_buf : NULL,
+                         r->buf);
+    if (!msg) {
+      drop_message(r);
+      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+      return;
+    }
+  }
+  ev->kind = ACTR__WS_EV_MESSAGE;
+  ev->msg = msg;
+  ev->text = r->text;
+  ev->masked = r->defer_this;
+  memcpy(ev->mask, r->h.mask, 4);
+  r->defer_this = false;
+  r->msg = NULL;
+  r->buf = NULL;
+  r->len = r->cap = 0;
+  r->in_message = false;
+}
+
+/* start_frame: a header was decoded; check it against the message state
+ * (§5.4) and make room for its payload.  May finish an empty frame. */
+static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
+  actr__ws_frame_hdr_t *h = &r->h;
+  if (h->masked != r->expect_masked) {
+    /* §5.1: a server closes on an unmasked frame, a client on a masked one. */
+    fail(ev, ACTR__WS_CLOSE_PROTOCOL, h->masked ? "masked frame from a server"
+                                                : "unmasked frame from a client");
+    return;
+  }
+  r->got = 0;
+  r->in_payload = true;
+  if (is_control(h->opcode)) {
+    r->ctl_len = (size_t)h->payload_len;
+  } else if (h->opcode == ACTR__WS_OP_CONT) {
+    if (!r->in_message) {
+      fail(ev, ACTR__WS_CLOSE_PROTOCOL, "continuation frame without a message");
+      return;
+    }
+    if (h->payload_len > r->max_message - r->len) {
+      fail(ev, ACTR__WS_CLOSE_TOO_BIG, "message over the size limit");
+      return;
+    }
+    size_t need = r->len + (size_t)h->payload_len;
+    if (need > r->cap) {
+      size_t cap = r->cap ? r->cap : 4096;
+      while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+      if (cap > r->max_message)
+        cap = need > r->max_message ? need : (size_t)r->max_message;
+      uint8_t *nb = realloc(r->buf, cap);
+      if (!nb) {
+        fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+        return;
+      }
+      r->buf = nb;
+      r->cap = cap;
+    }
+  } else { /* TEXT or BINARY: a new message */
+    if (r->in_message) {
+      fail(ev, ACTR__WS_CLOSE_PROTOCOL, "new message inside a fragmented one");
+      return;
+    }
+    if (h->payload_len > r->max_message) {
+      fail(ev, ACTR__WS_CLOSE_TOO_BIG, "message over the size limit");
+      return;
+    }
+    r->in_message = true;
+    r->text = h->opcode == ACTR__WS_OP_TEXT;
+    r->len = 0;
+    r->defer_this = r->defer_unmask && h->fin && h->masked;
+    if (h->fin) {
+      /* The common case: one frame, one message.  Its exact size is known,
+       * so it goes into a message with inline storage, placed so that the
+       * data after the 5-byte actr header starts on a 64-byte boundary. */
+      r->msg = r->alloc ? r->alloc(r->alloc_user, (size_t)h->payload_len, &r->buf)
+                        : actr__msg_alloc((size_t)h->payload_len, 64 - ACTR__WS_MSG_HEADER, &r->buf);
+      r->cap = (size_t)h->payload_len;
+    } else {
+      r->msg = NULL;
+      r->cap = h->payload_len > 4096 ? (size_t)h->payload_len : 4096;
+      if (r->cap > r->max_message)
+        r->cap = (size_t)r->max_message;
+      r->buf = malloc(r->cap ? r->cap : 1);
+    }
+    if (!r->buf) {
+      r->msg = NULL;
+      r->in_message = false;
+      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+      return;
+    }
+  }
+  if (h->payload_len == 0)
+    finish_frame(r, ev);
+}
+
+/* take: @n payload bytes of the current frame from @src into place. */
+static void take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
+  bool control = is_control(r->h.opcode);
+  uint8_t *dst = control ? r->ctl + r->got : r->buf + r->len;
+  if (r->h.masked && (control || !r->defer_this))
+    actr__ws_mask(dst, src, n, r->h.mask, (size_t)(r->got & 3));
+  else
+    memcpy(dst, src, n);
+  r->got += n;
+  if (!is_control(r->h.opcode))
+    r->len += n;
+}
+
+size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
+                            actr__ws_event_t *ev) {
+  ev->kind = ACTR__WS_EV_NONE;
+  size_t used = 0;
+  while (used < n && ev->kind == ACTR__WS_EV_NONE) {
+    if (!r->in_payload) {
+      const char *why = NULL;
+      int hl;
+      if (r->hhave == 0) {
+        hl = actr__ws_frame_header_decode(p + used, n - used, &r->h, &why);
+        if (hl > 0) {
+          used += (size_t)hl;
+        } else if (hl == 0) {
+          size_t k = n - used; /* < 14: a header split across reads */
+          memcpy(r->hbuf, p + used, k);
+          r->hhave = k;
+          used = n;
+          break;
+        }
+      } else {
+        size_t k = n - used;
+        if (k > ACTR__WS_MAX_HEADER - r->hhave)
+          k = ACTR__WS_MAX_HEADER - r->hhave;
+        memcpy(r->hbuf + r->hhave, p + used, k);
+        size_t before = r->hhave;
+        hl = actr__ws_frame_header_decode(r->hbuf, before + k, &r->h, &why);
+        if (hl > 0) {
+          used += (size_t)hl - before;
+          r->hhave = 0;
+        } else if (hl == 0) {
+          r->hhave += k;
+          used += k;
+          break;
+        }
+      }
+      if (hl < 0) {
+        fail(ev, (uint16_t)-hl, why);
+        return used;
+      }
+      start_frame(r, ev);
+      continue;
+    }
+    uint64_t rest = r->h.payload_len - r->got;
+    size_t k = n - used;
+    if (k > rest)
+      k = (size_t)rest;
+    take(r, p + used, k);
+    used += k;
+    if (r->got == r->h.payload_len)
+      finish_frame(r, ev);
+  }
+  return used;
+}
+
+bool actr__ws_reader_direct(actr__ws_reader_t *r, size_t min, uint8_t **dst, size_t *want) {
+  if (!r->in_payload || is_control(r->h.opcode))
+    return false;
+  uint64_t rest = r->h.payload_len - r->got;
+  if (rest < min || rest == 0)
+    return false;
+  *dst = r->buf + r->len;
+  *want = (size_t)rest;
+  return true;
+}
+
+void actr__ws_reader_direct_done(actr__ws_reader_t *r, size_t n, actr__ws_event_t *ev) {
+  ev->kind = ACTR__WS_EV_NONE;
+  if (n == 0)
+    return;
+  uint8_t *at = r->buf + r->len;
+  if (r->h.masked && !r->defer_this)
+    actr__ws_mask(at, at, n, r->h.mask, (size_t)(r->got & 3));
+  r->got += n;
+  r->len += n;
+  if (r->got == r->h.payload_len)
+    finish_frame(r, ev);
+}
+
+/* ---- SPEC §1.4 ---- */
+
+void actr__ws_msg_header_encode(uint8_t out[ACTR__WS_MSG_HEADER], actr_payload_type_t type,
+                                uint32_t data_len) {
+  out[0] = (uint8_t)type;
+  out[1] = (uint8_t)(data_len >> 24);
+  out[2] = (uint8_t)(data_len >> 16);
+  out[3] = (uint8_t)(data_len >> 8);
+  out[4] = (uint8_t)data_len;
+}
+
+int actr__ws_msg_decode(const uint8_t *p, size_t n, actr_payload_type_t *type,
+                        size_t *data_len) {
+  if (n < ACTR__WS_MSG_HEADER)
+    return actr__fail(ACTR_EDESERIALIZATION, "WebSocket lane message too short: %zu bytes (minimum 5)",
+                      n);
+  if (p[0] > ACTR_PAYLOAD_MEDIA_RTP)
+    return actr__fail(ACTR_EDESERIALIZATION, "WebSocket lane message with invalid payload type %u",
+                      p[0]);
+  uint32_t len = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+  if ((uint64_t)len > n - ACTR__WS_MSG_HEADER)
+    return actr__fail(ACTR_EDESERIALIZATION,
+                      "WebSocket lane message truncated: header says %u data bytes, %zu present",
+                      len, n - ACTR__WS_MSG_HEADER);
+  *type = (actr_payload_type_t)p[0];
+  *data_len = len;
+  return ACTR_OK;
+}

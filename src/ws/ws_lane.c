@@ -1,0 +1,112 @@
+/* ws_lane.c — the WebSocket lane kind (the reference's WebSocketDataLane):
+ * a thin handle on one payload type of a connection.  The queue of each type
+ * belongs to the connection (it exists before any lane is asked for, SPEC
+ * §3.2), so a lane can be dropped and made again without losing messages. */
+#include <stdlib.h>
+
+#include "error_internal.h"
+#include "lane_ops.h"
+#include "ws_internal.h"
+
+typedef struct ws_lane {
+  actr_lane_t base; /* first: the generic code sees only this */
+  actr_ws_conn_t *conn; /* holds a handle */
+  atomic_bool closed;
+} ws_lane_t;
+
+static ws_lane_t *to_ws(const actr_lane_t *lane) { return (ws_lane_t *)lane; }
+
+static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
+  ws_lane_t *l = to_ws(lane);
+  return actr__ws_conn_send(l->conn, (int)lane->payload_type, data, len, nonblock, &l->closed);
+}
+
+static int ws_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
+  ws_lane_t *l = to_ws(lane);
+  return actr__ws_conn_recv_type(l->conn, (int)lane->payload_type, timeout_ms, out, &l->closed);
+}
+
+static bool ws_lane_is_healthy(const actr_lane_t *lane) {
+  ws_lane_t *l = to_ws(lane);
+  return !atomic_load(&l->closed) && actr_ws_conn_is_open(l->conn);
+}
+
+static void ws_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
+  actr_ws_conn_t *c = to_ws(lane)->conn;
+  int t = (int)lane->payload_type;
+  g_mutex_lock(&c->tx_mu);
+  out->msgs_sent = c->q[t].msgs_sent;
+  out->bytes_sent = c->q[t].bytes_sent;
+  g_mutex_unlock(&c->tx_mu);
+  g_mutex_lock(&c->rx_mu);
+  out->msgs_received = c->q[t].msgs_received;
+  out->bytes_received = c->q[t].bytes_received;
+  g_mutex_unlock(&c->rx_mu);
+  out->dropped_invalid = atomic_load(&c->dropped_invalid);
+}
+
+static void ws_lane_close(actr_lane_t *lane) {
+  ws_lane_t *l = to_ws(lane);
+  if (!atomic_exchange(&l->closed, true))
+    actr__ws_conn_wake_all(l->conn);
+}
+
+static void ws_lane_fini(actr_lane_t *lane) {
+  ws_lane_t *l = to_ws(lane);
+  actr_ws_conn_t *c = l->conn;
+  g_mutex_lock(&c->lane_mu);
+  if (c->lanes[lane->payload_type] == (struct ws_lane *)l)
+    c->lanes[lane->payload_type] = NULL;
+  g_mutex_unlock(&c->lane_mu);
+  free(l);
+  actr__ws_conn_release_handle(c);
+}
+
+static const actr__lane_ops_t ws_lane_ops = {
+  .lane_type = "WebSocket",
+  .send = ws_lane_send,
+  .recv = ws_lane_recv,
+  .is_healthy = ws_lane_is_healthy,
+  .stats = ws_lane_stats,
+  .close = ws_lane_close,
+  .fini = ws_lane_fini,
+};
+
+int actr_ws_conn_lane(actr_ws_conn_t *c, actr_payload_type_t type, actr_lane_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
+  if (!c)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "conn is NULL");
+  if (!actr_payload_type_is_valid((int)type))
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "invalid payload type %d", (int)type);
+  if (c->raw)
+    return actr__fail(ACTR_EINVALID_OPERATION, "raw WebSocket connection has no lanes");
+  g_mutex_lock(&c->lane_mu);
+  ws_lane_t *l = (ws_lane_t *)c->lanes[type];
+  if (l && !atomic_load(&l->closed)) {
+    /* Take a handle unless the last one is being released right now (its
+     * fini will find the slot taken by the new lane and leave it). */
+    int r = atomic_load(&l->base.refs);
+    while (r > 0 && !atomic_compare_exchange_weak(&l->base.refs, &r, r + 1))
+      ;
+    if (r > 0) {
+      g_mutex_unlock(&c->lane_mu);
+      *out = &l->base;
+      return ACTR_OK;
+    }
+  }
+  l = calloc(1, sizeof *l);
+  if (!l) {
+    g_mutex_unlock(&c->lane_mu);
+    return actr__fail(ACTR_ENO_MEMORY, "WebSocket lane");
+  }
+  actr__lane_init(&l->base, &ws_lane_ops, type);
+  atomic_init(&l->closed, false);
+  actr__ws_conn_add_handle(c);
+  l->conn = c;
+  c->lanes[type] = (struct ws_lane *)l;
+  g_mutex_unlock(&c->lane_mu);
+  *out = &l->base;
+  return ACTR_OK;
+}

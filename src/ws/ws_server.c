@@ -1,0 +1,314 @@
+/* ws_server.c — the listening side: GSocketService on the I/O thread, TLS
+ * through GTlsServerConnection, our upgrade handshake (ws_conn.c), then the
+ * path decides: a raw path's handler, or a lane connection handed to the
+ * accept callback.  Handshakes in progress are tracked so close can abort
+ * them; accepted connections belong to the callback. */
+#include <string.h>
+
+#include "error_internal.h"
+#include "runtime_internal.h"
+#include "ws_internal.h"
+
+typedef struct raw_path {
+  char *path;
+  const actr__ws_raw_ops_t *ops;
+  void *user;
+} raw_path_t;
+
+struct actr_ws_server {
+  atomic_int refs; /* the user's (internal holders, if any, add theirs) */
+  GCond orphans_cond; /* with mu */
+  unsigned orphans;   /* connections made and not yet handed out or freed */
+  actr_runtime_t *rt;
+  actr_ws_config_t cfg; /* strings owned */
+  char *host;
+  uint16_t port;
+  GTlsCertificate *cert;
+  actr_ws_accept_fn on_accept;
+  void *user;
+  GMutex mu; /* raw_paths */
+  GPtrArray *raw_paths;
+  /* I/O thread */
+  GSocketService *service;
+  GList *handshaking;
+  bool closed;
+  char *err; /* start failure detail */
+};
+
+static void server_unref(struct actr_ws_server *s) {
+  if (atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  g_clear_object(&s->cert);
+  g_clear_object(&s->service);
+  for (guint i = 0; i < s->raw_paths->len; i++) {
+    raw_path_t *r = g_ptr_array_index(s->raw_paths, i);
+    g_free(r->path);
+    g_free(r);
+  }
+  g_ptr_array_free(s->raw_paths, TRUE);
+  g_mutex_clear(&s->mu);
+  g_cond_clear(&s->orphans_cond);
+  g_free((char *)s->cfg.ca_file);
+  g_free((char *)s->cfg.source_id);
+  g_free((char *)s->cfg.credential);
+  g_free((char *)s->cfg.cert_file);
+  g_free((char *)s->cfg.key_file);
+  g_free(s->host);
+  g_free(s->err);
+  actr_runtime_t *rt = s->rt;
+  g_free(s);
+  actr_runtime_unref(rt);
+}
+
+static void on_tls_done(GObject *src, GAsyncResult *res, gpointer p) {
+  actr_ws_conn_t *c = p;
+  GError *err = NULL;
+  gboolean ok = g_tls_connection_handshake_finish(G_TLS_CONNECTION(src), res, &err);
+  if (atomic_load(&c->state) != WS_CLOSED) {
+    if (ok) {
+      actr__ws_conn_begin_io(c, c->stream, c->sock, true);
+    } else {
+      char *why = g_strdup_printf("TLS handshake failed: %s", err->message);
+      actr__log(ACTR_LOG_INFO, "WebSocket server: %s", why);
+      actr__ws_conn_teardown(c, ACTR_ECONNECTION, why);
+      g_free(why);
+    }
+  }
+  g_clear_error(&err);
+  actr__ws_conn_unref_internal(c); /* the async step's reference */
+}
+
+static gboolean on_incoming(GSocketService *service, GSocketConnection *sc, GObject *source,
+                            gpointer p) {
+  struct actr_ws_server *s = p;
+  if (s->closed)
+    return TRUE;
+  actr_ws_conn_t *c = actr__ws_conn_new(s->rt, true, &s->cfg);
+  g_mutex_lock(&s->mu);
+  s->orphans++;
+  g_mutex_unlock(&s->mu);
+  c->orphan_of = s;
+  c->server = s;
+  s->handshaking = g_list_prepend(s->handshaking, c);
+  actr__ws_conn_ref_internal(c); /* the I/O side, released by teardown */
+  c->io_done = false;
+  c->cancel = g_cancellable_new();
+  actr__ws_conn_arm_handshake_timer(c);
+  GSocket *sock = g_object_ref(g_socket_connection_get_socket(sc));
+  if (!s->cert) {
+    actr__ws_conn_begin_io(c, G_IO_STREAM(g_object_ref(sc)), sock, false);
+    return TRUE;
+  }
+  GError *err = NULL;
+  c->sock = sock;
+  GIOStream *tls = g_tls_server_connection_new(G_IO_STREAM(sc), s->cert, &err);
+  if (!tls) {
+    char *why = g_strdup_printf("TLS: %s", err->message);
+    g_clear_error(&err);
+    actr__ws_conn_teardown(c, ACTR_ECONFIGURATION, why);
+    g_free(why);
+    return TRUE;
+  }
+  c->stream = tls;
+  actr__ws_conn_ref_internal(c);
+  g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel,
+                                   on_tls_done, c);
+  return TRUE;
+}
+
+void actr__ws_server_orphan_gone(struct actr_ws_server *s) {
+  /* Nothing of @s is touched after the unlock: close may free it then. */
+  g_mutex_lock(&s->mu);
+  s->orphans--;
+  g_cond_broadcast(&s->orphans_cond);
+  g_mutex_unlock(&s->mu);
+}
+
+void actr__ws_server_handshake_done(struct actr_ws_server *s, actr_ws_conn_t *c, bool ok) {
+  s->handshaking = g_list_remove(s->handshaking, c);
+  c->server = NULL;
+  if (ok && !s->closed) {
+    actr__ws_conn_add_handle(c); /* transfer full to the handler */
+    c->orphan_of = NULL;
+    actr__ws_server_orphan_gone(s);
+    if (c->raw) {
+      if (c->raw_ops->on_open)
+        c->raw_ops->on_open(c, c->raw_user);
+      else
+        actr_ws_conn_unref(c);
+    } else if (s->on_accept) {
+      s->on_accept(c, c->path, s->user);
+    } else {
+      actr_ws_conn_unref(c);
+    }
+  } else if (ok) {
+    actr__ws_conn_close_with(c, ACTR__WS_CLOSE_GOING_AWAY, "server closed");
+  }
+}
+
+const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const char *path,
+                                                void **user) {
+  const actr__ws_raw_ops_t *ops = NULL;
+  g_mutex_lock(&s->mu);
+  for (guint i = 0; i < s->raw_paths->len; i++) {
+    raw_path_t *r = g_ptr_array_index(s->raw_paths, i);
+    if (strcmp(r->path, path) == 0) {
+      ops = r->ops;
+      *user = r->user;
+      break;
+    }
+  }
+  g_mutex_unlock(&s->mu);
+  return ops;
+}
+
+int actr__ws_server_add_raw_path(actr_ws_server_t *s, const char *path,
+                                 const actr__ws_raw_ops_t *ops, void *user) {
+  if (!s || !path || !ops || path[0] != '/')
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "server, path (starting with /) and ops needed");
+  raw_path_t *r = g_new0(raw_path_t, 1);
+  r->path = g_strdup(path);
+  r->ops = ops;
+  r->user = user;
+  g_mutex_lock(&s->mu);
+  g_ptr_array_add(s->raw_paths, r);
+  g_mutex_unlock(&s->mu);
+  return ACTR_OK;
+}
+
+static int start_on_io(void *p) {
+  struct actr_ws_server *s = p;
+  GError *err = NULL;
+  GInetAddress *addr = g_inet_address_new_from_string(s->host);
+  if (!addr) {
+    GResolver *res = g_resolver_get_default();
+    GList *list = g_resolver_lookup_by_name(res, s->host, NULL, &err);
+    g_object_unref(res);
+    if (!list) {
+      s->err = g_strdup_printf("cannot resolve %s: %s", s->host, err->message);
+      g_error_free(err);
+      return ACTR_EIO;
+    }
+    addr = g_object_ref(list->data);
+    g_resolver_free_addresses(list);
+  }
+  GSocketAddress *sa = g_inet_socket_address_new(addr, s->port);
+  g_object_unref(addr);
+  s->service = g_socket_service_new();
+  GSocketAddress *eff = NULL;
+  gboolean ok = g_socket_listener_add_address(G_SOCKET_LISTENER(s->service), sa,
+                                              G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+                                              &eff, &err);
+  g_object_unref(sa);
+  if (!ok) {
+    s->err = g_strdup_printf("cannot listen on %s:%u: %s", s->host, s->port, err->message);
+    g_error_free(err);
+    g_clear_object(&s->service);
+    return ACTR_EIO;
+  }
+  s->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff));
+  g_object_unref(eff);
+  g_signal_connect(s->service, "incoming", G_CALLBACK(on_incoming), s);
+  g_socket_service_start(s->service);
+  return ACTR_OK;
+}
+
+int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
+                       const actr_ws_config_t *cfg, actr_ws_accept_fn on_accept, void *user,
+                       actr_ws_server_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
+  if (!rt || !host)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "runtime or host is NULL");
+  if (actr_runtime_is_io_thread(rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "actr_ws_server_new blocks: not on the I/O thread");
+  if (cfg && (!cfg->cert_file != !cfg->key_file))
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "cert_file and key_file go together");
+  struct actr_ws_server *s = g_new0(struct actr_ws_server, 1);
+  atomic_init(&s->refs, 1);
+  s->rt = actr_runtime_ref(rt);
+  actr_ws_config_init(&s->cfg);
+  if (cfg)
+    s->cfg = *cfg;
+  s->cfg.ca_file = g_strdup(s->cfg.ca_file);
+  s->cfg.source_id = g_strdup(s->cfg.source_id);
+  s->cfg.credential = g_strdup(s->cfg.credential);
+  s->cfg.cert_file = g_strdup(s->cfg.cert_file);
+  s->cfg.key_file = g_strdup(s->cfg.key_file);
+  s->host = g_strdup(host);
+  s->port = port;
+  s->on_accept = on_accept;
+  s->user = user;
+  g_mutex_init(&s->mu);
+  g_cond_init(&s->orphans_cond);
+  s->raw_paths = g_ptr_array_new();
+  if (s->cfg.cert_file) {
+    GError *err = NULL;
+    if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
+      server_unref(s);
+      return actr__fail(ACTR_ECONFIGURATION, "no TLS backend (install glib-networking)");
+    }
+    s->cert = g_tls_certificate_new_from_files(s->cfg.cert_file, s->cfg.key_file, &err);
+    if (!s->cert) {
+      int rc = actr__fail(ACTR_ECONFIGURATION, "certificate %s / key %s: %s", s->cfg.cert_file,
+                          s->cfg.key_file, err->message);
+      g_error_free(err);
+      server_unref(s);
+      return rc;
+    }
+  }
+  int rc = actr__runtime_call(rt, start_on_io, s);
+  if (rc != ACTR_OK) {
+    rc = actr__fail(rc, "%s", s->err ? s->err : "cannot listen");
+    server_unref(s);
+    return rc;
+  }
+  *out = s;
+  return ACTR_OK;
+}
+
+uint16_t actr_ws_server_port(const actr_ws_server_t *s) { return s ? s->port : 0; }
+
+bool actr_ws_server_is_tls(const actr_ws_server_t *s) { return s && s->cert; }
+
+static int stop_on_io(void *p) {
+  struct actr_ws_server *s = p;
+  if (s->closed)
+    return ACTR_OK;
+  s->closed = true;
+  if (s->service) {
+    g_signal_handlers_disconnect_by_data(s->service, s);
+    g_socket_service_stop(s->service);
+    g_socket_listener_close(G_SOCKET_LISTENER(s->service));
+    g_clear_object(&s->service);
+  }
+  GList *copy = g_list_copy(s->handshaking);
+  for (GList *l = copy; l; l = l->next)
+    actr__ws_conn_ref_internal(l->data);
+  for (GList *l = copy; l; l = l->next) {
+    actr__ws_conn_teardown(l->data, ACTR_EWEBSOCKET_CLOSED, "server closed");
+    actr__ws_conn_unref_internal(l->data);
+  }
+  g_list_free(copy);
+  return ACTR_OK;
+}
+
+void actr_ws_server_close(actr_ws_server_t *s) {
+  if (!s)
+    return;
+  actr__runtime_call(s->rt, stop_on_io, s);
+  /* Connections aborted in their handshake may still have a GIO step to
+   * finish (a cancelled TLS handshake); they are freed on the I/O thread. */
+  g_mutex_lock(&s->mu);
+  while (s->orphans)
+    g_cond_wait(&s->orphans_cond, &s->mu);
+  g_mutex_unlock(&s->mu);
+}
+
+void actr_ws_server_unref(actr_ws_server_t *s) {
+  if (!s)
+    return;
+  actr_ws_server_close(s);
+  server_unref(s);
+}

@@ -1,0 +1,274 @@
+/* ws_user.c — the user's side of a connection: taking messages from the
+ * per-type queues (and unmasking what the I/O thread left masked, on the
+ * receiving thread), asking the I/O thread to resume reading once a queue
+ * has drained to half, and the public connection calls (close, handles,
+ * headers, stats).  Every function here may run on any thread. */
+#include <string.h>
+
+#include "error_internal.h"
+#include "runtime_internal.h"
+#include "ws_internal.h"
+
+
+static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume) {
+  ws_queue_t *q = &c->q[type];
+  ws_slot_t *s = &q->slot[q->head];
+  actr_msg_t *m = s->msg;
+  *out = *s;
+  s->msg = NULL;
+  q->head = (q->head + 1) % c->cfg.inbound_queue_messages;
+  q->count--;
+  size_t len = actr_msg_len(m);
+  q->bytes -= len;
+  c->rx_bytes -= len;
+  q->msgs_received++;
+  q->bytes_received += len;
+  /* Resume reading once the queue that stopped it is down to half. */
+  if (c->rx_paused && !c->resume_pending && type == c->pending_type &&
+      q->count <= c->cfg.inbound_queue_messages / 2 && q->bytes <= c->cfg.inbound_queue_bytes / 2) {
+    c->resume_pending = true;
+    *resume = true;
+  }
+}
+
+/* taken: after a pop, outside the lock: unmask what the I/O thread left
+ * masked, on the receiving thread. */
+static actr_msg_t *taken(ws_slot_t *s) {
+  if (s->masked)
+    actr__ws_mask((uint8_t *)actr_msg_data(s->msg), actr_msg_data(s->msg), actr_msg_len(s->msg),
+                  s->key, 0);
+  return s->msg;
+}
+
+static void request_resume(actr_ws_conn_t *c) {
+  actr__ws_conn_ref_internal(c);
+  actr__runtime_invoke(c->rt, actr__ws_conn_resume_on_io, c);
+}
+
+/* closed_error: ACTR_EWEBSOCKET_CLOSED with why the connection ended. */
+int actr__ws_conn_closed_error(actr_ws_conn_t *c) {
+  char why[sizeof c->closed_why];
+  g_mutex_lock(&c->rx_mu);
+  g_strlcpy(why, c->rx_closed ? c->closed_why : "closing", sizeof why);
+  g_mutex_unlock(&c->rx_mu);
+  return actr__fail(ACTR_EWEBSOCKET_CLOSED, "WebSocket connection closed (%s)", why);
+}
+
+static gint64 deadline_of(int timeout_ms) {
+  return timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
+}
+
+int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_msg_t **out,
+                            const atomic_bool *lane_closed) {
+  gint64 deadline = deadline_of(timeout_ms);
+  bool resume = false;
+  ws_slot_t got = {0};
+  int rc;
+  g_mutex_lock(&c->rx_mu);
+  ws_queue_t *q = &c->q[type];
+  for (;;) {
+    if (q->count) {
+      pop_locked(c, type, &got, &resume);
+      rc = ACTR_OK;
+      break;
+    }
+    if (c->rx_closed || (lane_closed && atomic_load(lane_closed))) {
+      rc = ACTR_EWEBSOCKET_CLOSED;
+      break;
+    }
+    if (timeout_ms == 0) {
+      rc = ACTR_EWOULD_BLOCK;
+      break;
+    }
+    q->waiters++;
+    bool timed_out = false;
+    if (timeout_ms < 0)
+      g_cond_wait(&q->cond, &c->rx_mu);
+    else
+      timed_out = !g_cond_wait_until(&q->cond, &c->rx_mu, deadline);
+    q->waiters--;
+    if (timed_out && !q->count && !c->rx_closed) {
+      rc = ACTR_ETIMEOUT;
+      break;
+    }
+  }
+  g_mutex_unlock(&c->rx_mu);
+  if (resume)
+    request_resume(c);
+  switch (rc) {
+  case ACTR_OK:
+    *out = taken(&got);
+    return ACTR_OK;
+  case ACTR_EWEBSOCKET_CLOSED:
+    return actr__ws_conn_closed_error(c);
+  case ACTR_EWOULD_BLOCK:
+    return actr__fail(rc, "no message queued");
+  default:
+    return actr__fail(rc, "no message within %d ms", timeout_ms);
+  }
+}
+
+int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *type,
+                      actr_msg_t **out) {
+  if (!c || !type || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
+  *out = NULL;
+  gint64 deadline = deadline_of(timeout_ms);
+  bool resume = false;
+  ws_slot_t got = {0};
+  int rc;
+  g_mutex_lock(&c->rx_mu);
+  for (;;) {
+    int found = -1;
+    for (int i = 0; i < ACTR_PAYLOAD_TYPE_COUNT; i++) {
+      int t = (int)((c->any_next + (unsigned)i) % ACTR_PAYLOAD_TYPE_COUNT);
+      if (c->q[t].count) {
+        found = t;
+        break;
+      }
+    }
+    if (found >= 0) {
+      c->any_next = (unsigned)found + 1;
+      pop_locked(c, found, &got, &resume);
+      *type = (actr_payload_type_t)found;
+      rc = ACTR_OK;
+      break;
+    }
+    if (c->rx_closed) {
+      rc = ACTR_EWEBSOCKET_CLOSED;
+      break;
+    }
+    if (timeout_ms == 0) {
+      rc = ACTR_EWOULD_BLOCK;
+      break;
+    }
+    c->any_waiters++;
+    bool timed_out = false;
+    if (timeout_ms < 0)
+      g_cond_wait(&c->any_cond, &c->rx_mu);
+    else
+      timed_out = !g_cond_wait_until(&c->any_cond, &c->rx_mu, deadline);
+    c->any_waiters--;
+    if (timed_out) {
+      bool any = false;
+      for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+        any = any || c->q[t].count;
+      if (!any && !c->rx_closed) {
+        rc = ACTR_ETIMEOUT;
+        break;
+      }
+    }
+  }
+  g_mutex_unlock(&c->rx_mu);
+  if (resume)
+    request_resume(c);
+  if (rc == ACTR_OK) {
+    *out = taken(&got);
+    return ACTR_OK;
+  }
+  if (rc == ACTR_EWEBSOCKET_CLOSED)
+    return actr__ws_conn_closed_error(c);
+  return actr__fail(rc, rc == ACTR_EWOULD_BLOCK ? "no message queued" : "no message in time");
+}
+
+void actr__ws_conn_wake_all(actr_ws_conn_t *c) {
+  g_mutex_lock(&c->rx_mu);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    g_cond_broadcast(&c->q[t].cond);
+  g_mutex_unlock(&c->rx_mu);
+  g_mutex_lock(&c->tx_mu);
+  g_cond_broadcast(&c->tx_cond);
+  g_mutex_unlock(&c->tx_mu);
+}
+
+/* ---- public connection API ---- */
+
+typedef struct close_req {
+  actr_ws_conn_t *conn;
+  uint16_t code;
+  char reason[124];
+} close_req_t;
+
+static void close_with_on_io(void *p) {
+  close_req_t *r = p;
+  actr_ws_conn_t *c = r->conn;
+  int st = atomic_load(&c->state);
+  if (st == WS_OPEN)
+    actr__ws_conn_start_close(c, r->code, r->reason, false);
+  else if (st == WS_CONNECTING)
+    actr__ws_conn_teardown(c, ACTR_EWEBSOCKET_CLOSED, "closed before the handshake finished");
+  g_free(r);
+  actr__ws_conn_unref_internal(c);
+}
+
+void actr__ws_conn_close_with(actr_ws_conn_t *c, uint16_t code, const char *reason) {
+  if (!c)
+    return;
+  /* Senders stop now, not when the I/O thread gets to it; what they had
+   * queued is still written before the close frame. */
+  g_mutex_lock(&c->tx_mu);
+  c->tx_closed = true;
+  g_cond_broadcast(&c->tx_cond);
+  g_mutex_unlock(&c->tx_mu);
+  close_req_t *r = g_new0(close_req_t, 1);
+  r->conn = c;
+  r->code = code;
+  g_strlcpy(r->reason, reason ? reason : "", sizeof r->reason);
+  /* 123 bytes at most (§5.5: 125 with the code), cut on a UTF-8 boundary. */
+  size_t n = strlen(r->reason);
+  if (n > 123) {
+    const char *end = g_utf8_find_prev_char(r->reason, r->reason + 124);
+    r->reason[end ? end - r->reason : 0] = 0;
+  }
+  actr__ws_conn_ref_internal(c);
+  actr__runtime_invoke(c->rt, close_with_on_io, r);
+}
+
+void actr_ws_conn_close(actr_ws_conn_t *c) { actr__ws_conn_close_with(c, ACTR__WS_CLOSE_NORMAL, ""); }
+
+actr_ws_conn_t *actr_ws_conn_ref(actr_ws_conn_t *c) {
+  if (c)
+    actr__ws_conn_add_handle(c);
+  return c;
+}
+
+void actr_ws_conn_unref(actr_ws_conn_t *c) {
+  if (c)
+    actr__ws_conn_release_handle(c);
+}
+
+const char *actr_ws_conn_source_id(const actr_ws_conn_t *c) { return c ? c->source_id : NULL; }
+const char *actr_ws_conn_credential(const actr_ws_conn_t *c) { return c ? c->credential : NULL; }
+const char *actr_ws_conn_path(const actr_ws_conn_t *c) { return c && c->path ? c->path : "/"; }
+
+bool actr_ws_conn_is_open(const actr_ws_conn_t *c) {
+  return c && atomic_load(&((actr_ws_conn_t *)c)->state) == WS_OPEN;
+}
+
+int actr_ws_conn_stats(const actr_ws_conn_t *cc, actr_ws_conn_stats_t *out) {
+  if (!cc || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
+  actr_ws_conn_t *c = (actr_ws_conn_t *)cc;
+  memset(out, 0, sizeof *out);
+  g_mutex_lock(&c->tx_mu);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
+    out->msgs_sent += c->q[t].msgs_sent;
+    out->bytes_sent += c->q[t].bytes_sent;
+  }
+  out->outbound_queued_bytes = c->tx_bytes;
+  out->outbound_queued_bytes_peak = c->tx_bytes_peak;
+  g_mutex_unlock(&c->tx_mu);
+  g_mutex_lock(&c->rx_mu);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
+    out->msgs_received += c->q[t].msgs_received;
+    out->bytes_received += c->q[t].bytes_received;
+  }
+  out->inbound_queued_bytes = c->rx_bytes;
+  out->inbound_queued_bytes_peak = c->rx_bytes_peak;
+  out->read_pauses = c->read_pauses;
+  g_mutex_unlock(&c->rx_mu);
+  out->dropped_invalid = atomic_load(&c->dropped_invalid);
+  out->pings_sent = atomic_load(&c->pings_sent);
+  out->pongs_received = atomic_load(&c->pongs_received);
+  return ACTR_OK;
+}

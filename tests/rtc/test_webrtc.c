@@ -1,0 +1,366 @@
+/* test_webrtc.c — two peer connections in one process, each on its own
+ * runtime, over loopback (run inside tests/rtc/netns-run.sh): channels both
+ * ways, ordered and unordered, messages of 0, 1, 1200 and 65535 bytes as
+ * text and binary, trickle and non-trickle ICE, closing seen by the other
+ * side, a fingerprint mismatch, backpressure, limits. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define T_MS 20000
+
+static const size_t sizes[] = {0, 1, 1200, 65535};
+
+static void fill_msg(uint8_t *buf, size_t len, bool text, unsigned seed) {
+  if (text)
+    for (size_t i = 0; i < len; i++)
+      buf[i] = (uint8_t)('a' + (i + seed) % 26);
+  else
+    h_fill(buf, len, seed);
+}
+
+static bool check_msg(const uint8_t *buf, size_t len, bool text, unsigned seed) {
+  if (!text)
+    return h_check(buf, len, seed);
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] != (uint8_t)('a' + (i + seed) % 26))
+      return false;
+  return true;
+}
+
+/* send_all: every size, binary then text; seeds base + index. */
+static void send_all(h_chan_t *c, unsigned base) {
+  uint8_t *buf = g_malloc(65536);
+  unsigned k = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++)
+    for (int text = 0; text < 2; text++, k++) {
+      fill_msg(buf, sizes[i], text, base + k);
+      ASSERT_OK(actr_webrtc_dc_send(c->dc, buf, sizes[i], text));
+    }
+  g_free(buf);
+}
+
+static void check_all(h_chan_t *c, bool ordered, unsigned base) {
+  guint n = G_N_ELEMENTS(sizes) * 2;
+  g_assert_true(h_wait_msgs(c, n, T_MS));
+  g_assert_cmpuint(c->msgs->len, ==, n);
+  bool seen[16] = {0};
+  for (guint j = 0; j < n; j++) {
+    h_msg_t *m = c->msgs->pdata[j];
+    size_t len = actr_msg_len(m->msg);
+    guint k;
+    for (k = 0; k < n; k++)
+      if (sizes[k / 2] == len && (bool)(k % 2) == m->text && !seen[k])
+        break;
+    g_assert_cmpuint(k, <, n);
+    seen[k] = true;
+    if (ordered)
+      g_assert_cmpuint(k, ==, j);
+    g_assert_true(check_msg(actr_msg_data(m->msg), len, m->text, base + k));
+  }
+}
+
+static void exchange(h_world_t *w) {
+  h_peer_t *a = &w->peers[0], *b = &w->peers[1];
+  /* a -> b: ordered, reliable.  b -> a: unordered, 3 retransmissions (the
+   * STREAM_LATENCY_FIRST QoS of SPEC §1.1), with a protocol. */
+  h_chan_t *a2b = h_open(a, "a2b", NULL);
+  g_assert_cmpint(actr_webrtc_dc_state(a2b->dc), ==, ACTR_WEBRTC_DC_CONNECTING);
+  g_assert_cmpint(actr_webrtc_dc_send(a2b->dc, "x", 1, false), ==, ACTR_EDATA_CHANNEL_NOT_OPEN);
+  g_assert_true(h_wait_state(w, 0, ACTR_WEBRTC_PC_CONNECTED, T_MS));
+  g_assert_true(h_wait_state(w, 1, ACTR_WEBRTC_PC_CONNECTED, T_MS));
+  actr_webrtc_dc_options_t o;
+  actr_webrtc_dc_options_init(&o);
+  o.unordered = true;
+  o.max_retransmits = 3;
+  o.protocol = "actr";
+  h_chan_t *b2a = h_open(b, "b2a", &o);
+  g_assert_true(h_wait_open(a2b, T_MS));
+  g_assert_true(h_wait_open(b2a, T_MS));
+  /* RFC 8832 §6: the DTLS client (the answerer, setup:active) uses even
+   * stream ids, the server odd ones. */
+  g_assert_cmpint(actr_webrtc_dc_id(a2b->dc) % 2, ==, 1);
+  g_assert_cmpint(actr_webrtc_dc_id(b2a->dc) % 2, ==, 0);
+  h_chan_t *a2b_in = h_incoming(b, "a2b", T_MS);
+  h_chan_t *b2a_in = h_incoming(a, "b2a", T_MS);
+  g_assert_nonnull(a2b_in);
+  g_assert_nonnull(b2a_in);
+  g_assert_true(actr_webrtc_dc_ordered(a2b_in->dc));
+  g_assert_false(actr_webrtc_dc_ordered(b2a_in->dc));
+  g_assert_cmpint(actr_webrtc_dc_max_retransmits(b2a_in->dc), ==, 3);
+  g_assert_cmpint(actr_webrtc_dc_max_packet_lifetime_ms(b2a_in->dc), ==, -1);
+  g_assert_cmpstr(actr_webrtc_dc_protocol(b2a_in->dc), ==, "actr");
+  g_assert_cmpint(actr_webrtc_dc_id(b2a_in->dc), ==, actr_webrtc_dc_id(b2a->dc));
+  g_assert_cmpuint(actr_webrtc_dc_max_message_size(a2b->dc), ==, 262144);
+
+  /* Each direction on each channel. */
+  send_all(a2b, 100);
+  send_all(b2a, 200);
+  send_all(a2b_in, 300);
+  send_all(b2a_in, 400);
+  check_all(a2b_in, true, 100);
+  check_all(b2a_in, false, 200);
+  check_all(a2b, true, 300);
+  check_all(b2a, false, 400);
+}
+
+static void test_exchange_trickle(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_negotiate(&w, true, NULL);
+  exchange(&w);
+  h_world_fini(&w);
+}
+
+static char *cert_pem, *key_pem;
+
+static void given_cert(int idx, actr_webrtc_config_t *cfg, void *user) {
+  if (idx == 0) {
+    cfg->certificate_pem = cert_pem;
+    cfg->private_key_pem = key_pem;
+  }
+}
+
+static char *expect_fp;
+
+static char *check_fp(const char *sdp) {
+  g_autofree char *line = g_strconcat("a=fingerprint:sha-256 ", expect_fp, "\r\n", NULL);
+  g_assert_nonnull(strstr(sdp, line));
+  return g_strdup(sdp);
+}
+
+static void test_exchange_non_trickle(void) {
+  ASSERT_OK(actr_webrtc_certificate_generate(&cert_pem, &key_pem));
+  ASSERT_OK(actr_webrtc_certificate_fingerprint(cert_pem, &expect_fp));
+  h_world_t w;
+  h_world_init(&w, given_cert, NULL);
+  h_negotiate(&w, false, check_fp); /* the offer carries every candidate */
+  exchange(&w);
+  h_world_fini(&w);
+  free(cert_pem);
+  free(key_pem);
+  free(expect_fp);
+}
+
+static void test_close_channel(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "to-close", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_chan_t *in = h_incoming(&w.peers[1], "to-close", T_MS);
+  g_assert_nonnull(in);
+  ASSERT_OK(actr_webrtc_dc_send(c->dc, "last", 4, true));
+  actr_webrtc_dc_close(c->dc);
+  /* The other side sees the message, then the close (RFC 8831 §6.7). */
+  g_assert_true(h_wait_closed(in, T_MS));
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_cmpint(in->close_err, ==, ACTR_OK);
+  g_assert_true(in->closing);
+  g_assert_cmpuint(in->msgs->len, ==, 1);
+  g_assert_cmpint(actr_webrtc_dc_send(c->dc, "x", 1, false), ==, ACTR_EDATA_CHANNEL_CLOSED);
+  g_assert_cmpint(actr_webrtc_dc_send(in->dc, "x", 1, false), ==, ACTR_EDATA_CHANNEL_CLOSED);
+  /* The connection stays up and the stream id can be used again. */
+  g_assert_cmpint(actr_webrtc_pc_state(w.peers[0].pc), ==, ACTR_WEBRTC_PC_CONNECTED);
+  h_chan_t *again = h_open(&w.peers[0], "again", NULL);
+  g_assert_true(h_wait_open(again, T_MS));
+  ASSERT_OK(actr_webrtc_dc_send(again->dc, "hi", 2, true));
+  h_chan_t *again_in = h_incoming(&w.peers[1], "again", T_MS);
+  g_assert_true(h_wait_msgs(again_in, 1, T_MS));
+  h_world_fini(&w);
+}
+
+static void test_close_peer(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[1], "c", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_chan_t *in = h_incoming(&w.peers[0], "c", T_MS);
+  g_assert_nonnull(in);
+  /* Peer 0 goes away: peer 1 sees its channel closed and the connection
+   * closed (SCTP ABORT, DTLS close_notify). */
+  actr_webrtc_pc_close(w.peers[0].pc);
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_true(h_wait_state(&w, 1, ACTR_WEBRTC_PC_CLOSED, T_MS));
+  g_assert_cmpint(w.peers[1].state_err, ==, ACTR_ECONNECTION_CLOSED);
+  g_assert_true(h_wait_closed(in, T_MS));
+  g_assert_cmpint(actr_webrtc_pc_state(w.peers[0].pc), ==, ACTR_WEBRTC_PC_CLOSED);
+  h_world_fini(&w);
+}
+
+/* mismatch: change one hex digit of the offer's fingerprint. */
+static char *mismatch(const char *sdp) {
+  char *s = g_strdup(sdp);
+  char *fp = strstr(s, "a=fingerprint:sha-256 ");
+  g_assert_nonnull(fp);
+  char *d = fp + strlen("a=fingerprint:sha-256 ");
+  *d = *d == 'A' ? 'B' : 'A';
+  return s;
+}
+
+static void test_fingerprint_mismatch(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "never", NULL);
+  h_negotiate(&w, true, mismatch);
+  /* The answerer is the DTLS client: it checks the offerer's certificate,
+   * refuses it with an alert, and the offerer fails on that alert. */
+  g_assert_true(h_wait_state(&w, 1, ACTR_WEBRTC_PC_FAILED, T_MS));
+  g_assert_cmpint(w.peers[1].state_err, ==, ACTR_EAUTHENTICATION);
+  g_assert_true(h_wait_state(&w, 0, ACTR_WEBRTC_PC_FAILED, T_MS));
+  g_assert_cmpint(w.peers[0].state_err, ==, ACTR_EDTLS);
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_false(c->opened);
+  h_world_fini(&w);
+}
+
+static bool refused_one(h_world_t *w, void *arg) { return ((h_chan_t *)arg)->refused > 0; }
+static unsigned low_base;
+static bool low_fired(h_world_t *w, void *arg) { return ((h_chan_t *)arg)->low_events > low_base; }
+
+static void small_buffers(int idx, actr_webrtc_config_t *cfg, void *user) {
+  cfg->sctp_buffer_bytes = 1024 * 1024;
+}
+
+static void test_backpressure(void) {
+  h_world_t w;
+  h_world_init(&w, small_buffers, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "bp", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_chan_t *in = h_incoming(&w.peers[1], "bp", T_MS);
+  g_assert_nonnull(in);
+  g_mutex_lock(&w.mu);
+  in->refuse = true;
+  g_mutex_unlock(&w.mu);
+  /* 256 x 64 KiB = 16 MiB against 1 MiB of SCTP receive window and 1 MiB
+   * of send buffer: once the receiver stops reading, the rest must stay in
+   * the sender's queue. */
+  enum { N = 256, LEN = 65535 };
+  uint8_t *buf = g_malloc(LEN);
+  for (unsigned i = 0; i < N; i++) {
+    h_fill(buf, LEN, i);
+    ASSERT_OK(actr_webrtc_dc_send(c->dc, buf, LEN, false));
+  }
+  g_free(buf);
+  g_assert_true(h_wait(&w, refused_one, in, T_MS));
+  /* If flow control failed, the queue would drain below 4 MiB and the
+   * low-threshold callback would fire (setting a threshold below the
+   * buffered amount arms it, as in W3C). */
+  g_mutex_lock(&w.mu);
+  low_base = c->low_events; /* it may have fired while the queue was short */
+  g_mutex_unlock(&w.mu);
+  actr_webrtc_dc_set_buffered_amount_low_threshold(c->dc, (size_t)N * LEN / 4);
+  if (h_wait(&w, low_fired, c, 1500))
+    g_error("the sender's queue drained to %zu bytes while the receiver refused (%u refusals, "
+            "%u taken)", actr_webrtc_dc_buffered_amount(c->dc), in->refused, in->msgs->len);
+  g_assert_cmpuint(actr_webrtc_dc_buffered_amount(c->dc), >, (size_t)N * LEN / 4);
+  g_test_message("refused: %zu bytes still queued at the sender",
+                 actr_webrtc_dc_buffered_amount(c->dc));
+  g_assert_cmpuint(in->msgs->len, ==, 0);
+  /* Resume: everything arrives, in order, intact. */
+  g_mutex_lock(&w.mu);
+  in->refuse = false;
+  g_mutex_unlock(&w.mu);
+  actr_webrtc_dc_resume(in->dc);
+  g_assert_true(h_wait_msgs(in, N, 60000));
+  for (unsigned i = 0; i < N; i++) {
+    h_msg_t *m = in->msgs->pdata[i];
+    g_assert_cmpuint(actr_msg_len(m->msg), ==, LEN);
+    g_assert_true(h_check(actr_msg_data(m->msg), LEN, i));
+  }
+  g_assert_cmpuint(actr_webrtc_dc_buffered_amount(c->dc), ==, 0);
+  g_assert_true(h_wait(&w, low_fired, c, T_MS)); /* and now it has drained */
+  h_world_fini(&w);
+}
+
+static void test_limits(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  actr_webrtc_dc_options_t o;
+  actr_webrtc_dc_options_init(&o);
+  o.max_retransmits = 1;
+  o.max_packet_lifetime_ms = 10;
+  actr_webrtc_dc_t *dc = NULL;
+  g_assert_cmpint(actr_webrtc_pc_create_data_channel(w.peers[0].pc, "x", &o, NULL, NULL, &dc), ==,
+                  ACTR_EINVALID_ARGUMENT);
+  g_assert_null(dc);
+  char *sdp = NULL;
+  g_assert_cmpint(actr_webrtc_pc_create_answer(w.peers[0].pc, &sdp), ==, ACTR_EINVALID_OPERATION);
+  g_assert_cmpint(actr_webrtc_pc_set_remote_description(w.peers[0].pc, false, "v=0\r\n"), ==,
+                  ACTR_EINVALID_OPERATION);
+  g_assert_cmpint(actr_webrtc_pc_set_remote_description(w.peers[1].pc, true, "garbage"), ==,
+                  ACTR_EPROTOCOL);
+  g_assert_cmpint(actr_webrtc_pc_set_remote_description(
+                      w.peers[1].pc, true, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                                           "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"),
+                  ==, ACTR_EWEBRTC);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "big", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  uint8_t *big = g_malloc0(262145);
+  g_assert_cmpint(actr_webrtc_dc_send(c->dc, big, 262145, false), ==, ACTR_EMESSAGE_TOO_LARGE);
+  /* 256 KiB, the advertised maximum, goes through. */
+  h_fill(big, 262144, 7);
+  ASSERT_OK(actr_webrtc_dc_send(c->dc, big, 262144, false));
+  g_free(big);
+  h_chan_t *in = h_incoming(&w.peers[1], "big", T_MS);
+  g_assert_true(h_wait_msgs(in, 1, T_MS));
+  h_msg_t *m = in->msgs->pdata[0];
+  g_assert_cmpuint(actr_msg_len(m->msg), ==, 262144);
+  g_assert_true(h_check(actr_msg_data(m->msg), 262144, 7));
+  g_assert_cmpint(actr_webrtc_pc_add_remote_candidate(w.peers[0].pc, "nonsense", "0"), ==,
+                  ACTR_EPROTOCOL);
+  h_world_fini(&w);
+}
+
+static void port_range(int idx, actr_webrtc_config_t *cfg, void *user) {
+  cfg->port_min = 45000;
+  cfg->port_max = 45099;
+}
+
+/* The host candidates' ports come from the configured range. */
+static void test_port_range(void) {
+  h_world_t w;
+  h_world_init(&w, port_range, NULL);
+  h_negotiate(&w, false, NULL);
+  for (int i = 0; i < 2; i++) {
+    char *sdp;
+    ASSERT_OK(actr_webrtc_pc_local_description(w.peers[i].pc, &sdp));
+    gchar **lines = g_strsplit(sdp, "\r\n", 0);
+    int n = 0;
+    for (gchar **l = lines; *l; l++) {
+      if (!g_str_has_prefix(*l, "a=candidate:"))
+        continue;
+      gchar **tok = g_strsplit(*l, " ", 7);
+      g_assert_cmpuint(g_strv_length(tok), >=, 6);
+      int port = atoi(tok[5]);
+      g_assert_cmpint(port, >=, 45000);
+      g_assert_cmpint(port, <=, 45099);
+      g_strfreev(tok);
+      n++;
+    }
+    g_assert_cmpint(n, >, 0);
+    g_strfreev(lines);
+    free(sdp);
+  }
+  h_chan_t *c = h_open(&w.peers[0], "ranged", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_world_fini(&w);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  h_log_init();
+  g_test_add_func("/webrtc/exchange/trickle", test_exchange_trickle);
+  g_test_add_func("/webrtc/exchange/non-trickle-given-certificate", test_exchange_non_trickle);
+  g_test_add_func("/webrtc/close/channel", test_close_channel);
+  g_test_add_func("/webrtc/close/peer", test_close_peer);
+  g_test_add_func("/webrtc/dtls/fingerprint-mismatch", test_fingerprint_mismatch);
+  g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
+  g_test_add_func("/webrtc/limits", test_limits);
+  g_test_add_func("/webrtc/ice/port-range", test_port_range);
+  return g_test_run();
+}
