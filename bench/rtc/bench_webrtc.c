@@ -203,11 +203,15 @@ static double cpu_seconds(void) {
 }
 
 static uint32_t sctp_buffer;
+static bool one_runtime;
 
 static void connect_peers(uint32_t mtu) {
   static const char *const lo[] = {"127.0.0.1"};
   for (int i = 0; i < 2; i++) {
-    CHECK(actr_runtime_new(&P[i].rt));
+    if (one_runtime && i == 1)
+      P[1].rt = actr_runtime_ref(P[0].rt);
+    else
+      CHECK(actr_runtime_new(&P[i].rt));
     actr_webrtc_config_t cfg;
     actr_webrtc_config_init(&cfg);
     cfg.local_addresses = lo;
@@ -427,10 +431,13 @@ int main(int argc, char **argv) {
       mtu = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(argv[i], "--sctp-buffer") && i + 1 < argc)
       sctp_buffer = (uint32_t)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--one-runtime"))
+      one_runtime = true;
     else if (!strcmp(argv[i], "--no-chromium"))
       chromium = false;
     else {
-      fprintf(stderr, "usage: bench_webrtc [--seconds S] [--mtu N] [--sctp-buffer N] [--no-chromium]\n");
+      fprintf(stderr, "usage: bench_webrtc [--seconds S] [--mtu N] [--sctp-buffer N] [--one-runtime] "
+                      "[--no-chromium]\n");
       return 2;
     }
   }
@@ -438,8 +445,8 @@ int main(int argc, char **argv) {
   g_cond_init(&cond);
   g_queue_init(&cands);
   connect_peers(mtu);
-  printf("# libactr <-> libactr, loopback, two runtimes, SCTP packet %u bytes, %g s per figure\n",
-         mtu ? mtu : 1200, seconds);
+  printf("# libactr <-> libactr, loopback, %s, SCTP packet %u bytes, %g s per figure\n",
+         one_runtime ? "one runtime (one I/O thread)" : "two runtimes", mtu ? mtu : 1200, seconds);
   tput_t t64 = throughput(65535, seconds);
   tput_t t1k = throughput(1024, seconds);
   double p50, p99;

@@ -13,6 +13,7 @@
 
 #include <actr/error.h>
 #include <actr/inproc.h>
+#include <actr/rtc_link.h>
 #include <actr/websocket.h>
 
 #include "tool.h"
@@ -243,13 +244,60 @@ static void ws_demo_done(ws_demo_t *d) {
     actr_runtime_unref(d->rt);
 }
 
+/* The DataChannel lanes: two WebRTC peer connections in this process, ICE
+ * on 127.0.0.1 only, joined by the in-process signaling pair; one runtime. */
+typedef struct rtc_demo {
+  actr_runtime_t *rt;
+  actr_signaling_t *sa, *sb;
+  actr_rtc_link_t *a, *b;
+} rtc_demo_t;
+
+static const char *const demo_loopback[] = {"127.0.0.1"};
+
+static int rtc_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx, actr_lane_t **rx) {
+  rtc_demo_t *d = ctx;
+  *tx = *rx = NULL;
+  int rc = ACTR_OK;
+  if (!d->a) {
+    actr_rtc_link_config_t cfg;
+    actr_rtc_link_config_init(&cfg);
+    cfg.webrtc.local_addresses = demo_loopback;
+    cfg.webrtc.local_address_count = 1;
+    if ((rc = actr_runtime_new(&d->rt)) != ACTR_OK ||
+        (rc = actr_signaling_pair_new(&d->sa, &d->sb)) != ACTR_OK ||
+        (rc = actr_rtc_link_new(d->rt, &cfg, d->sb, false, &d->b)) != ACTR_OK ||
+        (rc = actr_rtc_link_new(d->rt, &cfg, d->sa, true, &d->a)) != ACTR_OK ||
+        (rc = actr_rtc_link_wait_connected(d->a, 20000)) != ACTR_OK)
+      return rc;
+  }
+  rc = actr_rtc_link_lane(d->a, type, tx); /* the offering side opens the channel */
+  if (rc == ACTR_OK)
+    rc = actr_rtc_link_lane(d->b, type, rx);
+  if (rc != ACTR_OK) {
+    actr_lane_unref(*tx);
+    *tx = NULL;
+  }
+  return rc;
+}
+
+static void rtc_demo_done(rtc_demo_t *d) {
+  actr_rtc_link_free(d->a);
+  actr_rtc_link_free(d->b);
+  actr_signaling_free(d->sa);
+  actr_signaling_free(d->sb);
+  if (d->rt)
+    actr_runtime_unref(d->rt);
+}
+
 int tool_demo(int argc, char **argv) {
   (void)argc;
   (void)argv;
   ws_demo_t ws = {0};
+  rtc_demo_t rtc = {0};
   demo_kind_t kinds[] = {
     {"Mpsc", ACTR_LANE_KIND_INPROC, true, inproc_open_pair, NULL},
     {"WebSocket", ACTR_LANE_KIND_WEBSOCKET, false, ws_open_pair, &ws},
+    {"WebRtcDataChannel", ACTR_LANE_KIND_DATACHANNEL, false, rtc_open_pair, &rtc},
   };
   printf("actr-lane demo: every lane kind, every payload type it carries, sizes 0 B .. 4 MiB,\n"
          "each message's bytes checked on arrival; latency is one-way (send call to receipt).\n\n");
@@ -268,6 +316,7 @@ int tool_demo(int argc, char **argv) {
       nrep++;
     }
   ws_demo_done(&ws);
+  rtc_demo_done(&rtc);
   tool_progress("done");
   fprintf(stderr, "\n");
   tool_report_print_header();

@@ -45,14 +45,14 @@ static double percentile(const double *sorted, size_t n, double p) {
 }
 
 void tool_report_print_header(void) {
-  printf("%-36s %9s %12s %12s %10s %10s %10s %7s\n", "lane", "messages", "bytes", "MB/s",
+  printf("%-40s %9s %12s %12s %10s %10s %10s %7s\n", "lane", "messages", "bytes", "MB/s",
          "p50 us", "p99 us", "max us", "errors");
 }
 
 void tool_report_print(tool_report_t *r) {
   qsort(r->lat_us, r->lat_count, sizeof(double), cmp_double);
   double mbps = r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0;
-  printf("%-36s %9llu %12llu %12.1f %10.1f %10.1f %10.1f %7llu\n", r->lane,
+  printf("%-40s %9llu %12llu %12.1f %10.1f %10.1f %10.1f %7llu\n", r->lane,
          (unsigned long long)r->messages, (unsigned long long)r->bytes, mbps,
          percentile(r->lat_us, r->lat_count, 0.50), percentile(r->lat_us, r->lat_count, 0.99),
          r->lat_count ? r->lat_us[r->lat_count - 1] : 0.0, (unsigned long long)r->errors);

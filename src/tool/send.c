@@ -56,26 +56,16 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out) {
   return true;
 }
 
-static int send_ws(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
-                   const actr_ws_config_t *cfg) {
-  actr_runtime_t *rt;
-  int rc = actr_runtime_new(&rt);
-  if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
-    return 1;
-  }
-  actr_ws_conn_t *conn = NULL;
-  rc = actr_ws_connect(rt, url, cfg, &conn);
-  if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
-    actr_runtime_unref(rt);
-    return 1;
-  }
-  send_run_t r = {.size = size, .count = count, .sent_at = g_new0(double, count ? count : 1)};
-  actr_ws_conn_lane(conn, type, &r.lane);
+/* send_and_check: the common part of every lane kind: K messages of N bytes
+ * from a sender thread, each echo checked here.  Prints the report; returns
+ * the exit code. */
+int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t type,
+                        size_t size, uint32_t count) {
+  send_run_t r = {.lane = lane, .size = size, .count = count,
+                  .sent_at = g_new0(double, count ? count : 1)};
   tool_report_t rep;
   char name[64];
-  snprintf(name, sizeof name, "WebSocket/%s", actr_payload_type_name(type));
+  snprintf(name, sizeof name, "%s/%s", kind, actr_payload_type_name(type));
   tool_report_init(&rep, name);
   double t0 = tool_now_us();
   GThread *th = g_thread_new("actr-send", sender_main, &r);
@@ -122,7 +112,28 @@ static int send_ws(const char *url, actr_payload_type_t type, size_t size, uint3
          count, got - bad, bad, count - got);
   tool_report_free(&rep);
   g_free(r.sent_at);
-  actr_lane_unref(r.lane);
+  return exit_code;
+}
+
+static int send_ws(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
+                   const actr_ws_config_t *cfg) {
+  actr_runtime_t *rt;
+  int rc = actr_runtime_new(&rt);
+  if (rc != ACTR_OK) {
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+    return 1;
+  }
+  actr_ws_conn_t *conn = NULL;
+  rc = actr_ws_connect(rt, url, cfg, &conn);
+  if (rc != ACTR_OK) {
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+    actr_runtime_unref(rt);
+    return 1;
+  }
+  actr_lane_t *lane = NULL;
+  actr_ws_conn_lane(conn, type, &lane);
+  int exit_code = tool_send_and_check(lane, "WebSocket", type, size, count);
+  actr_lane_unref(lane);
   actr_ws_conn_unref(conn);
   actr_runtime_unref(rt);
   return exit_code;
@@ -131,6 +142,8 @@ static int send_ws(const char *url, actr_payload_type_t type, size_t size, uint3
 int tool_send(int argc, char **argv) {
   const char *url = NULL, *lane = "ws", *type_name = "RPC_RELIABLE";
   uint64_t size = 1024, count = 1;
+  const char *ice[8];
+  size_t nice = 0;
   actr_ws_config_t cfg;
   actr_ws_config_init(&cfg);
   for (int i = 1; i < argc; i++) {
@@ -150,9 +163,11 @@ int tool_send(int argc, char **argv) {
       cfg.ca_file = v, i++;
     else if (strcmp(a, "--insecure") == 0)
       cfg.tls_insecure = true;
+    else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
+      ice[nice++] = v, i++;
     else {
       fprintf(stderr, "actr-lane send: unexpected argument '%s' (usage: send --url URL [--lane ws] "
-                      "[--type NAME] [--size N] [--count K] [--ca FILE] [--insecure])\n", a);
+                      "[--type NAME] [--size N] [--count K] [--ca FILE] [--insecure] [--ice-address IP]...)\n", a);
       return 2;
     }
     if (!ok) {
@@ -173,8 +188,18 @@ int tool_send(int argc, char **argv) {
   if (strcmp(lane, "ws") == 0)
     return send_ws(url, type, (size_t)size, (uint32_t)count, &cfg);
   if (strcmp(lane, "rtc") == 0) {
-    fprintf(stderr, "actr-lane send: --lane rtc is not available in this build\n");
-    return 2;
+    if (nice == 0) { /* a loopback peer: keep ICE on loopback too */
+      char *host = NULL;
+      if (g_uri_split_network(url, G_URI_FLAGS_NONE, NULL, &host, NULL, NULL) &&
+          (g_strcmp0(host, "127.0.0.1") == 0 || g_strcmp0(host, "localhost") == 0))
+        ice[nice++] = "127.0.0.1";
+      g_free(host);
+    }
+    if (type == ACTR_PAYLOAD_MEDIA_RTP) {
+      fprintf(stderr, "actr-lane send: MEDIA_RTP is not carried by a DataChannel lane\n");
+      return 2;
+    }
+    return tool_send_rtc(url, type, (size_t)size, (uint32_t)count, &cfg, ice, nice);
   }
   fprintf(stderr, "actr-lane send: unknown --lane '%s' (ws or rtc)\n", lane);
   return 2;

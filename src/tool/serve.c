@@ -1,7 +1,8 @@
 /* serve.c — `actr-lane serve --listen HOST:PORT [--cert F --key F]`
  * (SPEC §5): an echo peer.  Every WebSocket path but /signal is an actr lane
  * connection whose messages are sent back unchanged, same payload type, same
- * connection; /signal is reserved for WebRTC signaling.  Runs until SIGINT
+ * connection; /signal is WebRTC signaling (rtc_tool.c): the DataChannel
+ * lanes the client opens are echoed the same way.  Runs until SIGINT
  * or SIGTERM, then closes every connection and exits 0.
  *
  * One thread per connection echoes (actr_ws_conn_recv for any type, then the
@@ -91,22 +92,6 @@ static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   g_mutex_unlock(&ctx->mu);
 }
 
-/* /signal: WebRTC signaling (SPEC §5).  Until the WebRTC lane provides its
- * handler, the path answers with the protocol's error message and closes
- * (1011), so a client is told clearly instead of being treated as a lane. */
-static void signal_on_open(actr_ws_conn_t *conn, void *user) {
-  actr_signal_msg_t err = {.kind = ACTR_SIGNAL_ERROR,
-                           .message = "WebRTC signaling is not available on this server"};
-  char *json = NULL;
-  if (actr_signal_msg_to_json(&err, &json) == ACTR_OK) {
-    actr__ws_conn_send_raw(conn, true, json, strlen(json), true);
-    free(json);
-  }
-  actr__ws_conn_close_with(conn, 1011, "WebRTC signaling not available");
-  actr_ws_conn_unref(conn);
-}
-static const actr__ws_raw_ops_t signal_refuse_ops = {signal_on_open, NULL, NULL};
-
 /* parse_listen: HOST:PORT or [V6]:PORT. */
 static bool parse_listen(const char *s, char **host, uint16_t *port) {
   const char *colon = strrchr(s, ':');
@@ -129,6 +114,8 @@ static bool parse_listen(const char *s, char **host, uint16_t *port) {
 
 int tool_serve(int argc, char **argv) {
   const char *listen = NULL, *cert = NULL, *key = NULL;
+  const char *ice[8];
+  size_t nice = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -138,9 +125,11 @@ int tool_serve(int argc, char **argv) {
       cert = v, i++;
     else if (strcmp(a, "--key") == 0 && v)
       key = v, i++;
+    else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
+      ice[nice++] = v, i++;
     else {
       fprintf(stderr, "actr-lane serve: unexpected argument '%s' (usage: serve --listen HOST:PORT "
-                      "[--cert FILE --key FILE])\n", a);
+                      "[--cert FILE --key FILE] [--ice-address IP]...)\n", a);
       return 2;
     }
   }
@@ -175,8 +164,15 @@ int tool_serve(int argc, char **argv) {
   int rc = actr_runtime_new(&rt);
   if (rc == ACTR_OK)
     rc = actr_ws_server_new(rt, host, port, &cfg, on_accept, &ctx, &srv);
+  /* ICE gathers on the --ice-address list; by default on the listening
+   * address when it is a specific one (127.0.0.1 keeps WebRTC on loopback),
+   * else on every interface. */
+  if (nice == 0 && g_hostname_is_ip_address(host) && strcmp(host, "0.0.0.0") != 0 &&
+      strcmp(host, "::") != 0)
+    ice[nice++] = host;
+  tool_rtc_server_t *rtc = NULL;
   if (rc == ACTR_OK)
-    rc = actr__ws_server_add_raw_path(srv, "/signal", &signal_refuse_ops, NULL);
+    rc = tool_rtc_serve_start(rt, srv, ice, nice, &rtc);
   if (rc != ACTR_OK) {
     fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_last_error());
     actr_ws_server_unref(srv);
@@ -196,6 +192,7 @@ int tool_serve(int argc, char **argv) {
   fprintf(stderr, "actr-lane serve: %s, closing\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
   actr_ws_server_close(srv); /* no accept callback after this */
+  tool_rtc_serve_stop(rtc);
   g_mutex_lock(&ctx.mu);
   ctx.stopping = true;
   GList *live = g_list_copy(ctx.live);

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <actr/lane.h>
+#include <actr/runtime.h>
+#include <actr/websocket.h>
+
 /* A fixed-size latency sample set and the counters of one lane's run. */
 typedef struct tool_report {
   char lane[64];      /* e.g. "Mpsc/RPC_RELIABLE" */
@@ -38,4 +42,22 @@ int tool_demo(int argc, char **argv);
 int tool_serve(int argc, char **argv); /* serve.c */
 int tool_send(int argc, char **argv);  /* send.c */
 
+/* send.c: K messages of N bytes on @lane from a sender thread, each echo
+ * checked; prints the report, returns the exit code. */
+int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t type,
+                        size_t size, uint32_t count);
+
+/* rtc_tool.c: the WebRTC side of serve and send.
+ * tool_rtc_serve_start: serve /signal on @srv: answer offers, echo every
+ * DataChannel lane message (SPEC §5).  @ice: local addresses for ICE (NULL:
+ * every interface).  tool_rtc_serve_stop: close every session, wait for
+ * them. */
+typedef struct tool_rtc_server tool_rtc_server_t;
+int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *srv, const char *const *ice,
+                         size_t nice, tool_rtc_server_t **out);
+void tool_rtc_serve_stop(tool_rtc_server_t *s);
+/* tool_send_rtc: `send --lane rtc`: signaling on URL's /signal, offer, one
+ * lane of @type, K messages of N bytes checked. */
+int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
+                  const actr_ws_config_t *cfg, const char *const *ice, size_t nice);
 #endif

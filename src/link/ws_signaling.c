@@ -1,0 +1,99 @@
+/* ws_signaling.c — signaling endpoint over a raw-mode WebSocket connection:
+ * each signaling message is one JSON text message (SPEC §5). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_internal.h"
+#include "ws_internal.h"
+#include "ws_signaling.h"
+
+struct actr__ws_sig {
+  pthread_mutex_t mu;
+  actr_ws_conn_t *conn;
+  actr_signaling_t *sig;
+  bool strict_peer;
+};
+
+static int ws_sig_send(void *p, const actr_signal_msg_t *msg) {
+  actr__ws_sig_t *w = p;
+  char *json;
+  int rc = actr_signal_msg_to_json(msg, &json);
+  if (rc != ACTR_OK)
+    return rc;
+  pthread_mutex_lock(&w->mu);
+  actr_ws_conn_t *conn = w->conn ? actr_ws_conn_ref(w->conn) : NULL;
+  pthread_mutex_unlock(&w->mu);
+  if (!conn)
+    rc = actr__fail(ACTR_ESIGNALING, "signaling connection not open");
+  else /* never blocks: callers include the I/O thread (ICE candidates) */
+    rc = actr__ws_conn_send_raw(conn, true, json, strlen(json), true);
+  free(json);
+  actr_ws_conn_unref(conn);
+  return rc;
+}
+
+static void ws_sig_close(void *p) {
+  actr__ws_sig_t *w = p;
+  pthread_mutex_lock(&w->mu);
+  actr_ws_conn_t *conn = w->conn;
+  w->conn = NULL;
+  pthread_mutex_unlock(&w->mu);
+  actr_ws_conn_unref(conn);
+}
+
+static void ws_sig_free(void *p) {
+  actr__ws_sig_t *w = p;
+  pthread_mutex_destroy(&w->mu);
+  free(w);
+}
+
+static const actr_signaling_ops_t ws_sig_ops = {ws_sig_send, ws_sig_close, ws_sig_free};
+
+int actr__ws_sig_new(bool strict_peer, actr_signaling_t **sig, actr__ws_sig_t **impl) {
+  actr__ws_sig_t *w = calloc(1, sizeof *w);
+  if (!w)
+    return actr__fail(ACTR_ENO_MEMORY, "WebSocket signaling");
+  pthread_mutex_init(&w->mu, NULL);
+  w->strict_peer = strict_peer;
+  int rc = actr_signaling_new(&ws_sig_ops, w, &w->sig);
+  if (rc != ACTR_OK) {
+    ws_sig_free(w);
+    return rc;
+  }
+  *sig = w->sig;
+  *impl = w;
+  return ACTR_OK;
+}
+
+void actr__ws_sig_attach(actr__ws_sig_t *w, actr_ws_conn_t *conn) {
+  pthread_mutex_lock(&w->mu);
+  w->conn = actr_ws_conn_ref(conn);
+  pthread_mutex_unlock(&w->mu);
+}
+
+void actr__ws_sig_feed(actr__ws_sig_t *w, bool text, const uint8_t *data, size_t len) {
+  actr_signal_msg_t msg;
+  int rc = text ? actr_signal_msg_parse((const char *)data, len, &msg)
+                : actr__fail(ACTR_ESIGNALING, "signaling: binary message (JSON text expected)");
+  if (rc == ACTR_OK) {
+    actr_signaling_deliver(w->sig, &msg);
+    actr_signal_msg_clear(&msg);
+    return;
+  }
+  actr__log(ACTR_LOG_WARN, "signaling: %s", actr_last_error());
+  if (!w->strict_peer)
+    return;
+  /* SPEC §5: anything that does not fit gets an error message, then the
+   * connection is closed; the server itself keeps running. */
+  actr_signal_msg_t err = {.kind = ACTR_SIGNAL_ERROR, .message = (char *)actr_last_error(),
+                           .sdp_mline_index = -1};
+  ws_sig_send(w, &err);
+  pthread_mutex_lock(&w->mu);
+  actr_ws_conn_t *conn = w->conn ? actr_ws_conn_ref(w->conn) : NULL;
+  pthread_mutex_unlock(&w->mu);
+  if (conn) {
+    actr__ws_conn_close_with(conn, 1008, "bad signaling message");
+    actr_ws_conn_unref(conn);
+  }
+}

@@ -1,0 +1,276 @@
+/* rtc_tool.c — the WebRTC side of `actr-lane serve` and `actr-lane send`
+ * (SPEC §5): /signal carries the JSON signaling of one peer connection; the
+ * server answers the offer, takes the data channels the client opens (label
+ * = PayloadType name) and echoes every lane message on its own lane, which
+ * re-fragments with its own msg_id counter.
+ *
+ * Server sessions: the WebSocket callbacks run on the I/O thread; each
+ * /signal connection gets a session (signaling endpoint + answering link)
+ * made there, and a controller thread that runs one echo thread per
+ * DataChannel payload type and tears everything down when the signaling
+ * connection closes or the server stops. */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actr/error.h>
+#include <actr/rtc_link.h>
+
+#include "error_internal.h"
+#include "tool.h"
+#include "ws_internal.h"
+#include "ws_signaling.h"
+
+#define DC_TYPES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST */
+
+typedef struct rtc_session {
+  struct tool_rtc_server *srv;
+  actr_ws_conn_t *conn; /* owned handle */
+  actr_signaling_t *sig;
+  actr__ws_sig_t *wsig;
+  actr_rtc_link_t *link;
+  GThread *controller;
+  bool closed; /* under srv->mu */
+} rtc_session_t;
+
+struct tool_rtc_server {
+  actr_runtime_t *rt;
+  const char *const *ice;
+  size_t nice;
+  GMutex mu;
+  GCond cond;
+  GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t * */
+  GList *sessions;     /* every session whose controller is not joined yet */
+  bool stopping;
+};
+
+typedef struct echo {
+  actr_lane_t *lane;
+} echo_t;
+
+static gpointer echo_main(gpointer p) {
+  echo_t *e = p;
+  for (;;) {
+    actr_msg_t *m;
+    if (actr_lane_recv(e->lane, -1, &m) != ACTR_OK)
+      break; /* the channel or the link closed */
+    int rc = actr_lane_send(e->lane, actr_msg_data(m), actr_msg_len(m));
+    actr_msg_free(m);
+    if (rc != ACTR_OK)
+      break;
+  }
+  return NULL;
+}
+
+static gpointer controller_main(gpointer p) {
+  rtc_session_t *s = p;
+  tool_rtc_server_t *srv = s->srv;
+  echo_t echoes[DC_TYPES] = {{0}};
+  GThread *threads[DC_TYPES] = {0};
+  for (int t = 0; t < DC_TYPES; t++)
+    if (actr_rtc_link_lane(s->link, t, &echoes[t].lane) == ACTR_OK)
+      threads[t] = g_thread_new("actr-rtc-echo", echo_main, &echoes[t]);
+  g_mutex_lock(&srv->mu);
+  while (!s->closed && !srv->stopping)
+    g_cond_wait(&srv->cond, &srv->mu);
+  g_hash_table_remove(srv->by_conn, s->conn);
+  g_mutex_unlock(&srv->mu);
+  actr_ws_conn_close(s->conn);
+  actr_rtc_link_free(s->link); /* closes the lanes: the echo threads return */
+  for (int t = 0; t < DC_TYPES; t++) {
+    if (threads[t])
+      g_thread_join(threads[t]);
+    actr_lane_unref(echoes[t].lane);
+  }
+  actr_signaling_free(s->sig);
+  actr_ws_conn_unref(s->conn);
+  return NULL;
+}
+
+static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
+  actr_rtc_link_config_t cfg;
+  actr_rtc_link_config_init(&cfg);
+  cfg.webrtc.local_addresses = ice;
+  cfg.webrtc.local_address_count = nice;
+  return cfg;
+}
+
+/* ---- /signal raw-mode handlers (I/O thread) ---- */
+
+static void signal_on_open(actr_ws_conn_t *conn, void *user) {
+  tool_rtc_server_t *srv = user;
+  rtc_session_t *s = g_new0(rtc_session_t, 1);
+  s->srv = srv;
+  s->conn = conn;
+  actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice);
+  int rc = actr__ws_sig_new(true, &s->sig, &s->wsig);
+  if (rc == ACTR_OK) {
+    actr__ws_sig_attach(s->wsig, conn);
+    rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
+  }
+  g_mutex_lock(&srv->mu);
+  bool refuse = rc != ACTR_OK || srv->stopping;
+  if (!refuse) {
+    g_hash_table_insert(srv->by_conn, conn, s);
+    srv->sessions = g_list_prepend(srv->sessions, s);
+    s->controller = g_thread_new("actr-rtc-session", controller_main, s);
+  }
+  g_mutex_unlock(&srv->mu);
+  if (refuse) {
+    actr__log(ACTR_LOG_WARN, "serve: /signal session refused: %s", actr_err_name(rc));
+    actr_rtc_link_free(s->link);
+    actr_signaling_free(s->sig);
+    actr__ws_conn_close_with(conn, 1011, "cannot start a WebRTC session");
+    actr_ws_conn_unref(conn);
+    g_free(s);
+  }
+}
+
+static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
+                              void *user) {
+  tool_rtc_server_t *srv = user;
+  g_mutex_lock(&srv->mu);
+  rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
+  g_mutex_unlock(&srv->mu);
+  if (s) /* the session lives until its controller sees `closed`, set below */
+    actr__ws_sig_feed(s->wsig, text, data, len);
+}
+
+static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, void *user) {
+  tool_rtc_server_t *srv = user;
+  (void)code;
+  (void)reason;
+  g_mutex_lock(&srv->mu);
+  rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
+  if (s) {
+    s->closed = true;
+    g_cond_broadcast(&srv->cond);
+  }
+  g_mutex_unlock(&srv->mu);
+}
+
+static const actr__ws_raw_ops_t signal_ops = {signal_on_open, signal_on_message, signal_on_close};
+
+int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *const *ice,
+                         size_t nice, tool_rtc_server_t **out) {
+  tool_rtc_server_t *srv = g_new0(tool_rtc_server_t, 1);
+  srv->rt = rt;
+  srv->ice = ice;
+  srv->nice = nice;
+  g_mutex_init(&srv->mu);
+  g_cond_init(&srv->cond);
+  srv->by_conn = g_hash_table_new(g_direct_hash, g_direct_equal);
+  int rc = actr__ws_server_add_raw_path(ws, "/signal", &signal_ops, srv);
+  if (rc != ACTR_OK) {
+    tool_rtc_serve_stop(srv);
+    return rc;
+  }
+  *out = srv;
+  return ACTR_OK;
+}
+
+void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
+  if (!srv)
+    return;
+  g_mutex_lock(&srv->mu);
+  srv->stopping = true;
+  g_cond_broadcast(&srv->cond);
+  GList *sessions = srv->sessions;
+  srv->sessions = NULL;
+  g_mutex_unlock(&srv->mu);
+  for (GList *l = sessions; l; l = l->next) {
+    rtc_session_t *s = l->data;
+    g_thread_join(s->controller);
+    g_free(s);
+  }
+  g_list_free(sessions);
+  g_hash_table_destroy(srv->by_conn);
+  g_mutex_clear(&srv->mu);
+  g_cond_clear(&srv->cond);
+  g_free(srv);
+}
+
+/* ---- client: send --lane rtc ---- */
+
+typedef struct client {
+  actr__ws_sig_t *wsig;
+  GMutex mu;
+  GCond cond;
+  bool closed;
+  int close_code;
+} client_t;
+
+static void client_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
+                              void *user) {
+  client_t *c = user;
+  (void)conn;
+  actr__ws_sig_feed(c->wsig, text, data, len);
+}
+
+static void client_on_close(actr_ws_conn_t *conn, int code, const char *reason, void *user) {
+  client_t *c = user;
+  (void)conn;
+  (void)reason;
+  g_mutex_lock(&c->mu);
+  c->closed = true;
+  c->close_code = code;
+  g_cond_broadcast(&c->cond);
+  g_mutex_unlock(&c->mu);
+}
+
+static const actr__ws_raw_ops_t client_ops = {NULL, client_on_message, client_on_close};
+
+/* signal_url: @url with its path replaced by /signal (transfer full). */
+static char *signal_url(const char *url) {
+  const char *scheme_end = strstr(url, "://");
+  const char *host = scheme_end ? scheme_end + 3 : url;
+  const char *path = strchr(host, '/');
+  size_t base = path ? (size_t)(path - url) : strlen(url);
+  return g_strdup_printf("%.*s/signal", (int)base, url);
+}
+
+int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
+                  const actr_ws_config_t *wcfg, const char *const *ice, size_t nice) {
+  actr_runtime_t *rt = NULL;
+  actr_signaling_t *sig = NULL;
+  actr_ws_conn_t *conn = NULL;
+  actr_rtc_link_t *link = NULL;
+  actr_lane_t *lane = NULL;
+  client_t c = {0};
+  g_mutex_init(&c.mu);
+  g_cond_init(&c.cond);
+  char *surl = signal_url(url);
+  int exit_code = 1;
+  int rc = actr_runtime_new(&rt);
+  if (rc == ACTR_OK)
+    rc = actr__ws_sig_new(false, &sig, &c.wsig);
+  if (rc == ACTR_OK)
+    rc = actr__ws_connect_raw(rt, surl, wcfg, &client_ops, &c, &conn);
+  if (rc == ACTR_OK) {
+    actr__ws_sig_attach(c.wsig, conn);
+    actr_rtc_link_config_t cfg = link_config(ice, nice);
+    rc = actr_rtc_link_new(rt, &cfg, sig, true, &link);
+  }
+  if (rc == ACTR_OK)
+    rc = actr_rtc_link_lane(link, type, &lane); /* opens the channel */
+  if (rc == ACTR_OK)
+    rc = actr_rtc_link_wait_connected(link, 15000);
+  if (rc != ACTR_OK)
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+  else
+    exit_code = tool_send_and_check(lane, "WebRtcDataChannel", type, size, count);
+  actr_lane_unref(lane);
+  actr_rtc_link_free(link);
+  if (conn) {
+    actr_ws_conn_close(conn);
+    actr_ws_conn_unref(conn);
+  }
+  actr_signaling_free(sig);
+  if (rt)
+    actr_runtime_unref(rt);
+  g_free(surl);
+  g_mutex_clear(&c.mu);
+  g_cond_clear(&c.cond);
+  return exit_code;
+}
