@@ -51,7 +51,9 @@ static void fail(const char *what, int rc) {
 }
 
 int main(void) {
-  actr_runtime_t *rt;
+  /* One runtime (I/O thread) per peer, as two actors in two processes would
+   * have, and as bench_webrtc measures the raw channel by default. */
+  actr_runtime_t *rt, *rt2;
   actr_signaling_t *sa, *sb;
   actr_rtc_link_t *a, *b;
   actr_rtc_link_config_t cfg;
@@ -59,8 +61,9 @@ int main(void) {
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
   int rc;
-  if ((rc = actr_runtime_new(&rt)) || (rc = actr_signaling_pair_new(&sa, &sb)) ||
-      (rc = actr_rtc_link_new(rt, &cfg, sb, false, &b)) ||
+  if ((rc = actr_runtime_new(&rt)) || (rc = actr_runtime_new(&rt2)) ||
+      (rc = actr_signaling_pair_new(&sa, &sb)) ||
+      (rc = actr_rtc_link_new(rt2, &cfg, sb, false, &b)) ||
       (rc = actr_rtc_link_new(rt, &cfg, sa, true, &a)) ||
       (rc = actr_rtc_link_wait_connected(a, 20000)) || (rc = actr_rtc_link_wait_connected(b, 20000)))
     fail("connect", rc);
@@ -131,5 +134,6 @@ int main(void) {
   actr_signaling_free(sa);
   actr_signaling_free(sb);
   actr_runtime_unref(rt);
+  actr_runtime_unref(rt2);
   return 0;
 }

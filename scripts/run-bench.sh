@@ -11,3 +11,5 @@ echo "== WebSocket lane vs raw TCP vs NNG ws"
 build/bench/bench_ws
 echo "== WebRTC data channel: libactr <-> libactr vs Chromium <-> Chromium (loopback-only namespace)"
 tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc
+echo "== DataChannel lane over WebRTC (fragments of 65527 bytes; loopback-only namespace)"
+tests/rtc/netns-run.sh build/bench/bench_dc_lane
