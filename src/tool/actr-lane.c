@@ -1,23 +1,49 @@
 /* actr-lane.c — the command-line tool (SPEC §5): demo, serve, send, bench.
  * Bad arguments give a one-line error on stderr and exit 2. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <actr/error.h>
+
 #include "tool.h"
+
+/* libactr prints nothing by itself; the tool shows its warnings on stderr
+ * (dropped fragments, refused messages, signaling errors).  ACTR_LOG=debug
+ * or info shows more, ACTR_LOG=off nothing. */
+static void log_to_stderr(actr_log_level_t level, const char *msg, void *user) {
+  static const char *names[] = {"error", "warning", "info", "debug"};
+  fprintf(stderr, "actr-lane: %s: %s\n", names[level], msg);
+  (void)user;
+}
+
+static void setup_logging(void) {
+  const char *env = getenv("ACTR_LOG");
+  if (env && strcmp(env, "off") == 0)
+    return;
+  actr_log_level_t max = ACTR_LOG_WARN;
+  if (env && strcmp(env, "info") == 0)
+    max = ACTR_LOG_INFO;
+  else if (env && strcmp(env, "debug") == 0)
+    max = ACTR_LOG_DEBUG;
+  actr_set_log_handler(log_to_stderr, max, NULL);
+}
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: actr-lane [demo]                 run every lane locally and report\n"
-          "       actr-lane serve --listen HOST:PORT [--cert FILE --key FILE]\n"
+          "       actr-lane serve --listen HOST:PORT [--cert FILE --key FILE] [--ice-address IP]...\n"
           "                                          echo peer (WebSocket lanes; /signal)\n"
-          "       actr-lane send --url URL [--lane ws] [--type NAME] [--size N] [--count K]\n"
-          "                      [--ca FILE] [--insecure]\n"
+          "       actr-lane send --url URL [--lane ws|rtc] [--type NAME] [--size N] [--count K]\n"
+          "                      [--ca FILE] [--insecure] [--ice-address IP]...\n"
           "                                          send to a serve peer, check every echo\n"
-          "       actr-lane help\n");
+          "       actr-lane help\n"
+          "Environment: ACTR_LOG=off|info|debug (default: warnings on stderr).\n");
 }
 
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : "demo";
+  setup_logging();
   if (strcmp(cmd, "demo") == 0)
     return tool_demo(argc > 1 ? argc - 1 : 0, argv + 1);
   if (strcmp(cmd, "serve") == 0)
