@@ -248,6 +248,9 @@ int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lan
   if (rc == ACTR_OK && !attach(port, dc))
     actr_webrtc_dc_release(dc);
   if (rc != ACTR_OK) {
+    pthread_mutex_lock(&port->mu);
+    port->opening = false; /* a later call may try again */
+    pthread_mutex_unlock(&port->mu);
     actr_lane_unref(*out);
     *out = NULL;
   }
