@@ -168,7 +168,10 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool no
   actr__frag_splitter_t s;
   actr__frag_splitter_init(&s, data, len, msg_id);
   for (uint16_t i = 0; i < total; i++) {
-    if (i > 0 && (rc = wait_room(l)) != ACTR_OK)
+    /* Every fragment waits for room, the first one too (a stream of small
+     * messages must be held back as much as one large one); try_send has
+     * checked the first already and only waits once it has started. */
+    if ((!nonblock || i > 0) && (rc = wait_room(l)) != ACTR_OK)
       return rc;
     actr_msg_t *frame = actr__frag_frame_new(&s, i);
     if (!frame)

@@ -435,6 +435,43 @@ static gpointer flood(gpointer p) {
   return NULL;
 }
 
+/* Small messages (one fragment each) are held back too: the channel's
+ * buffered amount never grows past the high-water mark plus one frame. */
+static gpointer flood_small(gpointer p) {
+  flood_t *f = p;
+  uint8_t data[1000] = {0};
+  for (int i = 0; i < 5000; i++) {
+    memcpy(data, &i, sizeof i);
+    if ((f->rc = actr_lane_send(f->lane, data, sizeof data)) != ACTR_OK)
+      break;
+    atomic_fetch_add(&f->sent, 1);
+  }
+  return NULL;
+}
+
+static void test_stalled_receiver_blocks_small_messages(void) {
+  actr__dc_lane_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 64 * 1024};
+  actr_lane_t *a, *b;
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  flood_t f = {.lane = a};
+  GThread *t = g_thread_new("flood", flood_small, &f);
+  g_usleep(100000); /* nobody reads b */
+  /* ring (16) + high water (64 KiB / 1008 B = 65) + one in flight */
+  g_assert_cmpint(atomic_load(&f.sent), <=, 16 + 65 + 2);
+  for (int i = 0; i < 5000; i++) {
+    actr_msg_t *msg;
+    ASSERT_OK(actr_lane_recv(b, 5000, &msg));
+    int got;
+    memcpy(&got, actr_msg_data(msg), sizeof got);
+    g_assert_cmpint(got, ==, i);
+    actr_msg_free(msg);
+  }
+  g_thread_join(t);
+  ASSERT_OK(f.rc);
+  actr_lane_unref(a);
+  actr_lane_unref(b);
+}
+
 static void test_stalled_receiver_blocks_sender(void) {
   actr__dc_lane_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 512 * 1024};
   actr_lane_t *a, *b;
@@ -476,5 +513,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/dc-lane/channel-lost-mid-message", test_channel_lost_mid_message);
   g_test_add_func("/dc-lane/hostile-fragments", test_hostile_fragments);
   g_test_add_func("/dc-lane/backpressure/stalled-receiver-blocks-sender", test_stalled_receiver_blocks_sender);
+  g_test_add_func("/dc-lane/backpressure/small-messages-held-back", test_stalled_receiver_blocks_small_messages);
   return g_test_run();
 }
