@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error_internal.h"
 
 /* Spinning before parking: a parked thread costs two system calls and
@@ -134,16 +135,6 @@ static void wake(atomic_uint *seq, atomic_uint *sleeping) {
   syscall(SYS_futex, seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-static void deadline_after(struct timespec *ts, int timeout_ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += timeout_ms / 1000;
-  ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 /* park: sleep on @seq while it still equals @key; false once @deadline
  * (absolute CLOCK_MONOTONIC, NULL = none) has passed. */
 static bool park(atomic_uint *seq, unsigned key, const struct timespec *deadline) {
@@ -177,7 +168,7 @@ static int wait_for(actr__ring_t *ring, bool (*attempt)(actr__ring_t *, void **)
     atomic_store_explicit(spin_budget, budget / 2, memory_order_relaxed);
   struct timespec deadline, *dl = NULL;
   if (timeout_ms > 0) {
-    deadline_after(&deadline, timeout_ms);
+    actr__deadline_after(&deadline, timeout_ms);
     dl = &deadline;
   }
   for (;;) {

@@ -20,6 +20,7 @@
 
 #include <actr/testing.h>
 
+#include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
 #include "fragment.h"
@@ -81,22 +82,6 @@ static void notify_hook(const actr_fragment_send_event_t *ev) {
 
 /* ---- helpers ---- */
 
-static void deadline_in(struct timespec *ts, int ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += ms / 1000;
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
-static uint64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int closed_error(int state) {
   return actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataChannel closed: %s",
                     state == ACTR__DC_CLOSING ? "Closing" : "Closed");
@@ -113,7 +98,7 @@ static int wait_open(dc_lane_t *l, bool nonblock) {
   if (nonblock)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel still connecting");
   struct timespec dl;
-  deadline_in(&dl, l->cfg.open_timeout_ms);
+  actr__deadline_after(&dl, l->cfg.open_timeout_ms);
   pthread_mutex_lock(&l->mu);
   int rc = 0;
   while ((state = atomic_load(&l->state)) == ACTR__DC_CONNECTING && rc == 0)
@@ -142,9 +127,8 @@ static int wait_room(dc_lane_t *l) {
 
 /* classify: a failed port send is closed, not-open, or another error. */
 static int classify(int rc, uint16_t index) {
-  if (rc == ACTR_EDATA_CHANNEL_CLOSED || rc == ACTR_EDATA_CHANNEL_NOT_OPEN)
-    return rc;
-  if (rc == ACTR_EDATA_CHANNEL)
+  if (rc == ACTR_EDATA_CHANNEL_CLOSED || rc == ACTR_EDATA_CHANNEL_NOT_OPEN ||
+      rc == ACTR_EDATA_CHANNEL)
     return rc;
   return actr__fail(ACTR_EDATA_CHANNEL, "Send fragment %u failed: %s", index, actr_err_name(rc));
 }
@@ -199,13 +183,13 @@ static void after_pop(dc_lane_t *l) {
 
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
-  uint64_t deadline = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+  uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
   pthread_mutex_lock(&l->rx_mu);
   int rc;
   for (;;) {
     int wait = timeout_ms;
     if (timeout_ms > 0) {
-      uint64_t now = now_ms();
+      uint64_t now = actr__now_ms();
       wait = now >= deadline ? 0 : (int)(deadline - now);
     }
     void *item;
@@ -219,7 +203,7 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
     }
     after_pop(l);
     actr_msg_t *complete = NULL;
-    rc = actr__reassembly_push(l->reasm, item, now_ms(), &complete);
+    rc = actr__reassembly_push(l->reasm, item, actr__now_ms(), &complete);
     if (rc != ACTR_OK) {
       /* Hostile or damaged fragment: counted in the reassembly stats, and
        * the lane goes on (SPEC §3.1). */
@@ -319,9 +303,11 @@ bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
   if (actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
-      atomic_exchange(&l->refused, false))
-    return actr__ring_push(&l->inbound, frame, 0) == ACTR_OK ? true
-                                                            : (atomic_store(&l->refused, true), false);
+      atomic_exchange(&l->refused, false)) {
+    if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
+      return true;
+    atomic_store(&l->refused, true); /* filled up again meanwhile: refused after all */
+  }
   return false;
 }
 
@@ -371,11 +357,7 @@ int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, 
     free(l);
     return rc;
   }
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&l->cond, &ca);
-  pthread_condattr_destroy(&ca);
+  actr__cond_init_monotonic(&l->cond);
   pthread_mutex_init(&l->mu, NULL);
   pthread_mutex_init(&l->rx_mu, NULL);
   l->ops = ops;

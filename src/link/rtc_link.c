@@ -23,6 +23,7 @@
 
 #include <actr/rtc_link.h>
 
+#include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
 
@@ -408,11 +409,7 @@ int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
   link->sig = sig;
   link->offerer = offerer;
   pthread_mutex_init(&link->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&link->cond, &ca);
-  pthread_condattr_destroy(&ca);
+  actr__cond_init_monotonic(&link->cond);
 
   actr_webrtc_config_t wc = link->cfg.webrtc;
   wc.on_candidate = pc_on_candidate;
@@ -452,15 +449,7 @@ actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link) {
 
 int actr_rtc_link_wait_connected(actr_rtc_link_t *link, int timeout_ms) {
   struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
-  if (timeout_ms >= 0) {
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-      dl.tv_sec++;
-      dl.tv_nsec -= 1000000000L;
-    }
-  }
+  actr__deadline_after(&dl, timeout_ms >= 0 ? timeout_ms : 0);
   int rc = ACTR_OK, wrc = 0;
   pthread_mutex_lock(&link->mu);
   for (;;) {
