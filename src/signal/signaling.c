@@ -80,10 +80,15 @@ typedef struct queued {
   actr_signal_msg_t msg; /* owned copies */
 } queued_t;
 
+/* Signaling is a handful of messages per connection; a sender that queues
+ * more than this without the receiver keeping up is refused, not buffered. */
+#define PAIR_MAX_QUEUED 1024
+
 typedef struct pair {
   pthread_mutex_t mu;
   pthread_cond_t cond;
   int refs;
+  int queued;
   bool stop;
   actr_signaling_t *end[2];
   queued_t *head, *tail;
@@ -109,6 +114,7 @@ static void *pair_thread(void *p) {
     pair->head = q->next;
     if (!pair->head)
       pair->tail = NULL;
+    pair->queued--;
     actr_signaling_t *to = pair->end[q->to];
     pthread_mutex_unlock(&pair->mu);
     if (to)
@@ -141,6 +147,14 @@ static int pair_send(void *impl, const actr_signal_msg_t *msg) {
     free(q);
     return actr__fail(ACTR_ESIGNALING, "signaling peer is gone");
   }
+  if (pair->queued >= PAIR_MAX_QUEUED) {
+    pthread_mutex_unlock(&pair->mu);
+    actr_signal_msg_clear(&q->msg);
+    free(q);
+    return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "signaling pair: %d messages already queued",
+                      PAIR_MAX_QUEUED);
+  }
+  pair->queued++;
   if (pair->tail)
     pair->tail->next = q;
   else

@@ -23,6 +23,9 @@
 #include "ws_signaling.h"
 
 #define DC_TYPES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST */
+/* Each session costs a peer connection and five threads: at most this many
+ * at once; more are refused (close 1013, try again later). */
+#define MAX_SESSIONS 64
 
 typedef struct rtc_session {
   struct tool_rtc_server *srv;
@@ -41,7 +44,8 @@ struct tool_rtc_server {
   GMutex mu;
   GCond cond;
   GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t * */
-  GList *sessions;     /* every session whose controller is not joined yet */
+  GList *sessions;     /* sessions whose controller is running */
+  GList *finished;     /* sessions whose controller has returned, to join */
   bool stopping;
 };
 
@@ -85,7 +89,26 @@ static gpointer controller_main(gpointer p) {
   }
   actr_signaling_free(s->sig);
   actr_ws_conn_unref(s->conn);
+  g_mutex_lock(&srv->mu);
+  srv->sessions = g_list_remove(srv->sessions, s);
+  srv->finished = g_list_prepend(srv->finished, s);
+  g_mutex_unlock(&srv->mu);
   return NULL;
+}
+
+/* join_finished: reap sessions whose controller has returned, so a
+ * long-running server holds nothing for the sessions it has served. */
+static void join_finished(tool_rtc_server_t *srv) {
+  g_mutex_lock(&srv->mu);
+  GList *done = srv->finished;
+  srv->finished = NULL;
+  g_mutex_unlock(&srv->mu);
+  for (GList *l = done; l; l = l->next) {
+    rtc_session_t *s = l->data;
+    g_thread_join(s->controller); /* it has returned: no wait */
+    g_free(s);
+  }
+  g_list_free(done);
 }
 
 static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
@@ -100,6 +123,7 @@ static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
 
 static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   tool_rtc_server_t *srv = user;
+  join_finished(srv);
   rtc_session_t *s = g_new0(rtc_session_t, 1);
   s->srv = srv;
   s->conn = conn;
@@ -110,7 +134,8 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
     rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
   }
   g_mutex_lock(&srv->mu);
-  bool refuse = rc != ACTR_OK || srv->stopping;
+  bool busy = g_hash_table_size(srv->by_conn) >= MAX_SESSIONS;
+  bool refuse = rc != ACTR_OK || srv->stopping || busy;
   if (!refuse) {
     g_hash_table_insert(srv->by_conn, conn, s);
     srv->sessions = g_list_prepend(srv->sessions, s);
@@ -121,7 +146,8 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
     actr__log(ACTR_LOG_WARN, "serve: /signal session refused: %s", actr_err_name(rc));
     actr_rtc_link_free(s->link);
     actr_signaling_free(s->sig);
-    actr__ws_conn_close_with(conn, 1011, "cannot start a WebRTC session");
+    actr__ws_conn_close_with(conn, busy ? 1013 : 1011,
+                             busy ? "too many WebRTC sessions" : "cannot start a WebRTC session");
     actr_ws_conn_unref(conn);
     g_free(s);
   }
@@ -176,15 +202,16 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
   g_mutex_lock(&srv->mu);
   srv->stopping = true;
   g_cond_broadcast(&srv->cond);
-  GList *sessions = srv->sessions;
-  srv->sessions = NULL;
+  GList *running = g_list_copy(srv->sessions);
   g_mutex_unlock(&srv->mu);
-  for (GList *l = sessions; l; l = l->next) {
-    rtc_session_t *s = l->data;
-    g_thread_join(s->controller);
-    g_free(s);
-  }
-  g_list_free(sessions);
+  for (GList *l = running; l; l = l->next)
+    g_thread_join(((rtc_session_t *)l->data)->controller);
+  g_mutex_lock(&srv->mu);
+  for (GList *l = running; l; l = l->next)
+    srv->finished = g_list_remove(srv->finished, l->data);
+  g_mutex_unlock(&srv->mu);
+  g_list_free_full(running, g_free);
+  join_finished(srv);
   g_hash_table_destroy(srv->by_conn);
   g_mutex_clear(&srv->mu);
   g_cond_clear(&srv->cond);

@@ -155,11 +155,54 @@ static void test_pair(void) {
   g_ptr_array_free(sb.got, TRUE);
 }
 
+/* A receiver that does not keep up: the pair queues a bounded number of
+ * messages, then refuses (RESOURCE_EXHAUSTED) instead of growing. */
+typedef struct {
+  GMutex mu;
+  GCond cond;
+  gboolean release;
+} gate_t;
+
+static void on_msg_blocking(const actr_signal_msg_t *msg, void *user) {
+  gate_t *g = user;
+  (void)msg;
+  g_mutex_lock(&g->mu);
+  while (!g->release)
+    g_cond_wait(&g->cond, &g->mu);
+  g_mutex_unlock(&g->mu);
+}
+
+static void test_pair_bounded(void) {
+  actr_signaling_t *a, *b;
+  ASSERT_OK(actr_signaling_pair_new(&a, &b));
+  gate_t g = {0};
+  g_mutex_init(&g.mu);
+  g_cond_init(&g.cond);
+  actr_signaling_set_receiver(b, on_msg_blocking, &g);
+  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = "candidate:x",
+                         .sdp_mline_index = -1};
+  int rc = ACTR_OK, sent = 0;
+  while (rc == ACTR_OK && sent < 5000)
+    if ((rc = actr_signaling_send(a, &m)) == ACTR_OK)
+      sent++;
+  g_assert_cmpstr(actr_err_name(rc), ==, "RESOURCE_EXHAUSTED");
+  g_assert_cmpint(sent, <=, 1025); /* the queue, plus the one being delivered */
+  g_mutex_lock(&g.mu);
+  g.release = TRUE;
+  g_cond_broadcast(&g.cond);
+  g_mutex_unlock(&g.mu);
+  actr_signaling_free(b);
+  actr_signaling_free(a);
+  g_mutex_clear(&g.mu);
+  g_cond_clear(&g.cond);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/signaling/parse/each-kind", test_parse_each_kind);
   g_test_add_func("/signaling/parse/hostile", test_parse_hostile);
   g_test_add_func("/signaling/roundtrip", test_roundtrip);
   g_test_add_func("/signaling/pair", test_pair);
+  g_test_add_func("/signaling/pair-bounded", test_pair_bounded);
   return g_test_run();
 }
