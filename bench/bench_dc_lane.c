@@ -1,10 +1,17 @@
 /* bench_dc_lane.c — the DataChannel lane over real WebRTC (ICE on
  * 127.0.0.1, DTLS, SCTP), libactr <-> libactr in one process: 1 MiB lane
- * message throughput and 1 KiB lane round trip.  The raw data channel
- * figures of bench_webrtc (same run of `make bench`) are the baseline: the
- * lane adds fragmentation, reassembly and its queues on top.  Run it inside
- * a network namespace holding only lo (scripts/run-bench.sh does). */
+ * message throughput and 1 KiB lane round trip, the latter two ways:
+ * application threads blocked in recv (each message crosses from an I/O
+ * thread to an application thread and back on both sides), and handlers
+ * (actr_lane_set_handler: each side answers on its I/O thread, as the raw
+ * channel figure of bench_webrtc does).  The raw data channel figures of
+ * bench_webrtc (same run of `make bench`) are the baseline: the lane adds
+ * fragmentation, reassembly and its queues on top.  A third baseline, the
+ * time to wake a sleeping thread, shows what one thread hand-off costs on
+ * this machine.  Run it inside a network namespace holding
+ * only lo (scripts/run-bench.sh does). */
 #include <glib.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +50,107 @@ static gpointer echo_main(gpointer p) {
     actr_msg_free(m);
   }
   return NULL;
+}
+
+/* ---- push delivery: ping on one side, echo on the other ---- */
+
+enum { ROUNDS = 3000, WARM = 200 };
+
+typedef struct pingpong {
+  GMutex mu;
+  GCond cond;
+  int round; /* rounds done */
+  bool done;
+  double t0;
+  double rtt[ROUNDS];
+  uint8_t buf[1024];
+} pingpong_t;
+
+static void echo_handler(actr_lane_t *lane, actr_msg_t *m, void *user) {
+  (void)user;
+  if (actr_lane_send(lane, actr_msg_data(m), actr_msg_len(m)) != ACTR_OK)
+    abort();
+  actr_msg_free(m);
+}
+
+static void ping_handler(actr_lane_t *lane, actr_msg_t *m, void *user) {
+  pingpong_t *pp = user;
+  double now = bench_now();
+  if (actr_msg_len(m) != sizeof pp->buf)
+    abort();
+  actr_msg_free(m);
+  if (pp->round >= WARM)
+    pp->rtt[pp->round - WARM] = now - pp->t0;
+  if (++pp->round == ROUNDS + WARM) {
+    g_mutex_lock(&pp->mu);
+    pp->done = true;
+    g_cond_signal(&pp->cond);
+    g_mutex_unlock(&pp->mu);
+    return;
+  }
+  pp->t0 = bench_now();
+  if (actr_lane_send(lane, pp->buf, sizeof pp->buf) != ACTR_OK)
+    abort();
+}
+
+/* ---- baseline: waking a thread that sleeps ----
+ * What one hand-off to a sleeping application thread costs on this machine:
+ * this thread stays busy for about a round trip (as the other side of a
+ * lane is), then wakes a thread parked on a condition variable and spins
+ * until it has run. */
+
+typedef struct wakee {
+  GMutex mu;
+  GCond cond;
+  int go;            /* under mu: 1 wake, -1 stop */
+  atomic_int ran;
+} wakee_t;
+
+static gpointer wakee_main(gpointer p) {
+  wakee_t *w = p;
+  g_mutex_lock(&w->mu);
+  for (;;) {
+    while (w->go == 0)
+      g_cond_wait(&w->cond, &w->mu);
+    if (w->go < 0)
+      break;
+    w->go = 0;
+    atomic_store(&w->ran, 1);
+  }
+  g_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static double thread_wake_p50(void) {
+  wakee_t w = {.go = 0};
+  g_mutex_init(&w.mu);
+  g_cond_init(&w.cond);
+  atomic_init(&w.ran, 0);
+  GThread *t = g_thread_new("wakee", wakee_main, &w);
+  enum { N = 2000 };
+  double *v = malloc(sizeof(double) * N);
+  for (int i = 0; i < N; i++) {
+    double busy = bench_now();
+    while (bench_now() - busy < 100e-6)
+      ;
+    double t0 = bench_now();
+    g_mutex_lock(&w.mu);
+    w.go = 1;
+    g_cond_signal(&w.cond);
+    g_mutex_unlock(&w.mu);
+    while (!atomic_load(&w.ran))
+      ;
+    v[i] = bench_now() - t0;
+    atomic_store(&w.ran, 0);
+  }
+  g_mutex_lock(&w.mu);
+  w.go = -1;
+  g_cond_signal(&w.cond);
+  g_mutex_unlock(&w.mu);
+  g_thread_join(t);
+  double p50 = bench_median(v, N);
+  free(v);
+  return p50;
 }
 
 static void fail(const char *what, int rc) {
@@ -100,7 +208,6 @@ int main(void) {
   if ((rc = actr_rtc_link_lane(a, ACTR_PAYLOAD_RPC_RELIABLE, &ra)) ||
       (rc = actr_rtc_link_lane(b, ACTR_PAYLOAD_RPC_RELIABLE, &rb)))
     fail("lane", rc);
-  enum { ROUNDS = 3000, WARM = 200 };
   job_t echo = {rb, 1024, ROUNDS + WARM};
   GThread *et = g_thread_new("echo", echo_main, &echo);
   uint8_t buf[1024];
@@ -124,6 +231,42 @@ int main(void) {
   bench_line_f("lane.dc.1k.rtt.p50", p50, "s");
   bench_line_f("lane.dc.1k.rtt.p99", rtt[(int)(ROUNDS * 0.99)], "s");
   free(rtt);
+
+  /* The same lanes switched to push delivery: both sides answer in their
+   * handler, on their I/O thread. */
+  pingpong_t *pp = calloc(1, sizeof *pp);
+  g_mutex_init(&pp->mu);
+  g_cond_init(&pp->cond);
+  memset(pp->buf, 0x3c, sizeof pp->buf);
+  if ((rc = actr_lane_set_handler(rb, echo_handler, NULL)) ||
+      (rc = actr_lane_set_handler(ra, ping_handler, pp)))
+    fail("set_handler", rc);
+  pp->t0 = bench_now();
+  if ((rc = actr_lane_send(ra, pp->buf, sizeof pp->buf)) != ACTR_OK)
+    fail("send", rc);
+  g_mutex_lock(&pp->mu);
+  gint64 until = g_get_monotonic_time() + 60 * G_TIME_SPAN_SECOND;
+  while (!pp->done)
+    if (!g_cond_wait_until(&pp->cond, &pp->mu, until)) {
+      fprintf(stderr, "bench_dc_lane: handler ping-pong stalled at round %d\n", pp->round);
+      exit(1);
+    }
+  g_mutex_unlock(&pp->mu);
+  actr_lane_set_handler(ra, NULL, NULL);
+  actr_lane_set_handler(rb, NULL, NULL);
+  double hp50 = bench_median(pp->rtt, ROUNDS);
+  double hp99 = pp->rtt[(int)(ROUNDS * 0.99)];
+  printf("# DataChannel lane with handlers (answered on the I/O threads), 1 KiB round trip: "
+         "p50 %.1f us, p99 %.1f us\n", hp50 * 1e6, hp99 * 1e6);
+  bench_line_f("lane.dc.1k.rtt.handler.p50", hp50, "s");
+  bench_line_f("lane.dc.1k.rtt.handler.p99", hp99, "s");
+  free(pp);
+
+  double w50 = thread_wake_p50();
+  printf("# waking a sleeping thread from a busy one: p50 %.1f us (the blocking round trip "
+         "hands each message from an I/O thread to an application thread and back)\n",
+         w50 * 1e6);
+  bench_line_f("baseline.thread.wake.p50", w50, "s");
 
   actr_lane_unref(ta);
   actr_lane_unref(tb);

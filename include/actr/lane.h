@@ -75,6 +75,31 @@ ACTR_API int actr_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out)
  * when no whole message is ready (the reference's Ok(None)). */
 ACTR_API int actr_lane_try_recv(actr_lane_t *lane, actr_msg_t **out);
 
+/* actr_lane_handler_fn: receives one whole lane message; @msg is (transfer
+ * full).  Runs on the I/O thread of the lane's runtime: it must not block
+ * (no recv, no waiting on other threads); it may send, on this lane or any
+ * other (see actr_lane_set_handler). */
+typedef void (*actr_lane_handler_fn)(actr_lane_t *lane, actr_msg_t *msg, void *user);
+
+/* actr_lane_set_handler: push delivery.  From this call on, every whole
+ * message is handed to @fn(@lane, msg, @user) on the lane's I/O thread as
+ * soon as it is reassembled, instead of being queued for recv: no thread
+ * hand-off between the transport and the application.  Messages that were
+ * already queued go to @fn first, in order, before the call returns.  @fn
+ * NULL goes back to queued delivery.  When the call returns, the previous
+ * handler is not running (unless the call was made from inside it) and is
+ * never called again.  While a handler is set, recv and try_recv return
+ * ACTR_EINVALID_OPERATION (a thread already blocked in recv keeps waiting
+ * until its timeout or close).
+ * Sending from the I/O thread (from a handler) never waits: where a send
+ * would block (channel still connecting, buffered amount above the lane's
+ * high-water mark, or the whole message not fitting in the channel's buffer)
+ * it returns ACTR_EWOULD_BLOCK and sends nothing.
+ * Offered by DataChannel lanes over WebRTC (actr/rtc_link.h); other lane
+ * kinds return ACTR_EINVALID_OPERATION ("set_handler() not supported on this
+ * lane type"). */
+ACTR_API int actr_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
+
 /* actr_lane_send_envelope: hand @env to the lane.  On ACTR_OK the lane owns
  * @env (transfer full); on failure the caller still owns it.  Blocks while
  * the lane is full. */

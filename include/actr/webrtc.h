@@ -296,6 +296,10 @@ ACTR_API int actr_webrtc_dc_send(actr_webrtc_dc_t *dc, const void *data, size_t 
  * (transfer full) — consumed whether the send succeeds or fails. */
 ACTR_API int actr_webrtc_dc_send_msg(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool is_text);
 
+/* actr_webrtc_dc_buffered_amount_limit: the most bytes send may have queued
+ * at once (the connection's max_buffered_bytes); 0 for NULL. */
+ACTR_API size_t actr_webrtc_dc_buffered_amount_limit(const actr_webrtc_dc_t *dc);
+
 /* actr_webrtc_dc_buffered_amount: bytes accepted by send and not yet taken
  * by SCTP (a lock-free read). */
 ACTR_API size_t actr_webrtc_dc_buffered_amount(const actr_webrtc_dc_t *dc);

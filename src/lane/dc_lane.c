@@ -8,9 +8,13 @@
  * with its one copy, hand it to the port.  Several threads may send at once;
  * their fragments interleave and each message keeps its own msg_id.
  * Receive: frames wait in a bounded ring; recv pops them and feeds the
- * bounded reassembly (receives are serialised by rx_mu).  When the ring is
+ * bounded reassembly (under rx_mu, not held while waiting).  When the ring is
  * full the port is told "no" and stops reading, so the peer is pushed back by
  * SCTP flow control; recv resumes it once the ring is half empty.
+ * Push delivery (actr_lane_set_handler): frames are fed to the reassembly on
+ * the port's delivery thread as they arrive and each whole message goes to
+ * the handler there, with no lock held; the handler is set and cleared on
+ * that thread too, so it never runs after set_handler has replaced it.
  * Invalid fragments are dropped and counted (stats), never returned. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,6 +47,9 @@ typedef struct dc_lane {
   atomic_bool refused;  /* the port holds a refused frame until resume */
   pthread_mutex_t rx_mu;
   actr__reassembly_t *reasm;
+  actr_lane_handler_fn handler; /* under rx_mu; changed on the delivery thread only */
+  void *handler_user;
+  atomic_bool has_handler;
 
   atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
 } dc_lane_t;
@@ -135,17 +142,32 @@ static int classify(int rc, uint16_t index) {
 
 /* ---- ops ---- */
 
+/* on_delivery_thread: the port's own thread (a handler runs there), where
+ * waiting for the channel would wait for ourselves. */
+static bool on_delivery_thread(const dc_lane_t *l) {
+  return l->ops->on_delivery_thread && l->ops->on_delivery_thread(l->port);
+}
+
 static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
   dc_lane_t *l = to_dc(lane);
-  int rc = wait_open(l, nonblock);
+  bool io = on_delivery_thread(l);
+  int rc = wait_open(l, nonblock || io);
   if (rc != ACTR_OK)
     return rc;
   uint16_t total;
   if ((rc = actr__frag_count(len, &total)) != ACTR_OK)
     return rc; /* message too large: nothing sent, no msg_id used */
-  if (nonblock && l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
+  size_t buffered = l->ops->buffered_amount(l->port);
+  if ((nonblock || io) && buffered > l->cfg.send_high_water_bytes)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
                       l->cfg.send_high_water_bytes);
+  /* Without waiting, the whole message must fit in the channel at once:
+   * never half a message. */
+  size_t wire = len + (size_t)total * ACTR__FRAG_HEADER;
+  if (io && buffered + wire > l->ops->buffer_limit(l->port))
+    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
+                      wire);
+
   /* The reference's per-lane counter: +1 per message, wrapping; several
    * senders each take their own. */
   uint32_t msg_id = atomic_fetch_add_explicit(&l->next_msg_id, 1, memory_order_relaxed);
@@ -155,7 +177,7 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool no
     /* Every fragment waits for room, the first one too (a stream of small
      * messages must be held back as much as one large one); try_send has
      * checked the first already and only waits once it has started. */
-    if ((!nonblock || i > 0) && (rc = wait_room(l)) != ACTR_OK)
+    if (!io && (!nonblock || i > 0) && (rc = wait_room(l)) != ACTR_OK)
       return rc;
     actr_msg_t *frame = actr__frag_frame_new(&s, i);
     if (!frame)
@@ -181,10 +203,30 @@ static void after_pop(dc_lane_t *l) {
     l->ops->resume(l->port);
 }
 
+/* feed: one frame into the reassembly (rx_mu held).  Returns the message it
+ * completes, or NULL (stored, or dropped as invalid and counted). */
+static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
+  actr_msg_t *complete = NULL;
+  if (actr__reassembly_push(l->reasm, frame, actr__now_ms(), &complete) != ACTR_OK) {
+    /* Hostile or damaged fragment: counted in the reassembly stats, and
+     * the lane goes on (SPEC §3.1). */
+    actr__log(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
+              actr_payload_type_name(l->base.payload_type), actr_last_error());
+    atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+    return NULL;
+  }
+  if (complete) {
+    atomic_fetch_add_explicit(&l->msgs_received, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->bytes_received, actr_msg_len(complete), memory_order_relaxed);
+  }
+  return complete;
+}
+
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
+  if (atomic_load(&l->has_handler))
+    return actr__fail(ACTR_EINVALID_OPERATION, "recv() while a message handler is set");
   uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
-  pthread_mutex_lock(&l->rx_mu);
   int rc;
   for (;;) {
     int wait = timeout_ms;
@@ -202,26 +244,86 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
       break;
     }
     after_pop(l);
-    actr_msg_t *complete = NULL;
-    rc = actr__reassembly_push(l->reasm, item, actr__now_ms(), &complete);
-    if (rc != ACTR_OK) {
-      /* Hostile or damaged fragment: counted in the reassembly stats, and
-       * the lane goes on (SPEC §3.1). */
-      actr__log(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
-                actr_payload_type_name(l->base.payload_type), actr_last_error());
-      atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
-      continue;
-    }
+    pthread_mutex_lock(&l->rx_mu);
+    actr_msg_t *complete = feed(l, item);
+    pthread_mutex_unlock(&l->rx_mu);
     if (complete) {
-      atomic_fetch_add_explicit(&l->msgs_received, 1, memory_order_relaxed);
-      atomic_fetch_add_explicit(&l->bytes_received, actr_msg_len(complete), memory_order_relaxed);
       *out = complete;
       break;
     }
-    /* A fragment was stored; with try_recv keep draining what is queued. */
+    /* A fragment was stored (or dropped); with try_recv keep draining what
+     * is queued. */
   }
-  pthread_mutex_unlock(&l->rx_mu);
   return rc;
+}
+
+/* deliver_to_handler (delivery thread): feed what the ring holds, then
+ * @frame (may be NULL), and hand every whole message to the handler with no
+ * lock held.  A reference keeps the lane alive should the handler drop the
+ * last handle. */
+static void deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
+  enum { BATCH = 16 };
+  actr_lane_clone(&l->base);
+  bool more = true;
+  while (more) {
+    actr_msg_t *done[BATCH];
+    int n = 0;
+    pthread_mutex_lock(&l->rx_mu);
+    actr_lane_handler_fn fn = l->handler;
+    void *user = l->handler_user;
+    more = false;
+    while (fn) {
+      void *item;
+      actr_msg_t *f;
+      if (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK)
+        f = item;
+      else if (frame)
+        f = frame, frame = NULL;
+      else
+        break;
+      actr_msg_t *m = feed(l, f);
+      if (m)
+        done[n++] = m;
+      if (n == BATCH) {
+        more = true;
+        break;
+      }
+    }
+    pthread_mutex_unlock(&l->rx_mu);
+    for (int i = 0; i < n; i++)
+      fn(&l->base, done[i], user);
+  }
+  if (frame) /* the handler went away meanwhile (only from inside it) */
+    actr_msg_free(frame);
+  after_pop(l);
+  actr_lane_unref(&l->base);
+}
+
+typedef struct handler_change {
+  dc_lane_t *l;
+  actr_lane_handler_fn fn;
+  void *user;
+} handler_change_t;
+
+static int set_handler_on_port_thread(void *data) {
+  handler_change_t *c = data;
+  dc_lane_t *l = c->l;
+  pthread_mutex_lock(&l->rx_mu);
+  l->handler = c->fn;
+  l->handler_user = c->user;
+  atomic_store(&l->has_handler, c->fn != NULL);
+  pthread_mutex_unlock(&l->rx_mu);
+  if (c->fn)
+    deliver_to_handler(l, NULL); /* what was queued goes first */
+  return ACTR_OK;
+}
+
+static int dc_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user) {
+  dc_lane_t *l = to_dc(lane);
+  if (!l->ops->call)
+    return actr__fail(ACTR_EINVALID_OPERATION, "set_handler() not supported on this lane type");
+  handler_change_t c = {l, fn, user};
+  return l->ops->call(l->port, set_handler_on_port_thread, &c);
 }
 
 static bool dc_lane_is_healthy(const actr_lane_t *lane) {
@@ -279,6 +381,7 @@ static const actr__lane_ops_t dc_lane_ops = {
   .lane_type = "WebRtcDataChannel",
   .send = dc_lane_send,
   .recv = dc_lane_recv,
+  .set_handler = dc_lane_set_handler,
   .is_healthy = dc_lane_is_healthy,
   .stats = dc_lane_stats,
   .close = dc_lane_close,
@@ -293,6 +396,10 @@ void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state) {
 
 bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
+  if (atomic_load_explicit(&l->has_handler, memory_order_acquire)) {
+    deliver_to_handler(l, frame);
+    return true;
+  }
   if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
     return true;
   if (actr__ring_is_closed(&l->inbound)) {

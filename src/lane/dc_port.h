@@ -13,6 +13,12 @@
  *                    frame; the port redelivers the refused frame first.
  *   close            start closing the channel.
  *   release          the lane drops its reference to the port.
+ * Optional, all three or none (push delivery, actr_lane_set_handler):
+ *   call             run @fn(@data) on the port's delivery thread (the one
+ *                    that calls actr__dc_lane_port_frame) and wait for it;
+ *                    inline when called there.
+ *   on_delivery_thread  true on that thread (where sends must not wait).
+ *   buffer_limit     the most bytes the channel holds (sends beyond fail).
  * Notifications to the lane (from the port's thread, no port lock held
  * except where said): actr__dc_lane_port_state, actr__dc_lane_port_frame,
  * actr__dc_lane_port_drained. */
@@ -37,6 +43,9 @@ typedef struct actr__dc_port_ops {
   void (*resume)(void *port);
   void (*close)(void *port);
   void (*release)(void *port);
+  int (*call)(void *port, int (*fn)(void *data), void *data);
+  bool (*on_delivery_thread)(void *port);
+  size_t (*buffer_limit)(void *port);
 } actr__dc_port_ops_t;
 
 /* actr__dc_lane_config_t: bounds of one DataChannel lane. */
@@ -60,7 +69,8 @@ void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state);
 /* actr__dc_lane_port_frame: one whole DataChannel message arrived.  Returns
  * true when the lane took it (transfer full); false when the lane's inbound
  * queue is full: the port keeps the frame, stops delivering, and delivers it
- * again after ops->resume.  Never blocks. */
+ * again after ops->resume.  Never blocks; with a handler set it runs the
+ * handler (on the port's delivery thread) for what the frame completes. */
 bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame);
 
 /* actr__dc_lane_port_drained: buffered_amount fell (wake blocked senders). */

@@ -95,6 +95,13 @@ int actr_lane_try_recv_envelope(actr_lane_t *lane, actr_envelope_t **out) {
   return lane_recv_envelope(lane, 0, out);
 }
 
+int actr_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user) {
+  CHECK_LANE(lane);
+  if (!lane->ops->set_handler)
+    return unsupported("set_handler()");
+  return lane->ops->set_handler(lane, fn, user);
+}
+
 const char *actr_lane_type(const actr_lane_t *lane) { return lane ? lane->ops->lane_type : NULL; }
 
 actr_payload_type_t actr_lane_payload_type(const actr_lane_t *lane) {

@@ -12,6 +12,8 @@
  *                  On ACTR_OK *@out is transfer full.
  *   send_envelope  on ACTR_OK the lane owns @env; on failure the caller does.
  *   recv_envelope  as recv, for envelopes.
+ *   set_handler    switch to push delivery (actr_lane_set_handler); waits
+ *                  until the switch is done on the delivery thread.
  *   is_healthy     NULL: always true.
  *   stats          fill what the kind counts (lane.c zeroes *out first).
  * Mandatory:
@@ -35,6 +37,7 @@ typedef struct actr__lane_ops {
   int (*recv)(actr_lane_t *lane, int timeout_ms, actr_msg_t **out);
   int (*send_envelope)(actr_lane_t *lane, actr_envelope_t *env, bool nonblock);
   int (*recv_envelope)(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out);
+  int (*set_handler)(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
   bool (*is_healthy)(const actr_lane_t *lane);
   void (*stats)(const actr_lane_t *lane, actr_lane_stats_t *out);
   void (*close)(actr_lane_t *lane);

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
+#include "runtime_internal.h"
 
 #define MAX_CHANNELS_PER_LABEL 4
 
@@ -102,12 +103,31 @@ static void rtc_port_release(void *p) {
   free(port);
 }
 
+/* Push delivery: channel callbacks run on the runtime's I/O thread. */
+static int rtc_port_call(void *p, int (*fn)(void *data), void *data) {
+  rtc_port_t *port = p;
+  return actr__runtime_call(port->rt, fn, data);
+}
+
+static bool rtc_port_on_delivery_thread(void *p) {
+  rtc_port_t *port = p;
+  return actr_runtime_is_io_thread(port->rt);
+}
+
+static size_t rtc_port_buffer_limit(void *p) {
+  rtc_port_t *port = p;
+  return actr_webrtc_dc_buffered_amount_limit(atomic_load(&port->primary));
+}
+
 static const actr__dc_port_ops_t rtc_port_ops = {
   .send = rtc_port_send,
   .buffered_amount = rtc_port_buffered_amount,
   .resume = rtc_port_resume,
   .close = rtc_port_close,
   .release = rtc_port_release,
+  .call = rtc_port_call,
+  .on_delivery_thread = rtc_port_on_delivery_thread,
+  .buffer_limit = rtc_port_buffer_limit,
 };
 
 /* ---- channel callbacks (I/O thread) ---- */

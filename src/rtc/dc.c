@@ -542,6 +542,9 @@ size_t actr_webrtc_dc_max_message_size(const actr_webrtc_dc_t *dc) {
 size_t actr_webrtc_dc_buffered_amount(const actr_webrtc_dc_t *dc) {
   return dc ? atomic_load(&((actr_webrtc_dc_t *)dc)->buffered) : 0;
 }
+size_t actr_webrtc_dc_buffered_amount_limit(const actr_webrtc_dc_t *dc) {
+  return dc ? dc->pc->max_buffered_bytes : 0;
+}
 void actr_webrtc_dc_set_buffered_amount_low_threshold(actr_webrtc_dc_t *dc, size_t bytes) {
   if (!dc)
     return;

@@ -19,14 +19,16 @@ typedef struct {
 
 static const char *const loopback[] = {"127.0.0.1"};
 
+/* @data: NULL, or a size_t * for the channels' max_buffered_bytes. */
 static void fixture_setup(fixture_t *f, gconstpointer data) {
-  (void)data;
   ASSERT_OK(actr_runtime_new(&f->rt));
   ASSERT_OK(actr_signaling_pair_new(&f->sa, &f->sb));
   actr_rtc_link_config_t cfg;
   actr_rtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
+  if (data)
+    cfg.webrtc.max_buffered_bytes = *(const size_t *)data;
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sb, false, &f->b));
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sa, true, &f->a));
   ASSERT_OK(actr_rtc_link_wait_connected(f->a, 20000));
@@ -190,6 +192,197 @@ static void test_close_seen_by_peer(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* ---- push delivery (actr_lane_set_handler) ---- */
+
+typedef struct collector {
+  GMutex mu;
+  GCond cond;
+  GPtrArray *msgs; /* actr_msg_t *, in arrival order */
+  bool on_io_thread; /* every call ran on the runtime's I/O thread */
+  actr_runtime_t *rt;
+} collector_t;
+
+static void collector_init(collector_t *c, actr_runtime_t *rt) {
+  g_mutex_init(&c->mu);
+  g_cond_init(&c->cond);
+  c->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)actr_msg_free);
+  c->on_io_thread = true;
+  c->rt = rt;
+}
+
+static void collector_clear(collector_t *c) {
+  g_ptr_array_free(c->msgs, TRUE);
+  g_mutex_clear(&c->mu);
+  g_cond_clear(&c->cond);
+}
+
+static void collect(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  collector_t *c = user;
+  (void)lane;
+  g_mutex_lock(&c->mu);
+  if (!actr_runtime_is_io_thread(c->rt))
+    c->on_io_thread = false;
+  g_ptr_array_add(c->msgs, msg);
+  g_cond_broadcast(&c->cond);
+  g_mutex_unlock(&c->mu);
+}
+
+static void wait_collected(collector_t *c, guint n) {
+  gint64 until = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&c->mu);
+  while (c->msgs->len < n)
+    if (!g_cond_wait_until(&c->cond, &c->mu, until))
+      break;
+  guint got = c->msgs->len;
+  g_mutex_unlock(&c->mu);
+  g_assert_cmpuint(got, ==, n);
+}
+
+/* Every size, in order, handed to the handler on the I/O thread; recv is
+ * refused meanwhile; clearing the handler gives recv back. */
+static void test_handler_every_size(fixture_t *f, gconstpointer data) {
+  (void)data;
+  static const size_t sizes[] = {0, 1, 65527, 65528, 200 * 1024, 4u << 20, 16u << 20};
+  enum { N = G_N_ELEMENTS(sizes) };
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  collector_t c;
+  collector_init(&c, f->rt);
+  ASSERT_OK(actr_lane_set_handler(lb, collect, &c));
+  actr_msg_t *msg = NULL;
+  g_assert_cmpstr(actr_err_name(actr_lane_recv(lb, 10, &msg)), ==, "INVALID_OPERATION");
+  g_assert_cmpstr(actr_err_name(actr_lane_try_recv(lb, &msg)), ==, "INVALID_OPERATION");
+  for (size_t i = 0; i < N; i++) {
+    uint8_t *d = pattern(sizes[i], (uint32_t)i);
+    ASSERT_OK(actr_lane_send(la, d, sizes[i]));
+    g_free(d);
+  }
+  wait_collected(&c, N);
+  g_assert_true(c.on_io_thread);
+  for (size_t i = 0; i < N; i++) {
+    uint8_t *d = pattern(sizes[i], (uint32_t)i);
+    actr_msg_t *m = c.msgs->pdata[i];
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), d, sizes[i]);
+    g_free(d);
+  }
+  actr_lane_stats_t st;
+  ASSERT_OK(actr_lane_stats(lb, &st));
+  g_assert_cmpuint(st.msgs_received, ==, N);
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  exchange(la, lb, 70000, 99); /* queued delivery again */
+  collector_clear(&c);
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
+/* Switching from recv to a handler mid-stream loses nothing and keeps the
+ * order: what was queued goes to the handler first. */
+static void test_handler_takes_queued_first(fixture_t *f, gconstpointer data) {
+  (void)data;
+  enum { N = 40 };
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  exchange(la, lb, 10, 0); /* the channel is up both ways */
+  for (uint32_t i = 0; i < N; i++) {
+    size_t len = 1000 + i * 3001;
+    uint8_t *d = pattern(len, i);
+    ASSERT_OK(actr_lane_send(la, d, len));
+    g_free(d);
+  }
+  collector_t c;
+  collector_init(&c, f->rt);
+  ASSERT_OK(actr_lane_set_handler(lb, collect, &c));
+  wait_collected(&c, N);
+  for (uint32_t i = 0; i < N; i++) {
+    size_t len = 1000 + i * 3001;
+    uint8_t *d = pattern(len, i);
+    actr_msg_t *m = c.msgs->pdata[i];
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), d, len);
+    g_free(d);
+  }
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  collector_clear(&c);
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
+/* A handler that answers on the I/O thread: multi-fragment sends from there
+ * go out whole, without waiting. */
+static void echo_back(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  atomic_int *failures = user;
+  if (actr_lane_send(lane, actr_msg_data(msg), actr_msg_len(msg)) != ACTR_OK)
+    atomic_fetch_add(failures, 1);
+  actr_msg_free(msg);
+}
+
+static void test_handler_echo(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  atomic_int failures = 0;
+  ASSERT_OK(actr_lane_set_handler(lb, echo_back, &failures));
+  for (uint32_t i = 0; i < 30; i++) {
+    size_t len = (i % 3 == 0) ? 200 * 1024 : 1024 + i;
+    uint8_t *d = pattern(len, i);
+    ASSERT_OK(actr_lane_send(la, d, len));
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(la, 20000, &m));
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), d, len);
+    actr_msg_free(m);
+    g_free(d);
+  }
+  g_assert_cmpint(atomic_load(&failures), ==, 0);
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
+/* From a handler a send never waits: a message that cannot fit in the
+ * channel now is refused with WOULD_BLOCK and nothing of it is sent (the
+ * next message is the first the peer sees). */
+typedef struct {
+  atomic_int big_rc, small_rc;
+  atomic_bool done;
+} refuse_t;
+
+static void send_big_then_small(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  refuse_t *r = user;
+  actr_msg_free(msg);
+  uint8_t *big = pattern(1u << 20, 5);
+  atomic_store(&r->big_rc, actr_lane_send(lane, big, 1u << 20));
+  g_free(big);
+  atomic_store(&r->small_rc, actr_lane_send(lane, "after", 5));
+  atomic_store(&r->done, true);
+}
+
+static size_t small_channel_buffer = 256 * 1024;
+
+static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  refuse_t r = {0};
+  ASSERT_OK(actr_lane_set_handler(lb, send_big_then_small, &r));
+  ASSERT_OK(actr_lane_send(la, "go", 2));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(la, 20000, &m));
+  g_assert_true(atomic_load(&r.done));
+  g_assert_cmpstr(actr_err_name(atomic_load(&r.big_rc)), ==, "WOULD_BLOCK");
+  ASSERT_OK(atomic_load(&r.small_rc));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
+  actr_msg_free(m);
+  actr_lane_stats_t st;
+  ASSERT_OK(actr_lane_stats(la, &st));
+  g_assert_cmpuint(st.reassembly_pending_messages, ==, 0);
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
@@ -197,5 +390,10 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
+  ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
+  ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
+  ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
+  g_test_add("/rtc-link/handler/send-never-waits", fixture_t, &small_channel_buffer,
+             fixture_setup, test_handler_send_never_waits, fixture_teardown);
   return g_test_run();
 }

@@ -37,6 +37,9 @@ static void test_lane_type_and_health(void) {
   g_assert_true(actr_lane_is_healthy(a));
   actr_envelope_t *env = NULL;
   ASSERT_RC(actr_lane_recv_envelope(a, 0, &env), "INVALID_OPERATION");
+  /* The in-memory pair delivers on the sender's thread under its lock:
+   * no push delivery there (WebRTC lanes have it: tests/link). */
+  ASSERT_RC(actr_lane_set_handler(a, NULL, NULL), "INVALID_OPERATION");
   actr_lane_close(b);
   g_assert_false(actr_lane_is_healthy(a)); /* the channel closed under both */
   g_assert_false(actr_lane_is_healthy(b));

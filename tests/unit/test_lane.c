@@ -50,6 +50,8 @@ static void test_lane_default_ops(void) {
   g_assert_cmpstr(actr_err_name(actr_lane_recv_envelope(lane, 0, &env)), ==, "INVALID_OPERATION");
   g_assert_cmpstr(actr_last_error(), ==, "recv_envelope() not supported on this lane type");
   g_assert_null(env);
+  g_assert_cmpstr(actr_err_name(actr_lane_set_handler(lane, NULL, NULL)), ==, "INVALID_OPERATION");
+  g_assert_cmpstr(actr_last_error(), ==, "set_handler() not supported on this lane type");
 
   g_assert_cmpstr(actr_lane_type(lane), ==, "Bare");
   g_assert_cmpint(actr_lane_payload_type(lane), ==, ACTR_PAYLOAD_RPC_SIGNAL);
