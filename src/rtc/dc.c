@@ -6,7 +6,10 @@
  *
  * Threads: send/send_msg and the accessors run on any thread; the queue is
  * guarded by dc->mu (pushed by any thread, popped by the I/O thread), and the
- * state is written under it so a send never queues behind a close.
+ * state is written under it so a send never queues behind a close.  A send
+ * from an application thread that finds nothing queued goes to SCTP itself
+ * (a direct send, under pc->direct_mu: no hand-off to the I/O thread, so no
+ * wake-up of it on the way out); only when SCTP is full is it queued.
  * Everything else runs on the I/O thread. */
 #include <string.h>
 
@@ -131,7 +134,8 @@ static void qos(const actr_webrtc_dc_t *dc, bool *unordered, actr__sctp_pr_t *pr
   }
 }
 
-static int sctp_send_payload(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, size_t len) {
+static int sctp_send_on(actr__sctp_t *sctp, actr_webrtc_dc_t *dc, uint32_t ppid,
+                        const void *data, size_t len) {
   bool unordered;
   actr__sctp_pr_t pr;
   uint32_t val;
@@ -141,8 +145,25 @@ static int sctp_send_payload(actr_webrtc_dc_t *dc, uint32_t ppid, const void *da
   static const uint8_t zero = 0;
   if (len == 0)
     data = &zero, len = 1;
-  return actr__sctp_send(dc->pc->sctp, (uint16_t)atomic_load(&dc->sid), ppid, unordered, pr, val,
-                         data, len);
+  return actr__sctp_send(sctp, (uint16_t)atomic_load(&dc->sid), ppid, unordered, pr, val, data,
+                         len);
+}
+
+static int sctp_send_payload(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, size_t len) {
+  return sctp_send_on(dc->pc->sctp, dc, ppid, data, len);
+}
+
+/* direct_send: from an application thread, straight to SCTP while the
+ * association is up; ACTR_EWOULD_BLOCK when it is not or SCTP is full (the
+ * caller queues the message then). */
+static int direct_send(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, size_t len) {
+  actr_webrtc_pc_t *pc = dc->pc;
+  int rc = ACTR_EWOULD_BLOCK;
+  g_mutex_lock(&pc->direct_mu);
+  if (pc->direct_sctp)
+    rc = sctp_send_on(pc->direct_sctp, dc, ppid, data, len);
+  g_mutex_unlock(&pc->direct_mu);
+  return rc;
 }
 
 static int send_control(actr_webrtc_dc_t *dc, bool open) {
@@ -587,11 +608,14 @@ static int do_send(actr_webrtc_dc_t *dc, const void *data, size_t len, actr_msg_
     actr_msg_free(msg);
     return rc;
   }
-  /* On the I/O thread with nothing queued: straight to SCTP, no copy. */
-  if (io && g_queue_get_length(&dc->queue) == 0 && !dc->open_pending && !dc->ack_pending &&
-      can_send(dc)) {
+  /* Nothing queued: straight to SCTP, no copy — on the I/O thread, or as a
+   * direct send from any other (in order: what a thread queued earlier is
+   * in SCTP before the queue reads empty). */
+  if (g_queue_get_length(&dc->queue) == 0 && !dc->open_pending && !dc->ack_pending &&
+      (!io || can_send(dc))) {
     g_mutex_unlock(&dc->mu);
-    rc = sctp_send_payload(dc, ppid, msg ? actr_msg_data(msg) : data, len);
+    const void *p = msg ? actr_msg_data(msg) : data;
+    rc = io ? sctp_send_payload(dc, ppid, p, len) : direct_send(dc, ppid, p, len);
     if (rc != ACTR_EWOULD_BLOCK) {
       actr_msg_free(msg);
       return rc;

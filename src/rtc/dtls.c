@@ -41,6 +41,11 @@ struct actr__dtls {
   const uint8_t *in; /* the datagram being fed, NULL when consumed */
   size_t in_len;
   GSource *retransmit, *deadline;
+  /* Records are sent from the I/O thread and from direct senders (an
+   * application thread inside SCTP): one at a time.  GnuTLS allows one
+   * sending and one receiving thread on a session; receiving stays on the
+   * I/O thread. */
+  GMutex send_mu;
 };
 
 /* ---- the memory transport ---- */
@@ -131,6 +136,7 @@ static void arm(actr__dtls_t *d, GSource **slot, unsigned ms, GSourceFunc fn) {
 int actr__dtls_new(GMainContext *ctx, const actr__dtls_config_t *cfg, const actr__dtls_cbs_t *cbs,
                    void *user, actr__dtls_t **out) {
   actr__dtls_t *d = g_new0(actr__dtls_t, 1);
+  g_mutex_init(&d->send_mu);
   d->ctx = ctx;
   d->cbs = *cbs;
   d->user = user;
@@ -285,9 +291,12 @@ void actr__dtls_feed(actr__dtls_t *d, const uint8_t *buf, size_t len) {
 }
 
 bool actr__dtls_send(actr__dtls_t *d, const void *buf, size_t len) {
-  if (d->closed || d->state != DTLS_CONNECTED)
+  g_mutex_lock(&d->send_mu);
+  bool can = !d->closed && d->state == DTLS_CONNECTED;
+  ssize_t r = can ? gnutls_record_send(d->s, buf, len) : 0;
+  g_mutex_unlock(&d->send_mu);
+  if (!can)
     return false;
-  ssize_t r = gnutls_record_send(d->s, buf, len);
   if (r < 0) {
     actr__log(ACTR_LOG_DEBUG, "dtls: send of %zu bytes: %s", len, gnutls_strerror((int)r));
     return false;
@@ -300,9 +309,11 @@ bool actr__dtls_connected(const actr__dtls_t *d) { return d && d->state == DTLS_
 void actr__dtls_close(actr__dtls_t *d) {
   if (!d || d->closed)
     return;
+  g_mutex_lock(&d->send_mu);
   if (d->state == DTLS_CONNECTED)
     gnutls_bye(d->s, GNUTLS_SHUT_WR); /* close_notify, does not wait */
   d->closed = true;
+  g_mutex_unlock(&d->send_mu);
   stop_timer(&d->retransmit);
   stop_timer(&d->deadline);
 }
@@ -313,6 +324,7 @@ void actr__dtls_free(actr__dtls_t *d) {
   actr__dtls_close(d);
   gnutls_deinit(d->s);
   gnutls_certificate_free_credentials(d->cred);
+  g_mutex_clear(&d->send_mu);
   g_free(d);
   actr__rtc_live_add(-1);
 }

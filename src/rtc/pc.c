@@ -70,6 +70,7 @@ void actr__pc_unref(actr_webrtc_pc_t *pc) {
   if (pc->early_candidates)
     g_ptr_array_free(pc->early_candidates, TRUE);
   g_queue_clear_full(&pc->early_out, (GDestroyNotify)g_bytes_unref);
+  g_mutex_clear(&pc->direct_mu);
   actr__sdp_free(pc->remote);
   g_free(pc->ufrag);
   g_free(pc->pwd);
@@ -99,8 +100,17 @@ static void set_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err) 
     pc->on_state(pc, st, err, pc->user);
 }
 
+/* direct_off: no application thread sends through SCTP any more; one that
+ * is doing so now has finished when this returns. */
+static void direct_off(actr_webrtc_pc_t *pc) {
+  g_mutex_lock(&pc->direct_mu);
+  pc->direct_sctp = NULL;
+  g_mutex_unlock(&pc->direct_mu);
+}
+
 static gboolean teardown_cb(gpointer data) {
   actr_webrtc_pc_t *pc = data;
+  direct_off(pc);
   /* Order matters: the SCTP ABORT goes out through DTLS and ICE, then DTLS
    * sends close_notify, then ICE releases its TURN allocations. */
   if (pc->sctp) {
@@ -126,6 +136,7 @@ static void pc_end(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t final_state, int
   if (pc->closed)
     return;
   pc->closed = true;
+  direct_off(pc);
   if (why)
     actr__log(final_state == ACTR_WEBRTC_PC_FAILED ? ACTR_LOG_WARN : ACTR_LOG_INFO,
               "webrtc: %s", why);
@@ -153,6 +164,9 @@ static void sctp_up_cb(void *user, uint16_t out_streams, uint16_t in_streams) {
   actr__log(ACTR_LOG_INFO, "webrtc: SCTP association up, %u/%u streams", out_streams, in_streams);
   pc->sctp_up = true;
   pc->out_streams = out_streams;
+  g_mutex_lock(&pc->direct_mu);
+  pc->direct_sctp = pc->sctp;
+  g_mutex_unlock(&pc->direct_mu);
   actr__dc_sctp_up(pc);
 }
 
@@ -352,6 +366,7 @@ static int pc_build(actr_runtime_t *rt, const actr_webrtc_config_t *cfg, actr_we
   pc->by_sid = g_hash_table_new(g_direct_hash, g_direct_equal);
   pc->pending = g_ptr_array_new();
   g_queue_init(&pc->early_out);
+  g_mutex_init(&pc->direct_mu);
   *out = pc;
   return ACTR_OK;
 }

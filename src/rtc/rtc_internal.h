@@ -105,6 +105,13 @@ struct actr_webrtc_pc {
   GPtrArray *pending; /* channels without a stream id yet (a reference each) */
   GSource *wake;      /* flushes the channels' send queues */
   bool closed, detached;
+
+  /* Direct sends (dc.c): an application thread hands a message to SCTP
+   * itself, holding direct_mu, while direct_sctp is set (from SCTP up to the
+   * end of the connection; cleared under direct_mu before any layer under
+   * it goes away). */
+  GMutex direct_mu;
+  actr__sctp_t *direct_sctp;
 };
 
 void actr__pc_ref(actr_webrtc_pc_t *pc);
@@ -129,9 +136,10 @@ struct actr_webrtc_dc {
 
   /* I/O thread */
   bool remote;       /* opened by the peer */
-  bool acked;        /* RFC 8832 §6.6: ordered sends until the peer acknowledged */
-  bool open_pending; /* DATA_CHANNEL_OPEN not yet taken by SCTP */
-  bool ack_pending;  /* DATA_CHANNEL_ACK not yet taken by SCTP */
+  /* written on the I/O thread, read by direct senders too */
+  atomic_bool acked;        /* RFC 8832 §6.6: ordered sends until the peer acknowledged */
+  atomic_bool open_pending; /* DATA_CHANNEL_OPEN not yet taken by SCTP */
+  atomic_bool ack_pending;  /* DATA_CHANNEL_ACK not yet taken by SCTP */
   bool released, close_reported;
   bool reset_asked, reset_out_done, reset_in_done;
   actr_webrtc_dc_callbacks_t cbs;

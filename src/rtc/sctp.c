@@ -15,7 +15,14 @@
  * upcall only records events; they are processed (reads, notifications,
  * callbacks to the layer above) once control is back in our code: right
  * after an input packet has been handled, or from the association's wake
- * source. */
+ * source.
+ *
+ * Direct sends: actr__sctp_send may also be called from an application
+ * thread (the caller serialises that with the end of the association, see
+ * pc->direct_mu).  usrsctp locks its own state; the packets it produces
+ * inside that call go out on the caller's thread (through DTLS, which
+ * serialises its record sends); events it records wake the owner thread.
+ * Such a caller touches none of the owner's fields but the atomic ones. */
 #include "sctp.h"
 
 #include <arpa/inet.h>
@@ -48,7 +55,8 @@ struct actr__sctp {
   atomic_int events;   /* SCTP_EVENT_* recorded by the upcall */
   int depth;           /* > 0 while inside one of our calls into usrsctp */
   bool processing;
-  bool up, closed, muted, down_reported, want_write, paused;
+  atomic_bool up, closed, muted, want_write; /* read by direct senders too */
+  bool down_reported, paused;
 
   GMutex out_mu;       /* packets from another thread, sent on ours */
   GQueue out;          /* GBytes */
@@ -116,6 +124,9 @@ static void sctp_unref(actr__sctp_t *s) {
  * the same association most of the time: the id is then matched here
  * without the registry lock. */
 static _Thread_local actr__sctp_t *current;
+/* The association a direct sender (not the owner thread) is sending on:
+ * conn_output sends its packets right away on this thread. */
+static _Thread_local actr__sctp_t *direct_out;
 
 #define ENTER(s)                                                                               \
   actr__sctp_t *prev_ = current;                                                               \
@@ -174,7 +185,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
     memcpy((uint8_t *)buf + 8, &sum, 4);
   }
   if (!s->muted) {
-    if (g_main_context_is_owner(s->ctx)) {
+    if (direct_out == s || g_main_context_is_owner(s->ctx)) {
       s->cbs.send(s->user, buf, len);
     } else {
       /* A timer fired on another runtime's thread: DTLS and ICE of @s are
@@ -613,12 +624,26 @@ int actr__sctp_send(actr__sctp_t *s, uint16_t sid, uint32_t ppid, bool unordered
     spa.sendv_prinfo.pr_policy = pr == ACTR__SCTP_PR_RTX ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;
     spa.sendv_prinfo.pr_value = pr_value;
   }
-  ENTER(s);
-  ssize_t n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
-  int e = errno;
-  LEAVE(s);
-  if (s->depth == 0 && atomic_load(&s->events))
-    actr__wake(s->wake); /* processed from the loop: this call runs no callback */
+  ssize_t n;
+  int e;
+  if (g_main_context_is_owner(s->ctx)) {
+    ENTER(s);
+    n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
+    e = errno;
+    LEAVE(s);
+    if (s->depth == 0 && atomic_load(&s->events))
+      actr__wake(s->wake); /* processed from the loop: this call runs no callback */
+  } else {
+    /* A direct sender: usrsctp's upcall wakes the owner for what it
+     * records; the packets go out from here. */
+    actr__sctp_t *prev = current;
+    current = s;
+    direct_out = s;
+    n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
+    e = errno;
+    direct_out = NULL;
+    current = prev;
+  }
   if (n >= 0)
     return ACTR_OK;
   if (e == EWOULDBLOCK || e == EAGAIN) {

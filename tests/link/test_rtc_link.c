@@ -192,6 +192,74 @@ static void test_close_seen_by_peer(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* Application threads send straight into SCTP (direct sends) while the
+ * connection is torn down under them: each send either goes out or fails
+ * with a closed code; nothing crashes, nothing hangs. */
+typedef struct {
+  actr_lane_t *lane;
+  atomic_int sent;
+  int last_rc;
+} flood_t;
+
+static gpointer flood_main(gpointer p) {
+  flood_t *fl = p;
+  uint8_t buf[1024];
+  memset(buf, 0x6b, sizeof buf);
+  for (;;) {
+    int rc = actr_lane_send(fl->lane, buf, sizeof buf);
+    if (rc != ACTR_OK) {
+      fl->last_rc = rc;
+      return NULL;
+    }
+    atomic_fetch_add(&fl->sent, 1);
+  }
+}
+
+static gpointer drain_main(gpointer p) {
+  actr_lane_t *lane = p;
+  actr_msg_t *m;
+  while (actr_lane_recv(lane, 20000, &m) == ACTR_OK)
+    actr_msg_free(m);
+  return NULL;
+}
+
+static void test_direct_sends_while_connection_ends(fixture_t *f, gconstpointer data) {
+  (void)data;
+  enum { SENDERS = 3 };
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  exchange(la, lb, 10, 3);
+  GThread *reader = g_thread_new("drain", drain_main, lb); /* keeps a's senders busy */
+  flood_t fl[SENDERS];
+  GThread *t[SENDERS];
+  for (int i = 0; i < SENDERS; i++) {
+    fl[i] = (flood_t){.lane = la};
+    atomic_init(&fl[i].sent, 0);
+    t[i] = g_thread_new("flood", flood_main, &fl[i]);
+  }
+  /* Let them run into SCTP and the channel's queue, then end it all. */
+  gint64 until = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+  int total = 0;
+  while (total < 200 && g_get_monotonic_time() < until) {
+    g_usleep(1000);
+    total = 0;
+    for (int i = 0; i < SENDERS; i++)
+      total += atomic_load(&fl[i].sent);
+  }
+  g_assert_cmpint(total, >=, 200);
+  actr_rtc_link_free(f->a);
+  f->a = NULL;
+  for (int i = 0; i < SENDERS; i++) {
+    g_thread_join(t[i]);
+    g_assert_cmpstr(actr_err_name(fl[i].last_rc), ==, "DATA_CHANNEL_CLOSED");
+  }
+  g_assert_false(actr_lane_is_healthy(la));
+  g_thread_join(reader); /* b sees the channel close */
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
 /* ---- push delivery (actr_lane_set_handler) ---- */
 
 typedef struct collector {
@@ -390,6 +458,7 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
+  ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
   ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
   ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
   ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
