@@ -1,8 +1,8 @@
 /* bench_dc_lane.c — the DataChannel lane over real WebRTC (ICE on
  * 127.0.0.1, DTLS, SCTP), libactr <-> libactr in one process: 1 MiB lane
  * message throughput and 1 KiB lane round trip, the latter two ways:
- * application threads blocked in recv (each message crosses from an I/O
- * thread to an application thread and back on both sides), and handlers
+ * application threads blocked in recv (sending directly into SCTP, and
+ * running their runtime's loop while they wait), and handlers
  * (actr_lane_set_handler: each side answers on its I/O thread, as the raw
  * channel figure of bench_webrtc does).  The raw data channel figures of
  * bench_webrtc (same run of `make bench`) are the baseline: the lane adds

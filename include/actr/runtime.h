@@ -1,9 +1,19 @@
-/* actr/runtime.h — the I/O runtime: one thread running one event loop that
- * owns every socket of every network lane (WebSocket, WebRTC) created on it.
+/* actr/runtime.h — the I/O runtime: one event loop that owns every socket
+ * of every network lane (WebSocket, WebRTC) created on it, run by a thread
+ * of its own.
  *
- * Lane calls are thread-safe from any thread; they hand work to the I/O
- * thread and wake it (no polling).  Callbacks registered on network objects
- * run on the I/O thread unless their documentation says otherwise. */
+ * Lane calls are thread-safe from any thread; they hand work to the loop and
+ * wake it (no polling).  Callbacks registered on network objects run on the
+ * I/O thread unless their documentation says otherwise, one at a time.
+ *
+ * "The I/O thread" is whichever thread runs the loop at that moment: the
+ * runtime's own thread, or an application thread waiting in actr_lane_recv
+ * on a DataChannel lane of this runtime, which runs the loop itself while it
+ * waits (the runtime's thread stands aside meanwhile), so that the message it
+ * waits for wakes it directly instead of being handed over between threads.
+ * actr_runtime_is_io_thread() is true on that thread while it runs the loop;
+ * the rules for the I/O thread (do not block, do not wait for the loop) apply
+ * to callbacks wherever they run. */
 #ifndef ACTR_RUNTIME_H
 #define ACTR_RUNTIME_H
 
@@ -28,7 +38,8 @@ ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);
  * called on the I/O thread itself for the last reference. */
 ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
 
-/* actr_runtime_is_io_thread: true when called from @rt's I/O thread. */
+/* actr_runtime_is_io_thread: true when called from the thread that runs
+ * @rt's loop now (its own thread, or a receiver lending itself). */
 ACTR_API bool actr_runtime_is_io_thread(const actr_runtime_t *rt);
 
 #ifdef __cplusplus

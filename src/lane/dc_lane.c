@@ -222,6 +222,41 @@ static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
   return complete;
 }
 
+/* take_queued: feed what the ring holds until a message is whole. */
+static actr_msg_t *take_queued(dc_lane_t *l) {
+  void *item;
+  while (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK) {
+    after_pop(l);
+    pthread_mutex_lock(&l->rx_mu);
+    actr_msg_t *complete = feed(l, item);
+    pthread_mutex_unlock(&l->rx_mu);
+    if (complete)
+      return complete;
+  }
+  return NULL;
+}
+
+typedef struct lend_wait {
+  dc_lane_t *l;
+  actr_msg_t *out;
+} lend_wait_t;
+
+/* lend_done: checked by the lent loop after each iteration (on this
+ * thread): a whole message, or a reason to stop waiting. */
+static bool lend_done(void *data) {
+  lend_wait_t *w = data;
+  if (!w->out)
+    w->out = take_queued(w->l);
+  return w->out || actr__ring_is_closed(&w->l->inbound) || atomic_load(&w->l->has_handler);
+}
+
+static int remaining_ms(int timeout_ms, uint64_t deadline) {
+  if (timeout_ms <= 0)
+    return timeout_ms;
+  uint64_t now = actr__now_ms();
+  return now >= deadline ? 0 : (int)(deadline - now);
+}
+
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load(&l->has_handler))
@@ -229,10 +264,20 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
   int rc;
   for (;;) {
-    int wait = timeout_ms;
-    if (timeout_ms > 0) {
-      uint64_t now = actr__now_ms();
-      wait = now >= deadline ? 0 : (int)(deadline - now);
+    int wait = remaining_ms(timeout_ms, deadline);
+    if (wait != 0 && l->ops->lend) {
+      /* Run the transport's loop here while waiting: the frame that
+       * completes the message wakes this thread, no hand-off. */
+      lend_wait_t w = {l, NULL};
+      if (!lend_done(&w))
+        l->ops->lend(l->port, lend_done, &w, wait);
+      if (w.out) {
+        *out = w.out;
+        return ACTR_OK;
+      }
+      if (atomic_load(&l->has_handler))
+        return actr__fail(ACTR_EINVALID_OPERATION, "recv() while a message handler is set");
+      wait = remaining_ms(timeout_ms, deadline);
     }
     void *item;
     rc = actr__ring_pop(&l->inbound, &item, wait);

@@ -19,6 +19,11 @@
  *                    inline when called there.
  *   on_delivery_thread  true on that thread (where sends must not wait).
  *   buffer_limit     the most bytes the channel holds (sends beyond fail).
+ * Optional:
+ *   lend             a receiver is about to wait: run the port's delivery
+ *                    loop on its thread until @done(@data) or @timeout_ms
+ *                    (see actr__runtime_lend); false when it cannot (the
+ *                    receiver then waits on the ring).
  * Notifications to the lane (from the port's thread, no port lock held
  * except where said): actr__dc_lane_port_state, actr__dc_lane_port_frame,
  * actr__dc_lane_port_drained. */
@@ -46,6 +51,7 @@ typedef struct actr__dc_port_ops {
   int (*call)(void *port, int (*fn)(void *data), void *data);
   bool (*on_delivery_thread)(void *port);
   size_t (*buffer_limit)(void *port);
+  bool (*lend)(void *port, bool (*done)(void *data), void *data, int timeout_ms);
 } actr__dc_port_ops_t;
 
 /* actr__dc_lane_config_t: bounds of one DataChannel lane. */

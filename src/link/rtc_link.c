@@ -119,6 +119,11 @@ static size_t rtc_port_buffer_limit(void *p) {
   return actr_webrtc_dc_buffered_amount_limit(atomic_load(&port->primary));
 }
 
+static bool rtc_port_lend(void *p, bool (*done)(void *data), void *data, int timeout_ms) {
+  rtc_port_t *port = p;
+  return actr__runtime_lend(port->rt, done, data, timeout_ms);
+}
+
 static const actr__dc_port_ops_t rtc_port_ops = {
   .send = rtc_port_send,
   .buffered_amount = rtc_port_buffered_amount,
@@ -128,6 +133,7 @@ static const actr__dc_port_ops_t rtc_port_ops = {
   .call = rtc_port_call,
   .on_delivery_thread = rtc_port_on_delivery_thread,
   .buffer_limit = rtc_port_buffer_limit,
+  .lend = rtc_port_lend,
 };
 
 /* ---- channel callbacks (I/O thread) ---- */

@@ -1,6 +1,10 @@
-/* runtime.c — the I/O thread: a GMainContext of its own, a GMainLoop on a
- * GThread, and two ways to hand work to it (fire-and-forget and call-and-
- * wait).  Wake-ups go through the context's own wakeup fd: no polling. */
+/* runtime.c — the I/O thread: a GMainContext of its own iterated on a
+ * GThread, two ways to hand work to it (fire-and-forget and call-and-wait),
+ * and lending: a thread about to wait for the loop's work may run the loop
+ * itself while the I/O thread stands aside (parked on lf_cond, the context
+ * released), so that the event it waits for wakes it directly.  Only one
+ * thread owns the context at a time.  Wake-ups go through the context's own
+ * wakeup fd or condition variables: no polling. */
 #include "runtime_internal.h"
 
 #include <stdatomic.h>
@@ -11,15 +15,41 @@
 struct actr_runtime {
   atomic_int refs;
   GMainContext *ctx;
-  GMainLoop *loop;
   GThread *thread;
+
+  /* Lending the loop (actr__runtime_lend): a thread about to wait for the
+   * loop's work runs the loop itself while the I/O thread stands aside. */
+  GMutex lf_mu;
+  GCond lf_cond;
+  atomic_bool lend_wanted; /* a lender asked the I/O thread to stand aside */
+  bool io_parked;          /* under lf_mu: the I/O thread has released ctx */
+  atomic_bool stopping;
 };
 
 static gpointer io_thread_main(gpointer data) {
   actr_runtime_t *rt = data;
-  g_main_context_push_thread_default(rt->ctx);
-  g_main_loop_run(rt->loop);
+  g_mutex_lock(&rt->lf_mu);
+  for (;;) {
+    while (atomic_load(&rt->lend_wanted) && !atomic_load(&rt->stopping)) {
+      rt->io_parked = true;
+      g_cond_broadcast(&rt->lf_cond);
+      g_cond_wait(&rt->lf_cond, &rt->lf_mu);
+    }
+    rt->io_parked = false;
+    if (atomic_load(&rt->stopping))
+      break;
+    g_mutex_unlock(&rt->lf_mu);
+    g_main_context_push_thread_default(rt->ctx);
+    while (!atomic_load(&rt->lend_wanted) && !atomic_load(&rt->stopping))
+      g_main_context_iteration(rt->ctx, TRUE);
+    g_main_context_pop_thread_default(rt->ctx);
+    g_mutex_lock(&rt->lf_mu);
+  }
+  while (atomic_load(&rt->lend_wanted)) /* a lender sees the stop and gives the loop back */
+    g_cond_wait(&rt->lf_cond, &rt->lf_mu);
+  g_mutex_unlock(&rt->lf_mu);
   /* Drain what was queued before the stop so no invoke is left unrun. */
+  g_main_context_push_thread_default(rt->ctx);
   while (g_main_context_iteration(rt->ctx, FALSE))
     ;
   g_main_context_pop_thread_default(rt->ctx);
@@ -33,15 +63,19 @@ int actr_runtime_new(actr_runtime_t **out) {
   if (!rt)
     return actr__fail(ACTR_ENO_MEMORY, "runtime");
   atomic_init(&rt->refs, 1);
+  atomic_init(&rt->lend_wanted, false);
+  atomic_init(&rt->stopping, false);
+  g_mutex_init(&rt->lf_mu);
+  g_cond_init(&rt->lf_cond);
   rt->ctx = g_main_context_new();
-  rt->loop = g_main_loop_new(rt->ctx, FALSE);
   GError *err = NULL;
   rt->thread = g_thread_try_new("actr-io", io_thread_main, rt, &err);
   if (!rt->thread) {
     int rc = actr__fail(ACTR_EINTERNAL, "cannot start the I/O thread: %s", err->message);
     g_error_free(err);
-    g_main_loop_unref(rt->loop);
     g_main_context_unref(rt->ctx);
+    g_mutex_clear(&rt->lf_mu);
+    g_cond_clear(&rt->lf_cond);
     free(rt);
     return rc;
   }
@@ -55,18 +89,18 @@ actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt) {
   return rt;
 }
 
-static gboolean quit_cb(gpointer data) {
-  g_main_loop_quit(data);
-  return G_SOURCE_REMOVE;
-}
-
 void actr_runtime_unref(actr_runtime_t *rt) {
   if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
     return;
-  g_main_context_invoke(rt->ctx, quit_cb, rt->loop);
+  g_mutex_lock(&rt->lf_mu);
+  atomic_store(&rt->stopping, true);
+  g_cond_broadcast(&rt->lf_cond);
+  g_mutex_unlock(&rt->lf_mu);
+  g_main_context_wakeup(rt->ctx);
   g_thread_join(rt->thread);
-  g_main_loop_unref(rt->loop);
   g_main_context_unref(rt->ctx);
+  g_mutex_clear(&rt->lf_mu);
+  g_cond_clear(&rt->lf_cond);
   free(rt);
 }
 
@@ -131,4 +165,48 @@ int actr__runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data) {
   g_mutex_clear(&c.mu);
   g_cond_clear(&c.cond);
   return c.rc;
+}
+
+static gboolean lend_deadline_cb(gpointer data) {
+  *(bool *)data = true;
+  return G_SOURCE_REMOVE;
+}
+
+bool actr__runtime_lend(actr_runtime_t *rt, bool (*done)(void *data), void *data,
+                        int timeout_ms) {
+  if (g_main_context_is_owner(rt->ctx))
+    return false; /* the I/O thread itself, or a lender already */
+  g_mutex_lock(&rt->lf_mu);
+  if (atomic_load(&rt->lend_wanted) || atomic_load(&rt->stopping)) {
+    g_mutex_unlock(&rt->lf_mu); /* another thread runs the loop: wait as usual */
+    return false;
+  }
+  atomic_store(&rt->lend_wanted, true);
+  g_main_context_wakeup(rt->ctx);
+  while (!rt->io_parked && !atomic_load(&rt->stopping))
+    g_cond_wait(&rt->lf_cond, &rt->lf_mu);
+  bool ok = rt->io_parked;
+  g_mutex_unlock(&rt->lf_mu);
+  if (ok) {
+    g_main_context_push_thread_default(rt->ctx);
+    bool expired = false;
+    GSource *timer = NULL;
+    if (timeout_ms >= 0) {
+      timer = g_timeout_source_new((guint)timeout_ms);
+      g_source_set_callback(timer, lend_deadline_cb, &expired, NULL);
+      g_source_attach(timer, rt->ctx);
+    }
+    while (!done(data) && !expired && !atomic_load(&rt->stopping))
+      g_main_context_iteration(rt->ctx, TRUE);
+    if (timer) {
+      g_source_destroy(timer);
+      g_source_unref(timer);
+    }
+    g_main_context_pop_thread_default(rt->ctx);
+  }
+  g_mutex_lock(&rt->lf_mu);
+  atomic_store(&rt->lend_wanted, false);
+  g_cond_broadcast(&rt->lf_cond);
+  g_mutex_unlock(&rt->lf_mu);
+  return ok;
 }

@@ -451,6 +451,105 @@ static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* ---- a waiting receiver runs the loop (actr__runtime_lend) ---- */
+
+typedef struct {
+  actr_lane_t *lane;
+  int count;
+  uint32_t seed;
+  int rc;
+} ordered_rx_t;
+
+static gpointer ordered_rx_main(gpointer p) {
+  ordered_rx_t *r = p;
+  for (int i = 0; i < r->count; i++) {
+    actr_msg_t *m;
+    r->rc = actr_lane_recv(r->lane, 30000, &m);
+    if (r->rc != ACTR_OK)
+      return NULL;
+    size_t len = 100 + (size_t)i * 37;
+    uint8_t *d = pattern(len, r->seed + (uint32_t)i);
+    bool same = actr_msg_len(m) == len && memcmp(actr_msg_data(m), d, len) == 0;
+    g_free(d);
+    actr_msg_free(m);
+    if (!same) {
+      r->rc = ACTR_EPROTOCOL;
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+/* Two threads wait on two lanes of one runtime at once: one of them runs
+ * the loop, the other waits on its queue; both get every message, in
+ * order. */
+static void test_lend_two_receivers(fixture_t *f, gconstpointer data) {
+  (void)data;
+  enum { N = 300 };
+  actr_lane_t *la1, *la2, *lb1, *lb2;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
+  ordered_rx_t r1 = {lb1, N, 1000, -1}, r2 = {lb2, N, 5000, -1};
+  GThread *t1 = g_thread_new("rx1", ordered_rx_main, &r1);
+  GThread *t2 = g_thread_new("rx2", ordered_rx_main, &r2);
+  for (int i = 0; i < N; i++) {
+    size_t len = 100 + (size_t)i * 37;
+    uint8_t *d1 = pattern(len, 1000u + (uint32_t)i), *d2 = pattern(len, 5000u + (uint32_t)i);
+    ASSERT_OK(actr_lane_send(la1, d1, len));
+    ASSERT_OK(actr_lane_send(la2, d2, len));
+    g_free(d1);
+    g_free(d2);
+  }
+  g_thread_join(t1);
+  g_thread_join(t2);
+  ASSERT_OK(r1.rc);
+  ASSERT_OK(r2.rc);
+  actr_lane_unref(la1);
+  actr_lane_unref(la2);
+  actr_lane_unref(lb1);
+  actr_lane_unref(lb2);
+}
+
+static gpointer recv_forever_main(gpointer p) {
+  receiver_t *r = p;
+  r->rc = actr_lane_recv(r->rx, -1, &r->msg);
+  return NULL;
+}
+
+static void ignore_msg(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  (void)lane;
+  (void)user;
+  actr_msg_free(msg);
+}
+
+/* A receiver waiting without a time limit (running the loop) returns when
+ * a handler takes the lane over, and when the lane is closed. */
+static void test_lend_waiter_released(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  exchange(la, lb, 10, 7);
+  receiver_t r = {.rx = lb};
+  GThread *t = g_thread_new("waiter", recv_forever_main, &r);
+  g_usleep(100000); /* let it start waiting; if not, recv refuses at once all the same */
+  ASSERT_OK(actr_lane_set_handler(lb, ignore_msg, NULL));
+  g_thread_join(t);
+  g_assert_cmpstr(actr_err_name(r.rc), ==, "INVALID_OPERATION");
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+
+  r = (receiver_t){.rx = lb};
+  t = g_thread_new("waiter", recv_forever_main, &r);
+  g_usleep(100000);
+  actr_lane_close(lb);
+  g_thread_join(t);
+  g_assert_cmpstr(actr_err_name(r.rc), ==, "DATA_CHANNEL_CLOSED");
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
@@ -459,6 +558,8 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
   ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
+  ADD("/rtc-link/lend/two-receivers-one-runtime", test_lend_two_receivers);
+  ADD("/rtc-link/lend/waiter-released-by-handler-and-close", test_lend_waiter_released);
   ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
   ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
   ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
