@@ -302,46 +302,40 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   return rc;
 }
 
+static bool queue_frame(dc_lane_t *l, actr_msg_t *frame);
+
 /* deliver_to_handler (delivery thread): feed what the ring holds, then
- * @frame (may be NULL), and hand every whole message to the handler with no
- * lock held.  A reference keeps the lane alive should the handler drop the
- * last handle. */
-static void deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
-  enum { BATCH = 16 };
+ * @frame (may be NULL), handing each whole message to the handler with no
+ * lock held.  The handler is read again before every message, so one that a
+ * handler replaces (or clears) from inside itself gets nothing more; once
+ * cleared, what is left stays queued for recv.  A reference keeps the lane
+ * alive should the handler drop the last handle.  Returns false only when
+ * @frame could not be queued (see actr__dc_lane_port_frame). */
+static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
   actr_lane_clone(&l->base);
-  bool more = true;
-  while (more) {
-    actr_msg_t *done[BATCH];
-    int n = 0;
+  for (;;) {
     pthread_mutex_lock(&l->rx_mu);
     actr_lane_handler_fn fn = l->handler;
     void *user = l->handler_user;
-    more = false;
-    while (fn) {
+    actr_msg_t *m = NULL;
+    while (fn && !m) {
       void *item;
-      actr_msg_t *f;
       if (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK)
-        f = item;
+        m = feed(l, item);
       else if (frame)
-        f = frame, frame = NULL;
+        m = feed(l, frame), frame = NULL;
       else
         break;
-      actr_msg_t *m = feed(l, f);
-      if (m)
-        done[n++] = m;
-      if (n == BATCH) {
-        more = true;
-        break;
-      }
     }
     pthread_mutex_unlock(&l->rx_mu);
-    for (int i = 0; i < n; i++)
-      fn(&l->base, done[i], user);
+    if (!m)
+      break;
+    fn(&l->base, m, user);
   }
-  if (frame) /* the handler went away meanwhile (only from inside it) */
-    actr_msg_free(frame);
+  bool taken = !frame || queue_frame(l, frame);
   after_pop(l);
   actr_lane_unref(&l->base);
+  return taken;
 }
 
 typedef struct handler_change {
@@ -359,7 +353,7 @@ static int set_handler_on_port_thread(void *data) {
   atomic_store(&l->has_handler, c->fn != NULL);
   pthread_mutex_unlock(&l->rx_mu);
   if (c->fn)
-    deliver_to_handler(l, NULL); /* what was queued goes first */
+    (void)deliver_to_handler(l, NULL); /* what was queued goes first */
   return ACTR_OK;
 }
 
@@ -396,8 +390,11 @@ static void set_state(dc_lane_t *l, int state) {
     atomic_store(&l->state, state);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
-  if (state >= ACTR__DC_CLOSING)
+  if (state >= ACTR__DC_CLOSING) {
     actr__ring_close(&l->inbound); /* receivers drain, then see closed */
+    if (l->ops->wake)
+      l->ops->wake(l->port); /* a receiver running the port's loop sees it too */
+  }
 }
 
 static void dc_lane_close(actr_lane_t *lane) {
@@ -441,10 +438,13 @@ void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state) {
 
 bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
-  if (atomic_load_explicit(&l->has_handler, memory_order_acquire)) {
-    deliver_to_handler(l, frame);
-    return true;
-  }
+  if (atomic_load_explicit(&l->has_handler, memory_order_acquire))
+    return deliver_to_handler(l, frame);
+  return queue_frame(l, frame);
+}
+
+/* queue_frame: into the ring for recv; false (refused) when it is full. */
+static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
   if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
     return true;
   if (actr__ring_is_closed(&l->inbound)) {

@@ -24,6 +24,8 @@
  *                    loop on its thread until @done(@data) or @timeout_ms
  *                    (see actr__runtime_lend); false when it cannot (the
  *                    receiver then waits on the ring).
+ *   wake             make that loop look again (the lane closed under a
+ *                    receiver running it).
  * Notifications to the lane (from the port's thread, no port lock held
  * except where said): actr__dc_lane_port_state, actr__dc_lane_port_frame,
  * actr__dc_lane_port_drained. */
@@ -52,6 +54,7 @@ typedef struct actr__dc_port_ops {
   bool (*on_delivery_thread)(void *port);
   size_t (*buffer_limit)(void *port);
   bool (*lend)(void *port, bool (*done)(void *data), void *data, int timeout_ms);
+  void (*wake)(void *port);
 } actr__dc_port_ops_t;
 
 /* actr__dc_lane_config_t: bounds of one DataChannel lane. */

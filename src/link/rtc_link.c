@@ -124,6 +124,11 @@ static bool rtc_port_lend(void *p, bool (*done)(void *data), void *data, int tim
   return actr__runtime_lend(port->rt, done, data, timeout_ms);
 }
 
+static void rtc_port_wake(void *p) {
+  rtc_port_t *port = p;
+  g_main_context_wakeup(actr__runtime_context(port->rt));
+}
+
 static const actr__dc_port_ops_t rtc_port_ops = {
   .send = rtc_port_send,
   .buffered_amount = rtc_port_buffered_amount,
@@ -134,6 +139,7 @@ static const actr__dc_port_ops_t rtc_port_ops = {
   .on_delivery_thread = rtc_port_on_delivery_thread,
   .buffer_limit = rtc_port_buffer_limit,
   .lend = rtc_port_lend,
+  .wake = rtc_port_wake,
 };
 
 /* ---- channel callbacks (I/O thread) ---- */

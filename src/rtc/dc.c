@@ -76,12 +76,20 @@ static int get_state(const actr_webrtc_dc_t *dc) {
   return atomic_load(&((actr_webrtc_dc_t *)dc)->state);
 }
 
+/* set_state: under dc->mu; a closing state also under pc->direct_mu, so a
+ * direct send that saw the channel open is in SCTP before the close goes on
+ * (the stream reset, the stream id given to another channel). */
 static void set_state(actr_webrtc_dc_t *dc, actr_webrtc_dc_state_t st, bool drop_queue) {
+  bool fence = st >= ACTR_WEBRTC_DC_CLOSING;
+  if (fence)
+    g_mutex_lock(&dc->pc->direct_mu);
   g_mutex_lock(&dc->mu);
   atomic_store(&dc->state, st);
   if (drop_queue)
     drain_queue(dc);
   g_mutex_unlock(&dc->mu);
+  if (fence)
+    g_mutex_unlock(&dc->pc->direct_mu);
 }
 
 /* finish_close: CLOSED, out of the connection's tables, on_close once. */
@@ -160,7 +168,9 @@ static int direct_send(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, si
   actr_webrtc_pc_t *pc = dc->pc;
   int rc = ACTR_EWOULD_BLOCK;
   g_mutex_lock(&pc->direct_mu);
-  if (pc->direct_sctp)
+  if (pc->direct_sctp && get_state(dc) != ACTR_WEBRTC_DC_OPEN)
+    rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "channel '%s' closed", dc->label);
+  else if (pc->direct_sctp)
     rc = sctp_send_on(pc->direct_sctp, dc, ppid, data, len);
   g_mutex_unlock(&pc->direct_mu);
   return rc;

@@ -106,10 +106,17 @@ static gboolean retransmit_cb(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* set_state: under send_mu, which direct senders read it under. */
+static void set_state(actr__dtls_t *d, dtls_state_t st) {
+  g_mutex_lock(&d->send_mu);
+  d->state = st;
+  g_mutex_unlock(&d->send_mu);
+}
+
 static void fail(actr__dtls_t *d, int err, const char *why) {
   if (d->state == DTLS_DONE)
     return;
-  d->state = DTLS_DONE;
+  set_state(d, DTLS_DONE);
   stop_timer(&d->retransmit);
   stop_timer(&d->deadline);
   if (!d->closed)
@@ -193,7 +200,7 @@ static void handshake_step(actr__dtls_t *d) {
     return;
   int r = gnutls_handshake(d->s);
   if (r == GNUTLS_E_SUCCESS) {
-    d->state = DTLS_CONNECTED;
+    set_state(d, DTLS_CONNECTED);
     stop_timer(&d->retransmit);
     stop_timer(&d->deadline);
     char *desc = gnutls_session_get_desc(d->s);
@@ -240,7 +247,11 @@ void actr__dtls_start(actr__dtls_t *d) {
 static void read_records(actr__dtls_t *d) {
   while (d->state == DTLS_CONNECTED && !d->closed) {
     gnutls_packet_t pkt = NULL;
+    /* Receiving may send too (a retransmitted final flight of the
+     * handshake): not at the same time as a direct sender's record. */
+    g_mutex_lock(&d->send_mu);
     ssize_t r = gnutls_record_recv_packet(d->s, &pkt);
+    g_mutex_unlock(&d->send_mu);
     if (r > 0) {
       gnutls_datum_t data;
       gnutls_packet_get(pkt, &data, NULL);
@@ -251,7 +262,7 @@ static void read_records(actr__dtls_t *d) {
     if (pkt)
       gnutls_packet_deinit(pkt);
     if (r == 0) { /* close_notify */
-      d->state = DTLS_DONE;
+      set_state(d, DTLS_DONE);
       if (!d->closed)
         d->cbs.closed(d->user);
       break;

@@ -2,12 +2,18 @@
  *
  * libnice runs on the GMainContext we give it (timers, sockets and the
  * receive callback), which is the runtime's I/O thread; it emits its signals
- * there too, outside its own lock.  Everything here runs on that thread. */
+ * there too, outside its own lock.  Everything here runs on that thread,
+ * except actr__ice_send, which direct senders (dc.c) call from application
+ * threads.  libnice emits the signals it has queued when any thread lets go
+ * of its lock, nice_agent_send included: a signal that reaches us on
+ * another thread, or inside a send (where SCTP's locks are held), is handled
+ * later from the loop instead (defer()). */
 #include "ice.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <nice/agent.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -29,7 +35,11 @@ struct actr__ice {
   void *user;
   actr__ice_state_t state;
   bool closed;
+  atomic_int deferred; /* signals waiting to be handled from the loop */
+  bool free_when_idle; /* closed while some were: the last one frees */
 };
+
+static _Thread_local int in_send; /* > 0 inside nice_agent_send */
 
 /* ---- configuration: URLs and resolution ---- */
 
@@ -192,8 +202,78 @@ static void set_state(actr__ice_t *ice, actr__ice_state_t st) {
   ice->cbs.state(ice->user, st);
 }
 
+/* ---- signals that arrive off the loop ---- */
+
+typedef enum { DEF_CANDIDATE, DEF_GATHERED, DEF_PAIR, DEF_STATE } def_kind_t;
+
+typedef struct deferred {
+  actr__ice_t *ice;
+  def_kind_t kind;
+  guint stream, comp, state;
+  NiceCandidate *a, *b;
+} deferred_t;
+
+static void ice_free(actr__ice_t *ice);
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data);
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data);
+static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
+                             NiceCandidate *r, gpointer data);
+static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
+                               gpointer data);
+
+static bool must_defer(const actr__ice_t *ice) {
+  return in_send > 0 || !g_main_context_is_owner(ice->ctx);
+}
+
+static gboolean run_deferred(gpointer p) {
+  deferred_t *d = p;
+  actr__ice_t *ice = d->ice;
+  switch (d->kind) {
+  case DEF_CANDIDATE:
+    on_new_candidate(ice->agent, d->a, ice);
+    break;
+  case DEF_GATHERED:
+    on_gathering_done(ice->agent, d->stream, ice);
+    break;
+  case DEF_PAIR:
+    on_selected_pair(ice->agent, d->stream, d->comp, d->a, d->b, ice);
+    break;
+  case DEF_STATE:
+    on_component_state(ice->agent, d->stream, d->comp, d->state, ice);
+    break;
+  }
+  if (d->a)
+    nice_candidate_free(d->a);
+  if (d->b)
+    nice_candidate_free(d->b);
+  g_free(d);
+  /* Nothing is deferred once closed (the handlers are disconnected and no
+   * send reaches libnice), so the count only falls from here on. */
+  if (atomic_fetch_sub(&ice->deferred, 1) == 1 && ice->free_when_idle)
+    ice_free(ice);
+  return G_SOURCE_REMOVE;
+}
+
+static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint comp, guint state,
+                  NiceCandidate *a, NiceCandidate *b) {
+  deferred_t *d = g_new0(deferred_t, 1);
+  *d = (deferred_t){ice, kind, stream, comp, state, a ? nice_candidate_copy(a) : NULL,
+                    b ? nice_candidate_copy(b) : NULL};
+  atomic_fetch_add(&ice->deferred, 1);
+  GSource *idle = g_idle_source_new();
+  g_source_set_callback(idle, run_deferred, d, NULL);
+  g_source_attach(idle, ice->ctx);
+  g_source_unref(idle);
+}
+
+/* ---- signals ---- */
+
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data) {
   actr__ice_t *ice = data;
+  if (must_defer(ice)) {
+    defer(ice, DEF_CANDIDATE, 0, 0, 0, cand, NULL);
+    return;
+  }
   if (ice->closed || cand->stream_id != ice->stream)
     return;
   gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
@@ -206,6 +286,10 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer dat
 
 static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data) {
   actr__ice_t *ice = data;
+  if (must_defer(ice)) {
+    defer(ice, DEF_GATHERED, stream, 0, 0, NULL, NULL);
+    return;
+  }
   if (!ice->closed && stream == ice->stream)
     ice->cbs.candidate(ice->user, NULL);
 }
@@ -231,6 +315,10 @@ static void enlarge_buffers(actr__ice_t *ice) {
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
                              NiceCandidate *r, gpointer data) {
   actr__ice_t *ice = data;
+  if (must_defer(ice)) {
+    defer(ice, DEF_PAIR, stream, comp, 0, l, r);
+    return;
+  }
   if (ice->closed || stream != ice->stream)
     return;
   char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
@@ -244,6 +332,10 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCan
 static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
                                gpointer data) {
   actr__ice_t *ice = data;
+  if (must_defer(ice)) {
+    defer(ice, DEF_STATE, stream, comp, state, NULL, NULL);
+    return;
+  }
   if (ice->closed || stream != ice->stream)
     return;
   switch (state) {
@@ -404,15 +496,25 @@ void actr__ice_remote_gathering_done(actr__ice_t *ice) {
 bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len) {
   if (ice->closed)
     return false;
-  return nice_agent_send(ice->agent, ice->stream, 1, (guint)len, buf) == (gint)len;
+  in_send++;
+  bool ok = nice_agent_send(ice->agent, ice->stream, 1, (guint)len, buf) == (gint)len;
+  in_send--;
+  return ok;
 }
 
-static void close_done(GObject *src, GAsyncResult *res, gpointer data) {
-  actr__ice_t *ice = data;
+static void ice_free(actr__ice_t *ice) {
   g_object_unref(ice->agent);
   g_main_context_unref(ice->ctx);
   g_free(ice);
   actr__rtc_live_add(-1);
+}
+
+static void close_done(GObject *src, GAsyncResult *res, gpointer data) {
+  actr__ice_t *ice = data;
+  if (atomic_load(&ice->deferred) > 0)
+    ice->free_when_idle = true; /* the last deferred signal frees it */
+  else
+    ice_free(ice);
 }
 
 void actr__ice_close(actr__ice_t *ice) {

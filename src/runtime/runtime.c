@@ -183,16 +183,23 @@ bool actr__runtime_lend(actr_runtime_t *rt, bool (*done)(void *data), void *data
   }
   atomic_store(&rt->lend_wanted, true);
   g_main_context_wakeup(rt->ctx);
+  /* The I/O thread stands aside after the callback it is running: wait for
+   * that no longer than the caller would have waited at all. */
+  gint64 until = timeout_ms >= 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : -1;
   while (!rt->io_parked && !atomic_load(&rt->stopping))
-    g_cond_wait(&rt->lf_cond, &rt->lf_mu);
+    if (until < 0)
+      g_cond_wait(&rt->lf_cond, &rt->lf_mu);
+    else if (!g_cond_wait_until(&rt->lf_cond, &rt->lf_mu, until))
+      break;
   bool ok = rt->io_parked;
   g_mutex_unlock(&rt->lf_mu);
   if (ok) {
     g_main_context_push_thread_default(rt->ctx);
     bool expired = false;
     GSource *timer = NULL;
-    if (timeout_ms >= 0) {
-      timer = g_timeout_source_new((guint)timeout_ms);
+    if (until >= 0) {
+      gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
+      timer = g_timeout_source_new(left_ms > 0 ? (guint)left_ms : 0);
       g_source_set_callback(timer, lend_deadline_cb, &expired, NULL);
       g_source_attach(timer, rt->ctx);
     }

@@ -376,6 +376,53 @@ static void test_handler_takes_queued_first(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* A handler that clears itself: it gets nothing more, and what follows
+ * (queued or still arriving) goes to recv, in order, none lost. */
+typedef struct {
+  atomic_int calls;
+  int stop_after;
+  atomic_int clear_rc;
+} self_clear_t;
+
+static void clear_after_n(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  self_clear_t *c = user;
+  actr_msg_free(msg);
+  if (atomic_fetch_add(&c->calls, 1) + 1 == c->stop_after)
+    atomic_store(&c->clear_rc, actr_lane_set_handler(lane, NULL, NULL));
+}
+
+static void test_handler_cleared_from_inside(fixture_t *f, gconstpointer data) {
+  (void)data;
+  enum { N = 40, STOP = 3 };
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  exchange(la, lb, 10, 11);
+  self_clear_t c = {.stop_after = STOP};
+  atomic_init(&c.calls, 0);
+  atomic_init(&c.clear_rc, -1);
+  ASSERT_OK(actr_lane_set_handler(lb, clear_after_n, &c));
+  for (uint32_t i = 0; i < N; i++) {
+    size_t len = 500 + i * 4001; /* up to 2 fragments */
+    uint8_t *d = pattern(len, i);
+    ASSERT_OK(actr_lane_send(la, d, len));
+    g_free(d);
+  }
+  for (uint32_t i = STOP; i < N; i++) {
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(lb, 20000, &m));
+    size_t len = 500 + i * 4001;
+    uint8_t *d = pattern(len, i);
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), d, len);
+    g_free(d);
+    actr_msg_free(m);
+  }
+  g_assert_cmpint(atomic_load(&c.calls), ==, STOP);
+  ASSERT_OK(atomic_load(&c.clear_rc));
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
 /* A handler that answers on the I/O thread: multi-fragment sends from there
  * go out whole, without waiting. */
 static void echo_back(actr_lane_t *lane, actr_msg_t *msg, void *user) {
@@ -563,6 +610,7 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
   ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
   ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
+  ADD("/rtc-link/handler/cleared-from-inside", test_handler_cleared_from_inside);
   g_test_add("/rtc-link/handler/send-never-waits", fixture_t, &small_channel_buffer,
              fixture_setup, test_handler_send_never_waits, fixture_teardown);
   return g_test_run();
