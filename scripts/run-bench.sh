@@ -9,7 +9,21 @@ echo "== fragment + reassemble"
 build/bench/bench_fragment all
 echo "== WebSocket lane vs raw TCP vs NNG ws"
 build/bench/bench_ws
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 echo "== WebRTC data channel: libactr <-> libactr vs Chromium <-> Chromium (loopback-only namespace)"
-tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc
+tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc | tee "$out/raw"
 echo "== DataChannel lane over WebRTC (fragments of 65527 bytes; loopback-only namespace)"
-tests/rtc/netns-run.sh build/bench/bench_dc_lane
+tests/rtc/netns-run.sh build/bench/bench_dc_lane | tee "$out/lane"
+# The lane against the raw channel measured just before, in this run.
+fig() { awk -v n="$2" '$1 == "BENCH" && $2 == n { print $3 }' "$out/$1"; }
+raw64=$(fig raw dc.raw.64k.throughput); raw_rtt=$(fig raw dc.raw.1k.rtt.p50)
+lane1m=$(fig lane lane.dc.1m.throughput); lane_rtt=$(fig lane lane.dc.1k.rtt.p50)
+lane_hrtt=$(fig lane lane.dc.1k.rtt.handler.p50)
+if [ -n "$raw64" ] && [ -n "$raw_rtt" ] && [ -n "$lane1m" ] && [ -n "$lane_rtt" ] && [ -n "$lane_hrtt" ]; then
+  awk -v r="$raw64" -v l="$lane1m" -v rr="$raw_rtt" -v lr="$lane_rtt" -v hr="$lane_hrtt" 'BEGIN {
+    printf "# DataChannel lane vs raw channel, this run: 1 MiB lane messages at %.0f%% of the raw 64 KiB figure; 1 KiB round trip %+.1f us (recv threads), %+.1f us (handlers)\n", 100 * l / r, (lr - rr) * 1e6, (hr - rr) * 1e6
+    printf "BENCH lane.dc.1k.rtt.over_raw.p50 %.9f s\n", lr - rr
+    printf "BENCH lane.dc.1k.rtt.handler.over_raw.p50 %.9f s\n", hr - rr
+  }'
+fi

@@ -92,8 +92,8 @@ typedef void (*actr_lane_handler_fn)(actr_lane_t *lane, actr_msg_t *msg, void *u
  * NULL goes back to queued delivery.  When the call returns, the previous
  * handler is not running (unless the call was made from inside it) and is
  * never called again.  While a handler is set, recv and try_recv return
- * ACTR_EINVALID_OPERATION (a thread already blocked in recv keeps waiting
- * until its timeout or close).
+ * ACTR_EINVALID_OPERATION (a thread already waiting in recv returns that
+ * too, or keeps waiting until its timeout or close).
  * Sending from the I/O thread (from a handler) never waits: where a send
  * would block (channel still connecting, buffered amount above the lane's
  * high-water mark, or the whole message not fitting in the channel's buffer)

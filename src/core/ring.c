@@ -5,12 +5,16 @@
  * claims p when seq == p + 1; taking it sets seq to p + capacity.  Claiming
  * is one CAS on head or tail.
  *
- * Parking is an event count per direction: a waiter raises a "sleeping"
- * flag, reads the counter, re-checks the ring, then sleeps on the counter
- * value; the other side, after its operation, issues a full fence and, only
- * if the flag is up, clears it, bumps the counter and wakes everyone.  Either
- * the waiter sees the new state or the other side sees the flag (no lost
- * wake-up).
+ * Parking is an event count per direction: a waiter reads the counter,
+ * then raises a "sleeping" flag, re-checks the ring, and sleeps on the
+ * counter value it read; the other side, after its operation, issues a full
+ * fence and, only if the flag is up, clears it, bumps the counter and wakes
+ * everyone.  Either the waiter sees the new state or the other side sees the
+ * flag.  The counter is read before the flag goes up: a wake-up that clears
+ * the flag of one waiter (several share it) then always bumps the counter
+ * after that waiter read it, so the waiter does not sleep with its flag gone
+ * (reading it after the flag let two producers sleep on a full-then-drained
+ * ring while the consumer slept on the empty one).
  *
  * Blocked senders are woken when the ring has drained to half its size, not
  * at the first free cell: with more threads than cores, waking a sender per
@@ -29,6 +33,21 @@
 
 #include "clock.h"
 #include "error_internal.h"
+
+/* ACTR_RING_WIDEN_RACES (tests/unit/test_ring.c only): yield inside the two
+ * windows where a lost wake-up used to hide — between claiming a cell and
+ * publishing it, and inside a waiter's prepare-to-sleep — so that a test
+ * meets them in seconds instead of once in billions of operations. */
+#ifdef ACTR_RING_WIDEN_RACES
+#include <sched.h>
+#define WIDEN(cond)                                                                            \
+  do {                                                                                         \
+    if (cond)                                                                                  \
+      sched_yield();                                                                           \
+  } while (0)
+#else
+#define WIDEN(cond) ((void)0)
+#endif
 
 /* Spinning before parking: a parked thread costs two system calls and
  * microseconds of wake-up latency, a spin costs CPU.  The budget adapts per
@@ -88,6 +107,7 @@ static bool try_push(actr__ring_t *ring, void *item) {
     if (dif == 0) {
       if (atomic_compare_exchange_weak_explicit(&ring->head, &pos, pos + 1, memory_order_relaxed,
                                                 memory_order_relaxed)) {
+        WIDEN((pos & 7) == 0);
         cell->item = item;
         atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
         return true;
@@ -172,8 +192,9 @@ static int wait_for(actr__ring_t *ring, bool (*attempt)(actr__ring_t *, void **)
     dl = &deadline;
   }
   for (;;) {
-    atomic_store_explicit(waiters, 1, memory_order_seq_cst);
     unsigned key = atomic_load_explicit(seq, memory_order_seq_cst);
+    WIDEN(1);
+    atomic_store_explicit(waiters, 1, memory_order_seq_cst);
     if (attempt(ring, arg))
       return ACTR_OK;
     if (atomic_load_explicit(&ring->closed, memory_order_acquire)) {
