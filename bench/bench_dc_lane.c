@@ -263,8 +263,8 @@ int main(void) {
   free(pp);
 
   double w50 = thread_wake_p50();
-  printf("# waking a sleeping thread from a busy one: p50 %.1f us (the blocking round trip "
-         "hands each message from an I/O thread to an application thread and back)\n",
+  printf("# waking a sleeping thread from a busy one: p50 %.1f us (what one hand-off between "
+         "threads costs here; direct sends and lending keep them off the lane's round trip)\n",
          w50 * 1e6);
   bench_line_f("baseline.thread.wake.p50", w50, "s");
 
