@@ -195,6 +195,9 @@ static int wait_for(actr__ring_t *ring, bool (*attempt)(actr__ring_t *, void **)
     unsigned key = atomic_load_explicit(seq, memory_order_seq_cst);
     WIDEN(1);
     atomic_store_explicit(waiters, 1, memory_order_seq_cst);
+    /* The re-check's cell load is only acquire: keep it after the flag
+     * store (the waker's side has its fence too). */
+    atomic_thread_fence(memory_order_seq_cst);
     if (attempt(ring, arg))
       return ACTR_OK;
     if (atomic_load_explicit(&ring->closed, memory_order_acquire)) {

@@ -214,15 +214,17 @@ typedef struct deferred {
 } deferred_t;
 
 static void ice_free(actr__ice_t *ice);
-static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data);
-static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data);
-static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
-                             NiceCandidate *r, gpointer data);
-static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
-                               gpointer data);
+static void handle_new_candidate(actr__ice_t *ice, NiceCandidate *cand);
+static void handle_gathering_done(actr__ice_t *ice, guint stream);
+static void handle_selected_pair(actr__ice_t *ice, guint stream, NiceCandidate *l,
+                                 NiceCandidate *r);
+static void handle_component_state(actr__ice_t *ice, guint stream, guint state);
 
+/* must_defer: off the loop, inside a send, or behind signals deferred
+ * before (they are handled first in, first out). */
 static bool must_defer(const actr__ice_t *ice) {
-  return in_send > 0 || !g_main_context_is_owner(ice->ctx);
+  return in_send > 0 || !g_main_context_is_owner(ice->ctx) ||
+         atomic_load(&((actr__ice_t *)ice)->deferred) > 0;
 }
 
 static gboolean run_deferred(gpointer p) {
@@ -230,18 +232,25 @@ static gboolean run_deferred(gpointer p) {
   actr__ice_t *ice = d->ice;
   switch (d->kind) {
   case DEF_CANDIDATE:
-    on_new_candidate(ice->agent, d->a, ice);
+    handle_new_candidate(ice, d->a);
     break;
   case DEF_GATHERED:
-    on_gathering_done(ice->agent, d->stream, ice);
+    handle_gathering_done(ice, d->stream);
     break;
   case DEF_PAIR:
-    on_selected_pair(ice->agent, d->stream, d->comp, d->a, d->b, ice);
+    handle_selected_pair(ice, d->stream, d->a, d->b);
     break;
   case DEF_STATE:
-    on_component_state(ice->agent, d->stream, d->comp, d->state, ice);
+    handle_component_state(ice, d->stream, d->state);
     break;
   }
+  return G_SOURCE_REMOVE;
+}
+
+/* deferred_done: the idle ran or was destroyed. */
+static void deferred_done(gpointer p) {
+  deferred_t *d = p;
+  actr__ice_t *ice = d->ice;
   if (d->a)
     nice_candidate_free(d->a);
   if (d->b)
@@ -251,7 +260,6 @@ static gboolean run_deferred(gpointer p) {
    * send reaches libnice), so the count only falls from here on. */
   if (atomic_fetch_sub(&ice->deferred, 1) == 1 && ice->free_when_idle)
     ice_free(ice);
-  return G_SOURCE_REMOVE;
 }
 
 static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint comp, guint state,
@@ -261,7 +269,9 @@ static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint comp, g
                     b ? nice_candidate_copy(b) : NULL};
   atomic_fetch_add(&ice->deferred, 1);
   GSource *idle = g_idle_source_new();
-  g_source_set_callback(idle, run_deferred, d, NULL);
+  /* As soon as the loop is back, not after everything else it has to do. */
+  g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback(idle, run_deferred, d, deferred_done);
   g_source_attach(idle, ice->ctx);
   g_source_unref(idle);
 }
@@ -270,13 +280,17 @@ static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint comp, g
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data) {
   actr__ice_t *ice = data;
-  if (must_defer(ice)) {
+  (void)agent;
+  if (must_defer(ice))
     defer(ice, DEF_CANDIDATE, 0, 0, 0, cand, NULL);
-    return;
-  }
+  else
+    handle_new_candidate(ice, cand);
+}
+
+static void handle_new_candidate(actr__ice_t *ice, NiceCandidate *cand) {
   if (ice->closed || cand->stream_id != ice->stream)
     return;
-  gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+  gchar *sdp = nice_agent_generate_local_candidate_sdp(ice->agent, cand);
   if (!sdp)
     return;
   const char *v = g_str_has_prefix(sdp, "a=") ? sdp + 2 : sdp;
@@ -286,10 +300,14 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer dat
 
 static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data) {
   actr__ice_t *ice = data;
-  if (must_defer(ice)) {
+  (void)agent;
+  if (must_defer(ice))
     defer(ice, DEF_GATHERED, stream, 0, 0, NULL, NULL);
-    return;
-  }
+  else
+    handle_gathering_done(ice, stream);
+}
+
+static void handle_gathering_done(actr__ice_t *ice, guint stream) {
   if (!ice->closed && stream == ice->stream)
     ice->cbs.candidate(ice->user, NULL);
 }
@@ -315,10 +333,15 @@ static void enlarge_buffers(actr__ice_t *ice) {
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
                              NiceCandidate *r, gpointer data) {
   actr__ice_t *ice = data;
-  if (must_defer(ice)) {
+  (void)agent;
+  if (must_defer(ice))
     defer(ice, DEF_PAIR, stream, comp, 0, l, r);
-    return;
-  }
+  else
+    handle_selected_pair(ice, stream, l, r);
+}
+
+static void handle_selected_pair(actr__ice_t *ice, guint stream, NiceCandidate *l,
+                                 NiceCandidate *r) {
   if (ice->closed || stream != ice->stream)
     return;
   char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
@@ -332,10 +355,14 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCan
 static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
                                gpointer data) {
   actr__ice_t *ice = data;
-  if (must_defer(ice)) {
+  (void)agent;
+  if (must_defer(ice))
     defer(ice, DEF_STATE, stream, comp, state, NULL, NULL);
-    return;
-  }
+  else
+    handle_component_state(ice, stream, state);
+}
+
+static void handle_component_state(actr__ice_t *ice, guint stream, guint state) {
   if (ice->closed || stream != ice->stream)
     return;
   switch (state) {
