@@ -68,10 +68,10 @@ ACTR_API int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len)
 
 /* actr_lane_recv: wait up to @timeout_ms for the next whole message.  On
  * ACTR_OK *@out is (transfer full).  ACTR_ETIMEOUT when the time runs out,
- * closed codes once the lane is closed and drained.  On a DataChannel lane
- * over WebRTC the waiting thread runs its runtime's loop meanwhile (when no
- * other thread does), so callbacks of that runtime may run on it while it
- * waits (actr/runtime.h). */
+ * closed codes once the lane is closed and drained.  On a network lane
+ * (DataChannel, WebSocket) the waiting thread runs its runtime's loop
+ * meanwhile (when no other thread does), so callbacks of that runtime may
+ * run on it while it waits (actr/runtime.h). */
 ACTR_API int actr_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out);
 
 /* actr_lane_try_recv: actr_lane_recv without waiting: ACTR_EWOULD_BLOCK

@@ -8,8 +8,8 @@
  *
  * "The I/O thread" is whichever thread runs the loop at that moment: the
  * runtime's own thread, or an application thread waiting in actr_lane_recv
- * on a DataChannel lane of this runtime, which runs the loop itself while it
- * waits (the runtime's thread stands aside meanwhile), so that the message it
+ * on a network lane (DataChannel or WebSocket) of this runtime, which runs
+ * the loop itself while it waits (the runtime's thread stands aside meanwhile), so that the message it
  * waits for wakes it directly instead of being handed over between threads.
  * actr_runtime_is_io_thread() is true on that thread while it runs the loop;
  * the rules for the I/O thread (do not block, do not wait for the loop) apply

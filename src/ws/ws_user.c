@@ -58,6 +58,41 @@ static gint64 deadline_of(int timeout_ms) {
   return timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
 }
 
+typedef struct lend_wait {
+  actr_ws_conn_t *c;
+  ws_queue_t *q;
+  const atomic_bool *lane_closed;
+} lend_wait_t;
+
+/* lend_ready: checked by the lent loop after each iteration. */
+static bool lend_ready(void *data) {
+  lend_wait_t *w = data;
+  g_mutex_lock(&w->c->rx_mu);
+  bool ready = w->q->count || w->c->rx_closed || (w->lane_closed && atomic_load(w->lane_closed));
+  g_mutex_unlock(&w->c->rx_mu);
+  return ready;
+}
+
+/* lend_locked: rx_mu held, nothing queued: run the runtime's loop on this
+ * thread until something is (actr__runtime_lend), so the message wakes this
+ * thread directly.  False when the loop could not be lent (the caller waits
+ * on the queue's condition then) or the time is up. */
+static bool lend_locked(actr_ws_conn_t *c, ws_queue_t *q, const atomic_bool *lane_closed,
+                        int timeout_ms, gint64 deadline) {
+  int wait = timeout_ms;
+  if (timeout_ms > 0) {
+    gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+    if (left <= 0)
+      return false;
+    wait = (int)left;
+  }
+  lend_wait_t w = {c, q, lane_closed};
+  g_mutex_unlock(&c->rx_mu);
+  bool lent = actr__runtime_lend(c->rt, lend_ready, &w, wait);
+  g_mutex_lock(&c->rx_mu);
+  return lent;
+}
+
 int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_msg_t **out,
                             const atomic_bool *lane_closed) {
   gint64 deadline = deadline_of(timeout_ms);
@@ -80,6 +115,8 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
       rc = ACTR_EWOULD_BLOCK;
       break;
     }
+    if (lend_locked(c, q, lane_closed, timeout_ms, deadline))
+      continue; /* look again */
     q->waiters++;
     bool timed_out = false;
     if (timeout_ms < 0)
@@ -176,6 +213,7 @@ void actr__ws_conn_wake_all(actr_ws_conn_t *c) {
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     g_cond_broadcast(&c->q[t].cond);
   g_mutex_unlock(&c->rx_mu);
+  g_main_context_wakeup(actr__runtime_context(c->rt)); /* a receiver running the loop */
   g_mutex_lock(&c->tx_mu);
   g_cond_broadcast(&c->tx_cond);
   g_mutex_unlock(&c->tx_mu);
