@@ -11,10 +11,17 @@ echo "== WebSocket lane vs raw TCP vs NNG ws"
 build/bench/bench_ws
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# keep FILE CMD...: run CMD showing its output, keep a copy in FILE, and
+# fail as CMD fails (a pipe into tee alone would hide its exit status).
+keep() {
+  f=$1; shift
+  { rc=0; "$@" || rc=$?; echo "$rc" >"$f.rc"; } | tee "$f"
+  return "$(cat "$f.rc")"
+}
 echo "== WebRTC data channel: libactr <-> libactr vs Chromium <-> Chromium (loopback-only namespace)"
-tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc | tee "$out/raw"
+keep "$out/raw" tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc
 echo "== DataChannel lane over WebRTC (fragments of 65527 bytes; loopback-only namespace)"
-tests/rtc/netns-run.sh build/bench/bench_dc_lane | tee "$out/lane"
+keep "$out/lane" tests/rtc/netns-run.sh build/bench/bench_dc_lane
 # The lane against the raw channel measured just before, in this run.
 fig() { awk -v n="$2" '$1 == "BENCH" && $2 == n { print $3 }' "$out/$1"; }
 raw64=$(fig raw dc.raw.64k.throughput); raw_rtt=$(fig raw dc.raw.1k.rtt.p50)

@@ -222,18 +222,28 @@ static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
   return complete;
 }
 
+/* feed_popped: a frame just taken off the ring, into the reassembly. */
+static actr_msg_t *feed_popped(dc_lane_t *l, actr_msg_t *frame) {
+  after_pop(l);
+  pthread_mutex_lock(&l->rx_mu);
+  actr_msg_t *complete = feed(l, frame);
+  pthread_mutex_unlock(&l->rx_mu);
+  return complete;
+}
+
 /* take_queued: feed what the ring holds until a message is whole. */
 static actr_msg_t *take_queued(dc_lane_t *l) {
   void *item;
   while (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK) {
-    after_pop(l);
-    pthread_mutex_lock(&l->rx_mu);
-    actr_msg_t *complete = feed(l, item);
-    pthread_mutex_unlock(&l->rx_mu);
+    actr_msg_t *complete = feed_popped(l, item);
     if (complete)
       return complete;
   }
   return NULL;
+}
+
+static int handler_set_error(void) {
+  return actr__fail(ACTR_EINVALID_OPERATION, "recv() while a message handler is set");
 }
 
 typedef struct lend_wait {
@@ -260,7 +270,7 @@ static int remaining_ms(int timeout_ms, uint64_t deadline) {
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load(&l->has_handler))
-    return actr__fail(ACTR_EINVALID_OPERATION, "recv() while a message handler is set");
+    return handler_set_error();
   uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
   int rc;
   for (;;) {
@@ -276,7 +286,7 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
         return ACTR_OK;
       }
       if (atomic_load(&l->has_handler))
-        return actr__fail(ACTR_EINVALID_OPERATION, "recv() while a message handler is set");
+        return handler_set_error();
       wait = remaining_ms(timeout_ms, deadline);
     }
     void *item;
@@ -288,10 +298,7 @@ static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
         rc = actr__fail(ACTR_ETIMEOUT, "no whole message within %d ms", timeout_ms);
       break;
     }
-    after_pop(l);
-    pthread_mutex_lock(&l->rx_mu);
-    actr_msg_t *complete = feed(l, item);
-    pthread_mutex_unlock(&l->rx_mu);
+    actr_msg_t *complete = feed_popped(l, item);
     if (complete) {
       *out = complete;
       break;

@@ -142,8 +142,10 @@ static void qos(const actr_webrtc_dc_t *dc, bool *unordered, actr__sctp_pr_t *pr
   }
 }
 
-static int sctp_send_on(actr__sctp_t *sctp, actr_webrtc_dc_t *dc, uint32_t ppid,
-                        const void *data, size_t len) {
+/* sctp_send_payload: on the I/O thread, or as a direct send (@direct,
+ * pc->direct_mu held). */
+static int sctp_send_payload(actr_webrtc_dc_t *dc, bool direct, uint32_t ppid, const void *data,
+                             size_t len) {
   bool unordered;
   actr__sctp_pr_t pr;
   uint32_t val;
@@ -153,12 +155,9 @@ static int sctp_send_on(actr__sctp_t *sctp, actr_webrtc_dc_t *dc, uint32_t ppid,
   static const uint8_t zero = 0;
   if (len == 0)
     data = &zero, len = 1;
-  return actr__sctp_send(sctp, (uint16_t)atomic_load(&dc->sid), ppid, unordered, pr, val, data,
-                         len);
-}
-
-static int sctp_send_payload(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, size_t len) {
-  return sctp_send_on(dc->pc->sctp, dc, ppid, data, len);
+  actr__sctp_t *sctp = direct ? dc->pc->direct_sctp : dc->pc->sctp;
+  return actr__sctp_send(sctp, direct, (uint16_t)atomic_load(&dc->sid), ppid, unordered, pr, val,
+                         data, len);
 }
 
 /* direct_send: from an application thread, straight to SCTP while the
@@ -171,7 +170,7 @@ static int direct_send(actr_webrtc_dc_t *dc, uint32_t ppid, const void *data, si
   if (pc->direct_sctp && get_state(dc) != ACTR_WEBRTC_DC_OPEN)
     rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "channel '%s' closed", dc->label);
   else if (pc->direct_sctp)
-    rc = sctp_send_on(pc->direct_sctp, dc, ppid, data, len);
+    rc = sctp_send_payload(dc, true, ppid, data, len);
   g_mutex_unlock(&pc->direct_mu);
   return rc;
 }
@@ -201,8 +200,8 @@ static int send_control(actr_webrtc_dc_t *dc, bool open) {
     n = 1;
   }
   /* DCEP messages are sent ordered and reliable (RFC 8832 §6). */
-  return actr__sctp_send(dc->pc->sctp, (uint16_t)atomic_load(&dc->sid), ACTR__PPID_DCEP, false,
-                         ACTR__SCTP_PR_NONE, 0, buf, n);
+  return actr__sctp_send(dc->pc->sctp, false, (uint16_t)atomic_load(&dc->sid), ACTR__PPID_DCEP,
+                         false, ACTR__SCTP_PR_NONE, 0, buf, n);
 }
 
 static bool can_send(const actr_webrtc_dc_t *dc) {
@@ -251,7 +250,8 @@ static void flush(actr_webrtc_dc_t *dc) {
     g_mutex_unlock(&dc->mu);
     if (!it)
       break;
-    int rc = sctp_send_payload(dc, it->ppid, actr_msg_data(it->msg), actr_msg_len(it->msg));
+    int rc =
+        sctp_send_payload(dc, false, it->ppid, actr_msg_data(it->msg), actr_msg_len(it->msg));
     if (rc == ACTR_EWOULD_BLOCK)
       break;
     if (rc)
@@ -625,7 +625,7 @@ static int do_send(actr_webrtc_dc_t *dc, const void *data, size_t len, actr_msg_
       (!io || can_send(dc))) {
     g_mutex_unlock(&dc->mu);
     const void *p = msg ? actr_msg_data(msg) : data;
-    rc = io ? sctp_send_payload(dc, ppid, p, len) : direct_send(dc, ppid, p, len);
+    rc = io ? sctp_send_payload(dc, false, ppid, p, len) : direct_send(dc, ppid, p, len);
     if (rc != ACTR_EWOULD_BLOCK) {
       actr_msg_free(msg);
       return rc;

@@ -209,7 +209,7 @@ typedef enum { DEF_CANDIDATE, DEF_GATHERED, DEF_PAIR, DEF_STATE } def_kind_t;
 typedef struct deferred {
   actr__ice_t *ice;
   def_kind_t kind;
-  guint stream, comp, state;
+  guint stream, state;
   NiceCandidate *a, *b;
 } deferred_t;
 
@@ -262,10 +262,10 @@ static void deferred_done(gpointer p) {
     ice_free(ice);
 }
 
-static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint comp, guint state,
-                  NiceCandidate *a, NiceCandidate *b) {
+static void defer(actr__ice_t *ice, def_kind_t kind, guint stream, guint state, NiceCandidate *a,
+                  NiceCandidate *b) {
   deferred_t *d = g_new0(deferred_t, 1);
-  *d = (deferred_t){ice, kind, stream, comp, state, a ? nice_candidate_copy(a) : NULL,
+  *d = (deferred_t){ice, kind, stream, state, a ? nice_candidate_copy(a) : NULL,
                     b ? nice_candidate_copy(b) : NULL};
   atomic_fetch_add(&ice->deferred, 1);
   GSource *idle = g_idle_source_new();
@@ -282,7 +282,7 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer dat
   actr__ice_t *ice = data;
   (void)agent;
   if (must_defer(ice))
-    defer(ice, DEF_CANDIDATE, 0, 0, 0, cand, NULL);
+    defer(ice, DEF_CANDIDATE, 0, 0, cand, NULL);
   else
     handle_new_candidate(ice, cand);
 }
@@ -302,7 +302,7 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data) {
   actr__ice_t *ice = data;
   (void)agent;
   if (must_defer(ice))
-    defer(ice, DEF_GATHERED, stream, 0, 0, NULL, NULL);
+    defer(ice, DEF_GATHERED, stream, 0, NULL, NULL);
   else
     handle_gathering_done(ice, stream);
 }
@@ -335,7 +335,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCan
   actr__ice_t *ice = data;
   (void)agent;
   if (must_defer(ice))
-    defer(ice, DEF_PAIR, stream, comp, 0, l, r);
+    defer(ice, DEF_PAIR, stream, 0, l, r);
   else
     handle_selected_pair(ice, stream, l, r);
 }
@@ -357,7 +357,7 @@ static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint
   actr__ice_t *ice = data;
   (void)agent;
   if (must_defer(ice))
-    defer(ice, DEF_STATE, stream, comp, state, NULL, NULL);
+    defer(ice, DEF_STATE, stream, state, NULL, NULL);
   else
     handle_component_state(ice, stream, state);
 }

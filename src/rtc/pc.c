@@ -109,8 +109,7 @@ static void direct_off(actr_webrtc_pc_t *pc) {
 }
 
 static gboolean teardown_cb(gpointer data) {
-  actr_webrtc_pc_t *pc = data;
-  direct_off(pc);
+  actr_webrtc_pc_t *pc = data; /* pc_end, which scheduled us, ended direct sends */
   /* Order matters: the SCTP ABORT goes out through DTLS and ICE, then DTLS
    * sends close_notify, then ICE releases its TURN allocations. */
   if (pc->sctp) {

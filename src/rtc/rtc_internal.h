@@ -108,8 +108,8 @@ struct actr_webrtc_pc {
 
   /* Direct sends (dc.c): an application thread hands a message to SCTP
    * itself, holding direct_mu, while direct_sctp is set (from SCTP up to the
-   * end of the connection; cleared under direct_mu before any layer under
-   * it goes away). */
+   * end of the connection: pc_end clears it under direct_mu, before the
+   * teardown of any layer under it is even scheduled). */
   GMutex direct_mu;
   actr__sctp_t *direct_sctp;
 };

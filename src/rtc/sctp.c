@@ -609,7 +609,7 @@ void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
     process(s);
 }
 
-int actr__sctp_send(actr__sctp_t *s, uint16_t sid, uint32_t ppid, bool unordered,
+int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, bool unordered,
                     actr__sctp_pr_t pr, uint32_t pr_value, const void *data, size_t len) {
   if (s->closed || !s->up)
     return actr__fail(ACTR_ESEND, "SCTP association not up");
@@ -626,7 +626,7 @@ int actr__sctp_send(actr__sctp_t *s, uint16_t sid, uint32_t ppid, bool unordered
   }
   ssize_t n;
   int e;
-  if (g_main_context_is_owner(s->ctx)) {
+  if (!direct) {
     ENTER(s);
     n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
     e = errno;

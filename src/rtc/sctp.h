@@ -65,10 +65,12 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
 int actr__sctp_connect(actr__sctp_t *s);
 /* actr__sctp_input: one packet from DTLS.  Callbacks run inside. */
 void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len);
-/* actr__sctp_send: one whole message.  ACTR_OK; ACTR_EWOULD_BLOCK when the
- * send buffer is full (then the writable callback follows);
+/* actr__sctp_send: one whole message, on the owner thread, or from another
+ * thread with @direct (a direct send: the caller keeps the association from
+ * ending meanwhile, see sctp.c).  ACTR_OK; ACTR_EWOULD_BLOCK when the send
+ * buffer is full (then the writable callback follows);
  * ACTR_EMESSAGE_TOO_LARGE; ACTR_ESEND.  Never runs a callback inside. */
-int actr__sctp_send(actr__sctp_t *s, uint16_t sid, uint32_t ppid, bool unordered,
+int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, bool unordered,
                     actr__sctp_pr_t pr, uint32_t pr_value, const void *data, size_t len);
 /* actr__sctp_reset_stream: reset our outgoing stream @sid once what is
  * queued on it is sent (RFC 8831 §6.7); the reset callback follows. */

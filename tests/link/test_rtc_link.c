@@ -238,16 +238,13 @@ static void test_direct_sends_while_connection_ends(fixture_t *f, gconstpointer 
     atomic_init(&fl[i].sent, 0);
     t[i] = g_thread_new("flood", flood_main, &fl[i]);
   }
-  /* Let them run into SCTP and the channel's queue, then end it all. */
-  gint64 until = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
-  int total = 0;
-  while (total < 200 && g_get_monotonic_time() < until) {
-    g_usleep(1000);
+  /* Let them run into SCTP and the channel's queue, then end it all (no
+   * time limit here: the test's own timeout catches senders that stall). */
+  for (int total = 0; total < 200; g_usleep(1000)) {
     total = 0;
     for (int i = 0; i < SENDERS; i++)
       total += atomic_load(&fl[i].sent);
   }
-  g_assert_cmpint(total, >=, 200);
   actr_rtc_link_free(f->a);
   f->a = NULL;
   for (int i = 0; i < SENDERS; i++) {
