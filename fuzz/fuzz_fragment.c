@@ -33,8 +33,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t fill_byte(uint32_t msg_id, size_t index, size_t j) {
-  return (uint8_t)(msg_id * 151u + index * 31u + j * 7u + (j >> 8));
+/* The generated payload of fragment @index of message @msg_id: a 251-byte
+ * period (prime: it does not line up with the 65527-byte fragment), the
+ * rest made by doubling memcpy.  A byte loop over 64 KiB per synthetic
+ * fragment, with libFuzzer's coverage counters and the sanitizers' checks on
+ * every iteration, was most of the target's time (~1,200 executions/s). */
+static void fill(uint8_t *dst, uint32_t msg_id, size_t index, size_t n) {
+  size_t first = n < 251 ? n : 251;
+  uint8_t seed = (uint8_t)(msg_id * 151u + index * 31u);
+  for (size_t j = 0; j < first; j++)
+    dst[j] = (uint8_t)(seed + j * 7u);
+  for (size_t done = first; done < n;) {
+    size_t k = done < n - done ? done : n - done;
+    memcpy(dst + done, dst, k);
+    done += k;
+  }
 }
 
 /* Message ids that ever took an accepted raw fragment: their content is
@@ -82,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   actr__reassembly_t *r;
   if (actr__reassembly_new(&cfg, &r) != ACTR_OK)
     abort();
-  static uint8_t saved[65535];
+  static uint8_t saved[65535], expect[65535];
   idset_t tainted = {0};
   uint64_t now = 1000;
   size_t pos = 1;
@@ -103,8 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memcpy(bytes, data + pos, ACTR__FRAG_HEADER);
       actr__frag_header_t hh;
       actr__frag_header_decode(bytes, ACTR__FRAG_HEADER, &hh);
-      for (size_t j = 0; j < plen; j++)
-        bytes[ACTR__FRAG_HEADER + j] = fill_byte(hh.msg_id, hh.frag_index, j);
+      fill(bytes + ACTR__FRAG_HEADER, hh.msg_id, hh.frag_index, plen);
       pos += 10;
     } else {
       if (size - pos < 2)
@@ -169,8 +181,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(len == (h.total_frags - 1) * P + plen);
       check(memcmp(m + h.frag_index * P, saved, plen) == 0);
       if (synthetic && !idset_has(&tainted, h.msg_id))
-        for (size_t k = 0; k < len; k++)
-          check(m[k] == fill_byte(h.msg_id, k / P, k % P));
+        for (size_t k = 0; k * P < len; k++) {
+          size_t n = len - k * P < P ? len - k * P : P;
+          fill(expect, h.msg_id, k, n);
+          check(memcmp(m + k * P, expect, n) == 0);
+        }
     }
     actr_msg_free(out);
   }

@@ -60,7 +60,8 @@ ACTR_API int actr_envelope_clear_error(actr_envelope_t *env);
 ACTR_API int actr_envelope_set_direction(actr_envelope_t *env, actr_direction_t dir);
 ACTR_API int actr_envelope_set_traceparent(actr_envelope_t *env, const char *traceparent);
 ACTR_API int actr_envelope_set_tracestate(actr_envelope_t *env, const char *tracestate);
-/* actr_envelope_add_metadata: append one entry (repeated field; order kept). */
+/* actr_envelope_add_metadata: append one entry (repeated field; order kept);
+ * ACTR_EMESSAGE_TOO_LARGE once ACTR_ENVELOPE_MAX_METADATA entries are there. */
 ACTR_API int actr_envelope_add_metadata(actr_envelope_t *env, const char *key, const char *value);
 
 /* Getters: (transfer none), valid until the field is changed or @env freed. */
@@ -96,11 +97,20 @@ ACTR_API int actr_envelope_encode_to(const actr_envelope_t *env, uint8_t *buf, s
  * holding the encoding; *@len its size. */
 ACTR_API int actr_envelope_encode(const actr_envelope_t *env, uint8_t **out, size_t *len);
 
+/* What a decoded envelope may hold beyond its known scalar fields, so that
+ * memory stays in proportion to the bytes received (64 MiB of 2-byte unknown
+ * fields would otherwise cost gigabytes of bookkeeping).  Unknown fields are
+ * counted over the whole envelope, nested messages included. */
+#define ACTR_ENVELOPE_MAX_UNKNOWN_FIELDS 64u
+#define ACTR_ENVELOPE_MAX_UNKNOWN_BYTES (64u * 1024u)
+#define ACTR_ENVELOPE_MAX_METADATA 1024u
+
 /* actr_envelope_decode: parse @len bytes.  Malformed bytes, a missing
  * required field (nested messages included), a string field that is not
- * UTF-8 or holds a NUL give ACTR_EDESERIALIZATION with the field and offset
- * in actr_last_error(), never a crash; ACTR_ENO_MEMORY.  *@out is
- * (transfer full), NULL on failure. */
+ * UTF-8 or holds a NUL, more unknown fields or metadata entries than the
+ * limits above give ACTR_EDESERIALIZATION with the field and offset in
+ * actr_last_error(), never a crash; ACTR_ENO_MEMORY.  *@out is (transfer
+ * full), NULL on failure. */
 ACTR_API int actr_envelope_decode(const void *data, size_t len, actr_envelope_t **out);
 
 /* actr_envelope_equal: true if both encode to the same bytes (both NULL:

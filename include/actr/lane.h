@@ -56,7 +56,9 @@ ACTR_API void actr_reassembly_config_default(actr_payload_type_t type,
                                              actr_reassembly_config_t *out);
 
 /* actr_lane_send: send @len bytes at @data (copied before return).  Blocks
- * while the lane's outbound bound is reached (backpressure).  Codes:
+ * while the lane's outbound bound is reached (backpressure), except on the
+ * runtime's I/O thread (a handler, a callback, a receiver lending the loop),
+ * where it never waits and returns ACTR_EWOULD_BLOCK instead.  Codes:
  * ACTR_EINVALID_OPERATION (lane kind has no raw send), ACTR_EMESSAGE_TOO_LARGE,
  * ACTR_ECHANNEL_CLOSED / ACTR_EWEBSOCKET_CLOSED / ACTR_EDATA_CHANNEL_CLOSED,
  * ACTR_EDATA_CHANNEL_NOT_OPEN, ACTR_ETIMEOUT. */

@@ -119,11 +119,15 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, unsigned max_byte
  * against @rules: keys, lengths, wire types of known fields, UTF-8 of
  * strings, required fields, and the same for nested messages.  @path names
  * the message in errors ("RpcEnvelope.metadata[2]"). */
+/* What the whole envelope has used of its limits so far. */
+typedef struct tally {
+  size_t unknown_fields, unknown_bytes, metadata;
+} tally_t;
+
 static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t *rules,
-                      size_t n_rules, const char *path) {
+                      size_t n_rules, const char *path, tally_t *t) {
   const uint8_t *p = buf, *end = buf + len;
   uint32_t seen = 0;
-  size_t n_metadata = 0;
   while (p < end) {
     size_t at = base + (size_t)(p - buf);
     uint64_t key, v;
@@ -156,8 +160,16 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
     size_t r = 0;
     while (r < n_rules && rules[r].num != num)
       r++;
-    if (r == n_rules)
-      continue; /* unknown: protobuf-c keeps it as is */
+    if (r == n_rules) { /* unknown: protobuf-c keeps it as is, within limits */
+      t->unknown_bytes += (size_t)(p - buf) - (at - base);
+      if (++t->unknown_fields > ACTR_ENVELOPE_MAX_UNKNOWN_FIELDS)
+        return BAD("%s: more than %u unknown fields (offset %zu)", path,
+                   ACTR_ENVELOPE_MAX_UNKNOWN_FIELDS, at);
+      if (t->unknown_bytes > ACTR_ENVELOPE_MAX_UNKNOWN_BYTES)
+        return BAD("%s: more than %u bytes of unknown fields (offset %zu)", path,
+                   ACTR_ENVELOPE_MAX_UNKNOWN_BYTES, at);
+      continue;
+    }
     const rule_t *rule = &rules[r];
     if (wt != rule->wire)
       return BAD("%s: field %s at offset %zu has wire type %u, expected %u", path,
@@ -170,10 +182,13 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
       return BAD("%s: field %s at offset %zu is not valid UTF-8 or contains NUL", path,
                  rule->name, at);
     if (rule->kind == K_ERROR)
-      rc = wire_check(val, vlen, sub_base, error_rules, 2, "RpcEnvelope.error");
+      rc = wire_check(val, vlen, sub_base, error_rules, 2, "RpcEnvelope.error", t);
     if (rule->kind == K_METADATA) {
-      snprintf(sub, sizeof sub, "RpcEnvelope.metadata[%zu]", n_metadata++);
-      rc = wire_check(val, vlen, sub_base, metadata_rules, 2, sub);
+      if (t->metadata == ACTR_ENVELOPE_MAX_METADATA)
+        return BAD("%s: more than %u metadata entries (offset %zu)", path,
+                   ACTR_ENVELOPE_MAX_METADATA, at);
+      snprintf(sub, sizeof sub, "RpcEnvelope.metadata[%zu]", t->metadata++);
+      rc = wire_check(val, vlen, sub_base, metadata_rules, 2, sub, t);
     }
     if (rc != ACTR_OK)
       return rc;
@@ -217,8 +232,9 @@ int actr_envelope_decode(const void *data, size_t len, actr_envelope_t **out) {
   ARG(data || !len, "data");
   if (!len)
     data = empty_bytes; /* no arithmetic on NULL */
+  tally_t t = {0};
   int rc = wire_check(data, len, 0, envelope_rules, sizeof envelope_rules / sizeof *envelope_rules,
-                      "RpcEnvelope");
+                      "RpcEnvelope", &t);
   return rc != ACTR_OK ? rc : unpack(data, len, out);
 }
 
@@ -375,6 +391,9 @@ int actr_envelope_add_metadata(actr_envelope_t *env, const char *key, const char
   if (rc != ACTR_OK || (rc = check_string("metadata value", value)) != ACTR_OK)
     return rc;
   size_t n = env->pb.n_metadata;
+  if (n >= ACTR_ENVELOPE_MAX_METADATA) /* a peer's decoder would refuse it */
+    return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "RpcEnvelope: more than %u metadata entries",
+                      ACTR_ENVELOPE_MAX_METADATA);
   Actr__MetadataEntry **arr = realloc(env->pb.metadata, (n + 1) * sizeof *arr);
   if (!arr)
     return no_memory();

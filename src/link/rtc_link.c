@@ -2,10 +2,12 @@
  * between a signaling endpoint, a peer connection (src/rtc) and one
  * DataChannel lane (src/lane/dc_lane.c) per PayloadType.
  *
- * Each lane talks to an rtc port: the data channels carrying its label.  The
- * first channel of a label is the one the lane sends on; any other channel
- * the peer opens with the same label (both sides opening at once) is read
- * into the same lane.  The link keeps one reference to each lane it made,
+ * Each lane talks to an rtc port: the one data channel carrying its label.
+ * A later channel with a label already bound is refused (closed): its
+ * fragments would share the lane's reassembly, keyed by msg_id alone, and
+ * fragments of two different messages would be joined into one.  (Only the
+ * offering side opens channels, so a peer that follows the protocol never
+ * opens two.)  The link keeps one reference to each lane it made,
  * so channels that arrive before the application asks for their lane are
  * read into it and kept (bounded by the lane's queue: then the channel stops
  * reading and SCTP pushes the peer back).
@@ -28,7 +30,8 @@
 #include "error_internal.h"
 #include "runtime_internal.h"
 
-#define MAX_CHANNELS_PER_LABEL 4
+/* One channel per label: see the top of this file. */
+#define MAX_CHANNELS_PER_LABEL 1
 
 typedef struct rtc_port {
   actr_runtime_t *rt;
@@ -364,8 +367,11 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
     return;
   }
   actr_webrtc_dc_set_callbacks(dc, &dc_callbacks, port);
-  if (!attach(port, dc))
+  if (!attach(port, dc)) {
+    actr__log(ACTR_LOG_WARN, "rtc link: a second channel '%s' refused (closed): a lane reads "
+              "one channel", actr_webrtc_dc_label(dc));
     actr_webrtc_dc_release(dc);
+  }
 }
 
 /* ---- signaling (the endpoint's delivery thread) ---- */

@@ -9,6 +9,7 @@
 #include <actr/signaling.h>
 
 #include "error_internal.h"
+#include "json_check.h"
 
 void actr_signal_msg_clear(actr_signal_msg_t *msg) {
   if (!msg)
@@ -87,6 +88,11 @@ int actr_signal_msg_parse(const char *json, size_t len, actr_signal_msg_t *out) 
                       ACTR_SIGNAL_MAX_JSON);
   if (memchr(json, '\0', len))
     return actr__fail(ACTR_ESIGNALING, "signaling: NUL byte in message");
+  /* Before json-glib: it recurses per nesting level and accepts escapes
+   * JSON does not have. */
+  int checked = actr__json_check(json, len, ACTR__SIGNAL_MAX_DEPTH);
+  if (checked != ACTR_OK)
+    return checked;
   JsonParser *parser = json_parser_new_immutable();
   GError *err = NULL;
   int rc;

@@ -45,7 +45,7 @@
 #define READS_PER_DISPATCH 64    /* then let other sources run */
 #define WAKE_BATCH 16            /* messages queued before receivers are woken */
 
-enum { F_DATA = 0, F_CONTROL, F_CLOSE, F_HEAD };
+enum { F_DATA = 0, F_CONTROL, F_PONG, F_CLOSE, F_HEAD };
 
 struct tx_frame {
   tx_frame_t *next;
@@ -427,6 +427,27 @@ static void queue_ctl(actr_ws_conn_t *c, tx_frame_t *f) {
   c->ctl_tail = f;
 }
 
+/* queue_pong: I/O thread: answer a ping.  At most one pong waits unsent:
+ * a pong not yet begun is replaced by the new one (RFC 6455 §5.5.3 lets an
+ * endpoint answer only the latest ping), so a peer that floods pings and
+ * never reads costs one frame, not one per ping. */
+static void queue_pong(actr_ws_conn_t *c, tx_frame_t *f) {
+  if (!f)
+    return;
+  for (tx_frame_t **at = &c->ctl_head; *at; at = &(*at)->next) {
+    tx_frame_t *old = *at;
+    if (old->kind != F_PONG || old->off)
+      continue;
+    f->next = old->next;
+    *at = f;
+    if (c->ctl_tail == old)
+      c->ctl_tail = f;
+    free_frame(old);
+    return;
+  }
+  queue_ctl(c, f);
+}
+
 static void queue_head(actr_ws_conn_t *c, const char *text) {
   size_t n = strlen(text);
   tx_frame_t *f = malloc(sizeof *f + n);
@@ -499,7 +520,9 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
     }
     if (c->tx_bytes == 0 || c->tx_bytes + f->len <= c->cfg.outbound_queue_bytes)
       break;
-    if (nonblock) {
+    /* Never wait on the I/O thread (a handler, a callback, a receiver
+     * lending the loop): only it drains this queue. */
+    if (nonblock || g_main_context_is_owner(c->ctx)) {
       rc = ACTR_EWOULD_BLOCK;
       break;
     }
@@ -1051,8 +1074,8 @@ static bool on_event(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     return on_message(c, ev);
   case ACTR__WS_EV_PING:
     if (atomic_load(&c->state) == WS_OPEN) {
-      queue_ctl(c, frame_build(NULL, !c->is_server, ACTR__WS_OP_PONG, ev->ctl, ev->ctl_len, NULL, 0,
-                               F_CONTROL));
+      queue_pong(c, frame_build(NULL, !c->is_server, ACTR__WS_OP_PONG, ev->ctl, ev->ctl_len, NULL,
+                                0, F_PONG));
       flush(c);
     }
     return atomic_load(&c->state) != WS_CLOSED;

@@ -4,6 +4,7 @@
  * backpressure with bounded memory (a fast sender, a stalled receiver). */
 #include <stdatomic.h>
 
+#include "runtime_internal.h"
 #include "ws_fixture.h"
 
 static void test_every_type_both_ways(void) {
@@ -326,6 +327,56 @@ static void test_backpressure_stalled_receiver(void) {
   fix_stop(&f);
 }
 
+/* A send from the I/O thread (a handler, a callback, a receiver lending the
+ * loop) never waits: only that thread drains the outbound queue, so waiting
+ * there would freeze the runtime.  It gets ACTR_EWOULD_BLOCK instead. */
+typedef struct io_send {
+  actr_runtime_t *rt;
+  actr_lane_t *lane;
+  int sent, rc;
+} io_send_t;
+
+static int send_until_refused(void *p) {
+  io_send_t *s = p;
+  static uint8_t big[65536];
+  g_assert_true(actr_runtime_is_io_thread(s->rt));
+  for (s->sent = 0; s->sent < 100000; s->sent++)
+    if ((s->rc = actr_lane_send(s->lane, big, sizeof big)) != ACTR_OK)
+      break;
+  return s->rc;
+}
+
+static void test_send_on_io_thread_never_waits(void) {
+  actr_ws_config_t rcfg;
+  actr_ws_config_init(&rcfg);
+  rcfg.inbound_queue_messages = 8;
+  rcfg.inbound_queue_bytes = 256 * 1024;
+  ws_fix_t f;
+  fix_start(&f, &rcfg);
+  actr_ws_config_t scfg;
+  actr_ws_config_init(&scfg);
+  scfg.outbound_queue_bytes = 256 * 1024;
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &scfg, &cli, &srv); /* nobody reads on the server side */
+  io_send_t s = {.rt = f.rt};
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &s.lane));
+  ASSERT_RC(actr__runtime_call(f.rt, send_until_refused, &s), "WOULD_BLOCK");
+  g_assert_cmpint(s.sent, >, 0);
+  g_test_message("%d messages of 64 KiB taken before the queue was full", s.sent);
+  /* The runtime is alive: the server side gets what was taken, in order. */
+  for (int i = 0; i < s.sent; i++) {
+    actr_payload_type_t t;
+    actr_msg_t *m;
+    ASSERT_OK(actr_ws_conn_recv(srv, 20000, &t, &m));
+    g_assert_cmpuint(actr_msg_len(m), ==, 65536);
+    actr_msg_free(m);
+  }
+  actr_lane_unref(s.lane);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 /* Closing: the client closes; the server drains what arrived, then sees
  * WEBSOCKET_CLOSED; senders on either side get WEBSOCKET_CLOSED. */
 static void test_clean_close(void) {
@@ -411,6 +462,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);
+  g_test_add_func("/ws/lane/send-on-io-thread-never-waits", test_send_on_io_thread_never_waits);
   g_test_add_func("/ws/lane/clean-close", test_clean_close);
   g_test_add_func("/ws/lane/no-leaked-fds-or-threads", test_no_leaked_fds_or_threads);
   return g_test_run();

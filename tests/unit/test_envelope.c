@@ -567,6 +567,61 @@ static void test_unknown_nested(void) {
   g_byte_array_unref(meta_unknown);
 }
 
+/* Unknown fields and metadata are bounded in count and bytes: one message
+ * of tiny unknown fields must not cost memory out of proportion to it. */
+static void test_decode_limits(void) {
+  GByteArray *b = minimal_bytes();
+  for (unsigned i = 0; i < ACTR_ENVELOPE_MAX_UNKNOWN_FIELDS; i++)
+    put_uint(b, 50, i);
+  actr_envelope_t *env = decode_ok(b->data, b->len);
+  actr_envelope_free(env);
+  put_uint(b, 50, 1); /* one more */
+  decode_fails(b->data, b->len, "unknown fields");
+  g_byte_array_unref(b);
+
+  /* The count is over the whole envelope, nested messages included. */
+  b = minimal_bytes();
+  for (unsigned i = 0; i < ACTR_ENVELOPE_MAX_UNKNOWN_FIELDS; i++)
+    put_uint(b, 50, i);
+  GByteArray *meta = g_byte_array_new();
+  put_str(meta, 1, "k");
+  put_str(meta, 2, "v");
+  put_uint(meta, 9, 1);
+  put_bytes(b, 103, meta->data, meta->len);
+  decode_fails(b->data, b->len, "unknown fields");
+  g_byte_array_unref(meta);
+  g_byte_array_unref(b);
+
+  /* Bytes: two big unknown fields. */
+  b = minimal_bytes();
+  size_t half = ACTR_ENVELOPE_MAX_UNKNOWN_BYTES / 2;
+  uint8_t *blob = g_malloc0(half);
+  put_bytes(b, 60, blob, half - 8);
+  env = decode_ok(b->data, b->len);
+  actr_envelope_free(env);
+  put_bytes(b, 61, blob, half);
+  decode_fails(b->data, b->len, "bytes of unknown fields");
+  g_free(blob);
+  g_byte_array_unref(b);
+
+  /* Metadata entries: the limit decodes, one more does not; the setter
+   * refuses to build what a peer would refuse. */
+  b = minimal_bytes();
+  meta = g_byte_array_new();
+  put_str(meta, 1, "k");
+  put_str(meta, 2, "v");
+  for (unsigned i = 0; i < ACTR_ENVELOPE_MAX_METADATA; i++)
+    put_bytes(b, 103, meta->data, meta->len);
+  env = decode_ok(b->data, b->len);
+  g_assert_cmpuint(actr_envelope_metadata_count(env), ==, ACTR_ENVELOPE_MAX_METADATA);
+  ASSERT_RC(actr_envelope_add_metadata(env, "k", "v"), "MESSAGE_TOO_LARGE");
+  actr_envelope_free(env);
+  put_bytes(b, 103, meta->data, meta->len);
+  decode_fails(b->data, b->len, "metadata entries");
+  g_byte_array_unref(meta);
+  g_byte_array_unref(b);
+}
+
 /* A direction value this version has no name for is kept (proto2 enum). */
 static void test_unknown_direction(void) {
   GByteArray *b = minimal_bytes();
@@ -838,6 +893,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/envelope/optional/set-clear", test_optional_set_clear);
   g_test_add_func("/envelope/metadata/at-out-of-range", test_metadata_at_out_of_range);
   g_test_add_func("/envelope/copy", test_copy);
+  g_test_add_func("/envelope/decode/limits", test_decode_limits);
   g_test_add_func("/envelope/equal", test_equal);
   for (size_t i = 0; i < G_N_ELEMENTS(vectors); i++) {
     char *path = g_strdup_printf("/envelope/vector/%s", vectors[i].name);

@@ -76,6 +76,55 @@ static void test_parse_hostile(void) {
                   ACTR_ESIGNALING);
 }
 
+/* What json-glib alone got wrong: deep nesting overflowed its recursive
+ * parser (SIGSEGV), and escapes JSON does not have ("\7", an octal escape
+ * to json-glib's scanner) decoded to bytes our own encoder then refused. */
+static void test_parse_strict_json(void) {
+  actr_signal_msg_t m;
+  /* 256 KiB of '[' (the whole frame a hostile peer may send), and nesting
+   * inside an unknown member: refused by the depth bound, not parsed. */
+  size_t n = ACTR_SIGNAL_MAX_JSON;
+  char *deep = g_malloc(n);
+  memset(deep, '[', n);
+  g_assert_cmpint(actr_signal_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
+  g_assert_nonnull(strstr(actr_last_error(), "nested"));
+  memset(deep, '{', n);
+  g_assert_cmpint(actr_signal_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
+  g_free(deep);
+  GString *nest = g_string_new("{\"type\":\"error\",\"message\":\"m\",\"x\":");
+  for (int i = 0; i < 40; i++)
+    g_string_append(nest, "{\"a\":[");
+  g_assert_cmpint(actr_signal_msg_parse(nest->str, nest->len, &m), ==, ACTR_ESIGNALING);
+  g_string_free(nest, TRUE);
+  /* A little structure in an unknown member is fine. */
+  parse_ok("{\"type\":\"error\",\"message\":\"m\",\"x\":{\"a\":[1,2.5e3,-0,true,null]}}", &m);
+  actr_signal_msg_clear(&m);
+
+  static const char *bad[] = {
+    "{\"type\":\"offer\",\"sdp\":\"v1\\7777777777\"}", /* the fuzzer's find */
+    "{\"type\":\"offer\",\"sdp\":\"\\x41\"}",   "{\"type\":\"offer\",\"sdp\":\"\\u00\"}",
+    "{\"type\":\"offer\",\"sdp\":\"\\u0000\"}", "{\"type\":\"offer\",\"sdp\":\"\\ud800\"}",
+    "{\"type\":\"offer\",\"sdp\":\"\\udc00x\"}", "{\"type\":\"offer\",\"sdp\":\"\\ud800\\u0041\"}",
+    "{\"type\":\"offer\",\"sdp\":\"a\tb\"}",    "{\"type\":\"offer\",\"sdp\":\"\xc0\xaf\"}",
+    "{\"type\":\"offer\",\"sdp\":\"\xed\xa0\x80\"}", "{'type':'offer','sdp':'a'}",
+    "{\"type\":\"offer\",\"sdp\":\"a\",}",        "{\"type\":\"offer\" \"sdp\":\"a\"}",
+    "{\"type\":\"offer\",\"sdp\":\"a\"} x",       "{\"type\":\"offer\",\"sdp\":\"a\",\"n\":01}",
+    "{\"type\":\"offer\",\"sdp\":\"a\",\"n\":1.}", "{\"type\":\"offer\",\"sdp\":\"a\",\"n\":+1}",
+    "{\"type\":\"offer\",\"sdp\":\"a\",\"n\":tru}", "{\"type\":\"offer\",\"sdp\":\"a\",\"n\":NaN}",
+    "/* c */{\"type\":\"offer\",\"sdp\":\"a\"}",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    int rc = actr_signal_msg_parse(bad[i], strlen(bad[i]), &m);
+    if (rc != ACTR_ESIGNALING)
+      g_error("accepted or wrong code for %s: %s", bad[i], actr_err_name(rc));
+    g_assert_null(m.sdp);
+  }
+  /* Every JSON escape, a surrogate pair and raw UTF-8 decode to what they say. */
+  parse_ok("{\"type\":\"offer\",\"sdp\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\xc3\xa9\"}", &m);
+  g_assert_cmpstr(m.sdp, ==, "\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\xc3\xa9");
+  actr_signal_msg_clear(&m);
+}
+
 static void test_roundtrip(void) {
   actr_signal_msg_t msgs[] = {
     {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", .sdp_mline_index = -1},
@@ -201,6 +250,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/signaling/parse/each-kind", test_parse_each_kind);
   g_test_add_func("/signaling/parse/hostile", test_parse_hostile);
+  g_test_add_func("/signaling/parse/strict-json", test_parse_strict_json);
   g_test_add_func("/signaling/roundtrip", test_roundtrip);
   g_test_add_func("/signaling/pair", test_pair);
   g_test_add_func("/signaling/pair-bounded", test_pair_bounded);

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""hostile.py - libactr's tool against hostile peers (issue: hostile peers).
+
+  hostile.py ACTR_LANE CASE
+
+Cases (each starts what it needs on 127.0.0.1, bounds every wait, and kills
+every process it started):
+
+  deep-json     a /signal client sends one text frame of 256 KiB of '[' (and
+                of '{'); `serve` answers with an error message and keeps
+                serving (a lane echo afterwards works).
+  deep-json-server
+                a hostile /signal server answers the offer of
+                `send --lane rtc` with 256 KiB of '['; send exits non-zero
+                with a one-line error, not by a signal.
+  ping-flood    a raw client floods a lane connection with pings and never
+                reads; serve's RSS must not grow with the number of pings.
+  dup-label     an aiortc peer opens two channels labelled RPC_RELIABLE and
+                sends fragment 0/2 of msg_id 0 on one, 1/2 on the other:
+                serve refuses (closes) the second channel and never joins
+                the two into a message.
+
+Run with /usr/bin/python3 (Debian's python3-websockets)."""
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import websockets
+
+TOOL = sys.argv[1]
+CASE = sys.argv[2]
+
+
+def fail(msg):
+    print("hostile: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def start_serve():
+    # Under AddressSanitizer freed memory sits in a quarantine (256 MiB by
+    # default) before it is reused, which would show as growth in the RSS
+    # measured here: keep it small.  Other builds ignore the variable.
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1").lstrip(":")
+    p = subprocess.Popen([TOOL, "serve", "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, env=env)
+    line = p.stdout.readline().decode().strip()
+    if not line.startswith("listening ws://127.0.0.1:"):
+        p.kill()
+        fail("serve said %r: %s" % (line, p.stderr.read().decode()))
+    return p, line[len("listening "):]
+
+
+def stop_serve(p):
+    alive = p.poll() is None
+    p.terminate()
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        fail("serve did not stop on SIGTERM")
+    if not alive:
+        fail("serve died during the test (exit %s): %s" % (p.returncode,
+             p.stderr.read().decode()[-2000:]))
+    if rc != 0:
+        fail("serve exited %d on SIGTERM" % rc)
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def lane_echo(url):
+    async with websockets.connect(url + "/lane", max_size=None) as ws:
+        msg = bytes([2]) + struct.pack(">I", 5) + b"hello"
+        await ws.send(msg)
+        got = await asyncio.wait_for(ws.recv(), 10)
+        if got != msg:
+            fail("lane echo after the attack: %r" % got)
+
+
+async def deep_json():
+    p, url = start_serve()
+    try:
+        for ch in "[{":
+            async with websockets.connect(url + "/signal", max_size=None) as ws:
+                await ws.send(ch * (256 * 1024))
+                try:
+                    got = await asyncio.wait_for(ws.recv(), 10)
+                except websockets.ConnectionClosed:
+                    got = None
+                if got is not None and '"error"' not in got:
+                    fail("serve answered %r" % got[:200])
+            if p.poll() is not None:
+                fail("serve died on 256 KiB of %r (exit %s)" % (ch, p.returncode))
+        await lane_echo(url)
+    finally:
+        stop_serve(p)
+    print("deep-json: refused, serve alive")
+
+
+async def deep_json_server():
+    async def hostile(ws):
+        async for _ in ws:
+            await ws.send("[" * (256 * 1024))
+
+    async with websockets.serve(hostile, "127.0.0.1", 0, max_size=None) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(
+            TOOL, "send", "--url", "ws://127.0.0.1:%d" % port, "--lane", "rtc",
+            "--count", "1", "--size", "10",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            fail("send hung on a hostile signaling server")
+    if proc.returncode == 0 or proc.returncode < 0 or proc.returncode >= 128:
+        fail("send exited %d (want a plain failure): %s" % (proc.returncode, err.decode()))
+    print("deep-json-server: send refused it: exit %d, %s" %
+          (proc.returncode, err.decode().strip().splitlines()[-1]))
+
+
+def ws_handshake(sock, path):
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            fail("handshake: connection closed")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        fail("handshake refused: %r" % head)
+
+
+def ping_flood():
+    p, url = start_serve()
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        s = socket.create_connection(("127.0.0.1", port))
+        ws_handshake(s, "/lane")
+        # Masked ping with a 125-byte payload (mask key 0: payload as is).
+        frame = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125
+        batch = frame * 1000
+        base = rss_kib(p.pid)
+        pings = 0
+        deadline = time.time() + 60
+        s.settimeout(5)
+        while pings < 1_000_000 and time.time() < deadline:
+            try:
+                s.sendall(batch)
+            except (socket.timeout, OSError):
+                break  # serve stopped reading us: pushed back, fine
+            pings += 1000
+        time.sleep(1)
+        grown = rss_kib(p.pid) - base
+        s.close()
+        # 1,000,000 queued pongs are ~170 MiB; one pending pong is nothing
+        # (the bound leaves room for allocator and sanitizer overheads).
+        print("ping-flood: %d pings sent, serve RSS grew %d KiB" % (pings, grown))
+        if pings < 100_000:
+            fail("only %d pings went out before serve stopped reading" % pings)
+        if grown > 32 * 1024:
+            fail("serve RSS grew %d KiB under a ping flood" % grown)
+        asyncio.run(lane_echo(url))
+    finally:
+        stop_serve(p)
+
+
+async def dup_label():
+    import aioice.ice
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp
+
+    hdr = struct.Struct(">IHH")
+    p, url = start_serve()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        chans = [pc.createDataChannel("RPC_RELIABLE") for _ in range(2)]
+        opened = [asyncio.Event() for _ in chans]
+        closed = [asyncio.Event() for _ in chans]
+        echoes = [asyncio.Queue() for _ in chans]
+        for i, ch in enumerate(chans):
+            ch.on("open", opened[i].set)
+            ch.on("close", closed[i].set)
+            ch.on("message", echoes[i].put_nowait)
+        async with websockets.connect(url + "/signal", max_size=1 << 20) as ws:
+            await pc.setLocalDescription(await pc.createOffer())
+            await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
+
+            async def signaling():
+                async for raw in ws:
+                    msg = json.loads(raw)
+                    if msg["type"] == "answer":
+                        await pc.setRemoteDescription(RTCSessionDescription(msg["sdp"], "answer"))
+                    elif msg["type"] == "candidate" and msg.get("candidate"):
+                        c = candidate_from_sdp(msg["candidate"].split(":", 1)[1])
+                        c.sdpMid = msg.get("sdpMid") or "0"
+                        c.sdpMLineIndex = msg.get("sdpMLineIndex") or 0
+                        await pc.addIceCandidate(c)
+            sig = asyncio.ensure_future(signaling())
+            try:
+                await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened)), 30)
+                chans[0].send(hdr.pack(0, 0, 2) + b"A" * 65527)
+                chans[1].send(hdr.pack(0, 1, 2) + b"B" * 10)
+                # serve refuses one of the two (whichever it learnt of second).
+                done, _ = await asyncio.wait(
+                    [asyncio.ensure_future(e.wait()) for e in closed], timeout=30,
+                    return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    fail("serve kept both channels labelled RPC_RELIABLE")
+                kept = 0 if not closed[0].is_set() else 1
+                if closed[kept].is_set():
+                    fail("serve closed both channels")
+                # A valid message on the kept channel: its echo is the first
+                # and only thing that comes back (no joined 2-fragment message).
+                chans[kept].send(hdr.pack(1, 0, 1) + b"ok")
+                got = await asyncio.wait_for(echoes[kept].get(), 30)
+                if got[8:] != b"ok" or hdr.unpack_from(got)[2] != 1:
+                    fail("first echo on the kept channel: %r" % got[:40])
+                await asyncio.sleep(0)
+                if not echoes[kept].empty():
+                    fail("more echoes than messages: %r" % echoes[kept].get_nowait()[:40])
+            finally:
+                sig.cancel()
+    finally:
+        await pc.close()
+        stop_serve(p)
+    print("dup-label: second channel refused, nothing joined")
+
+
+def main():
+    signal_timeout = 120
+    if CASE == "deep-json":
+        asyncio.run(asyncio.wait_for(deep_json(), signal_timeout))
+    elif CASE == "deep-json-server":
+        asyncio.run(asyncio.wait_for(deep_json_server(), signal_timeout))
+    elif CASE == "dup-label":
+        asyncio.run(asyncio.wait_for(dup_label(), signal_timeout))
+    elif CASE == "ping-flood":
+        ping_flood()
+    else:
+        fail("unknown case " + CASE)
+
+
+if __name__ == "__main__":
+    main()
