@@ -47,7 +47,7 @@ bench:
 fuzz:
 	@scripts/install-deps.sh fuzz
 	$(MAKE) fuzz-build
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/run-tests.sh
+	FUZZ_RUNS=$${FUZZ_RUNS:-10000000} FUZZ_SECONDS=$${FUZZ_SECONDS:-3600} scripts/run-tests.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

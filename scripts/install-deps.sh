@@ -18,9 +18,11 @@ WS_BENCH="libnng-dev"
 # baseline.
 RTC_BUILD="libnice-dev libusrsctp-dev libgnutls28-dev"
 RTC_TEST="coturn python3-aiortc chromium iproute2 nodejs npm"
+# The test actrix (tests/realm/test_actrix.py): protobuf messages, Ed25519.
+REALM_TEST="python3-protobuf python3-cryptography python3-websockets"
 RTC_BENCH="chromium iproute2 nodejs npm"
 BUILD="$BUILD $WS_BUILD $RTC_BUILD"
-TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST"
+TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST"
 BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH"
 FUZZ="$BUILD clang libclang-rt-14-dev"
 

@@ -31,11 +31,16 @@ max_len() {
     fuzz_ws_frame) echo 140000 ;;       # two messages at its 64 KiB limit
     fuzz_ws_handshake) echo 20480 ;;    # ACTR__WS_HTTP_MAX_HEAD (16 KiB) + 4 KiB
     fuzz_ws_msg) echo 70000 ;;          # one lane message of 64 KiB
+    fuzz_sig_envelope) echo 135168 ;;   # 64 KiB of unknown fields + an SDP
     *) echo 8192 ;;                     # fuzz_dcep: two 1024-byte strings
   esac
 }
 
+# `make test`: 15 s per target.  `make fuzz`: FUZZ_RUNS executions per
+# target (10 million), FUZZ_SECONDS then only caps the time.
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_RUNS=${FUZZ_RUNS:-0}
+runs_arg=""; [ "$FUZZ_RUNS" -gt 0 ] && runs_arg="-runs=$FUZZ_RUNS"
 for target in build-fuzz/fuzz/fuzz_*; do
   [ -f "$target" ] && [ -x "$target" ] || continue
   name=$(basename "$target"); short=${name#fuzz_}; corpus="fuzz/corpus/$short"
@@ -45,7 +50,7 @@ for target in build-fuzz/fuzz/fuzz_*; do
   # A crash leaves its input as build-fuzz/crash-*: copy it to
   # fuzz/regressions/<target>/ once fixed, and `meson test` replays it.
   # shellcheck disable=SC2086
-  if "$target" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -max_len="$(max_len "$name")" \
+  if "$target" $runs_arg -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -max_len="$(max_len "$name")" \
        -artifact_prefix=build-fuzz/ "$work" "$corpus" $regressions >"build-fuzz/$name.log" 2>&1; then
     echo "ok: $(grep -E '^stat::number_of_executed_units' "build-fuzz/$name.log" | tail -1)"
     pass=$((pass + 1))

@@ -1,14 +1,15 @@
 /* envelope.c — actr_envelope_t, the RpcEnvelope message (SPEC §1.2): build,
  * read, encode, decode.
  *
- * protobuf-c (code generated from rpc_envelope.proto) packs and unpacks.  A
+ * protobuf-c (code generated from src/proto/actr/package.proto) packs and unpacks.  A
  * wire check of our own runs before unpacking, for two reasons: protobuf-c
  * only says "failed", and we want the caller to read which field is missing
  * or at which offset the bytes go wrong; and strings must be what the Rust
  * peer (prost) accepts, valid UTF-8, and what a C string can carry, no NUL.
  * This is not a general protobuf library: it knows one schema. */
 #include "error_internal.h"
-#include "rpc_envelope.pb-c.h"
+#include "actr/package.pb-c.h"
+#include "pbwire.h"
 
 #include <actr/envelope.h>
 #include <stdio.h>
@@ -66,49 +67,6 @@ static const rule_t error_rules[] = {
 static const rule_t metadata_rules[] = {
     {1, WT_LEN, K_STRING, true, "key"}, {2, WT_LEN, K_STRING, true, "value"}};
 
-/* utf8_valid: @s[0..@len) is UTF-8 as Rust's str::from_utf8 takes it (no
- * overlong forms, no surrogates, nothing above U+10FFFF) and holds no NUL. */
-static bool utf8_valid(const uint8_t *s, size_t len) {
-  for (size_t i = 0; i < len;) {
-    uint8_t c = s[i++];
-    if (c < 0x80) {
-      if (!c)
-        return false;
-      continue;
-    }
-    /* @n continuation bytes; [lo, hi] bounds the first one (RFC 3629 §4) */
-    size_t n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
-    uint8_t lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-    uint8_t hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-    if (c < 0xc2 || c > 0xf4 || len - i < n || s[i] < lo || s[i] > hi)
-      return false;
-    for (size_t k = 1; k < n; k++)
-      if ((s[i + k] & 0xc0) != 0x80)
-        return false;
-    i += n;
-  }
-  return true;
-}
-
-/* read_varint: at most @max_bytes bytes.  A 10-byte varint's last byte may
- * only carry bit 63 (prost's rule; protobuf-c would drop the rest). */
-static bool read_varint(const uint8_t **p, const uint8_t *end, unsigned max_bytes,
-                        uint64_t *v) {
-  uint64_t r = 0;
-  for (unsigned i = 0; i < max_bytes && *p + i < end; i++) {
-    uint8_t b = (*p)[i];
-    if (i == 9 && b > 1)
-      return false;
-    r |= (uint64_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80)) {
-      *p += i + 1;
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
-
 #define BAD(...) actr__fail(ACTR_EDESERIALIZATION, __VA_ARGS__)
 /* ARG: a public entry point's guard on a NULL argument. */
 #define ARG(ok, w)                                                                           \
@@ -133,7 +91,7 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
     uint64_t key, v;
     /* protobuf-c reads keys of at most 5 bytes and length prefixes of at
      * most 5 bytes; so do we, so that what passes here unpacks. */
-    if (!read_varint(&p, end, 5, &key))
+    if (!actr__pb_read_varint(&p, end, 5, &key))
       return BAD("%s: truncated or overlong field key at offset %zu", path, at);
     unsigned long long num = key >> 3; /* for printf */
     unsigned wt = key & 7;
@@ -142,8 +100,8 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
     uint64_t vlen = 0; /* bytes of value after the key (and length) */
     bool ok = true;
     switch (wt) {
-    case WT_VARINT: ok = read_varint(&p, end, 10, &v); break;
-    case WT_LEN: ok = read_varint(&p, end, 5, &vlen); break;
+    case WT_VARINT: ok = actr__pb_read_varint(&p, end, 10, &v); break;
+    case WT_LEN: ok = actr__pb_read_varint(&p, end, 5, &vlen); break;
     case WT_I64: vlen = 8; break;
     case WT_I32: vlen = 4; break;
     default:
@@ -178,7 +136,7 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
     char sub[64];
     int rc = ACTR_OK;
     size_t sub_base = base + (size_t)(val - buf);
-    if (rule->kind == K_STRING && !utf8_valid(val, vlen))
+    if (rule->kind == K_STRING && !actr__utf8_valid(val, vlen))
       return BAD("%s: field %s at offset %zu is not valid UTF-8 or contains NUL", path,
                  rule->name, at);
     if (rule->kind == K_ERROR)
@@ -242,7 +200,7 @@ int actr_envelope_decode(const void *data, size_t len, actr_envelope_t **out) {
 static int check_string(const char *name, const char *s) {
   if (!s)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "RpcEnvelope: %s is NULL", name);
-  if (!utf8_valid((const uint8_t *)s, strlen(s)))
+  if (!actr__utf8_valid((const uint8_t *)s, strlen(s)))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "RpcEnvelope: %s is not valid UTF-8", name);
   return ACTR_OK;
 }
