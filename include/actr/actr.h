@@ -13,5 +13,7 @@
 #include <actr/websocket.h>
 #include <actr/webrtc.h>
 #include <actr/rtc_link.h>
+#include <actr/identity.h>
+#include <actr/ais.h>
 
 #endif

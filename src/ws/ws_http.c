@@ -418,18 +418,20 @@ void actr__ws_url_clear(actr__ws_url_t *u) {
   memset(u, 0, sizeof *u);
 }
 
-int actr__ws_url_parse(const char *url, actr__ws_url_t *out) {
+/* url_parse: @url with scheme @plain ("ws") or its TLS form @tls ("wss"). */
+static int url_parse(const char *url, const char *plain, const char *tls, actr__ws_url_t *out) {
   memset(out, 0, sizeof *out);
   if (!url)
     return actr__fail(ACTR_EURL_PARSE, "URL is NULL");
   const char *p;
-  if (g_ascii_strncasecmp(url, "ws://", 5) == 0) {
-    p = url + 5;
-  } else if (g_ascii_strncasecmp(url, "wss://", 6) == 0) {
-    p = url + 6;
+  size_t sl = strlen(plain), tl = strlen(tls);
+  if (g_ascii_strncasecmp(url, plain, sl) == 0 && strncmp(url + sl, "://", 3) == 0) {
+    p = url + sl + 3;
+  } else if (g_ascii_strncasecmp(url, tls, tl) == 0 && strncmp(url + tl, "://", 3) == 0) {
+    p = url + tl + 3;
     out->tls = true;
   } else {
-    return actr__fail(ACTR_EURL_PARSE, "'%s': scheme is not ws:// or wss://", url);
+    return actr__fail(ACTR_EURL_PARSE, "'%s': scheme is not %s:// or %s://", url, plain, tls);
   }
   if (strchr(url, '#'))
     return actr__fail(ACTR_EURL_PARSE, "'%s': fragment not allowed (RFC 6455 §3)", url);
@@ -484,4 +486,12 @@ int actr__ws_url_parse(const char *url, actr__ws_url_t *out) {
                                   : g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", out->host, port);
   out->target = rest[0] == '/' ? g_strdup(rest) : g_strdup_printf("/%s", rest);
   return ACTR_OK;
+}
+
+int actr__ws_url_parse(const char *url, actr__ws_url_t *out) {
+  return url_parse(url, "ws", "wss", out);
+}
+
+int actr__http_url_parse(const char *url, actr__ws_url_t *out) {
+  return url_parse(url, "http", "https", out);
 }

@@ -65,8 +65,10 @@ typedef struct actr__ws_url {
   char *target;      /* path and query, "/" when absent */
 } actr__ws_url_t;
 
-/* actr__ws_url_parse: ACTR_OK or ACTR_EURL_PARSE (detail set). */
+/* actr__ws_url_parse: ACTR_OK or ACTR_EURL_PARSE (detail set).
+ * actr__http_url_parse: the same for http:// and https:// (AIS). */
 int actr__ws_url_parse(const char *url, actr__ws_url_t *out);
+int actr__http_url_parse(const char *url, actr__ws_url_t *out);
 void actr__ws_url_clear(actr__ws_url_t *u);
 
 #endif

@@ -11,6 +11,7 @@
  * each checks its own echoes: 0, 1, 1200 and 65535 bytes, binary and text.
  * libactr offers in one test and answers in the other.  Runs inside
  * netns-run.sh; the child and everything it starts die with the test. */
+#include <stdio.h>
 #include <string.h>
 
 #include <actr/signaling.h>

@@ -1,0 +1,235 @@
+/* http_client.c — the one HTTP exchange a node makes outside WebSocket: a
+ * POST to AIS (register, renew) with a protobuf body, answered by a
+ * protobuf body.  HTTP/1.1 over GIO (TLS for https://), one request per
+ * connection ("Connection: close"), blocking on the calling thread with a
+ * deadline; bounded head and body; Content-Length, chunked, or read to the
+ * end of the connection. */
+#include <gio/gio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actr/error.h>
+
+#include "error_internal.h"
+#include "realm_http.h"
+#include "ws_http.h"
+
+#define HEAD_MAX (16u * 1024u)
+
+static int io_fail(const char *what, GError *err) {
+  int rc = actr__fail(ACTR_ECONNECTION, "HTTP: %s: %s", what, err ? err->message : "?");
+  g_clear_error(&err);
+  return rc;
+}
+
+/* read_some: append what the stream has (up to @want bytes) to @buf. */
+static gssize read_some(GInputStream *in, GByteArray *buf, size_t want, GCancellable *cancel,
+                        GError **err) {
+  guint old = buf->len;
+  g_byte_array_set_size(buf, old + (guint)want);
+  gssize n = g_input_stream_read(in, buf->data + old, want, cancel, err);
+  g_byte_array_set_size(buf, old + (guint)(n > 0 ? n : 0));
+  return n;
+}
+
+/* find_header: the value of header @name in @head (case-insensitive name,
+ * surrounding spaces trimmed) as a new string, or NULL. */
+static char *find_header(const char *head, const char *name) {
+  size_t nl = strlen(name);
+  for (const char *line = strstr(head, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+    const char *l = line + 2;
+    if (g_ascii_strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+      const char *v = l + nl + 1, *e = strstr(v, "\r\n");
+      if (!e)
+        e = v + strlen(v);
+      return g_strstrip(g_strndup(v, (gsize)(e - v)));
+    }
+  }
+  return NULL;
+}
+
+/* dechunk: the body of a chunked message in @raw (@len bytes) into @out;
+ * false when malformed or not complete. */
+static bool dechunk(const uint8_t *raw, size_t len, size_t max, GByteArray *out, bool *complete) {
+  size_t pos = 0;
+  *complete = false;
+  for (;;) {
+    const uint8_t *crlf = memmem(raw + pos, len - pos, "\r\n", 2);
+    if (!crlf)
+      return true; /* need more */
+    char size_line[32];
+    size_t sl = (size_t)(crlf - (raw + pos));
+    if (sl == 0 || sl >= sizeof size_line)
+      return false;
+    memcpy(size_line, raw + pos, sl);
+    size_line[sl] = '\0';
+    char *end;
+    unsigned long long n = strtoull(size_line, &end, 16);
+    if (end == size_line || (*end && *end != ';'))
+      return false;
+    pos += sl + 2;
+    if (n == 0) {
+      *complete = true;
+      return true;
+    }
+    if (n > max || out->len + n > max)
+      return false;
+    if (len - pos < n + 2)
+      return true; /* need more */
+    g_byte_array_append(out, raw + pos, (guint)n);
+    pos += (size_t)n + 2;
+  }
+}
+
+int actr__http_post(const char *url, const char *const *headers, const char *content_type,
+                    const void *body, size_t body_len, int timeout_ms, size_t max_body,
+                    int *status, uint8_t **resp, size_t *resp_len) {
+  *resp = NULL;
+  *resp_len = 0;
+  *status = 0;
+  actr__ws_url_t u;
+  int rc = actr__http_url_parse(url, &u);
+  if (rc != ACTR_OK)
+    return rc;
+  GSocketClient *client = g_socket_client_new();
+  g_socket_client_set_tls(client, u.tls);
+  /* GIO's timeout bounds each operation (in whole seconds); the deadline,
+   * checked between reads, bounds the exchange: at most @timeout_ms plus
+   * one operation's timeout, whatever the server drips. */
+  guint op_secs = (guint)(timeout_ms + 999) / 1000;
+  g_socket_client_set_timeout(client, op_secs ? op_secs : 1);
+  gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  GCancellable *cancel = g_cancellable_new();
+  GError *err = NULL;
+  GSocketConnection *conn = NULL;
+  GByteArray *in = g_byte_array_new(), *out_body = g_byte_array_new();
+  char *req = NULL;
+
+  conn = g_socket_client_connect_to_host(client, u.host_header, u.port, cancel, &err);
+  if (!conn) {
+    rc = io_fail("connect", err);
+    goto done;
+  }
+  GString *r = g_string_new(NULL);
+  g_string_append_printf(r,
+                         "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nAccept: %s\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\nUser-Agent: libactr\r\n",
+                         u.target, u.host_header, content_type, content_type, body_len);
+  for (size_t i = 0; headers && headers[i]; i++)
+    g_string_append_printf(r, "%s\r\n", headers[i]);
+  g_string_append(r, "\r\n");
+  req = g_string_free(r, FALSE);
+  GOutputStream *os = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+  if (!g_output_stream_write_all(os, req, strlen(req), NULL, cancel, &err) ||
+      (body_len && !g_output_stream_write_all(os, body, body_len, NULL, cancel, &err))) {
+    rc = io_fail("send", err);
+    goto done;
+  }
+  GInputStream *is = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+  /* The head. */
+  size_t head_len = 0;
+  for (;;) {
+    const uint8_t *eoh = in->len ? memmem(in->data, in->len, "\r\n\r\n", 4) : NULL;
+    if (eoh) {
+      head_len = (size_t)(eoh - in->data) + 4;
+      break;
+    }
+    if (in->len >= HEAD_MAX) {
+      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: response head over %u bytes", HEAD_MAX);
+      goto done;
+    }
+    if (g_get_monotonic_time() > deadline) {
+      rc = actr__fail(ACTR_ETIMEOUT, "HTTP: no response head within %d ms", timeout_ms);
+      goto done;
+    }
+    gssize n = read_some(is, in, 4096, cancel, &err);
+    if (n <= 0) {
+      rc = n < 0 ? io_fail("receive", err)
+                 : actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed before the response head");
+      goto done;
+    }
+  }
+  char *head = g_strndup((const char *)in->data, head_len);
+  int code = 0;
+  if (sscanf(head, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
+    rc = actr__fail(ACTR_EPROTOCOL, "HTTP: malformed status line '%.60s'", head);
+    g_free(head);
+    goto done;
+  }
+  char *cl = find_header(head, "Content-Length");
+  char *te = find_header(head, "Transfer-Encoding");
+  g_free(head);
+  bool chunked = te && g_ascii_strcasecmp(te, "chunked") == 0;
+  long long want = -1;
+  if (cl && !chunked) {
+    char *e;
+    want = strtoll(cl, &e, 10);
+    if (*e || want < 0)
+      want = -2;
+  }
+  g_free(cl);
+  g_free(te);
+  if (want == -2 || (want > 0 && (size_t)want > max_body)) {
+    rc = actr__fail(ACTR_EPROTOCOL, "HTTP: bad or too large Content-Length (limit %zu)", max_body);
+    goto done;
+  }
+  /* The body. */
+  g_byte_array_remove_range(in, 0, (guint)head_len);
+  for (;;) {
+    if (chunked) {
+      bool complete;
+      g_byte_array_set_size(out_body, 0);
+      if (!dechunk(in->data, in->len, max_body, out_body, &complete)) {
+        rc = actr__fail(ACTR_EPROTOCOL, "HTTP: malformed or too large chunked body");
+        goto done;
+      }
+      if (complete)
+        break;
+    } else if (want >= 0 && in->len >= (size_t)want) {
+      g_byte_array_set_size(in, (guint)want);
+      break;
+    }
+    if (in->len > max_body + (chunked ? 4096 : 0)) {
+      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: response body over %zu bytes", max_body);
+      goto done;
+    }
+    if (g_get_monotonic_time() > deadline) {
+      rc = actr__fail(ACTR_ETIMEOUT, "HTTP: response body not complete within %d ms", timeout_ms);
+      goto done;
+    }
+    gssize n = read_some(is, in, 16384, cancel, &err);
+    if (n < 0) {
+      rc = io_fail("receive", err);
+      goto done;
+    }
+    if (n == 0) {
+      if (want < 0 && !chunked)
+        break; /* the body is what came before the end */
+      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed in the middle of the body");
+      goto done;
+    }
+  }
+  GByteArray *b = chunked ? out_body : in;
+  *resp_len = b->len;
+  *resp = malloc(b->len ? b->len : 1);
+  if (!*resp) {
+    rc = actr__fail(ACTR_ENO_MEMORY, "HTTP body");
+    goto done;
+  }
+  memcpy(*resp, b->data, b->len);
+  *status = code;
+  rc = ACTR_OK;
+done:
+  if (conn) {
+    g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+    g_object_unref(conn);
+  }
+  g_free(req);
+  g_byte_array_unref(in);
+  g_byte_array_unref(out_body);
+  g_object_unref(cancel);
+  g_object_unref(client);
+  actr__ws_url_clear(&u);
+  return rc;
+}

@@ -1,0 +1,66 @@
+/* actrix_fixture.h — what the realm tests share: our test actrix
+ * (tests/realm/test_actrix.py, AIS + signaling on 127.0.0.1) started as a
+ * child process, its URLs read from its first line, and stopped. */
+#ifndef ACTR_ACTRIX_FIXTURE_H
+#define ACTR_ACTRIX_FIXTURE_H
+
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct actrix {
+  GPid pid;
+  char ais[128], signaling[160];
+} actrix_t;
+
+/* actrix_start: @extra (NULL-terminated, may be NULL) appended to its
+ * command line ("--dialect", "0.3", ...). */
+static inline void actrix_start(actrix_t *a, const char *const *extra) {
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer) "/usr/bin/python3");
+  g_ptr_array_add(argv, (gpointer)ACTR_TEST_ACTRIX);
+  for (size_t i = 0; extra && extra[i]; i++)
+    g_ptr_array_add(argv, (gpointer)extra[i]);
+  g_ptr_array_add(argv, NULL);
+  int out_fd;
+  GError *err = NULL;
+  if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                NULL, &a->pid, NULL, &out_fd, NULL, &err))
+    g_error("test actrix: %s", err->message);
+  g_ptr_array_free(argv, TRUE);
+  /* First line: "listening ais=URL signaling=URL" (bounded wait). */
+  GIOChannel *ch = g_io_channel_unix_new(out_fd);
+  g_io_channel_set_close_on_unref(ch, TRUE);
+  char *line = NULL;
+  for (int i = 0; i < 200 && !line; i++) { /* 20 s */
+    GPollFD pfd = {out_fd, G_IO_IN, 0};
+    if (g_poll(&pfd, 1, 100) > 0 &&
+        g_io_channel_read_line(ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
+      break;
+  }
+  if (!line || sscanf(line, "listening ais=%127s signaling=%159s", a->ais, a->signaling) != 2)
+    g_error("test actrix said '%s'", line ? line : "(nothing)");
+  g_free(line);
+  g_io_channel_unref(ch);
+}
+
+static inline void actrix_stop(actrix_t *a) {
+  kill(a->pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 100; i++) { /* 10 s, then SIGKILL */
+    if (waitpid(a->pid, &status, WNOHANG) == a->pid) {
+      g_spawn_close_pid(a->pid);
+      g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+      return;
+    }
+    g_usleep(100000);
+  }
+  kill(a->pid, SIGKILL);
+  waitpid(a->pid, &status, 0);
+  g_error("test actrix did not stop on SIGTERM");
+}
+
+#endif
