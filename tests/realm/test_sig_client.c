@@ -1,0 +1,190 @@
+/* test_sig_client.c — the actrix signaling client against our test actrix
+ * (tests/realm/test_actrix.py) in both dialects: connecting with the
+ * identity, the heartbeat, discovery, relays (role negotiation, a
+ * relayed offer), an expired credential refused, unregister on close. */
+#include <glib.h>
+#include <string.h>
+
+#include <actr/ais.h>
+#include <actr/error.h>
+#include <actr/runtime.h>
+
+#include "actrix_fixture.h"
+#include "pbwire.h"
+#include "realm_internal.h"
+#include "sig_client.h"
+
+#define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
+#define ASSERT_RC(expr, name) g_assert_cmpstr(actr_err_name(expr), ==, name)
+
+typedef struct node {
+  actr_credential_t *cred;
+  actr__sig_client_t *sig;
+  GAsyncQueue *relays; /* encoded envelopes (GBytes) */
+} node_t;
+
+static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
+  node_t *n = user;
+  uint8_t *buf;
+  size_t len;
+  ASSERT_OK(actr__pb_encode(&env->base, &buf, &len));
+  g_async_queue_push(n->relays, g_bytes_new_take(buf, len));
+}
+
+static const actr__sig_events_t events = {.on_relay = on_relay};
+
+static Signaling__SignalingEnvelope *next_relay(node_t *n) {
+  GBytes *b = g_async_queue_timeout_pop(n->relays, 10 * G_USEC_PER_SEC);
+  g_assert_nonnull(b);
+  gsize len;
+  const uint8_t *d = g_bytes_get_data(b, &len);
+  Signaling__SignalingEnvelope *e;
+  ASSERT_OK(actr__pb_decode(&signaling__signaling_envelope__descriptor, d, len, NULL,
+                            (ProtobufCMessage **)&e));
+  g_bytes_unref(b);
+  g_assert_cmpint(e->flow_case, ==, SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY);
+  return e;
+}
+
+static void node_start(node_t *n, actr_runtime_t *rt, const actrix_t *a, const char *type,
+                       bool dialect_03) {
+  memset(n, 0, sizeof *n);
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse(type, &t));
+  ASSERT_OK(actr_ais_register(a->ais, &t, 7, NULL, &n->cred));
+  n->relays = g_async_queue_new();
+  actr__sig_config_t cfg = {.url = a->signaling, .cred = n->cred, .dialect_03 = dialect_03};
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, &events, n, &n->sig));
+}
+
+static void node_stop(node_t *n) {
+  actr__sig_client_free(n->sig);
+  actr_credential_free(n->cred);
+  GBytes *b;
+  while ((b = g_async_queue_try_pop(n->relays)))
+    g_bytes_unref(b);
+  g_async_queue_unref(n->relays);
+}
+
+static void test_session(gconstpointer data) {
+  bool v03 = GPOINTER_TO_INT(data);
+  const char *args[] = {"--dialect", v03 ? "0.3" : "0.5", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  node_t x, y;
+  node_start(&x, rt, &a, "acme:caller:1.0", v03);
+  node_start(&y, rt, &a, "acme:echo:1.0", v03);
+  const actr_actor_id_t *xid = actr_credential_actor_id(x.cred);
+  const actr_actor_id_t *yid = actr_credential_actor_id(y.cred);
+
+  /* The heartbeat: the first Ping goes out at once and is answered. */
+  actr__sig_stats_t st = {0};
+  for (int i = 0; i < 200 && st.pongs_received == 0; i++) { /* 10 s at most */
+    g_usleep(50000);
+    actr__sig_client_stats(x.sig, &st);
+  }
+  g_assert_cmpuint(st.pongs_received, >=, 1);
+  g_assert_true(st.link_up);
+  g_assert_false(st.credential_rejected);
+
+  /* Discovery: x finds y by its type, and nothing of a type nobody has. */
+  actr_actor_id_t found[4];
+  unsigned n;
+  ASSERT_OK(actr__sig_client_discover(x.sig, &yid->type, 4, found, &n));
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_true(actr_actor_id_equal(&found[0], yid));
+  actr_actor_type_t nobody;
+  ASSERT_OK(actr_actor_type_parse("acme:nobody:1", &nobody));
+  ASSERT_OK(actr__sig_client_discover(x.sig, &nobody, 4, found, &n));
+  g_assert_cmpuint(n, ==, 0);
+
+  /* Role negotiation through the relay: both sides told, one offers. */
+  actr__actor_id_pb_t from, to, target;
+  actr__actor_id_to_pb(xid, &from);
+  actr__actor_id_to_pb(yid, &to);
+  actr__actor_id_to_pb(yid, &target);
+  Actr__RoleNegotiation rn = ACTR__ROLE_NEGOTIATION__INIT;
+  rn.from = &from.id;
+  rn.to = &to.id;
+  rn.realm_id = xid->realm_id;
+  Signaling__ActrRelay relay = SIGNALING__ACTR_RELAY__INIT;
+  relay.target = &target.id;
+  relay.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_NEGOTIATION;
+  relay.role_negotiation = &rn;
+  ASSERT_OK(actr__sig_client_relay(x.sig, &relay));
+  Signaling__SignalingEnvelope *ex = next_relay(&x), *ey = next_relay(&y);
+  g_assert_cmpint(ex->actr_relay->payload_case, ==, SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT);
+  g_assert_cmpint(ey->actr_relay->payload_case, ==, SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT);
+  g_assert_true(ex->actr_relay->role_assignment->is_offerer !=
+                ey->actr_relay->role_assignment->is_offerer);
+  /* The mock's rule: the smaller serial offers. */
+  g_assert_cmpint(ex->actr_relay->role_assignment->is_offerer, ==, xid->serial < yid->serial);
+  actr__pb_free(&ex->base);
+  actr__pb_free(&ey->base);
+
+  /* An offer relayed to y arrives whole, from x. */
+  Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
+  sd.type = WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER;
+  sd.sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  sd.sdp_exchange_id = "5b0c2f4e-1d3a-4c5b-9e6f-7a8b9c0d1e2f";
+  Signaling__ActrRelay offer = SIGNALING__ACTR_RELAY__INIT;
+  offer.target = &target.id;
+  offer.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
+  offer.session_description = &sd;
+  ASSERT_OK(actr__sig_client_relay(x.sig, &offer));
+  ey = next_relay(&y);
+  g_assert_cmpint(ey->actr_relay->payload_case, ==,
+                  SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION);
+  g_assert_cmpstr(ey->actr_relay->session_description->sdp, ==, sd.sdp);
+  actr_actor_id_t src;
+  ASSERT_OK(actr__actor_id_from_pb(ey->actr_relay->source, &src));
+  g_assert_true(actr_actor_id_equal(&src, xid));
+  /* 0.3's actrix re-encodes with the v0.3.0 schema: the exchange id is gone. */
+  if (v03)
+    g_assert_null(ey->actr_relay->session_description->sdp_exchange_id);
+  else
+    g_assert_cmpstr(ey->actr_relay->session_description->sdp_exchange_id, ==, sd.sdp_exchange_id);
+  actr__pb_free(&ey->base);
+
+  /* Closing y unregisters it: x no longer finds it. */
+  actr_actor_type_t ytype = yid->type;
+  node_stop(&y);
+  ASSERT_OK(actr__sig_client_discover(x.sig, &ytype, 4, found, &n));
+  g_assert_cmpuint(n, ==, 0);
+  node_stop(&x);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+static void test_expired_credential_refused(void) {
+  const char *args[] = {"--credential-ttl-secs", "1", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:late:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 7, NULL, &cred));
+  /* Wait for the expiry itself (the scenario), not for a condition. */
+  while ((uint64_t)(g_get_real_time() / G_USEC_PER_SEC) <= actr_credential_expires_at(cred))
+    g_usleep(100000);
+  actr__sig_config_t cfg = {.url = a.signaling, .cred = cred};
+  actr__sig_client_t *sig = (actr__sig_client_t *)&sig;
+  ASSERT_RC(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig), "WEBSOCKET");
+  g_assert_nonnull(strstr(actr_last_error(), "401"));
+  g_assert_null(sig);
+  actr_credential_free(cred);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_data_func("/realm/signaling/session-0.5", GINT_TO_POINTER(0), test_session);
+  g_test_add_data_func("/realm/signaling/session-0.3", GINT_TO_POINTER(1), test_session);
+  g_test_add_func("/realm/signaling/expired-credential-refused", test_expired_credential_refused);
+  return g_test_run();
+}
