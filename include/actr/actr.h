@@ -15,5 +15,6 @@
 #include <actr/rtc_link.h>
 #include <actr/identity.h>
 #include <actr/ais.h>
+#include <actr/node.h>
 
 #endif

@@ -37,6 +37,13 @@ static void usage(FILE *f) {
           "       actr-lane send --url URL [--lane ws|rtc] [--type NAME] [--size N] [--count K]\n"
           "                      [--ca FILE] [--insecure] [--ice-address IP]...\n"
           "                                          send to a serve peer, check every echo\n"
+          "       actr-lane node --ais URL --signaling URL --realm N --type MFR:NAME:VERSION --echo\n"
+          "                      [--actr-version 0.3|0.5] [--realm-secret S] [--ice-address IP]...\n"
+          "                                          an actr node answering every request\n"
+          "       actr-lane call --ais URL --signaling URL --realm N --type MFR:NAME:VERSION\n"
+          "                      --target MFR:NAME:VERSION --route KEY --size BYTES --count N\n"
+          "                      [--timeout-ms T] [--interval-ms M] [--actr-version 0.3|0.5]\n"
+          "                                          call an actor N times, check every reply\n"
           "       actr-lane help\n"
           "Environment: ACTR_LOG=off|info|debug (default: warnings on stderr).\n");
 }
@@ -50,6 +57,10 @@ int main(int argc, char **argv) {
     return tool_serve(argc - 1, argv + 1);
   if (strcmp(cmd, "send") == 0)
     return tool_send(argc - 1, argv + 1);
+  if (strcmp(cmd, "node") == 0)
+    return tool_node(argc - 2, argv + 2);
+  if (strcmp(cmd, "call") == 0)
+    return tool_call(argc - 2, argv + 2);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
     return 0;

@@ -41,6 +41,8 @@ void tool_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tool_demo(int argc, char **argv);
 int tool_serve(int argc, char **argv); /* serve.c */
 int tool_send(int argc, char **argv);  /* send.c */
+int tool_node(int argc, char **argv);  /* node.c: options after "node" */
+int tool_call(int argc, char **argv);  /* node.c: options after "call" */
 
 /* send.c: K messages of N bytes on @lane from a sender thread, each echo
  * checked; prints the report, returns the exit code. */

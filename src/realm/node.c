@@ -1,0 +1,846 @@
+/* node.c — an actr node (actr/node.h): AIS identity, the actrix signaling
+ * client, one WebRTC peer connection per remote actor set up through the
+ * relay, RpcEnvelope calls and requests over its data channel lanes.
+ *
+ * Threads and ownership:
+ * - The signaling client's relays arrive on the runtime's I/O thread; they
+ *   are queued (bounded) for the node's control thread, which creates peer
+ *   connections (actr_rtc_link_* must not run on the I/O thread) and hands
+ *   offers, answers and candidates to them.
+ * - Each peer's link talks through a signaling endpoint of ours
+ *   (actr_signaling_new) whose send turns offer/answer/candidate into
+ *   ActrRelay messages; it is called from the control thread and from the
+ *   I/O thread (trickled candidates), so a peer's fields are under peer->mu.
+ * - Lane handlers (the runtime's I/O thread) decode envelopes: responses
+ *   wake their caller, requests go to the user's handler there.
+ * - Peers live until the node is freed (at most max_peers): nothing else
+ *   frees one, so a pointer to a peer stays valid for the node's life. */
+#include <gio/gio.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <actr/ais.h>
+#include <actr/error.h>
+#include <actr/node.h>
+#include <actr/rtc_link.h>
+#include <actr/signaling.h>
+
+#include "error_internal.h"
+#include "pbwire.h"
+#include "realm_internal.h"
+#include "sig_client.h"
+
+#define NLANES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST; MEDIA_RTP is not a lane */
+#define MAX_HELD 64
+#define RELAY_QUEUE_MAX 1024
+#define DEDUP_IDS 1024
+#define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
+
+typedef struct peer {
+  struct actr_node *node;
+  actr_actor_id_t id;
+  GMutex mu;
+  actr_signaling_t *sig; /* our relay endpoint for this peer */
+  actr_rtc_link_t *link;
+  actr_lane_t *lanes[NLANES];
+  bool offerer, got_offer, negotiating;
+  gint64 link_started_us;
+  char exchange_id[40]; /* the offer's sdp_exchange_id (0.5) */
+  char local_ufrag[80];
+  GPtrArray *held_out; /* our candidates before our SDP went out (char *) */
+  GPtrArray *held_in;  /* theirs before a link exists (char *) */
+} peer_t;
+
+typedef struct call {
+  bool used;
+  char request_id[40];
+  actr_envelope_t *response;
+} call_t;
+
+typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_STOP } item_kind_t;
+typedef struct item {
+  item_kind_t kind;
+  GBytes *env;  /* ITEM_RELAY: the encoded envelope */
+  peer_t *peer; /* ITEM_CONNECT */
+} item_t;
+
+struct actr_node {
+  actr_runtime_t *rt;
+  actr_node_config_t cfg;
+  char *ais_url, *signaling_url, *realm_secret;
+  const char **ice; /* copies of cfg.ice_addresses */
+  actr_credential_t *cred;
+  actr__sig_client_t *sig;
+
+  GMutex mu;
+  GCond cond;
+  peer_t **peers;
+  unsigned npeers;
+  call_t *calls;
+  char (*seen)[40]; /* request ids already handled (a ring) */
+  unsigned seen_next;
+  actr_node_request_fn serve_fn;
+  void *serve_user;
+  actr_node_stats_t st;
+
+  GAsyncQueue *q;
+  atomic_int queued;
+  GThread *control;
+};
+
+/* ---- peers ---- */
+
+static peer_t *peer_find_locked(actr_node_t *n, const actr_actor_id_t *id) {
+  for (unsigned i = 0; i < n->npeers; i++)
+    if (actr_actor_id_equal(&n->peers[i]->id, id))
+      return n->peers[i];
+  return NULL;
+}
+
+static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id, bool create) {
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_find_locked(n, id);
+  if (!p && create && n->npeers < n->cfg.max_peers) {
+    p = calloc(1, sizeof *p);
+    if (p) {
+      p->node = n;
+      p->id = *id;
+      g_mutex_init(&p->mu);
+      p->held_out = g_ptr_array_new_with_free_func(g_free);
+      p->held_in = g_ptr_array_new_with_free_func(g_free);
+      n->peers[n->npeers++] = p;
+    }
+  }
+  g_mutex_unlock(&n->mu);
+  if (!p && create)
+    actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u peers already", n->cfg.max_peers);
+  return p;
+}
+
+/* ---- the relay endpoint of one peer (actr/signaling.h ops) ---- */
+
+static void ufrag_of(const char *sdp, char *out, size_t size) {
+  const char *u = sdp ? strstr(sdp, "a=ice-ufrag:") : NULL;
+  out[0] = '\0';
+  if (u) {
+    u += strlen("a=ice-ufrag:");
+    size_t l = strcspn(u, "\r\n");
+    if (l < size) {
+      memcpy(out, u, l);
+      out[l] = '\0';
+    }
+  }
+}
+
+static int relay_candidate(peer_t *p, const char *cand, const char *ufrag) {
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(&p->id, &target);
+  Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
+  c.candidate = (char *)cand;
+  c.has_sdp_mline_index = 1; /* 0.5.4's shape: mline 0, no mid, the ufrag */
+  c.sdp_mline_index = 0;
+  c.username_fragment = (char *)ufrag;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
+  r.ice_candidate = &c;
+  return actr__sig_client_relay(p->node->sig, &r);
+}
+
+static int endpoint_send(void *impl, const actr_signal_msg_t *m) {
+  peer_t *p = impl;
+  actr_node_t *n = p->node;
+  bool v05 = n->cfg.dialect == ACTR_DIALECT_05;
+  if (m->kind == ACTR_SIGNAL_CANDIDATE) {
+    g_mutex_lock(&p->mu);
+    if (!p->local_ufrag[0]) { /* before our SDP: hold it (bounded) */
+      if (p->held_out->len < MAX_HELD)
+        g_ptr_array_add(p->held_out, g_strdup(m->candidate));
+      g_mutex_unlock(&p->mu);
+      return ACTR_OK;
+    }
+    char ufrag[80];
+    memcpy(ufrag, p->local_ufrag, sizeof ufrag);
+    g_mutex_unlock(&p->mu);
+    return relay_candidate(p, m->candidate, ufrag);
+  }
+  if (m->kind != ACTR_SIGNAL_OFFER && m->kind != ACTR_SIGNAL_ANSWER)
+    return ACTR_OK; /* actr signals neither end-of-candidates nor errors */
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(&p->id, &target);
+  Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
+  sd.type = m->kind == ACTR_SIGNAL_OFFER ? WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER
+                                         : WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
+  sd.sdp = m->sdp;
+  g_mutex_lock(&p->mu);
+  if (m->kind == ACTR_SIGNAL_OFFER) {
+    char *u = g_uuid_string_random();
+    snprintf(p->exchange_id, sizeof p->exchange_id, "%s", u);
+    g_free(u);
+  }
+  char exchange[40];
+  memcpy(exchange, p->exchange_id, sizeof exchange);
+  ufrag_of(m->sdp, p->local_ufrag, sizeof p->local_ufrag);
+  GPtrArray *held = p->held_out;
+  p->held_out = g_ptr_array_new_with_free_func(g_free);
+  char ufrag[80];
+  memcpy(ufrag, p->local_ufrag, sizeof ufrag);
+  g_mutex_unlock(&p->mu);
+  if (v05 && exchange[0]) /* 0.5 ignores descriptions without it; 0.3 does not know it */
+    sd.sdp_exchange_id = exchange;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
+  r.session_description = &sd;
+  int rc = actr__sig_client_relay(n->sig, &r);
+  for (guint i = 0; rc == ACTR_OK && i < held->len; i++)
+    relay_candidate(p, g_ptr_array_index(held, i), ufrag);
+  g_ptr_array_unref(held);
+  return rc;
+}
+
+static void endpoint_close(void *impl) { (void)impl; }
+static void endpoint_free(void *impl) { (void)impl; /* the peer owns itself */ }
+
+static const actr_signaling_ops_t endpoint_ops = {endpoint_send, endpoint_close, endpoint_free};
+
+/* ---- envelopes on the lanes (the runtime's I/O thread) ---- */
+
+static void send_response(peer_t *p, actr_envelope_t *resp) {
+  uint8_t *buf;
+  size_t len;
+  if (actr_envelope_encode(resp, &buf, &len) != ACTR_OK)
+    return;
+  g_mutex_lock(&p->mu);
+  actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE] ? actr_lane_clone(p->lanes[0]) : NULL;
+  g_mutex_unlock(&p->mu);
+  int rc = lane ? actr_lane_send(lane, buf, len) : ACTR_EDATA_CHANNEL_NOT_OPEN;
+  free(buf);
+  if (lane)
+    actr_lane_unref(lane);
+  actr_node_t *n = p->node;
+  g_mutex_lock(&n->mu);
+  if (rc == ACTR_OK)
+    n->st.requests_answered++;
+  else
+    n->st.requests_dropped++; /* the handler's send never waits: the channel was full */
+  g_mutex_unlock(&n->mu);
+}
+
+static bool seen_before_locked(actr_node_t *n, const char *id) {
+  for (unsigned i = 0; i < DEDUP_IDS; i++)
+    if (n->seen[i][0] && strcmp(n->seen[i], id) == 0)
+      return true;
+  snprintf(n->seen[n->seen_next], sizeof n->seen[0], "%s", id);
+  n->seen_next = (n->seen_next + 1) % DEDUP_IDS;
+  return false;
+}
+
+static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  peer_t *p = user;
+  actr_node_t *n = p->node;
+  actr_envelope_t *env;
+  int rc = actr_envelope_decode(actr_msg_data(msg), actr_msg_len(msg), &env);
+  actr_msg_free(msg);
+  if (rc != ACTR_OK) {
+    actr__log(ACTR_LOG_WARN, "node: envelope dropped: %s", actr_last_error());
+    return;
+  }
+  const char *rid = actr_envelope_request_id(env);
+  if (strlen(rid) >= sizeof n->calls[0].request_id) {
+    actr_envelope_free(env);
+    return;
+  }
+  g_mutex_lock(&n->mu);
+  /* An envelope whose id is one of our pending calls is its response. */
+  for (unsigned i = 0; i < n->cfg.max_pending_calls; i++) {
+    call_t *c = &n->calls[i];
+    if (c->used && !c->response && strcmp(c->request_id, rid) == 0) {
+      c->response = env;
+      n->st.responses_received++;
+      g_cond_broadcast(&n->cond);
+      g_mutex_unlock(&n->mu);
+      return;
+    }
+  }
+  actr_direction_t dir = ACTR_DIRECTION_UNSPECIFIED;
+  actr_envelope_direction(env, &dir);
+  if (dir == ACTR_DIRECTION_RESPONSE) { /* a late response: its caller gave up */
+    g_mutex_unlock(&n->mu);
+    actr_envelope_free(env);
+    return;
+  }
+  n->st.requests_received++;
+  if (seen_before_locked(n, rid)) { /* the callee drops duplicate request ids */
+    n->st.requests_duplicate++;
+    g_mutex_unlock(&n->mu);
+    actr_envelope_free(env);
+    return;
+  }
+  actr_node_request_fn fn = n->serve_fn;
+  void *fn_user = n->serve_user;
+  if (!fn)
+    n->st.requests_dropped++;
+  g_mutex_unlock(&n->mu);
+  if (!fn) {
+    actr_envelope_free(env);
+    return;
+  }
+  actr_envelope_t *resp = NULL;
+  fn(n, &p->id, env, &resp, fn_user);
+  bool tell = actr_envelope_timeout_ms(env) == 0 || dir == ACTR_DIRECTION_TELL;
+  bool v05 = n->cfg.dialect == ACTR_DIALECT_05;
+  if (resp && !(tell && v05)) { /* 0.3 answers tells too */
+    actr_envelope_set_route_key(resp, actr_envelope_route_key(env));
+    actr_envelope_set_request_id(resp, rid);
+    if (!actr_envelope_payload(resp, NULL, NULL))
+      actr_envelope_set_payload(resp, "", 0); /* 0.3 needs the field present */
+    if (v05) {
+      actr_envelope_set_direction(resp, ACTR_DIRECTION_RESPONSE);
+      actr_envelope_set_timeout_ms(resp, 0);
+    } else {
+      actr_envelope_set_timeout_ms(resp, actr_envelope_timeout_ms(env));
+    }
+    send_response(p, resp);
+  }
+  actr_envelope_free(resp);
+  actr_envelope_free(env);
+}
+
+/* ---- links (the control thread) ---- */
+
+static void deliver_candidate(peer_t *p, const char *cand) {
+  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = (char *)cand,
+                         .sdp_mline_index = 0};
+  actr_signaling_deliver(p->sig, &m);
+}
+
+static int start_link(peer_t *p, bool offerer) {
+  actr_node_t *n = p->node;
+  if (!p->sig) {
+    int rc = actr_signaling_new(&endpoint_ops, p, &p->sig);
+    if (rc != ACTR_OK)
+      return rc;
+  }
+  actr_rtc_link_config_t lc;
+  actr_rtc_link_config_init(&lc);
+  lc.webrtc.local_addresses = n->ice;
+  lc.webrtc.local_address_count = n->cfg.ice_address_count;
+  actr_rtc_link_t *link;
+  g_mutex_lock(&p->mu);
+  p->offerer = offerer;
+  p->got_offer = false;
+  p->local_ufrag[0] = '\0';
+  p->exchange_id[0] = '\0';
+  p->link_started_us = g_get_monotonic_time();
+  g_mutex_unlock(&p->mu);
+  int rc = actr_rtc_link_new(n->rt, &lc, p->sig, offerer, &link);
+  if (rc != ACTR_OK)
+    return rc;
+  /* The lanes at once: the offerer's channels open when SCTP is up,
+   * RPC_RELIABLE first; the answerer's bind to the channels that arrive. */
+  actr_lane_t *lanes[NLANES] = {0};
+  for (int t = 0; t < NLANES; t++) {
+    if (actr_rtc_link_lane(link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
+      continue;
+    actr_lane_set_handler(lanes[t], on_lane_message, p);
+  }
+  g_mutex_lock(&p->mu);
+  p->link = link;
+  memcpy(p->lanes, lanes, sizeof lanes);
+  g_mutex_unlock(&p->mu);
+  g_mutex_lock(&n->mu);
+  n->st.peers_connected++;
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+  return ACTR_OK;
+}
+
+static void stop_link(peer_t *p) {
+  g_mutex_lock(&p->mu);
+  actr_rtc_link_t *link = p->link;
+  actr_lane_t *lanes[NLANES];
+  memcpy(lanes, p->lanes, sizeof lanes);
+  memset(p->lanes, 0, sizeof p->lanes);
+  p->link = NULL;
+  g_mutex_unlock(&p->mu);
+  for (int t = 0; t < NLANES; t++)
+    if (lanes[t]) {
+      actr_lane_set_handler(lanes[t], NULL, NULL);
+      actr_lane_unref(lanes[t]);
+    }
+  actr_rtc_link_free(link);
+}
+
+static void negotiate(peer_t *p) {
+  actr_node_t *n = p->node;
+  actr__actor_id_pb_t from, to, target;
+  actr__actor_id_to_pb(actr_node_id(n), &from);
+  actr__actor_id_to_pb(&p->id, &to);
+  actr__actor_id_to_pb(&p->id, &target);
+  Actr__RoleNegotiation rn = ACTR__ROLE_NEGOTIATION__INIT;
+  rn.from = &from.id;
+  rn.to = &to.id;
+  rn.realm_id = n->cfg.realm_id;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_NEGOTIATION;
+  r.role_negotiation = &rn;
+  g_mutex_lock(&p->mu);
+  p->negotiating = true;
+  g_mutex_unlock(&p->mu);
+  if (actr__sig_client_relay(n->sig, &r) != ACTR_OK)
+    actr__log(ACTR_LOG_WARN, "node: role negotiation not sent: %s", actr_last_error());
+}
+
+static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
+  const Signaling__ActrRelay *r = e->actr_relay;
+  actr_actor_id_t src, dst;
+  if (actr__actor_id_from_pb(r->source, &src) != ACTR_OK ||
+      actr__actor_id_from_pb(r->target, &dst) != ACTR_OK)
+    return;
+  /* The other actor: the source, unless actrix's assignment names us as
+   * the source (its shape for the side that asked). */
+  const actr_actor_id_t *remote = actr_actor_id_equal(&src, actr_node_id(n)) ? &dst : &src;
+  if (actr_actor_id_equal(remote, actr_node_id(n)))
+    return;
+  peer_t *p = peer_get(n, remote, true);
+  if (!p)
+    return;
+  bool has_link;
+  g_mutex_lock(&p->mu);
+  has_link = p->link != NULL;
+  bool offerer = p->offerer;
+  g_mutex_unlock(&p->mu);
+  switch (r->payload_case) {
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT:
+    if (!has_link && start_link(p, r->role_assignment->is_offerer) != ACTR_OK)
+      actr__log(ACTR_LOG_WARN, "node: peer connection not started: %s", actr_last_error());
+    break;
+  case SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION: {
+    const Webrtc__SessionDescription *sd = r->session_description;
+    bool is_offer = sd->type != WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
+    if (is_offer) {
+      if (has_link && offerer) {
+        /* Both offered: the smaller serial keeps offering (the mock's
+         * rule); the other answers. */
+        if (actr_node_id(n)->serial < remote->serial)
+          break;
+        stop_link(p);
+        has_link = false;
+      }
+      if (has_link && !offerer) {
+        g_mutex_lock(&p->mu);
+        bool fresh = !p->got_offer;
+        g_mutex_unlock(&p->mu);
+        if (!fresh) { /* a new offer (a restart): start over as answerer */
+          stop_link(p);
+          has_link = false;
+        }
+      }
+      if (!has_link && start_link(p, false) != ACTR_OK) {
+        actr__log(ACTR_LOG_WARN, "node: answerer not started: %s", actr_last_error());
+        break;
+      }
+      g_mutex_lock(&p->mu);
+      p->got_offer = true;
+      snprintf(p->exchange_id, sizeof p->exchange_id, "%s",
+               sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
+      GPtrArray *held = p->held_in;
+      p->held_in = g_ptr_array_new_with_free_func(g_free);
+      g_mutex_unlock(&p->mu);
+      actr_signal_msg_t m = {.kind = ACTR_SIGNAL_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
+      actr_signaling_deliver(p->sig, &m);
+      for (guint i = 0; i < held->len; i++)
+        deliver_candidate(p, g_ptr_array_index(held, i));
+      g_ptr_array_unref(held);
+    } else if (has_link && offerer) {
+      actr_signal_msg_t m = {.kind = ACTR_SIGNAL_ANSWER, .sdp = sd->sdp, .sdp_mline_index = -1};
+      actr_signaling_deliver(p->sig, &m);
+    }
+    break;
+  }
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE:
+    /* Kept until there is a link with the remote description (a peer may
+     * trickle before its offer reaches us). */
+    g_mutex_lock(&p->mu);
+    bool ready = p->link && (p->offerer || p->got_offer);
+    if (!ready && p->held_in->len < MAX_HELD)
+      g_ptr_array_add(p->held_in, g_strdup(r->ice_candidate->candidate));
+    g_mutex_unlock(&p->mu);
+    if (ready)
+      deliver_candidate(p, r->ice_candidate->candidate);
+    break;
+  default:
+    break; /* role negotiation is actrix's; ICE restart requests: not yet */
+  }
+}
+
+/* An answerer that got no offer within 10 s offers itself. */
+static void check_answerers(actr_node_t *n) {
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&n->mu);
+  unsigned np = n->npeers;
+  peer_t *late[np ? np : 1];
+  unsigned nl = 0;
+  for (unsigned i = 0; i < np; i++) {
+    peer_t *p = n->peers[i];
+    g_mutex_lock(&p->mu);
+    if (p->link && !p->offerer && !p->got_offer && now - p->link_started_us > ANSWER_WAIT_US)
+      late[nl++] = p;
+    g_mutex_unlock(&p->mu);
+  }
+  g_mutex_unlock(&n->mu);
+  for (unsigned i = 0; i < nl; i++) {
+    actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
+    stop_link(late[i]);
+    start_link(late[i], true);
+  }
+}
+
+static gpointer control_main(gpointer data) {
+  actr_node_t *n = data;
+  for (;;) {
+    item_t *it = g_async_queue_timeout_pop(n->q, G_USEC_PER_SEC);
+    if (!it) {
+      check_answerers(n);
+      continue;
+    }
+    atomic_fetch_sub(&n->queued, 1);
+    item_kind_t kind = it->kind;
+    if (kind == ITEM_RELAY) {
+      gsize len;
+      const uint8_t *d = g_bytes_get_data(it->env, &len);
+      Signaling__SignalingEnvelope *e;
+      if (actr__pb_decode(&signaling__signaling_envelope__descriptor, d, len, NULL,
+                          (ProtobufCMessage **)&e) == ACTR_OK) {
+        handle_relay(n, e);
+        actr__pb_free(&e->base);
+      }
+      g_bytes_unref(it->env);
+    } else if (kind == ITEM_CONNECT) {
+      negotiate(it->peer);
+    }
+    g_free(it);
+    if (kind == ITEM_STOP)
+      break;
+    check_answerers(n);
+  }
+  return NULL;
+}
+
+static bool enqueue(actr_node_t *n, item_t *it) {
+  if (it->kind != ITEM_STOP && atomic_fetch_add(&n->queued, 1) >= RELAY_QUEUE_MAX) {
+    atomic_fetch_sub(&n->queued, 1);
+    g_mutex_lock(&n->mu);
+    n->st.relays_dropped++;
+    g_mutex_unlock(&n->mu);
+    if (it->env)
+      g_bytes_unref(it->env);
+    g_free(it);
+    return false;
+  }
+  if (it->kind == ITEM_STOP)
+    atomic_fetch_add(&n->queued, 1);
+  g_async_queue_push(n->q, it);
+  return true;
+}
+
+/* The signaling client's relays (I/O thread): to the control thread. */
+static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
+  actr_node_t *n = user;
+  uint8_t *buf;
+  size_t len;
+  if (actr__pb_encode(&env->base, &buf, &len) != ACTR_OK)
+    return;
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_RELAY;
+  it->env = g_bytes_new_take(buf, len);
+  enqueue(n, it);
+}
+
+/* ---- public API ---- */
+
+void actr_node_config_init(actr_node_config_t *cfg) {
+  if (cfg)
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_new: out is NULL");
+  *out = NULL;
+  if (!rt || !cfg || !cfg->ais_url || !cfg->signaling_url)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_new: rt, cfg and both URLs are needed");
+  if (actr_runtime_is_io_thread(rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "actr_node_new: not on the I/O thread");
+  actr_node_t *n = calloc(1, sizeof *n);
+  if (!n)
+    return actr__fail(ACTR_ENO_MEMORY, "node");
+  n->rt = actr_runtime_ref(rt);
+  n->cfg = *cfg;
+  if (!n->cfg.connect_timeout_ms)
+    n->cfg.connect_timeout_ms = 20000;
+  if (!n->cfg.max_peers)
+    n->cfg.max_peers = 64;
+  if (!n->cfg.max_pending_calls)
+    n->cfg.max_pending_calls = 1024;
+  n->ais_url = g_strdup(cfg->ais_url);
+  n->signaling_url = g_strdup(cfg->signaling_url);
+  n->realm_secret = g_strdup(cfg->realm_secret);
+  n->cfg.ais_url = n->ais_url;
+  n->cfg.signaling_url = n->signaling_url;
+  n->cfg.realm_secret = n->realm_secret;
+  n->ice = g_new0(const char *, cfg->ice_address_count + 1);
+  for (size_t i = 0; i < cfg->ice_address_count; i++)
+    n->ice[i] = g_strdup(cfg->ice_addresses[i]);
+  n->cfg.ice_addresses = n->ice;
+  g_mutex_init(&n->mu);
+  g_cond_init(&n->cond);
+  n->peers = calloc(n->cfg.max_peers, sizeof *n->peers);
+  n->calls = calloc(n->cfg.max_pending_calls, sizeof *n->calls);
+  n->seen = calloc(DEDUP_IDS, sizeof *n->seen);
+  n->q = g_async_queue_new();
+  int rc = n->peers && n->calls && n->seen ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
+  actr_ais_options_t ao = {.realm_secret = n->realm_secret};
+  if (rc == ACTR_OK)
+    rc = actr_ais_register(n->ais_url, &cfg->type, cfg->realm_id, &ao, &n->cred);
+  if (rc == ACTR_OK) {
+    actr__sig_config_t sc = {.url = n->signaling_url,
+                             .cred = n->cred,
+                             .dialect_03 = cfg->dialect == ACTR_DIALECT_03};
+    actr__sig_events_t ev = {.on_relay = on_relay};
+    rc = actr__sig_client_new(rt, &sc, &ev, n, &n->sig);
+  }
+  if (rc != ACTR_OK) {
+    char why[300];
+    snprintf(why, sizeof why, "%s", actr_last_error());
+    actr_node_free(n);
+    return actr__fail(rc, "%s", why);
+  }
+  n->control = g_thread_new("actr-node", control_main, n);
+  *out = n;
+  return ACTR_OK;
+}
+
+const actr_actor_id_t *actr_node_id(const actr_node_t *node) {
+  return node && node->cred ? actr_credential_actor_id(node->cred) : NULL;
+}
+
+int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
+                       unsigned max, unsigned *n) {
+  if (!node || !type || (!out && max) || !n)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_discover: NULL argument");
+  return actr__sig_client_discover(node->sig, type, max, out, n);
+}
+
+int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *user) {
+  if (!node)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_serve: node is NULL");
+  g_mutex_lock(&node->mu);
+  node->serve_fn = fn;
+  node->serve_user = user;
+  g_mutex_unlock(&node->mu);
+  return ACTR_OK;
+}
+
+/* ready_lane: the RPC_RELIABLE lane to @target, connecting first; waits
+ * until @until (monotonic µs). */
+static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 until,
+                      actr_lane_t **out) {
+  peer_t *p = peer_get(n, target, true);
+  if (!p)
+    return ACTR_ERESOURCE_EXHAUSTED;
+  g_mutex_lock(&p->mu);
+  bool start = !p->link && !p->negotiating;
+  g_mutex_unlock(&p->mu);
+  if (start) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_CONNECT;
+    it->peer = p;
+    if (!enqueue(n, it))
+      return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: control queue full");
+  }
+  /* Wait for the control thread to make the link (role assignment or an
+   * offer), then for the link itself. */
+  g_mutex_lock(&n->mu);
+  for (;;) {
+    g_mutex_lock(&p->mu);
+    actr_rtc_link_t *link = p->link;
+    g_mutex_unlock(&p->mu);
+    if (link)
+      break;
+    if (!g_cond_wait_until(&n->cond, &n->mu, until)) {
+      g_mutex_unlock(&n->mu);
+      return actr__fail(ACTR_ETIMEOUT, "node: no peer connection to the target in time");
+    }
+  }
+  g_mutex_unlock(&n->mu);
+  for (;;) {
+    g_mutex_lock(&p->mu);
+    actr_rtc_link_t *link = p->link;
+    actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]
+                            ? actr_lane_clone(p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
+    g_mutex_unlock(&p->mu);
+    gint64 left = (until - g_get_monotonic_time()) / 1000;
+    if (left <= 0 || !link) {
+      if (lane)
+        actr_lane_unref(lane);
+      return actr__fail(ACTR_ETIMEOUT, "node: peer connection not ready in time");
+    }
+    /* The link is only freed by this node's control thread when it is
+     * replaced, and never while the node lives otherwise. */
+    int rc = actr_rtc_link_wait_connected(link, (int)left);
+    if (rc == ACTR_OK && lane) {
+      *out = lane;
+      return ACTR_OK;
+    }
+    if (lane)
+      actr_lane_unref(lane);
+    if (rc != ACTR_OK)
+      return rc;
+  }
+}
+
+static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char *route_key,
+                       const void *payload, size_t len, int timeout_ms,
+                       actr_envelope_t **response) {
+  if (!n || !target || !route_key || (!payload && len))
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: NULL argument");
+  if (actr_runtime_is_io_thread(n->rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "node call: not on the I/O thread");
+  bool tell = response == NULL;
+  gint64 until = g_get_monotonic_time() + (gint64)(tell ? n->cfg.connect_timeout_ms : timeout_ms) * 1000;
+  char *rid = g_uuid_string_random(); /* a UUIDv4, as actr */
+  actr_envelope_t *env;
+  int rc = actr_envelope_new(route_key, rid, tell ? 0 : timeout_ms, &env);
+  if (rc == ACTR_OK)
+    rc = actr_envelope_set_payload(env, payload ? payload : "", len);
+  if (rc == ACTR_OK && n->cfg.dialect == ACTR_DIALECT_05)
+    rc = actr_envelope_set_direction(env, tell ? ACTR_DIRECTION_TELL : ACTR_DIRECTION_REQUEST);
+  uint8_t *buf = NULL;
+  size_t blen = 0;
+  if (rc == ACTR_OK)
+    rc = actr_envelope_encode(env, &buf, &blen);
+  actr_envelope_free(env);
+  call_t *c = NULL;
+  if (rc == ACTR_OK && !tell) { /* registered before sending: the answer may be quick */
+    g_mutex_lock(&n->mu);
+    for (unsigned i = 0; i < n->cfg.max_pending_calls && !c; i++)
+      if (!n->calls[i].used)
+        c = &n->calls[i];
+    if (c) {
+      c->used = true;
+      c->response = NULL;
+      snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+    } else {
+      rc = actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u calls pending already",
+                      n->cfg.max_pending_calls);
+    }
+    g_mutex_unlock(&n->mu);
+  }
+  actr_lane_t *lane = NULL;
+  if (rc == ACTR_OK)
+    rc = ready_lane(n, target, until, &lane);
+  if (rc == ACTR_OK) {
+    rc = actr_lane_send(lane, buf, blen);
+    actr_lane_unref(lane);
+  }
+  free(buf);
+  g_mutex_lock(&n->mu);
+  if (rc == ACTR_OK)
+    n->st.calls_sent++;
+  while (rc == ACTR_OK && c && !c->response)
+    if (!g_cond_wait_until(&n->cond, &n->mu, until) && !c->response) {
+      rc = actr__fail(ACTR_ETIMEOUT, "node: no response to %s within %d ms", rid, timeout_ms);
+      n->st.calls_timed_out++;
+    }
+  if (c) { /* nothing of the call is left behind */
+    if (rc == ACTR_OK)
+      *response = c->response;
+    else
+      actr_envelope_free(c->response);
+    c->response = NULL;
+    c->used = false;
+  }
+  g_mutex_unlock(&n->mu);
+  g_free(rid);
+  return rc;
+}
+
+int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
+                   const void *payload, size_t len, int timeout_ms, actr_envelope_t **response) {
+  if (!response)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: response is NULL");
+  *response = NULL;
+  if (timeout_ms <= 0)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: timeout_ms must be > 0");
+  return call_common(node, target, route_key, payload, len, timeout_ms, response);
+}
+
+int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
+                   const void *payload, size_t len) {
+  return call_common(node, target, route_key, payload, len, 0, NULL);
+}
+
+int actr_node_stats(actr_node_t *node, actr_node_stats_t *out) {
+  if (!node || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_stats: NULL argument");
+  g_mutex_lock(&node->mu);
+  *out = node->st;
+  g_mutex_unlock(&node->mu);
+  actr__sig_stats_t s;
+  actr__sig_client_stats(node->sig, &s);
+  out->heartbeats_sent = s.pings_sent;
+  out->heartbeats_answered = s.pongs_received;
+  return ACTR_OK;
+}
+
+void actr_node_free(actr_node_t *n) {
+  if (!n)
+    return;
+  if (n->control) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_STOP;
+    enqueue(n, it);
+    g_thread_join(n->control);
+  }
+  item_t *it;
+  while (n->q && (it = g_async_queue_try_pop(n->q))) {
+    if (it->env)
+      g_bytes_unref(it->env);
+    g_free(it);
+  }
+  /* Peers first (actr closes its peer connections before unregistering). */
+  for (unsigned i = 0; i < n->npeers; i++) {
+    peer_t *p = n->peers[i];
+    stop_link(p);
+    actr_signaling_free(p->sig);
+    g_ptr_array_unref(p->held_in);
+    g_ptr_array_unref(p->held_out);
+    g_mutex_clear(&p->mu);
+    free(p);
+  }
+  actr__sig_client_free(n->sig); /* unregisters */
+  actr_credential_free(n->cred);
+  for (unsigned i = 0; n->calls && i < n->cfg.max_pending_calls; i++)
+    actr_envelope_free(n->calls[i].response);
+  if (n->q)
+    g_async_queue_unref(n->q);
+  free(n->peers);
+  free(n->calls);
+  free(n->seen);
+  for (size_t i = 0; n->ice && i < n->cfg.ice_address_count; i++)
+    g_free((char *)n->ice[i]);
+  g_free(n->ice);
+  g_free(n->ais_url);
+  g_free(n->signaling_url);
+  g_free(n->realm_secret);
+  g_mutex_clear(&n->mu);
+  g_cond_clear(&n->cond);
+  actr_runtime_unref(n->rt);
+  free(n);
+}
