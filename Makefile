@@ -14,7 +14,9 @@ build:
 	ninja -C build -j$(NINJA_JOBS)
 
 demo: build
+	@scripts/install-deps.sh demo
 	./build/src/tool/actr-lane demo
+	scripts/demo-realm.sh ./build/src/tool/actr-lane
 
 asan:
 	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # install-deps.sh — install the Debian packages libactr needs, only those
-# missing.  Usage: scripts/install-deps.sh [build|test|bench|fuzz|all]...
+# missing.  Usage: scripts/install-deps.sh [build|demo|test|bench|fuzz|all]...
 # Runs apt-get (as root, or through sudo) only when something is missing.
 set -eu
 
@@ -32,6 +32,7 @@ npm_modules=""
 for group in "$@"; do
   case "$group" in
     build) want="$want $BUILD" ;;
+    demo) want="$want $BUILD iproute2 $REALM_TEST" ;;
     test) want="$want $TEST"; npm_modules=yes ;;
     bench) want="$want $BENCH"; npm_modules=yes ;;
     fuzz) want="$want $FUZZ" ;;

@@ -59,7 +59,11 @@ typedef struct actr_node actr_node_t;
  * identity), ACTR_EINVALID_ARGUMENT. */
 ACTR_API int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t **out);
 
-/* actr_node_id: this actor's ActrId (owned by the node). */
+/* actr_node_id: this actor's ActrId (owned by the node, valid until
+ * actr_node_free).  The node keeps its credential alive: renewed before it
+ * expires when AIS gave a renewal token (0.5, same ActrId); without one
+ * (0.3) it registers again once actrix rejects the credential, and the
+ * node then has a new ActrId (the old pointer stays valid). */
 ACTR_API const actr_actor_id_t *actr_node_id(const actr_node_t *node);
 
 /* actr_node_discover: ask actrix for actors of @type: at most @max into
@@ -103,6 +107,9 @@ typedef struct actr_node_stats {
   uint64_t requests_received, requests_answered, requests_duplicate, requests_dropped;
   uint64_t peers_connected, relays_dropped;
   uint64_t heartbeats_sent, heartbeats_answered;
+  uint64_t signaling_reconnects; /* the link to actrix came back after a drop */
+  uint64_t credential_renewals;  /* renewed (0.5) or registered again (0.3) */
+  bool signaling_up;
 } actr_node_stats_t;
 
 ACTR_API int actr_node_stats(actr_node_t *node, actr_node_stats_t *out);

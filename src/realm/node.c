@@ -44,7 +44,9 @@ typedef struct peer {
   actr_actor_id_t id;
   GMutex mu;
   actr_signaling_t *sig; /* our relay endpoint for this peer */
+  GCond cond;
   actr_rtc_link_t *link;
+  unsigned link_users; /* callers waiting on link: stop_link waits for them */
   actr_lane_t *lanes[NLANES];
   bool offerer, got_offer, negotiating;
   gint64 link_started_us;
@@ -72,7 +74,9 @@ struct actr_node {
   actr_node_config_t cfg;
   char *ais_url, *signaling_url, *realm_secret;
   const char **ice; /* copies of cfg.ice_addresses */
-  actr_credential_t *cred;
+  actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
+  GPtrArray *old_creds;     /* earlier ones, kept until the end (ids handed out) */
+  uint64_t cred_since;      /* Unix seconds when the current one was obtained */
   actr__sig_client_t *sig;
 
   GMutex mu;
@@ -109,6 +113,7 @@ static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id, bool create) 
       p->node = n;
       p->id = *id;
       g_mutex_init(&p->mu);
+      g_cond_init(&p->cond);
       p->held_out = g_ptr_array_new_with_free_func(g_free);
       p->held_in = g_ptr_array_new_with_free_func(g_free);
       n->peers[n->npeers++] = p;
@@ -366,6 +371,8 @@ static void stop_link(peer_t *p) {
   memcpy(lanes, p->lanes, sizeof lanes);
   memset(p->lanes, 0, sizeof p->lanes);
   p->link = NULL;
+  while (p->link_users) /* a caller checking it: at most one wait slice */
+    g_cond_wait(&p->cond, &p->mu);
   g_mutex_unlock(&p->mu);
   for (int t = 0; t < NLANES; t++)
     if (lanes[t]) {
@@ -479,6 +486,51 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   }
 }
 
+/* The credential: renewed (0.5, renewal token) when two thirds of its life
+ * have passed or actrix rejected it; without a token (0.3) registered again
+ * once actrix rejects it or it expires — a new ActrId. */
+static void check_credential(actr_node_t *n) {
+  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
+  uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+  uint64_t exp = actr_credential_expires_at(cred);
+  actr__sig_stats_t s;
+  actr__sig_client_stats(n->sig, &s);
+  bool rejected = s.credential_rejected;
+  bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) * 2 / 3;
+  actr_ais_options_t ao = {.realm_secret = n->realm_secret};
+  if (actr_credential_can_renew(cred)) {
+    if (!due && !rejected)
+      return;
+    int rc = actr_ais_renew(n->ais_url, &ao, cred);
+    if (rc == ACTR_OK)
+      rc = actr__sig_client_set_credential(n->sig, cred, rejected);
+    if (rc != ACTR_OK) {
+      actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_last_error());
+      return;
+    }
+    n->cred_since = now;
+    g_mutex_lock(&n->mu);
+    n->st.credential_renewals++;
+    g_mutex_unlock(&n->mu);
+    return;
+  }
+  if (!rejected && now < exp)
+    return;
+  actr_credential_t *fresh;
+  int rc = actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &fresh);
+  if (rc != ACTR_OK) {
+    actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", actr_last_error());
+    return;
+  }
+  g_ptr_array_add(n->old_creds, cred);
+  g_atomic_pointer_set(&n->cred, fresh);
+  actr__sig_client_set_credential(n->sig, fresh, true);
+  n->cred_since = now;
+  g_mutex_lock(&n->mu);
+  n->st.credential_renewals++;
+  g_mutex_unlock(&n->mu);
+}
+
 /* An answerer that got no offer within 10 s offers itself. */
 static void check_answerers(actr_node_t *n) {
   gint64 now = g_get_monotonic_time();
@@ -507,6 +559,7 @@ static gpointer control_main(gpointer data) {
     item_t *it = g_async_queue_timeout_pop(n->q, G_USEC_PER_SEC);
     if (!it) {
       check_answerers(n);
+      check_credential(n);
       continue;
     }
     atomic_fetch_sub(&n->queued, 1);
@@ -528,6 +581,7 @@ static gpointer control_main(gpointer data) {
     if (kind == ITEM_STOP)
       break;
     check_answerers(n);
+    check_credential(n);
   }
   return NULL;
 }
@@ -606,8 +660,10 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->q = g_async_queue_new();
   int rc = n->peers && n->calls && n->seen ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
+  n->old_creds = g_ptr_array_new_with_free_func((GDestroyNotify)actr_credential_free);
   if (rc == ACTR_OK)
     rc = actr_ais_register(n->ais_url, &cfg->type, cfg->realm_id, &ao, &n->cred);
+  n->cred_since = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
   if (rc == ACTR_OK) {
     actr__sig_config_t sc = {.url = n->signaling_url,
                              .cred = n->cred,
@@ -627,7 +683,8 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
 }
 
 const actr_actor_id_t *actr_node_id(const actr_node_t *node) {
-  return node && node->cred ? actr_credential_actor_id(node->cred) : NULL;
+  actr_credential_t *cred = node ? g_atomic_pointer_get(&((actr_node_t *)node)->cred) : NULL;
+  return cred ? actr_credential_actor_id(cred) : NULL;
 }
 
 int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
@@ -679,29 +736,48 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
     }
   }
   g_mutex_unlock(&n->mu);
+  /* Then for the link to connect.  The control thread may replace the link
+   * meanwhile (an answerer turned offerer, glare): the wait is cut in
+   * slices, and a link in use here is not freed (link_users). */
+  int last_fail = 0;
+  char why[200] = "";
   for (;;) {
     g_mutex_lock(&p->mu);
     actr_rtc_link_t *link = p->link;
-    actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]
+    actr_lane_t *lane = link && p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]
                             ? actr_lane_clone(p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
+    if (link)
+      p->link_users++;
     g_mutex_unlock(&p->mu);
     gint64 left = (until - g_get_monotonic_time()) / 1000;
-    if (left <= 0 || !link) {
-      if (lane)
-        actr_lane_unref(lane);
-      return actr__fail(ACTR_ETIMEOUT, "node: peer connection not ready in time");
+    int rc = ACTR_ETIMEOUT;
+    if (link && left > 0)
+      rc = actr_rtc_link_wait_connected(link, left < 200 ? (int)left : 200);
+    if (link) {
+      g_mutex_lock(&p->mu);
+      p->link_users--;
+      g_cond_broadcast(&p->cond);
+      g_mutex_unlock(&p->mu);
     }
-    /* The link is only freed by this node's control thread when it is
-     * replaced, and never while the node lives otherwise. */
-    int rc = actr_rtc_link_wait_connected(link, (int)left);
     if (rc == ACTR_OK && lane) {
       *out = lane;
       return ACTR_OK;
     }
     if (lane)
       actr_lane_unref(lane);
-    if (rc != ACTR_OK)
-      return rc;
+    if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
+      last_fail = rc;
+      snprintf(why, sizeof why, "%s", actr_last_error());
+    }
+    if (g_get_monotonic_time() >= until)
+      return last_fail ? actr__fail(last_fail, "node: peer connection failed: %s", why)
+                       : actr__fail(ACTR_ETIMEOUT, "node: peer connection not ready in time");
+    if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
+      /* This link failed; another may replace it (wait a slice for it). */
+      g_mutex_lock(&n->mu);
+      g_cond_wait_until(&n->cond, &n->mu, MIN(until, g_get_monotonic_time() + 200 * 1000));
+      g_mutex_unlock(&n->mu);
+    }
   }
 }
 
@@ -786,6 +862,17 @@ int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char 
   return call_common(node, target, route_key, payload, len, 0, NULL);
 }
 
+int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const void *data,
+                        size_t len, int timeout_ms) {
+  actr_lane_t *lane;
+  int rc = ready_lane(n, target, g_get_monotonic_time() + (gint64)timeout_ms * 1000, &lane);
+  if (rc != ACTR_OK)
+    return rc;
+  rc = actr_lane_send(lane, data, len);
+  actr_lane_unref(lane);
+  return rc;
+}
+
 int actr_node_stats(actr_node_t *node, actr_node_stats_t *out) {
   if (!node || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_stats: NULL argument");
@@ -796,6 +883,8 @@ int actr_node_stats(actr_node_t *node, actr_node_stats_t *out) {
   actr__sig_client_stats(node->sig, &s);
   out->heartbeats_sent = s.pings_sent;
   out->heartbeats_answered = s.pongs_received;
+  out->signaling_reconnects = s.reconnects;
+  out->signaling_up = s.link_up;
   return ACTR_OK;
 }
 
@@ -822,10 +911,13 @@ void actr_node_free(actr_node_t *n) {
     g_ptr_array_unref(p->held_in);
     g_ptr_array_unref(p->held_out);
     g_mutex_clear(&p->mu);
+    g_cond_clear(&p->cond);
     free(p);
   }
   actr__sig_client_free(n->sig); /* unregisters */
   actr_credential_free(n->cred);
+  if (n->old_creds)
+    g_ptr_array_unref(n->old_creds);
   for (unsigned i = 0; n->calls && i < n->cfg.max_pending_calls; i++)
     actr_envelope_free(n->calls[i].response);
   if (n->q)

@@ -27,4 +27,10 @@ int actr__actor_id_from_pb(const Actr__ActrId *pb, actr_actor_id_t *out);
 struct actr_credential;
 const Actr__AIdCredential *actr__credential_pb(const struct actr_credential *cred);
 
+/* Test hook: @len raw bytes on @target's RPC_RELIABLE lane (connecting
+ * first), as if they were an encoded envelope. */
+struct actr_node;
+int actr__node_send_raw(struct actr_node *n, const actr_actor_id_t *target, const void *data,
+                        size_t len, int timeout_ms);
+
 #endif

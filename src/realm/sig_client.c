@@ -40,7 +40,13 @@ struct actr__sig_client {
   char *url; /* with the identity query */
   actr__sig_events_t events;
   void *user;
-  actr__actor_id_pb_t self; /* source of every request and relay */
+  /* Who we are, copied from the credential (actr__sig_client_set_credential
+   * replaces them): under cred_mu, held while an envelope is encoded. */
+  GMutex cred_mu;
+  char *base_url;
+  actr_actor_id_t self_id;
+  actr__actor_id_pb_t self; /* points into self_id */
+  Actr__AIdCredential *cred; /* our own decoded copy */
 
   GMutex mu;
   GCond cond;
@@ -50,6 +56,7 @@ struct actr__sig_client {
   uint64_t next_id;
   pending_t *pending;
   char hb_id[32]; /* the heartbeat waiting for its Pong */
+  unsigned hb_secs; /* AIS's interval */
   actr__sig_stats_t st;
 
   GThread *supervisor;
@@ -104,11 +111,25 @@ static void envelope_init(Signaling__SignalingEnvelope *e, Google__Protobuf__Tim
   e->timestamp = ts;
 }
 
-/* send_envelope: encode and queue on the current link, never waiting. */
-static int send_envelope(actr__sig_client_t *c, const Signaling__SignalingEnvelope *e) {
+/* send_envelope: fill in who we are (source, credential), encode and queue
+ * on the current link, never waiting. */
+static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e) {
   uint8_t *buf;
   size_t len;
+  g_mutex_lock(&c->cred_mu);
+  /* The flows and payloads are C unions (oneofs): read the cases. */
+  if (e->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER) {
+    e->actr_to_server->source = &c->self.id;
+    e->actr_to_server->credential = c->cred;
+    if (e->actr_to_server->payload_case ==
+        SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_UNREGISTER_REQUEST)
+      e->actr_to_server->unregister_request->actr_id = &c->self.id;
+  } else if (e->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY) {
+    e->actr_relay->source = &c->self.id;
+    e->actr_relay->credential = c->cred;
+  }
   int rc = actr__pb_encode(&e->base, &buf, &len);
+  g_mutex_unlock(&c->cred_mu);
   if (rc != ACTR_OK)
     return rc;
   g_mutex_lock(&c->mu);
@@ -129,9 +150,35 @@ static int send_envelope(actr__sig_client_t *c, const Signaling__SignalingEnvelo
   return rc;
 }
 
-static void fill_source(actr__sig_client_t *c, Actr__ActrId **source, Actr__AIdCredential **cred) {
-  *source = &c->self.id;
-  *cred = (Actr__AIdCredential *)actr__credential_pb(c->cfg.cred);
+/* take_identity: copy @cred's ActrId, signed credential and URL into @c
+ * (cred_mu held, or @c not shared yet). */
+static int take_identity(actr__sig_client_t *c, const actr_credential_t *cred) {
+  uint8_t *buf;
+  size_t len;
+  int rc = actr__pb_encode(&actr__credential_pb(cred)->base, &buf, &len);
+  Actr__AIdCredential *copy = NULL;
+  if (rc == ACTR_OK)
+    rc = actr__pb_decode(&actr__aid_credential__descriptor, buf, len, NULL,
+                         (ProtobufCMessage **)&copy);
+  if (rc == ACTR_OK)
+    free(buf);
+  if (rc != ACTR_OK)
+    return rc;
+  if (c->cred)
+    actr__pb_free(&c->cred->base);
+  c->cred = copy;
+  c->self_id = *actr_credential_actor_id(cred);
+  actr__actor_id_to_pb(&c->self_id, &c->self);
+  g_free(c->url);
+  c->url = actr__sig_url(c->base_url, cred, c->cfg.prefer_answer);
+  return ACTR_OK;
+}
+
+/* to_actr: the server_to_actr flow of @e, or NULL when it has another
+ * (flows share one C union: never read a member the case does not name). */
+static Signaling__SignalingToActr *to_actr(const Signaling__SignalingEnvelope *e) {
+  return e->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR ? e->server_to_actr
+                                                                            : NULL;
 }
 
 /* ---- the link's callbacks (I/O thread) ---- */
@@ -165,7 +212,8 @@ static void on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, siz
     }
     if (c->hb_id[0] && strcmp(c->hb_id, e->reply_for) == 0) {
       c->hb_id[0] = '\0';
-      Signaling__SignalingToActr *s = e->server_to_actr;
+      /* flow and payload are C unions (oneofs): only read what the case says */
+      Signaling__SignalingToActr *s = to_actr(e);
       if (s && s->payload_case == SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_PONG) {
         c->st.pongs_received++;
       } else {
@@ -217,7 +265,6 @@ static gboolean heartbeat_cb(gpointer p) {
   ping.power_reserve = 1.0f;
   ping.mailbox_backlog = 0.0f;
   Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;
-  fill_source(c, &req.source, &req.credential);
   req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_PING;
   req.ping = &ping;
   char id[32];
@@ -240,7 +287,7 @@ static gboolean heartbeat_cb(gpointer p) {
 
 static int start_heartbeat(void *p) {
   actr__sig_client_t *c = p;
-  unsigned secs = actr_credential_heartbeat_secs(c->cfg.cred);
+  unsigned secs = c->hb_secs;
   if (!secs)
     secs = 30;
   heartbeat_cb(c); /* the first one at once, as actr's interval does */
@@ -276,7 +323,11 @@ static int connect_link(actr__sig_client_t *c) {
   wc.max_message_bytes = MAX_FRAME;
   wc.connect_timeout_ms = 10000;
   actr_ws_conn_t *conn;
-  int rc = actr__ws_connect_raw(c->rt, c->url, &wc, &link_ops, c, &conn);
+  g_mutex_lock(&c->cred_mu);
+  char *url = g_strdup(c->url);
+  g_mutex_unlock(&c->cred_mu);
+  int rc = actr__ws_connect_raw(c->rt, url, &wc, &link_ops, c, &conn);
+  g_free(url);
   if (rc != ACTR_OK)
     return rc;
   g_mutex_lock(&c->mu);
@@ -345,15 +396,19 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
   if (!c->cfg.ws_ping_ms)
     c->cfg.ws_ping_ms = 5000;
   c->cfg.url = NULL;
-  c->url = actr__sig_url(cfg->url, cfg->cred, cfg->prefer_answer);
+  c->base_url = g_strdup(cfg->url);
   if (events)
     c->events = *events;
   c->user = user;
-  actr__actor_id_to_pb(actr_credential_actor_id(cfg->cred), &c->self);
   g_mutex_init(&c->mu);
+  g_mutex_init(&c->cred_mu);
   g_cond_init(&c->cond);
   c->pending = calloc(c->cfg.max_pending, sizeof *c->pending);
-  int rc = c->pending ? connect_link(c) : actr__fail(ACTR_ENO_MEMORY, "pending table");
+  int rc = c->pending ? take_identity(c, cfg->cred) : actr__fail(ACTR_ENO_MEMORY, "pending table");
+  c->hb_secs = actr_credential_heartbeat_secs(cfg->cred);
+  c->cfg.cred = NULL; /* copied: the caller's may go */
+  if (rc == ACTR_OK)
+    rc = connect_link(c);
   if (rc != ACTR_OK) {
     g_mutex_lock(&c->mu);
     c->closing = true;
@@ -364,7 +419,11 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     }
     free(c->pending);
     g_free(c->url);
+    g_free(c->base_url);
+    if (c->cred)
+      actr__pb_free(&c->cred->base);
     g_mutex_clear(&c->mu);
+    g_mutex_clear(&c->cred_mu);
     g_cond_clear(&c->cond);
     actr_runtime_unref(c->rt);
     free(c);
@@ -385,7 +444,6 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
     return actr__fail(ACTR_EINVALID_OPERATION, "signaling request: not on the I/O thread");
   if (timeout_ms <= 0)
     timeout_ms = c->cfg.request_timeout_ms;
-  fill_source(c, &req->source, &req->credential);
   g_mutex_lock(&c->mu);
   pending_t *p = NULL;
   for (unsigned i = 0; i < c->cfg.max_pending && !p; i++)
@@ -428,7 +486,6 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
 }
 
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
-  fill_source(c, &relay->source, &relay->credential);
   char *id = g_uuid_string_random();
   Signaling__SignalingEnvelope e;
   Google__Protobuf__Timestamp ts;
@@ -447,7 +504,7 @@ int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
 
 /* server_error: an answer that is server_to_actr.error, as a code. */
 static int server_error(const char *what, const Signaling__SignalingEnvelope *r) {
-  const Signaling__SignalingToActr *s = r->server_to_actr;
+  const Signaling__SignalingToActr *s = to_actr(r);
   if (s && s->payload_case == SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ERROR)
     return actr__fail(s->error->code == 401 ? ACTR_EAUTHENTICATION : ACTR_ESIGNALING,
                       "signaling %s: actrix answered %u %.200s", what, s->error->code,
@@ -470,7 +527,9 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
   rq.target_type = &t;
   rq.criteria = &crit;
   char fp[ACTR_ACTOR_ID_STRING_MAX];
-  actr_actor_id_format(actr_credential_actor_id(c->cfg.cred), fp, sizeof fp);
+  g_mutex_lock(&c->cred_mu);
+  actr_actor_id_format(&c->self_id, fp, sizeof fp);
+  g_mutex_unlock(&c->cred_mu);
   rq.client_fingerprint = fp;
   Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;
   req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_ROUTE_CANDIDATES_REQUEST;
@@ -479,7 +538,7 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
   int rc = actr__sig_client_request(c, &req, 0, &r);
   if (rc != ACTR_OK)
     return rc;
-  const Signaling__SignalingToActr *s = r->server_to_actr;
+  const Signaling__SignalingToActr *s = to_actr(r);
   if (!s || s->payload_case != SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_ROUTE_CANDIDATES_RESPONSE) {
     rc = server_error("discovery", r);
   } else if (s->route_candidates_response->result_case !=
@@ -508,8 +567,7 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   if (!c)
     return;
   /* Unregister, as actr does on shutdown; an answer is waited for briefly. */
-  Actr__UnregisterRequest ur = ACTR__UNREGISTER_REQUEST__INIT;
-  ur.actr_id = &c->self.id;
+  Actr__UnregisterRequest ur = ACTR__UNREGISTER_REQUEST__INIT; /* actr_id: send_envelope */
   ur.reason = "Graceful shutdown";
   Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;
   req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_UNREGISTER_REQUEST;
@@ -542,8 +600,29 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   }
   free(c->pending);
   g_free(c->url);
+  g_free(c->base_url);
+  actr__pb_free(&c->cred->base);
   g_mutex_clear(&c->mu);
+  g_mutex_clear(&c->cred_mu);
   g_cond_clear(&c->cond);
   actr_runtime_unref(c->rt);
   free(c);
+}
+
+int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,
+                                    bool reconnect) {
+  g_mutex_lock(&c->cred_mu);
+  int rc = take_identity(c, cred);
+  g_mutex_unlock(&c->cred_mu);
+  if (rc != ACTR_OK)
+    return rc;
+  g_mutex_lock(&c->mu);
+  c->st.credential_rejected = false;
+  actr_ws_conn_t *conn = reconnect && c->conn ? actr_ws_conn_ref(c->conn) : NULL;
+  g_mutex_unlock(&c->mu);
+  if (conn) { /* the supervisor connects again, with the new identity */
+    actr_ws_conn_close(conn);
+    actr_ws_conn_unref(conn);
+  }
+  return ACTR_OK;
 }

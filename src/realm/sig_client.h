@@ -29,7 +29,7 @@ typedef struct actr__sig_events {
 
 typedef struct actr__sig_config {
   const char *url;            /* ws:// or wss:// of actrix's signaling endpoint */
-  const actr_credential_t *cred; /* borrowed: must outlive the client */
+  const actr_credential_t *cred; /* copied at creation (see set_credential) */
   bool dialect_03;            /* speak actr 0.3 (default 0.5) */
   bool prefer_answer;         /* webrtc_role=answer in the URL */
   int request_timeout_ms;     /* 0: 5000 (0.5) / 15000 (0.3) */
@@ -79,6 +79,13 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
                               actr_actor_id_t *out, unsigned *n);
 
 void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out);
+
+/* actr__sig_client_set_credential: from now on speak as @cred (copied:
+ * a renewed credential, or a new identity after registering again); with
+ * @reconnect, drop the link so that the supervisor connects again with it
+ * (the URL carries the identity).  Any thread. */
+int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,
+                                    bool reconnect);
 
 /* actr__sig_client_free: unregister (bounded wait), close, stop the
  * supervisor; no event runs after it returns.  Not on the I/O thread. */

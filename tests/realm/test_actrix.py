@@ -46,6 +46,8 @@ What follows which tag (--dialect):
   (realm, serial, manufacturer, name) of from > that of to; both assignments are
   {source: from, target: to} with the requester's credential; relay targets
   matched by (realm, serial).
+--offer-rule none (a test hook): as mock, but both sides are told to answer.
+SIGUSR1 (a test hook): every signaling connection is closed with 1012.
 
 Stricter than the mock, on purpose (actrix-like, useful for catching client bugs):
   * /register errors come as HTTP 200 + RegisterResponse.error like the real AIS:
@@ -735,13 +737,17 @@ class Actrix:
             env.actr_relay.role_assignment.is_offerer = is_offerer
             return env
 
-        if self.offer_rule == "mock":
+        if self.offer_rule in ("mock", "none"):
             from_offers = frm.serial_number < to.serial_number
+            # "none" (a test hook): both sides are told to answer, so each
+            # must fall back to offering after its wait.
+            to_offers = not from_offers and self.offer_rule == "mock"
+            from_offers = from_offers and self.offer_rule == "mock"
             empty = A.AIdCredential(key_id=0, claims=b"", signature=b"")
             self.send(self.find_conn(frm) or conn, assignment(to, frm, empty, from_offers))
             to_conn = self.find_conn(to)
             if to_conn is not None:
-                self.send(to_conn, assignment(frm, to, empty, not from_offers))
+                self.send(to_conn, assignment(frm, to, empty, to_offers))
             else:
                 log.warning("role negotiation: %s has no bound socket", id_str(to))
             return
@@ -996,6 +1002,11 @@ async def serve_forever(args):
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Test hook: SIGUSR1 closes every signaling connection (1012, "service
+    # restart"); registrations and keys stay, so clients may come back.
+    loop.add_signal_handler(signal.SIGUSR1,
+                            lambda: [asyncio.ensure_future(c.ws.close(1012, "service restart"))
+                                     for c in list(ax.conns)])
     await stop.wait()
     await ax.stop()
     return 0
@@ -1006,7 +1017,8 @@ def main():
     p.add_argument("--port", type=int, default=0, help="AIS HTTP port (default 0 = any)")
     p.add_argument("--ws-port", type=int, default=0, help="signaling WebSocket port (default 0 = any)")
     p.add_argument("--dialect", choices=("0.3", "0.5"), default="0.5")
-    p.add_argument("--offer-rule", choices=("mock", "actrix"), default="mock")
+    p.add_argument("--offer-rule", choices=("mock", "actrix", "none"), default="mock",
+                   help="none: a test hook, nobody is told to offer")
     p.add_argument("--realm-secret", default=None, help="require x-actrix-realm-secret on /register")
     p.add_argument("--heartbeat-secs", type=int, default=30)
     p.add_argument("--credential-ttl-secs", type=int, default=86400)
