@@ -42,6 +42,12 @@ typedef struct actr_node_config {
   /* ICE: the local addresses to gather on (NULL: every interface). */
   const char *const *ice_addresses;
   size_t ice_address_count;
+  /* TURN: "turn:HOST[:PORT][?transport=udp|tcp]" of the realm's TURN server
+   * (NULL: none); the username and password are those AIS gave with the
+   * credential (actr_credential_turn).  relay_only: use relayed candidates
+   * only (W3C iceTransportPolicy "relay"). */
+  const char *turn_url;
+  bool relay_only;
   int connect_timeout_ms;     /* a peer connection's set-up, 0: 20000 */
   unsigned max_peers;         /* 0: 64 */
   unsigned max_pending_calls; /* 0: 1024 */

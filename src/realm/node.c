@@ -72,7 +72,7 @@ typedef struct item {
 struct actr_node {
   actr_runtime_t *rt;
   actr_node_config_t cfg;
-  char *ais_url, *signaling_url, *realm_secret;
+  char *ais_url, *signaling_url, *realm_secret, *turn_url;
   const char **ice; /* copies of cfg.ice_addresses */
   actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
   GPtrArray *old_creds;     /* earlier ones, kept until the end (ids handed out) */
@@ -334,6 +334,14 @@ static int start_link(peer_t *p, bool offerer) {
   actr_rtc_link_config_init(&lc);
   lc.webrtc.local_addresses = n->ice;
   lc.webrtc.local_address_count = n->cfg.ice_address_count;
+  actr_webrtc_ice_server_t turn = {.url = n->cfg.turn_url};
+  if (n->cfg.turn_url) { /* with the TURN credential AIS gave (the current one) */
+    actr_credential_turn(g_atomic_pointer_get(&n->cred), &turn.username, &turn.credential, NULL);
+    lc.webrtc.ice_servers = &turn;
+    lc.webrtc.ice_server_count = 1;
+  }
+  if (n->cfg.relay_only)
+    lc.webrtc.ice_policy = ACTR_WEBRTC_ICE_RELAY;
   actr_rtc_link_t *link;
   g_mutex_lock(&p->mu);
   p->offerer = offerer;
@@ -645,6 +653,8 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->ais_url = g_strdup(cfg->ais_url);
   n->signaling_url = g_strdup(cfg->signaling_url);
   n->realm_secret = g_strdup(cfg->realm_secret);
+  n->turn_url = g_strdup(cfg->turn_url);
+  n->cfg.turn_url = n->turn_url;
   n->cfg.ais_url = n->ais_url;
   n->cfg.signaling_url = n->signaling_url;
   n->cfg.realm_secret = n->realm_secret;
@@ -931,6 +941,7 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->ais_url);
   g_free(n->signaling_url);
   g_free(n->realm_secret);
+  g_free(n->turn_url);
   g_mutex_clear(&n->mu);
   g_cond_clear(&n->cond);
   actr_runtime_unref(n->rt);

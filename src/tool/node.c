@@ -15,7 +15,7 @@
 #define MAX_ICE 8
 
 typedef struct node_args {
-  const char *ais, *signaling, *type, *target, *route, *secret;
+  const char *ais, *signaling, *type, *target, *route, *secret, *turn;
   uint32_t realm;
   bool echo, realm_set;
   actr_dialect_t dialect;
@@ -67,6 +67,8 @@ static int parse(const char *cmd, int argc, char **argv, node_args_t *a) {
       a->route = v;
     else if (strcmp(o, "--realm-secret") == 0)
       a->secret = v;
+    else if (strcmp(o, "--turn") == 0)
+      a->turn = v;
     else if (strcmp(o, "--realm") == 0 && parse_u32(v, &a->realm))
       a->realm_set = true;
     else if (strcmp(o, "--size") == 0 && parse_u32(v, &u) && u <= (64u << 20))
@@ -104,6 +106,7 @@ static actr_node_t *start(const char *cmd, const node_args_t *a, actr_runtime_t 
   cfg.signaling_url = a->signaling;
   cfg.realm_id = a->realm;
   cfg.realm_secret = a->secret;
+  cfg.turn_url = a->turn; /* with the TURN credential AIS gives */
   cfg.dialect = a->dialect;
   /* ICE on the given addresses; with none, on 127.0.0.1 when actrix is on
    * loopback (as `send` does for its URL), else on every interface. */

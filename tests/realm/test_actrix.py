@@ -19,7 +19,8 @@ key_id 1.  Serials 1, 2, 3...  IdentityClaims.actor_id is the ActrId STRING form
 actrix and the 0.5.4 mock write and what every actr verifier compares; the 0.3.0
 mock wrote the decimal serial, which no real node accepts - not copied).
 expires_at = now + --credential-ttl-secs (default 86400, the mock's value).
-TURN username "<expires_at>:<serial decimal>", password "mock-turn-<serial %016x>".
+TURN username "<expires_at>:<serial decimal>", password "mock-turn-<serial %016x>" (with
+--turn-secret S: base64(HMAC-SHA1(S, username)), what coturn --use-auth-secret checks).
 
 What follows which tag (--dialect):
   0.3  RegisterOk carries psk "mock-psk-<serial %016x>" + psk_expires_at (now+30 d);
@@ -260,6 +261,7 @@ class Actrix:
         self.dialect, self.offer_rule = opts.dialect, opts.offer_rule
         self.realm_secret = opts.realm_secret
         self.hb, self.ttl = opts.heartbeat_secs, opts.credential_ttl_secs
+        self.turn_secret = getattr(opts, "turn_secret", None)
         self.sk = (Ed25519PrivateKey.from_private_bytes(MOCK_KEY_SEED) if opts.fixed_key
                    else Ed25519PrivateKey.generate())
         self.pk = self.sk.public_key()
@@ -308,7 +310,12 @@ class Actrix:
         ok.actr_id.CopyFrom(actr_id)
         ok.credential.CopyFrom(self.make_credential(actr_id, exp))
         ok.turn_credential.username = f"{exp}:{serial}"
-        ok.turn_credential.password = f"mock-turn-{serial:016x}"
+        if self.turn_secret:  # coturn's use-auth-secret (TURN REST API)
+            mac = hmac.new(self.turn_secret.encode(), ok.turn_credential.username.encode(),
+                           hashlib.sha1).digest()
+            ok.turn_credential.password = base64.b64encode(mac).decode()
+        else:
+            ok.turn_credential.password = f"mock-turn-{serial:016x}"
         ok.turn_credential.expires_at = exp
         ok.credential_expires_at.seconds = exp
         if self.dialect == "0.3":
@@ -1021,6 +1028,8 @@ def main():
                    help="none: a test hook, nobody is told to offer")
     p.add_argument("--realm-secret", default=None, help="require x-actrix-realm-secret on /register")
     p.add_argument("--heartbeat-secs", type=int, default=30)
+    p.add_argument("--turn-secret", default=None,
+                   help="TURN passwords as coturn's use-auth-secret computes them")
     p.add_argument("--credential-ttl-secs", type=int, default=86400)
     p.add_argument("--fixed-key", action="store_true", help="use the mock's AIS key seed (32 x 0x2a)")
     p.add_argument("--verbose", action="store_true", help="log every envelope to stderr")

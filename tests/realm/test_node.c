@@ -3,7 +3,9 @@
  * a call nobody answers times out and leaves nothing behind (the next call
  * works, the late reply is ignored), a tell reaches the handler and is
  * never answered, MEDIA_RTP is no lane.  Inside netns-run.sh (only lo). */
+#include <fcntl.h>
 #include <glib.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -242,11 +244,95 @@ static void test_credential_kept(gconstpointer data) {
   actrix_stop(&a);
 }
 
+/* TURN: actrix hands out coturn credentials (use-auth-secret) with the
+ * registration; both nodes use them, relayed candidates only. */
+static GPid start_coturn(char **tmpdir) {
+  *tmpdir = g_dir_make_tmp("actr-turn-XXXXXX", NULL);
+  char *db = g_strdup_printf("--userdb=%s/turndb", *tmpdir);
+  char *pid = g_strdup_printf("--pidfile=%s/turnserver.pid", *tmpdir);
+  char *log = g_strdup_printf("%s/log", *tmpdir);
+  const char *argv[] = {"/usr/bin/turnserver", "-n", "--listening-ip=127.0.0.1",
+                        "--relay-ip=127.0.0.1", "--listening-port=3478", "--min-port=40000",
+                        "--max-port=40999", "--use-auth-secret", "--static-auth-secret=turnsecret",
+                        "--realm=actr.test", "--fingerprint", "--no-tls", "--no-dtls", "--no-cli",
+                        "--allow-loopback-peers", "--log-file=stdout", "--simple-log", db, pid,
+                        NULL};
+  int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  g_assert_cmpint(out, >=, 0);
+  GPid child;
+  GError *err = NULL;
+  if (!g_spawn_async_with_fds(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                              &child, -1, out, out, &err))
+    g_error("coturn: %s", err->message);
+  close(out);
+  /* Ready once every listener is open (its own log line); 10 s at most. */
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; i++) {
+    char *text = NULL;
+    if (g_file_get_contents(log, &text, NULL, NULL))
+      ready = strstr(text, "Total General servers") != NULL;
+    g_free(text);
+    if (!ready)
+      g_usleep(100000);
+  }
+  if (!ready)
+    g_error("coturn did not start");
+  g_free(db);
+  g_free(pid);
+  g_free(log);
+  return child;
+}
+
+static void test_via_turn(void) {
+  char *tmpdir;
+  GPid coturn = start_coturn(&tmpdir);
+  const char *args[] = {"--turn-secret", "turnsecret", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *nodes[2];
+  for (int i = 0; i < 2; i++) {
+    actr_node_config_t cfg;
+    actr_node_config_init(&cfg);
+    cfg.ais_url = a.ais;
+    cfg.signaling_url = a.signaling;
+    cfg.realm_id = 3;
+    ASSERT_OK(actr_actor_type_parse(i ? "acme:client:1" : "acme:server:1", &cfg.type));
+    cfg.ice_addresses = loopback;
+    cfg.ice_address_count = 1;
+    cfg.turn_url = "turn:127.0.0.1:3478";
+    cfg.relay_only = true;
+    ASSERT_OK(actr_node_new(rt, &cfg, &nodes[i]));
+  }
+  ASSERT_OK(actr_node_serve(nodes[0], handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(nodes[1], actr_node_id(nodes[0]), "test.Reverse", "turn", 4, 20000,
+                           &resp));
+  const uint8_t *d;
+  size_t len;
+  g_assert_true(actr_envelope_payload(resp, &d, &len));
+  g_assert_cmpmem(d, len, "nrut", 4);
+  actr_envelope_free(resp);
+  actr_node_free(nodes[1]);
+  actr_node_free(nodes[0]);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+  kill(coturn, SIGTERM);
+  waitpid(coturn, NULL, 0);
+  g_spawn_close_pid(coturn);
+  char *rm = g_strdup_printf("rm -rf %s", tmpdir);
+  g_assert_cmpint(system(rm), ==, 0);
+  g_free(rm);
+  g_free(tmpdir);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/calls", test_calls);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
+  g_test_add_func("/realm/node/via-turn", test_via_turn);
   g_test_add_data_func("/realm/node/credential-renewed-0.5", GINT_TO_POINTER(0),
                        test_credential_kept);
   g_test_add_data_func("/realm/node/credential-registered-again-0.3", GINT_TO_POINTER(1),
