@@ -34,7 +34,8 @@ typedef enum actr_dialect {
 
 typedef struct actr_node_config {
   const char *ais_url;        /* e.g. http://127.0.0.1:8081/ais */
-  const char *signaling_url;  /* e.g. ws://127.0.0.1:8081/signaling/ws */
+  const char *signaling_url;  /* e.g. ws://127.0.0.1:8081/signaling/ws, or wss:// */
+  const char *ca_file;        /* wss:// signaling: PEM CA bundle (NULL: the system store) */
   uint32_t realm_id;
   actr_actor_type_t type;     /* what this actor is */
   const char *realm_secret;   /* NULL: none */

@@ -676,6 +676,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->cred_since = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
   if (rc == ACTR_OK) {
     actr__sig_config_t sc = {.url = n->signaling_url,
+                             .ca_file = cfg->ca_file,
                              .cred = n->cred,
                              .dialect_03 = cfg->dialect == ACTR_DIALECT_03};
     actr__sig_events_t ev = {.on_relay = on_relay};

@@ -57,6 +57,7 @@ struct actr__sig_client {
   pending_t *pending;
   char hb_id[32]; /* the heartbeat waiting for its Pong */
   unsigned hb_secs; /* AIS's interval */
+  char *ca_file;
   actr__sig_stats_t st;
 
   GThread *supervisor;
@@ -322,6 +323,7 @@ static int connect_link(actr__sig_client_t *c) {
   wc.ping_interval_ms = c->cfg.ws_ping_ms;
   wc.max_message_bytes = MAX_FRAME;
   wc.connect_timeout_ms = 10000;
+  wc.ca_file = c->ca_file;
   actr_ws_conn_t *conn;
   g_mutex_lock(&c->cred_mu);
   char *url = g_strdup(c->url);
@@ -397,6 +399,8 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     c->cfg.ws_ping_ms = 5000;
   c->cfg.url = NULL;
   c->base_url = g_strdup(cfg->url);
+  c->ca_file = g_strdup(cfg->ca_file);
+  c->cfg.ca_file = NULL;
   if (events)
     c->events = *events;
   c->user = user;
@@ -420,6 +424,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     free(c->pending);
     g_free(c->url);
     g_free(c->base_url);
+    g_free(c->ca_file);
     if (c->cred)
       actr__pb_free(&c->cred->base);
     g_mutex_clear(&c->mu);
@@ -601,6 +606,7 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   free(c->pending);
   g_free(c->url);
   g_free(c->base_url);
+  g_free(c->ca_file);
   actr__pb_free(&c->cred->base);
   g_mutex_clear(&c->mu);
   g_mutex_clear(&c->cred_mu);

@@ -35,6 +35,7 @@ typedef struct actr__sig_config {
   int request_timeout_ms;     /* 0: 5000 (0.5) / 15000 (0.3) */
   unsigned max_pending;       /* 0: 64 */
   int ws_ping_ms;             /* WebSocket ping interval, 0: 5000 (dead after two) */
+  const char *ca_file;        /* wss://: PEM CA bundle (NULL: the system store); borrowed */
 } actr__sig_config_t;
 
 typedef struct actr__sig_stats {

@@ -262,6 +262,7 @@ class Actrix:
         self.realm_secret = opts.realm_secret
         self.hb, self.ttl = opts.heartbeat_secs, opts.credential_ttl_secs
         self.turn_secret = getattr(opts, "turn_secret", None)
+        self.opts = opts
         self.sk = (Ed25519PrivateKey.from_private_bytes(MOCK_KEY_SEED) if opts.fixed_key
                    else Ed25519PrivateKey.generate())
         self.pk = self.sk.public_key()
@@ -280,8 +281,14 @@ class Actrix:
         self.http_server = await asyncio.start_server(self.http_conn, "127.0.0.1", ais_port)
         self.ais_port = self.http_server.sockets[0].getsockname()[1]
         proto = type("BoundSignalingProtocol", (SignalingProtocol,), {"actrix": self})
+        tls = None
+        if getattr(self.opts, "tls_cert", None):  # wss:// signaling
+            import ssl
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(self.opts.tls_cert, self.opts.tls_key)
         self.ws_server = await ws_serve(self.ws_handler, "127.0.0.1", ws_port, create_protocol=proto,
-                                        max_size=MAX_MSG, ping_interval=None, compression=None)
+                                        max_size=MAX_MSG, ping_interval=None, compression=None,
+                                        ssl=tls)
         self.ws_port = self.ws_server.sockets[0].getsockname()[1]
 
     async def stop(self):
@@ -1003,8 +1010,9 @@ async def self_test():
 async def serve_forever(args):
     ax = Actrix(args)
     await ax.start(args.port, args.ws_port)
+    scheme = "wss" if args.tls_cert else "ws"
     print(f"listening ais=http://127.0.0.1:{ax.ais_port}/ais "
-          f"signaling=ws://127.0.0.1:{ax.ws_port}/signaling/ws", flush=True)
+          f"signaling={scheme}://127.0.0.1:{ax.ws_port}/signaling/ws", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -1028,6 +1036,8 @@ def main():
                    help="none: a test hook, nobody is told to offer")
     p.add_argument("--realm-secret", default=None, help="require x-actrix-realm-secret on /register")
     p.add_argument("--heartbeat-secs", type=int, default=30)
+    p.add_argument("--tls-cert", default=None, help="serve signaling as wss:// (PEM)")
+    p.add_argument("--tls-key", default=None)
     p.add_argument("--turn-secret", default=None,
                    help="TURN passwords as coturn's use-auth-secret computes them")
     p.add_argument("--credential-ttl-secs", type=int, default=86400)

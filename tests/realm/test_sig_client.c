@@ -11,11 +11,10 @@
 
 #include "actrix_fixture.h"
 #include "pbwire.h"
+#include "ws_fixture.h" /* ASSERT_OK, ASSERT_RC, the test certificates */
 #include "realm_internal.h"
 #include "sig_client.h"
 
-#define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
-#define ASSERT_RC(expr, name) g_assert_cmpstr(actr_err_name(expr), ==, name)
 
 typedef struct node {
   actr_credential_t *cred;
@@ -158,6 +157,42 @@ static void test_session(gconstpointer data) {
   actrix_stop(&a);
 }
 
+/* wss://: actrix behind TLS with a certificate of our test CA; the client
+ * verifies it (and refuses it without the CA). */
+static void test_wss(void) {
+  char *dir = fix_make_certs();
+  g_assert_nonnull(dir);
+  char *cert = g_build_filename(dir, "srv.pem", NULL), *key = g_build_filename(dir, "srv.key", NULL);
+  char *ca = g_build_filename(dir, "ca.pem", NULL);
+  const char *args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  g_assert_true(g_str_has_prefix(a.signaling, "wss://"));
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:secure:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 7, NULL, &cred));
+  actr__sig_config_t cfg = {.url = a.signaling, .cred = cred};
+  actr__sig_client_t *sig;
+  ASSERT_RC(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig), "CONNECTION"); /* unknown CA */
+  cfg.ca_file = ca;
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
+  actr_actor_id_t found[2];
+  unsigned n;
+  ASSERT_OK(actr__sig_client_discover(sig, &t, 2, found, &n));
+  g_assert_cmpuint(n, ==, 0); /* only us: the requester is excluded */
+  actr__sig_client_free(sig);
+  actr_credential_free(cred);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+  g_free(cert);
+  g_free(key);
+  g_free(ca);
+  fix_remove_dir(dir);
+}
+
 static void test_expired_credential_refused(void) {
   const char *args[] = {"--credential-ttl-secs", "1", NULL};
   actrix_t a;
@@ -186,5 +221,6 @@ int main(int argc, char **argv) {
   g_test_add_data_func("/realm/signaling/session-0.5", GINT_TO_POINTER(0), test_session);
   g_test_add_data_func("/realm/signaling/session-0.3", GINT_TO_POINTER(1), test_session);
   g_test_add_func("/realm/signaling/expired-credential-refused", test_expired_credential_refused);
+  g_test_add_func("/realm/signaling/wss", test_wss);
   return g_test_run();
 }
