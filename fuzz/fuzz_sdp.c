@@ -37,6 +37,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
       .offer_dc = dc,
     };
     char *answer = actr__sdp_generate(&l);
+    /* Every line of our answer ends with CRLF and holds no other control
+     * character (nothing of the offer may break a line). */
+    for (const char *c = answer; *c; c++)
+      if ((*c == '\r' && c[1] != '\n') || (*c == '\n' && (c == answer || c[-1] != '\r')) ||
+          ((unsigned char)*c < 0x20 && *c != '\r' && *c != '\n' && *c != '\t'))
+        abort();
     actr__sdp_t *back;
     if (actr__sdp_parse(answer, strlen(answer), &back) != ACTR_OK)
       abort();

@@ -102,8 +102,9 @@ typedef void (*actr_log_fn)(actr_log_level_t level, const char *msg, void *user)
 
 /* actr_set_log_handler: route libactr's log lines to @fn (NULL: discard, the
  * default — libactr prints nothing on its own).  Lines above @max_level are
- * not formatted at all.  Call before creating objects; not synchronised with
- * concurrent logging. */
+ * not formatted at all.  Any thread, any time: the handler and its @user
+ * change together for every later line; a line being written on another
+ * thread meanwhile may still go to the previous handler. */
 ACTR_API void actr_set_log_handler(actr_log_fn fn, actr_log_level_t max_level, void *user);
 
 #ifdef __cplusplus

@@ -93,6 +93,7 @@ struct actr_node {
   GAsyncQueue *q;
   atomic_int queued;
   GThread *control;
+  bool control_paused; /* test hook (actr__node_pause_control), under mu */
 };
 
 /* ---- peers ---- */
@@ -564,6 +565,10 @@ static void check_answerers(actr_node_t *n) {
 static gpointer control_main(gpointer data) {
   actr_node_t *n = data;
   for (;;) {
+    g_mutex_lock(&n->mu);
+    while (n->control_paused)
+      g_cond_wait(&n->cond, &n->mu);
+    g_mutex_unlock(&n->mu);
     item_t *it = g_async_queue_timeout_pop(n->q, G_USEC_PER_SEC);
     if (!it) {
       check_answerers(n);
@@ -884,6 +889,13 @@ int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const voi
   return rc;
 }
 
+void actr__node_pause_control(actr_node_t *n, bool paused) {
+  g_mutex_lock(&n->mu);
+  n->control_paused = paused;
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+}
+
 int actr_node_stats(actr_node_t *node, actr_node_stats_t *out) {
   if (!node || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_stats: NULL argument");
@@ -903,6 +915,7 @@ void actr_node_free(actr_node_t *n) {
   if (!n)
     return;
   if (n->control) {
+    actr__node_pause_control(n, false);
     item_t *it = g_new0(item_t, 1);
     it->kind = ITEM_STOP;
     enqueue(n, it);

@@ -3,6 +3,8 @@
 #ifndef ACTR_REALM_INTERNAL_H
 #define ACTR_REALM_INTERNAL_H
 
+#include <stdbool.h>
+
 #include <actr/identity.h>
 
 #include "actr/actr.pb-c.h"
@@ -32,5 +34,9 @@ const Actr__AIdCredential *actr__credential_pb(const struct actr_credential *cre
 struct actr_node;
 int actr__node_send_raw(struct actr_node *n, const actr_actor_id_t *target, const void *data,
                         size_t len, int timeout_ms);
+
+/* Test hook: hold the node's control thread (relays then queue up, within
+ * their bound) or let it go on. */
+void actr__node_pause_control(struct actr_node *n, bool paused);
 
 #endif

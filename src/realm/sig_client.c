@@ -565,6 +565,9 @@ void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out) {
   g_mutex_lock(&c->mu);
   *out = c->st;
   out->link_up = c->link_up;
+  out->pending = 0;
+  for (unsigned i = 0; i < c->cfg.max_pending; i++)
+    out->pending += c->pending[i].used;
   g_mutex_unlock(&c->mu);
 }
 

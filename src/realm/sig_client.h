@@ -43,6 +43,7 @@ typedef struct actr__sig_stats {
   uint64_t pings_sent, pongs_received, heartbeat_errors;
   uint64_t relays_received, relays_sent, replies_unmatched;
   uint64_t reconnects;
+  unsigned pending; /* requests waiting for their answer now */
   bool link_up, credential_rejected; /* a 401 came back */
 } actr__sig_stats_t;
 

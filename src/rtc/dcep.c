@@ -6,6 +6,8 @@
  * All integers are in network byte order. */
 #include "dcep.h"
 
+#include <glib.h>
+
 #include <string.h>
 
 #include "error_internal.h"
@@ -58,6 +60,12 @@ int actr__dcep_decode(const uint8_t *buf, size_t len, uint8_t *type, actr__dcep_
   if (llen > ACTR__DCEP_MAX_STRING || plen > ACTR__DCEP_MAX_STRING)
     return actr__fail(ACTR_EPROTOCOL, "DCEP: label or protocol over %u bytes",
                       ACTR__DCEP_MAX_STRING);
+  /* Label and protocol are UTF-8 strings (RFC 8832 §5.1): a NUL would cut
+   * "RPC_RELIABLE\0x" down to a real lane's label. */
+  if (memchr(buf + 12, 0, (size_t)llen + plen) ||
+      !g_utf8_validate((const char *)buf + 12, llen, NULL) ||
+      !g_utf8_validate((const char *)buf + 12 + llen, plen, NULL))
+    return actr__fail(ACTR_EPROTOCOL, "DCEP: label or protocol is not UTF-8 or holds a NUL");
   memset(open, 0, sizeof *open);
   open->channel_type = ct;
   open->priority = get16(buf + 2);

@@ -338,12 +338,17 @@ static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len)
     break;
   case SCTP_STREAM_RESET_EVENT: {
     const struct sctp_stream_reset_event *ev = &n->sn_strreset_event;
-    size_t count = (ev->strreset_length - sizeof *ev) / sizeof(uint16_t);
-    uint16_t flags = ev->strreset_flags;
     if (ev->strreset_length < sizeof *ev)
       break;
+    size_t count = (ev->strreset_length - sizeof *ev) / sizeof(uint16_t);
+    uint16_t flags = ev->strreset_flags;
+    /* An empty list resets every stream (RFC 6525 §4.1): each stream we
+     * may have is reported (the channel layer ignores ids it does not use). */
+    bool all = count == 0;
+    if (all)
+      count = s->cfg.streams;
     for (size_t i = 0; i < count && !s->closed; i++) {
-      uint16_t sid = ev->strreset_stream_list[i];
+      uint16_t sid = all ? (uint16_t)i : ev->strreset_stream_list[i];
       if (flags & SCTP_STREAM_RESET_INCOMING_SSN)
         s->cbs.reset(s->user, sid, true);
       if ((flags & SCTP_STREAM_RESET_OUTGOING_SSN) ||

@@ -379,6 +379,15 @@ int actr__sdp_parse(const char *text, size_t len, actr__sdp_t **out) {
     }
     memcpy(line, start, n);
     line[n] = '\0';
+    /* No control character inside a line (a CR in a value would end the
+     * line in every SDP we write from it: our answer echoes the mid). */
+    bool ctl = false;
+    for (size_t i = 0; i < n && !ctl; i++)
+      ctl = ((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f;
+    if (ctl) {
+      rc = bad(&p, "control character in a line");
+      break;
+    }
     if (n < 2 || line[1] != '=' || !g_ascii_islower(line[0])) {
       rc = bad(&p, "not <type>=<value>");
       break;

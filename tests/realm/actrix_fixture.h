@@ -16,35 +16,44 @@ typedef struct actrix {
   char ais[128], signaling[160];
 } actrix_t;
 
+/* spawn_first_line: start @argv (NULL-terminated) with its stdout on a pipe
+ * and read its first line into @line (20 s at most); its pid. */
+static inline GPid spawn_first_line(const char *const *argv, char *line, size_t size) {
+  GPid pid;
+  int out_fd;
+  GError *err = NULL;
+  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                &pid, NULL, &out_fd, NULL, &err))
+    g_error("%s: %s", argv[1], err->message);
+  GIOChannel *ch = g_io_channel_unix_new(out_fd);
+  g_io_channel_set_close_on_unref(ch, TRUE);
+  char *got = NULL;
+  for (int i = 0; i < 200 && !got; i++) { /* 20 s */
+    GPollFD pfd = {out_fd, G_IO_IN, 0};
+    if (g_poll(&pfd, 1, 100) > 0 &&
+        g_io_channel_read_line(ch, &got, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
+      break;
+  }
+  if (!got)
+    g_error("%s said nothing", argv[1]);
+  snprintf(line, size, "%s", got);
+  g_free(got);
+  g_io_channel_unref(ch);
+  return pid;
+}
+
 /* actrix_start: @extra (NULL-terminated, may be NULL) appended to its
  * command line ("--dialect", "0.3", ...). */
 static inline void actrix_start(actrix_t *a, const char *const *extra) {
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (gpointer) "/usr/bin/python3");
-  g_ptr_array_add(argv, (gpointer)ACTR_TEST_ACTRIX);
-  for (size_t i = 0; extra && extra[i]; i++)
-    g_ptr_array_add(argv, (gpointer)extra[i]);
-  g_ptr_array_add(argv, NULL);
-  int out_fd;
-  GError *err = NULL;
-  if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                NULL, &a->pid, NULL, &out_fd, NULL, &err))
-    g_error("test actrix: %s", err->message);
-  g_ptr_array_free(argv, TRUE);
-  /* First line: "listening ais=URL signaling=URL" (bounded wait). */
-  GIOChannel *ch = g_io_channel_unix_new(out_fd);
-  g_io_channel_set_close_on_unref(ch, TRUE);
-  char *line = NULL;
-  for (int i = 0; i < 200 && !line; i++) { /* 20 s */
-    GPollFD pfd = {out_fd, G_IO_IN, 0};
-    if (g_poll(&pfd, 1, 100) > 0 &&
-        g_io_channel_read_line(ch, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
-      break;
-  }
-  if (!line || sscanf(line, "listening ais=%127s signaling=%159s", a->ais, a->signaling) != 2)
-    g_error("test actrix said '%s'", line ? line : "(nothing)");
-  g_free(line);
-  g_io_channel_unref(ch);
+  const char *argv[24] = {"/usr/bin/python3", ACTR_TEST_ACTRIX};
+  size_t n = 2;
+  for (size_t i = 0; extra && extra[i] && n < 23; i++)
+    argv[n++] = extra[i];
+  argv[n] = NULL;
+  char line[400];
+  a->pid = spawn_first_line(argv, line, sizeof line);
+  if (sscanf(line, "listening ais=%127s signaling=%159s", a->ais, a->signaling) != 2)
+    g_error("test actrix said '%s'", line);
 }
 
 static inline void actrix_stop(actrix_t *a) {

@@ -14,6 +14,7 @@
 
 #include "actrix_fixture.h"
 #include "realm_internal.h"
+#include "sig_client.h"
 
 #define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
 #define ASSERT_RC(expr, name) g_assert_cmpstr(actr_err_name(expr), ==, name)
@@ -327,12 +328,66 @@ static void test_via_turn(void) {
   g_free(tmpdir);
 }
 
+/* A flood of relays while the node's control thread is held: 1024 are
+ * queued, the rest dropped and counted; once it goes on, the node works. */
+static void test_relay_flood_bounded(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *victim = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(victim, handler, NULL));
+  actr__node_pause_control(victim, true);
+  /* The flooder: an identity and a raw signaling client. */
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:flooder:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
+  actr__sig_client_t *sig;
+  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sig));
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(actr_node_id(victim), &target);
+  enum { FLOOD = 2000 };
+  for (int i = 0; i < FLOOD; i++) {
+    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
+    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
+    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+    r.target = &target.id;
+    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
+    r.ice_candidate = &c;
+    int rc;
+    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
+      g_usleep(1000); /* the link's own queue is full: pushed back */
+    ASSERT_OK(rc);
+  }
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 300 && st.relays_dropped < FLOOD - 1024; i++) { /* 30 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(victim, &st));
+  }
+  g_assert_cmpuint(st.relays_dropped, ==, FLOOD - 1024);
+  actr__node_pause_control(victim, false);
+  /* It goes on: a caller reaches it. */
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(victim), "test.Reverse", "ok", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  actr_node_free(client);
+  actr__sig_client_free(sig);
+  actr_credential_free(cred);
+  actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/calls", test_calls);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
+  g_test_add_func("/realm/node/relay-flood-bounded", test_relay_flood_bounded);
   g_test_add_data_func("/realm/node/credential-renewed-0.5", GINT_TO_POINTER(0),
                        test_credential_kept);
   g_test_add_data_func("/realm/node/credential-registered-again-0.3", GINT_TO_POINTER(1),

@@ -193,6 +193,115 @@ static void test_wss(void) {
   fix_remove_dir(dir);
 }
 
+/* A signaling server that misbehaves (tests/realm/hostile_actrix.py): a
+ * frame over the 1 MiB bound drops the link (and nothing is delivered); frames
+ * that are not envelopes are refused and counted, the link stays; requests
+ * nobody answers time out, and past max_pending waiting ones the next is
+ * refused at once. */
+typedef struct hostile {
+  GPid pid;
+  char url[96];
+} hostile_t;
+
+static void hostile_start(hostile_t *h, const char *mode) {
+  const char *argv[] = {"/usr/bin/python3", ACTR_HOSTILE_ACTRIX, mode, NULL};
+  char line[160];
+  h->pid = spawn_first_line(argv, line, sizeof line);
+  if (sscanf(line, "listening %95s", h->url) != 1)
+    g_error("hostile actrix said '%s'", line);
+}
+
+typedef struct waiter {
+  actr__sig_client_t *sig;
+  int rc;
+} waiter_t;
+
+static gpointer discover_main(gpointer p) {
+  waiter_t *w = p;
+  actr_actor_type_t t;
+  actr_actor_type_parse("acme:any:1", &t);
+  actr_actor_id_t ids[1];
+  unsigned n;
+  w->rc = actr__sig_client_discover(w->sig, &t, 1, ids, &n);
+  return NULL;
+}
+
+static void test_hostile_server(void) {
+  actrix_t a; /* only its AIS: a credential to present */
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:victim:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 7, NULL, &cred));
+
+  /* A 2 MiB frame: over the bound, the link drops; nothing delivered. */
+  hostile_t h;
+  hostile_start(&h, "big");
+  actr__sig_config_t cfg = {.url = h.url, .cred = cred};
+  actr__sig_client_t *sig;
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
+  actr__sig_stats_t st = {0};
+  for (int i = 0; i < 150 && st.reconnects == 0; i++) { /* dropped, then back: 15 s at most */
+    g_usleep(100000);
+    actr__sig_client_stats(sig, &st);
+  }
+  g_assert_cmpuint(st.reconnects, >=, 1);
+  g_assert_cmpuint(st.frames_received, ==, 0);
+  actr__sig_client_free(sig);
+  kill(h.pid, SIGTERM);
+  waitpid(h.pid, NULL, 0);
+
+  /* Garbage frames: refused and counted, the link stays up. */
+  hostile_start(&h, "garbage");
+  cfg.url = h.url;
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
+  st = (actr__sig_stats_t){0};
+  for (int i = 0; i < 100 && st.frames_refused < 2; i++) {
+    g_usleep(100000);
+    actr__sig_client_stats(sig, &st);
+  }
+  g_assert_cmpuint(st.frames_refused, >=, 2);
+  g_assert_true(st.link_up);
+  actr__sig_client_free(sig);
+  kill(h.pid, SIGTERM);
+  waitpid(h.pid, NULL, 0);
+
+  /* Nobody answers: requests time out; past max_pending the next one is
+   * refused at once. */
+  hostile_start(&h, "silent");
+  cfg.url = h.url;
+  cfg.max_pending = 2;
+  cfg.request_timeout_ms = 3000;
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
+  waiter_t w[2] = {{sig, 0}, {sig, 0}};
+  GThread *th[2];
+  for (int i = 0; i < 2; i++)
+    th[i] = g_thread_new("waiter", discover_main, &w[i]);
+  /* Both are waiting once both slots are taken: a third is refused. */
+  for (int i = 0; i < 100 && st.pending < 2; i++) {
+    g_usleep(20000);
+    actr__sig_client_stats(sig, &st);
+  }
+  g_assert_cmpuint(st.pending, ==, 2);
+  actr_actor_id_t ids[1];
+  unsigned n;
+  int rc = actr__sig_client_discover(sig, &t, 1, ids, &n);
+  ASSERT_RC(rc, "RESOURCE_EXHAUSTED");
+  for (int i = 0; i < 2; i++) {
+    g_thread_join(th[i]);
+    ASSERT_RC(w[i].rc, "TIMEOUT");
+  }
+  actr__sig_client_free(sig);
+  kill(h.pid, SIGTERM);
+  waitpid(h.pid, NULL, 0);
+
+  actr_credential_free(cred);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 static void test_expired_credential_refused(void) {
   const char *args[] = {"--credential-ttl-secs", "1", NULL};
   actrix_t a;
@@ -222,5 +331,6 @@ int main(int argc, char **argv) {
   g_test_add_data_func("/realm/signaling/session-0.3", GINT_TO_POINTER(1), test_session);
   g_test_add_func("/realm/signaling/expired-credential-refused", test_expired_credential_refused);
   g_test_add_func("/realm/signaling/wss", test_wss);
+  g_test_add_func("/realm/signaling/hostile-server", test_hostile_server);
   return g_test_run();
 }

@@ -109,10 +109,33 @@ static void test_hostile(void) {
   g_free(big);
 }
 
+/* A label must be a UTF-8 string: a NUL would cut "RPC_RELIABLE\0x" down
+ * to a real lane's label, so the OPEN is refused. */
+static void test_label_strings(void) {
+  static const char *const labels[][2] = {
+      {"RPC_RELIABLE\0x", "label with a NUL"}, {"\xff\xfe", "invalid UTF-8"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(labels); i++) {
+    size_t ll = i == 0 ? 14 : 2;
+    uint8_t buf[64];
+    actr__dcep_open_t o = {.channel_type = 0, .label = (const uint8_t *)labels[i][0], .label_len = ll};
+    size_t n = actr__dcep_encode_open(&o, buf, sizeof buf);
+    g_assert_cmpuint(n, >, 0);
+    uint8_t type;
+    actr__dcep_open_t d;
+    if (actr__dcep_decode(buf, n, &type, &d) != ACTR_EPROTOCOL)
+      g_error("accepted a label with %s", labels[i][1]);
+    /* The same in the protocol field. */
+    o = (actr__dcep_open_t){.protocol = (const uint8_t *)labels[i][0], .protocol_len = ll};
+    n = actr__dcep_encode_open(&o, buf, sizeof buf);
+    g_assert_cmpint(actr__dcep_decode(buf, n, &type, &d), ==, ACTR_EPROTOCOL);
+  }
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/dcep/open/layout", test_layout);
   g_test_add_func("/dcep/open/roundtrip", test_roundtrip);
   g_test_add_func("/dcep/decode/hostile", test_hostile);
+  g_test_add_func("/dcep/decode/label-strings", test_label_strings);
   return g_test_run();
 }

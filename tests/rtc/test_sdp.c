@@ -237,6 +237,9 @@ static void test_hostile(void) {
     "a=ice-pwd:short\r\n", "a=mid:\r\n", "a=mid:a b\r\n", "a=mid:0123456789012345678901234567890123\r\n",
     "a=sctpmap:x webrtc-datachannel 1\r\n", "a=sctpmap:5000\r\n", "a=candidate:\r\n",
     "a=candidate\r\n",
+    /* a control character inside a line: our answer echoes the mid, and a CR
+     * in it would end a line of our own SDP */
+    "a=mid:0\rX\r\n", "a=mid:0\x01\r\n", "a=ice-ufrag:abcd\rm=x\r\n", "a=x:\x7f\r\n",
   };
   for (size_t i = 0; i < G_N_ELEMENTS(extras); i++)
     g_ptr_array_add(bad, with(extras[i]));

@@ -1,9 +1,12 @@
 /* test_error.c — error codes, names, classes; the PayloadType table. */
 #include <glib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <actr/error.h>
 #include <actr/payload_type.h>
+
+#include "error_internal.h"
 
 static void test_error_names_unique(void) {
   int codes[] = {
@@ -70,9 +73,56 @@ static void test_payload_type_table(void) {
   g_assert_cmpint(actr_payload_type_qos(9, &q), ==, ACTR_EINVALID_ARGUMENT);
 }
 
+/* The log handler changes while other threads log: a handler is never
+ * called with another handler's user pointer, and after the switch to NULL
+ * returns (and the lines in flight are done) nothing is called. */
+static atomic_int wrong_user, calls;
+static atomic_bool logging_done;
+static int user_a, user_b;
+
+static void handler_a(actr_log_level_t level, const char *msg, void *user) {
+  if (user != &user_a)
+    atomic_fetch_add(&wrong_user, 1);
+  atomic_fetch_add(&calls, 1);
+}
+
+static void handler_b(actr_log_level_t level, const char *msg, void *user) {
+  if (user != &user_b)
+    atomic_fetch_add(&wrong_user, 1);
+  atomic_fetch_add(&calls, 1);
+}
+
+static gpointer logger_main(gpointer p) {
+  while (!atomic_load(&logging_done))
+    actr__log(ACTR_LOG_WARN, "line %d", 1);
+  return NULL;
+}
+
+static void test_log_handler_switch(void) {
+  GThread *th[3];
+  for (int i = 0; i < 3; i++)
+    th[i] = g_thread_new("logger", logger_main, NULL);
+  for (int i = 0; i < 20000; i++) {
+    if (i % 2)
+      actr_set_log_handler(handler_a, ACTR_LOG_WARN, &user_a);
+    else
+      actr_set_log_handler(handler_b, ACTR_LOG_WARN, &user_b);
+  }
+  actr_set_log_handler(NULL, ACTR_LOG_WARN, NULL);
+  atomic_store(&logging_done, true);
+  for (int i = 0; i < 3; i++)
+    g_thread_join(th[i]);
+  int before = atomic_load(&calls);
+  actr__log(ACTR_LOG_WARN, "after");
+  g_assert_cmpint(atomic_load(&calls), ==, before); /* no handler any more */
+  g_assert_cmpint(atomic_load(&wrong_user), ==, 0);
+  g_test_message("%d lines logged during the switches", before);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/error/names-unique", test_error_names_unique);
+  g_test_add_func("/error/log-handler-switch", test_log_handler_switch);
   g_test_add_func("/error/known-values", test_error_known_values);
   g_test_add_func("/payload-type/table", test_payload_type_table);
   return g_test_run();
