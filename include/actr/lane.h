@@ -64,9 +64,19 @@ ACTR_API void actr_reassembly_config_default(actr_payload_type_t type,
  * ACTR_EDATA_CHANNEL_NOT_OPEN, ACTR_ETIMEOUT. */
 ACTR_API int actr_lane_send(actr_lane_t *lane, const void *data, size_t len);
 
-/* actr_lane_try_send: as actr_lane_send but ACTR_EWOULD_BLOCK instead of
- * waiting; nothing is sent then. */
+/* actr_lane_try_send: as actr_lane_send but never waits: the whole message
+ * goes now or ACTR_EWOULD_BLOCK and nothing is sent (a DataChannel lane
+ * sends every fragment at once or none). */
 ACTR_API int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len);
+
+/* actr_lane_send_timeout: as actr_lane_send, waiting at most @timeout_ms
+ * in all (0: as try_send; -1: no limit): ACTR_ETIMEOUT when the time runs
+ * out.  On a DataChannel lane a message of several fragments whose time
+ * runs out after its first fragment went is cut: the receiver never
+ * delivers it (its partial fragments expire, SPEC §3); a message that fits
+ * in one fragment is sent whole or not at all. */
+ACTR_API int actr_lane_send_timeout(actr_lane_t *lane, const void *data, size_t len,
+                                    int timeout_ms);
 
 /* actr_lane_recv: wait up to @timeout_ms for the next whole message.  On
  * ACTR_OK *@out is (transfer full).  ACTR_ETIMEOUT when the time runs out,
@@ -112,6 +122,10 @@ ACTR_API int actr_lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env);
 
 /* actr_lane_try_send_envelope: as above, ACTR_EWOULD_BLOCK when full. */
 ACTR_API int actr_lane_try_send_envelope(actr_lane_t *lane, actr_envelope_t *env);
+/* actr_lane_send_envelope_timeout: waiting at most @timeout_ms for room
+ * (ACTR_ETIMEOUT; the caller keeps @env on any failure). */
+ACTR_API int actr_lane_send_envelope_timeout(actr_lane_t *lane, actr_envelope_t *env,
+                                             int timeout_ms);
 
 /* actr_lane_recv_envelope: wait up to @timeout_ms for an envelope; *@out is
  * (transfer full). */

@@ -95,17 +95,19 @@ static int closed_error(int state) {
 }
 
 /* wait_open: the reference waits up to INITIAL_CONNECTION_TIMEOUT for the
- * channel to open; we wait on the state condition instead of polling. */
-static int wait_open(dc_lane_t *l, bool nonblock) {
+ * channel to open; we wait on the state condition instead of polling, and
+ * no longer than the send's own @timeout_ms (0: not at all, -1: no limit). */
+static int wait_open(dc_lane_t *l, int timeout_ms) {
   int state = atomic_load(&l->state);
   if (state == ACTR__DC_OPEN)
     return ACTR_OK;
   if (state != ACTR__DC_CONNECTING)
     return closed_error(state);
-  if (nonblock)
+  if (timeout_ms == 0)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel still connecting");
+  bool caller_limit = timeout_ms > 0 && timeout_ms < l->cfg.open_timeout_ms;
   struct timespec dl;
-  actr__deadline_after(&dl, l->cfg.open_timeout_ms);
+  actr__deadline_after(&dl, caller_limit ? timeout_ms : l->cfg.open_timeout_ms);
   pthread_mutex_lock(&l->mu);
   int rc = 0;
   while ((state = atomic_load(&l->state)) == ACTR__DC_CONNECTING && rc == 0)
@@ -115,21 +117,27 @@ static int wait_open(dc_lane_t *l, bool nonblock) {
     return ACTR_OK;
   if (state != ACTR__DC_CONNECTING)
     return closed_error(state);
+  if (caller_limit)
+    return actr__fail(ACTR_ETIMEOUT, "DataChannel still connecting after %d ms", timeout_ms);
   return actr__fail(ACTR_EDATA_CHANNEL_NOT_OPEN, "DataChannel open timeout: Connecting (%d ms)",
                     l->cfg.open_timeout_ms);
 }
 
-/* wait_room: block while the channel holds more than the high-water mark. */
-static int wait_room(dc_lane_t *l) {
+/* wait_room: block while the channel holds more than the high-water mark,
+ * until @dl (NULL: no limit). */
+static int wait_room(dc_lane_t *l, const struct timespec *dl) {
   if (l->ops->buffered_amount(l->port) <= l->cfg.send_high_water_bytes)
     return ACTR_OK;
   pthread_mutex_lock(&l->mu);
-  int state;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN &&
+  int state, rc = 0;
+  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 &&
          l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
-    pthread_cond_wait(&l->cond, &l->mu);
+    rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
+  bool full = l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes;
   pthread_mutex_unlock(&l->mu);
-  return state == ACTR__DC_OPEN ? ACTR_OK : closed_error(state);
+  if (state != ACTR__DC_OPEN)
+    return closed_error(state);
+  return rc && full ? actr__fail(ACTR_ETIMEOUT, "DataChannel buffer still full") : ACTR_OK;
 }
 
 /* classify: a failed port send is closed, not-open, or another error. */
@@ -148,23 +156,29 @@ static bool on_delivery_thread(const dc_lane_t *l) {
   return l->ops->on_delivery_thread && l->ops->on_delivery_thread(l->port);
 }
 
-static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
+static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   dc_lane_t *l = to_dc(lane);
-  bool io = on_delivery_thread(l);
-  int rc = wait_open(l, nonblock || io);
+  /* Never waits: try_send, and any send on the delivery thread (it would
+   * wait for itself). */
+  bool nowait = timeout_ms == 0 || on_delivery_thread(l);
+  struct timespec dl;
+  if (timeout_ms > 0)
+    actr__deadline_after(&dl, timeout_ms);
+  int rc = wait_open(l, nowait ? 0 : timeout_ms);
   if (rc != ACTR_OK)
     return rc;
   uint16_t total;
   if ((rc = actr__frag_count(len, &total)) != ACTR_OK)
     return rc; /* message too large: nothing sent, no msg_id used */
   size_t buffered = l->ops->buffered_amount(l->port);
-  if ((nonblock || io) && buffered > l->cfg.send_high_water_bytes)
+  if (nowait && buffered > l->cfg.send_high_water_bytes)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
                       l->cfg.send_high_water_bytes);
   /* Without waiting, the whole message must fit in the channel at once:
    * never half a message. */
   size_t wire = len + (size_t)total * ACTR__FRAG_HEADER;
-  if (io && buffered + wire > l->ops->buffer_limit(l->port))
+  size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
+  if (nowait && buffered + wire > limit)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
                       wire);
 
@@ -175,9 +189,11 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, bool no
   actr__frag_splitter_init(&s, data, len, msg_id);
   for (uint16_t i = 0; i < total; i++) {
     /* Every fragment waits for room, the first one too (a stream of small
-     * messages must be held back as much as one large one); try_send has
-     * checked the first already and only waits once it has started. */
-    if (!io && (!nonblock || i > 0) && (rc = wait_room(l)) != ACTR_OK)
+     * messages must be held back as much as one large one), unless the
+     * send never waits (then all of it fits, checked above).  A timeout
+     * that runs out after the first fragment leaves the message cut: the
+     * receiver never delivers it (its partial fragments expire). */
+    if (!nowait && (rc = wait_room(l, timeout_ms > 0 ? &dl : NULL)) != ACTR_OK)
       return rc;
     actr_msg_t *frame = actr__frag_frame_new(&s, i);
     if (!frame)

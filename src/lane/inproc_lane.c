@@ -20,8 +20,8 @@ typedef struct inproc_lane {
 
 static inproc_lane_t *to_inproc(const actr_lane_t *lane) { return (inproc_lane_t *)lane; }
 
-static int inproc_lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env, bool nonblock) {
-  return actr__ring_push(&to_inproc(lane)->ring, env, nonblock ? 0 : -1);
+static int inproc_lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env, int timeout_ms) {
+  return actr__ring_push(&to_inproc(lane)->ring, env, timeout_ms);
 }
 
 static int inproc_lane_recv_envelope(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out) {

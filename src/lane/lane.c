@@ -25,21 +25,25 @@ static int unsupported(const char *what) {
       return actr__fail(ACTR_EINVALID_ARGUMENT, "lane is NULL");                           \
   } while (0)
 
-static int lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
+static int lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   CHECK_LANE(lane);
   if (!data && len)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "data is NULL with length %zu", len);
   if (!lane->ops->send)
     return unsupported("send(bytes)");
-  return lane->ops->send(lane, data, len, nonblock);
+  return lane->ops->send(lane, data, len, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
 int actr_lane_send(actr_lane_t *lane, const void *data, size_t len) {
-  return lane_send(lane, data, len, false);
+  return lane_send(lane, data, len, -1);
 }
 
 int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len) {
-  return lane_send(lane, data, len, true);
+  return lane_send(lane, data, len, 0);
+}
+
+int actr_lane_send_timeout(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
+  return lane_send(lane, data, len, timeout_ms);
 }
 
 static int lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out, const char *what) {
@@ -60,21 +64,25 @@ int actr_lane_try_recv(actr_lane_t *lane, actr_msg_t **out) {
   return lane_recv(lane, 0, out, "try_recv()");
 }
 
-static int lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env, bool nonblock) {
+static int lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env, int timeout_ms) {
   CHECK_LANE(lane);
   if (!env)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "envelope is NULL");
   if (!lane->ops->send_envelope)
     return unsupported("send_envelope()");
-  return lane->ops->send_envelope(lane, env, nonblock);
+  return lane->ops->send_envelope(lane, env, timeout_ms < 0 ? -1 : timeout_ms);
 }
 
 int actr_lane_send_envelope(actr_lane_t *lane, actr_envelope_t *env) {
-  return lane_send_envelope(lane, env, false);
+  return lane_send_envelope(lane, env, -1);
 }
 
 int actr_lane_try_send_envelope(actr_lane_t *lane, actr_envelope_t *env) {
-  return lane_send_envelope(lane, env, true);
+  return lane_send_envelope(lane, env, 0);
+}
+
+int actr_lane_send_envelope_timeout(actr_lane_t *lane, actr_envelope_t *env, int timeout_ms) {
+  return lane_send_envelope(lane, env, timeout_ms);
 }
 
 static int lane_recv_envelope(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out) {

@@ -4,9 +4,12 @@
  *
  * Slots (NULL means "not offered": lane.c returns ACTR_EINVALID_OPERATION
  * with the reference's message):
- *   send           copy @len bytes out of @data before returning.  @nonblock:
- *                  ACTR_EWOULD_BLOCK instead of waiting for room.  Blocks
- *                  otherwise.  Nothing is sent on failure.
+ *   send           copy @len bytes out of @data before returning.  Waits for
+ *                  room at most @timeout_ms (-1: no limit; 0: never waits,
+ *                  ACTR_EWOULD_BLOCK and nothing sent unless all of it goes
+ *                  now); ACTR_ETIMEOUT when the time runs out.  Nothing is
+ *                  sent on failure, except a multi-fragment message cut by
+ *                  its timeout (documented in actr/lane.h).
  *   recv           next whole message; @timeout_ms 0 = never wait, -1 = no
  *                  limit.  ACTR_EWOULD_BLOCK (timeout 0) / ACTR_ETIMEOUT.
  *                  On ACTR_OK *@out is transfer full.
@@ -33,9 +36,9 @@
 
 typedef struct actr__lane_ops {
   const char *lane_type;
-  int (*send)(actr_lane_t *lane, const void *data, size_t len, bool nonblock);
+  int (*send)(actr_lane_t *lane, const void *data, size_t len, int timeout_ms);
   int (*recv)(actr_lane_t *lane, int timeout_ms, actr_msg_t **out);
-  int (*send_envelope)(actr_lane_t *lane, actr_envelope_t *env, bool nonblock);
+  int (*send_envelope)(actr_lane_t *lane, actr_envelope_t *env, int timeout_ms);
   int (*recv_envelope)(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out);
   int (*set_handler)(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
   bool (*is_healthy)(const actr_lane_t *lane);

@@ -482,8 +482,10 @@ static void drop_unsent_data(actr_ws_conn_t *c) {
   free_list(rest);
 }
 
-int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len, bool nonblock,
+int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len, int timeout_ms,
                        const atomic_bool *lane_closed) {
+  bool nonblock = timeout_ms == 0;
+  gint64 until = timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : -1;
   if (len > UINT32_MAX || len + ACTR__WS_MSG_HEADER > c->cfg.max_message_bytes)
     return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "%zu bytes over the WebSocket message limit (%llu)",
                       len, (unsigned long long)c->cfg.max_message_bytes);
@@ -527,8 +529,17 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
       break;
     }
     c->tx_waiters++;
-    g_cond_wait(&c->tx_cond, &c->tx_mu);
+    bool in_time = true;
+    if (until < 0)
+      g_cond_wait(&c->tx_cond, &c->tx_mu);
+    else
+      in_time = g_cond_wait_until(&c->tx_cond, &c->tx_mu, until);
     c->tx_waiters--;
+    if (!in_time && c->tx_bytes && c->tx_bytes + f->len > c->cfg.outbound_queue_bytes &&
+        !c->tx_closed) {
+      rc = ACTR_ETIMEOUT;
+      break;
+    }
   }
   if (rc == ACTR_OK) {
     if (c->txq_tail)
@@ -554,6 +565,8 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
   if (rc != ACTR_OK) {
     free_frame(f);
     return rc == ACTR_EWOULD_BLOCK ? actr__fail(rc, "WebSocket outbound queue full")
+           : rc == ACTR_ETIMEOUT   ? actr__fail(rc, "WebSocket outbound queue full for %d ms",
+                                                timeout_ms)
                                    : actr__ws_conn_closed_error(c);
   }
   return ACTR_OK;
@@ -567,7 +580,7 @@ int actr__ws_conn_send_raw(actr_ws_conn_t *c, bool text, const void *data, size_
     return actr__fail(ACTR_EINVALID_ARGUMENT, "text message is not UTF-8");
   if (len > c->cfg.max_message_bytes)
     return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "%zu bytes over the limit", len);
-  return actr__ws_conn_send(c, text ? -2 : -1, data, len, nonblock, NULL);
+  return actr__ws_conn_send(c, text ? -2 : -1, data, len, nonblock ? 0 : -1, NULL);
 }
 
 static gboolean kick_dispatch(GSource *s, GSourceFunc cb, gpointer p) {

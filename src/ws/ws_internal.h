@@ -184,7 +184,7 @@ int actr__ws_conn_closed_error(actr_ws_conn_t *c);
 
 /* Lane side (any thread). */
 int actr__ws_conn_send(actr_ws_conn_t *conn, int type, const void *data, size_t len,
-                       bool nonblock, const atomic_bool *lane_closed);
+                       int timeout_ms, const atomic_bool *lane_closed);
 int actr__ws_conn_recv_type(actr_ws_conn_t *conn, int type, int timeout_ms, actr_msg_t **out,
                             const atomic_bool *lane_closed);
 void actr__ws_conn_wake_all(actr_ws_conn_t *conn);

@@ -16,9 +16,9 @@ typedef struct ws_lane {
 
 static ws_lane_t *to_ws(const actr_lane_t *lane) { return (ws_lane_t *)lane; }
 
-static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, bool nonblock) {
+static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   ws_lane_t *l = to_ws(lane);
-  return actr__ws_conn_send(l->conn, (int)lane->payload_type, data, len, nonblock, &l->closed);
+  return actr__ws_conn_send(l->conn, (int)lane->payload_type, data, len, timeout_ms, &l->closed);
 }
 
 static int ws_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {

@@ -502,6 +502,29 @@ static void test_stalled_receiver_blocks_sender(void) {
   actr_lane_unref(b);
 }
 
+/* try_send never waits: a message of many fragments goes all at once or
+ * not at all (it used to wait for room after its first fragment, for ever
+ * when nobody reads); a send with a timeout gives up with ACTR_ETIMEOUT. */
+static void test_try_send_and_timeout(void) {
+  actr__dc_lane_config_t cfg = {.inbound_frames = 4, .send_high_water_bytes = 256 * 1024};
+  actr_lane_t *a, *b;
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  size_t big = 2u << 20; /* 33 fragments, far over the high-water mark; nobody reads b */
+  uint8_t *data = pattern(big, 7);
+  ASSERT_OK(actr_lane_try_send(a, data, big)); /* all of it, at once */
+  ASSERT_RC(actr_lane_try_send(a, data, 10), "WOULD_BLOCK"); /* now over the mark */
+  ASSERT_RC(actr_lane_send_timeout(a, data, 10, 100), "TIMEOUT");
+  ASSERT_RC(actr_lane_send_timeout(a, data, big, 100), "TIMEOUT");
+  /* What was taken arrives whole (the cut one never does). */
+  actr_msg_t *msg;
+  ASSERT_OK(actr_lane_recv(b, 5000, &msg));
+  check_msg(msg, big, 7);
+  ASSERT_RC(actr_lane_recv(b, 200, &msg), "TIMEOUT");
+  g_free(data);
+  actr_lane_unref(a);
+  actr_lane_unref(b);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/dc-lane/lane-type-and-health", test_lane_type_and_health);
@@ -517,5 +540,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/dc-lane/hostile-fragments", test_hostile_fragments);
   g_test_add_func("/dc-lane/backpressure/stalled-receiver-blocks-sender", test_stalled_receiver_blocks_sender);
   g_test_add_func("/dc-lane/backpressure/small-messages-held-back", test_stalled_receiver_blocks_small_messages);
+  g_test_add_func("/dc-lane/backpressure/try-send-and-timeout", test_try_send_and_timeout);
   return g_test_run();
 }

@@ -113,6 +113,7 @@ static void test_capacity_try_send_would_block(void) {
   }
   actr_envelope_t *extra = make_env("extra", "x");
   g_assert_cmpstr(actr_err_name(actr_lane_try_send_envelope(lane, extra)), ==, "WOULD_BLOCK");
+  g_assert_cmpstr(actr_err_name(actr_lane_send_envelope_timeout(lane, extra, 50)), ==, "TIMEOUT");
   /* On failure the caller still owns the envelope. */
   g_assert_cmpstr(actr_envelope_request_id(extra), ==, "extra");
   actr_envelope_t *got;
