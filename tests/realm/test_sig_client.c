@@ -302,6 +302,41 @@ static void test_hostile_server(void) {
   actrix_stop(&a);
 }
 
+/* actrix stops answering (SIGSTOP): the WebSocket pings (every 5 s) go
+ * unanswered and the link is dropped within two intervals; once actrix
+ * runs again the client connects again. */
+static void test_silent_actrix_dropped(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:patient:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 7, NULL, &cred));
+  actr__sig_config_t cfg = {.url = a.signaling, .cred = cred};
+  actr__sig_client_t *sig;
+  ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
+  kill(a.pid, SIGSTOP);
+  actr__sig_stats_t st = {.link_up = true};
+  for (int i = 0; i < 300 && st.link_up; i++) { /* 30 s at most; 10 s expected */
+    g_usleep(100000);
+    actr__sig_client_stats(sig, &st);
+  }
+  g_assert_false(st.link_up);
+  kill(a.pid, SIGCONT);
+  for (int i = 0; i < 300 && st.reconnects == 0; i++) {
+    g_usleep(100000);
+    actr__sig_client_stats(sig, &st);
+  }
+  g_assert_cmpuint(st.reconnects, >=, 1);
+  g_assert_true(st.link_up);
+  actr__sig_client_free(sig);
+  actr_credential_free(cred);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 static void test_expired_credential_refused(void) {
   const char *args[] = {"--credential-ttl-secs", "1", NULL};
   actrix_t a;
@@ -332,5 +367,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/signaling/expired-credential-refused", test_expired_credential_refused);
   g_test_add_func("/realm/signaling/wss", test_wss);
   g_test_add_func("/realm/signaling/hostile-server", test_hostile_server);
+  g_test_add_func("/realm/signaling/silent-actrix-dropped", test_silent_actrix_dropped);
   return g_test_run();
 }
