@@ -67,10 +67,11 @@ typedef struct actr_node actr_node_t;
 ACTR_API int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t **out);
 
 /* actr_node_id: this actor's ActrId (owned by the node, valid until
- * actr_node_free).  The node keeps its credential alive: renewed before it
- * expires when AIS gave a renewal token (0.5, same ActrId); without one
- * (0.3) it registers again once actrix rejects the credential, and the
- * node then has a new ActrId (the old pointer stays valid). */
+ * actr_node_free, or until the node has registered again 8 more times).
+ * The node keeps its credential alive: renewed before it expires when AIS
+ * gave a renewal token (0.5, same ActrId); without one (0.3) it registers
+ * again once actrix rejects the credential, and the node then has a new
+ * ActrId.  Failed attempts back off from 1 s to 60 s. */
 ACTR_API const actr_actor_id_t *actr_node_id(const actr_node_t *node);
 
 /* actr_node_discover: ask actrix for actors of @type: at most @max into

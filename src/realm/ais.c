@@ -71,8 +71,11 @@ static int post(const char *ais_url, const char *path, const actr_ais_options_t 
   }
   if (rc == ACTR_OK) {
     rc = actr__pb_decode(desc, resp, resp_len, NULL, answer);
-    if (rc != ACTR_OK)
-      rc = actr__fail(ACTR_EPROTOCOL, "AIS %s: %s", path, actr_last_error());
+    if (rc != ACTR_OK) {
+      char why[300]; /* actr__fail writes where actr_last_error() reads */
+      snprintf(why, sizeof why, "%s", actr_last_error());
+      rc = actr__fail(ACTR_EPROTOCOL, "AIS %s: %s", path, why);
+    }
   }
   free(url);
   free(body);
@@ -90,8 +93,11 @@ static int adopt(actr_credential_t *cred, ProtobufCMessage *answer,
   Actr__IdentityClaims *claims = NULL;
   rc = actr__pb_decode(&actr__identity_claims__descriptor, ok->credential->claims.data,
                        ok->credential->claims.len, NULL, (ProtobufCMessage **)&claims);
-  if (rc != ACTR_OK)
-    return actr__fail(ACTR_EPROTOCOL, "AIS credential claims: %s", actr_last_error());
+  if (rc != ACTR_OK) {
+    char why[300];
+    snprintf(why, sizeof why, "%s", actr_last_error());
+    return actr__fail(ACTR_EPROTOCOL, "AIS credential claims: %s", why);
+  }
   char want[ACTR_ACTOR_ID_STRING_MAX];
   actr_actor_id_format(&id, want, sizeof want);
   /* The claims name this very actor (the check every verifier makes). */

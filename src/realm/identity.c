@@ -189,8 +189,11 @@ int actr__actor_type_from_pb(const Actr__ActrType *pb, actr_actor_type_t *out) {
     rc = check_name("name", pb->name, nl);
   if (rc == ACTR_OK)
     rc = check_version(pb->version, vl);
-  if (rc != ACTR_OK)
-    return actr__fail(ACTR_EPROTOCOL, "%s", actr_last_error());
+  if (rc != ACTR_OK) {
+    char why[300]; /* actr__fail writes where actr_last_error() reads */
+    snprintf(why, sizeof why, "%s", actr_last_error());
+    return actr__fail(ACTR_EPROTOCOL, "%s", why);
+  }
   memset(out, 0, sizeof *out);
   memcpy(out->manufacturer, pb->manufacturer, ml);
   memcpy(out->name, pb->name, nl);

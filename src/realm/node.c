@@ -38,6 +38,10 @@
 #define RELAY_QUEUE_MAX 1024
 #define DEDUP_IDS 1024
 #define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
+#define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
+#define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
+#define ABANDONED_IDS 64                     /* ids of calls that timed out */
+#define OLD_CREDS 8                          /* earlier credentials kept (ActrId pointers) */
 
 typedef struct peer {
   struct actr_node *node;
@@ -48,7 +52,9 @@ typedef struct peer {
   actr_rtc_link_t *link;
   unsigned link_users; /* callers waiting on link: stop_link waits for them */
   actr_lane_t *lanes[NLANES];
-  bool offerer, got_offer, negotiating;
+  bool offerer, got_offer;
+  gint64 negotiated_us; /* when we last asked for roles (0: not asking) */
+  bool restart_queued;  /* a failed link is being replaced */
   gint64 link_started_us;
   char exchange_id[40]; /* the offer's sdp_exchange_id (0.5) */
   char local_ufrag[80];
@@ -62,7 +68,7 @@ typedef struct call {
   actr_envelope_t *response;
 } call_t;
 
-typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_STOP } item_kind_t;
+typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_RESTART, ITEM_STOP } item_kind_t;
 typedef struct item {
   item_kind_t kind;
   GBytes *env;  /* ITEM_RELAY: the encoded envelope */
@@ -77,6 +83,8 @@ struct actr_node {
   actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
   GPtrArray *old_creds;     /* earlier ones, kept until the end (ids handed out) */
   uint64_t cred_since;      /* Unix seconds when the current one was obtained */
+  uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
+  unsigned cred_backoff_s;
   actr__sig_client_t *sig;
 
   GMutex mu;
@@ -92,6 +100,9 @@ struct actr_node {
 
   GAsyncQueue *q;
   atomic_int queued;
+  atomic_size_t queued_bytes;
+  char (*abandoned)[40]; /* ids of calls that timed out: their late answers are dropped */
+  unsigned abandoned_next;
   GThread *control;
   bool control_paused; /* test hook (actr__node_pause_control), under mu */
 };
@@ -274,7 +285,10 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   }
   actr_direction_t dir = ACTR_DIRECTION_UNSPECIFIED;
   actr_envelope_direction(env, &dir);
-  if (dir == ACTR_DIRECTION_RESPONSE) { /* a late response: its caller gave up */
+  bool late = dir == ACTR_DIRECTION_RESPONSE;
+  for (unsigned i = 0; i < ABANDONED_IDS && !late; i++) /* 0.3 responses carry no direction */
+    late = n->abandoned[i][0] && strcmp(n->abandoned[i], rid) == 0;
+  if (late) { /* a late response: its caller gave up */
     g_mutex_unlock(&n->mu);
     actr_envelope_free(env);
     return;
@@ -347,6 +361,8 @@ static int start_link(peer_t *p, bool offerer) {
   g_mutex_lock(&p->mu);
   p->offerer = offerer;
   p->got_offer = false;
+  p->negotiated_us = 0;
+  p->restart_queued = false;
   p->local_ufrag[0] = '\0';
   p->exchange_id[0] = '\0';
   p->link_started_us = g_get_monotonic_time();
@@ -406,7 +422,7 @@ static void negotiate(peer_t *p) {
   r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_NEGOTIATION;
   r.role_negotiation = &rn;
   g_mutex_lock(&p->mu);
-  p->negotiating = true;
+  p->negotiated_us = g_get_monotonic_time();
   g_mutex_unlock(&p->mu);
   if (actr__sig_client_relay(n->sig, &r) != ACTR_OK)
     actr__log(ACTR_LOG_WARN, "node: role negotiation not sent: %s", actr_last_error());
@@ -495,6 +511,12 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   }
 }
 
+/* cred_backoff: the next attempt after a failure, 1 s doubling to 60 s. */
+static void cred_backoff(actr_node_t *n, uint64_t now) {
+  n->cred_backoff_s = n->cred_backoff_s ? MIN(n->cred_backoff_s * 2, 60) : 1;
+  n->cred_retry_at = now + n->cred_backoff_s;
+}
+
 /* The credential: renewed (0.5, renewal token) when two thirds of its life
  * have passed or actrix rejected it; without a token (0.3) registered again
  * once actrix rejects it or it expires — a new ActrId. */
@@ -505,7 +527,9 @@ static void check_credential(actr_node_t *n) {
   actr__sig_stats_t s;
   actr__sig_client_stats(n->sig, &s);
   bool rejected = s.credential_rejected;
-  bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) * 2 / 3;
+  if (now < n->cred_retry_at)
+    return; /* backing off after a failed attempt */
+  bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) / 3 * 2;
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   if (actr_credential_can_renew(cred)) {
     if (!due && !rejected)
@@ -515,8 +539,10 @@ static void check_credential(actr_node_t *n) {
       rc = actr__sig_client_set_credential(n->sig, cred, rejected);
     if (rc != ACTR_OK) {
       actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_last_error());
+      cred_backoff(n, now);
       return;
     }
+    n->cred_backoff_s = 0;
     n->cred_since = now;
     g_mutex_lock(&n->mu);
     n->st.credential_renewals++;
@@ -529,8 +555,14 @@ static void check_credential(actr_node_t *n) {
   int rc = actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &fresh);
   if (rc != ACTR_OK) {
     actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", actr_last_error());
+    cred_backoff(n, now);
     return;
   }
+  n->cred_backoff_s = 0;
+  /* Earlier credentials are kept for the ActrId pointers handed out
+   * (actr_node_id), the last OLD_CREDS of them. */
+  if (n->old_creds->len >= OLD_CREDS)
+    g_ptr_array_remove_index(n->old_creds, 0);
   g_ptr_array_add(n->old_creds, cred);
   g_atomic_pointer_set(&n->cred, fresh);
   actr__sig_client_set_credential(n->sig, fresh, true);
@@ -576,6 +608,8 @@ static gpointer control_main(gpointer data) {
       continue;
     }
     atomic_fetch_sub(&n->queued, 1);
+    if (it->env)
+      atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
     item_kind_t kind = it->kind;
     if (kind == ITEM_RELAY) {
       gsize len;
@@ -589,6 +623,14 @@ static gpointer control_main(gpointer data) {
       g_bytes_unref(it->env);
     } else if (kind == ITEM_CONNECT) {
       negotiate(it->peer);
+    } else if (kind == ITEM_RESTART) { /* a failed link: drop it, ask for roles again */
+      g_mutex_lock(&it->peer->mu);
+      bool still = it->peer->restart_queued;
+      g_mutex_unlock(&it->peer->mu);
+      if (still) {
+        stop_link(it->peer);
+        negotiate(it->peer);
+      }
     }
     g_free(it);
     if (kind == ITEM_STOP)
@@ -600,8 +642,16 @@ static gpointer control_main(gpointer data) {
 }
 
 static bool enqueue(actr_node_t *n, item_t *it) {
-  if (it->kind != ITEM_STOP && atomic_fetch_add(&n->queued, 1) >= RELAY_QUEUE_MAX) {
+  size_t bytes = it->env ? g_bytes_get_size(it->env) : 0;
+  bool over = false;
+  if (it->kind == ITEM_RELAY) {
+    int queued = atomic_fetch_add(&n->queued, 1);
+    size_t queued_bytes = atomic_fetch_add(&n->queued_bytes, bytes);
+    over = queued >= RELAY_QUEUE_MAX || queued_bytes + bytes > RELAY_BYTES_MAX;
+  }
+  if (over) {
     atomic_fetch_sub(&n->queued, 1);
+    atomic_fetch_sub(&n->queued_bytes, bytes);
     g_mutex_lock(&n->mu);
     n->st.relays_dropped++;
     g_mutex_unlock(&n->mu);
@@ -610,8 +660,8 @@ static bool enqueue(actr_node_t *n, item_t *it) {
     g_free(it);
     return false;
   }
-  if (it->kind == ITEM_STOP)
-    atomic_fetch_add(&n->queued, 1);
+  if (it->kind != ITEM_RELAY)
+    atomic_fetch_add(&n->queued, 1); /* not bounded: ours, not a peer's */
   g_async_queue_push(n->q, it);
   return true;
 }
@@ -619,6 +669,19 @@ static bool enqueue(actr_node_t *n, item_t *it) {
 /* The signaling client's relays (I/O thread): to the control thread. */
 static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
   actr_node_t *n = user;
+  /* What a peer may make us keep: an SDP or a candidate within the bounds
+   * of the signaling messages (actr/signaling.h), and the queue bounded in
+   * count and bytes. */
+  const Signaling__ActrRelay *r = env->actr_relay;
+  if ((r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION &&
+       strlen(r->session_description->sdp) > ACTR_SIGNAL_MAX_SDP) ||
+      (r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE &&
+       strlen(r->ice_candidate->candidate) > ACTR_SIGNAL_MAX_CANDIDATE)) {
+    g_mutex_lock(&n->mu);
+    n->st.relays_dropped++;
+    g_mutex_unlock(&n->mu);
+    return;
+  }
   uint8_t *buf;
   size_t len;
   if (actr__pb_encode(&env->base, &buf, &len) != ACTR_OK)
@@ -672,8 +735,10 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->peers = calloc(n->cfg.max_peers, sizeof *n->peers);
   n->calls = calloc(n->cfg.max_pending_calls, sizeof *n->calls);
   n->seen = calloc(DEDUP_IDS, sizeof *n->seen);
+  n->abandoned = calloc(ABANDONED_IDS, sizeof *n->abandoned);
   n->q = g_async_queue_new();
-  int rc = n->peers && n->calls && n->seen ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
+  int rc = n->peers && n->calls && n->seen && n->abandoned
+               ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   n->old_creds = g_ptr_array_new_with_free_func((GDestroyNotify)actr_credential_free);
   if (rc == ACTR_OK)
@@ -728,7 +793,9 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
   if (!p)
     return ACTR_ERESOURCE_EXHAUSTED;
   g_mutex_lock(&p->mu);
-  bool start = !p->link && !p->negotiating;
+  /* Ask for roles unless a request is recent (a lost one is asked again). */
+  bool start = !p->link && (!p->negotiated_us ||
+                            g_get_monotonic_time() - p->negotiated_us > RENEGOTIATE_US);
   g_mutex_unlock(&p->mu);
   if (start) {
     item_t *it = g_new0(item_t, 1);
@@ -789,7 +856,19 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
       return last_fail ? actr__fail(last_fail, "node: peer connection failed: %s", why)
                        : actr__fail(ACTR_ETIMEOUT, "node: peer connection not ready in time");
     if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
-      /* This link failed; another may replace it (wait a slice for it). */
+      /* This link failed: the control thread replaces it (once), and we
+       * wait for the new one. */
+      g_mutex_lock(&p->mu);
+      bool queue = p->link == link && !p->restart_queued;
+      if (queue)
+        p->restart_queued = true;
+      g_mutex_unlock(&p->mu);
+      if (queue) {
+        item_t *it = g_new0(item_t, 1);
+        it->kind = ITEM_RESTART;
+        it->peer = p;
+        enqueue(n, it);
+      }
       g_mutex_lock(&n->mu);
       g_cond_wait_until(&n->cond, &n->mu, MIN(until, g_get_monotonic_time() + 200 * 1000));
       g_mutex_unlock(&n->mu);
@@ -849,6 +928,8 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
     if (!g_cond_wait_until(&n->cond, &n->mu, until) && !c->response) {
       rc = actr__fail(ACTR_ETIMEOUT, "node: no response to %s within %d ms", rid, timeout_ms);
       n->st.calls_timed_out++;
+      snprintf(n->abandoned[n->abandoned_next], sizeof n->abandoned[0], "%s", rid);
+      n->abandoned_next = (n->abandoned_next + 1) % ABANDONED_IDS;
     }
   if (c) { /* nothing of the call is left behind */
     if (rc == ACTR_OK)
@@ -938,7 +1019,12 @@ void actr_node_free(actr_node_t *n) {
     g_cond_clear(&p->cond);
     free(p);
   }
-  actr__sig_client_free(n->sig); /* unregisters */
+  actr__sig_client_free(n->sig); /* unregisters; no relay comes after it */
+  while (n->q && (it = g_async_queue_try_pop(n->q))) {
+    if (it->env)
+      g_bytes_unref(it->env);
+    g_free(it);
+  }
   actr_credential_free(n->cred);
   if (n->old_creds)
     g_ptr_array_unref(n->old_creds);
@@ -949,6 +1035,7 @@ void actr_node_free(actr_node_t *n) {
   free(n->peers);
   free(n->calls);
   free(n->seen);
+  free(n->abandoned);
   for (size_t i = 0; n->ice && i < n->cfg.ice_address_count; i++)
     g_free((char *)n->ice[i]);
   g_free(n->ice);

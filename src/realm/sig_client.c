@@ -158,11 +158,11 @@ static int take_identity(actr__sig_client_t *c, const actr_credential_t *cred) {
   size_t len;
   int rc = actr__pb_encode(&actr__credential_pb(cred)->base, &buf, &len);
   Actr__AIdCredential *copy = NULL;
-  if (rc == ACTR_OK)
+  if (rc == ACTR_OK) {
     rc = actr__pb_decode(&actr__aid_credential__descriptor, buf, len, NULL,
                          (ProtobufCMessage **)&copy);
-  if (rc == ACTR_OK)
     free(buf);
+  }
   if (rc != ACTR_OK)
     return rc;
   if (c->cred)
@@ -345,6 +345,32 @@ static int connect_link(actr__sig_client_t *c) {
   return c->link_up ? ACTR_OK : actr__fail(ACTR_ESIGNALING, "signaling: link closed at once");
 }
 
+/* close_and_drain: close the link; its callbacks hold @c until their last
+ * one (on_close), which the close handshake's own timeout bounds: wait for
+ * it (10 s at most).  False when it did not come: @c must then be leaked,
+ * never freed under a callback, and its events go nowhere. */
+static bool close_and_drain(actr__sig_client_t *c) {
+  g_mutex_lock(&c->mu);
+  actr_ws_conn_t *conn = c->conn;
+  c->conn = NULL;
+  g_mutex_unlock(&c->mu);
+  if (conn) {
+    actr_ws_conn_close(conn);
+    actr_ws_conn_unref(conn);
+  }
+  g_mutex_lock(&c->mu);
+  gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (c->links > 0 && g_cond_wait_until(&c->cond, &c->mu, until))
+    ;
+  bool drained = c->links <= 0;
+  if (!drained)
+    memset(&c->events, 0, sizeof c->events);
+  g_mutex_unlock(&c->mu);
+  if (!drained)
+    actr__log(ACTR_LOG_WARN, "signaling: link not closed after 10 s; client leaked");
+  return drained;
+}
+
 static gpointer supervisor_main(gpointer p) {
   actr__sig_client_t *c = p;
   int backoff = BACKOFF_MIN_MS;
@@ -414,13 +440,13 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
   if (rc == ACTR_OK)
     rc = connect_link(c);
   if (rc != ACTR_OK) {
+    char why[300];
+    snprintf(why, sizeof why, "%s", actr_last_error());
     g_mutex_lock(&c->mu);
     c->closing = true;
     g_mutex_unlock(&c->mu);
-    if (c->conn) {
-      actr_ws_conn_close(c->conn);
-      actr_ws_conn_unref(c->conn);
-    }
+    if (!close_and_drain(c)) /* a callback may still come: never free under it */
+      return actr__fail(rc, "%s", why);
     free(c->pending);
     g_free(c->url);
     g_free(c->base_url);
@@ -432,7 +458,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     g_cond_clear(&c->cond);
     actr_runtime_unref(c->rt);
     free(c);
-    return rc;
+    return actr__fail(rc, "%s", why);
   }
   actr__runtime_call(rt, start_heartbeat, c);
   c->supervisor = g_thread_new("actr-signaling", supervisor_main, c);
@@ -589,23 +615,8 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   g_cond_broadcast(&c->cond);
   g_mutex_unlock(&c->mu);
   g_thread_join(c->supervisor);
-  /* The link: closed; its callbacks hold @c until their last one
-   * (on_close), which the close handshake's own timeout bounds. */
-  if (c->conn) {
-    actr_ws_conn_close(c->conn);
-    actr_ws_conn_unref(c->conn);
-    c->conn = NULL;
-  }
-  g_mutex_lock(&c->mu);
-  gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-  while (c->links > 0 && g_cond_wait_until(&c->cond, &c->mu, until))
-    ;
-  bool drained = c->links <= 0;
-  g_mutex_unlock(&c->mu);
-  if (!drained) { /* never free what a callback may still use */
-    actr__log(ACTR_LOG_WARN, "signaling: link not closed after 10 s; client leaked");
+  if (!close_and_drain(c))
     return;
-  }
   free(c->pending);
   g_free(c->url);
   g_free(c->base_url);
