@@ -68,7 +68,7 @@ typedef struct call {
   actr_envelope_t *response;
 } call_t;
 
-typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_RESTART, ITEM_STOP } item_kind_t;
+typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_RESTART, ITEM_NOP, ITEM_STOP } item_kind_t;
 typedef struct item {
   item_kind_t kind;
   GBytes *env;  /* ITEM_RELAY: the encoded envelope */
@@ -104,7 +104,7 @@ struct actr_node {
   char (*abandoned)[40]; /* ids of calls that timed out: their late answers are dropped */
   unsigned abandoned_next;
   GThread *control;
-  bool control_paused; /* test hook (actr__node_pause_control), under mu */
+  bool control_paused, control_parked; /* test hook (actr__node_pause_control), under mu */
 };
 
 /* ---- peers ---- */
@@ -598,8 +598,12 @@ static gpointer control_main(gpointer data) {
   actr_node_t *n = data;
   for (;;) {
     g_mutex_lock(&n->mu);
-    while (n->control_paused)
+    while (n->control_paused) {
+      n->control_parked = true;
+      g_cond_broadcast(&n->cond);
       g_cond_wait(&n->cond, &n->mu);
+    }
+    n->control_parked = false;
     g_mutex_unlock(&n->mu);
     item_t *it = g_async_queue_timeout_pop(n->q, G_USEC_PER_SEC);
     if (!it) {
@@ -607,9 +611,10 @@ static gpointer control_main(gpointer data) {
       check_credential(n);
       continue;
     }
-    atomic_fetch_sub(&n->queued, 1);
-    if (it->env)
+    if (it->kind == ITEM_RELAY) {
+      atomic_fetch_sub(&n->queued, 1);
       atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
+    }
     item_kind_t kind = it->kind;
     if (kind == ITEM_RELAY) {
       gsize len;
@@ -660,9 +665,7 @@ static bool enqueue(actr_node_t *n, item_t *it) {
     g_free(it);
     return false;
   }
-  if (it->kind != ITEM_RELAY)
-    atomic_fetch_add(&n->queued, 1); /* not bounded: ours, not a peer's */
-  g_async_queue_push(n->q, it);
+  g_async_queue_push(n->q, it); /* items of our own are not counted: a peer's are */
   return true;
 }
 
@@ -974,6 +977,15 @@ void actr__node_pause_control(actr_node_t *n, bool paused) {
   g_mutex_lock(&n->mu);
   n->control_paused = paused;
   g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+  if (!paused || !n->control)
+    return;
+  item_t *it = g_new0(item_t, 1); /* wakes the thread from its queue */
+  it->kind = ITEM_NOP;
+  enqueue(n, it);
+  g_mutex_lock(&n->mu);
+  while (!n->control_parked) /* held before this returns */
+    g_cond_wait(&n->cond, &n->mu);
   g_mutex_unlock(&n->mu);
 }
 

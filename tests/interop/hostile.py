@@ -217,8 +217,15 @@ async def dup_label():
             sig = asyncio.ensure_future(signaling())
             try:
                 await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened)), 30)
-                chans[0].send(hdr.pack(0, 0, 2) + b"A" * 65527)
-                chans[1].send(hdr.pack(0, 1, 2) + b"B" * 10)
+                # serve may already be closing the second channel: a send on
+                # it then fails here, which is the refusal itself.
+                from aiortc.exceptions import InvalidStateError
+                for ch, frag in ((chans[0], hdr.pack(0, 0, 2) + b"A" * 65527),
+                                 (chans[1], hdr.pack(0, 1, 2) + b"B" * 10)):
+                    try:
+                        ch.send(frag)
+                    except InvalidStateError:
+                        pass
                 # serve refuses one of the two (whichever it learnt of second).
                 done, _ = await asyncio.wait(
                     [asyncio.ensure_future(e.wait()) for e in closed], timeout=30,
