@@ -91,7 +91,9 @@ typedef void (*actr_node_request_fn)(actr_node_t *node, const actr_actor_id_t *c
                                      void *user);
 
 /* actr_node_serve: handle incoming requests with @fn (NULL: stop; requests
- * that arrive meanwhile are dropped and counted).  Any thread. */
+ * that arrive meanwhile are dropped and counted).  Any thread.  A call of
+ * the previous handler already under way on the I/O thread may still
+ * finish after this returns: keep its @user alive until actr_node_free. */
 ACTR_API int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *user);
 
 /* actr_node_call: send a request for @route_key with @len bytes of @payload
