@@ -577,20 +577,19 @@ static void check_answerers(actr_node_t *n) {
   gint64 now = g_get_monotonic_time();
   g_mutex_lock(&n->mu);
   unsigned np = n->npeers;
-  peer_t *late[np ? np : 1];
-  unsigned nl = 0;
+  g_mutex_unlock(&n->mu);
+  /* Slots of the peer table are filled once and never change (peers live
+   * as long as the node): the first @np are stable without the lock. */
   for (unsigned i = 0; i < np; i++) {
     peer_t *p = n->peers[i];
     g_mutex_lock(&p->mu);
-    if (p->link && !p->offerer && !p->got_offer && now - p->link_started_us > ANSWER_WAIT_US)
-      late[nl++] = p;
+    bool late = p->link && !p->offerer && !p->got_offer && now - p->link_started_us > ANSWER_WAIT_US;
     g_mutex_unlock(&p->mu);
-  }
-  g_mutex_unlock(&n->mu);
-  for (unsigned i = 0; i < nl; i++) {
-    actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
-    stop_link(late[i]);
-    start_link(late[i], true);
+    if (late) {
+      actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
+      stop_link(p);
+      start_link(p, true);
+    }
   }
 }
 
