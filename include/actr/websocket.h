@@ -64,6 +64,15 @@ typedef struct actr_ws_config {
   const char *credential;          /* sent as X-Actr-Credential (base64), NULL: none */
   /* server */
   const char *cert_file, *key_file; /* PEM; both set: serve wss:// */
+  uint32_t max_connections;  /* open at once, handshaking or accepted (until the
+                                I/O side lets go of the socket): 1024 */
+  uint32_t max_handshakes;   /* upgrade handshakes in progress at once: 64.  The
+                                handshake must end within connect_timeout_ms.
+                                Over either cap a plain connection gets
+                                "HTTP/1.1 503" and is closed, a TLS one is
+                                closed; nothing is allocated for it.  A
+                                handshaking connection costs a 16 KiB head
+                                buffer, an open one its 256 KiB read buffer. */
 } actr_ws_config_t;
 
 /* actr_ws_config_init: fill *@cfg with the defaults (strings NULL). */
@@ -164,6 +173,17 @@ typedef void (*actr_ws_accept_fn)(actr_ws_conn_t *conn, const char *path, void *
 ACTR_API int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
                                 const actr_ws_config_t *cfg, actr_ws_accept_fn on_accept,
                                 void *user, actr_ws_server_t **out);
+
+/* actr_ws_server_stats_t: a server's connections now and refusals so far. */
+typedef struct actr_ws_server_stats {
+  uint32_t connections; /* counted against max_connections */
+  uint32_t handshakes;  /* counted against max_handshakes */
+  uint64_t accepted;    /* handshakes completed */
+  uint64_t refused_busy; /* connections closed at once for a cap */
+} actr_ws_server_stats_t;
+
+/* actr_ws_server_stats: copy @srv's counters into *@out.  Any thread. */
+ACTR_API int actr_ws_server_stats(const actr_ws_server_t *srv, actr_ws_server_stats_t *out);
 
 /* actr_ws_server_port: the port actually listened on. */
 ACTR_API uint16_t actr_ws_server_port(const actr_ws_server_t *srv);

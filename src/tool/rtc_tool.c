@@ -6,9 +6,12 @@
  *
  * Server sessions: the WebSocket callbacks run on the I/O thread; each
  * /signal connection gets a session (signaling endpoint + answering link)
- * made there, and a controller thread that runs one echo thread per
- * DataChannel payload type and tears everything down when the signaling
- * connection closes or the server stops. */
+ * made there, and a detached controller thread that runs one echo thread
+ * per DataChannel payload type and tears everything down (and frees the
+ * session) when the signaling connection closes or the server stops.  At
+ * most MAX_SESSIONS at once; /signal messages are at most
+ * ACTR_SIGNAL_MAX_JSON bytes; a thread that cannot be made refuses the
+ * session (close 1013) instead of aborting. */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,19 +36,20 @@ typedef struct rtc_session {
   actr_signaling_t *sig;
   actr__ws_sig_t *wsig;
   actr_rtc_link_t *link;
-  GThread *controller;
   bool closed; /* under srv->mu */
 } rtc_session_t;
 
+/* Controllers run detached: each one, as it ends, frees its session and
+ * counts itself out under mu, so nothing waits for a next session to be
+ * reaped and stop waits for `running` to reach zero. */
 struct tool_rtc_server {
   actr_runtime_t *rt;
   const char *const *ice;
   size_t nice;
   GMutex mu;
   GCond cond;
-  GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t * */
-  GList *sessions;     /* sessions whose controller is running */
-  GList *finished;     /* sessions whose controller has returned, to join */
+  GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t *: the sessions */
+  unsigned running;    /* controllers not yet finished */
   bool stopping;
 };
 
@@ -72,11 +76,21 @@ static gpointer controller_main(gpointer p) {
   tool_rtc_server_t *srv = s->srv;
   echo_t echoes[DC_TYPES] = {{0}};
   GThread *threads[DC_TYPES] = {0};
-  for (int t = 0; t < DC_TYPES; t++)
-    if (actr_rtc_link_lane(s->link, t, &echoes[t].lane) == ACTR_OK)
-      threads[t] = g_thread_new("actr-rtc-echo", echo_main, &echoes[t]);
+  bool started = true;
+  for (int t = 0; t < DC_TYPES && started; t++) {
+    if (actr_rtc_link_lane(s->link, t, &echoes[t].lane) != ACTR_OK)
+      continue;
+    GError *err = NULL;
+    threads[t] = g_thread_try_new("actr-rtc-echo", echo_main, &echoes[t], &err);
+    if (!threads[t]) {
+      actr__log(ACTR_LOG_WARN, "serve: /signal session ended: no thread: %s", err->message);
+      g_error_free(err);
+      actr__ws_conn_close_with(s->conn, 1013, "out of threads");
+      started = false;
+    }
+  }
   g_mutex_lock(&srv->mu);
-  while (!s->closed && !srv->stopping)
+  while (started && !s->closed && !srv->stopping)
     g_cond_wait(&srv->cond, &srv->mu);
   g_hash_table_remove(srv->by_conn, s->conn);
   g_mutex_unlock(&srv->mu);
@@ -89,26 +103,12 @@ static gpointer controller_main(gpointer p) {
   }
   actr_signaling_free(s->sig);
   actr_ws_conn_unref(s->conn);
+  g_free(s);
   g_mutex_lock(&srv->mu);
-  srv->sessions = g_list_remove(srv->sessions, s);
-  srv->finished = g_list_prepend(srv->finished, s);
-  g_mutex_unlock(&srv->mu);
+  srv->running--;
+  g_cond_broadcast(&srv->cond);
+  g_mutex_unlock(&srv->mu); /* srv may be gone from here on */
   return NULL;
-}
-
-/* join_finished: reap sessions whose controller has returned, so a
- * long-running server holds nothing for the sessions it has served. */
-static void join_finished(tool_rtc_server_t *srv) {
-  g_mutex_lock(&srv->mu);
-  GList *done = srv->finished;
-  srv->finished = NULL;
-  g_mutex_unlock(&srv->mu);
-  for (GList *l = done; l; l = l->next) {
-    rtc_session_t *s = l->data;
-    g_thread_join(s->controller); /* it has returned: no wait */
-    g_free(s);
-  }
-  g_list_free(done);
 }
 
 static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
@@ -121,36 +121,58 @@ static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
 
 /* ---- /signal raw-mode handlers (I/O thread) ---- */
 
+/* signal_on_open: a slot is taken before anything costly (a DTLS key, an
+ * ICE agent, threads) is made, so a flood of /signal connections past the
+ * cap costs nothing but its refusal. */
 static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   tool_rtc_server_t *srv = user;
-  join_finished(srv);
   rtc_session_t *s = g_new0(rtc_session_t, 1);
   s->srv = srv;
   s->conn = conn;
-  actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice);
-  int rc = actr__ws_sig_new(true, &s->sig, &s->wsig);
-  if (rc == ACTR_OK) {
-    actr__ws_sig_attach(s->wsig, conn);
-    rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
+  g_mutex_lock(&srv->mu);
+  bool busy = srv->stopping || g_hash_table_size(srv->by_conn) >= MAX_SESSIONS;
+  if (!busy) /* only this thread feeds sessions: none is fed before it is whole */
+    g_hash_table_insert(srv->by_conn, conn, s);
+  g_mutex_unlock(&srv->mu);
+  int rc = ACTR_OK;
+  const char *why = "too many WebRTC sessions";
+  if (!busy) {
+    actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice);
+    rc = actr__ws_sig_new(true, &s->sig, &s->wsig);
+    if (rc == ACTR_OK) {
+      actr__ws_sig_attach(s->wsig, conn);
+      rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
+    }
+    why = "cannot start a WebRTC session";
+  }
+  if (!busy && rc == ACTR_OK) {
+    GError *err = NULL;
+    g_mutex_lock(&srv->mu);
+    srv->running++;
+    g_mutex_unlock(&srv->mu);
+    GThread *controller = g_thread_try_new("actr-rtc-session", controller_main, s, &err);
+    if (controller) {
+      g_thread_unref(controller); /* detached: it frees the session */
+      return;
+    }
+    actr__log(ACTR_LOG_WARN, "serve: /signal session: no thread: %s", err->message);
+    g_error_free(err);
+    g_mutex_lock(&srv->mu);
+    srv->running--;
+    g_mutex_unlock(&srv->mu);
+    busy = true;
+    why = "out of threads";
   }
   g_mutex_lock(&srv->mu);
-  bool busy = g_hash_table_size(srv->by_conn) >= MAX_SESSIONS;
-  bool refuse = rc != ACTR_OK || srv->stopping || busy;
-  if (!refuse) {
-    g_hash_table_insert(srv->by_conn, conn, s);
-    srv->sessions = g_list_prepend(srv->sessions, s);
-    s->controller = g_thread_new("actr-rtc-session", controller_main, s);
-  }
+  if (g_hash_table_lookup(srv->by_conn, conn) == s)
+    g_hash_table_remove(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
-  if (refuse) {
-    actr__log(ACTR_LOG_WARN, "serve: /signal session refused: %s", actr_err_name(rc));
-    actr_rtc_link_free(s->link);
-    actr_signaling_free(s->sig);
-    actr__ws_conn_close_with(conn, busy ? 1013 : 1011,
-                             busy ? "too many WebRTC sessions" : "cannot start a WebRTC session");
-    actr_ws_conn_unref(conn);
-    g_free(s);
-  }
+  actr__log(ACTR_LOG_WARN, "serve: /signal session refused: %s (%s)", why, actr_err_name(rc));
+  actr_rtc_link_free(s->link);
+  actr_signaling_free(s->sig);
+  actr__ws_conn_close_with(conn, busy ? 1013 : 1011, why);
+  actr_ws_conn_unref(conn);
+  g_free(s);
 }
 
 static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
@@ -187,7 +209,8 @@ int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *c
   g_mutex_init(&srv->mu);
   g_cond_init(&srv->cond);
   srv->by_conn = g_hash_table_new(g_direct_hash, g_direct_equal);
-  int rc = actr__ws_server_add_raw_path(ws, "/signal", &signal_ops, srv);
+  int rc = actr__ws_server_add_raw_path(ws, "/signal", &signal_ops, srv,
+                                        ACTR_SIGNAL_MAX_JSON);
   if (rc != ACTR_OK) {
     tool_rtc_serve_stop(srv);
     return rc;
@@ -202,16 +225,9 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
   g_mutex_lock(&srv->mu);
   srv->stopping = true;
   g_cond_broadcast(&srv->cond);
-  GList *running = g_list_copy(srv->sessions);
+  while (srv->running)
+    g_cond_wait(&srv->cond, &srv->mu);
   g_mutex_unlock(&srv->mu);
-  for (GList *l = running; l; l = l->next)
-    g_thread_join(((rtc_session_t *)l->data)->controller);
-  g_mutex_lock(&srv->mu);
-  for (GList *l = running; l; l = l->next)
-    srv->finished = g_list_remove(srv->finished, l->data);
-  g_mutex_unlock(&srv->mu);
-  g_list_free_full(running, g_free);
-  join_finished(srv);
   g_hash_table_destroy(srv->by_conn);
   g_mutex_clear(&srv->mu);
   g_cond_clear(&srv->cond);

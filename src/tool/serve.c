@@ -6,7 +6,9 @@
  * or SIGTERM, then closes every connection and exits 0.
  *
  * One thread per connection echoes (actr_ws_conn_recv for any type, then the
- * type's lane send): a slow client pushes back on its own thread only. */
+ * type's lane send): a slow client pushes back on its own thread only.
+ * --max-connections / --max-handshakes set the server's caps (actr_ws_config_t);
+ * past them a client gets HTTP 503. */
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,19 +24,22 @@
 
 typedef struct session {
   actr_ws_conn_t *conn;
-  GThread *thread;
   struct server_ctx *ctx;
 } session_t;
 
+/* Echo threads run detached: each frees its session and counts itself out
+ * as it ends, so nothing waits for the next connection to be reaped. */
 typedef struct server_ctx {
   GMutex mu;
-  GList *live;     /* session_t: echoing */
-  GList *finished; /* session_t: done, thread to join */
+  GCond cond;
+  GList *live;      /* session_t: echoing */
+  unsigned running; /* echo threads not yet finished */
   bool stopping;
 } server_ctx_t;
 
 static gpointer echo_main(gpointer p) {
   session_t *s = p;
+  server_ctx_t *ctx = s->ctx;
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT] = {0};
   for (;;) {
     actr_payload_type_t t;
@@ -50,46 +55,49 @@ static gpointer echo_main(gpointer p) {
   }
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     actr_lane_unref(lanes[t]);
-  g_mutex_lock(&s->ctx->mu);
-  s->ctx->live = g_list_remove(s->ctx->live, s);
-  g_mutex_unlock(&s->ctx->mu);
+  g_mutex_lock(&ctx->mu);
+  ctx->live = g_list_remove(ctx->live, s);
+  g_mutex_unlock(&ctx->mu);
   actr_ws_conn_unref(s->conn); /* waits for the close handshake */
-  g_mutex_lock(&s->ctx->mu);
-  s->ctx->finished = g_list_prepend(s->ctx->finished, s);
-  g_mutex_unlock(&s->ctx->mu);
+  g_free(s);
+  g_mutex_lock(&ctx->mu);
+  ctx->running--;
+  g_cond_broadcast(&ctx->cond);
+  g_mutex_unlock(&ctx->mu); /* ctx may be gone from here on */
   return NULL;
 }
 
-static void join_finished(server_ctx_t *ctx) {
-  g_mutex_lock(&ctx->mu);
-  GList *done = ctx->finished;
-  ctx->finished = NULL;
-  g_mutex_unlock(&ctx->mu);
-  for (GList *l = done; l; l = l->next) {
-    session_t *s = l->data;
-    g_thread_join(s->thread); /* it has finished its work: returns at once */
-    g_free(s);
-  }
-  g_list_free(done);
-}
-
-/* on_accept: I/O thread.  Starting a thread does not block the loop. */
+/* on_accept: I/O thread.  Starting a thread does not block the loop; when
+ * none can be made the connection is refused (1013), the process lives. */
 static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   server_ctx_t *ctx = user;
-  join_finished(ctx);
+  (void)path;
+  session_t *s = g_new0(session_t, 1);
+  s->conn = conn;
+  s->ctx = ctx;
   g_mutex_lock(&ctx->mu);
   if (ctx->stopping) {
     g_mutex_unlock(&ctx->mu);
     actr_ws_conn_close(conn);
     actr_ws_conn_unref(conn);
+    g_free(s);
     return;
   }
-  session_t *s = g_new0(session_t, 1);
-  s->conn = conn;
-  s->ctx = ctx;
-  ctx->live = g_list_prepend(ctx->live, s);
-  s->thread = g_thread_new("actr-echo", echo_main, s);
+  GError *err = NULL;
+  GThread *t = g_thread_try_new("actr-echo", echo_main, s, &err);
+  if (t) {
+    ctx->live = g_list_prepend(ctx->live, s);
+    ctx->running++;
+    g_thread_unref(t); /* detached */
+  }
   g_mutex_unlock(&ctx->mu);
+  if (!t) {
+    fprintf(stderr, "actr-lane serve: connection refused: %s\n", err->message);
+    g_error_free(err);
+    actr__ws_conn_close_with(conn, 1013, "out of threads");
+    actr_ws_conn_unref(conn);
+    g_free(s);
+  }
 }
 
 /* parse_listen: HOST:PORT or [V6]:PORT. */
@@ -112,10 +120,21 @@ static bool parse_listen(const char *s, char **host, uint16_t *port) {
   return **host != 0;
 }
 
+/* parse_count: a positive decimal count that fits 32 bits. */
+static bool parse_count(const char *s, uint32_t *out) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (!*s || *end || v == 0 || v > UINT32_MAX || s[0] == '-')
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
 int tool_serve(int argc, char **argv) {
   const char *listen = NULL, *cert = NULL, *key = NULL;
   const char *ice[8];
   size_t nice = 0;
+  uint32_t max_conns = 0, max_hs = 0; /* 0: the library's defaults */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,9 +146,14 @@ int tool_serve(int argc, char **argv) {
       key = v, i++;
     else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
       ice[nice++] = v, i++;
+    else if (strcmp(a, "--max-connections") == 0 && v && parse_count(v, &max_conns))
+      i++;
+    else if (strcmp(a, "--max-handshakes") == 0 && v && parse_count(v, &max_hs))
+      i++;
     else {
       fprintf(stderr, "actr-lane serve: unexpected argument '%s' (usage: serve --listen HOST:PORT "
-                      "[--cert FILE --key FILE] [--ice-address IP]...)\n", a);
+                      "[--cert FILE --key FILE] [--ice-address IP]... [--max-connections N] "
+                      "[--max-handshakes N])\n", a);
       return 2;
     }
   }
@@ -155,12 +179,15 @@ int tool_serve(int argc, char **argv) {
 
   server_ctx_t ctx = {0};
   g_mutex_init(&ctx.mu);
+  g_cond_init(&ctx.cond);
   actr_runtime_t *rt = NULL;
   actr_ws_server_t *srv = NULL;
   actr_ws_config_t cfg;
   actr_ws_config_init(&cfg);
   cfg.cert_file = cert;
   cfg.key_file = key;
+  cfg.max_connections = max_conns;
+  cfg.max_handshakes = max_hs;
   int rc = actr_runtime_new(&rt);
   if (rc == ACTR_OK)
     rc = actr_ws_server_new(rt, host, port, &cfg, on_accept, &ctx, &srv);
@@ -179,6 +206,7 @@ int tool_serve(int argc, char **argv) {
     if (rt)
       actr_runtime_unref(rt);
     g_mutex_clear(&ctx.mu);
+    g_cond_clear(&ctx.cond);
     g_free(host);
     return 1;
   }
@@ -195,23 +223,15 @@ int tool_serve(int argc, char **argv) {
   tool_rtc_serve_stop(rtc);
   g_mutex_lock(&ctx.mu);
   ctx.stopping = true;
-  GList *live = g_list_copy(ctx.live);
-  for (GList *l = live; l; l = l->next)
+  for (GList *l = ctx.live; l; l = l->next)
     actr_ws_conn_close(((session_t *)l->data)->conn); /* the echo threads see CLOSED */
+  while (ctx.running)
+    g_cond_wait(&ctx.cond, &ctx.mu);
   g_mutex_unlock(&ctx.mu);
-  for (GList *l = live; l; l = l->next)
-    g_thread_join(((session_t *)l->data)->thread);
-  for (GList *l = live; l; l = l->next) {
-    g_mutex_lock(&ctx.mu);
-    ctx.finished = g_list_remove(ctx.finished, l->data);
-    g_mutex_unlock(&ctx.mu);
-    g_free(l->data);
-  }
-  g_list_free(live);
-  join_finished(&ctx);
   actr_ws_server_unref(srv);
   actr_runtime_unref(rt);
   g_mutex_clear(&ctx.mu);
+  g_cond_clear(&ctx.cond);
   g_free(host);
   return 0;
 }

@@ -88,6 +88,8 @@ void actr_ws_config_init(actr_ws_config_t *cfg) {
   cfg->ping_interval_ms = 20000;
   cfg->connect_timeout_ms = 10000;
   cfg->close_timeout_ms = 2000;
+  cfg->max_connections = 1024;
+  cfg->max_handshakes = 64;
 }
 
 static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
@@ -104,6 +106,8 @@ static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
   DEF(ping_interval_ms);
   DEF(connect_timeout_ms);
   DEF(close_timeout_ms);
+  DEF(max_connections);
+  DEF(max_handshakes);
 #undef DEF
   if (out->inbound_queue_messages > (1u << 24))
     out->inbound_queue_messages = 1u << 24;
@@ -131,10 +135,8 @@ actr_ws_conn_t *actr__ws_conn_new(actr_runtime_t *rt, bool is_server, const actr
   c->tx_closed = true; /* until the handshake is done */
   g_mutex_init(&c->rx_mu);
   g_cond_init(&c->any_cond);
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
-    c->q[t].slot = g_new0(ws_slot_t, c->cfg.inbound_queue_messages);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     g_cond_init(&c->q[t].cond);
-  }
   g_mutex_init(&c->lane_mu);
   actr__ws_reader_init(&c->reader, is_server, c->cfg.max_message_bytes);
   c->tx_pool = actr__ws_pool_new();
@@ -152,7 +154,7 @@ static void conn_free(actr_ws_conn_t *c) {
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
     ws_queue_t *q = &c->q[t];
     for (size_t i = 0; i < q->count; i++)
-      actr_msg_free(q->slot[(q->head + i) % c->cfg.inbound_queue_messages].msg);
+      actr_msg_free(q->slot[(q->head + i) % q->cap].msg);
     g_free(q->slot);
     g_cond_clear(&q->cond);
   }
@@ -834,6 +836,10 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
                          c->close_received ? c->peer_close_reason : "", c->raw_user);
   }
   actr__log(ACTR_LOG_DEBUG, "WebSocket %s closed: %s", c->path ? c->path : "", why ? why : "");
+  if (c->counted_by) {
+    actr__ws_server_conn_gone(c->counted_by);
+    c->counted_by = NULL;
+  }
   g_mutex_lock(&c->done_mu);
   c->io_done = true;
   g_cond_broadcast(&c->done_cond);
@@ -897,6 +903,9 @@ static void set_tcp_options(actr_ws_conn_t *c) {
 
 /* open_stream: I/O thread: the handshake succeeded; frames may flow. */
 static void open_stream(actr_ws_conn_t *c) {
+  /* What followed the head is kept: realloc moves it with the buffer. */
+  c->rbuf_size = RBUF_BYTES;
+  c->rbuf = g_realloc(c->rbuf, c->rbuf_size);
   atomic_store(&c->state, WS_OPEN);
   drop_source(&c->timer_src);
   c->kick_src = g_source_new(&kick_funcs, sizeof(GSource));
@@ -913,6 +922,21 @@ static void open_stream(actr_ws_conn_t *c) {
   }
 }
 
+/* grow_queue: double @q's ring (from 8, at most @max slots), keeping its
+ * order: an idle connection holds no slots, a busy one only what it used. */
+static void grow_queue(ws_queue_t *q, size_t max) {
+  size_t cap = q->cap ? q->cap * 2 : 8;
+  if (cap > max)
+    cap = max;
+  ws_slot_t *slot = g_new0(ws_slot_t, cap);
+  for (size_t i = 0; i < q->count; i++)
+    slot[i] = q->slot[(q->head + i) % q->cap];
+  g_free(q->slot);
+  q->slot = slot;
+  q->cap = cap;
+  q->head = 0;
+}
+
 /* push_locked: queue @m (data of @type) if its queue has room. */
 static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   ws_queue_t *q = &c->q[type];
@@ -920,7 +944,9 @@ static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   if (q->count && (q->count >= c->cfg.inbound_queue_messages ||
                    q->bytes + len > c->cfg.inbound_queue_bytes))
     return false;
-  q->slot[(q->head + q->count) % c->cfg.inbound_queue_messages] = *m;
+  if (q->count == q->cap)
+    grow_queue(q, c->cfg.inbound_queue_messages);
+  q->slot[(q->head + q->count) % q->cap] = *m;
   q->count++;
   q->bytes += len;
   c->rx_bytes += len;
@@ -1131,11 +1157,14 @@ static bool handshake_input(actr_ws_conn_t *c) {
     c->credential = req.credential;
     req.source_id = req.credential = NULL;
     void *user = NULL;
-    const actr__ws_raw_ops_t *raw = actr__ws_server_route(c->server, c->path, &user);
+    uint64_t max = 0;
+    const actr__ws_raw_ops_t *raw = actr__ws_server_route(c->server, c->path, &user, &max);
     if (raw) {
       c->raw = true;
       c->raw_ops = raw;
       c->raw_user = user;
+      if (max && max < c->cfg.max_message_bytes)
+        c->cfg.max_message_bytes = c->reader.max_message = max;
     }
     c->reader.defer_unmask = !c->raw; /* lane data: unmasked by the receiver */
     char *resp = actr__ws_http_response_101(req.key);
@@ -1195,7 +1224,7 @@ static void process_input_body(actr_ws_conn_t *c) {
       if (c->rend && !handshake_input(c))
         return;
       if (atomic_load(&c->state) == WS_CONNECTING) {
-        if (c->rend >= RBUF_BYTES) { /* cannot happen: the parser bounds the head */
+        if (c->rend >= c->rbuf_size) { /* cannot happen: the parser bounds the head */
           actr__ws_conn_teardown(c, ACTR_EWEBSOCKET, "handshake head too large");
           return;
         }
@@ -1239,7 +1268,7 @@ static void process_input_body(actr_ws_conn_t *c) {
        * header (and a little), so its payload can then go straight into
        * place instead of through this buffer. */
       v[0].buffer = c->rbuf + base;
-      v[0].size = c->after_large ? SPILL_BYTES : RBUF_BYTES - base;
+      v[0].size = c->after_large ? SPILL_BYTES : c->rbuf_size - base;
     }
     GError *err = NULL;
     gssize n = io_read(c, v, nv, &err);
@@ -1282,7 +1311,10 @@ static gboolean on_handshake_timeout(gpointer p) {
 
 /* begin: TCP (and TLS) are up: run the upgrade over @stream. */
 static void begin(actr_ws_conn_t *c) {
-  c->rbuf = g_malloc(RBUF_BYTES);
+  /* Only the handshake head until the connection opens: a connection that
+   * never completes its handshake costs 16 KiB, not 256. */
+  c->rbuf_size = ACTR__WS_HTTP_MAX_HEAD;
+  c->rbuf = g_malloc(c->rbuf_size);
   c->rpos = c->rend = 0;
   if (!c->tls)
     g_socket_set_blocking(c->sock, FALSE);

@@ -34,11 +34,14 @@ typedef struct actr__ws_raw_ops {
 } actr__ws_raw_ops_t;
 
 /* actr__ws_server_add_raw_path: serve @path (exact match, without query) in
- * raw mode with @ops / @user instead of as a lane connection.  Call before
+ * raw mode with @ops / @user instead of as a lane connection; its messages
+ * are at most @max_message_bytes (0: the server's max_message_bytes; a
+ * larger one fails the connection with 1009).  Call before
  * clients arrive (typically right after actr_ws_server_new).  @ops and @user
  * must outlive the server and its raw connections. */
 int actr__ws_server_add_raw_path(actr_ws_server_t *srv, const char *path,
-                                 const actr__ws_raw_ops_t *ops, void *user);
+                                 const actr__ws_raw_ops_t *ops, void *user,
+                                 uint64_t max_message_bytes);
 
 /* actr__ws_connect_raw: actr_ws_connect in raw mode. */
 int actr__ws_connect_raw(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
@@ -75,8 +78,9 @@ typedef struct ws_slot {
 } ws_slot_t;
 
 typedef struct ws_queue {
-  ws_slot_t *slot; /* circular, capacity inbound_queue_messages */
-  size_t head, count;
+  ws_slot_t *slot; /* circular, capacity cap: none until the first message,
+                      then doubled as needed up to inbound_queue_messages */
+  size_t head, count, cap;
   uint64_t bytes;
   unsigned waiters;
   GCond cond;
@@ -104,8 +108,8 @@ struct actr_ws_conn {
   bool tls;
   GCancellable *cancel;
   GSource *in_src, *out_src, *kick_src, *ping_src, *timer_src;
-  uint8_t *rbuf;
-  size_t rpos, rend;
+  uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
+  size_t rbuf_size, rpos, rend;
   bool after_large; /* the last message was large: read small until the next header */
   actr__ws_reader_t reader;
   ws_slot_t pending;     /* a message waiting for room in its queue (msg NULL: none) */
@@ -125,6 +129,8 @@ struct actr_ws_conn {
   char *request; /* client: the request head to send */
   struct actr_ws_server *server;    /* server side, during the handshake */
   struct actr_ws_server *orphan_of; /* server side, until handed out or freed */
+  struct actr_ws_server *counted_by; /* server side: counted in its connections
+                                        (holding a reference) until teardown */
   /* connect waiter (client) */
   GMutex done_mu;
   GCond done_cond;
@@ -197,6 +203,8 @@ void actr__ws_server_orphan_gone(struct actr_ws_server *srv);
 /* ws_server.c: the raw ops for @path, or NULL for a lane path; false when the
  * path is refused. */
 const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *srv, const char *path,
-                                                void **user);
+                                                void **user, uint64_t *max_message_bytes);
+/* ws_server.c: a counted connection's I/O side has let go of its socket. */
+void actr__ws_server_conn_gone(struct actr_ws_server *srv);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct raw_path {
   char *path;
   const actr__ws_raw_ops_t *ops;
   void *user;
+  uint64_t max_message_bytes;
 } raw_path_t;
 
 struct actr_ws_server {
@@ -28,9 +29,15 @@ struct actr_ws_server {
   void *user;
   GMutex mu; /* raw_paths */
   GPtrArray *raw_paths;
+  /* counters: connections open (each holds a server reference until its
+   * I/O side lets go of the socket), refusals */
+  atomic_uint live;
+  atomic_uint_fast64_t accepted, refused_busy;
   /* I/O thread */
   GSocketService *service;
   GList *handshaking;
+  GList *lingering; /* linger_t: refused sockets reading out (refuse_busy) */
+  atomic_uint handshakes_now; /* length of handshaking (read by stats) */
   bool closed;
   char *err; /* start failure detail */
 };
@@ -78,18 +85,108 @@ static void on_tls_done(GObject *src, GAsyncResult *res, gpointer p) {
   actr__ws_conn_unref_internal(c); /* the async step's reference */
 }
 
+/* Refused plain connections linger a little: the 503 is written, the
+ * sending side shut, and what the client sends is read and dropped until it
+ * closes or LINGER_MS pass, so our close does not reset the answer away
+ * before the client has read it.  At most MAX_LINGER at once; past that a
+ * refused socket is closed at once. */
+#define LINGER_MS 2000
+#define MAX_LINGER 256
+
+typedef struct linger {
+  struct actr_ws_server *srv;
+  GSocket *sock;
+  GSource *src;
+} linger_t;
+
+static void linger_end(linger_t *l) {
+  l->srv->lingering = g_list_remove(l->srv->lingering, l);
+  g_source_destroy(l->src);
+  g_source_unref(l->src);
+  g_socket_close(l->sock, NULL);
+  g_object_unref(l->sock);
+  g_free(l);
+}
+
+/* on_linger: readable, or LINGER_MS passed (@cond 0). */
+static gboolean on_linger(GSocket *sock, GIOCondition cond, gpointer p) {
+  linger_t *l = p;
+  char sink[4096];
+  for (;;) {
+    if (cond == 0)
+      break;
+    GError *err = NULL;
+    gssize n = g_socket_receive(sock, sink, sizeof sink, NULL, &err);
+    if (n > 0)
+      continue;
+    bool again = n < 0 && g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+    g_clear_error(&err);
+    if (again)
+      return G_SOURCE_CONTINUE;
+    break; /* the client closed, or failed */
+  }
+  linger_end(l); /* destroys this source: its return value is not used */
+  return G_SOURCE_REMOVE;
+}
+
+/* refuse_busy: over a cap: answer a plain connection 503 and let it
+ * linger (above), close a TLS one; no connection object is made for it. */
+static void refuse_busy(struct actr_ws_server *s, GSocketConnection *sc, const char *why) {
+  atomic_fetch_add(&s->refused_busy, 1);
+  GSocket *sock = g_socket_connection_get_socket(sc);
+  g_socket_set_blocking(sock, FALSE);
+  actr__log(ACTR_LOG_INFO, "WebSocket server: connection refused: %s", why);
+  if (s->cert || g_list_length(s->lingering) >= MAX_LINGER) {
+    g_socket_close(sock, NULL);
+    return;
+  }
+  static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                             "Content-Type: text/plain\r\n"
+                             "Content-Length: 20\r\n"
+                             "Retry-After: 1\r\n"
+                             "Connection: close\r\n\r\n"
+                             "server at capacity\r\n";
+  g_socket_send(sock, resp, sizeof resp - 1, NULL, NULL);
+  g_socket_shutdown(sock, FALSE, TRUE, NULL);
+  linger_t *l = g_new0(linger_t, 1);
+  l->srv = s;
+  l->sock = g_object_ref(sock);
+  l->src = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback(l->src, (GSourceFunc)(void (*)(void))on_linger, l, NULL);
+  g_source_set_ready_time(l->src, g_get_monotonic_time() + (gint64)LINGER_MS * 1000);
+  g_source_attach(l->src, actr__runtime_context(s->rt));
+  s->lingering = g_list_prepend(s->lingering, l);
+}
+
+void actr__ws_server_conn_gone(struct actr_ws_server *s) {
+  atomic_fetch_sub(&s->live, 1);
+  server_unref(s);
+}
+
 static gboolean on_incoming(GSocketService *service, GSocketConnection *sc, GObject *source,
                             gpointer p) {
   struct actr_ws_server *s = p;
   if (s->closed)
     return TRUE;
+  if (atomic_load(&s->live) >= s->cfg.max_connections) {
+    refuse_busy(s, sc, "too many connections");
+    return TRUE;
+  }
+  if (atomic_load(&s->handshakes_now) >= s->cfg.max_handshakes) {
+    refuse_busy(s, sc, "too many handshakes in progress");
+    return TRUE;
+  }
   actr_ws_conn_t *c = actr__ws_conn_new(s->rt, true, &s->cfg);
+  atomic_fetch_add(&s->live, 1);
+  atomic_fetch_add(&s->refs, 1); /* the connection's, until its I/O side ends */
+  c->counted_by = s;
   g_mutex_lock(&s->mu);
   s->orphans++;
   g_mutex_unlock(&s->mu);
   c->orphan_of = s;
   c->server = s;
   s->handshaking = g_list_prepend(s->handshaking, c);
+  atomic_fetch_add(&s->handshakes_now, 1);
   actr__ws_conn_ref_internal(c); /* the I/O side, released by teardown */
   c->io_done = false;
   c->cancel = g_cancellable_new();
@@ -126,8 +223,10 @@ void actr__ws_server_orphan_gone(struct actr_ws_server *s) {
 
 void actr__ws_server_handshake_done(struct actr_ws_server *s, actr_ws_conn_t *c, bool ok) {
   s->handshaking = g_list_remove(s->handshaking, c);
+  atomic_fetch_sub(&s->handshakes_now, 1);
   c->server = NULL;
   if (ok && !s->closed) {
+    atomic_fetch_add(&s->accepted, 1);
     actr__ws_conn_add_handle(c); /* transfer full to the handler */
     c->orphan_of = NULL;
     actr__ws_server_orphan_gone(s);
@@ -147,7 +246,7 @@ void actr__ws_server_handshake_done(struct actr_ws_server *s, actr_ws_conn_t *c,
 }
 
 const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const char *path,
-                                                void **user) {
+                                                void **user, uint64_t *max_message_bytes) {
   const actr__ws_raw_ops_t *ops = NULL;
   g_mutex_lock(&s->mu);
   for (guint i = 0; i < s->raw_paths->len; i++) {
@@ -155,6 +254,7 @@ const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const 
     if (strcmp(r->path, path) == 0) {
       ops = r->ops;
       *user = r->user;
+      *max_message_bytes = r->max_message_bytes;
       break;
     }
   }
@@ -163,13 +263,15 @@ const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const 
 }
 
 int actr__ws_server_add_raw_path(actr_ws_server_t *s, const char *path,
-                                 const actr__ws_raw_ops_t *ops, void *user) {
+                                 const actr__ws_raw_ops_t *ops, void *user,
+                                 uint64_t max_message_bytes) {
   if (!s || !path || !ops || path[0] != '/')
     return actr__fail(ACTR_EINVALID_ARGUMENT, "server, path (starting with /) and ops needed");
   raw_path_t *r = g_new0(raw_path_t, 1);
   r->path = g_strdup(path);
   r->ops = ops;
   r->user = user;
+  r->max_message_bytes = max_message_bytes;
   g_mutex_lock(&s->mu);
   g_ptr_array_add(s->raw_paths, r);
   g_mutex_unlock(&s->mu);
@@ -195,6 +297,9 @@ static int start_on_io(void *p) {
   GSocketAddress *sa = g_inet_socket_address_new(addr, s->port);
   g_object_unref(addr);
   s->service = g_socket_service_new();
+  /* GLib listens with a backlog of 10: a burst of clients would be dropped
+   * by the kernel before any cap of ours could answer them. */
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(s->service), 1024);
   GSocketAddress *eff = NULL;
   gboolean ok = g_socket_listener_add_address(G_SOCKET_LISTENER(s->service), sa,
                                               G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
@@ -236,6 +341,12 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   s->cfg.credential = g_strdup(s->cfg.credential);
   s->cfg.cert_file = g_strdup(s->cfg.cert_file);
   s->cfg.key_file = g_strdup(s->cfg.key_file);
+  actr_ws_config_t d;
+  actr_ws_config_init(&d);
+  if (!s->cfg.max_connections)
+    s->cfg.max_connections = d.max_connections;
+  if (!s->cfg.max_handshakes)
+    s->cfg.max_handshakes = d.max_handshakes;
   s->host = g_strdup(host);
   s->port = port;
   s->on_accept = on_accept;
@@ -268,6 +379,18 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   return ACTR_OK;
 }
 
+int actr_ws_server_stats(const actr_ws_server_t *s, actr_ws_server_stats_t *out) {
+  if (!s || !out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "server or out is NULL");
+  struct actr_ws_server *m = (struct actr_ws_server *)s; /* atomics: loads only */
+  memset(out, 0, sizeof *out);
+  out->connections = atomic_load(&m->live);
+  out->handshakes = atomic_load(&m->handshakes_now);
+  out->accepted = atomic_load(&m->accepted);
+  out->refused_busy = atomic_load(&m->refused_busy);
+  return ACTR_OK;
+}
+
 uint16_t actr_ws_server_port(const actr_ws_server_t *s) { return s ? s->port : 0; }
 
 bool actr_ws_server_is_tls(const actr_ws_server_t *s) { return s && s->cert; }
@@ -283,6 +406,8 @@ static int stop_on_io(void *p) {
     g_socket_listener_close(G_SOCKET_LISTENER(s->service));
     g_clear_object(&s->service);
   }
+  while (s->lingering)
+    linger_end(s->lingering->data);
   GList *copy = g_list_copy(s->handshaking);
   for (GList *l = copy; l; l = l->next)
     actr__ws_conn_ref_internal(l->data);

@@ -16,7 +16,7 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
   actr_msg_t *m = s->msg;
   *out = *s;
   s->msg = NULL;
-  q->head = (q->head + 1) % c->cfg.inbound_queue_messages;
+  q->head = (q->head + 1) % q->cap;
   q->count--;
   size_t len = actr_msg_len(m);
   q->bytes -= len;

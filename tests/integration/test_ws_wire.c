@@ -424,6 +424,66 @@ static void test_server_close_aborts_handshakes(void) {
   fix_stop(&f);
 }
 
+/* Server caps: a connection past max_connections, or arriving while
+ * max_handshakes are in progress, gets 503 and costs nothing; a place comes
+ * back when a connection's socket is let go (or a handshake times out). */
+static void wait_connections(actr_ws_server_t *srv, uint32_t want) {
+  actr_ws_server_stats_t st;
+  for (int i = 0; i < 1000; i++) {
+    ASSERT_OK(actr_ws_server_stats(srv, &st));
+    if (st.connections == want)
+      return;
+    g_usleep(10000);
+  }
+  g_assert_cmpuint(st.connections, ==, want);
+}
+
+static void test_server_caps(void) {
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.max_connections = 2;
+  cfg.max_handshakes = 1;
+  cfg.connect_timeout_ms = 500; /* the silent handshake below ends this soon */
+  ws_fix_t f;
+  fix_start(&f, &cfg);
+  uint16_t port = actr_ws_server_port(f.srv);
+  /* One silent socket holds the only handshake place. */
+  GSocketClient *sc = g_socket_client_new();
+  GSocketConnection *silent = g_socket_client_connect_to_host(sc, "127.0.0.1", port, NULL, NULL);
+  g_assert_nonnull(silent);
+  wait_connections(f.srv, 1);
+  char *r = http_exchange(port, "GET /lane HTTP/1.1\r\nHost: x\r\n\r\n");
+  g_assert_true(g_str_has_prefix(r, "HTTP/1.1 503 "));
+  g_free(r);
+  /* It times out; then two connections fit, a third does not. */
+  char buf[16];
+  g_assert_cmpint(g_socket_receive(g_socket_connection_get_socket(silent), buf, sizeof buf, NULL,
+                                   NULL), <=, 0);
+  g_object_unref(silent);
+  wait_connections(f.srv, 0);
+  actr_ws_conn_t *cli[2], *srv[2], *extra = NULL;
+  fix_pair(&f, NULL, &cli[0], &srv[0]);
+  fix_pair(&f, NULL, &cli[1], &srv[1]);
+  ASSERT_RC(actr_ws_connect(f.rt, f.url, NULL, &extra), "WEBSOCKET");
+  g_assert_nonnull(strstr(actr_last_error(), "503"));
+  actr_ws_server_stats_t st;
+  ASSERT_OK(actr_ws_server_stats(f.srv, &st));
+  g_assert_cmpuint(st.connections, ==, 2);
+  g_assert_cmpuint(st.accepted, ==, 2);
+  g_assert_cmpuint(st.refused_busy, ==, 2);
+  /* One closes: its place is free again once the server let go of it. */
+  actr_ws_conn_unref(cli[0]);
+  actr_ws_conn_unref(srv[0]);
+  wait_connections(f.srv, 1);
+  fix_pair(&f, NULL, &cli[0], &srv[0]);
+  for (int i = 0; i < 2; i++) {
+    actr_ws_conn_unref(cli[i]);
+    actr_ws_conn_unref(srv[i]);
+  }
+  g_object_unref(sc);
+  fix_stop(&f);
+}
+
 /* ---- raw paths (the /signal shape) ---- */
 
 static void echo_on_open(actr_ws_conn_t *c, void *u) { g_async_queue_push(u, c); }
@@ -436,7 +496,7 @@ static void test_raw_path(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
   GAsyncQueue *opened = g_async_queue_new();
-  ASSERT_OK(actr__ws_server_add_raw_path(f.srv, "/signal", &echo_ops, opened));
+  ASSERT_OK(actr__ws_server_add_raw_path(f.srv, "/signal", &echo_ops, opened, 0));
   raw_peer_t p;
   raw_init(&p);
   char url[96];
@@ -456,6 +516,25 @@ static void test_raw_path(void) {
   actr__ws_conn_close_with(srv, 1011, "signaling not available");
   g_assert_cmpint(raw_wait_close(&p), ==, 1011);
   g_assert_null(g_async_queue_try_pop(f.accepted)); /* not a lane connection */
+  actr_ws_conn_unref(srv);
+  actr_ws_conn_unref(cli);
+  raw_clear(&p);
+  /* A raw path with its own message bound: a larger message fails the
+   * connection with 1009 (the server's lane bound is 64 MiB). */
+  ASSERT_OK(actr__ws_server_add_raw_path(f.srv, "/small", &echo_ops, opened, 1024));
+  raw_init(&p);
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/small", actr_ws_server_port(f.srv));
+  ASSERT_OK(actr__ws_connect_raw(f.rt, url, NULL, &raw_ops, &p, &cli));
+  srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
+  g_assert_nonnull(srv);
+  char big[2048];
+  memset(big, 'x', sizeof big);
+  ASSERT_OK(actr__ws_conn_send_raw(cli, true, big, 1000, false));
+  b = g_async_queue_timeout_pop(p.msgs, 5 * G_USEC_PER_SEC);
+  g_assert_nonnull(b);
+  g_bytes_unref(b);
+  ASSERT_OK(actr__ws_conn_send_raw(cli, true, big, sizeof big, false));
+  g_assert_cmpint(raw_wait_close(&p), ==, 1009);
   actr_ws_conn_unref(srv);
   actr_ws_conn_unref(cli);
   raw_clear(&p);
@@ -552,6 +631,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/connect-failures", test_connect_failures);
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
+  g_test_add_func("/ws/wire/server-caps", test_server_caps);
   g_test_add_func("/ws/wire/raw-path", test_raw_path);
   g_test_add_func("/ws/wire/tls", test_tls);
   return g_test_run();

@@ -19,6 +19,17 @@ every process it started):
                 sends fragment 0/2 of msg_id 0 on one, 1/2 on the other:
                 serve refuses (closes) the second channel and never joins
                 the two into a message.
+  conn-flood    300 TCP connections that never send a request: past the
+                handshake cap (--max-handshakes 64) each gets HTTP 503 at
+                once, and serve's RSS does not grow by a buffer per socket;
+                then completed lane connections past --max-connections get
+                503 too, and a closed one frees its place.
+  signal-big    a /signal client sends a 1 MiB text message: closed with
+                1009 (the /signal bound is 256 KiB, not the lane 64 MiB).
+  signal-flood  80 /signal connections at once: past the 64-session cap the
+                rest are closed with 1013; when they all close, serve's
+                threads go back to where they were (no session waits to be
+                reaped), and a new session is served.
 
 Run with /usr/bin/python3 (Debian's python3-websockets)."""
 import asyncio
@@ -42,13 +53,13 @@ def fail(msg):
     sys.exit(1)
 
 
-def start_serve():
+def start_serve(*extra):
     # Under AddressSanitizer freed memory sits in a quarantine (256 MiB by
     # default) before it is reused, which would show as growth in the RSS
     # measured here: keep it small.  Other builds ignore the variable.
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1").lstrip(":")
-    p = subprocess.Popen([TOOL, "serve", "--listen", "127.0.0.1:0"],
+    p = subprocess.Popen([TOOL, "serve", "--listen", "127.0.0.1:0", *extra],
                          stdout=subprocess.PIPE, env=env)
     line = p.stdout.readline().decode().strip()
     if not line.startswith("listening ws://127.0.0.1:"):
@@ -252,6 +263,141 @@ async def dup_label():
     print("dup-label: second channel refused, nothing joined")
 
 
+def threads(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def read_head(sock):
+    head = b""
+    sock.settimeout(10)
+    while b"\r\n\r\n" not in head:
+        try:
+            chunk = sock.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def conn_flood():
+    p, url = start_serve("--max-handshakes", "64", "--max-connections", "100")
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        asyncio.run(lane_echo(url))
+        base = rss_kib(p.pid)
+        # 300 sockets that never send a request.  The first 64 hold a
+        # handshake; each later one is answered 503 when it is accepted.
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(300)]
+        time.sleep(1)
+        grown = rss_kib(p.pid) - base
+        refused = 0
+        for s in idle[64:]:
+            s.sendall(b"GET /lane HTTP/1.1\r\nHost: x\r\n\r\n")
+            if read_head(s).startswith(b"HTTP/1.1 503"):
+                refused += 1
+        print("conn-flood: %d of 236 sockets past the handshake cap got 503; "
+              "serve RSS grew %d KiB holding 300 sockets" % (refused, grown))
+        if refused < 200:
+            fail("only %d sockets past the handshake cap were refused" % refused)
+        # 300 x (256 KiB read buffer + queues) before the caps: ~100 MiB.
+        if grown > 16 * 1024:
+            fail("serve RSS grew %d KiB for 300 idle sockets" % grown)
+        for s in idle:
+            s.close()
+        time.sleep(0.5)
+        # Completed lane connections: 100 are served, the 101st gets 503.
+        held = []
+        for i in range(100):
+            s = socket.create_connection(("127.0.0.1", port))
+            ws_handshake(s, "/lane")
+            held.append(s)
+        extra = socket.create_connection(("127.0.0.1", port))
+        extra.sendall(b"GET /lane HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = read_head(extra)
+        extra.close()
+        if not head.startswith(b"HTTP/1.1 503"):
+            fail("connection 101 (cap 100) got %r" % head[:60])
+        held.pop().close()
+        deadline = time.time() + 10
+        while True:  # the closed one's place comes back once serve let it go
+            s = socket.create_connection(("127.0.0.1", port))
+            try:
+                ws_handshake(s, "/lane")
+                held.append(s)
+                break
+            except SystemExit:
+                s.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        print("conn-flood: connection 101 refused with 503, a freed place served")
+        for s in held:
+            s.close()
+        asyncio.run(lane_echo(url))
+    finally:
+        stop_serve(p)
+
+
+async def signal_big():
+    p, url = start_serve()
+    try:
+        async with websockets.connect(url + "/signal", max_size=None) as ws:
+            await ws.send("{" + " " * (1 << 20) + "}")
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+                fail("serve took a 1 MiB /signal message")
+            except websockets.ConnectionClosed as e:
+                code = e.rcvd.code if e.rcvd else None
+        if code != 1009:
+            fail("1 MiB on /signal: close code %r, want 1009" % code)
+        await lane_echo(url)
+    finally:
+        stop_serve(p)
+    print("signal-big: closed with 1009")
+
+
+async def signal_flood():
+    p, url = start_serve()
+    try:
+        base = threads(p.pid)
+        conns = [await websockets.connect(url + "/signal") for _ in range(80)]
+        async def refused_1013(ws):
+            try:
+                await asyncio.wait_for(ws.recv(), 2)
+            except websockets.ConnectionClosed as e:
+                return bool(e.rcvd and e.rcvd.code == 1013)
+            except asyncio.TimeoutError:
+                pass
+            return False
+        refused = sum(await asyncio.gather(*(refused_1013(ws) for ws in conns)))
+        busy = threads(p.pid)
+        for ws in conns:
+            await ws.close()
+        deadline = time.time() + 20
+        while threads(p.pid) > base and time.time() < deadline:
+            await asyncio.sleep(0.2)
+        after = threads(p.pid)
+        print("signal-flood: %d of 80 refused with 1013; serve threads %d -> %d -> %d" %
+              (refused, base, busy, after))
+        if refused != 16:
+            fail("%d /signal sessions refused, want 16 (cap 64)" % refused)
+        if after > base:
+            fail("serve kept %d threads after every session closed" % (after - base))
+        async with websockets.connect(url + "/signal") as ws:
+            try:
+                await asyncio.wait_for(ws.recv(), 1)
+            except asyncio.TimeoutError:
+                pass  # no refusal: the session is being served
+    finally:
+        stop_serve(p)
+
+
 def main():
     signal_timeout = 120
     if CASE == "deep-json":
@@ -262,6 +408,12 @@ def main():
         asyncio.run(asyncio.wait_for(dup_label(), signal_timeout))
     elif CASE == "ping-flood":
         ping_flood()
+    elif CASE == "conn-flood":
+        conn_flood()
+    elif CASE == "signal-big":
+        asyncio.run(asyncio.wait_for(signal_big(), signal_timeout))
+    elif CASE == "signal-flood":
+        asyncio.run(asyncio.wait_for(signal_flood(), signal_timeout))
     else:
         fail("unknown case " + CASE)
 
