@@ -1,8 +1,9 @@
 /* bench_dc_lane.c — the DataChannel lane over real WebRTC (ICE on
  * 127.0.0.1, DTLS, SCTP), libactr <-> libactr in one process: 1 MiB lane
  * message throughput and 1 KiB lane round trip, the latter two ways:
- * application threads blocked in recv (sending directly into SCTP, and
- * running their runtime's loop while they wait), and handlers
+ * application threads blocked in recv (sending directly into SCTP; with
+ * runtimes as made by default and with lend_loop, where they run their
+ * runtime's loop while they wait), and handlers
  * (actr_lane_set_handler: each side answers on its I/O thread, as the raw
  * channel figure of bench_webrtc does).  The raw data channel figures of
  * bench_webrtc (same run of `make bench`) are the baseline: the lane adds
@@ -158,23 +159,70 @@ static void fail(const char *what, int rc) {
   exit(1);
 }
 
-int main(void) {
-  /* One runtime (I/O thread) per peer, as two actors in two processes would
-   * have, and as bench_webrtc measures the raw channel by default. */
+/* pair_t: two peers, one runtime (I/O thread) each, as two actors in two
+ * processes would have, and as bench_webrtc measures the raw channel. */
+typedef struct pair {
   actr_runtime_t *rt, *rt2;
   actr_signaling_t *sa, *sb;
   actr_rtc_link_t *a, *b;
+} pair_t;
+
+static void pair_open(pair_t *p, bool lend_loop) {
   actr_rtc_link_config_t cfg;
   actr_rtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
+  actr_runtime_config_t rcfg;
+  actr_runtime_config_init(&rcfg);
+  rcfg.lend_loop = lend_loop;
   int rc;
-  if ((rc = actr_runtime_new(&rt)) || (rc = actr_runtime_new(&rt2)) ||
-      (rc = actr_signaling_pair_new(&sa, &sb)) ||
-      (rc = actr_rtc_link_new(rt2, &cfg, sb, false, &b)) ||
-      (rc = actr_rtc_link_new(rt, &cfg, sa, true, &a)) ||
-      (rc = actr_rtc_link_wait_connected(a, 20000)) || (rc = actr_rtc_link_wait_connected(b, 20000)))
+  if ((rc = actr_runtime_new_with(&rcfg, &p->rt)) || (rc = actr_runtime_new_with(&rcfg, &p->rt2)) ||
+      (rc = actr_signaling_pair_new(&p->sa, &p->sb)) ||
+      (rc = actr_rtc_link_new(p->rt2, &cfg, p->sb, false, &p->b)) ||
+      (rc = actr_rtc_link_new(p->rt, &cfg, p->sa, true, &p->a)) ||
+      (rc = actr_rtc_link_wait_connected(p->a, 20000)) ||
+      (rc = actr_rtc_link_wait_connected(p->b, 20000)))
     fail("connect", rc);
+}
+
+static void pair_close(pair_t *p) {
+  actr_rtc_link_free(p->a);
+  actr_rtc_link_free(p->b);
+  actr_signaling_free(p->sa);
+  actr_signaling_free(p->sb);
+  actr_runtime_unref(p->rt);
+  actr_runtime_unref(p->rt2);
+}
+
+/* blocking_rtt: 1 KiB round trips through an echo thread blocked in recv
+ * on the other side; @rounds samples into @rtt (sorted). */
+static void blocking_rtt(actr_lane_t *ra, actr_lane_t *rb, double *rtt, int rounds) {
+  job_t echo = {rb, 1024, rounds + WARM};
+  GThread *et = g_thread_new("echo", echo_main, &echo);
+  uint8_t buf[1024];
+  memset(buf, 0x3c, sizeof buf);
+  int rc;
+  for (int i = 0; i < rounds + WARM; i++) {
+    double t0 = bench_now();
+    if ((rc = actr_lane_send(ra, buf, sizeof buf)) != ACTR_OK)
+      fail("send", rc);
+    actr_msg_t *m;
+    if ((rc = actr_lane_recv(ra, 10000, &m)) != ACTR_OK)
+      fail("recv", rc);
+    if (i >= WARM)
+      rtt[i - WARM] = bench_now() - t0;
+    actr_msg_free(m);
+  }
+  g_thread_join(et);
+  qsort(rtt, (size_t)rounds, sizeof *rtt, bench_cmp_double);
+}
+
+int main(void) {
+  pair_t pr, lp; /* runtimes as made by default; with lend_loop */
+  pair_open(&pr, false);
+  pair_open(&lp, true);
+  actr_rtc_link_t *a = pr.a, *b = pr.b;
+  int rc;
 
   /* 1 MiB throughput, one sender thread, the receiver on this one. */
   actr_lane_t *ta, *tb;
@@ -203,34 +251,36 @@ int main(void) {
   printf("# DataChannel lane, 1 MiB messages (16 fragments each), best of 3 x 256 MiB\n");
   bench_line("lane.dc.1m.throughput", best, "B/s");
 
-  /* 1 KiB round trip through an echo thread on the other side. */
-  actr_lane_t *ra, *rb;
+  /* 1 KiB round trip, blocking recv on both sides: runtimes as made by
+   * default, and with lend_loop (the receiver runs the loop while it
+   * waits), interleaved in rounds of ROUNDS/5. */
+  actr_lane_t *ra, *rb, *la, *lb;
   if ((rc = actr_rtc_link_lane(a, ACTR_PAYLOAD_RPC_RELIABLE, &ra)) ||
-      (rc = actr_rtc_link_lane(b, ACTR_PAYLOAD_RPC_RELIABLE, &rb)))
+      (rc = actr_rtc_link_lane(b, ACTR_PAYLOAD_RPC_RELIABLE, &rb)) ||
+      (rc = actr_rtc_link_lane(lp.a, ACTR_PAYLOAD_RPC_RELIABLE, &la)) ||
+      (rc = actr_rtc_link_lane(lp.b, ACTR_PAYLOAD_RPC_RELIABLE, &lb)))
     fail("lane", rc);
-  job_t echo = {rb, 1024, ROUNDS + WARM};
-  GThread *et = g_thread_new("echo", echo_main, &echo);
-  uint8_t buf[1024];
-  memset(buf, 0x3c, sizeof buf);
-  double *rtt = malloc(sizeof(double) * ROUNDS);
-  for (int i = 0; i < ROUNDS + WARM; i++) {
-    double t0 = bench_now();
-    if ((rc = actr_lane_send(ra, buf, sizeof buf)) != ACTR_OK)
-      fail("send", rc);
-    actr_msg_t *m;
-    if ((rc = actr_lane_recv(ra, 10000, &m)) != ACTR_OK)
-      fail("recv", rc);
-    if (i >= WARM)
-      rtt[i - WARM] = bench_now() - t0;
-    actr_msg_free(m);
+  enum { PARTS = 5 };
+  double *rtt = malloc(sizeof(double) * ROUNDS), *lrtt = malloc(sizeof(double) * ROUNDS);
+  for (int part = 0; part < PARTS; part++) {
+    blocking_rtt(ra, rb, rtt + part * (ROUNDS / PARTS), ROUNDS / PARTS);
+    blocking_rtt(la, lb, lrtt + part * (ROUNDS / PARTS), ROUNDS / PARTS);
   }
-  g_thread_join(et);
-  double p50 = bench_median(rtt, ROUNDS);
-  printf("# DataChannel lane, 1 KiB round trip, %d rounds: p50 %.1f us, p99 %.1f us\n", ROUNDS,
-         p50 * 1e6, rtt[(int)(ROUNDS * 0.99)] * 1e6);
+  qsort(rtt, ROUNDS, sizeof *rtt, bench_cmp_double);
+  qsort(lrtt, ROUNDS, sizeof *lrtt, bench_cmp_double);
+  double p50 = rtt[ROUNDS / 2], lp50 = lrtt[ROUNDS / 2];
+  printf("# DataChannel lane, 1 KiB round trip, blocking recv, %d rounds: p50 %.1f us, p99 %.1f us"
+         " (default); with lend_loop p50 %.1f us, p99 %.1f us\n", ROUNDS, p50 * 1e6,
+         rtt[(int)(ROUNDS * 0.99)] * 1e6, lp50 * 1e6, lrtt[(int)(ROUNDS * 0.99)] * 1e6);
   bench_line_f("lane.dc.1k.rtt.p50", p50, "s");
   bench_line_f("lane.dc.1k.rtt.p99", rtt[(int)(ROUNDS * 0.99)], "s");
+  bench_line_f("lane.dc.1k.rtt.lend.p50", lp50, "s");
+  bench_line_f("lane.dc.1k.rtt.lend.p99", lrtt[(int)(ROUNDS * 0.99)], "s");
   free(rtt);
+  free(lrtt);
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+  pair_close(&lp);
 
   /* The same lanes switched to push delivery: both sides answer in their
    * handler, on their I/O thread. */
@@ -272,11 +322,6 @@ int main(void) {
   actr_lane_unref(tb);
   actr_lane_unref(ra);
   actr_lane_unref(rb);
-  actr_rtc_link_free(a);
-  actr_rtc_link_free(b);
-  actr_signaling_free(sa);
-  actr_signaling_free(sb);
-  actr_runtime_unref(rt);
-  actr_runtime_unref(rt2);
+  pair_close(&pr);
   return 0;
 }

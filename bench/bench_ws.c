@@ -50,17 +50,21 @@ typedef struct ws_pair {
   GAsyncQueue *accepted;
   actr_ws_conn_t *cli, *scon;
   actr_lane_t *tx, *rx; /* client's lane, server's lane */
+  bool lend_loop;       /* runtimes made with lend_loop */
 } ws_pair_t;
 
 static void on_accept(actr_ws_conn_t *c, const char *path, void *user) { g_async_queue_push(user, c); }
 
 static void ws_open(ws_pair_t *p) {
   int rc;
-  if ((rc = actr_runtime_new(&p->rt_srv)))
+  actr_runtime_config_t rcfg;
+  actr_runtime_config_init(&rcfg);
+  rcfg.lend_loop = p->lend_loop;
+  if ((rc = actr_runtime_new_with(&rcfg, &p->rt_srv)))
     die("runtime", rc);
   if (getenv("BENCH_WS_ONE_RUNTIME"))
     p->rt_cli = actr_runtime_ref(p->rt_srv);
-  else if ((rc = actr_runtime_new(&p->rt_cli)))
+  else if ((rc = actr_runtime_new_with(&rcfg, &p->rt_cli)))
     die("runtime", rc);
   p->accepted = g_async_queue_new();
   if ((rc = actr_ws_server_new(p->rt_srv, "127.0.0.1", 0, NULL, on_accept, p->accepted, &p->srv)))
@@ -126,9 +130,15 @@ static double ws_throughput(size_t size) {
   return (double)size * (double)a.count / dt;
 }
 
+typedef struct echo_job {
+  actr_lane_t *lane; /* the server's lane: recv, then send back */
+  int count;
+} echo_job_t;
+
 static void *ws_echo(void *p) {
-  actr_lane_t **l = p; /* rx, then the server's lane back on the same type */
-  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+  echo_job_t *j = p;
+  actr_lane_t *l[1] = {j->lane};
+  for (int i = 0; i < j->count; i++) {
     actr_msg_t *m;
     if (actr_lane_recv(l[0], 30000, &m))
       break;
@@ -138,15 +148,15 @@ static void *ws_echo(void *p) {
   return NULL;
 }
 
-static void ws_rtt(double *p50, double *p99) {
-  ws_pair_t p = {0};
+/* ws_rtt: @rounds 1 KiB round trips after 100 of warm-up, into @s. */
+static void ws_rtt(double *s, int rounds, bool lend_loop) {
+  ws_pair_t p = {.lend_loop = lend_loop};
   ws_open(&p);
   uint8_t buf[1024] = {0};
   pthread_t t;
-  actr_lane_t *l[1] = {p.rx};
-  pthread_create(&t, NULL, ws_echo, l);
-  double *s = malloc(sizeof(double) * RTT_ROUNDS);
-  for (int i = 0; i < RTT_ROUNDS + 100; i++) {
+  echo_job_t job = {p.rx, rounds + 100};
+  pthread_create(&t, NULL, ws_echo, &job);
+  for (int i = 0; i < rounds + 100; i++) {
     double t0 = bench_now();
     actr_msg_t *m;
     int rc = actr_lane_send(p.tx, buf, sizeof buf);
@@ -157,11 +167,26 @@ static void ws_rtt(double *p50, double *p99) {
       s[i - 100] = bench_now() - t0;
   }
   pthread_join(t, NULL);
+  ws_close(&p);
+}
+
+/* ws_rtt_both: the round trip with runtimes as made by default and with
+ * lend_loop, interleaved in 5 parts; p50 and p99 of each. */
+static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99) {
+  enum { PARTS = 5 };
+  double *s = malloc(sizeof(double) * RTT_ROUNDS), *l = malloc(sizeof(double) * RTT_ROUNDS);
+  for (int part = 0; part < PARTS; part++) {
+    ws_rtt(s + part * (RTT_ROUNDS / PARTS), RTT_ROUNDS / PARTS, false);
+    ws_rtt(l + part * (RTT_ROUNDS / PARTS), RTT_ROUNDS / PARTS, true);
+  }
   qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
+  qsort(l, RTT_ROUNDS, sizeof *l, bench_cmp_double);
   *p50 = s[RTT_ROUNDS / 2];
   *p99 = s[RTT_ROUNDS * 99 / 100];
+  *lp50 = l[RTT_ROUNDS / 2];
+  *lp99 = l[RTT_ROUNDS * 99 / 100];
   free(s);
-  ws_close(&p);
+  free(l);
 }
 
 /* ---- raw TCP loopback ---- */
@@ -370,11 +395,11 @@ int main(int argc, char **argv) {
   }
 #endif
   if (argc > 1 && strcmp(argv[1], "rtt") == 0) {
-    double p50, p99, tp50;
-    ws_rtt(&p50, &p99);
+    double p50, p99, lp50, lp99, tp50;
+    ws_rtt_both(&p50, &p99, &lp50, &lp99);
     tcp_rtt(&tp50);
-    printf("rtt 1 KiB: lane p50 %.1f us p99 %.1f us, tcp p50 %.1f us\n", p50 * 1e6, p99 * 1e6,
-           tp50 * 1e6);
+    printf("rtt 1 KiB: lane p50 %.1f us p99 %.1f us, with lend_loop p50 %.1f us p99 %.1f us, "
+           "tcp p50 %.1f us\n", p50 * 1e6, p99 * 1e6, lp50 * 1e6, lp99 * 1e6, tp50 * 1e6);
     return 0;
   }
   if (argc > 2 && strcmp(argv[1], "tcp") == 0) {
@@ -418,11 +443,13 @@ int main(int argc, char **argv) {
       printf(" %7.0f", f[i].v[r] / 1e6);
   }
   printf("\n");
-  double p50, p99, tp50;
-  ws_rtt(&p50, &p99);
+  double p50, p99, lp50, lp99, tp50;
+  ws_rtt_both(&p50, &p99, &lp50, &lp99);
   tcp_rtt(&tp50);
   bench_line_f("lane.ws.1k.rtt.p50", p50, "s");
   bench_line_f("lane.ws.1k.rtt.p99", p99, "s");
+  bench_line_f("lane.ws.1k.rtt.lend.p50", lp50, "s");
+  bench_line_f("lane.ws.1k.rtt.lend.p99", lp99, "s");
   bench_line_f("baseline.tcp.1k.rtt.p50", tp50, "s");
   printf("# 64 KiB: ws lane %.0f MB/s = %.2f x raw TCP", ws64 / 1e6, ws64 / tcp64);
 #ifdef HAVE_NNG

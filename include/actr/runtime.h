@@ -6,14 +6,23 @@
  * wake it (no polling).  Callbacks registered on network objects run on the
  * I/O thread unless their documentation says otherwise, one at a time.
  *
- * "The I/O thread" is whichever thread runs the loop at that moment: the
- * runtime's own thread, or an application thread waiting in actr_lane_recv
- * on a network lane (DataChannel or WebSocket) of this runtime, which runs
- * the loop itself while it waits (the runtime's thread stands aside meanwhile), so that the message it
- * waits for wakes it directly instead of being handed over between threads.
- * actr_runtime_is_io_thread() is true on that thread while it runs the loop;
- * the rules for the I/O thread (do not block, do not wait for the loop) apply
- * to callbacks wherever they run. */
+ * "The I/O thread" is the runtime's own thread; with lending (below) it is
+ * whichever thread runs the loop at that moment.  actr_runtime_is_io_thread()
+ * is true on that thread while it runs the loop; the rules for the I/O thread
+ * (do not block, do not wait for the loop) apply to callbacks wherever they
+ * run.
+ *
+ * Lending the loop (opt-in, actr_runtime_config_t.lend_loop): an
+ * application thread waiting in actr_lane_recv on a network lane
+ * (DataChannel or WebSocket) of this runtime runs the loop itself while it
+ * waits (the runtime's thread stands aside meanwhile), so that the message
+ * it waits for wakes it directly instead of being handed over between
+ * threads: a round trip is shorter (docs/ARCHITECTURE.md has the figures).
+ * The price: while it waits, that thread runs every callback of the runtime
+ * (other lanes' handlers, accept and signaling callbacks, TLS completions)
+ * with whatever locks it holds.  Turn it on only when no thread waits in
+ * recv while holding a lock that a callback of the same runtime may take.
+ * Off by default: callbacks then run on the runtime's own thread only. */
 #ifndef ACTR_RUNTIME_H
 #define ACTR_RUNTIME_H
 
@@ -26,9 +35,21 @@ extern "C" {
 
 typedef struct actr_runtime actr_runtime_t;
 
-/* actr_runtime_new: start the I/O thread.  *@out is (transfer full).
- * ACTR_ENO_MEMORY, ACTR_EINTERNAL if the thread cannot start.  Any thread. */
+/* actr_runtime_config_t: how a runtime runs (copied at creation). */
+typedef struct actr_runtime_config {
+  bool lend_loop; /* receivers may run the loop while they wait (above): false */
+} actr_runtime_config_t;
+
+/* actr_runtime_config_init: fill *@cfg with the defaults. */
+ACTR_API void actr_runtime_config_init(actr_runtime_config_t *cfg);
+
+/* actr_runtime_new: start the I/O thread, with the defaults.  *@out is
+ * (transfer full).  ACTR_ENO_MEMORY, ACTR_EINTERNAL if the thread cannot
+ * start.  Any thread. */
 ACTR_API int actr_runtime_new(actr_runtime_t **out);
+
+/* actr_runtime_new_with: actr_runtime_new with @cfg (NULL: the defaults). */
+ACTR_API int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtime_t **out);
 
 /* actr_runtime_ref: another reference (objects created on a runtime hold one). */
 ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);

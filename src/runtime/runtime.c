@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error_internal.h"
 
@@ -24,6 +25,7 @@ struct actr_runtime {
   atomic_bool lend_wanted; /* a lender asked the I/O thread to stand aside */
   bool io_parked;          /* under lf_mu: the I/O thread has released ctx */
   atomic_bool stopping;
+  bool lend_loop; /* actr_runtime_config_t: lending allowed */
 };
 
 static gpointer io_thread_main(gpointer data) {
@@ -56,12 +58,21 @@ static gpointer io_thread_main(gpointer data) {
   return NULL;
 }
 
-int actr_runtime_new(actr_runtime_t **out) {
+void actr_runtime_config_init(actr_runtime_config_t *cfg) {
+  if (cfg)
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int actr_runtime_new(actr_runtime_t **out) { return actr_runtime_new_with(NULL, out); }
+
+int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtime_t **out) {
   if (!out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
+  *out = NULL;
   actr_runtime_t *rt = calloc(1, sizeof *rt);
   if (!rt)
     return actr__fail(ACTR_ENO_MEMORY, "runtime");
+  rt->lend_loop = cfg && cfg->lend_loop;
   atomic_init(&rt->refs, 1);
   atomic_init(&rt->lend_wanted, false);
   atomic_init(&rt->stopping, false);
@@ -174,6 +185,8 @@ static gboolean lend_deadline_cb(gpointer data) {
 
 bool actr__runtime_lend(actr_runtime_t *rt, bool (*done)(void *data), void *data,
                         int timeout_ms) {
+  if (!rt->lend_loop)
+    return false; /* not asked for: callbacks stay on the runtime's thread */
   if (g_main_context_is_owner(rt->ctx))
     return false; /* the I/O thread itself, or a lender already */
   g_mutex_lock(&rt->lf_mu);

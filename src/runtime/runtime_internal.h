@@ -25,8 +25,8 @@ int actr__runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
  * each loop iteration) or @timeout_ms (-1: no limit) passed, so that what
  * wakes the loop wakes the waiter directly, with no hand-off between two
  * threads.  Every callback of the runtime runs on this thread meanwhile.
- * Returns false at once, having run nothing, when it cannot lend: called on
- * the I/O thread (or by a lender), another thread is lending, or the
+ * Returns false at once, having run nothing, when it cannot lend: the
+ * runtime was not made with lend_loop, called on the I/O thread (or by a lender), another thread is lending, or the
  * runtime is stopping — the caller then waits its usual way.  Whatever
  * makes @done true from another thread must wake the context. */
 bool actr__runtime_lend(actr_runtime_t *rt, bool (*done)(void *data), void *data,

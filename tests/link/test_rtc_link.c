@@ -20,15 +20,25 @@ typedef struct {
 static const char *const loopback[] = {"127.0.0.1"};
 
 /* @data: NULL, or a size_t * for the channels' max_buffered_bytes. */
+/* fixture options (the test's data; NULL: defaults) */
+typedef struct fix_opts {
+  size_t max_buffered_bytes; /* 0: the default */
+  bool lend_loop;
+} fix_opts_t;
+
 static void fixture_setup(fixture_t *f, gconstpointer data) {
-  ASSERT_OK(actr_runtime_new(&f->rt));
+  const fix_opts_t *o = data;
+  actr_runtime_config_t rcfg;
+  actr_runtime_config_init(&rcfg);
+  rcfg.lend_loop = o && o->lend_loop;
+  ASSERT_OK(actr_runtime_new_with(&rcfg, &f->rt));
   ASSERT_OK(actr_signaling_pair_new(&f->sa, &f->sb));
   actr_rtc_link_config_t cfg;
   actr_rtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
-  if (data)
-    cfg.webrtc.max_buffered_bytes = *(const size_t *)data;
+  if (o && o->max_buffered_bytes)
+    cfg.webrtc.max_buffered_bytes = o->max_buffered_bytes;
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sb, false, &f->b));
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sa, true, &f->a));
   ASSERT_OK(actr_rtc_link_wait_connected(f->a, 20000));
@@ -470,7 +480,8 @@ static void send_big_then_small(actr_lane_t *lane, actr_msg_t *msg, void *user) 
   atomic_store(&r->done, true);
 }
 
-static size_t small_channel_buffer = 256 * 1024;
+static const fix_opts_t lending = {.lend_loop = true};
+static const fix_opts_t small_channel_buffer = {.max_buffered_bytes = 256 * 1024};
 
 static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
   (void)data;
@@ -568,6 +579,89 @@ static void ignore_msg(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   actr_msg_free(msg);
 }
 
+/* Lending is opt-in: by default a thread waiting in recv (holding a lock
+ * of its own) never runs another lane's handler; the handler runs on the
+ * runtime's thread, here after the waiter gave up its lock.  With
+ * lend_loop the same handler runs on the waiting thread, lock held. */
+typedef struct lock_waiter {
+  actr_lane_t *rx;
+  GMutex *lock;
+  GThread *self;
+  int rc;
+} lock_waiter_t;
+
+typedef struct lock_handler {
+  GMutex *lock;
+  GThread *waiter_thread;
+  GThread *ran_on;
+  bool lock_was_free;
+  GAsyncQueue *done;
+} lock_handler_t;
+
+static gpointer lock_waiter_main(gpointer p) {
+  lock_waiter_t *w = p;
+  actr_msg_t *m = NULL;
+  g_mutex_lock(w->lock);
+  w->rc = actr_lane_recv(w->rx, 1000, &m); /* nothing comes on this lane */
+  g_mutex_unlock(w->lock);
+  actr_msg_free(m);
+  return NULL;
+}
+
+static void lock_taking_handler(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  lock_handler_t *h = user;
+  (void)lane;
+  h->ran_on = g_thread_self();
+  /* trylock: on the waiting thread a lock would deadlock, not fail */
+  h->lock_was_free = g_mutex_trylock(h->lock);
+  if (h->lock_was_free)
+    g_mutex_unlock(h->lock);
+  actr_msg_free(msg);
+  g_async_queue_push(h->done, h);
+}
+
+static void lend_case(fixture_t *f, bool lend_loop) {
+  actr_lane_t *la1, *lb1, *la2, *lb2;
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
+  GMutex lock;
+  g_mutex_init(&lock);
+  lock_handler_t h = {.lock = &lock, .done = g_async_queue_new()};
+  ASSERT_OK(actr_lane_set_handler(lb2, lock_taking_handler, &h));
+  lock_waiter_t w = {.rx = lb1, .lock = &lock};
+  GThread *t = g_thread_new("lock-waiter", lock_waiter_main, &w);
+  g_usleep(200000); /* the waiter is in recv, its lock held */
+  ASSERT_OK(actr_lane_send(la2, "x", 1));
+  g_assert_nonnull(g_async_queue_timeout_pop(h.done, 10 * G_USEC_PER_SEC));
+  g_thread_join(t);
+  g_assert_cmpstr(actr_err_name(w.rc), ==, "TIMEOUT");
+  if (lend_loop) { /* documented: the waiter ran it, its lock held */
+    g_assert_true(h.ran_on == t);
+    g_assert_false(h.lock_was_free);
+  } else {
+    g_assert_true(h.ran_on != t);
+  }
+  ASSERT_OK(actr_lane_set_handler(lb2, NULL, NULL));
+  g_async_queue_unref(h.done);
+  g_mutex_clear(&lock);
+  actr_lane_unref(la1);
+  actr_lane_unref(lb1);
+  actr_lane_unref(la2);
+  actr_lane_unref(lb2);
+}
+
+static void test_lend_off_by_default(fixture_t *f, gconstpointer data) {
+  (void)data;
+  lend_case(f, false);
+}
+
+static void test_lend_opt_in(fixture_t *f, gconstpointer data) {
+  (void)data;
+  lend_case(f, true);
+}
+
 /* A receiver waiting without a time limit (running the loop) returns when
  * a handler takes the lane over, and when the lane is closed. */
 static void test_lend_waiter_released(fixture_t *f, gconstpointer data) {
@@ -602,8 +696,13 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
   ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
-  ADD("/rtc-link/lend/two-receivers-one-runtime", test_lend_two_receivers);
-  ADD("/rtc-link/lend/waiter-released-by-handler-and-close", test_lend_waiter_released);
+  ADD("/rtc-link/lend/off-by-default", test_lend_off_by_default);
+  g_test_add("/rtc-link/lend/opt-in-runs-handlers-on-the-waiter", fixture_t, &lending,
+             fixture_setup, test_lend_opt_in, fixture_teardown);
+  g_test_add("/rtc-link/lend/two-receivers-one-runtime", fixture_t, &lending, fixture_setup,
+             test_lend_two_receivers, fixture_teardown);
+  g_test_add("/rtc-link/lend/waiter-released-by-handler-and-close", fixture_t, &lending,
+             fixture_setup, test_lend_waiter_released, fixture_teardown);
   ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
   ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
   ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
