@@ -62,9 +62,23 @@ ACTR_API actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link)
 
 /* actr_rtc_link_lane: the lane of @type (created on demand and cached):
  * *@out is a new handle (transfer full, actr_lane_unref).  Its send waits
- * for the channel to open. */
+ * for the channel to open.
+ *
+ * Types nobody reads: a channel the peer opens before its lane is asked
+ * for is read into the lane's queue (inbound_frames).  While no lane of
+ * the link has been asked for, a full queue pushes the peer back (SCTP
+ * flow control: the whole association waits).  Once some lane has been
+ * asked for, a full queue of a lane nobody asked for drops what arrives,
+ * counted in its stats (dropped_unread), so it stalls none of the lanes
+ * that are read.  A lane asked for always pushes back when full. */
 ACTR_API int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type,
                                 actr_lane_t **out);
+
+/* actr_rtc_link_stats: the stats of @type's lane (zeros when there is none
+ * yet) without asking for it (so without changing what a full queue does,
+ * above).  Any thread. */
+ACTR_API int actr_rtc_link_stats(actr_rtc_link_t *link, actr_payload_type_t type,
+                                 actr_lane_stats_t *out);
 
 /* actr_rtc_link_free: close every lane (blocked callers get
  * ACTR_EDATA_CHANNEL_CLOSED), close the peer connection, free the link.

@@ -51,6 +51,16 @@ typedef struct actr_ws_config {
                                       is still taken into an empty queue) */
   uint64_t outbound_queue_bytes;   /* frames accepted by send, not yet written: 8 MiB
                                       (one larger message is taken when it is empty) */
+  uint32_t unread_queue_messages;  /* a type nobody reads -- no lane of it was asked
+                                      for while lanes of other types were, and
+                                      actr_ws_conn_recv was never called -- keeps its
+                                      messages up to this many: 64 ... */
+  uint64_t unread_queue_bytes;     /* ... and these bytes: 1 MiB; more are dropped
+                                      and counted (dropped_unread), so one type nobody
+                                      reads never stops the lanes that are read.  A
+                                      type asked for gets the full inbound bounds and
+                                      a full queue pushes the peer back; so does every
+                                      type while no lane at all was asked for. */
   int ping_interval_ms;            /* keepalive ping: 20000; < 0 disables.  A peer that
                                       answers neither ping nor with any byte within
                                       another interval is taken as gone. */
@@ -86,6 +96,8 @@ typedef struct actr_ws_conn_stats {
   uint64_t inbound_queued_bytes, inbound_queued_bytes_peak; /* all types */
   uint64_t outbound_queued_bytes, outbound_queued_bytes_peak;
   uint64_t read_pauses; /* times the socket stopped being read for a full queue */
+  uint64_t dropped_unread; /* messages of a type nobody had asked for, past its
+                              unread bound: dropped (never a stall) */
   uint64_t pings_sent, pongs_received;
 } actr_ws_conn_stats_t;
 

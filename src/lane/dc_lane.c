@@ -32,6 +32,8 @@
 #include "msg_internal.h"
 #include "ring.h"
 
+enum { READ_UNASKED = 0, READ_UNREAD, READ_CLAIMED };
+
 typedef struct dc_lane {
   actr_lane_t base;
   const actr__dc_port_ops_t *ops;
@@ -45,6 +47,7 @@ typedef struct dc_lane {
 
   actr__ring_t inbound; /* frames (actr_msg_t *) */
   atomic_bool refused;  /* the port holds a refused frame until resume */
+  atomic_int reading;   /* READ_*: what a full ring does (dc_port.h) */
   pthread_mutex_t rx_mu;
   actr__reassembly_t *reasm;
   actr_lane_handler_fn handler; /* under rx_mu; changed on the delivery thread only */
@@ -52,6 +55,7 @@ typedef struct dc_lane {
   atomic_bool has_handler;
 
   atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
+  atomic_uint_fast64_t dropped_unread;
 } dc_lane_t;
 
 static dc_lane_t *to_dc(const actr_lane_t *lane) { return (dc_lane_t *)lane; }
@@ -400,6 +404,7 @@ static void dc_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
   out->msgs_received = atomic_load(&l->msgs_received);
   out->bytes_received = atomic_load(&l->bytes_received);
   out->dropped_invalid = atomic_load(&l->dropped);
+  out->dropped_unread = atomic_load(&l->dropped_unread);
   pthread_mutex_lock(&l->rx_mu);
   actr__reassembly_stats(l->reasm, out);
   pthread_mutex_unlock(&l->rx_mu);
@@ -474,6 +479,15 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
     actr_msg_free(frame); /* nobody will read it: the lane is closed */
     return true;
   }
+  if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD) {
+    /* Other lanes are read, this one not: drop rather than pause the whole
+     * association (every channel on it). */
+    if (atomic_fetch_add(&l->dropped_unread, 1) == 0)
+      actr__log(ACTR_LOG_WARN, "DataChannel %s is not read: fragments past %u are dropped",
+                actr_payload_type_name(l->base.payload_type), l->cfg.inbound_frames);
+    actr_msg_free(frame);
+    return true;
+  }
   atomic_store_explicit(&l->refused, true, memory_order_release);
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
@@ -484,6 +498,15 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
     atomic_store(&l->refused, true); /* filled up again meanwhile: refused after all */
   }
   return false;
+}
+
+void actr__dc_lane_claim(actr_lane_t *lane) {
+  atomic_store_explicit(&to_dc(lane)->reading, READ_CLAIMED, memory_order_release);
+}
+
+void actr__dc_lane_mark_unread(actr_lane_t *lane) {
+  int unasked = READ_UNASKED;
+  atomic_compare_exchange_strong(&to_dc(lane)->reading, &unasked, READ_UNREAD);
 }
 
 void *actr__dc_lane_port(actr_lane_t *lane) { return to_dc(lane)->port; }
@@ -538,6 +561,7 @@ int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, 
   l->ops = ops;
   l->port = port;
   atomic_init(&l->state, (int)state);
+  atomic_init(&l->reading, READ_UNASKED);
   actr__lane_init(&l->base, &dc_lane_ops, type);
   *out = &l->base;
   return ACTR_OK;

@@ -85,6 +85,14 @@ bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame);
 /* actr__dc_lane_port_drained: buffered_amount fell (wake blocked senders). */
 void actr__dc_lane_port_drained(actr_lane_t *lane);
 
+/* A lane made by a link for a channel nobody has asked for yet pushes back
+ * like any other when its ring is full.  actr__dc_lane_mark_unread (the link:
+ * other lanes are read, this one not) makes a full ring drop frames
+ * instead, counted (dropped_unread), so it stalls nobody else;
+ * actr__dc_lane_claim (someone asked for the lane) ends that for good. */
+void actr__dc_lane_mark_unread(actr_lane_t *lane);
+void actr__dc_lane_claim(actr_lane_t *lane);
+
 /* actr__dc_lane_port: the port a DataChannel lane was created over. */
 void *actr__dc_lane_port(actr_lane_t *lane);
 

@@ -9,8 +9,12 @@
  * offering side opens channels, so a peer that follows the protocol never
  * opens two.)  The link keeps one reference to each lane it made,
  * so channels that arrive before the application asks for their lane are
- * read into it and kept (bounded by the lane's queue: then the channel stops
- * reading and SCTP pushes the peer back).
+ * read into it and kept, bounded by the lane's queue.  When that is full:
+ * while the application has asked for no lane at all, the channel stops
+ * reading and SCTP pushes the peer back; once it reads some lanes, the
+ * fragments of a lane nobody asked for are dropped and counted
+ * (dropped_unread) rather than pausing the association, which would stall
+ * every lane that is read.  A lane asked for always pushes back.
  *
  * Lifetime: the lane owns its port (freed by the port's release op, when
  * the last lane handle goes); the port owns its channel handles and a
@@ -57,6 +61,7 @@ struct actr_rtc_link {
   int fail_rc;
   char fail_msg[320];
   bool closed;
+  bool any_claimed; /* some lane was asked for: the others are "unread" */
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
   rtc_port_t *ports[ACTR_PAYLOAD_TYPE_COUNT];
 };
@@ -243,11 +248,25 @@ static int entry_locked(actr_rtc_link_t *link, actr_payload_type_t type, rtc_por
   }
   link->ports[type] = port;
   link->lanes[type] = port->lane;
+  if (link->any_claimed) /* actr_rtc_link_lane claims it right after, if it asks */
+    actr__dc_lane_mark_unread(port->lane);
   if (link->closed || link->pc_state == ACTR_WEBRTC_PC_FAILED ||
       link->pc_state == ACTR_WEBRTC_PC_CLOSED)
     actr__dc_lane_port_state(port->lane, ACTR__DC_CLOSED);
   *out = port;
   return ACTR_OK;
+}
+
+int actr_rtc_link_stats(actr_rtc_link_t *link, actr_payload_type_t type, actr_lane_stats_t *out) {
+  if (!link || !out || !actr_payload_type_is_valid((int)type))
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "link, type or out invalid");
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&link->mu);
+  actr_lane_t *lane = link->lanes[type] ? actr_lane_clone(link->lanes[type]) : NULL;
+  pthread_mutex_unlock(&link->mu);
+  int rc = lane ? actr_lane_stats(lane, out) : ACTR_OK;
+  actr_lane_unref(lane);
+  return rc;
 }
 
 int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lane_t **out) {
@@ -268,6 +287,13 @@ int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lan
     if (open_now)
       port->opening = true;
     pthread_mutex_unlock(&port->mu);
+    actr__dc_lane_claim(port->lane);
+    if (!link->any_claimed) { /* lanes nobody asked for now stall no one */
+      link->any_claimed = true;
+      for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+        if (link->ports[t])
+          actr__dc_lane_mark_unread(link->ports[t]->lane);
+    }
     *out = actr_lane_clone(port->lane);
   }
   pthread_mutex_unlock(&link->mu);

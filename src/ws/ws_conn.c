@@ -88,6 +88,8 @@ void actr_ws_config_init(actr_ws_config_t *cfg) {
   cfg->ping_interval_ms = 20000;
   cfg->connect_timeout_ms = 10000;
   cfg->close_timeout_ms = 2000;
+  cfg->unread_queue_messages = 64;
+  cfg->unread_queue_bytes = 1u << 20;
   cfg->max_connections = 1024;
   cfg->max_handshakes = 64;
 }
@@ -106,6 +108,8 @@ static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
   DEF(ping_interval_ms);
   DEF(connect_timeout_ms);
   DEF(close_timeout_ms);
+  DEF(unread_queue_messages);
+  DEF(unread_queue_bytes);
   DEF(max_connections);
   DEF(max_handshakes);
 #undef DEF
@@ -941,6 +945,17 @@ static void grow_queue(ws_queue_t *q, size_t max) {
 static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   ws_queue_t *q = &c->q[type];
   size_t len = actr_msg_len(m->msg);
+  if (c->any_claimed && !q->claimed && !c->all_claimed && q->count &&
+      (q->count >= c->cfg.unread_queue_messages || q->bytes + len > c->cfg.unread_queue_bytes)) {
+    /* Lanes of this connection are read, this type's is not: drop rather
+     * than stop them all. */
+    if (q->dropped_unread++ == 0)
+      actr__log(ACTR_LOG_WARN, "WebSocket %s: payload type %d is not read; its messages past "
+                "%u / %llu bytes are dropped", c->path ? c->path : "", type,
+                c->cfg.unread_queue_messages, (unsigned long long)c->cfg.unread_queue_bytes);
+    actr_msg_free(m->msg);
+    return true;
+  }
   if (q->count && (q->count >= c->cfg.inbound_queue_messages ||
                    q->bytes + len > c->cfg.inbound_queue_bytes))
     return false;

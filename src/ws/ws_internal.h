@@ -86,6 +86,8 @@ typedef struct ws_queue {
   GCond cond;
   uint64_t msgs_sent, bytes_sent; /* under tx_mu */
   uint64_t msgs_received, bytes_received; /* under rx_mu */
+  bool claimed;            /* under rx_mu: a lane or actr_ws_conn_recv asked for it */
+  uint64_t dropped_unread; /* under rx_mu */
 } ws_queue_t;
 
 struct actr_ws_conn {
@@ -152,6 +154,8 @@ struct actr_ws_conn {
   GCond any_cond;
   unsigned any_waiters, any_next;
   bool rx_closed;
+  bool any_claimed; /* some type's lane was asked for: the others are "unread" */
+  bool all_claimed; /* actr_ws_conn_recv was called: every type is read */
   char closed_why[200]; /* set with rx_closed: why the connection ended */
   bool rx_paused, resume_pending;
   unsigned rx_wake, rx_unwoken; /* I/O thread: queues with unannounced messages */

@@ -41,6 +41,7 @@ static void ws_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
   g_mutex_lock(&c->rx_mu);
   out->msgs_received = c->q[t].msgs_received;
   out->bytes_received = c->q[t].bytes_received;
+  out->dropped_unread = c->q[t].dropped_unread;
   g_mutex_unlock(&c->rx_mu);
   out->dropped_invalid = atomic_load(&c->dropped_invalid);
 }
@@ -107,6 +108,10 @@ int actr_ws_conn_lane(actr_ws_conn_t *c, actr_payload_type_t type, actr_lane_t *
   l->conn = c;
   c->lanes[type] = (struct ws_lane *)l;
   g_mutex_unlock(&c->lane_mu);
+  g_mutex_lock(&c->rx_mu);
+  c->q[type].claimed = true; /* read from now on: full bounds, pushback */
+  c->any_claimed = true;      /* types not asked for are now "unread" */
+  g_mutex_unlock(&c->rx_mu);
   *out = &l->base;
   return ACTR_OK;
 }

@@ -155,6 +155,7 @@ int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *ty
   ws_slot_t got = {0};
   int rc;
   g_mutex_lock(&c->rx_mu);
+  c->all_claimed = true; /* this caller reads every type */
   for (;;) {
     int found = -1;
     for (int i = 0; i < ACTR_PAYLOAD_TYPE_COUNT; i++) {
@@ -300,6 +301,7 @@ int actr_ws_conn_stats(const actr_ws_conn_t *cc, actr_ws_conn_stats_t *out) {
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
     out->msgs_received += c->q[t].msgs_received;
     out->bytes_received += c->q[t].bytes_received;
+    out->dropped_unread += c->q[t].dropped_unread;
   }
   out->inbound_queued_bytes = c->rx_bytes;
   out->inbound_queued_bytes_peak = c->rx_bytes_peak;

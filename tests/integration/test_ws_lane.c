@@ -134,6 +134,55 @@ static void test_queued_before_lane(void) {
   fix_stop(&f);
 }
 
+/* A type nobody reads (the receiver asked for another type's lane, never
+ * for this one) stalls nobody: its first 64 messages / 1 MiB are kept,
+ * the rest dropped and counted, and the type that is read goes on.  (With
+ * one shared pushback the 32 MiB below would stop the connection for
+ * good: the inbound bound is 16 MiB.) */
+static void test_unread_type_stalls_nobody(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, NULL, &cli, &srv);
+  actr_lane_t *read_srv, *read_cli, *unread_cli;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_RPC_RELIABLE, &read_srv));
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_RPC_RELIABLE, &read_cli));
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_cli));
+  enum { N = 2000, SIZE = 16384 };
+  for (uint32_t i = 0; i < N; i++) {
+    uint8_t *d = fix_pattern(SIZE, i);
+    ASSERT_OK(actr_lane_send_timeout(unread_cli, d, SIZE, 10000));
+    g_free(d);
+  }
+  ASSERT_OK(actr_lane_send(read_cli, "after", 5));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(read_srv, 10000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
+  actr_msg_free(m);
+  actr_ws_conn_stats_t st;
+  ASSERT_OK(actr_ws_conn_stats(srv, &st));
+  g_assert_cmpuint(st.dropped_unread, ==, N - 64);
+  g_assert_cmpuint(st.read_pauses, ==, 0);
+  /* Asked for at last: the kept ones, in order, then it is read like any. */
+  actr_lane_t *late;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &late));
+  for (uint32_t i = 0; i < 64; i++) {
+    ASSERT_OK(actr_lane_try_recv(late, &m));
+    fix_check(m, SIZE, i);
+  }
+  ASSERT_RC(actr_lane_try_recv(late, &m), "WOULD_BLOCK");
+  actr_lane_stats_t ls;
+  ASSERT_OK(actr_lane_stats(late, &ls));
+  g_assert_cmpuint(ls.dropped_unread, ==, N - 64);
+  actr_lane_unref(late);
+  actr_lane_unref(read_srv);
+  actr_lane_unref(read_cli);
+  actr_lane_unref(unread_cli);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 typedef struct sender {
   actr_lane_t *lane;
   uint32_t id, count;
@@ -466,6 +515,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/every-type-both-ways", test_every_type_both_ways);
   g_test_add_func("/ws/lane/sizes-0-to-16m", test_sizes);
   g_test_add_func("/ws/lane/queued-before-lane", test_queued_before_lane);
+  g_test_add_func("/ws/lane/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);

@@ -135,6 +135,56 @@ static void test_kept_before_lane_asked(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* A type the receiver never asked for, while it reads another: past its
+ * queue (64 frames) its fragments are dropped and counted instead of
+ * pausing the association; the type that is read goes on.  (Before, the
+ * full queue paused SCTP: "after" never came and the sends blocked.) */
+static void test_unread_type_stalls_nobody(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *read_a, *read_b, *unread_a;
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &read_b));
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &read_a));
+  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_a));
+  enum { N = 1000, SIZE = 8192 }; /* 8 MiB: past every buffer on the way */
+  for (uint32_t i = 0; i < N; i++) {
+    uint8_t *d = pattern(SIZE, i);
+    ASSERT_OK(actr_lane_send_timeout(unread_a, d, SIZE, 10000));
+    g_free(d);
+  }
+  /* All of them reach b (its queue holds 64 frames, the rest dropped). */
+  actr_lane_stats_t st;
+  for (int i = 0; i < 1000; i++) {
+    ASSERT_OK(actr_rtc_link_stats(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &st));
+    if (st.dropped_unread == N - 64)
+      break;
+    g_usleep(10000);
+  }
+  g_assert_cmpuint(st.dropped_unread, ==, N - 64);
+  ASSERT_OK(actr_lane_send(read_a, "after", 5));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(read_b, 10000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
+  actr_msg_free(m);
+  /* Asked for at last: what was kept comes first, in order. */
+  actr_lane_t *late;
+  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &late));
+  uint32_t kept = 0;
+  while (actr_lane_try_recv(late, &m) == ACTR_OK) {
+    uint8_t *d = pattern(SIZE, kept);
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), d, SIZE);
+    g_free(d);
+    actr_msg_free(m);
+    kept++;
+  }
+  g_assert_cmpuint(kept, ==, 64);
+  ASSERT_OK(actr_lane_stats(late, &st));
+  g_assert_cmpuint(st.dropped_unread, ==, N - 64);
+  actr_lane_unref(late);
+  actr_lane_unref(read_a);
+  actr_lane_unref(read_b);
+  actr_lane_unref(unread_a);
+}
+
 typedef struct {
   actr_lane_t *lane;
   int id;
@@ -693,6 +743,7 @@ int main(int argc, char **argv) {
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
   ADD("/rtc-link/every-type-every-size", test_every_type_every_size);
   ADD("/rtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
+  ADD("/rtc-link/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
   ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
