@@ -73,6 +73,13 @@ ACTR_API int actr_lane_send(actr_lane_t *lane, const void *data, size_t len);
  * sends every fragment at once or none). */
 ACTR_API int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len);
 
+/* (DataChannel lanes of a reliable type: messages of several fragments sent
+ * at once by several threads are kept within the receiver's reassembly
+ * caps -- the same as this lane's, actr_reassembly_config_t -- so the
+ * receiver never evicts one that send reported sent; a sender waits for
+ * room among them, and a message larger than max_pending_bytes is
+ * refused with ACTR_EMESSAGE_TOO_LARGE.) */
+
 /* actr_lane_send_timeout: as actr_lane_send, waiting at most @timeout_ms
  * in all (0: as try_send; -1: no limit): ACTR_ETIMEOUT when the time runs
  * out.  On a DataChannel lane a message of several fragments whose time

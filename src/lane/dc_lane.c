@@ -6,7 +6,11 @@
  * by state changes: no polling), then for each fragment wait while the
  * channel's buffered amount is above the high-water mark, build the frame
  * with its one copy, hand it to the port.  Several threads may send at once;
- * their fragments interleave and each message keeps its own msg_id.
+ * their fragments interleave and each message keeps its own msg_id.  On a
+ * reliable lane the messages of several fragments in flight at once stay
+ * within the receiver's reassembly caps (window_take): the receiver never
+ * evicts a partial message to make room, so nothing that send reported sent
+ * is lost; a message larger than the byte cap is refused up front.
  * Receive: frames wait in a bounded ring; recv pops them and feeds the
  * bounded reassembly (under rx_mu, not held while waiting).  When the ring is
  * full the port is told "no" and stops reading, so the peer is pushed back by
@@ -56,6 +60,13 @@ typedef struct dc_lane {
 
   atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
   atomic_uint_fast64_t dropped_unread;
+  /* In flight (reliable lanes): messages of more than one fragment whose
+   * sending has begun and not ended, and their bytes; under mu.  Kept within
+   * the receiver's reassembly caps (cfg.reassembly, the same on both sides
+   * by SPEC), so it never evicts a message this side reported sent. */
+  bool windowed;
+  uint32_t inflight_msgs;
+  uint64_t inflight_bytes;
 } dc_lane_t;
 
 static dc_lane_t *to_dc(const actr_lane_t *lane) { return (dc_lane_t *)lane; }
@@ -144,6 +155,47 @@ static int wait_room(dc_lane_t *l, const struct timespec *dl) {
   return rc && full ? actr__fail(ACTR_ETIMEOUT, "DataChannel buffer still full") : ACTR_OK;
 }
 
+/* window_take: room for one more message reserving @len bytes among those in
+ * flight (window_give returns it), waiting until @dl (NULL: no limit) unless
+ * @nowait.  The receiver holds at most what is in flight here as partial
+ * messages: on an ordered channel, a message is partial there only while its
+ * first fragment has arrived and its last not, both sent inside its window
+ * time here. */
+static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct timespec *dl) {
+  const actr_reassembly_config_t *cap = &l->cfg.reassembly;
+  pthread_mutex_lock(&l->mu);
+  int state, rc = 0;
+  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 && l->inflight_msgs &&
+         (l->inflight_msgs >= cap->max_pending_messages ||
+          l->inflight_bytes + len > cap->max_pending_bytes)) {
+    if (nowait) {
+      pthread_mutex_unlock(&l->mu);
+      return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %u messages (%llu bytes) in flight, "
+                        "the receiver's reassembly caps", l->inflight_msgs,
+                        (unsigned long long)l->inflight_bytes);
+    }
+    rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
+  }
+  bool ok = state == ACTR__DC_OPEN && rc == 0;
+  if (ok) {
+    l->inflight_msgs++;
+    l->inflight_bytes += len;
+  }
+  pthread_mutex_unlock(&l->mu);
+  if (state != ACTR__DC_OPEN)
+    return closed_error(state);
+  return ok ? ACTR_OK
+            : actr__fail(ACTR_ETIMEOUT, "DataChannel: messages in flight at the receiver's caps");
+}
+
+static void window_give(dc_lane_t *l, uint64_t len) {
+  pthread_mutex_lock(&l->mu);
+  l->inflight_msgs--;
+  l->inflight_bytes -= len;
+  pthread_cond_broadcast(&l->cond);
+  pthread_mutex_unlock(&l->mu);
+}
+
 /* classify: a failed port send is closed, not-open, or another error. */
 static int classify(int rc, uint16_t index) {
   if (rc == ACTR_EDATA_CHANNEL_CLOSED || rc == ACTR_EDATA_CHANNEL_NOT_OPEN ||
@@ -159,6 +211,9 @@ static int classify(int rc, uint16_t index) {
 static bool on_delivery_thread(const dc_lane_t *l) {
   return l->ops->on_delivery_thread && l->ops->on_delivery_thread(l->port);
 }
+
+static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t total, bool nowait,
+                          const struct timespec *dl);
 
 static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   dc_lane_t *l = to_dc(lane);
@@ -186,6 +241,34 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
                       wire);
 
+  bool windowed = l->windowed && total > 1;
+  if (windowed) {
+    if (len > l->cfg.reassembly.max_pending_bytes)
+      return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "%zu bytes: above the receiver's reassembly cap "
+                        "of %llu bytes", len, (unsigned long long)l->cfg.reassembly.max_pending_bytes);
+  }
+  /* What the receiver reserves for it until its last fragment (reassembly.c):
+   * room for every fragment full, at most the cap. */
+  uint64_t reserve = (uint64_t)total * ACTR__DC_MAX_PAYLOAD;
+  if (reserve > l->cfg.reassembly.max_pending_bytes)
+    reserve = l->cfg.reassembly.max_pending_bytes;
+  if (windowed && (rc = window_take(l, reserve, nowait, timeout_ms > 0 ? &dl : NULL)) != ACTR_OK)
+    return rc;
+  rc = send_fragments(l, data, len, total, nowait, timeout_ms > 0 ? &dl : NULL);
+  if (windowed)
+    window_give(l, reserve);
+  if (rc != ACTR_OK)
+    return rc;
+  atomic_fetch_add_explicit(&l->msgs_sent, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&l->bytes_sent, len, memory_order_relaxed);
+  return ACTR_OK;
+}
+
+/* send_fragments: the message as @total fragments, each waiting for room
+ * until @dl unless @nowait. */
+static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t total, bool nowait,
+                          const struct timespec *dl) {
+  int rc;
   /* The reference's per-lane counter: +1 per message, wrapping; several
    * senders each take their own. */
   uint32_t msg_id = atomic_fetch_add_explicit(&l->next_msg_id, 1, memory_order_relaxed);
@@ -197,7 +280,7 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
      * send never waits (then all of it fits, checked above).  A timeout
      * that runs out after the first fragment leaves the message cut: the
      * receiver never delivers it (its partial fragments expire). */
-    if (!nowait && (rc = wait_room(l, timeout_ms > 0 ? &dl : NULL)) != ACTR_OK)
+    if (!nowait && (rc = wait_room(l, dl)) != ACTR_OK)
       return rc;
     actr_msg_t *frame = actr__frag_frame_new(&s, i);
     if (!frame)
@@ -209,8 +292,6 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
     actr_fragment_send_event_t ev = {msg_id, i, total, payload_len, len};
     notify_hook(&ev);
   }
-  atomic_fetch_add_explicit(&l->msgs_sent, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&l->bytes_sent, len, memory_order_relaxed);
   return ACTR_OK;
 }
 
@@ -562,6 +643,7 @@ int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, 
   l->port = port;
   atomic_init(&l->state, (int)state);
   atomic_init(&l->reading, READ_UNASKED);
+  l->windowed = qos.max_retransmits < 0; /* reliable: nothing may be evicted */
   actr__lane_init(&l->base, &dc_lane_ops, type);
   *out = &l->base;
   return ACTR_OK;

@@ -24,6 +24,7 @@ static const char *const loopback[] = {"127.0.0.1"};
 typedef struct fix_opts {
   size_t max_buffered_bytes; /* 0: the default */
   bool lend_loop;
+  actr_reassembly_config_t reassembly; /* both sides; zeros: defaults */
 } fix_opts_t;
 
 static void fixture_setup(fixture_t *f, gconstpointer data) {
@@ -39,6 +40,8 @@ static void fixture_setup(fixture_t *f, gconstpointer data) {
   cfg.webrtc.local_address_count = 1;
   if (o && o->max_buffered_bytes)
     cfg.webrtc.max_buffered_bytes = o->max_buffered_bytes;
+  if (o)
+    cfg.reassembly = o->reassembly;
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sb, false, &f->b));
   ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sa, true, &f->a));
   ASSERT_OK(actr_rtc_link_wait_connected(f->a, 20000));
@@ -233,6 +236,11 @@ static void test_threads_send_at_once(fixture_t *f, gconstpointer data) {
   }
   for (int i = 0; i < THREADS; i++)
     g_thread_join(t[i]);
+  /* Nothing was evicted to make room: what the senders were told was sent
+   * is what arrived. */
+  actr_lane_stats_t st;
+  ASSERT_OK(actr_lane_stats(lb, &st));
+  g_assert_cmpuint(st.reassembly_evicted_cap, ==, 0);
   actr_lane_unref(la);
   actr_lane_unref(lb);
 }
@@ -531,6 +539,8 @@ static void send_big_then_small(actr_lane_t *lane, actr_msg_t *msg, void *user) 
 }
 
 static const fix_opts_t lending = {.lend_loop = true};
+static const fix_opts_t small_caps = {
+    .reassembly = {.max_pending_messages = 2, .max_pending_bytes = 400 * 1024}};
 static const fix_opts_t small_channel_buffer = {.max_buffered_bytes = 256 * 1024};
 
 static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
@@ -745,6 +755,11 @@ int main(int argc, char **argv) {
   ADD("/rtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
   ADD("/rtc-link/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
+  /* Three senders of 2-4 fragment messages against caps of 2 partial
+   * messages / 400 KiB: before, the receiver evicted one and a message the
+   * sender had been told was sent never came. */
+  g_test_add("/rtc-link/threads-send-within-receiver-caps", fixture_t, &small_caps,
+             fixture_setup, test_threads_send_at_once, fixture_teardown);
   ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
   ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
   ADD("/rtc-link/lend/off-by-default", test_lend_off_by_default);
