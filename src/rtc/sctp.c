@@ -3,9 +3,20 @@
  * Process-wide usrsctp state: initialised once, without threads.  A registry
  * maps association ids (the AF_CONN "address" and the upcall argument) to
  * associations; usrsctp calls back with the id and we look it up under
- * reg_mu, taking a reference, so a callback never reaches freed memory.  One
- * GLib timeout drives usrsctp_handle_timers; it lives on the context of one
- * association in use and moves when that context has none left.
+ * reg_mu, taking a reference, so a callback never reaches freed memory.
+ *
+ * Timers: usrsctp's timers are process-wide.  A thread of their own
+ * ("actr-sctp-timers", started with the first association) drives
+ * usrsctp_handle_timers: every 10 ms while any association moved a packet
+ * in the last second, every 250 ms when all are idle (heartbeats are 30 s,
+ * the smallest RTO 1 s: a late tick costs at most a quarter second on a
+ * link that was silent), not at all when there is no association.  No
+ * runtime's loop carries them, so a busy or blocked runtime stalls nobody
+ * else's retransmissions, and an idle process wakes four times a second.
+ * Packets a timer makes go to their association's own thread through a
+ * hand-over queue bounded in bytes (4 MiB); one that does not fit is
+ * dropped, counted (actr__sctp_handover_drops) and logged once: SCTP
+ * retransmits it as it would a packet lost on the network.
  *
  * Locks: reg_mu is never held while calling into usrsctp (usrsctp calls
  * back with its own locks held and the callbacks take reg_mu).  s->out_mu
@@ -38,7 +49,9 @@
 #include "rtc_internal.h"
 
 #define TICK_MS 10
-#define MAX_HANDOVER_PACKETS 512
+#define IDLE_TICK_MS 250
+#define IDLE_AFTER_US (1000 * 1000)
+#define MAX_HANDOVER_BYTES (4u << 20)
 #define READ_CHUNK (64 * 1024 + 64)
 #define SMALL_MESSAGE 2048
 
@@ -61,6 +74,7 @@ struct actr__sctp {
   GMutex out_mu;       /* packets from another thread, sent on ours */
   GQueue out;          /* GBytes */
   atomic_int out_n;    /* its length, read without the lock */
+  size_t out_bytes;    /* under out_mu */
 
   uint8_t *rbuf;       /* the message being read */
   size_t rlen, rcap;
@@ -84,14 +98,13 @@ static uintptr_t next_id;
 static bool usrsctp_ready;
 static bool crc_offload; /* we compute and check CRC32c, not usrsctp */
 
-typedef struct tick_user {
-  GMainContext *ctx;
-  int n;
-} tick_user_t;
-static GPtrArray *tick_users;
-static GSource *tick_src;
-static GMainContext *tick_ctx;
-static gint64 tick_last_us;
+/* the timer thread (see the top of this file) */
+static GMutex timer_mu;
+static GCond timer_cond;
+static unsigned timer_assocs; /* under timer_mu: associations alive */
+static atomic_llong last_activity_us;
+static atomic_bool timer_idle; /* ticking slowly: activity wakes it */
+static atomic_uint_fast64_t timer_ticks, handover_drops;
 
 static void sctp_ref(actr__sctp_t *s) { atomic_fetch_add(&s->refs, 1); }
 
@@ -150,30 +163,45 @@ static actr__sctp_t *lookup(void *addr) {
   return s;
 }
 
-static gboolean tick_cb(gpointer unused) {
-  g_mutex_lock(&reg_mu);
-  gint64 now = g_get_monotonic_time();
-  uint32_t elapsed = (uint32_t)((now - tick_last_us) / 1000);
-  tick_last_us += (gint64)elapsed * 1000;
-  g_mutex_unlock(&reg_mu);
-  if (elapsed)
+static gpointer timer_main(gpointer unused) {
+  (void)unused;
+  gint64 last = g_get_monotonic_time();
+  g_mutex_lock(&timer_mu);
+  for (;;) {
+    while (timer_assocs == 0) {
+      g_cond_wait(&timer_cond, &timer_mu);
+      last = g_get_monotonic_time(); /* nothing to time meanwhile */
+    }
+    gint64 now = g_get_monotonic_time();
+    bool idle = now - atomic_load(&last_activity_us) > IDLE_AFTER_US;
+    atomic_store(&timer_idle, idle);
+    g_cond_wait_until(&timer_cond, &timer_mu, now + (idle ? IDLE_TICK_MS : TICK_MS) * 1000);
+    now = g_get_monotonic_time();
+    uint32_t elapsed = (uint32_t)((now - last) / 1000);
+    if (!elapsed || timer_assocs == 0)
+      continue;
+    last += (gint64)elapsed * 1000;
+    g_mutex_unlock(&timer_mu);
     usrsctp_handle_timers(elapsed);
-  return G_SOURCE_CONTINUE;
+    atomic_fetch_add(&timer_ticks, 1);
+    g_mutex_lock(&timer_mu);
+  }
+  return NULL;
 }
 
-static void tick_start_locked(GMainContext *ctx) {
-  tick_ctx = ctx;
-  tick_src = g_timeout_source_new(TICK_MS);
-  g_source_set_callback(tick_src, tick_cb, NULL, NULL);
-  g_source_attach(tick_src, ctx);
+/* note_activity: a packet moved: tick finely for the next second. */
+static inline void note_activity(void) {
+  atomic_store_explicit(&last_activity_us, g_get_monotonic_time(), memory_order_relaxed);
+  if (atomic_load_explicit(&timer_idle, memory_order_relaxed) && atomic_exchange(&timer_idle, false)) {
+    g_mutex_lock(&timer_mu);
+    g_cond_signal(&timer_cond);
+    g_mutex_unlock(&timer_mu);
+  }
 }
 
-static void tick_stop_locked(void) {
-  g_source_destroy(tick_src);
-  g_source_unref(tick_src);
-  tick_src = NULL;
-  tick_ctx = NULL;
-}
+uint64_t actr__sctp_timer_ticks(void) { return atomic_load(&timer_ticks); }
+
+uint64_t actr__sctp_handover_drops(void) { return atomic_load(&handover_drops); }
 
 /* conn_output: usrsctp has a packet for the association @addr. */
 static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df) {
@@ -184,6 +212,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
     uint32_t sum = actr__sctp_checksum(buf, len);
     memcpy((uint8_t *)buf + 8, &sum, 4);
   }
+  note_activity();
   if (!s->muted) {
     if (direct_out == s || g_main_context_is_owner(s->ctx)) {
       s->cbs.send(s->user, buf, len);
@@ -191,11 +220,17 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
       /* A timer fired on another runtime's thread: DTLS and ICE of @s are
        * not thread-safe, so the packet goes to @s's own thread. */
       g_mutex_lock(&s->out_mu);
-      if (s->out.length < MAX_HANDOVER_PACKETS) {
+      bool fits = s->out_bytes + len <= MAX_HANDOVER_BYTES;
+      if (fits) {
         g_queue_push_tail(&s->out, g_bytes_new(buf, len));
+        s->out_bytes += len;
         atomic_fetch_add(&s->out_n, 1);
       }
       g_mutex_unlock(&s->out_mu);
+      if (!fits && atomic_fetch_add(&handover_drops, 1) == 0)
+        actr__log(ACTR_LOG_WARN, "sctp: association %u: its thread is not taking the packets "
+                  "timers made (%u bytes waiting): dropped, SCTP retransmits them",
+                  (unsigned)s->id, MAX_HANDOVER_BYTES);
       actr__wake(s->wake);
     }
   }
@@ -238,53 +273,52 @@ static void global_init_locked(void) {
     crc_offload = true;
   }
   assocs = g_hash_table_new(g_direct_hash, g_direct_equal);
-  tick_users = g_ptr_array_new_with_free_func(g_free);
-  tick_last_us = g_get_monotonic_time();
   usrsctp_ready = true;
 }
 
-static void registry_add(actr__sctp_t *s) {
+/* timer_thread_start: once per process; false when no thread can be made. */
+static bool timer_thread_start_locked(void) {
+  static GThread *timer_thread;
+  if (timer_thread)
+    return true;
+  GError *err = NULL;
+  timer_thread = g_thread_try_new("actr-sctp-timers", timer_main, NULL, &err);
+  if (!timer_thread) {
+    actr__fail(ACTR_EINTERNAL, "SCTP timer thread: %s", err->message);
+    g_error_free(err);
+    return false;
+  }
+  return true;
+}
+
+static int registry_add(actr__sctp_t *s) {
   g_mutex_lock(&reg_mu);
   global_init_locked();
+  if (!timer_thread_start_locked()) {
+    g_mutex_unlock(&reg_mu);
+    return ACTR_EINTERNAL;
+  }
   do {
     s->id = ++next_id;
   } while (s->id == 0 || g_hash_table_contains(assocs, (void *)s->id));
   g_hash_table_insert(assocs, (void *)s->id, s);
-  tick_user_t *tu = NULL;
-  for (guint i = 0; i < tick_users->len; i++)
-    if (((tick_user_t *)tick_users->pdata[i])->ctx == s->ctx)
-      tu = tick_users->pdata[i];
-  if (!tu) {
-    tu = g_new0(tick_user_t, 1);
-    tu->ctx = s->ctx;
-    g_ptr_array_add(tick_users, tu);
-  }
-  tu->n++;
-  if (!tick_src) {
-    tick_last_us = g_get_monotonic_time();
-    tick_start_locked(s->ctx);
-  }
   g_mutex_unlock(&reg_mu);
+  g_mutex_lock(&timer_mu);
+  if (timer_assocs++ == 0)
+    g_cond_signal(&timer_cond);
+  g_mutex_unlock(&timer_mu);
+  return ACTR_OK;
 }
 
 static void registry_remove(actr__sctp_t *s) {
   g_mutex_lock(&reg_mu);
-  g_hash_table_remove(assocs, (void *)s->id);
-  for (guint i = 0; i < tick_users->len; i++) {
-    tick_user_t *tu = tick_users->pdata[i];
-    if (tu->ctx != s->ctx)
-      continue;
-    if (--tu->n == 0) {
-      g_ptr_array_remove_index_fast(tick_users, i);
-      if (tick_ctx == s->ctx) {
-        tick_stop_locked();
-        if (tick_users->len)
-          tick_start_locked(((tick_user_t *)tick_users->pdata[0])->ctx);
-      }
-    }
-    break;
-  }
+  bool was = g_hash_table_remove(assocs, (void *)s->id);
   g_mutex_unlock(&reg_mu);
+  if (was) {
+    g_mutex_lock(&timer_mu);
+    timer_assocs--;
+    g_mutex_unlock(&timer_mu);
+  }
 }
 
 /* ---- reading ---- */
@@ -470,8 +504,10 @@ static void process(actr__sctp_t *s) {
     while (atomic_load(&s->out_n) > 0) {
       g_mutex_lock(&s->out_mu);
       b = g_queue_pop_head(&s->out);
-      if (b)
+      if (b) {
         atomic_fetch_sub(&s->out_n, 1);
+        s->out_bytes -= g_bytes_get_size(b);
+      }
       g_mutex_unlock(&s->out_mu);
       if (!b)
         break;
@@ -521,7 +557,11 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
   s->resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
   s->wake = actr__wake_source_new(ctx, wake_cb, s);
   actr__rtc_live_add(1);
-  registry_add(s);
+  int rrc = registry_add(s);
+  if (rrc != ACTR_OK) {
+    sctp_unref(s);
+    return rrc;
+  }
   usrsctp_register_address((void *)s->id);
 
   s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
@@ -599,6 +639,7 @@ int actr__sctp_connect(actr__sctp_t *s) {
 void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
   if (s->closed || len < 12)
     return;
+  note_activity();
   if (crc_offload) {
     uint32_t sum;
     memcpy(&sum, buf + 8, 4);

@@ -81,4 +81,12 @@ void actr__sctp_resume(actr__sctp_t *s);
  * send callback now); no callback after; frees @s. */
 void actr__sctp_close(actr__sctp_t *s);
 
+/* actr__sctp_timer_ticks: times the timer thread has run usrsctp's timers
+ * (process-wide; tests count wake-ups with it). */
+uint64_t actr__sctp_timer_ticks(void);
+
+/* actr__sctp_handover_drops: packets made by a timer dropped because their
+ * association's thread had 4 MiB of them waiting already. */
+uint64_t actr__sctp_handover_drops(void);
+
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "harness.h"
+#include "runtime_internal.h"
+#include "sctp.h"
 
 #define T_MS 20000
 
@@ -190,6 +192,46 @@ static void test_close_peer(void) {
   h_world_fini(&w);
 }
 
+/* SCTP timers: usrsctp's are process-wide.  They run on a thread of their
+ * own: while both peers' loops are blocked, they still tick (before, they
+ * ran on one runtime's loop and stopped with it); an idle association ticks
+ * at most four times a second (before: a hundred). */
+static void block_loop_cb(void *p) { g_usleep(GPOINTER_TO_UINT(p)); }
+static int block_loop(void *p) {
+  block_loop_cb(p);
+  return ACTR_OK;
+}
+
+static void test_sctp_timers(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[1], "t", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  /* Both loops blocked for 1.5 s. */
+  uint64_t before = actr__sctp_timer_ticks();
+  actr__runtime_invoke(w.peers[1].rt, block_loop_cb, GUINT_TO_POINTER(1500000));
+  ASSERT_OK(actr__runtime_call(w.peers[0].rt, block_loop, GUINT_TO_POINTER(1500000)));
+  uint64_t during = actr__sctp_timer_ticks() - before;
+  g_test_message("timer ticks while both loops were blocked for 1.5 s: %llu",
+                 (unsigned long long)during);
+  g_assert_cmpuint(during, >=, 1);
+  /* Idle: nothing sent for a while, then ticks over 2 s. */
+  g_usleep(1500000);
+  before = actr__sctp_timer_ticks();
+  g_usleep(2000000);
+  uint64_t idle = actr__sctp_timer_ticks() - before;
+  g_test_message("timer ticks in 2 s idle: %llu", (unsigned long long)idle);
+  g_assert_cmpuint(idle, <=, 10);
+  /* And the association still works. */
+  h_chan_t *in = h_incoming(&w.peers[0], "t", T_MS);
+  g_assert_nonnull(in);
+  ASSERT_OK(actr_webrtc_dc_send(c->dc, "x", 1, false));
+  g_assert_true(h_wait_msgs(in, 1, T_MS));
+  g_assert_cmpuint(actr__sctp_handover_drops(), ==, 0);
+  h_world_fini(&w);
+}
+
 /* mismatch: change one hex digit of the offer's fingerprint. */
 static char *mismatch(const char *sdp) {
   char *s = g_strdup(sdp);
@@ -361,6 +403,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/dtls/fingerprint-mismatch", test_fingerprint_mismatch);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
   g_test_add_func("/webrtc/limits", test_limits);
+  g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
   g_test_add_func("/webrtc/ice/port-range", test_port_range);
   return g_test_run();
 }
