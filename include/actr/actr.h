@@ -11,6 +11,7 @@
 #include <actr/runtime.h>
 #include <actr/signaling.h>
 #include <actr/websocket.h>
+#include <actr/ws_signaling.h>
 #include <actr/webrtc.h>
 #include <actr/rtc_link.h>
 #include <actr/identity.h>

@@ -212,6 +212,65 @@ ACTR_API void actr_ws_server_close(actr_ws_server_t *srv);
 /* actr_ws_server_unref: close (as above) and free (NULL: no-op). */
 ACTR_API void actr_ws_server_unref(actr_ws_server_t *srv);
 
+/* ---- message mode ----
+ * A WebSocket connection for a protocol of your own instead of actr lanes
+ * (WebRTC signaling on /signal is one: JSON text messages).  It has no
+ * lanes (actr_ws_conn_lane returns ACTR_EINVALID_OPERATION): each whole
+ * data message goes to on_message as it arrives (text or binary; text is
+ * valid UTF-8), and actr_ws_conn_send_message sends them.  The connection
+ * keeps its bounds (outbound queue, message size), keepalive and close
+ * handshake.  All three callbacks run on the I/O thread with no libactr lock
+ * held and must not block; on_close is the last call for that connection. */
+typedef struct actr_ws_message_ops {
+  /* on_open: the handshake is done.  @conn is (transfer full) for server
+   * connections (the callback owns a handle: keep it, or release it with
+   * actr_ws_conn_unref); for actr_ws_connect_messages the caller gets its
+   * handle from the connect call and @conn is (transfer none).  May be NULL
+   * (a server connection is then released at once: closed). */
+  void (*on_open)(actr_ws_conn_t *conn, void *user);
+  /* on_message: @data (transfer none) is valid during the call.  May be NULL. */
+  void (*on_message)(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
+                     void *user);
+  /* on_close: closed by either side or failed: @code as received, or 1006
+   * when no close frame came; @reason (transfer none) may be "".  May be
+   * NULL. */
+  void (*on_close)(actr_ws_conn_t *conn, int code, const char *reason, void *user);
+} actr_ws_message_ops_t;
+
+/* actr_ws_server_add_message_path: serve @path (exact match, query
+ * ignored) in message mode with @ops / @user instead of as a lane
+ * connection.  Its messages are at most @max_message_bytes (0: the
+ * server's max_message_bytes); a larger one fails the connection with
+ * close code 1009.  Call before clients arrive (right after
+ * actr_ws_server_new); @ops and @user must outlive the server and its
+ * connections.  The server's caps (max_connections, max_handshakes) count
+ * these connections too.  Codes: ACTR_EINVALID_ARGUMENT. */
+ACTR_API int actr_ws_server_add_message_path(actr_ws_server_t *srv, const char *path,
+                                             const actr_ws_message_ops_t *ops, void *user,
+                                             uint64_t max_message_bytes);
+
+/* actr_ws_connect_messages: actr_ws_connect for a message-mode connection
+ * (same codes); @ops / @user get its messages (they must outlive it). */
+ACTR_API int actr_ws_connect_messages(actr_runtime_t *rt, const char *url,
+                                      const actr_ws_config_t *cfg,
+                                      const actr_ws_message_ops_t *ops, void *user,
+                                      actr_ws_conn_t **out);
+
+/* actr_ws_conn_send_message: queue one text (@text: @data must be UTF-8) or
+ * binary message on a message-mode connection, waiting up to @timeout_ms
+ * while the outbound queue is full (-1 no limit; 0 never:
+ * ACTR_EWOULD_BLOCK; on the I/O thread it never waits).  Any thread.
+ * Codes: ACTR_EINVALID_ARGUMENT (not UTF-8), ACTR_EMESSAGE_TOO_LARGE,
+ * ACTR_EWOULD_BLOCK, ACTR_ETIMEOUT, ACTR_EWEBSOCKET_CLOSED once closing. */
+ACTR_API int actr_ws_conn_send_message(actr_ws_conn_t *conn, bool text, const void *data,
+                                       size_t len, int timeout_ms);
+
+/* actr_ws_conn_close_with: start the close handshake with @code (RFC 6455
+ * §7.4: 1000..4999, such as 1008 policy, 1011 internal error, 1013 try again
+ * later) and @reason (at most 123 bytes of UTF-8; longer is cut).  What
+ * was queued is sent first.  Any thread, non-blocking, idempotent. */
+ACTR_API void actr_ws_conn_close_with(actr_ws_conn_t *conn, uint16_t code, const char *reason);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,9 +6,9 @@
 
 #include "error_internal.h"
 #include "ws_internal.h"
-#include "ws_signaling.h"
+#include <actr/ws_signaling.h>
 
-struct actr__ws_sig {
+struct actr_ws_signaling {
   pthread_mutex_t mu;
   actr_ws_conn_t *conn;
   actr_signaling_t *sig;
@@ -16,7 +16,7 @@ struct actr__ws_sig {
 };
 
 static int ws_sig_send(void *p, const actr_signal_msg_t *msg) {
-  actr__ws_sig_t *w = p;
+  actr_ws_signaling_t *w = p;
   char *json;
   int rc = actr_signal_msg_to_json(msg, &json);
   if (rc != ACTR_OK)
@@ -27,14 +27,14 @@ static int ws_sig_send(void *p, const actr_signal_msg_t *msg) {
   if (!conn)
     rc = actr__fail(ACTR_ESIGNALING, "signaling connection not open");
   else /* never blocks: callers include the I/O thread (ICE candidates) */
-    rc = actr__ws_conn_send_raw(conn, true, json, strlen(json), true);
+    rc = actr_ws_conn_send_message(conn, true, json, strlen(json), 0);
   free(json);
   actr_ws_conn_unref(conn);
   return rc;
 }
 
 static void ws_sig_close(void *p) {
-  actr__ws_sig_t *w = p;
+  actr_ws_signaling_t *w = p;
   pthread_mutex_lock(&w->mu);
   actr_ws_conn_t *conn = w->conn;
   w->conn = NULL;
@@ -43,15 +43,15 @@ static void ws_sig_close(void *p) {
 }
 
 static void ws_sig_free(void *p) {
-  actr__ws_sig_t *w = p;
+  actr_ws_signaling_t *w = p;
   pthread_mutex_destroy(&w->mu);
   free(w);
 }
 
 static const actr_signaling_ops_t ws_sig_ops = {ws_sig_send, ws_sig_close, ws_sig_free};
 
-int actr__ws_sig_new(bool strict_peer, actr_signaling_t **sig, actr__ws_sig_t **impl) {
-  actr__ws_sig_t *w = calloc(1, sizeof *w);
+int actr_ws_signaling_new(bool strict_peer, actr_signaling_t **sig, actr_ws_signaling_t **impl) {
+  actr_ws_signaling_t *w = calloc(1, sizeof *w);
   if (!w)
     return actr__fail(ACTR_ENO_MEMORY, "WebSocket signaling");
   pthread_mutex_init(&w->mu, NULL);
@@ -66,13 +66,13 @@ int actr__ws_sig_new(bool strict_peer, actr_signaling_t **sig, actr__ws_sig_t **
   return ACTR_OK;
 }
 
-void actr__ws_sig_attach(actr__ws_sig_t *w, actr_ws_conn_t *conn) {
+void actr_ws_signaling_attach(actr_ws_signaling_t *w, actr_ws_conn_t *conn) {
   pthread_mutex_lock(&w->mu);
   w->conn = actr_ws_conn_ref(conn);
   pthread_mutex_unlock(&w->mu);
 }
 
-void actr__ws_sig_feed(actr__ws_sig_t *w, bool text, const uint8_t *data, size_t len) {
+void actr_ws_signaling_feed(actr_ws_signaling_t *w, bool text, const uint8_t *data, size_t len) {
   actr_signal_msg_t msg;
   int rc = text ? actr_signal_msg_parse((const char *)data, len, &msg)
                 : actr__fail(ACTR_ESIGNALING, "signaling: binary message (JSON text expected)");
@@ -93,7 +93,7 @@ void actr__ws_sig_feed(actr__ws_sig_t *w, bool text, const uint8_t *data, size_t
   actr_ws_conn_t *conn = w->conn ? actr_ws_conn_ref(w->conn) : NULL;
   pthread_mutex_unlock(&w->mu);
   if (conn) {
-    actr__ws_conn_close_with(conn, 1008, "bad signaling message");
+    actr_ws_conn_close_with(conn, 1008, "bad signaling message");
     actr_ws_conn_unref(conn);
   }
 }

@@ -140,7 +140,7 @@ static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e)
     free(buf);
     return actr__fail(ACTR_ESIGNALING, "signaling: no link to actrix");
   }
-  rc = actr__ws_conn_send_raw(conn, false, buf, len, true);
+  rc = actr_ws_conn_send_message(conn, false, buf, len, 0);
   actr_ws_conn_unref(conn);
   free(buf);
   if (rc == ACTR_OK) {
@@ -255,7 +255,7 @@ static void on_close(actr_ws_conn_t *conn, int code, const char *reason, void *u
   }
 }
 
-static const actr__ws_raw_ops_t link_ops = {.on_message = on_message, .on_close = on_close};
+static const actr_ws_message_ops_t link_ops = {.on_message = on_message, .on_close = on_close};
 
 /* ---- heartbeat (I/O thread) ---- */
 
@@ -328,7 +328,7 @@ static int connect_link(actr__sig_client_t *c) {
   g_mutex_lock(&c->cred_mu);
   char *url = g_strdup(c->url);
   g_mutex_unlock(&c->cred_mu);
-  int rc = actr__ws_connect_raw(c->rt, url, &wc, &link_ops, c, &conn);
+  int rc = actr_ws_connect_messages(c->rt, url, &wc, &link_ops, c, &conn);
   g_free(url);
   if (rc != ACTR_OK)
     return rc;

@@ -20,10 +20,8 @@
 #include <actr/error.h>
 #include <actr/rtc_link.h>
 
-#include "error_internal.h"
 #include "tool.h"
-#include "ws_internal.h"
-#include "ws_signaling.h"
+#include <actr/ws_signaling.h>
 
 #define DC_TYPES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST */
 /* Each session costs a peer connection and five threads: at most this many
@@ -34,7 +32,7 @@ typedef struct rtc_session {
   struct tool_rtc_server *srv;
   actr_ws_conn_t *conn; /* owned handle */
   actr_signaling_t *sig;
-  actr__ws_sig_t *wsig;
+  actr_ws_signaling_t *wsig;
   actr_rtc_link_t *link;
   bool closed; /* under srv->mu */
 } rtc_session_t;
@@ -83,9 +81,9 @@ static gpointer controller_main(gpointer p) {
     GError *err = NULL;
     threads[t] = g_thread_try_new("actr-rtc-echo", echo_main, &echoes[t], &err);
     if (!threads[t]) {
-      actr__log(ACTR_LOG_WARN, "serve: /signal session ended: no thread: %s", err->message);
+      fprintf(stderr, "actr-lane serve: /signal session ended: no thread: %s\n", err->message);
       g_error_free(err);
-      actr__ws_conn_close_with(s->conn, 1013, "out of threads");
+      actr_ws_conn_close_with(s->conn, 1013, "out of threads");
       started = false;
     }
   }
@@ -138,9 +136,9 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   const char *why = "too many WebRTC sessions";
   if (!busy) {
     actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice);
-    rc = actr__ws_sig_new(true, &s->sig, &s->wsig);
+    rc = actr_ws_signaling_new(true, &s->sig, &s->wsig);
     if (rc == ACTR_OK) {
-      actr__ws_sig_attach(s->wsig, conn);
+      actr_ws_signaling_attach(s->wsig, conn);
       rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
     }
     why = "cannot start a WebRTC session";
@@ -155,7 +153,7 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
       g_thread_unref(controller); /* detached: it frees the session */
       return;
     }
-    actr__log(ACTR_LOG_WARN, "serve: /signal session: no thread: %s", err->message);
+    fprintf(stderr, "actr-lane serve: /signal session: no thread: %s\n", err->message);
     g_error_free(err);
     g_mutex_lock(&srv->mu);
     srv->running--;
@@ -167,10 +165,10 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   if (g_hash_table_lookup(srv->by_conn, conn) == s)
     g_hash_table_remove(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
-  actr__log(ACTR_LOG_WARN, "serve: /signal session refused: %s (%s)", why, actr_err_name(rc));
+  fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
   actr_rtc_link_free(s->link);
   actr_signaling_free(s->sig);
-  actr__ws_conn_close_with(conn, busy ? 1013 : 1011, why);
+  actr_ws_conn_close_with(conn, busy ? 1013 : 1011, why);
   actr_ws_conn_unref(conn);
   g_free(s);
 }
@@ -182,7 +180,7 @@ static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *da
   rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
   if (s) /* the session lives until its controller sees `closed`, set below */
-    actr__ws_sig_feed(s->wsig, text, data, len);
+    actr_ws_signaling_feed(s->wsig, text, data, len);
 }
 
 static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, void *user) {
@@ -198,7 +196,7 @@ static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, 
   g_mutex_unlock(&srv->mu);
 }
 
-static const actr__ws_raw_ops_t signal_ops = {signal_on_open, signal_on_message, signal_on_close};
+static const actr_ws_message_ops_t signal_ops = {signal_on_open, signal_on_message, signal_on_close};
 
 int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *const *ice,
                          size_t nice, tool_rtc_server_t **out) {
@@ -209,7 +207,7 @@ int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *c
   g_mutex_init(&srv->mu);
   g_cond_init(&srv->cond);
   srv->by_conn = g_hash_table_new(g_direct_hash, g_direct_equal);
-  int rc = actr__ws_server_add_raw_path(ws, "/signal", &signal_ops, srv,
+  int rc = actr_ws_server_add_message_path(ws, "/signal", &signal_ops, srv,
                                         ACTR_SIGNAL_MAX_JSON);
   if (rc != ACTR_OK) {
     tool_rtc_serve_stop(srv);
@@ -237,19 +235,19 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
 /* ---- client: send --lane rtc ---- */
 
 typedef struct client {
-  actr__ws_sig_t *wsig;
+  actr_ws_signaling_t *wsig;
 } client_t;
 
 static void client_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
                               void *user) {
   client_t *c = user;
   (void)conn;
-  actr__ws_sig_feed(c->wsig, text, data, len);
+  actr_ws_signaling_feed(c->wsig, text, data, len);
 }
 
 /* A signaling connection that closes early shows up as the link failing to
  * connect (actr_rtc_link_wait_connected's time limit); nothing else waits on it. */
-static const actr__ws_raw_ops_t client_ops = {NULL, client_on_message, NULL};
+static const actr_ws_message_ops_t client_ops = {NULL, client_on_message, NULL};
 
 /* signal_url: @url with its path replaced by /signal (transfer full). */
 static char *signal_url(const char *url) {
@@ -272,11 +270,11 @@ int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32
   int exit_code = 1;
   int rc = actr_runtime_new(&rt);
   if (rc == ACTR_OK)
-    rc = actr__ws_sig_new(false, &sig, &c.wsig);
+    rc = actr_ws_signaling_new(false, &sig, &c.wsig);
   if (rc == ACTR_OK)
-    rc = actr__ws_connect_raw(rt, surl, wcfg, &client_ops, &c, &conn);
+    rc = actr_ws_connect_messages(rt, surl, wcfg, &client_ops, &c, &conn);
   if (rc == ACTR_OK) {
-    actr__ws_sig_attach(c.wsig, conn);
+    actr_ws_signaling_attach(c.wsig, conn);
     actr_rtc_link_config_t cfg = link_config(ice, nice);
     rc = actr_rtc_link_new(rt, &cfg, sig, true, &link);
   }

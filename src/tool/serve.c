@@ -20,7 +20,6 @@
 #include <actr/websocket.h>
 
 #include "tool.h"
-#include "ws_internal.h"
 
 typedef struct session {
   actr_ws_conn_t *conn;
@@ -94,7 +93,7 @@ static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   if (!t) {
     fprintf(stderr, "actr-lane serve: connection refused: %s\n", err->message);
     g_error_free(err);
-    actr__ws_conn_close_with(conn, 1013, "out of threads");
+    actr_ws_conn_close_with(conn, 1013, "out of threads");
     actr_ws_conn_unref(conn);
     g_free(s);
   }

@@ -118,7 +118,7 @@ static bool header_safe(const char *v) {
 }
 
 static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
-                          const actr__ws_raw_ops_t *raw, void *user, actr_ws_conn_t **out) {
+                          const actr_ws_message_ops_t *raw, void *user, actr_ws_conn_t **out) {
   if (!out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   *out = NULL;
@@ -192,8 +192,8 @@ int actr_ws_connect(actr_runtime_t *rt, const char *url, const actr_ws_config_t 
   return connect_common(rt, url, cfg, NULL, NULL, out);
 }
 
-int actr__ws_connect_raw(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
-                         const actr__ws_raw_ops_t *ops, void *user, actr_ws_conn_t **out) {
+int actr_ws_connect_messages(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
+                         const actr_ws_message_ops_t *ops, void *user, actr_ws_conn_t **out) {
   if (!ops)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "ops is NULL");
   return connect_common(rt, url, cfg, ops, user, out);

@@ -578,15 +578,17 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
   return ACTR_OK;
 }
 
-int actr__ws_conn_send_raw(actr_ws_conn_t *c, bool text, const void *data, size_t len,
-                           bool nonblock) {
+int actr_ws_conn_send_message(actr_ws_conn_t *c, bool text, const void *data, size_t len,
+                              int timeout_ms) {
   if (!c || (!data && len))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "conn or data is NULL");
+  if (!c->raw)
+    return actr__fail(ACTR_EINVALID_OPERATION, "not a message-mode connection (use its lanes)");
   if (text && !g_utf8_validate(data, (gssize)len, NULL))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "text message is not UTF-8");
   if (len > c->cfg.max_message_bytes)
     return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "%zu bytes over the limit", len);
-  return actr__ws_conn_send(c, text ? -2 : -1, data, len, nonblock ? 0 : -1, NULL);
+  return actr__ws_conn_send(c, text ? -2 : -1, data, len, timeout_ms, NULL);
 }
 
 static gboolean kick_dispatch(GSource *s, GSourceFunc cb, gpointer p) {
@@ -1173,7 +1175,7 @@ static bool handshake_input(actr_ws_conn_t *c) {
     req.source_id = req.credential = NULL;
     void *user = NULL;
     uint64_t max = 0;
-    const actr__ws_raw_ops_t *raw = actr__ws_server_route(c->server, c->path, &user, &max);
+    const actr_ws_message_ops_t *raw = actr__ws_server_route(c->server, c->path, &user, &max);
     if (raw) {
       c->raw = true;
       c->raw_ops = raw;

@@ -1,7 +1,6 @@
 /* ws_internal.h — the WebSocket wire inside libactr: the connection object
- * shared by the client, the server and the lane, and the "raw messages"
- * mode other parts of libactr use for non-lane paths (WebRTC signaling on
- * /signal: JSON text messages).  Internal (GLib types allowed). */
+ * shared by the client, the server, the lane and message mode (the public
+ * side of which is in actr/websocket.h).  Internal (GLib types allowed). */
 #ifndef ACTR_WS_INTERNAL_H
 #define ACTR_WS_INTERNAL_H
 
@@ -12,50 +11,6 @@
 
 #include "ws_frame.h"
 #include "ws_pool.h"
-
-/* ---- raw messages mode ----
- * A connection in raw mode has no lanes: each whole data message goes to
- * on_message as it arrives (text or binary; text is valid UTF-8), and
- * actr__ws_conn_send_raw sends them.  All three callbacks run on the I/O
- * thread with no libactr lock held; on_close is the last call for that
- * connection. */
-typedef struct actr__ws_raw_ops {
-  /* on_open: the handshake is done.  @conn is (transfer full) for server
-   * connections (the handler owns a handle); for actr__ws_connect_raw the
-   * caller gets its handle from the connect call and @conn is (transfer
-   * none).  May be NULL. */
-  void (*on_open)(actr_ws_conn_t *conn, void *user);
-  /* on_message: (transfer none) data valid during the call. */
-  void (*on_message)(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
-                     void *user);
-  /* on_close: closed (by either side or failure): @code as received or
-   * 1006 when no close frame came; @reason (transfer none) may be "". */
-  void (*on_close)(actr_ws_conn_t *conn, int code, const char *reason, void *user);
-} actr__ws_raw_ops_t;
-
-/* actr__ws_server_add_raw_path: serve @path (exact match, without query) in
- * raw mode with @ops / @user instead of as a lane connection; its messages
- * are at most @max_message_bytes (0: the server's max_message_bytes; a
- * larger one fails the connection with 1009).  Call before
- * clients arrive (typically right after actr_ws_server_new).  @ops and @user
- * must outlive the server and its raw connections. */
-int actr__ws_server_add_raw_path(actr_ws_server_t *srv, const char *path,
-                                 const actr__ws_raw_ops_t *ops, void *user,
-                                 uint64_t max_message_bytes);
-
-/* actr__ws_connect_raw: actr_ws_connect in raw mode. */
-int actr__ws_connect_raw(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
-                         const actr__ws_raw_ops_t *ops, void *user, actr_ws_conn_t **out);
-
-/* actr__ws_conn_send_raw: queue one text (@text, must be UTF-8) or binary
- * message.  Any thread; blocks while the outbound queue is full unless
- * @nonblock (ACTR_EWOULD_BLOCK).  ACTR_EWEBSOCKET_CLOSED once closing. */
-int actr__ws_conn_send_raw(actr_ws_conn_t *conn, bool text, const void *data, size_t len,
-                           bool nonblock);
-
-/* actr__ws_conn_close_with: start the close handshake with @code and
- * @reason (at most 123 bytes, UTF-8).  Any thread, non-blocking. */
-void actr__ws_conn_close_with(actr_ws_conn_t *conn, uint16_t code, const char *reason);
 
 /* ---- the connection (ws_conn.c) ---- */
 
@@ -97,7 +52,7 @@ struct actr_ws_conn {
   GMainContext *ctx;
   bool is_server;
   bool raw; /* raw messages mode */
-  const actr__ws_raw_ops_t *raw_ops;
+  const actr_ws_message_ops_t *raw_ops;
   void *raw_user;
   actr_ws_config_t cfg; /* numbers resolved; strings below */
   char *path, *source_id, *credential;
@@ -206,7 +161,7 @@ void actr__ws_server_handshake_done(struct actr_ws_server *srv, actr_ws_conn_t *
 void actr__ws_server_orphan_gone(struct actr_ws_server *srv);
 /* ws_server.c: the raw ops for @path, or NULL for a lane path; false when the
  * path is refused. */
-const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *srv, const char *path,
+const actr_ws_message_ops_t *actr__ws_server_route(struct actr_ws_server *srv, const char *path,
                                                 void **user, uint64_t *max_message_bytes);
 /* ws_server.c: a counted connection's I/O side has let go of its socket. */
 void actr__ws_server_conn_gone(struct actr_ws_server *srv);

@@ -11,7 +11,7 @@
 
 typedef struct raw_path {
   char *path;
-  const actr__ws_raw_ops_t *ops;
+  const actr_ws_message_ops_t *ops;
   void *user;
   uint64_t max_message_bytes;
 } raw_path_t;
@@ -241,13 +241,13 @@ void actr__ws_server_handshake_done(struct actr_ws_server *s, actr_ws_conn_t *c,
       actr_ws_conn_unref(c);
     }
   } else if (ok) {
-    actr__ws_conn_close_with(c, ACTR__WS_CLOSE_GOING_AWAY, "server closed");
+    actr_ws_conn_close_with(c, ACTR__WS_CLOSE_GOING_AWAY, "server closed");
   }
 }
 
-const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const char *path,
+const actr_ws_message_ops_t *actr__ws_server_route(struct actr_ws_server *s, const char *path,
                                                 void **user, uint64_t *max_message_bytes) {
-  const actr__ws_raw_ops_t *ops = NULL;
+  const actr_ws_message_ops_t *ops = NULL;
   g_mutex_lock(&s->mu);
   for (guint i = 0; i < s->raw_paths->len; i++) {
     raw_path_t *r = g_ptr_array_index(s->raw_paths, i);
@@ -262,8 +262,8 @@ const actr__ws_raw_ops_t *actr__ws_server_route(struct actr_ws_server *s, const 
   return ops;
 }
 
-int actr__ws_server_add_raw_path(actr_ws_server_t *s, const char *path,
-                                 const actr__ws_raw_ops_t *ops, void *user,
+int actr_ws_server_add_message_path(actr_ws_server_t *s, const char *path,
+                                 const actr_ws_message_ops_t *ops, void *user,
                                  uint64_t max_message_bytes) {
   if (!s || !path || !ops || path[0] != '/')
     return actr__fail(ACTR_EINVALID_ARGUMENT, "server, path (starting with /) and ops needed");

@@ -240,7 +240,7 @@ static void close_with_on_io(void *p) {
   actr__ws_conn_unref_internal(c);
 }
 
-void actr__ws_conn_close_with(actr_ws_conn_t *c, uint16_t code, const char *reason) {
+void actr_ws_conn_close_with(actr_ws_conn_t *c, uint16_t code, const char *reason) {
   if (!c)
     return;
   /* Senders stop now, not when the I/O thread gets to it; what they had
@@ -263,7 +263,7 @@ void actr__ws_conn_close_with(actr_ws_conn_t *c, uint16_t code, const char *reas
   actr__runtime_invoke(c->rt, close_with_on_io, r);
 }
 
-void actr_ws_conn_close(actr_ws_conn_t *c) { actr__ws_conn_close_with(c, ACTR__WS_CLOSE_NORMAL, ""); }
+void actr_ws_conn_close(actr_ws_conn_t *c) { actr_ws_conn_close_with(c, ACTR__WS_CLOSE_NORMAL, ""); }
 
 actr_ws_conn_t *actr_ws_conn_ref(actr_ws_conn_t *c) {
   if (c)

@@ -34,7 +34,7 @@ static void raw_on_close(actr_ws_conn_t *c, int code, const char *reason, void *
   g_async_queue_push(((raw_peer_t *)u)->closes, GINT_TO_POINTER(code));
 }
 
-static const actr__ws_raw_ops_t raw_ops = {NULL, raw_on_message, raw_on_close};
+static const actr_ws_message_ops_t raw_ops = {NULL, raw_on_message, raw_on_close};
 
 static void raw_init(raw_peer_t *p) {
   p->msgs = g_async_queue_new_full((GDestroyNotify)g_bytes_unref);
@@ -62,17 +62,17 @@ static void test_bad_lane_messages(void) {
   raw_peer_t p;
   raw_init(&p);
   actr_ws_conn_t *cli;
-  ASSERT_OK(actr__ws_connect_raw(f.rt, f.url, NULL, &raw_ops, &p, &cli));
+  ASSERT_OK(actr_ws_connect_messages(f.rt, f.url, NULL, &raw_ops, &p, &cli));
   actr_ws_conn_t *srv = fix_accepted(&f);
   uint8_t m[32];
-  ASSERT_OK(actr__ws_conn_send_raw(cli, false, "\x00\x00", 2, false)); /* short */
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, "\x00\x00", 2, -1)); /* short */
   lane_msg(m, 7, 1);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, false, m, 6, false)); /* invalid type */
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, m, 6, -1)); /* invalid type */
   lane_msg(m, 0, 100);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, false, m, 15, false)); /* truncated */
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, m, 15, -1)); /* truncated */
   lane_msg(m, 2, 3);
   memcpy(m + 5, "okXXX", 5);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, false, m, 10, false)); /* good, with trailing bytes */
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, m, 10, -1)); /* good, with trailing bytes */
   actr_lane_t *l;
   ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &l));
   actr_msg_t *msg;
@@ -103,9 +103,9 @@ static void test_text_frame_refused(void) {
   raw_peer_t p;
   raw_init(&p);
   actr_ws_conn_t *cli;
-  ASSERT_OK(actr__ws_connect_raw(f.rt, f.url, NULL, &raw_ops, &p, &cli));
+  ASSERT_OK(actr_ws_connect_messages(f.rt, f.url, NULL, &raw_ops, &p, &cli));
   actr_ws_conn_t *srv = fix_accepted(&f);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, true, "hello", 5, false));
+  ASSERT_OK(actr_ws_conn_send_message(cli, true, "hello", 5, -1));
   g_assert_cmpint(raw_wait_close(&p), ==, ACTR__WS_CLOSE_UNSUPPORTED);
   actr_msg_t *m;
   actr_payload_type_t t;
@@ -125,11 +125,11 @@ static void test_oversized_frame_refused(void) {
   raw_peer_t p;
   raw_init(&p);
   actr_ws_conn_t *cli;
-  ASSERT_OK(actr__ws_connect_raw(f.rt, f.url, NULL, &raw_ops, &p, &cli));
+  ASSERT_OK(actr_ws_connect_messages(f.rt, f.url, NULL, &raw_ops, &p, &cli));
   actr_ws_conn_t *srv = fix_accepted(&f);
   uint8_t *big = g_malloc0(2000);
   lane_msg(big, 0, 1995);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, false, big, 2000, false));
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, big, 2000, -1));
   g_free(big);
   g_assert_cmpint(raw_wait_close(&p), ==, ACTR__WS_CLOSE_TOO_BIG);
   actr_ws_conn_unref(cli);
@@ -488,32 +488,32 @@ static void test_server_caps(void) {
 
 static void echo_on_open(actr_ws_conn_t *c, void *u) { g_async_queue_push(u, c); }
 static void echo_on_message(actr_ws_conn_t *c, bool text, const uint8_t *d, size_t n, void *u) {
-  actr__ws_conn_send_raw(c, text, d, n, true);
+  actr_ws_conn_send_message(c, text, d, n, 0);
 }
-static const actr__ws_raw_ops_t echo_ops = {echo_on_open, echo_on_message, NULL};
+static const actr_ws_message_ops_t echo_ops = {echo_on_open, echo_on_message, NULL};
 
 static void test_raw_path(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
   GAsyncQueue *opened = g_async_queue_new();
-  ASSERT_OK(actr__ws_server_add_raw_path(f.srv, "/signal", &echo_ops, opened, 0));
+  ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/signal", &echo_ops, opened, 0));
   raw_peer_t p;
   raw_init(&p);
   char url[96];
   snprintf(url, sizeof url, "ws://127.0.0.1:%u/signal", actr_ws_server_port(f.srv));
   actr_ws_conn_t *cli;
-  ASSERT_OK(actr__ws_connect_raw(f.rt, url, NULL, &raw_ops, &p, &cli));
+  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
   actr_ws_conn_t *srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
   g_assert_nonnull(srv);
   actr_lane_t *l;
   ASSERT_RC(actr_ws_conn_lane(srv, 0, &l), "INVALID_OPERATION");
-  ASSERT_OK(actr__ws_conn_send_raw(cli, true, "{\"type\":\"offer\"}", 16, false));
+  ASSERT_OK(actr_ws_conn_send_message(cli, true, "{\"type\":\"offer\"}", 16, -1));
   GBytes *b = g_async_queue_timeout_pop(p.msgs, 5 * G_USEC_PER_SEC);
   g_assert_nonnull(b);
   g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), "T{\"type\":\"offer\"}", 17);
   g_bytes_unref(b);
-  ASSERT_RC(actr__ws_conn_send_raw(cli, true, "\xff", 1, false), "INVALID_ARGUMENT");
-  actr__ws_conn_close_with(srv, 1011, "signaling not available");
+  ASSERT_RC(actr_ws_conn_send_message(cli, true, "\xff", 1, -1), "INVALID_ARGUMENT");
+  actr_ws_conn_close_with(srv, 1011, "signaling not available");
   g_assert_cmpint(raw_wait_close(&p), ==, 1011);
   g_assert_null(g_async_queue_try_pop(f.accepted)); /* not a lane connection */
   actr_ws_conn_unref(srv);
@@ -521,19 +521,19 @@ static void test_raw_path(void) {
   raw_clear(&p);
   /* A raw path with its own message bound: a larger message fails the
    * connection with 1009 (the server's lane bound is 64 MiB). */
-  ASSERT_OK(actr__ws_server_add_raw_path(f.srv, "/small", &echo_ops, opened, 1024));
+  ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/small", &echo_ops, opened, 1024));
   raw_init(&p);
   snprintf(url, sizeof url, "ws://127.0.0.1:%u/small", actr_ws_server_port(f.srv));
-  ASSERT_OK(actr__ws_connect_raw(f.rt, url, NULL, &raw_ops, &p, &cli));
+  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
   srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
   g_assert_nonnull(srv);
   char big[2048];
   memset(big, 'x', sizeof big);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, true, big, 1000, false));
+  ASSERT_OK(actr_ws_conn_send_message(cli, true, big, 1000, -1));
   b = g_async_queue_timeout_pop(p.msgs, 5 * G_USEC_PER_SEC);
   g_assert_nonnull(b);
   g_bytes_unref(b);
-  ASSERT_OK(actr__ws_conn_send_raw(cli, true, big, sizeof big, false));
+  ASSERT_OK(actr_ws_conn_send_message(cli, true, big, sizeof big, -1));
   g_assert_cmpint(raw_wait_close(&p), ==, 1009);
   actr_ws_conn_unref(srv);
   actr_ws_conn_unref(cli);
