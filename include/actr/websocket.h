@@ -186,12 +186,41 @@ ACTR_API int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t p
                                 const actr_ws_config_t *cfg, actr_ws_accept_fn on_accept,
                                 void *user, actr_ws_server_t **out);
 
+/* ---- checking requests before the upgrade ---- */
+
+/* actr_ws_request_t: a valid upgrade request, as the check callback sees it
+ * (before the 101 is sent).  Valid during the callback only. */
+typedef struct actr_ws_request actr_ws_request_t;
+
+/* actr_ws_request_target: the request-target as sent ("/lane?x=1");
+ * actr_ws_request_path: its path ("/lane").  (transfer none) */
+ACTR_API const char *actr_ws_request_target(const actr_ws_request_t *req);
+ACTR_API const char *actr_ws_request_path(const actr_ws_request_t *req);
+
+/* actr_ws_request_header: the value of the first header called @name (any
+ * case; "Origin", "X-Actr-Source-ID", "Cookie"...), NULL when absent
+ * (transfer none, valid during the callback). */
+ACTR_API const char *actr_ws_request_header(const actr_ws_request_t *req, const char *name);
+
+/* actr_ws_check_fn: decide on a request before the upgrade: return 0 to go
+ * on, or an HTTP status 400..599 to refuse with it (the client's connect
+ * fails with ACTR_EWEBSOCKET naming the status); any other value refuses
+ * with 500.  Runs on the I/O thread, for lane and message paths alike;
+ * must not block. */
+typedef int (*actr_ws_check_fn)(const actr_ws_request_t *req, void *user);
+
+/* actr_ws_server_set_check: check every upgrade request with @fn (NULL:
+ * accept all, the default).  Call before clients arrive.  Any thread but
+ * the I/O thread. */
+ACTR_API int actr_ws_server_set_check(actr_ws_server_t *srv, actr_ws_check_fn fn, void *user);
+
 /* actr_ws_server_stats_t: a server's connections now and refusals so far. */
 typedef struct actr_ws_server_stats {
   uint32_t connections; /* counted against max_connections */
   uint32_t handshakes;  /* counted against max_handshakes */
   uint64_t accepted;    /* handshakes completed */
   uint64_t refused_busy; /* connections closed at once for a cap */
+  uint64_t refused_check; /* requests the check callback refused */
 } actr_ws_server_stats_t;
 
 /* actr_ws_server_stats: copy @srv's counters into *@out.  Any thread. */

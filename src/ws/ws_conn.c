@@ -1169,6 +1169,19 @@ static bool handshake_input(actr_ws_conn_t *c) {
       flush(c);
       return false;
     }
+    int refuse = actr__ws_server_check(c->server, req.target, req.path, (const char *)c->rbuf,
+                                       head_len);
+    if (refuse) {
+      actr__log(ACTR_LOG_INFO, "WebSocket handshake refused by the server's check (%d)", refuse);
+      actr__ws_request_clear(&req);
+      char *resp = actr__ws_http_response_error(refuse, "refused");
+      queue_head(c, resp);
+      g_free(resp);
+      c->teardown_after_flush = true;
+      unwatch_input(c);
+      flush(c);
+      return false;
+    }
     c->path = g_strdup(req.path);
     c->source_id = req.source_id;
     c->credential = req.credential;

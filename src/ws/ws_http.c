@@ -35,6 +35,10 @@ static bool is_tchar(unsigned char c) {
   return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+static bool name_is(const hdr_t *h, const char *name) {
+  return strlen(name) == h->name_len && g_ascii_strncasecmp(h->name, name, h->name_len) == 0;
+}
+
 /* split_head: find the end of the head and cut it into lines and headers.
  * Returns a HEAD_* code; *@head_len on HEAD_OK. */
 static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd, const char **why) {
@@ -113,8 +117,17 @@ static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd,
   }
 }
 
-static bool name_is(const hdr_t *h, const char *name) {
-  return strlen(name) == h->name_len && g_ascii_strncasecmp(h->name, name, h->name_len) == 0;
+
+char *actr__ws_http_header(const char *head, size_t head_len, const char *name) {
+  head_t hd;
+  size_t hl;
+  const char *why;
+  if (split_head(head, head_len, &hl, &hd, &why) != HEAD_OK)
+    return NULL;
+  for (size_t i = 0; i < hd.n; i++)
+    if (name_is(&hd.h[i], name))
+      return g_strndup(hd.h[i].value, hd.h[i].value_len);
+  return NULL;
 }
 
 /* find: the only header called @name (NULL if none); *@dup when it repeats. */

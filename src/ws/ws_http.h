@@ -35,6 +35,11 @@ void actr__ws_request_clear(actr__ws_request_t *req);
 int actr__ws_http_parse_request(const char *buf, size_t len, size_t *head_len,
                                 actr__ws_request_t *req, int *status, const char **why);
 
+/* actr__ws_http_header: the value of the first header called @name (any
+ * case) in a head parse_request accepted (@head_len bytes), or NULL
+ * (transfer full, g_free). */
+char *actr__ws_http_header(const char *head, size_t head_len, const char *name);
+
 /* actr__ws_accept_key: base64(SHA-1(key + GUID)) into @out (29 bytes with
  * the NUL), RFC 6455 §4.2.2 step 5.4. */
 void actr__ws_accept_key(const char *key, char out[29]);

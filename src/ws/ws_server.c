@@ -7,6 +7,7 @@
 
 #include "error_internal.h"
 #include "runtime_internal.h"
+#include "ws_http.h"
 #include "ws_internal.h"
 
 typedef struct raw_path {
@@ -26,13 +27,15 @@ struct actr_ws_server {
   uint16_t port;
   GTlsCertificate *cert;
   actr_ws_accept_fn on_accept;
+  actr_ws_check_fn check; /* under mu */
+  void *check_user;
   void *user;
   GMutex mu; /* raw_paths */
   GPtrArray *raw_paths;
   /* counters: connections open (each holds a server reference until its
    * I/O side lets go of the socket), refusals */
   atomic_uint live;
-  atomic_uint_fast64_t accepted, refused_busy;
+  atomic_uint_fast64_t accepted, refused_busy, refused_check;
   /* I/O thread */
   GSocketService *service;
   GList *handshaking;
@@ -245,6 +248,55 @@ void actr__ws_server_handshake_done(struct actr_ws_server *s, actr_ws_conn_t *c,
   }
 }
 
+struct actr_ws_request {
+  const char *target, *path;
+  const char *head;
+  size_t head_len;
+  GPtrArray *values; /* header values handed out, freed after the call */
+};
+
+const char *actr_ws_request_target(const actr_ws_request_t *req) { return req ? req->target : NULL; }
+
+const char *actr_ws_request_path(const actr_ws_request_t *req) { return req ? req->path : NULL; }
+
+const char *actr_ws_request_header(const actr_ws_request_t *req, const char *name) {
+  if (!req || !name)
+    return NULL;
+  char *v = actr__ws_http_header(req->head, req->head_len, name);
+  if (v)
+    g_ptr_array_add(req->values, v);
+  return v;
+}
+
+int actr_ws_server_set_check(actr_ws_server_t *s, actr_ws_check_fn fn, void *user) {
+  if (!s)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "server is NULL");
+  g_mutex_lock(&s->mu);
+  s->check = fn;
+  s->check_user = user;
+  g_mutex_unlock(&s->mu);
+  return ACTR_OK;
+}
+
+int actr__ws_server_check(struct actr_ws_server *s, const char *target, const char *path,
+                          const char *head, size_t head_len) {
+  g_mutex_lock(&s->mu);
+  actr_ws_check_fn fn = s->check;
+  void *user = s->check_user;
+  g_mutex_unlock(&s->mu);
+  if (!fn)
+    return 0;
+  actr_ws_request_t req = {target, path, head, head_len, g_ptr_array_new_with_free_func(g_free)};
+  int status = fn(&req, user);
+  g_ptr_array_free(req.values, TRUE);
+  if (status != 0) {
+    atomic_fetch_add(&s->refused_check, 1);
+    if (status < 400 || status > 599)
+      status = 500;
+  }
+  return status;
+}
+
 const actr_ws_message_ops_t *actr__ws_server_route(struct actr_ws_server *s, const char *path,
                                                 void **user, uint64_t *max_message_bytes) {
   const actr_ws_message_ops_t *ops = NULL;
@@ -388,6 +440,7 @@ int actr_ws_server_stats(const actr_ws_server_t *s, actr_ws_server_stats_t *out)
   out->handshakes = atomic_load(&m->handshakes_now);
   out->accepted = atomic_load(&m->accepted);
   out->refused_busy = atomic_load(&m->refused_busy);
+  out->refused_check = atomic_load(&m->refused_check);
   return ACTR_OK;
 }
 

@@ -368,7 +368,14 @@ static void test_connect_failures(void) {
 }
 
 /* Plain HTTP against the server: 4xx answers, the server goes on. */
+static char *http_exchange_upto(uint16_t port, const char *request, const char *until);
 static char *http_exchange(uint16_t port, const char *request) {
+  return http_exchange_upto(port, request, NULL);
+}
+
+/* http_exchange_upto: send @request, read the answer until the server
+ * closes or, with @until, until it holds @until. */
+static char *http_exchange_upto(uint16_t port, const char *request, const char *until) {
   GSocketClient *sc = g_socket_client_new();
   GSocketConnection *conn = g_socket_client_connect_to_host(sc, "127.0.0.1", port, NULL, NULL);
   g_assert_nonnull(conn);
@@ -377,7 +384,8 @@ static char *http_exchange(uint16_t port, const char *request) {
   GString *out = g_string_new(NULL);
   char buf[4096];
   gssize n;
-  while ((n = g_socket_receive(s, buf, sizeof buf, NULL, NULL)) > 0)
+  while ((!until || !strstr(out->str, until)) &&
+         (n = g_socket_receive(s, buf, sizeof buf, NULL, NULL)) > 0)
     g_string_append_len(out, buf, n);
   g_object_unref(conn);
   g_object_unref(sc);
@@ -481,6 +489,63 @@ static void test_server_caps(void) {
     actr_ws_conn_unref(srv[i]);
   }
   g_object_unref(sc);
+  fix_stop(&f);
+}
+
+/* The server's check sees the path and any header before the 101 and
+ * refuses with the status it returns. */
+typedef struct check_seen {
+  int calls;
+  char path[64], sid[64];
+} check_seen_t;
+
+static int origin_check(const actr_ws_request_t *req, void *u) {
+  check_seen_t *s = u;
+  s->calls++;
+  g_strlcpy(s->path, actr_ws_request_path(req), sizeof s->path);
+  const char *sid = actr_ws_request_header(req, "x-actr-source-id"); /* any case */
+  g_strlcpy(s->sid, sid ? sid : "", sizeof s->sid);
+  if (strcmp(actr_ws_request_path(req), "/teapot") == 0)
+    return 418;
+  if (sid)
+    return 0;
+  const char *origin = actr_ws_request_header(req, "Origin");
+  return origin && strcmp(origin, "http://ok") == 0 ? 0 : 403;
+}
+
+static void test_server_check(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  check_seen_t seen = {0};
+  ASSERT_OK(actr_ws_server_set_check(f.srv, origin_check, &seen));
+  actr_ws_conn_t *c = NULL;
+  ASSERT_RC(actr_ws_connect(f.rt, f.url, NULL, &c), "WEBSOCKET");
+  g_assert_nonnull(strstr(actr_last_error(), "403"));
+  g_assert_cmpstr(seen.path, ==, "/lane");
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.source_id = "abcd";
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &cfg, &cli, &srv);
+  g_assert_cmpstr(seen.sid, ==, "abcd");
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  uint16_t port = actr_ws_server_port(f.srv);
+  char *r = http_exchange_upto(port, "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                     "Connection: Upgrade\r\nOrigin: http://ok\r\n"
+                                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                     "Sec-WebSocket-Version: 13\r\n\r\n", "\r\n\r\n");
+  g_assert_true(g_str_has_prefix(r, "HTTP/1.1 101 "));
+  g_free(r);
+  actr_ws_conn_unref(fix_accepted(&f));
+  char url[96];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/teapot", port);
+  ASSERT_RC(actr_ws_connect(f.rt, url, &cfg, &c), "WEBSOCKET");
+  g_assert_nonnull(strstr(actr_last_error(), "418"));
+  actr_ws_server_stats_t st;
+  ASSERT_OK(actr_ws_server_stats(f.srv, &st));
+  g_assert_cmpuint(st.refused_check, ==, 2);
+  g_assert_cmpint(seen.calls, ==, 4);
   fix_stop(&f);
 }
 
@@ -632,6 +697,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
+  g_test_add_func("/ws/wire/server-check", test_server_check);
   g_test_add_func("/ws/wire/raw-path", test_raw_path);
   g_test_add_func("/ws/wire/tls", test_tls);
   return g_test_run();
