@@ -38,6 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (actr__ws_http_parse_request(buf, head, &head2, &again, &status, &why) != 1 || head2 != head)
         abort();
       actr__ws_request_clear(&again);
+      /* The check callback's header lookup over the accepted head: the
+       * Sec-WebSocket-Key it returns is the one the parser kept. */
+      char *key = actr__ws_http_header(buf, head, "sec-websocket-key");
+      char *origin = actr__ws_http_header(buf, head, "Origin");
+      if (!key || strlen(key) != strlen(req.key))
+        abort();
+      g_free(key);
+      g_free(origin);
       char *resp = actr__ws_http_response_101(req.key);
       size_t rh;
       int st;
