@@ -59,6 +59,18 @@ ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);
  * called on the I/O thread itself for the last reference. */
 ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
 
+/* actr_runtime_invoke: run @fn(@data) on @rt's I/O thread soon (at once,
+ * inline, when called on it); returns without waiting.  @fn runs with the
+ * rules of the I/O thread (do not block) and may use every socket object
+ * of the runtime directly.  Codes: ACTR_EINVALID_ARGUMENT.  Any thread. */
+ACTR_API int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data);
+
+/* actr_runtime_call: run @fn(@data) on @rt's I/O thread and wait for it;
+ * returns what @fn returns (inline when called on the I/O thread).  For
+ * set-up and tear-down steps, not for the data path.  Hold your runtime
+ * reference during the call.  ACTR_EINVALID_ARGUMENT for a NULL argument. */
+ACTR_API int actr_runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
+
 /* actr_runtime_is_io_thread: true when called from the thread that runs
  * @rt's loop now (its own thread, or a receiver lending itself). */
 ACTR_API bool actr_runtime_is_io_thread(const actr_runtime_t *rt);

@@ -114,7 +114,7 @@ static void rtc_port_release(void *p) {
 /* Push delivery: channel callbacks run on the runtime's I/O thread. */
 static int rtc_port_call(void *p, int (*fn)(void *data), void *data) {
   rtc_port_t *port = p;
-  return actr__runtime_call(port->rt, fn, data);
+  return actr_runtime_call(port->rt, fn, data);
 }
 
 static bool rtc_port_on_delivery_thread(void *p) {

@@ -393,7 +393,7 @@ static gpointer supervisor_main(gpointer p) {
       c->st.reconnects++;
       backoff = BACKOFF_MIN_MS;
       g_mutex_unlock(&c->mu);
-      actr__runtime_call(c->rt, link_up_event, c);
+      actr_runtime_call(c->rt, link_up_event, c);
       g_mutex_lock(&c->mu);
     } else {
       actr__log(ACTR_LOG_WARN, "signaling: reconnect failed: %s", actr_last_error());
@@ -460,7 +460,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     free(c);
     return actr__fail(rc, "%s", why);
   }
-  actr__runtime_call(rt, start_heartbeat, c);
+  actr_runtime_call(rt, start_heartbeat, c);
   c->supervisor = g_thread_new("actr-signaling", supervisor_main, c);
   *out = c;
   return ACTR_OK;
@@ -609,7 +609,7 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   Signaling__SignalingEnvelope *r = NULL;
   if (actr__sig_client_request(c, &req, UNREGISTER_WAIT_MS, &r) == ACTR_OK)
     actr__pb_free(&r->base);
-  actr__runtime_call(c->rt, stop_heartbeat, c);
+  actr_runtime_call(c->rt, stop_heartbeat, c);
   g_mutex_lock(&c->mu);
   c->closing = true;
   g_cond_broadcast(&c->cond);

@@ -514,7 +514,7 @@ int actr_webrtc_pc_create_data_channel(actr_webrtc_pc_t *pc, const char *label,
   if (cbs)
     dc->cbs = *cbs;
   dc->user = user;
-  int rc = actr__runtime_call(pc->rt, create_io, dc);
+  int rc = actr_runtime_call(pc->rt, create_io, dc);
   if (rc) {
     dc->released = true;
     actr__dc_unref(dc);
@@ -549,7 +549,7 @@ void actr_webrtc_dc_set_callbacks(actr_webrtc_dc_t *dc, const actr_webrtc_dc_cal
   cbs_call_t c = {.dc = dc, .user = user};
   if (cbs)
     c.cbs = *cbs;
-  actr__runtime_call(dc->pc->rt, set_callbacks_io, &c);
+  actr_runtime_call(dc->pc->rt, set_callbacks_io, &c);
 }
 
 const char *actr_webrtc_dc_label(const actr_webrtc_dc_t *dc) { return dc ? dc->label : ""; }
@@ -679,7 +679,7 @@ void actr_webrtc_dc_resume(actr_webrtc_dc_t *dc) {
   if (!dc)
     return;
   dc_ref(dc);
-  actr__runtime_invoke(dc->pc->rt, resume_io, dc);
+  actr_runtime_invoke(dc->pc->rt, resume_io, dc);
 }
 
 static void close_now(actr_webrtc_dc_t *dc) {
@@ -709,7 +709,7 @@ void actr_webrtc_dc_close(actr_webrtc_dc_t *dc) {
   if (!dc)
     return;
   dc_ref(dc);
-  actr__runtime_invoke(dc->pc->rt, close_io, dc);
+  actr_runtime_invoke(dc->pc->rt, close_io, dc);
 }
 
 static int release_io(void *data) {
@@ -726,6 +726,6 @@ static int release_io(void *data) {
 void actr_webrtc_dc_release(actr_webrtc_dc_t *dc) {
   if (!dc)
     return;
-  actr__runtime_call(dc->pc->rt, release_io, dc);
+  actr_runtime_call(dc->pc->rt, release_io, dc);
   actr__dc_unref(dc);
 }

@@ -3,7 +3,7 @@
  * runtime's I/O thread.  Not here: the data channels themselves (dc.c).
  *
  * Life cycle.  Public calls from other threads run their body on the I/O
- * thread (actr__runtime_call).  Ending (close, failure, the peer leaving)
+ * thread (actr_runtime_call).  Ending (close, failure, the peer leaving)
  * marks the connection closed at once — every layer callback then returns
  * early — reports the channels and the state, and tears the layers down from
  * an idle callback, so that no layer is freed while one of its functions is
@@ -392,7 +392,7 @@ int actr_webrtc_pc_new(actr_runtime_t *rt, const actr_webrtc_config_t *cfg,
   int rc = pc_build(rt, cfg, out);
   if (rc)
     return rc;
-  rc = actr__runtime_call(rt, init_io, *out);
+  rc = actr_runtime_call(rt, init_io, *out);
   if (rc) {
     actr_webrtc_pc_t *pc = *out;
     *out = NULL;
@@ -626,7 +626,7 @@ int actr_webrtc_pc_create_offer(actr_webrtc_pc_t *pc, char **sdp) {
   if (!pc || !sdp)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "pc and sdp are required");
   sdp_call_t c = {.pc = pc};
-  int rc = actr__runtime_call(pc->rt, create_offer_io, &c);
+  int rc = actr_runtime_call(pc->rt, create_offer_io, &c);
   *sdp = c.sdp;
   return rc;
 }
@@ -635,7 +635,7 @@ int actr_webrtc_pc_create_answer(actr_webrtc_pc_t *pc, char **sdp) {
   if (!pc || !sdp)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "pc and sdp are required");
   sdp_call_t c = {.pc = pc};
-  int rc = actr__runtime_call(pc->rt, create_answer_io, &c);
+  int rc = actr_runtime_call(pc->rt, create_answer_io, &c);
   *sdp = c.sdp;
   return rc;
 }
@@ -644,7 +644,7 @@ int actr_webrtc_pc_set_remote_description(actr_webrtc_pc_t *pc, bool is_offer, c
   if (!pc || !sdp)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "pc and sdp are required");
   sdp_call_t c = {.pc = pc, .is_offer = is_offer, .text = sdp};
-  return actr__runtime_call(pc->rt, set_remote_io, &c);
+  return actr_runtime_call(pc->rt, set_remote_io, &c);
 }
 
 static int local_description_io(void *data) {
@@ -659,7 +659,7 @@ int actr_webrtc_pc_local_description(actr_webrtc_pc_t *pc, char **sdp) {
   if (!pc || !sdp)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "pc and sdp are required");
   sdp_call_t c = {.pc = pc};
-  int rc = actr__runtime_call(pc->rt, local_description_io, &c);
+  int rc = actr_runtime_call(pc->rt, local_description_io, &c);
   *sdp = c.sdp;
   return rc;
 }
@@ -705,7 +705,7 @@ int actr_webrtc_pc_add_remote_candidate(actr_webrtc_pc_t *pc, const char *candid
   if (!pc)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "pc is NULL");
   cand_call_t c = {pc, candidate, mid};
-  return actr__runtime_call(pc->rt, add_candidate_io, &c);
+  return actr_runtime_call(pc->rt, add_candidate_io, &c);
 }
 
 actr_webrtc_pc_state_t actr_webrtc_pc_state(const actr_webrtc_pc_t *pc) {
@@ -725,7 +725,7 @@ void actr_webrtc_pc_close(actr_webrtc_pc_t *pc) {
   if (!pc)
     return;
   actr__pc_ref(pc);
-  actr__runtime_invoke(pc->rt, close_io, pc);
+  actr_runtime_invoke(pc->rt, close_io, pc);
 }
 
 static int destroy_io(void *data) {
@@ -742,6 +742,6 @@ void actr_webrtc_pc_destroy(actr_webrtc_pc_t *pc) {
   if (!pc)
     return;
   if (pc->ice) /* NULL only for a half-built connection */
-    actr__runtime_call(pc->rt, destroy_io, pc);
+    actr_runtime_call(pc->rt, destroy_io, pc);
   actr__pc_unref(pc);
 }

@@ -132,15 +132,18 @@ static gboolean invoke_cb(gpointer p) {
   return G_SOURCE_REMOVE;
 }
 
-void actr__runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data) {
+int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data) {
+  if (!rt || !fn)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "runtime or function is NULL");
   if (g_main_context_is_owner(rt->ctx)) {
     fn(data);
-    return;
+    return ACTR_OK;
   }
   invoke_t *inv = g_new(invoke_t, 1);
   inv->fn = fn;
   inv->data = data;
   g_main_context_invoke_full(rt->ctx, G_PRIORITY_DEFAULT, invoke_cb, inv, g_free);
+  return ACTR_OK;
 }
 
 typedef struct call {
@@ -162,13 +165,15 @@ static void call_cb(void *p) {
   g_mutex_unlock(&c->mu);
 }
 
-int actr__runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data) {
+int actr_runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data) {
+  if (!rt || !fn)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "runtime or function is NULL");
   if (g_main_context_is_owner(rt->ctx))
     return fn(data);
   call_t c = {.fn = fn, .data = data};
   g_mutex_init(&c.mu);
   g_cond_init(&c.cond);
-  actr__runtime_invoke(rt, call_cb, &c);
+  actr_runtime_invoke(rt, call_cb, &c);
   g_mutex_lock(&c.mu);
   while (!c.done)
     g_cond_wait(&c.cond, &c.mu);

@@ -10,15 +10,6 @@
  * GSource of every wire is attached here. */
 GMainContext *actr__runtime_context(actr_runtime_t *rt);
 
-/* actr__runtime_invoke: run @fn(@data) on the I/O thread soon (directly if
- * already on it).  @fn returns nothing; @data is the caller's to manage. */
-void actr__runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data);
-
-/* actr__runtime_call: run @fn(@data) on the I/O thread and wait for it to
- * return its int result (directly if already on it).  For set-up and
- * tear-down steps, not for the data path. */
-int actr__runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
-
 /* actr__runtime_lend: the calling thread is about to wait for something the
  * I/O thread will produce: run the loop on this thread instead (the I/O
  * thread stands aside meanwhile), until @done(@data) is true (checked after

@@ -169,7 +169,7 @@ static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_con
   actr__ws_conn_ref_internal(c); /* the I/O side, released by teardown */
   actr__ws_conn_ref_internal(c); /* the async steps (start_free) */
   st->conn = c;
-  actr__runtime_invoke(rt, start_on_io, st);
+  actr_runtime_invoke(rt, start_on_io, st);
   g_mutex_lock(&c->done_mu);
   while (!c->handshake_done)
     g_cond_wait(&c->done_cond, &c->done_mu);

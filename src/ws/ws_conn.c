@@ -229,7 +229,7 @@ void actr__ws_conn_release_handle(actr_ws_conn_t *c) {
    * close timer bounds it), so the memory and the runtime reference are
    * released here, never on the I/O thread. */
   actr__ws_conn_ref_internal(c);
-  actr__runtime_invoke(c->rt, close_on_io, c);
+  actr_runtime_invoke(c->rt, close_on_io, c);
   if (!actr_runtime_is_io_thread(c->rt)) {
     g_mutex_lock(&c->done_mu);
     while (atomic_load(&c->refs) > 1)

@@ -421,7 +421,7 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
       return rc;
     }
   }
-  int rc = actr__runtime_call(rt, start_on_io, s);
+  int rc = actr_runtime_call(rt, start_on_io, s);
   if (rc != ACTR_OK) {
     rc = actr__fail(rc, "%s", s->err ? s->err : "cannot listen");
     server_unref(s);
@@ -475,7 +475,7 @@ static int stop_on_io(void *p) {
 void actr_ws_server_close(actr_ws_server_t *s) {
   if (!s)
     return;
-  actr__runtime_call(s->rt, stop_on_io, s);
+  actr_runtime_call(s->rt, stop_on_io, s);
   /* Connections aborted in their handshake may still have a GIO step to
    * finish (a cancelled TLS handshake); they are freed on the I/O thread. */
   g_mutex_lock(&s->mu);

@@ -42,7 +42,7 @@ static actr_msg_t *taken(ws_slot_t *s) {
 
 static void request_resume(actr_ws_conn_t *c) {
   actr__ws_conn_ref_internal(c);
-  actr__runtime_invoke(c->rt, actr__ws_conn_resume_on_io, c);
+  actr_runtime_invoke(c->rt, actr__ws_conn_resume_on_io, c);
 }
 
 /* closed_error: ACTR_EWEBSOCKET_CLOSED with why the connection ended. */
@@ -260,7 +260,7 @@ void actr_ws_conn_close_with(actr_ws_conn_t *c, uint16_t code, const char *reaso
     r->reason[end ? end - r->reason : 0] = 0;
   }
   actr__ws_conn_ref_internal(c);
-  actr__runtime_invoke(c->rt, close_with_on_io, r);
+  actr_runtime_invoke(c->rt, close_with_on_io, r);
 }
 
 void actr_ws_conn_close(actr_ws_conn_t *c) { actr_ws_conn_close_with(c, ACTR__WS_CLOSE_NORMAL, ""); }

@@ -183,6 +183,28 @@ static void test_unread_type_stalls_nobody(void) {
   fix_stop(&f);
 }
 
+/* A function of the user's on the I/O thread: call waits for its result,
+ * invoke returns at once; both run where actr_runtime_is_io_thread holds. */
+static actr_runtime_t *io_rt;
+static int on_io_call(void *p) { return actr_runtime_is_io_thread(io_rt) ? *(int *)p : -1; }
+static void on_io_invoke(void *p) {
+  g_async_queue_push(p, GINT_TO_POINTER(actr_runtime_is_io_thread(io_rt) ? 2 : 1));
+}
+
+static void test_runtime_call_and_invoke(void) {
+  ASSERT_OK(actr_runtime_new(&io_rt));
+  int v = 42;
+  g_assert_false(actr_runtime_is_io_thread(io_rt));
+  g_assert_cmpint(actr_runtime_call(io_rt, on_io_call, &v), ==, 42);
+  GAsyncQueue *q = g_async_queue_new();
+  ASSERT_OK(actr_runtime_invoke(io_rt, on_io_invoke, q));
+  g_assert_cmpint(GPOINTER_TO_INT(g_async_queue_timeout_pop(q, 5 * G_USEC_PER_SEC)), ==, 2);
+  ASSERT_RC(actr_runtime_invoke(io_rt, NULL, q), "INVALID_ARGUMENT");
+  ASSERT_RC(actr_runtime_call(NULL, on_io_call, &v), "INVALID_ARGUMENT");
+  g_async_queue_unref(q);
+  actr_runtime_unref(io_rt);
+}
+
 typedef struct sender {
   actr_lane_t *lane;
   uint32_t id, count;
@@ -409,7 +431,7 @@ static void test_send_on_io_thread_never_waits(void) {
   fix_pair(&f, &scfg, &cli, &srv); /* nobody reads on the server side */
   io_send_t s = {.rt = f.rt};
   ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &s.lane));
-  ASSERT_RC(actr__runtime_call(f.rt, send_until_refused, &s), "WOULD_BLOCK");
+  ASSERT_RC(actr_runtime_call(f.rt, send_until_refused, &s), "WOULD_BLOCK");
   g_assert_cmpint(s.sent, >, 0);
   g_test_message("%d messages of 64 KiB taken before the queue was full", s.sent);
   /* From an application thread: once the queue stays full (TCP may still
@@ -516,6 +538,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/sizes-0-to-16m", test_sizes);
   g_test_add_func("/ws/lane/queued-before-lane", test_queued_before_lane);
   g_test_add_func("/ws/lane/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
+  g_test_add_func("/runtime/call-and-invoke-on-io-thread", test_runtime_call_and_invoke);
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);

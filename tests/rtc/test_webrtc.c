@@ -210,8 +210,8 @@ static void test_sctp_timers(void) {
   g_assert_true(h_wait_open(c, T_MS));
   /* Both loops blocked for 1.5 s. */
   uint64_t before = actr__sctp_timer_ticks();
-  actr__runtime_invoke(w.peers[1].rt, block_loop_cb, GUINT_TO_POINTER(1500000));
-  ASSERT_OK(actr__runtime_call(w.peers[0].rt, block_loop, GUINT_TO_POINTER(1500000)));
+  actr_runtime_invoke(w.peers[1].rt, block_loop_cb, GUINT_TO_POINTER(1500000));
+  ASSERT_OK(actr_runtime_call(w.peers[0].rt, block_loop, GUINT_TO_POINTER(1500000)));
   uint64_t during = actr__sctp_timer_ticks() - before;
   g_test_message("timer ticks while both loops were blocked for 1.5 s: %llu",
                  (unsigned long long)during);
