@@ -206,6 +206,12 @@ void h_desc_sent(h_world_t *w, int idx) {
 }
 
 void h_world_fini(h_world_t *w) {
+  /* Both connections go first: until destroy returns, a connection's
+   * callbacks may still run and add to its peer's channel lists (an open
+   * that was on its way), so the lists are freed only after. */
+  for (int i = 0; i < 2; i++)
+    if (w->peers[i].local)
+      actr_webrtc_pc_destroy(w->peers[i].pc);
   for (int i = 0; i < 2; i++) {
     h_peer_t *p = &w->peers[i];
     if (!p->local)
@@ -216,7 +222,6 @@ void h_world_fini(h_world_t *w) {
       chan_free(p->incoming->pdata[j]);
     g_ptr_array_free(p->local, TRUE);
     g_ptr_array_free(p->incoming, TRUE);
-    actr_webrtc_pc_destroy(p->pc);
   }
   if (!actr__rtc_wait_idle(10000))
     g_error("%d WebRTC objects still alive after teardown", actr__rtc_live_objects());
