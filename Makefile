@@ -1,7 +1,7 @@
 # libactr — the two commands (`make demo`, `make test`) and their siblings.
 # Each target installs what is missing (scripts/install-deps.sh), builds with
 # Meson + Ninja, and runs.
-.PHONY: all deps build demo test bench fuzz asan fuzz-build clean
+.PHONY: all deps build demo test bench fuzz soak asan fuzz-build clean
 
 NINJA_JOBS ?= 2
 MESON_SETUP = meson setup --wipe
@@ -50,6 +50,14 @@ fuzz:
 	@scripts/install-deps.sh fuzz
 	$(MAKE) fuzz-build
 	FUZZ_RUNS=$${FUZZ_RUNS:-10000000} FUZZ_SECONDS=$${FUZZ_SECONDS:-3600} scripts/run-tests.sh
+
+# Not part of `make test`: 10 minutes (SOAK_SECONDS) of mixed traffic on every
+# lane kind with a hostile client attached; serve's RSS must stay flat
+# (docs/soak.md).  A full-length run puts its plot and figures in docs/.
+soak:
+	@scripts/install-deps.sh soak
+	$(MAKE) build
+	scripts/soak.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

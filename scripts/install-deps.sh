@@ -1,6 +1,6 @@
 #!/bin/sh
 # install-deps.sh — install the Debian packages libactr needs, only those
-# missing.  Usage: scripts/install-deps.sh [build|demo|test|bench|fuzz|all]...
+# missing.  Usage: scripts/install-deps.sh [build|demo|test|bench|fuzz|soak|all]...
 # Runs apt-get (as root, or through sudo) only when something is missing.
 set -eu
 
@@ -21,6 +21,9 @@ RTC_TEST="coturn python3-aiortc chromium iproute2 nodejs npm"
 # The test actrix (tests/realm/test_actrix.py): protobuf messages, Ed25519.
 REALM_TEST="python3-protobuf python3-cryptography python3-websockets"
 RTC_BENCH="chromium iproute2 nodejs npm"
+# The soak (scripts/soak.sh): the loopback-only namespace, the hostile client
+# (websockets, aiortc), the RSS plot, gdb (serve's malloc_stats).
+SOAK="iproute2 python3-websockets python3-aiortc gnuplot-nox gdb"
 BUILD="$BUILD $WS_BUILD $RTC_BUILD"
 TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST"
 BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH"
@@ -36,7 +39,8 @@ for group in "$@"; do
     test) want="$want $TEST"; npm_modules=yes ;;
     bench) want="$want $BENCH"; npm_modules=yes ;;
     fuzz) want="$want $FUZZ" ;;
-    all) want="$want $TEST $BENCH $FUZZ"; npm_modules=yes ;;
+    soak) want="$want $BUILD $SOAK" ;;
+    all) want="$want $TEST $BENCH $FUZZ $SOAK"; npm_modules=yes ;;
     *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
   esac
 done
