@@ -1148,6 +1148,19 @@ static bool on_event(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   return false;
 }
 
+/* refuse_handshake: answer the request with @status, then close.  False
+ * (stop reading), for handshake_input to return. */
+static bool refuse_handshake(actr_ws_conn_t *c, int status, const char *why) {
+  actr__log(ACTR_LOG_INFO, "WebSocket handshake refused (%d): %s", status, why);
+  char *resp = actr__ws_http_response_error(status, why);
+  queue_head(c, resp);
+  g_free(resp);
+  c->teardown_after_flush = true;
+  unwatch_input(c);
+  flush(c);
+  return false;
+}
+
 /* handshake_input: CONNECTING: the upgrade request (server) or response
  * (client) in rbuf[0..rend).  False to stop reading for now. */
 static bool handshake_input(actr_ws_conn_t *c) {
@@ -1159,28 +1172,13 @@ static bool handshake_input(actr_ws_conn_t *c) {
     int r = actr__ws_http_parse_request((const char *)c->rbuf, c->rend, &head_len, &req, &status, &why);
     if (r == 0)
       return true;
-    if (r < 0) {
-      actr__log(ACTR_LOG_INFO, "WebSocket handshake refused (%d): %s", status, why);
-      char *resp = actr__ws_http_response_error(status, why);
-      queue_head(c, resp);
-      g_free(resp);
-      c->teardown_after_flush = true;
-      unwatch_input(c);
-      flush(c);
-      return false;
-    }
+    if (r < 0)
+      return refuse_handshake(c, status, why);
     int refuse = actr__ws_server_check(c->server, req.target, req.path, (const char *)c->rbuf,
                                        head_len);
     if (refuse) {
-      actr__log(ACTR_LOG_INFO, "WebSocket handshake refused by the server's check (%d)", refuse);
       actr__ws_request_clear(&req);
-      char *resp = actr__ws_http_response_error(refuse, "refused");
-      queue_head(c, resp);
-      g_free(resp);
-      c->teardown_after_flush = true;
-      unwatch_input(c);
-      flush(c);
-      return false;
+      return refuse_handshake(c, refuse, "refused by the server's check");
     }
     c->path = g_strdup(req.path);
     c->source_id = req.source_id;
