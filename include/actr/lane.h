@@ -121,9 +121,12 @@ typedef void (*actr_lane_handler_fn)(actr_lane_t *lane, actr_msg_t *msg, void *u
  * would block (channel still connecting, buffered amount above the lane's
  * high-water mark, or the whole message not fitting in the channel's buffer)
  * it returns ACTR_EWOULD_BLOCK and sends nothing.
- * Offered by DataChannel lanes over WebRTC (actr/rtc_link.h); other lane
- * kinds return ACTR_EINVALID_OPERATION ("set_handler() not supported on this
- * lane type"). */
+ * Offered by DataChannel lanes over WebRTC (actr/rtc_link.h) and WebSocket
+ * lanes (actr/websocket.h: there the handler is the type's on its
+ * connection, the lane is held while it is set, and
+ * actr_ws_conn_pause / on_writable push a slow peer back); in-process lanes
+ * return ACTR_EINVALID_OPERATION ("set_handler() not supported on this lane
+ * type"). */
 ACTR_API int actr_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
 
 /* actr_lane_send_envelope: hand @env to the lane.  On ACTR_OK the lane owns

@@ -153,6 +153,44 @@ ACTR_API bool actr_ws_conn_is_open(const actr_ws_conn_t *conn);
 /* actr_ws_conn_stats: copy the counters into *@out. */
 ACTR_API int actr_ws_conn_stats(const actr_ws_conn_t *conn, actr_ws_conn_stats_t *out);
 
+/* ---- event-driven use ----
+ * Lanes of a connection take handlers (actr_lane_set_handler: each message
+ * of that type goes to the handler on the I/O thread, as it is decoded, in
+ * order; queued ones first).  A handler's send never waits: it returns
+ * ACTR_EWOULD_BLOCK when the connection's outbound queue is full.  Then:
+ * keep the message, actr_ws_conn_pause the connection (nothing more is read
+ * from the peer, so TCP pushes it back), and on on_writable send it again
+ * and actr_ws_conn_resume.  No thread per connection is needed
+ * (actr-lane serve works this way). */
+
+/* actr_ws_conn_callbacks_t: a connection's events, on the I/O thread. */
+typedef struct actr_ws_conn_callbacks {
+  /* on_writable: a send refused for a full outbound queue (ACTR_EWOULD_BLOCK
+   * or ACTR_ETIMEOUT) may be tried again: the queue has drained to half.
+   * Once per refusal streak.  May be NULL. */
+  void (*on_writable)(actr_ws_conn_t *conn, void *user);
+  /* on_closed: the connection has closed (either side, or failed); the last
+   * callback of the connection (handlers included).  Called at once when it
+   * was closed already.  May be NULL. */
+  void (*on_closed)(actr_ws_conn_t *conn, void *user);
+} actr_ws_conn_callbacks_t;
+
+/* actr_ws_conn_set_callbacks: set (or, @cbs NULL, clear) @conn's event
+ * callbacks.  When it returns, the previous ones are not running (unless
+ * called from inside one) and never run again.  Lane connections only
+ * (message-mode ones have actr_ws_message_ops_t).  Any thread.  Codes:
+ * ACTR_EINVALID_ARGUMENT, ACTR_EINVALID_OPERATION (message mode). */
+ACTR_API int actr_ws_conn_set_callbacks(actr_ws_conn_t *conn, const actr_ws_conn_callbacks_t *cbs,
+                                        void *user);
+
+/* actr_ws_conn_pause: stop reading from the peer: a message already read
+ * stays held, and TCP pushes the peer back.  actr_ws_conn_resume: read
+ * again (the held message first).  Idempotent; any thread (on the I/O
+ * thread, such as in a handler, they take effect at once: no handler of
+ * this connection runs after pause returns, until resume). */
+ACTR_API int actr_ws_conn_pause(actr_ws_conn_t *conn);
+ACTR_API int actr_ws_conn_resume(actr_ws_conn_t *conn);
+
 /* actr_ws_conn_close: start the close handshake (idempotent, non-blocking):
  * messages already accepted by send are written first, later sends fail with
  * ACTR_EWEBSOCKET_CLOSED, blocked callers wake; what has arrived can still

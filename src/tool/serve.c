@@ -5,8 +5,9 @@
  * lanes the client opens are echoed the same way.  Runs until SIGINT
  * or SIGTERM, then closes every connection and exits 0.
  *
- * One thread per connection echoes (actr_ws_conn_recv for any type, then the
- * type's lane send): a slow client pushes back on its own thread only.
+ * Echo on the I/O thread with lane handlers (see `session_t`): a slow
+ * client pushes back on its own connection only, and no thread is made per
+ * connection.
  * --max-connections / --max-handshakes set the server's caps (actr_ws_config_t);
  * past them a client gets HTTP 503. */
 #include <glib.h>
@@ -21,81 +22,106 @@
 
 #include "tool.h"
 
+/* One session per lane connection, all on the I/O thread: a handler per
+ * payload type echoes each message with a send that never waits; when the
+ * connection's outbound queue is full the message is kept, the connection
+ * paused (TCP pushes the client back) until on_writable, then sent and the
+ * connection resumed.  No thread per connection. */
 typedef struct session {
-  actr_ws_conn_t *conn;
+  actr_ws_conn_t *conn; /* owned handle */
+  actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
+  actr_msg_t *held; /* refused by a full outbound queue, with its lane */
+  actr_lane_t *held_lane;
   struct server_ctx *ctx;
 } session_t;
 
-/* Echo threads run detached: each frees its session and counts itself out
- * as it ends, so nothing waits for the next connection to be reaped. */
+/* The live sessions; stop closes them and waits for their on_closed. */
 typedef struct server_ctx {
   GMutex mu;
   GCond cond;
-  GList *live;      /* session_t: echoing */
-  unsigned running; /* echo threads not yet finished */
+  GList *live; /* session_t */
   bool stopping;
 } server_ctx_t;
 
-static gpointer echo_main(gpointer p) {
-  session_t *s = p;
-  server_ctx_t *ctx = s->ctx;
-  actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT] = {0};
-  for (;;) {
-    actr_payload_type_t t;
-    actr_msg_t *m;
-    if (actr_ws_conn_recv(s->conn, -1, &t, &m) != ACTR_OK)
-      break; /* closed and drained */
-    int rc = lanes[t] ? ACTR_OK : actr_ws_conn_lane(s->conn, t, &lanes[t]);
-    if (rc == ACTR_OK)
-      rc = actr_lane_send(lanes[t], actr_msg_data(m), actr_msg_len(m));
-    actr_msg_free(m);
-    if (rc != ACTR_OK)
-      break;
+static void echo_handler(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  session_t *s = user;
+  int rc = actr_lane_try_send(lane, actr_msg_data(msg), actr_msg_len(msg));
+  if (rc == ACTR_EWOULD_BLOCK) {
+    s->held = msg;
+    s->held_lane = lane;
+    actr_ws_conn_pause(s->conn); /* no handler runs until resume */
+    return;
   }
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
-    actr_lane_unref(lanes[t]);
-  g_mutex_lock(&ctx->mu);
-  ctx->live = g_list_remove(ctx->live, s);
-  g_mutex_unlock(&ctx->mu);
-  actr_ws_conn_unref(s->conn); /* waits for the close handshake */
-  g_free(s);
-  g_mutex_lock(&ctx->mu);
-  ctx->running--;
-  g_cond_broadcast(&ctx->cond);
-  g_mutex_unlock(&ctx->mu); /* ctx may be gone from here on */
-  return NULL;
+  actr_msg_free(msg); /* sent, or the connection is closing */
 }
 
-/* on_accept: I/O thread.  Starting a thread does not block the loop; when
- * none can be made the connection is refused (1013), the process lives. */
+static void on_writable(actr_ws_conn_t *conn, void *user) {
+  session_t *s = user;
+  if (!s->held)
+    return;
+  int rc = actr_lane_try_send(s->held_lane, actr_msg_data(s->held), actr_msg_len(s->held));
+  if (rc == ACTR_EWOULD_BLOCK)
+    return; /* told again when it drains */
+  actr_msg_free(s->held);
+  s->held = NULL;
+  actr_ws_conn_resume(conn);
+}
+
+static void on_closed(actr_ws_conn_t *conn, void *user) {
+  session_t *s = user;
+  server_ctx_t *ctx = s->ctx;
+  (void)conn;
+  actr_msg_free(s->held);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    actr_lane_unref(s->lanes[t]);
+  actr_ws_conn_unref(s->conn); /* on the I/O thread: does not wait */
+  g_mutex_lock(&ctx->mu);
+  ctx->live = g_list_remove(ctx->live, s);
+  g_cond_broadcast(&ctx->cond);
+  g_mutex_unlock(&ctx->mu);
+  g_free(s);
+}
+
+static const actr_ws_conn_callbacks_t session_cbs = {on_writable, on_closed};
+
+/* on_accept: I/O thread. */
 static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   server_ctx_t *ctx = user;
   (void)path;
-  session_t *s = g_new0(session_t, 1);
-  s->conn = conn;
-  s->ctx = ctx;
   g_mutex_lock(&ctx->mu);
-  if (ctx->stopping) {
-    g_mutex_unlock(&ctx->mu);
-    actr_ws_conn_close(conn);
-    actr_ws_conn_unref(conn);
-    g_free(s);
-    return;
-  }
-  GError *err = NULL;
-  GThread *t = g_thread_try_new("actr-echo", echo_main, s, &err);
-  if (t) {
+  bool stopping = ctx->stopping;
+  session_t *s = NULL;
+  if (!stopping) {
+    s = g_new0(session_t, 1);
+    s->conn = conn;
+    s->ctx = ctx;
     ctx->live = g_list_prepend(ctx->live, s);
-    ctx->running++;
-    g_thread_unref(t); /* detached */
   }
   g_mutex_unlock(&ctx->mu);
-  if (!t) {
-    fprintf(stderr, "actr-lane serve: connection refused: %s\n", err->message);
-    g_error_free(err);
-    actr_ws_conn_close_with(conn, 1013, "out of threads");
+  if (stopping) {
+    actr_ws_conn_close(conn);
     actr_ws_conn_unref(conn);
+    return;
+  }
+  int rc = ACTR_OK;
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT && rc == ACTR_OK; t++) {
+    rc = actr_ws_conn_lane(conn, (actr_payload_type_t)t, &s->lanes[t]);
+    if (rc == ACTR_OK)
+      rc = actr_lane_set_handler(s->lanes[t], echo_handler, s);
+  }
+  if (rc == ACTR_OK)
+    rc = actr_ws_conn_set_callbacks(conn, &session_cbs, s); /* on_closed frees s */
+  if (rc != ACTR_OK) {
+    fprintf(stderr, "actr-lane serve: connection refused: %s: %s\n", actr_err_name(rc),
+            actr_last_error());
+    actr_ws_conn_close_with(conn, 1011, "cannot serve");
+    for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+      actr_lane_unref(s->lanes[t]);
+    g_mutex_lock(&ctx->mu);
+    ctx->live = g_list_remove(ctx->live, s);
+    g_mutex_unlock(&ctx->mu);
     g_free(s);
+    actr_ws_conn_unref(conn);
   }
 }
 
@@ -223,8 +249,8 @@ int tool_serve(int argc, char **argv) {
   g_mutex_lock(&ctx.mu);
   ctx.stopping = true;
   for (GList *l = ctx.live; l; l = l->next)
-    actr_ws_conn_close(((session_t *)l->data)->conn); /* the echo threads see CLOSED */
-  while (ctx.running)
+    actr_ws_conn_close(((session_t *)l->data)->conn); /* on_closed ends each */
+  while (ctx.live)
     g_cond_wait(&ctx.cond, &ctx.mu);
   g_mutex_unlock(&ctx.mu);
   actr_ws_server_unref(srv);

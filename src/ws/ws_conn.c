@@ -501,8 +501,12 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
     g_mutex_unlock(&c->tx_mu);
     if (closed)
       return actr__ws_conn_closed_error(c);
-    if (full)
+    if (full) {
+      g_mutex_lock(&c->tx_mu);
+      c->want_writable = true; /* on_writable when it drains to half */
+      g_mutex_unlock(&c->tx_mu);
       return actr__fail(ACTR_EWOULD_BLOCK, "WebSocket outbound queue full");
+    }
   }
   uint8_t hdr[ACTR__WS_MSG_HEADER];
   bool text = false;
@@ -532,6 +536,7 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
      * lending the loop): only it drains this queue. */
     if (nonblock || g_main_context_is_owner(c->ctx)) {
       rc = ACTR_EWOULD_BLOCK;
+      c->want_writable = true;
       break;
     }
     c->tx_waiters++;
@@ -544,6 +549,7 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
     if (!in_time && c->tx_bytes && c->tx_bytes + f->len > c->cfg.outbound_queue_bytes &&
         !c->tx_closed) {
       rc = ACTR_ETIMEOUT;
+      c->want_writable = true;
       break;
     }
   }
@@ -693,9 +699,15 @@ static void flush(actr_ws_conn_t *c) {
       /* Blocked senders wake at the low-water mark (half the bound), not at
        * every write: one wake-up then refills half a queue instead of one
        * wake-up per message. */
-      if (c->tx_waiters && c->tx_bytes <= c->cfg.outbound_queue_bytes / 2)
+      bool half = c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+      if (c->tx_waiters && half)
         g_cond_broadcast(&c->tx_cond);
+      bool writable = half && c->want_writable;
+      if (writable)
+        c->want_writable = false;
       g_mutex_unlock(&c->tx_mu);
+      if (writable && c->cbs.on_writable) /* sends from it only queue: no re-entry */
+        c->cbs.on_writable(c, c->cbs_user);
     }
   }
 }
@@ -842,6 +854,18 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
                          c->close_received ? c->peer_close_reason : "", c->raw_user);
   }
   actr__log(ACTR_LOG_DEBUG, "WebSocket %s closed: %s", c->path ? c->path : "", why ? why : "");
+  /* Handlers end with the connection; their lanes are let go below, last. */
+  actr_lane_t *held[ACTR_PAYLOAD_TYPE_COUNT];
+  g_mutex_lock(&c->rx_mu);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
+    held[t] = c->q[t].handler_lane;
+    c->q[t].handler = NULL;
+    c->q[t].handler_lane = NULL;
+  }
+  g_mutex_unlock(&c->rx_mu);
+  actr_ws_conn_callbacks_t cbs = c->cbs;
+  if (cbs.on_closed && prev != WS_CONNECTING)
+    cbs.on_closed(c, c->cbs_user);
   if (c->counted_by) {
     actr__ws_server_conn_gone(c->counted_by);
     c->counted_by = NULL;
@@ -851,6 +875,8 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   g_cond_broadcast(&c->done_cond);
   g_mutex_unlock(&c->done_mu);
   actr__ws_conn_unref_internal(c); /* the I/O side's reference */
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    actr_lane_unref(held[t]); /* may be the last handle: @c is not touched after */
 }
 
 /* ---- keepalive ---- */
@@ -1000,6 +1026,26 @@ static void wake_receivers(actr_ws_conn_t *c) {
 /* deliver: a decoded lane message of @type; false when its queue is full
  * (reading pauses, the message waits in c->pending). */
 static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
+  if (c->user_paused) { /* actr_ws_conn_pause: hold it, read nothing more */
+    c->pending = *m;
+    c->pending_type = type;
+    c->paused = true;
+    unwatch_input(c);
+    return false;
+  }
+  ws_queue_t *q = &c->q[type];
+  if (q->handler) { /* push delivery: written on this thread only */
+    actr_msg_t *msg = m->msg;
+    if (m->masked)
+      actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg), m->key,
+                    0);
+    g_mutex_lock(&c->rx_mu);
+    q->msgs_received++;
+    q->bytes_received += actr_msg_len(msg);
+    g_mutex_unlock(&c->rx_mu);
+    q->handler(q->handler_lane, msg, q->handler_user);
+    return atomic_load(&c->state) != WS_CLOSED;
+  }
   g_mutex_lock(&c->rx_mu);
   bool ok = push_locked(c, type, m);
   if (!ok) {
@@ -1025,7 +1071,7 @@ void actr__ws_conn_resume_on_io(void *p) {
   c->resume_pending = false;
   c->rx_paused = false;
   g_mutex_unlock(&c->rx_mu);
-  if (atomic_load(&c->state) != WS_CLOSED && c->paused) {
+  if (atomic_load(&c->state) != WS_CLOSED && c->paused && !c->user_paused) {
     c->paused = false;
     process_input(c);
   }

@@ -42,6 +42,11 @@ typedef struct ws_queue {
   uint64_t msgs_sent, bytes_sent; /* under tx_mu */
   uint64_t msgs_received, bytes_received; /* under rx_mu */
   bool claimed;            /* under rx_mu: a lane or actr_ws_conn_recv asked for it */
+  /* push delivery (actr_lane_set_handler): written on the I/O thread under
+   * rx_mu; the lane is held while set */
+  actr_lane_handler_fn handler;
+  void *handler_user;
+  actr_lane_t *handler_lane;
   uint64_t dropped_unread; /* under rx_mu */
 } ws_queue_t;
 
@@ -74,6 +79,9 @@ struct actr_ws_conn {
   tx_frame_t *io_head, *io_tail;   /* data frames taken from the shared queue */
   tx_frame_t *ctl_head, *ctl_tail; /* control frames and handshake heads */
   bool close_queued, close_written, close_received, fail_after_close, paused;
+  bool user_paused; /* actr_ws_conn_pause: hold what arrives, read nothing */
+  actr_ws_conn_callbacks_t cbs; /* actr_ws_conn_set_callbacks */
+  void *cbs_user;
   bool flush_then_close; /* a local close: send what was accepted first */
   bool teardown_after_flush;
   uint16_t close_code;
@@ -102,6 +110,7 @@ struct actr_ws_conn {
   uint64_t tx_bytes, tx_bytes_peak;
   unsigned tx_waiters;
   bool tx_active, tx_closed;
+  bool want_writable; /* a send found the queue full: tell on_writable at half */
 
   /* inbound queues (any thread) */
   GMutex rx_mu;
@@ -146,6 +155,11 @@ void actr__ws_conn_start_close(actr_ws_conn_t *c, uint16_t code, const char *rea
 void actr__ws_conn_resume_on_io(void *conn);
 /* Any thread: ACTR_EWEBSOCKET_CLOSED with why the connection ended. */
 int actr__ws_conn_closed_error(actr_ws_conn_t *c);
+
+/* ws_user.c, I/O thread: switch @type to push delivery (NULL @fn: back to
+ * queued); what is queued goes to @fn first. */
+void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *conn, int type, actr_lane_t *lane,
+                                     actr_lane_handler_fn fn, void *user);
 
 /* Lane side (any thread). */
 int actr__ws_conn_send(actr_ws_conn_t *conn, int type, const void *data, size_t len,

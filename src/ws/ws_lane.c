@@ -26,6 +26,26 @@ static int ws_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   return actr__ws_conn_recv_type(l->conn, (int)lane->payload_type, timeout_ms, out, &l->closed);
 }
 
+typedef struct handler_change {
+  actr_lane_t *lane;
+  actr_lane_handler_fn fn;
+  void *user;
+} handler_change_t;
+
+static int set_handler_on_io(void *p) {
+  handler_change_t *h = p;
+  ws_lane_t *l = to_ws(h->lane);
+  actr__ws_conn_set_handler_on_io(l->conn, (int)h->lane->payload_type, h->lane, h->fn, h->user);
+  return ACTR_OK;
+}
+
+/* The type's handler lives in the connection (like its queue), set on the
+ * I/O thread, which is where it runs. */
+static int ws_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user) {
+  handler_change_t h = {lane, fn, user};
+  return actr_runtime_call(to_ws(lane)->conn->rt, set_handler_on_io, &h);
+}
+
 static bool ws_lane_is_healthy(const actr_lane_t *lane) {
   ws_lane_t *l = to_ws(lane);
   return !atomic_load(&l->closed) && actr_ws_conn_is_open(l->conn);
@@ -67,6 +87,7 @@ static const actr__lane_ops_t ws_lane_ops = {
   .lane_type = "WebSocket",
   .send = ws_lane_send,
   .recv = ws_lane_recv,
+  .set_handler = ws_lane_set_handler,
   .is_healthy = ws_lane_is_healthy,
   .stats = ws_lane_stats,
   .close = ws_lane_close,

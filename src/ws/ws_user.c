@@ -102,6 +102,10 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
   g_mutex_lock(&c->rx_mu);
   ws_queue_t *q = &c->q[type];
   for (;;) {
+    if (q->handler) {
+      rc = ACTR_EINVALID_OPERATION; /* push delivery: messages go to the handler */
+      break;
+    }
     if (q->count) {
       pop_locked(c, type, &got, &resume);
       rc = ACTR_OK;
@@ -140,9 +144,112 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
     return actr__ws_conn_closed_error(c);
   case ACTR_EWOULD_BLOCK:
     return actr__fail(rc, "no message queued");
+  case ACTR_EINVALID_OPERATION:
+    return actr__fail(rc, "a handler takes this lane's messages (actr_lane_set_handler)");
   default:
     return actr__fail(rc, "no message within %d ms", timeout_ms);
   }
+}
+
+/* post_resume: resume reading from a fresh dispatch of the I/O thread (never
+ * inline: the caller may be inside the reading code, in a handler). */
+static gboolean post_resume_cb(gpointer p) {
+  actr__ws_conn_resume_on_io(p); /* releases the reference */
+  return G_SOURCE_REMOVE;
+}
+
+static void post_resume(actr_ws_conn_t *c) {
+  actr__ws_conn_ref_internal(c);
+  GSource *s = g_idle_source_new();
+  g_source_set_callback(s, post_resume_cb, c, NULL);
+  g_source_attach(s, c->ctx);
+  g_source_unref(s);
+}
+
+void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *lane,
+                                     actr_lane_handler_fn fn, void *user) {
+  ws_queue_t *q = &c->q[type];
+  bool resume = false;
+  g_mutex_lock(&c->rx_mu);
+  actr_lane_t *old = q->handler_lane;
+  bool open = !c->rx_closed;
+  q->handler = open ? fn : NULL;
+  q->handler_user = user;
+  q->handler_lane = open && fn ? actr_lane_clone(lane) : NULL;
+  q->claimed = true;
+  c->any_claimed = true;
+  g_cond_broadcast(&q->cond); /* a waiting recv sees the handler */
+  /* What was queued goes first, in order, on this thread. */
+  while (q->handler == fn && fn && q->count) {
+    ws_slot_t got;
+    pop_locked(c, type, &got, &resume);
+    g_mutex_unlock(&c->rx_mu);
+    fn(lane, taken(&got), user);
+    g_mutex_lock(&c->rx_mu);
+  }
+  g_mutex_unlock(&c->rx_mu);
+  if (resume) {
+    g_mutex_lock(&c->rx_mu);
+    c->resume_pending = false;
+    g_mutex_unlock(&c->rx_mu);
+    post_resume(c);
+  }
+  actr_lane_unref(old);
+}
+
+typedef struct cbs_change {
+  actr_ws_conn_t *conn;
+  actr_ws_conn_callbacks_t cbs;
+  void *user;
+} cbs_change_t;
+
+static int set_callbacks_on_io(void *p) {
+  cbs_change_t *ch = p;
+  actr_ws_conn_t *c = ch->conn;
+  c->cbs = ch->cbs;
+  c->cbs_user = ch->user;
+  if (atomic_load(&c->state) == WS_CLOSED && c->cbs.on_closed)
+    c->cbs.on_closed(c, c->cbs_user); /* closed already: said at once */
+  return ACTR_OK;
+}
+
+int actr_ws_conn_set_callbacks(actr_ws_conn_t *c, const actr_ws_conn_callbacks_t *cbs, void *user) {
+  if (!c)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "conn is NULL");
+  if (c->raw)
+    return actr__fail(ACTR_EINVALID_OPERATION, "message-mode connection: its ops say all");
+  cbs_change_t ch = {c, {0}, user};
+  if (cbs)
+    ch.cbs = *cbs;
+  return actr_runtime_call(c->rt, set_callbacks_on_io, &ch);
+}
+
+static int pause_on_io(void *p) {
+  actr_ws_conn_t *c = p;
+  c->user_paused = true;
+  return ACTR_OK;
+}
+
+static int resume_on_io(void *p) {
+  actr_ws_conn_t *c = p;
+  if (c->user_paused) {
+    c->user_paused = false;
+    if (c->paused)
+      post_resume(c);
+  }
+  return ACTR_OK;
+}
+
+int actr_ws_conn_pause(actr_ws_conn_t *c) {
+  if (!c)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "conn is NULL");
+  return actr_runtime_call(c->rt, pause_on_io, c);
+}
+
+int actr_ws_conn_resume(actr_ws_conn_t *c) {
+  if (!c)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "conn is NULL");
+  return actr_runtime_call(c->rt, resume_on_io, c);
 }
 
 int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *type,

@@ -224,6 +224,169 @@ static gpointer send_thread(gpointer p) {
   return NULL;
 }
 
+/* Push delivery on a WebSocket lane: queued messages go to the handler
+ * first, then each as it arrives, in order, on the I/O thread; recv is
+ * refused meanwhile; clearing the handler gives recv back. */
+typedef struct collect {
+  GAsyncQueue *q;
+  actr_runtime_t *rt;
+  bool off_io_thread;
+} collect_t;
+
+static void collect_handler(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  collect_t *c = user;
+  (void)lane;
+  if (!actr_runtime_is_io_thread(c->rt))
+    c->off_io_thread = true;
+  g_async_queue_push(c->q, msg);
+}
+
+static void test_handler(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, NULL, &cli, &srv);
+  actr_lane_t *tx, *rx;
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_RPC_RELIABLE, &tx));
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_RPC_RELIABLE, &rx));
+  for (uint32_t i = 0; i < 10; i++) {
+    uint8_t *d = fix_pattern(100 + i, i);
+    ASSERT_OK(actr_lane_send(tx, d, 100 + i));
+    g_free(d);
+  }
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(rx, 5000, &m)); /* the first, taken the old way */
+  fix_check(m, 100, 0);
+  for (int spin = 0; spin < 500; spin++) { /* the other nine have arrived */
+    actr_ws_conn_stats_t cs;
+    ASSERT_OK(actr_ws_conn_stats(srv, &cs));
+    if (cs.inbound_queued_bytes >= 9 * 100)
+      break;
+    g_usleep(10000);
+  }
+  collect_t c = {g_async_queue_new(), f.rt, false};
+  ASSERT_OK(actr_lane_set_handler(rx, collect_handler, &c));
+  for (uint32_t i = 10; i < 200; i++) {
+    uint8_t *d = fix_pattern(100 + i, i);
+    ASSERT_OK(actr_lane_send(tx, d, 100 + i));
+    g_free(d);
+  }
+  for (uint32_t i = 1; i < 200; i++) {
+    m = g_async_queue_timeout_pop(c.q, 5 * G_USEC_PER_SEC);
+    g_assert_nonnull(m);
+    fix_check(m, 100 + i, i);
+  }
+  g_assert_false(c.off_io_thread);
+  ASSERT_RC(actr_lane_recv(rx, 100, &m), "INVALID_OPERATION");
+  ASSERT_OK(actr_lane_set_handler(rx, NULL, NULL));
+  ASSERT_OK(actr_lane_send(tx, "back", 4));
+  ASSERT_OK(actr_lane_recv(rx, 5000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "back", 4);
+  actr_msg_free(m);
+  g_assert_null(g_async_queue_try_pop(c.q));
+  g_async_queue_unref(c.q);
+  actr_lane_unref(tx);
+  actr_lane_unref(rx);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
+/* An echo made of handlers (the shape of actr-lane serve): a send refused
+ * for a full outbound queue keeps its message and pauses the connection;
+ * on_writable sends it and resumes.  The client sends 64 MiB without
+ * reading (the echo is pushed back, so is the client), then reads: every
+ * echo comes, in order, and on_closed ends the session once. */
+typedef struct echo_session {
+  actr_ws_conn_t *conn;
+  actr_msg_t *held;
+  actr_lane_t *held_lane;
+  int pauses, writables, closed;
+} echo_session_t;
+
+static void echo_h(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  echo_session_t *s = user;
+  g_assert_null(s->held); /* paused: no handler runs */
+  if (actr_lane_try_send(lane, actr_msg_data(msg), actr_msg_len(msg)) == ACTR_EWOULD_BLOCK) {
+    s->held = msg;
+    s->held_lane = lane;
+    s->pauses++;
+    ASSERT_OK(actr_ws_conn_pause(s->conn));
+    return;
+  }
+  actr_msg_free(msg);
+}
+
+static void echo_writable(actr_ws_conn_t *conn, void *user) {
+  echo_session_t *s = user;
+  s->writables++;
+  if (s->held && actr_lane_try_send(s->held_lane, actr_msg_data(s->held),
+                                    actr_msg_len(s->held)) == ACTR_OK) {
+    actr_msg_free(s->held);
+    s->held = NULL;
+    ASSERT_OK(actr_ws_conn_resume(conn));
+  }
+}
+
+static void echo_closed(actr_ws_conn_t *conn, void *user) {
+  (void)conn;
+  ((echo_session_t *)user)->closed++;
+}
+
+static gpointer client_sender(gpointer p) {
+  sender_t *s = p;
+  for (uint32_t i = 0; i < s->count && s->rc == ACTR_OK; i++) {
+    uint8_t *d = fix_pattern(s->size, i);
+    s->rc = actr_lane_send(s->lane, d, s->size);
+    g_free(d);
+  }
+  return NULL;
+}
+
+static void test_handler_echo_pushback(void) {
+  actr_ws_config_t scfg;
+  actr_ws_config_init(&scfg);
+  scfg.outbound_queue_bytes = 1u << 20;
+  ws_fix_t f;
+  fix_start(&f, &scfg);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &scfg, &cli, &srv);
+  echo_session_t s = {.conn = srv};
+  actr_lane_t *rx;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &rx));
+  ASSERT_OK(actr_lane_set_handler(rx, echo_h, &s));
+  actr_ws_conn_callbacks_t cbs = {echo_writable, echo_closed};
+  ASSERT_OK(actr_ws_conn_set_callbacks(srv, &cbs, &s));
+  actr_lane_t *tx;
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
+  enum { N = 1024, SIZE = 65536 };
+  sender_t snd = {tx, 0, N, SIZE, ACTR_OK};
+  GThread *t = g_thread_new("client-sender", client_sender, &snd);
+  g_usleep(500 * 1000); /* the scenario: nobody reads the echoes for a while */
+  actr_ws_conn_stats_t cs;
+  ASSERT_OK(actr_ws_conn_stats(cli, &cs));
+  g_assert_cmpuint(cs.msgs_sent, <, N); /* pushed back through the echo */
+  for (uint32_t i = 0; i < N; i++) {
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(tx, 20000, &m));
+    fix_check(m, SIZE, i);
+  }
+  g_thread_join(t);
+  ASSERT_OK(snd.rc);
+  g_assert_cmpint(s.pauses, >=, 1);
+  g_assert_cmpint(s.writables, >=, 1);
+  g_assert_null(s.held);
+  actr_lane_unref(tx);
+  actr_ws_conn_close(cli);
+  actr_ws_conn_unref(cli);
+  for (int spin = 0; spin < 500 && !s.closed; spin++)
+    g_usleep(10000);
+  g_assert_cmpint(s.closed, ==, 1);
+  actr_lane_unref(rx);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 /* Many threads send at once, on two types (two threads share a lane
  * handle, two use clones); each sender's messages arrive in its order. */
 static void test_many_threads(void) {
@@ -539,6 +702,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/queued-before-lane", test_queued_before_lane);
   g_test_add_func("/ws/lane/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   g_test_add_func("/runtime/call-and-invoke-on-io-thread", test_runtime_call_and_invoke);
+  g_test_add_func("/ws/lane/handler/queued-first-in-order", test_handler);
+  g_test_add_func("/ws/lane/handler/echo-pushback-writable-closed", test_handler_echo_pushback);
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);
