@@ -44,7 +44,9 @@ bench:
 	  $(MESON_SETUP) build >/dev/null; fi
 	$(MAKE) build
 	@touch build/.bench-deps
-	scripts/run-bench.sh
+	@{ scripts/run-bench.sh; echo $$? >build/bench.rc; } 2>&1 | tee build/bench.log
+	@[ "$$(cat build/bench.rc)" = 0 ]
+	scripts/bench-plot.sh build/bench.log build/bench-out
 
 fuzz:
 	@scripts/install-deps.sh fuzz

@@ -26,7 +26,7 @@ RTC_BENCH="chromium iproute2 nodejs npm"
 SOAK="iproute2 python3-websockets python3-aiortc gnuplot-nox gdb"
 BUILD="$BUILD $WS_BUILD $RTC_BUILD"
 TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST"
-BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH"
+BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH gnuplot-nox"
 FUZZ="$BUILD clang libclang-rt-14-dev"
 
 want=""
