@@ -51,9 +51,15 @@ typedef struct actr_ws_config {
                                       is still taken into an empty queue) */
   uint64_t outbound_queue_bytes;   /* frames accepted by send, not yet written: 8 MiB
                                       (one larger message is taken when it is empty) */
-  int ping_interval_ms;            /* keepalive ping: 20000; < 0 disables.  A peer that
+  int ping_interval_ms;            /* keepalive ping: 4000; < 0 disables.  A peer that
                                       answers neither ping nor with any byte within
-                                      another interval is taken as gone. */
+                                      another interval is taken as gone, and data it
+                                      leaves unacknowledged for two intervals
+                                      (TCP_USER_TIMEOUT) too: a dead peer or a cut link
+                                      ends the connection within two intervals (8 s by
+                                      default; blocked calls return
+                                      ACTR_EWEBSOCKET_CLOSED).  A shorter cut is ridden
+                                      through. */
   int connect_timeout_ms;          /* TCP + TLS + upgrade handshake: 10000 */
   int close_timeout_ms;            /* wait for the peer's close frame: 2000 */
   /* client */

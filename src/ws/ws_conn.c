@@ -85,7 +85,7 @@ void actr_ws_config_init(actr_ws_config_t *cfg) {
   cfg->inbound_queue_messages = 1024;
   cfg->inbound_queue_bytes = 16u << 20;
   cfg->outbound_queue_bytes = 8u << 20;
-  cfg->ping_interval_ms = 20000;
+  cfg->ping_interval_ms = 4000;
   cfg->connect_timeout_ms = 10000;
   cfg->close_timeout_ms = 2000;
 }
