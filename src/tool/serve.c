@@ -116,6 +116,9 @@ int tool_serve(int argc, char **argv) {
   const char *listen = NULL, *cert = NULL, *key = NULL;
   const char *ice[8];
   size_t nice = 0;
+  int peer_timeout_ms = 0;
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -127,9 +130,15 @@ int tool_serve(int argc, char **argv) {
       key = v, i++;
     else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
       ice[nice++] = v, i++;
-    else {
+    else if (strcmp(a, "--peer-timeout-ms") == 0 && v) {
+      if (!tool_parse_peer_timeout(v, &peer_timeout_ms, &cfg)) {
+        fprintf(stderr, "actr-lane serve: bad value for %s: '%s' (1000..3600000)\n", a, v);
+        return 2;
+      }
+      i++;
+    } else {
       fprintf(stderr, "actr-lane serve: unexpected argument '%s' (usage: serve --listen HOST:PORT "
-                      "[--cert FILE --key FILE] [--ice-address IP]...)\n", a);
+                      "[--cert FILE --key FILE] [--ice-address IP]... [--peer-timeout-ms MS])\n", a);
       return 2;
     }
   }
@@ -157,8 +166,6 @@ int tool_serve(int argc, char **argv) {
   g_mutex_init(&ctx.mu);
   actr_runtime_t *rt = NULL;
   actr_ws_server_t *srv = NULL;
-  actr_ws_config_t cfg;
-  actr_ws_config_init(&cfg);
   cfg.cert_file = cert;
   cfg.key_file = key;
   int rc = actr_runtime_new(&rt);
@@ -172,7 +179,7 @@ int tool_serve(int argc, char **argv) {
     ice[nice++] = host;
   tool_rtc_server_t *rtc = NULL;
   if (rc == ACTR_OK)
-    rc = tool_rtc_serve_start(rt, srv, ice, nice, &rtc);
+    rc = tool_rtc_serve_start(rt, srv, ice, nice, peer_timeout_ms, &rtc);
   if (rc != ACTR_OK) {
     fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_last_error());
     actr_ws_server_unref(srv);
