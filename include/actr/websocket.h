@@ -53,13 +53,17 @@ typedef struct actr_ws_config {
                                       (one larger message is taken when it is empty) */
   int ping_interval_ms;            /* keepalive ping: 4000; < 0 disables.  A peer that
                                       answers neither ping nor with any byte within
-                                      another interval is taken as gone, and data it
-                                      leaves unacknowledged for two intervals
-                                      (TCP_USER_TIMEOUT) too: a dead peer or a cut link
-                                      ends the connection within two intervals (8 s by
-                                      default; blocked calls return
-                                      ACTR_EWEBSOCKET_CLOSED).  A shorter cut is ridden
-                                      through. */
+                                      another interval is taken as gone, and one whose
+                                      kernel acknowledges nothing (data, pings, window
+                                      probes) for two intervals too: a dead peer or a
+                                      cut link ends the connection within two or three
+                                      intervals (8-12 s by default; blocked calls
+                                      return ACTR_EWEBSOCKET_CLOSED).  A peer that
+                                      stopped reading is not gone: its kernel answers
+                                      window probes (on Linux < 6.15, which cannot cap
+                                      their backoff, a peer lost during such a stall
+                                      is noticed only at the next probe, up to 2 min).
+                                      A shorter cut is ridden through. */
   int connect_timeout_ms;          /* TCP + TLS + upgrade handshake: 10000 */
   int close_timeout_ms;            /* wait for the peer's close frame: 2000 */
   /* client */
