@@ -665,6 +665,12 @@ void actr__sctp_heartbeat(actr__sctp_t *s) {
     return;
   struct sctp_paddrparams pp;
   memset(&pp, 0, sizeof pp);
+  /* usrsctp sends a heartbeat on demand only for a given path: the peer's
+   * address, as actr__sctp_connect gave it. */
+  struct sockaddr_conn peer = {.sconn_family = AF_CONN,
+                               .sconn_port = htons(s->cfg.remote_port),
+                               .sconn_addr = (void *)s->id};
+  memcpy(&pp.spp_address, &peer, sizeof peer);
   pp.spp_assoc_id = SCTP_CURRENT_ASSOC;
   pp.spp_flags = SPP_HB_DEMAND;
   ENTER(s);
@@ -672,7 +678,7 @@ void actr__sctp_heartbeat(actr__sctp_t *s) {
   int e = errno;
   LEAVE(s);
   if (r != 0)
-    actr__log(ACTR_LOG_DEBUG, "sctp: heartbeat: %s", g_strerror(e));
+    actr__log(ACTR_LOG_WARN, "sctp: heartbeat: %s", g_strerror(e));
 }
 
 static gboolean reset_retry_cb(gpointer data) {
