@@ -55,9 +55,9 @@ typedef struct actr_ws_config {
                                       answers neither ping nor with any byte within
                                       another interval is taken as gone, and one whose
                                       kernel acknowledges nothing (data, pings, window
-                                      probes) for two intervals too: a dead peer or a
-                                      cut link ends the connection within two or three
-                                      intervals (8-12 s by default; blocked calls
+                                      probes) for an interval and a half too: a dead
+                                      peer or a cut link ends the connection within
+                                      two intervals (8 s by default; blocked calls
                                       return ACTR_EWEBSOCKET_CLOSED).  A peer that
                                       stopped reading is not gone: its kernel answers
                                       window probes (on Linux < 6.15, which cannot cap

@@ -863,7 +863,7 @@ static gboolean on_ping_timer(gpointer p) {
  * only acknowledges our segments.  TCP_USER_TIMEOUT cannot tell these live
  * peers from a gone one (Linux ends a zero-window connection after it, even
  * with every probe answered), so we ask TCP_INFO: data or a probe
- * outstanding and no ACK for two intervals means the peer is gone.  Where
+ * outstanding and no ACK for an interval and a half means the peer is gone.  Where
  * TCP_RTO_MAX_MS caps the backoff at one interval (rto_capped) a live peer is
  * probed and answers within an interval, so one such tick is enough; else,
  * probes backing off for minutes, a probe left unanswered across two ticks
@@ -876,7 +876,7 @@ static bool check_tcp(actr_ws_conn_t *c) {
       n < offsetof(struct tcp_info, tcpi_last_ack_recv) + sizeof ti.tcpi_last_ack_recv)
     return true;
   bool waiting = ti.tcpi_unacked > 0 || ti.tcpi_probes > 0;
-  bool silent = ti.tcpi_last_ack_recv > 2u * (uint32_t)c->cfg.ping_interval_ms;
+  bool silent = ti.tcpi_last_ack_recv > 3u * (uint32_t)c->cfg.ping_interval_ms / 2;
   bool lost = waiting && silent && (c->rto_capped || ti.tcpi_probes > 0);
   if (lost && (c->rto_capped || c->tcp_lost)) {
     actr__log(ACTR_LOG_WARN, "WebSocket: nothing acknowledged for %u ms", ti.tcpi_last_ack_recv);
@@ -893,10 +893,15 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
   gint64 now = g_get_monotonic_time();
   if (!check_tcp(c))
     return G_SOURCE_REMOVE;
+  /* The timer ticks every half interval (so that a gone peer is found
+   * within two intervals); an interval since the last ping, less a quarter
+   * for timer slack, is "a whole interval". */
+  gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
+  bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 4;
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
       c->ping_outstanding = false;
-    } else if (!c->paused && !c->out_src) {
+    } else if (interval_passed && !c->paused && !c->out_src) {
       /* Nothing at all came back for a whole interval although we were
        * reading and our writes were going through: the peer is gone.
        * (While our own reading is paused, or TCP is pushing back, silence
@@ -909,7 +914,7 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
   /* While our own reading is paused the peer cannot see us answer: a ping
    * each interval tells it we live (and, left unacknowledged by a gone
    * peer, shows in check_tcp). */
-  if (!c->ping_outstanding || c->paused) {
+  if ((!c->ping_outstanding || c->paused) && interval_passed) {
     queue_ctl(c, frame_build(NULL, !c->is_server, ACTR__WS_OP_PING, NULL, 0, NULL, 0, F_CONTROL));
     c->ping_outstanding = true;
     c->ping_sent_us = now;
@@ -949,7 +954,7 @@ static void open_stream(actr_ws_conn_t *c) {
   g_mutex_unlock(&c->tx_mu);
   c->last_rx_us = g_get_monotonic_time();
   if (c->cfg.ping_interval_ms > 0) {
-    c->ping_src = g_timeout_source_new((guint)c->cfg.ping_interval_ms);
+    c->ping_src = g_timeout_source_new((guint)MAX(c->cfg.ping_interval_ms / 2, 1));
     g_source_set_callback(c->ping_src, on_ping_timer, c, NULL);
     g_source_attach(c->ping_src, c->ctx);
   }
