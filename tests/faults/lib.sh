@@ -15,10 +15,10 @@ impair_start() {
   if [ "$3" -gt 0 ]; then
     "$1" $NFQ_NUM "$3" >"$FDIR/nfq.out" 2>"$FDIR/nfq.err" &
     NFQ_PID=$!
-    i=0
+    _w=0
     while ! grep -q ready "$FDIR/nfq.out" 2>/dev/null; do
-      i=$((i + 1))
-      [ $i -lt 50 ] || { echo "nfq_delay did not start: $(cat "$FDIR/nfq.err")"; exit 1; }
+      _w=$((_w + 1))
+      [ $_w -lt 50 ] || { echo "nfq_delay did not start: $(cat "$FDIR/nfq.err")"; exit 1; }
       sleep 0.1
     done
     iptables -A OUTPUT -o lo -j NFQUEUE --queue-num $NFQ_NUM || exit 1
@@ -35,6 +35,7 @@ impair_measure() {
   loss=$(echo "$out" | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p')
   rtt=$(echo "$out" | sed -n 's/^rtt min\/avg\/max\/mdev = \([0-9.]*\)\/\([0-9.]*\)\/.*/\1 \2/p')
   set -- "$1" "$2" "$3" $rtt
+  MEASURED_RTT="$4 $5"
   echo "MEASURED impairment: round-trip loss ${loss}% of 500 pings, rtt min $4 ms avg $5 ms"
   awk -v l="$loss" -v lo="$1" -v hi="$2" -v r="$4" -v rmin="$3" \
     'BEGIN { exit !(l >= lo && l <= hi && r >= rmin) }' ||
@@ -49,10 +50,11 @@ cut_off() { iptables -D INPUT -i lo -j DROP; }
 # from $SERVE_PORT, 0 for any); sets SP and URL.
 serve_start() {
   bin=$1; shift
+  rm -f "$FDIR/serve.out" # (a previous serve's line must not be read)
   "$bin" serve --listen 127.0.0.1:${SERVE_PORT:-0} "$@" >"$FDIR/serve.out" 2>"$FDIR/serve.err" &
   SP=$!
-  i=0
-  while [ ! -s "$FDIR/serve.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  _w=0
+  while [ ! -s "$FDIR/serve.out" ] && [ $_w -lt 100 ]; do sleep 0.1; _w=$((_w + 1)); done
   URL=$(head -1 "$FDIR/serve.out" | sed -n 's/^listening \(ws:\/\/127.0.0.1:[0-9]*\)$/\1/p')
   [ -n "$URL" ] || { echo "no listening line: $(cat "$FDIR/serve.out" "$FDIR/serve.err")"; exit 1; }
 }

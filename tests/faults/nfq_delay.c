@@ -8,7 +8,9 @@
  * queue; runs until killed.  Speaks nfnetlink directly (linux/netfilter
  * headers), so it needs no library beyond libc.  Root (in the test's
  * network namespace). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/netfilter.h>
