@@ -894,10 +894,10 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
   if (!check_tcp(c))
     return G_SOURCE_REMOVE;
   /* The timer ticks every half interval (so that a gone peer is found
-   * within two intervals); an interval since the last ping, less a quarter
-   * for timer slack, is "a whole interval". */
+   * within two intervals); two ticks after a ping are "a whole interval"
+   * (GLib timeouts never fire early; a sixteenth is left for rounding). */
   gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
-  bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 4;
+  bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 16;
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
       c->ping_outstanding = false;
