@@ -18,6 +18,9 @@ WS_BENCH="libnng-dev"
 # baseline.
 RTC_BUILD="libnice-dev libusrsctp-dev libgnutls28-dev"
 RTC_TEST="coturn python3-aiortc chromium iproute2 nodejs npm"
+# Fault tests (tests/faults): iptables for loss and link cuts (and the NFQUEUE
+# rule of their delayer), ping to measure the impairment.
+FAULT_TEST="iptables iputils-ping"
 # The test actrix (tests/realm/test_actrix.py): protobuf messages, Ed25519.
 REALM_TEST="python3-protobuf python3-cryptography python3-websockets"
 RTC_BENCH="chromium iproute2 nodejs npm"
@@ -25,7 +28,7 @@ RTC_BENCH="chromium iproute2 nodejs npm"
 # (websockets, aiortc), the RSS plot, gdb (serve's malloc_stats).
 SOAK="iproute2 python3-websockets python3-aiortc gnuplot-nox gdb"
 BUILD="$BUILD $WS_BUILD $RTC_BUILD"
-TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST"
+TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST $FAULT_TEST"
 BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH gnuplot-nox"
 FUZZ="$BUILD clang libclang-rt-14-dev"
 

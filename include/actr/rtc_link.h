@@ -29,8 +29,11 @@ typedef struct actr_rtc_link actr_rtc_link_t;
 
 /* actr_rtc_link_config_t: zero fields take the defaults. */
 typedef struct actr_rtc_link_config {
-  /* ICE servers, policy, local addresses, ports, certificate, SCTP sizes.
-   * Its callbacks and user pointer are the link's and are ignored. */
+  /* ICE servers, policy, local addresses, ports, certificate, SCTP sizes,
+   * dead-peer detection (peer_timeout_ms: 8000 by default; a silent peer
+   * fails the link and every lane's blocked send/recv returns
+   * ACTR_EDATA_CHANNEL_CLOSED).  Its callbacks and
+   * user pointer are the link's and are ignored. */
   actr_webrtc_config_t webrtc;
   /* Per lane: frames waiting for recv (64), the send high-water mark of the
    * channel's buffered amount (1 MiB), how long send waits for the channel

@@ -143,6 +143,18 @@ typedef struct actr_webrtc_config {
   size_t max_buffered_bytes;
   /* DTLS handshake time limit (default 30000 ms). */
   int dtls_timeout_ms;
+  /* Dead-peer detection (default 8000 ms; < 0: off).  Once connected, a peer
+   * from which no packet at all has arrived for this long is taken as gone:
+   * the state becomes FAILED with ACTR_ECONNECTION, every channel closes
+   * (on_close with that code) and blocked lane calls return.  A quiet but
+   * live peer is not mistaken for a dead one: after a quarter of this
+   * without a packet, an SCTP HEARTBEAT is sent each eighth of it, which
+   * any live peer answers, even one whose receive window is closed.  So a
+   * killed peer, a lost network or a link cut longer than this ends the
+   * connection within this time plus an eighth; a cut shorter than it is
+   * ridden through (SCTP retransmits; its backoff may add seconds after the
+   * link comes back). */
+  int peer_timeout_ms;
   actr_webrtc_candidate_fn on_candidate;     /* nullable */
   actr_webrtc_state_fn on_state;             /* nullable */
   actr_webrtc_data_channel_fn on_data_channel; /* nullable: peer channels are refused */

@@ -61,9 +61,19 @@ typedef struct actr_ws_config {
                                       type asked for gets the full inbound bounds and
                                       a full queue pushes the peer back; so does every
                                       type while no lane at all was asked for. */
-  int ping_interval_ms;            /* keepalive ping: 20000; < 0 disables.  A peer that
+  int ping_interval_ms;            /* keepalive ping: 4000; < 0 disables.  A peer that
                                       answers neither ping nor with any byte within
-                                      another interval is taken as gone. */
+                                      another interval is taken as gone, and one whose
+                                      kernel acknowledges nothing (data, pings, window
+                                      probes) for an interval and a half too: a dead
+                                      peer or a cut link ends the connection within
+                                      two intervals (8 s by default; blocked calls
+                                      return ACTR_EWEBSOCKET_CLOSED).  A peer that
+                                      stopped reading is not gone: its kernel answers
+                                      window probes (on Linux < 6.15, which cannot cap
+                                      their backoff, a peer lost during such a stall
+                                      is noticed only at the next probe, up to 2 min).
+                                      A shorter cut is ridden through. */
   int connect_timeout_ms;          /* TCP + TLS + upgrade handshake: 10000 */
   int close_timeout_ms;            /* wait for the peer's close frame: 2000 */
   /* client */

@@ -30,6 +30,7 @@
 #define MAX_SCTP_MTU 16000u
 #define DEFAULT_MAX_BUFFERED ((size_t)16 * 1024 * 1024)
 #define DEFAULT_DTLS_TIMEOUT_MS 30000
+#define DEFAULT_PEER_TIMEOUT_MS 8000
 /* DTLS record overhead over the SCTP packet (header, explicit nonce, tag or
  * padding and MAC), with room to spare. */
 #define DTLS_OVERHEAD 128u
@@ -60,6 +61,10 @@ void actr__pc_unref(actr_webrtc_pc_t *pc) {
   if (pc->wake) {
     g_source_destroy(pc->wake);
     g_source_unref(pc->wake);
+  }
+  if (pc->alive_src) {
+    g_source_destroy(pc->alive_src);
+    g_source_unref(pc->alive_src);
   }
   if (pc->by_sid)
     g_hash_table_destroy(pc->by_sid);
@@ -136,6 +141,11 @@ static void pc_end(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t final_state, int
     return;
   pc->closed = true;
   direct_off(pc);
+  if (pc->alive_src) {
+    g_source_destroy(pc->alive_src);
+    g_source_unref(pc->alive_src);
+    pc->alive_src = NULL;
+  }
   if (why)
     actr__log(final_state == ACTR_WEBRTC_PC_FAILED ? ACTR_LOG_WARN : ACTR_LOG_INFO,
               "webrtc: %s", why);
@@ -222,11 +232,42 @@ static void flush_early(actr_webrtc_pc_t *pc) {
   }
 }
 
+/* alive_cb: the dead-peer check, every eighth of peer_timeout_ms once
+ * connected.  Every datagram from the peer (DTLS: SCTP data, SACKs,
+ * heartbeats) counts as a sign of life; when none came for a quarter of the
+ * timeout, a HEARTBEAT asks for one (SCTP may be silent for long on its own:
+ * a sender facing a closed window backs its probes off up to a minute). */
+static gboolean alive_cb(gpointer data) {
+  actr_webrtc_pc_t *pc = data;
+  if (pc->closed)
+    return G_SOURCE_CONTINUE; /* pc_end destroys this source */
+  gint64 silent_ms = (g_get_monotonic_time() - pc->last_rx_us) / 1000;
+  if (silent_ms >= pc->peer_timeout_ms) {
+    char why[96];
+    g_snprintf(why, sizeof why, "no packet from the peer for %" G_GINT64_FORMAT " ms", silent_ms);
+    pc_end(pc, ACTR_WEBRTC_PC_FAILED, ACTR_ECONNECTION, why);
+  } else if (silent_ms >= pc->peer_timeout_ms / 4 && pc->sctp) {
+    actr__sctp_heartbeat(pc->sctp);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void start_alive_check(actr_webrtc_pc_t *pc) {
+  if (pc->peer_timeout_ms <= 0 || pc->alive_src)
+    return;
+  pc->last_rx_us = g_get_monotonic_time();
+  guint tick = (guint)MAX(pc->peer_timeout_ms / 8, 10);
+  pc->alive_src = g_timeout_source_new(tick);
+  g_source_set_callback(pc->alive_src, alive_cb, pc, NULL);
+  g_source_attach(pc->alive_src, pc->ctx);
+}
+
 static void dtls_connected_cb(void *user) {
   actr_webrtc_pc_t *pc = user;
   if (pc->closed)
     return;
   set_state(pc, ACTR_WEBRTC_PC_CONNECTED, ACTR_OK);
+  start_alive_check(pc);
   int rc = actr__sctp_connect(pc->sctp);
   if (rc)
     pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_last_error());
@@ -302,6 +343,7 @@ static void ice_state_cb(void *user, actr__ice_state_t st) {
 
 static void ice_recv_cb(void *user, const uint8_t *buf, size_t len) {
   actr_webrtc_pc_t *pc = user;
+  pc->last_rx_us = g_get_monotonic_time();
   if (!pc->closed && pc->dtls)
     actr__dtls_feed(pc->dtls, buf, len);
 }
@@ -350,6 +392,8 @@ static int pc_build(actr_runtime_t *rt, const actr_webrtc_config_t *cfg, actr_we
   pc->sctp_mtu = cfg->sctp_mtu ? cfg->sctp_mtu : DEFAULT_SCTP_MTU;
   pc->max_buffered_bytes = cfg->max_buffered_bytes ? cfg->max_buffered_bytes : DEFAULT_MAX_BUFFERED;
   pc->dtls_timeout_ms = cfg->dtls_timeout_ms > 0 ? cfg->dtls_timeout_ms : DEFAULT_DTLS_TIMEOUT_MS;
+  pc->peer_timeout_ms = cfg->peer_timeout_ms == 0 ? DEFAULT_PEER_TIMEOUT_MS
+                        : cfg->peer_timeout_ms < 0 ? 0 : cfg->peer_timeout_ms;
   pc->on_candidate = cfg->on_candidate;
   pc->on_state = cfg->on_state;
   pc->on_data_channel = cfg->on_data_channel;

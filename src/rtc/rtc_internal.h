@@ -70,6 +70,7 @@ struct actr_webrtc_pc {
   uint32_t max_message_bytes, sctp_buffer_bytes, sctp_mtu;
   size_t max_buffered_bytes;
   int dtls_timeout_ms;
+  int peer_timeout_ms; /* <= 0: no dead-peer detection */
 
   /* callbacks: I/O thread; cleared by destroy */
   actr_webrtc_candidate_fn on_candidate;
@@ -98,6 +99,8 @@ struct actr_webrtc_pc {
   actr__dtls_t *dtls;
   actr__sctp_t *sctp;
   bool ice_connected, dtls_started, sctp_up;
+  gint64 last_rx_us;  /* monotonic time of the last datagram from the peer */
+  GSource *alive_src; /* the dead-peer check, once connected */
   GQueue early_out; /* GBytes: DTLS datagrams sent before ICE had a pair */
   uint16_t out_streams;
 

@@ -701,6 +701,27 @@ int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, b
   return actr__fail(ACTR_ESEND, "SCTP send on stream %u: %s", sid, g_strerror(e));
 }
 
+void actr__sctp_heartbeat(actr__sctp_t *s) {
+  if (s->closed || !s->up)
+    return;
+  struct sctp_paddrparams pp;
+  memset(&pp, 0, sizeof pp);
+  /* usrsctp sends a heartbeat on demand only for a given path: the peer's
+   * address, as actr__sctp_connect gave it. */
+  struct sockaddr_conn peer = {.sconn_family = AF_CONN,
+                               .sconn_port = htons(s->cfg.remote_port),
+                               .sconn_addr = (void *)s->id};
+  memcpy(&pp.spp_address, &peer, sizeof peer);
+  pp.spp_assoc_id = SCTP_CURRENT_ASSOC;
+  pp.spp_flags = SPP_HB_DEMAND;
+  ENTER(s);
+  int r = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp);
+  int e = errno;
+  LEAVE(s);
+  if (r != 0)
+    actr__log(ACTR_LOG_WARN, "sctp: heartbeat: %s", g_strerror(e));
+}
+
 static gboolean reset_retry_cb(gpointer data) {
   actr__sctp_t *s = data;
   g_source_unref(s->reset_retry);

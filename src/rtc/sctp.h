@@ -77,6 +77,10 @@ int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, b
 void actr__sctp_reset_stream(actr__sctp_t *s, uint16_t sid);
 /* actr__sctp_resume: offer a refused message again and read on. */
 void actr__sctp_resume(actr__sctp_t *s);
+/* actr__sctp_heartbeat: send a HEARTBEAT now (the peer answers it even when
+ * its receive window is closed): a liveness probe.  I/O thread; no-op before
+ * the association is up or once closed. */
+void actr__sctp_heartbeat(actr__sctp_t *s);
 /* actr__sctp_close: abort the association (SCTP ABORT goes out through the
  * send callback now); no callback after; frees @s. */
 void actr__sctp_close(actr__sctp_t *s);

@@ -44,6 +44,7 @@ struct tool_rtc_server {
   actr_runtime_t *rt;
   const char *const *ice;
   size_t nice;
+  int peer_timeout_ms;
   GMutex mu;
   GCond cond;
   GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t *: the sessions */
@@ -109,12 +110,26 @@ static gpointer controller_main(gpointer p) {
   return NULL;
 }
 
-static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice) {
+static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice,
+                                          int peer_timeout_ms) {
   actr_rtc_link_config_t cfg;
   actr_rtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = ice;
   cfg.webrtc.local_address_count = nice;
+  cfg.webrtc.peer_timeout_ms = peer_timeout_ms;
   return cfg;
+}
+
+bool tool_parse_peer_timeout(const char *s, int *ms, actr_ws_config_t *ws) {
+  char *end;
+  if (!s || !*s || *s == '-')
+    return false;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*end || v < 1000 || v > 3600000)
+    return false;
+  *ms = (int)v;
+  ws->ping_interval_ms = (int)v / 2;
+  return true;
 }
 
 /* ---- /signal raw-mode handlers (I/O thread) ---- */
@@ -135,7 +150,7 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   int rc = ACTR_OK;
   const char *why = "too many WebRTC sessions";
   if (!busy) {
-    actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice);
+    actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice, srv->peer_timeout_ms);
     rc = actr_ws_signaling_new(true, &s->sig, &s->wsig);
     if (rc == ACTR_OK) {
       actr_ws_signaling_attach(s->wsig, conn);
@@ -199,9 +214,10 @@ static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, 
 static const actr_ws_message_ops_t signal_ops = {signal_on_open, signal_on_message, signal_on_close};
 
 int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *const *ice,
-                         size_t nice, tool_rtc_server_t **out) {
+                         size_t nice, int peer_timeout_ms, tool_rtc_server_t **out) {
   tool_rtc_server_t *srv = g_new0(tool_rtc_server_t, 1);
   srv->rt = rt;
+  srv->peer_timeout_ms = peer_timeout_ms;
   srv->ice = ice;
   srv->nice = nice;
   g_mutex_init(&srv->mu);
@@ -259,7 +275,8 @@ static char *signal_url(const char *url) {
 }
 
 int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
-                  const actr_ws_config_t *wcfg, const char *const *ice, size_t nice) {
+                  const actr_ws_config_t *wcfg, const char *const *ice, size_t nice,
+                  int peer_timeout_ms) {
   actr_runtime_t *rt = NULL;
   actr_signaling_t *sig = NULL;
   actr_ws_conn_t *conn = NULL;
@@ -275,7 +292,7 @@ int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32
     rc = actr_ws_connect_messages(rt, surl, wcfg, &client_ops, &c, &conn);
   if (rc == ACTR_OK) {
     actr_ws_signaling_attach(c.wsig, conn);
-    actr_rtc_link_config_t cfg = link_config(ice, nice);
+    actr_rtc_link_config_t cfg = link_config(ice, nice, peer_timeout_ms);
     rc = actr_rtc_link_new(rt, &cfg, sig, true, &link);
   }
   if (rc == ACTR_OK)

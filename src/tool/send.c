@@ -17,7 +17,10 @@
 
 #include "tool.h"
 
-#define ECHO_TIMEOUT_MS 30000
+/* How long to wait for each echo (--timeout-ms): a fallback only, since a
+ * dead peer ends the lane first (WebSocket ping, WebRTC peer_timeout_ms);
+ * a big message over a lossy path may need more. */
+static int echo_timeout_ms = 30000;
 
 typedef struct send_run {
   actr_lane_t *lane;
@@ -73,7 +76,7 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
   int rrc = ACTR_OK;
   for (uint32_t i = 0; i < count; i++) {
     actr_msg_t *m;
-    rrc = actr_lane_recv(r.lane, ECHO_TIMEOUT_MS, &m);
+    rrc = actr_lane_recv(r.lane, echo_timeout_ms, &m);
     if (rrc != ACTR_OK)
       break;
     double now = tool_now_us();
@@ -144,6 +147,7 @@ int tool_send(int argc, char **argv) {
   uint64_t size = 1024, count = 1;
   const char *ice[8];
   size_t nice = 0;
+  int peer_timeout_ms = 0;
   actr_ws_config_t cfg;
   actr_ws_config_init(&cfg);
   for (int i = 1; i < argc; i++) {
@@ -165,9 +169,16 @@ int tool_send(int argc, char **argv) {
       cfg.tls_insecure = true;
     else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
       ice[nice++] = v, i++;
+    else if (strcmp(a, "--peer-timeout-ms") == 0 && v)
+      ok = tool_parse_peer_timeout(v, &peer_timeout_ms, &cfg), i++;
+    else if (strcmp(a, "--timeout-ms") == 0 && v) {
+      uint64_t t = 0;
+      ok = parse_u64(v, 3600000, &t) && t > 0, i++;
+      echo_timeout_ms = (int)t;
+    }
     else {
       fprintf(stderr, "actr-lane send: unexpected argument '%s' (usage: send --url URL [--lane ws] "
-                      "[--type NAME] [--size N] [--count K] [--ca FILE] [--insecure] [--ice-address IP]...)\n", a);
+                      "[--type NAME] [--size N] [--count K] [--ca FILE] [--insecure] [--ice-address IP]... [--peer-timeout-ms MS] [--timeout-ms T])\n", a);
       return 2;
     }
     if (!ok) {
@@ -199,7 +210,8 @@ int tool_send(int argc, char **argv) {
       fprintf(stderr, "actr-lane send: MEDIA_RTP is not carried by a DataChannel lane\n");
       return 2;
     }
-    return tool_send_rtc(url, type, (size_t)size, (uint32_t)count, &cfg, ice, nice);
+    return tool_send_rtc(url, type, (size_t)size, (uint32_t)count, &cfg, ice, nice,
+                         peer_timeout_ms);
   }
   fprintf(stderr, "actr-lane send: unknown --lane '%s' (ws or rtc)\n", lane);
   return 2;

@@ -160,6 +160,9 @@ int tool_serve(int argc, char **argv) {
   const char *ice[8];
   size_t nice = 0;
   uint32_t max_conns = 0, max_hs = 0; /* 0: the library's defaults */
+  int peer_timeout_ms = 0;
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -171,14 +174,20 @@ int tool_serve(int argc, char **argv) {
       key = v, i++;
     else if (strcmp(a, "--ice-address") == 0 && v && nice < 8)
       ice[nice++] = v, i++;
-    else if (strcmp(a, "--max-connections") == 0 && v && parse_count(v, &max_conns))
+    else if (strcmp(a, "--peer-timeout-ms") == 0 && v) {
+      if (!tool_parse_peer_timeout(v, &peer_timeout_ms, &cfg)) {
+        fprintf(stderr, "actr-lane serve: bad value for %s: '%s' (1000..3600000)\n", a, v);
+        return 2;
+      }
       i++;
-    else if (strcmp(a, "--max-handshakes") == 0 && v && parse_count(v, &max_hs))
+    } else if (strcmp(a, "--max-connections") == 0 && v && parse_count(v, &max_conns)) {
       i++;
-    else {
+    } else if (strcmp(a, "--max-handshakes") == 0 && v && parse_count(v, &max_hs)) {
+      i++;
+    } else {
       fprintf(stderr, "actr-lane serve: unexpected argument '%s' (usage: serve --listen HOST:PORT "
-                      "[--cert FILE --key FILE] [--ice-address IP]... [--max-connections N] "
-                      "[--max-handshakes N])\n", a);
+                      "[--cert FILE --key FILE] [--ice-address IP]... [--peer-timeout-ms MS] "
+                      "[--max-connections N] [--max-handshakes N])\n", a);
       return 2;
     }
   }
@@ -207,8 +216,6 @@ int tool_serve(int argc, char **argv) {
   g_cond_init(&ctx.cond);
   actr_runtime_t *rt = NULL;
   actr_ws_server_t *srv = NULL;
-  actr_ws_config_t cfg;
-  actr_ws_config_init(&cfg);
   cfg.cert_file = cert;
   cfg.key_file = key;
   cfg.max_connections = max_conns;
@@ -224,7 +231,7 @@ int tool_serve(int argc, char **argv) {
     ice[nice++] = host;
   tool_rtc_server_t *rtc = NULL;
   if (rc == ACTR_OK)
-    rc = tool_rtc_serve_start(rt, srv, ice, nice, &rtc);
+    rc = tool_rtc_serve_start(rt, srv, ice, nice, peer_timeout_ms, &rtc);
   if (rc != ACTR_OK) {
     fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_last_error());
     actr_ws_server_unref(srv);

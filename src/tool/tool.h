@@ -56,10 +56,15 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
  * them. */
 typedef struct tool_rtc_server tool_rtc_server_t;
 int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *srv, const char *const *ice,
-                         size_t nice, tool_rtc_server_t **out);
+                         size_t nice, int peer_timeout_ms, tool_rtc_server_t **out);
 void tool_rtc_serve_stop(tool_rtc_server_t *s);
 /* tool_send_rtc: `send --lane rtc`: signaling on URL's /signal, offer, one
  * lane of @type, K messages of N bytes checked. */
 int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32_t count,
-                  const actr_ws_config_t *cfg, const char *const *ice, size_t nice);
+                  const actr_ws_config_t *cfg, const char *const *ice, size_t nice,
+                  int peer_timeout_ms);
+/* tool_parse_peer_timeout: --peer-timeout-ms MS (1000 .. 3600000): the
+ * WebRTC peer_timeout_ms, and half of it as the WebSocket ping interval
+ * (a silent peer is then gone after at most MS on either lane kind). */
+bool tool_parse_peer_timeout(const char *s, int *ms, actr_ws_config_t *ws);
 #endif

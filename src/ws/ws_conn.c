@@ -28,10 +28,12 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include "error_internal.h"
 #include "msg_internal.h"
@@ -85,7 +87,7 @@ void actr_ws_config_init(actr_ws_config_t *cfg) {
   cfg->inbound_queue_messages = 1024;
   cfg->inbound_queue_bytes = 16u << 20;
   cfg->outbound_queue_bytes = 8u << 20;
-  cfg->ping_interval_ms = 20000;
+  cfg->ping_interval_ms = 4000;
   cfg->connect_timeout_ms = 10000;
   cfg->close_timeout_ms = 2000;
   cfg->unread_queue_messages = 64;
@@ -889,24 +891,68 @@ static gboolean on_ping_timer(gpointer p) {
   return r;
 }
 
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS 44 /* Linux 6.15 */
+#endif
+
+/* check_tcp: is the peer's kernel still acknowledging what we send?  A
+ * peer that stopped reading keeps its window closed and only answers our
+ * window probes; one whose pings cannot get through (our reading paused)
+ * only acknowledges our segments.  TCP_USER_TIMEOUT cannot tell these live
+ * peers from a gone one (Linux ends a zero-window connection after it, even
+ * with every probe answered), so we ask TCP_INFO: data or a probe
+ * outstanding and no ACK for an interval and a half means the peer is gone.  Where
+ * TCP_RTO_MAX_MS caps the backoff at one interval (rto_capped) a live peer is
+ * probed and answers within an interval, so one such tick is enough; else,
+ * probes backing off for minutes, a probe left unanswered across two ticks
+ * is needed.  Returns false once torn down. */
+static bool check_tcp(actr_ws_conn_t *c) {
+  struct tcp_info ti;
+  socklen_t n = sizeof ti;
+  memset(&ti, 0, sizeof ti);
+  if (getsockopt(g_socket_get_fd(c->sock), IPPROTO_TCP, TCP_INFO, &ti, &n) != 0 ||
+      n < offsetof(struct tcp_info, tcpi_last_ack_recv) + sizeof ti.tcpi_last_ack_recv)
+    return true;
+  bool waiting = ti.tcpi_unacked > 0 || ti.tcpi_probes > 0;
+  bool silent = ti.tcpi_last_ack_recv > 3u * (uint32_t)c->cfg.ping_interval_ms / 2;
+  bool lost = waiting && silent && (c->rto_capped || ti.tcpi_probes > 0);
+  if (lost && (c->rto_capped || c->tcp_lost)) {
+    actr__log(ACTR_LOG_WARN, "WebSocket: nothing acknowledged for %u ms", ti.tcpi_last_ack_recv);
+    actr__ws_conn_teardown(c, ACTR_EWEBSOCKET_CLOSED, "peer stopped acknowledging");
+    return false;
+  }
+  c->tcp_lost = lost;
+  return true;
+}
+
 static gboolean ping_timer(actr_ws_conn_t *c) {
   if (atomic_load(&c->state) != WS_OPEN)
     return G_SOURCE_CONTINUE;
   gint64 now = g_get_monotonic_time();
+  if (!check_tcp(c))
+    return G_SOURCE_REMOVE;
+  /* The timer ticks every half interval (so that a gone peer is found
+   * within two intervals); two ticks after a ping are "a whole interval"
+   * (GLib timeouts never fire early; a sixteenth is left for rounding). */
+  gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
+  bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 16;
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
       c->ping_outstanding = false;
-    } else if (!c->paused && !c->out_src) {
+    } else if (interval_passed && !c->paused && !c->out_src) {
       /* Nothing at all came back for a whole interval although we were
        * reading and our writes were going through: the peer is gone.
        * (While our own reading is paused, or TCP is pushing back, silence
-       * proves nothing; TCP_USER_TIMEOUT covers a dead peer then.) */
+       * proves nothing; check_tcp covers a dead peer then.) */
       actr__log(ACTR_LOG_WARN, "WebSocket: no answer to ping within %d ms", c->cfg.ping_interval_ms);
       actr__ws_conn_teardown(c, ACTR_EWEBSOCKET_CLOSED, "peer did not answer ping");
       return G_SOURCE_REMOVE;
     }
   }
-  if (!c->ping_outstanding) {
+  /* While our own reading is paused the peer cannot see us answer: a ping
+   * each interval tells it we live (and, left unacknowledged by a gone
+   * peer, shows in check_tcp). */
+  if ((!c->ping_outstanding || c->paused) && interval_passed) {
     queue_ctl(c, frame_build(NULL, !c->is_server, ACTR__WS_OP_PING, NULL, 0, NULL, 0, F_CONTROL));
     c->ping_outstanding = true;
     c->ping_sent_us = now;
@@ -925,11 +971,12 @@ static void set_tcp_options(actr_ws_conn_t *c) {
     g_clear_error(&err);
   }
   if (c->cfg.ping_interval_ms > 0) {
-    /* A peer that stops acknowledging what we sent is given up after two
-     * ping intervals (zero-window probes it answers keep it alive). */
-    int ms = c->cfg.ping_interval_ms * 2;
-    if (!g_socket_set_option(c->sock, IPPROTO_TCP, TCP_USER_TIMEOUT, ms, &err))
-      g_clear_error(&err);
+    /* Retransmissions and window probes at most an interval apart, where
+     * the kernel can (check_tcp). */
+    int ms = c->cfg.ping_interval_ms;
+    c->rto_capped = ms >= 1000 && ms <= 120000 &&
+                    setsockopt(g_socket_get_fd(c->sock), IPPROTO_TCP, TCP_RTO_MAX_MS, &ms,
+                               sizeof ms) == 0;
   }
 }
 
@@ -948,7 +995,7 @@ static void open_stream(actr_ws_conn_t *c) {
   g_mutex_unlock(&c->tx_mu);
   c->last_rx_us = g_get_monotonic_time();
   if (c->cfg.ping_interval_ms > 0) {
-    c->ping_src = g_timeout_source_new((guint)c->cfg.ping_interval_ms);
+    c->ping_src = g_timeout_source_new((guint)MAX(c->cfg.ping_interval_ms / 2, 1));
     g_source_set_callback(c->ping_src, on_ping_timer, c, NULL);
     g_source_attach(c->ping_src, c->ctx);
   }
