@@ -189,8 +189,28 @@ static gpointer timer_main(gpointer unused) {
   return NULL;
 }
 
-/* note_activity: a packet moved: tick finely for the next second. */
-static inline void note_activity(void) {
+/* keeps_timers_busy: does the SCTP packet @buf carry anything but
+ * heartbeats?  Heartbeats (sent by the peer-timeout check of an idle
+ * connection) and their acks need no fine timer; data, SACKs, set-up and
+ * stream resets do (retransmission and delayed-SACK timers). */
+static bool keeps_timers_busy(const uint8_t *buf, size_t len) {
+  for (size_t off = 12; off + 4 <= len;) {
+    uint8_t type = buf[off];
+    size_t clen = (size_t)buf[off + 2] << 8 | buf[off + 3];
+    if (type != 4 && type != 5) /* HEARTBEAT, HEARTBEAT ACK (RFC 9260 §3.3.5-6) */
+      return true;
+    if (clen < 4)
+      return true; /* malformed: usrsctp will say; tick as for anything */
+    off += (clen + 3) & ~(size_t)3;
+  }
+  return false;
+}
+
+/* note_activity: a packet that is not only heartbeats moved: tick finely
+ * for the next second. */
+static inline void note_activity(const uint8_t *buf, size_t len) {
+  if (!keeps_timers_busy(buf, len))
+    return;
   atomic_store_explicit(&last_activity_us, g_get_monotonic_time(), memory_order_relaxed);
   if (atomic_load_explicit(&timer_idle, memory_order_relaxed) && atomic_exchange(&timer_idle, false)) {
     g_mutex_lock(&timer_mu);
@@ -212,7 +232,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
     uint32_t sum = actr__sctp_checksum(buf, len);
     memcpy((uint8_t *)buf + 8, &sum, 4);
   }
-  note_activity();
+  note_activity(buf, len);
   if (!s->muted) {
     if (direct_out == s || g_main_context_is_owner(s->ctx)) {
       s->cbs.send(s->user, buf, len);
@@ -639,7 +659,7 @@ int actr__sctp_connect(actr__sctp_t *s) {
 void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
   if (s->closed || len < 12)
     return;
-  note_activity();
+  note_activity(buf, len);
   if (crc_offload) {
     uint32_t sum;
     memcpy(&sum, buf + 8, 4);
