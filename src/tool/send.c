@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <actr/error.h>
 #include <actr/websocket.h>
@@ -74,6 +75,10 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
   GThread *th = g_thread_new("actr-send", sender_main, &r);
   uint32_t bad = 0, got = 0;
   int rrc = ACTR_OK;
+  /* Progress on stderr once a run lasts: a line redrawn on a terminal every
+   * 200 ms, else a plain line a second. */
+  bool tty = isatty(STDERR_FILENO), shown = false;
+  double next_progress = t0 + 1e6;
   for (uint32_t i = 0; i < count; i++) {
     actr_msg_t *m;
     rrc = actr_lane_recv(r.lane, echo_timeout_ms, &m);
@@ -81,6 +86,12 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
       break;
     double now = tool_now_us();
     got++;
+    if (now >= next_progress) {
+      tool_progress("actr-lane send: %s: %u of %u echoes, %.1f MB/s", name, got, count,
+                    (double)got * (double)size / (now - t0));
+      shown = true;
+      next_progress = now + (tty ? 2e5 : 1e6);
+    }
     if (actr_msg_len(m) == size && tool_check_pattern(actr_msg_data(m), size, i)) {
       rep.messages++;
       rep.bytes += size;
@@ -94,6 +105,8 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
     actr_msg_free(m);
   }
   rep.seconds = (tool_now_us() - t0) / 1e6;
+  if (shown && tty)
+    fprintf(stderr, "\r\033[K"); /* the report follows on stdout */
   if (rrc != ACTR_OK)
     actr_lane_close(r.lane); /* unblock the sender */
   g_thread_join(th);
