@@ -100,6 +100,7 @@ typedef struct linger {
   struct actr_ws_server *srv;
   GSocket *sock;
   GSource *src;
+  gint64 deadline; /* monotonic: closed then at the latest */
 } linger_t;
 
 static void linger_end(linger_t *l) {
@@ -115,9 +116,14 @@ static void linger_end(linger_t *l) {
 static gboolean on_linger(GSocket *sock, GIOCondition cond, gpointer p) {
   linger_t *l = p;
   char sink[4096];
-  for (;;) {
-    if (cond == 0)
+  /* LINGER_MS is the end whatever the client does: one that keeps sending
+   * is not read for ever, nor more than 64 KiB per dispatch. */
+  bool late = g_get_monotonic_time() >= l->deadline, ended = false;
+  for (int reads = 0; !late && !ended && reads < 16; reads++) {
+    if (cond == 0) {
+      ended = true;
       break;
+    }
     GError *err = NULL;
     gssize n = g_socket_receive(sock, sink, sizeof sink, NULL, &err);
     if (n > 0)
@@ -126,8 +132,10 @@ static gboolean on_linger(GSocket *sock, GIOCondition cond, gpointer p) {
     g_clear_error(&err);
     if (again)
       return G_SOURCE_CONTINUE;
-    break; /* the client closed, or failed */
+    ended = true; /* the client closed, or failed */
   }
+  if (!late && !ended)
+    return G_SOURCE_CONTINUE; /* read its 64 KiB: more on the next dispatch */
   linger_end(l); /* destroys this source: its return value is not used */
   return G_SOURCE_REMOVE;
 }
@@ -156,7 +164,8 @@ static void refuse_busy(struct actr_ws_server *s, GSocketConnection *sc, const c
   l->sock = g_object_ref(sock);
   l->src = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback(l->src, (GSourceFunc)(void (*)(void))on_linger, l, NULL);
-  g_source_set_ready_time(l->src, g_get_monotonic_time() + (gint64)LINGER_MS * 1000);
+  l->deadline = g_get_monotonic_time() + (gint64)LINGER_MS * 1000;
+  g_source_set_ready_time(l->src, l->deadline);
   g_source_attach(l->src, actr__runtime_context(s->rt));
   s->lingering = g_list_prepend(s->lingering, l);
 }

@@ -40,9 +40,21 @@ static actr_msg_t *taken(ws_slot_t *s) {
   return s->msg;
 }
 
-static void request_resume(actr_ws_conn_t *c) {
+/* post_resume: resume reading from a fresh dispatch of the I/O thread (never
+ * inline: the caller may be inside the reading code -- a handler, or a
+ * receiver lending the loop -- which must not be entered again). */
+static gboolean post_resume_cb(gpointer p) {
+  actr__ws_conn_resume_on_io(p); /* releases the reference */
+  return G_SOURCE_REMOVE;
+}
+
+static void post_resume(actr_ws_conn_t *c) {
   actr__ws_conn_ref_internal(c);
-  actr_runtime_invoke(c->rt, actr__ws_conn_resume_on_io, c);
+  GSource *s = g_idle_source_new();
+  g_source_set_priority(s, G_PRIORITY_DEFAULT); /* as sockets: not starved by them */
+  g_source_set_callback(s, post_resume_cb, c, NULL);
+  g_source_attach(s, c->ctx);
+  g_source_unref(s);
 }
 
 /* closed_error: ACTR_EWEBSOCKET_CLOSED with why the connection ended. */
@@ -135,7 +147,7 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
   }
   g_mutex_unlock(&c->rx_mu);
   if (resume)
-    request_resume(c);
+    post_resume(c);
   switch (rc) {
   case ACTR_OK:
     *out = taken(&got);
@@ -151,20 +163,6 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
   }
 }
 
-/* post_resume: resume reading from a fresh dispatch of the I/O thread (never
- * inline: the caller may be inside the reading code, in a handler). */
-static gboolean post_resume_cb(gpointer p) {
-  actr__ws_conn_resume_on_io(p); /* releases the reference */
-  return G_SOURCE_REMOVE;
-}
-
-static void post_resume(actr_ws_conn_t *c) {
-  actr__ws_conn_ref_internal(c);
-  GSource *s = g_idle_source_new();
-  g_source_set_callback(s, post_resume_cb, c, NULL);
-  g_source_attach(s, c->ctx);
-  g_source_unref(s);
-}
 
 void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *lane,
                                      actr_lane_handler_fn fn, void *user) {
@@ -306,7 +304,7 @@ int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *ty
   }
   g_mutex_unlock(&c->rx_mu);
   if (resume)
-    request_resume(c);
+    post_resume(c);
   if (rc == ACTR_OK) {
     *out = taken(&got);
     return ACTR_OK;
