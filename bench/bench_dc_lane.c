@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <actr/error.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 
 #include "bench_common.h"
 
@@ -155,7 +155,7 @@ static double thread_wake_p50(void) {
 }
 
 static void fail(const char *what, int rc) {
-  fprintf(stderr, "bench_dc_lane: %s: %s (%s)\n", what, actr_err_name(rc), actr_last_error());
+  fprintf(stderr, "bench_dc_lane: %s: %s (%s)\n", what, actr_err_name(rc), actr_err_detail());
   exit(1);
 }
 
@@ -164,12 +164,12 @@ static void fail(const char *what, int rc) {
 typedef struct pair {
   actr_runtime_t *rt, *rt2;
   actr_signaling_t *sa, *sb;
-  actr_rtc_link_t *a, *b;
+  actr_webrtc_link_t *a, *b;
 } pair_t;
 
 static void pair_open(pair_t *p, bool lend_loop) {
-  actr_rtc_link_config_t cfg;
-  actr_rtc_link_config_init(&cfg);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
   actr_runtime_config_t rcfg;
@@ -178,16 +178,16 @@ static void pair_open(pair_t *p, bool lend_loop) {
   int rc;
   if ((rc = actr_runtime_new_with(&rcfg, &p->rt)) || (rc = actr_runtime_new_with(&rcfg, &p->rt2)) ||
       (rc = actr_signaling_pair_new(&p->sa, &p->sb)) ||
-      (rc = actr_rtc_link_new(p->rt2, &cfg, p->sb, false, &p->b)) ||
-      (rc = actr_rtc_link_new(p->rt, &cfg, p->sa, true, &p->a)) ||
-      (rc = actr_rtc_link_wait_connected(p->a, 20000)) ||
-      (rc = actr_rtc_link_wait_connected(p->b, 20000)))
+      (rc = actr_webrtc_link_new(p->rt2, &cfg, p->sb, false, &p->b)) ||
+      (rc = actr_webrtc_link_new(p->rt, &cfg, p->sa, true, &p->a)) ||
+      (rc = actr_webrtc_link_wait_connected(p->a, 20000)) ||
+      (rc = actr_webrtc_link_wait_connected(p->b, 20000)))
     fail("connect", rc);
 }
 
 static void pair_close(pair_t *p) {
-  actr_rtc_link_free(p->a);
-  actr_rtc_link_free(p->b);
+  actr_webrtc_link_free(p->a);
+  actr_webrtc_link_free(p->b);
   actr_signaling_free(p->sa);
   actr_signaling_free(p->sb);
   actr_runtime_unref(p->rt);
@@ -221,13 +221,13 @@ int main(void) {
   pair_t pr, lp; /* runtimes as made by default; with lend_loop */
   pair_open(&pr, false);
   pair_open(&lp, true);
-  actr_rtc_link_t *a = pr.a, *b = pr.b;
+  actr_webrtc_link_t *a = pr.a, *b = pr.b;
   int rc;
 
   /* 1 MiB throughput, one sender thread, the receiver on this one. */
   actr_lane_t *ta, *tb;
-  if ((rc = actr_rtc_link_lane(a, ACTR_PAYLOAD_STREAM_RELIABLE, &ta)) ||
-      (rc = actr_rtc_link_lane(b, ACTR_PAYLOAD_STREAM_RELIABLE, &tb)))
+  if ((rc = actr_webrtc_link_lane(a, ACTR_PAYLOAD_STREAM_RELIABLE, &ta)) ||
+      (rc = actr_webrtc_link_lane(b, ACTR_PAYLOAD_STREAM_RELIABLE, &tb)))
     fail("lane", rc);
   const size_t size = 1u << 20;
   double best = 0;
@@ -255,10 +255,10 @@ int main(void) {
    * default, and with lend_loop (the receiver runs the loop while it
    * waits), interleaved in rounds of ROUNDS/5. */
   actr_lane_t *ra, *rb, *la, *lb;
-  if ((rc = actr_rtc_link_lane(a, ACTR_PAYLOAD_RPC_RELIABLE, &ra)) ||
-      (rc = actr_rtc_link_lane(b, ACTR_PAYLOAD_RPC_RELIABLE, &rb)) ||
-      (rc = actr_rtc_link_lane(lp.a, ACTR_PAYLOAD_RPC_RELIABLE, &la)) ||
-      (rc = actr_rtc_link_lane(lp.b, ACTR_PAYLOAD_RPC_RELIABLE, &lb)))
+  if ((rc = actr_webrtc_link_lane(a, ACTR_PAYLOAD_RPC_RELIABLE, &ra)) ||
+      (rc = actr_webrtc_link_lane(b, ACTR_PAYLOAD_RPC_RELIABLE, &rb)) ||
+      (rc = actr_webrtc_link_lane(lp.a, ACTR_PAYLOAD_RPC_RELIABLE, &la)) ||
+      (rc = actr_webrtc_link_lane(lp.b, ACTR_PAYLOAD_RPC_RELIABLE, &lb)))
     fail("lane", rc);
   enum { PARTS = 5 };
   double *rtt = malloc(sizeof(double) * ROUNDS), *lrtt = malloc(sizeof(double) * ROUNDS);

@@ -62,7 +62,7 @@ typedef struct {
 } ctx_t;
 
 static void die(const char *what, int rc) {
-  fprintf(stderr, "bench_fragment: %s: %s (%s)\n", what, actr_err_name(rc), actr_last_error());
+  fprintf(stderr, "bench_fragment: %s: %s (%s)\n", what, actr_err_name(rc), actr_err_detail());
   exit(1);
 }
 

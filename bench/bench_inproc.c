@@ -51,7 +51,7 @@ static void *lane_producer(void *p) {
 
 static double run_lane(int producers, uint32_t cap) {
   actr_lane_t *lane;
-  if (actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, cap, &lane) != ACTR_OK)
+  if (actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, cap, &lane) != ACTR_OK)
     abort();
   pthread_barrier_t start;
   pthread_barrier_init(&start, NULL, (unsigned)producers + 1);

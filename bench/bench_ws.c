@@ -38,7 +38,7 @@
 static size_t count_for(size_t size) { return size >= 65536 ? 16384 : 300000; }
 
 static void die(const char *what, int rc) {
-  fprintf(stderr, "bench_ws: %s: %s (%s)\n", what, actr_err_name(rc), actr_last_error());
+  fprintf(stderr, "bench_ws: %s: %s (%s)\n", what, actr_err_name(rc), actr_err_detail());
   exit(1);
 }
 
@@ -86,7 +86,7 @@ static void ws_close(ws_pair_t *p) {
   actr_lane_unref(p->rx);
   actr_ws_conn_unref(p->cli);
   actr_ws_conn_unref(p->scon);
-  actr_ws_server_unref(p->srv);
+  actr_ws_server_free(p->srv);
   g_async_queue_unref(p->accepted);
   actr_runtime_unref(p->rt_cli);
   actr_runtime_unref(p->rt_srv);

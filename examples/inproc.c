@@ -16,13 +16,13 @@
 #define COUNT 5
 
 /* check: every libactr call returns ACTR_OK (0) or a negative ACTR_E* code;
- * actr_last_error() has the details of the last failure on this thread. */
+ * actr_err_detail() has the details of the last failure on this thread. */
 #define check(call)                                                            \
   do {                                                                         \
     int rc_ = (call);                                                          \
     if (rc_ != ACTR_OK) {                                                      \
       fprintf(stderr, "inproc: %s failed: %s (%s)\n", #call, actr_err_name(rc_), \
-              actr_last_error());                                              \
+              actr_err_detail());                                              \
       return 1;                                                                \
     }                                                                          \
   } while (0)
@@ -57,13 +57,13 @@ int main(void) {
   /* 1. A lane for the RPC_RELIABLE traffic class with room for 100
    *    envelopes (what actr uses; rounded up to 128). */
   actr_lane_t *lane = NULL;
-  check(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 100, &lane));
+  check(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 100, &lane));
   printf("created a %s lane for %s\n", actr_lane_type(lane),
          actr_payload_type_name(actr_lane_payload_type(lane)));
 
   /* 2. A second handle for the producer thread (shared sender). */
   pthread_t thread;
-  actr_lane_t *for_producer = actr_lane_clone(lane);
+  actr_lane_t *for_producer = actr_lane_ref(lane);
   if (pthread_create(&thread, NULL, producer, for_producer) != 0) {
     fprintf(stderr, "inproc: cannot start a thread\n");
     actr_lane_unref(for_producer);
@@ -79,7 +79,7 @@ int main(void) {
     const uint8_t *data = NULL;
     size_t len = 0;
     if (rc != ACTR_OK) {
-      fprintf(stderr, "inproc: recv: %s (%s)\n", actr_err_name(rc), actr_last_error());
+      fprintf(stderr, "inproc: recv: %s (%s)\n", actr_err_name(rc), actr_err_detail());
       status = 1;
     } else if (!actr_envelope_payload(env, &data, &len) || len != 5 ||
                memcmp(data, "hello", 5) != 0) {

@@ -23,7 +23,7 @@
     int rc_ = (call);                                                        \
     if (rc_ != ACTR_OK) {                                                    \
       fprintf(stderr, "node: %s failed: %s (%s)\n", #call, actr_err_name(rc_), \
-              actr_last_error());                                            \
+              actr_err_detail());                                            \
       return 1;                                                              \
     }                                                                        \
   } while (0)

@@ -1,5 +1,5 @@
-/* webrtc.c — DataChannel lanes over WebRTC (actr/rtc_link.h), signaled
- * through a WebSocket endpoint (actr/ws_signaling.h), server and client in
+/* webrtc.c — DataChannel lanes over WebRTC (actr/webrtc_link.h), signaled
+ * through a WebSocket endpoint (actr/signaling_ws.h), server and client in
  * one process on 127.0.0.1.
  *
  * The server serves /signal in "message mode": each connection there gets a
@@ -24,7 +24,7 @@
     int rc_ = (call);                                                          \
     if (rc_ != ACTR_OK) {                                                      \
       fprintf(stderr, "webrtc: %s failed: %s (%s)\n", #call, actr_err_name(rc_), \
-              actr_last_error());                                              \
+              actr_err_detail());                                              \
       return 1;                                                                \
     }                                                                          \
   } while (0)
@@ -32,9 +32,9 @@
 static const char *const loopback[] = {"127.0.0.1"};
 
 /* link_config: defaults, with ICE gathering on 127.0.0.1 only. */
-static actr_rtc_link_config_t link_config(void) {
-  actr_rtc_link_config_t cfg;
-  actr_rtc_link_config_init(&cfg);
+static actr_webrtc_link_config_t link_config(void) {
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
   return cfg;
@@ -49,20 +49,20 @@ static struct {
   actr_runtime_t *rt;
   actr_ws_conn_t *conn;      /* our handle to the /signal connection */
   actr_signaling_t *sig;     /* the endpoint the link talks through */
-  actr_ws_signaling_t *wsig; /* its WebSocket side, fed by on_message */
-  actr_rtc_link_t *link;     /* the answering link */
+  actr_signaling_ws_t *wsig; /* its WebSocket side, fed by on_message */
+  actr_webrtc_link_t *link;     /* the answering link */
   int rc;                    /* how starting the session went */
   int ready, closed;
 } server;
 
 static void server_on_open(actr_ws_conn_t *conn, void *user) {
   (void)user;
-  actr_rtc_link_config_t cfg = link_config();
+  actr_webrtc_link_config_t cfg = link_config();
   /* strict: a peer that breaks the protocol gets an error and is closed. */
-  int rc = actr_ws_signaling_new(true, &server.sig, &server.wsig);
+  int rc = actr_signaling_ws_new(true, &server.sig, &server.wsig);
   if (rc == ACTR_OK) {
-    actr_ws_signaling_attach(server.wsig, conn);
-    rc = actr_rtc_link_new(server.rt, &cfg, server.sig, false /* answer */, &server.link);
+    actr_signaling_ws_attach(server.wsig, conn);
+    rc = actr_webrtc_link_new(server.rt, &cfg, server.sig, false /* answer */, &server.link);
   }
   pthread_mutex_lock(&mu);
   server.conn = conn; /* (transfer full) */
@@ -76,7 +76,7 @@ static void server_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *da
                               void *user) {
   (void)conn, (void)user;
   if (server.wsig) /* set in on_open, which ran before on this thread */
-    actr_ws_signaling_feed(server.wsig, text, data, len);
+    actr_signaling_ws_feed(server.wsig, text, data, len);
 }
 
 static void server_on_close(actr_ws_conn_t *conn, int code, const char *reason, void *user) {
@@ -108,7 +108,7 @@ static int wait_for(int *flag) {
 static void client_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
                               void *user) {
   (void)conn;
-  actr_ws_signaling_feed(user, text, data, len);
+  actr_signaling_ws_feed(user, text, data, len);
 }
 static const actr_ws_message_ops_t client_ops = {NULL, client_on_message, NULL};
 
@@ -118,7 +118,7 @@ int main(void) {
   check(actr_runtime_new(&server.rt));
   actr_ws_server_t *srv = NULL;
   check(actr_ws_server_new(server.rt, "127.0.0.1", 0, NULL, NULL, NULL, &srv));
-  check(actr_ws_server_add_message_path(srv, "/signal", &server_ops, NULL, ACTR_SIGNAL_MAX_JSON));
+  check(actr_ws_server_add_message_path(srv, "/signal", &server_ops, NULL, ACTR_SIGNALING_MAX_JSON));
   char url[64];
   snprintf(url, sizeof url, "ws://127.0.0.1:%u/signal", (unsigned)actr_ws_server_port(srv));
   printf("server: signaling on %s\n", url);
@@ -126,14 +126,14 @@ int main(void) {
   /* 2. The client: an endpoint (lenient), the /signal connection feeding
    *    it, and an offering link over it. */
   actr_signaling_t *sig = NULL;
-  actr_ws_signaling_t *wsig = NULL;
-  check(actr_ws_signaling_new(false, &sig, &wsig));
+  actr_signaling_ws_t *wsig = NULL;
+  check(actr_signaling_ws_new(false, &sig, &wsig));
   actr_ws_conn_t *conn = NULL;
   check(actr_ws_connect_messages(server.rt, url, NULL, &client_ops, wsig, &conn));
-  actr_ws_signaling_attach(wsig, conn);
-  actr_rtc_link_config_t cfg = link_config();
-  actr_rtc_link_t *link = NULL;
-  check(actr_rtc_link_new(server.rt, &cfg, sig, true /* offer */, &link));
+  actr_signaling_ws_attach(wsig, conn);
+  actr_webrtc_link_config_t cfg = link_config();
+  actr_webrtc_link_t *link = NULL;
+  check(actr_webrtc_link_new(server.rt, &cfg, sig, true /* offer */, &link));
   if (!wait_for(&server.ready) || server.rc != ACTR_OK) {
     fprintf(stderr, "webrtc: the server session did not start\n");
     return 1;
@@ -142,10 +142,10 @@ int main(void) {
   /* 3. The offerer opens the channel of a lane when it asks for it; the
    *    answerer's lane binds to the channel of the same label. */
   actr_lane_t *lane = NULL, *server_lane = NULL;
-  check(actr_rtc_link_lane(link, ACTR_PAYLOAD_RPC_RELIABLE, &lane));
-  check(actr_rtc_link_wait_connected(link, 15000));
+  check(actr_webrtc_link_lane(link, ACTR_PAYLOAD_RPC_RELIABLE, &lane));
+  check(actr_webrtc_link_wait_connected(link, 15000));
   printf("client: peer connection up (ICE, DTLS, SCTP)\n");
-  check(actr_rtc_link_lane(server.link, ACTR_PAYLOAD_RPC_RELIABLE, &server_lane));
+  check(actr_webrtc_link_lane(server.link, ACTR_PAYLOAD_RPC_RELIABLE, &server_lane));
 
   /* 4. A message of 200 000 bytes: sent as fragments of at most 64 KiB,
    *    reassembled whole on the other side. */
@@ -173,7 +173,7 @@ int main(void) {
   /* 6. Shut down the client: lanes, link (closes the peer connection),
    *    the /signal connection, the endpoint. */
   actr_lane_unref(lane);
-  actr_rtc_link_free(link);
+  actr_webrtc_link_free(link);
   actr_ws_conn_close(conn);
   actr_ws_conn_unref(conn);
   actr_signaling_free(sig);
@@ -182,10 +182,10 @@ int main(void) {
    *    releases its session the same way. */
   int closed = wait_for(&server.closed);
   actr_lane_unref(server_lane);
-  actr_rtc_link_free(server.link);
+  actr_webrtc_link_free(server.link);
   actr_signaling_free(server.sig); /* also drops its handle on the connection */
   actr_ws_conn_unref(server.conn);
-  actr_ws_server_unref(srv);
+  actr_ws_server_free(srv);
   actr_runtime_unref(server.rt);
 
   int ok = same && closed;

@@ -20,7 +20,7 @@
     int rc_ = (call);                                                             \
     if (rc_ != ACTR_OK) {                                                         \
       fprintf(stderr, "websocket: %s failed: %s (%s)\n", #call, actr_err_name(rc_), \
-              actr_last_error());                                                 \
+              actr_err_detail());                                                 \
       return 1;                                                                   \
     }                                                                             \
   } while (0)
@@ -116,7 +116,7 @@ int main(void) {
   actr_lane_unref(server_lane);
   actr_ws_conn_unref(client);
   actr_ws_conn_unref(server_side);
-  actr_ws_server_unref(srv);
+  actr_ws_server_free(srv);
   actr_runtime_unref(rt);
 
   int ok = same && rc == ACTR_EWEBSOCKET_CLOSED;

@@ -24,7 +24,7 @@ done
 # bounds (libFuzzer's default, 4096 bytes, stops short of most of them).
 max_len() {
   case $1 in
-    fuzz_signal) echo 266240 ;;         # ACTR_SIGNAL_MAX_JSON (256 KiB) + 4 KiB
+    fuzz_signal) echo 266240 ;;         # ACTR_SIGNALING_MAX_JSON (256 KiB) + 4 KiB
     fuzz_sdp) echo 135168 ;;            # ACTR__SDP_MAX_TEXT (128 KiB) + 4 KiB
     fuzz_envelope) echo 135168 ;;       # 64 KiB of unknown fields + 64 KiB payload
     fuzz_fragment) echo 200000 ;;       # raw frames of 65535 bytes, several

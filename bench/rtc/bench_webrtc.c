@@ -29,7 +29,7 @@
   do {                                                                                         \
     int rc_ = (expr);                                                                          \
     if (rc_ != ACTR_OK) {                                                                      \
-      fprintf(stderr, "%s: %s (%s)\n", #expr, actr_err_name(rc_), actr_last_error());         \
+      fprintf(stderr, "%s: %s (%s)\n", #expr, actr_err_name(rc_), actr_err_detail());         \
       exit(1);                                                                                 \
     }                                                                                          \
   } while (0)
@@ -136,7 +136,7 @@ static void on_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
   actr_webrtc_dc_set_callbacks(dc, strcmp(label, "ping") == 0 ? &echo_cbs : &rx_cbs, NULL);
   g_mutex_lock(&mu);
   if (p->in)
-    actr_webrtc_dc_release(p->in); /* the previous run's channel (closed) */
+    actr_webrtc_dc_free(p->in); /* the previous run's channel (closed) */
   p->in = dc;
   g_cond_broadcast(&cond);
   g_mutex_unlock(&mu);
@@ -249,7 +249,7 @@ static actr_webrtc_dc_t *open_channel(const char *label) {
     actr_webrtc_dc_t *old = P[1].in;
     P[1].in = NULL;
     g_mutex_unlock(&mu);
-    actr_webrtc_dc_release(old);
+    actr_webrtc_dc_free(old);
   } else {
     g_mutex_unlock(&mu);
   }
@@ -320,7 +320,7 @@ static tput_t throughput(size_t msg_len, double seconds) {
     rx_done_us = 1;
   g_mutex_unlock(&mu);
   wait_for(rx_complete, NULL, 30000);
-  actr_webrtc_dc_release(dc);
+  actr_webrtc_dc_free(dc);
   g_free(buf);
   return r;
 }
@@ -337,7 +337,7 @@ static void latency(int n, double *p50, double *p99) {
     actr_webrtc_dc_t *old = P[1].in;
     P[1].in = NULL;
     g_mutex_unlock(&mu);
-    actr_webrtc_dc_release(old);
+    actr_webrtc_dc_free(old);
   } else {
     g_mutex_unlock(&mu);
   }
@@ -362,7 +362,7 @@ static void latency(int n, double *p50, double *p99) {
   *p50 = rtts[skip + (n_rtts - skip) / 2];
   *p99 = rtts[skip + (int)((n_rtts - skip) * 0.99)];
   g_free(rtts);
-  actr_webrtc_dc_release(ping_dc);
+  actr_webrtc_dc_free(ping_dc);
 }
 
 /* ---- Chromium <-> Chromium, measured by tests/interop/chromium_bench.cjs ---- */
@@ -467,8 +467,8 @@ int main(int argc, char **argv) {
   fflush(stdout);
   for (int i = 0; i < 2; i++) {
     if (P[i].in)
-      actr_webrtc_dc_release(P[i].in);
-    actr_webrtc_pc_destroy(P[i].pc);
+      actr_webrtc_dc_free(P[i].in);
+    actr_webrtc_pc_free(P[i].pc);
   }
   for (int i = 0; i < 2; i++)
     actr_runtime_unref(P[i].rt);

@@ -11,9 +11,9 @@
 #include <actr/runtime.h>
 #include <actr/signaling.h>
 #include <actr/websocket.h>
-#include <actr/ws_signaling.h>
+#include <actr/signaling_ws.h>
 #include <actr/webrtc.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 #include <actr/identity.h>
 #include <actr/ais.h>
 #include <actr/node.h>

@@ -22,13 +22,13 @@ extern "C" {
 
 typedef struct actr_envelope actr_envelope_t;
 
-/* actr_direction_t: field 4 (later actr versions). */
-typedef enum actr_direction {
-  ACTR_DIRECTION_UNSPECIFIED = 0,
-  ACTR_DIRECTION_REQUEST = 1,
-  ACTR_DIRECTION_RESPONSE = 2,
-  ACTR_DIRECTION_TELL = 3
-} actr_direction_t;
+/* actr_envelope_direction_t: field 4 (later actr versions). */
+typedef enum actr_envelope_direction {
+  ACTR_ENVELOPE_DIRECTION_UNSPECIFIED = 0,
+  ACTR_ENVELOPE_DIRECTION_REQUEST = 1,
+  ACTR_ENVELOPE_DIRECTION_RESPONSE = 2,
+  ACTR_ENVELOPE_DIRECTION_TELL = 3
+} actr_envelope_direction_t;
 
 /* actr_envelope_new: an envelope with the required fields set: @route_key,
  * @request_id (both non-NULL, copied) and @timeout_ms.  Optional fields are
@@ -57,7 +57,7 @@ ACTR_API int actr_envelope_set_payload(actr_envelope_t *env, const void *payload
  * (NULL: ACTR_EINVALID_ARGUMENT); actr_envelope_clear_error() removes it. */
 ACTR_API int actr_envelope_set_error(actr_envelope_t *env, uint32_t code, const char *message);
 ACTR_API int actr_envelope_clear_error(actr_envelope_t *env);
-ACTR_API int actr_envelope_set_direction(actr_envelope_t *env, actr_direction_t dir);
+ACTR_API int actr_envelope_set_direction(actr_envelope_t *env, actr_envelope_direction_t dir);
 ACTR_API int actr_envelope_set_traceparent(actr_envelope_t *env, const char *traceparent);
 ACTR_API int actr_envelope_set_tracestate(actr_envelope_t *env, const char *tracestate);
 /* actr_envelope_add_metadata: append one entry (repeated field; order kept);
@@ -75,7 +75,7 @@ ACTR_API bool actr_envelope_payload(const actr_envelope_t *env, const uint8_t **
 ACTR_API bool actr_envelope_error(const actr_envelope_t *env, uint32_t *code, const char **message);
 /* actr_envelope_direction: true if present; *@dir set (may be NULL).  A
  * decoded value may be one this version has no name for (proto2 enum). */
-ACTR_API bool actr_envelope_direction(const actr_envelope_t *env, actr_direction_t *dir);
+ACTR_API bool actr_envelope_direction(const actr_envelope_t *env, actr_envelope_direction_t *dir);
 /* NULL when absent. */
 ACTR_API const char *actr_envelope_traceparent(const actr_envelope_t *env);
 ACTR_API const char *actr_envelope_tracestate(const actr_envelope_t *env);
@@ -109,7 +109,7 @@ ACTR_API int actr_envelope_encode(const actr_envelope_t *env, uint8_t **out, siz
  * required field (nested messages included), a string field that is not
  * UTF-8 or holds a NUL, more unknown fields or metadata entries than the
  * limits above give ACTR_EDESERIALIZATION with the field and offset in
- * actr_last_error(), never a crash; ACTR_ENO_MEMORY.  *@out is (transfer
+ * actr_err_detail(), never a crash; ACTR_ENO_MEMORY.  *@out is (transfer
  * full), NULL on failure. */
 ACTR_API int actr_envelope_decode(const void *data, size_t len, actr_envelope_t **out);
 

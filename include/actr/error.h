@@ -4,7 +4,7 @@
  * below.  The codes cover the kinds of the reference implementation's
  * NetworkError plus the finer ones later actr versions use.  The text of the
  * last failure on the calling thread (with the details: sizes, indices, peer
- * reasons) is kept in thread-local storage and returned by actr_last_error().
+ * reasons) is kept in thread-local storage and returned by actr_err_detail().
  */
 #ifndef ACTR_ERROR_H
 #define ACTR_ERROR_H
@@ -60,16 +60,16 @@ typedef enum actr_err {
 
 /* actr_err_class_t: how a caller should react to a failure (actr ErrorKind). */
 typedef enum actr_err_class {
-  ACTR_CLASS_NONE = 0,  /* not an error (ACTR_OK) */
-  ACTR_CLASS_TRANSIENT, /* retrying later may succeed */
-  ACTR_CLASS_CLIENT,    /* the caller's request is wrong; do not retry */
-  ACTR_CLASS_CORRUPT,   /* the data received is damaged; drop it */
-  ACTR_CLASS_INTERNAL   /* a bug or resource failure inside libactr */
+  ACTR_ERR_CLASS_NONE = 0,  /* not an error (ACTR_OK) */
+  ACTR_ERR_CLASS_TRANSIENT, /* retrying later may succeed */
+  ACTR_ERR_CLASS_CLIENT,    /* the caller's request is wrong; do not retry */
+  ACTR_ERR_CLASS_CORRUPT,   /* the data received is damaged; drop it */
+  ACTR_ERR_CLASS_INTERNAL   /* a bug or resource failure inside libactr */
 } actr_err_class_t;
 
-/* actr_strerror: a short English message for @err (transfer none, static).
+/* actr_err_message: a short English message for @err (transfer none, static).
  * Unknown values give "unknown error".  Any thread. */
-ACTR_API const char *actr_strerror(int err);
+ACTR_API const char *actr_err_message(int err);
 
 /* actr_err_name: the code's name without prefix, e.g. "DATA_CHANNEL_CLOSED"
  * (transfer none, static).  Unknown values give "UNKNOWN".  Any thread. */
@@ -81,11 +81,11 @@ ACTR_API actr_err_class_t actr_err_class(int err);
 /* actr_err_class_name: "transient", "client", "corrupt", "internal" or "none". */
 ACTR_API const char *actr_err_class_name(actr_err_class_t cls);
 
-/* actr_last_error: the detailed message of the last failing libactr call on
+/* actr_err_detail: the detailed message of the last failing libactr call on
  * the calling thread, e.g. "fragment too short: 5 bytes (minimum 8)"
  * (transfer none; valid until the next failing call on this thread).  Returns
  * "" if no call on this thread has failed yet. */
-ACTR_API const char *actr_last_error(void);
+ACTR_API const char *actr_err_detail(void);
 
 /* actr_log_level_t: severity passed to the log handler. */
 typedef enum actr_log_level {
@@ -100,12 +100,12 @@ typedef enum actr_log_level {
  * blocking libactr function. */
 typedef void (*actr_log_fn)(actr_log_level_t level, const char *msg, void *user);
 
-/* actr_set_log_handler: route libactr's log lines to @fn (NULL: discard, the
+/* actr_log_set_handler: route libactr's log lines to @fn (NULL: discard, the
  * default — libactr prints nothing on its own).  Lines above @max_level are
  * not formatted at all.  Any thread, any time: the handler and its @user
  * change together for every later line; a line being written on another
  * thread meanwhile may still go to the previous handler. */
-ACTR_API void actr_set_log_handler(actr_log_fn fn, actr_log_level_t max_level, void *user);
+ACTR_API void actr_log_set_handler(actr_log_fn fn, actr_log_level_t max_level, void *user);
 
 #ifdef __cplusplus
 }

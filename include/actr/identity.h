@@ -45,7 +45,7 @@ typedef struct actr_actor_id {
 } actr_actor_id_t;
 
 /* actr_actor_type_parse: "manufacturer:name:version" into *@out.
- * ACTR_EINVALID_ARGUMENT with the reason in actr_last_error(): not three
+ * ACTR_EINVALID_ARGUMENT with the reason in actr_err_detail(): not three
  * parts ("version required" for two), a part empty, too long or with a
  * character the rules above refuse. */
 ACTR_API int actr_actor_type_parse(const char *s, actr_actor_type_t *out);

@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-/* actr_inproc_lane_new: a lane with room for @capacity envelopes (actr uses
+/* actr_lane_inproc_new: a lane with room for @capacity envelopes (actr uses
  * 100; rounded up to a power of two, at least 2, so 100 holds 128).  Any
  * number of threads may send; the one receiver may be used through any
  * handle (receives are serialised).  A full lane blocks senders; try
@@ -18,7 +18,7 @@ extern "C" {
  * queued, then get the same.  Raw send/recv return ACTR_EINVALID_OPERATION.
  * *@out is (transfer full).  ACTR_EINVALID_ARGUMENT for a capacity of 0 or
  * above 1<<24, an invalid @type. */
-ACTR_API int actr_inproc_lane_new(actr_payload_type_t type, uint32_t capacity,
+ACTR_API int actr_lane_inproc_new(actr_payload_type_t type, uint32_t capacity,
                                   actr_lane_t **out);
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 /* actr/lane.h — the DataLane interface (SPEC §2): one bidirectional channel
  * carrying one traffic class between two actors.
  *
- * A lane is a reference-counted handle.  actr_lane_clone() gives another
+ * A lane is a reference-counted handle.  actr_lane_ref() gives another
  * handle to the same lane (shared sender, the one receiver); every handle is
  * released with actr_lane_unref().  All functions here are safe to call from
  * any thread, concurrently.  Blocking calls take a timeout in milliseconds:
@@ -121,7 +121,7 @@ typedef void (*actr_lane_handler_fn)(actr_lane_t *lane, actr_msg_t *msg, void *u
  * would block (channel still connecting, buffered amount above the lane's
  * high-water mark, or the whole message not fitting in the channel's buffer)
  * it returns ACTR_EWOULD_BLOCK and sends nothing.
- * Offered by DataChannel lanes over WebRTC (actr/rtc_link.h) and WebSocket
+ * Offered by DataChannel lanes over WebRTC (actr/webrtc_link.h) and WebSocket
  * lanes (actr/websocket.h: there the handler is the type's on its
  * connection, the lane is held while it is set, and
  * actr_ws_conn_pause / on_writable push a slow peer back); in-process lanes
@@ -166,9 +166,9 @@ ACTR_API int actr_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out);
  * code; messages already queued can still be received. */
 ACTR_API void actr_lane_close(actr_lane_t *lane);
 
-/* actr_lane_clone: another handle to the same lane (the reference's
+/* actr_lane_ref: another handle to the same lane (the reference's
  * Clone).  Release it with actr_lane_unref(). */
-ACTR_API actr_lane_t *actr_lane_clone(actr_lane_t *lane);
+ACTR_API actr_lane_t *actr_lane_ref(actr_lane_t *lane);
 
 /* actr_lane_unref: release one handle (NULL: no-op); the last one closes and
  * frees the lane. */

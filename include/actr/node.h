@@ -27,10 +27,10 @@
 extern "C" {
 #endif
 
-typedef enum actr_dialect {
-  ACTR_DIALECT_05 = 0, /* actr 0.5 (default): direction, sdp_exchange_id, ufrag */
-  ACTR_DIALECT_03 = 1, /* actr 0.3: only what 0.3 knows */
-} actr_dialect_t;
+typedef enum actr_node_dialect {
+  ACTR_NODE_DIALECT_05 = 0, /* actr 0.5 (default): direction, sdp_exchange_id, ufrag */
+  ACTR_NODE_DIALECT_03 = 1, /* actr 0.3: only what 0.3 knows */
+} actr_node_dialect_t;
 
 typedef struct actr_node_config {
   const char *ais_url;        /* e.g. http://127.0.0.1:8081/ais */
@@ -39,7 +39,7 @@ typedef struct actr_node_config {
   uint32_t realm_id;
   actr_actor_type_t type;     /* what this actor is */
   const char *realm_secret;   /* NULL: none */
-  actr_dialect_t dialect;
+  actr_node_dialect_t dialect;
   /* ICE: the local addresses to gather on (NULL: every interface). */
   const char *const *ice_addresses;
   size_t ice_address_count;

@@ -21,11 +21,11 @@ typedef enum actr_payload_type {
 
 #define ACTR_PAYLOAD_TYPE_COUNT 5
 
-/* actr_dc_qos_t: the DataChannel delivery a payload type asks for. */
-typedef struct actr_dc_qos {
+/* actr_payload_type_qos_t: the DataChannel delivery a payload type asks for. */
+typedef struct actr_payload_type_qos {
   bool ordered;
   int max_retransmits; /* -1: reliable (no limit) */
-} actr_dc_qos_t;
+} actr_payload_type_qos_t;
 
 /* Lane kinds, as a bit set (actr_payload_type_lanes). */
 enum {
@@ -47,7 +47,7 @@ ACTR_API bool actr_payload_type_is_valid(int type);
 
 /* actr_payload_type_qos: DataChannel QoS of @type into *@out.  MEDIA_RTP is
  * not a DataLane: ACTR_ENOT_IMPLEMENTED.  Invalid: ACTR_EINVALID_ARGUMENT. */
-ACTR_API int actr_payload_type_qos(actr_payload_type_t type, actr_dc_qos_t *out);
+ACTR_API int actr_payload_type_qos(actr_payload_type_t type, actr_payload_type_qos_t *out);
 
 /* actr_payload_type_lanes: the ACTR_LANE_KIND_* bits of lanes that carry
  * @type (0 for an invalid value).  MEDIA_RTP: in-process and WebSocket only. */

@@ -11,27 +11,27 @@
 extern "C" {
 #endif
 
-/* actr_fragment_send_event_t: one DataChannel fragment that was just sent. */
-typedef struct actr_fragment_send_event {
+/* actr_testing_fragment_send_event_t: one DataChannel fragment that was just sent. */
+typedef struct actr_testing_fragment_send_event {
   uint32_t msg_id;
   uint16_t frag_index;
   uint16_t total_frags;
   size_t fragment_payload_len; /* payload bytes in this fragment (header excluded) */
   size_t message_len;          /* bytes of the whole lane message */
-} actr_fragment_send_event_t;
+} actr_testing_fragment_send_event_t;
 
-/* actr_fragment_send_hook_fn: called on the sending thread after each
+/* actr_testing_fragment_send_hook_fn: called on the sending thread after each
  * fragment is handed to the channel, with no libactr lock held.  It may
  * block (sleep, wait on a condition) to delay the rest of the send, which
  * lets tests interleave or stall senders. */
-typedef void (*actr_fragment_send_hook_fn)(const actr_fragment_send_event_t *ev, void *user);
+typedef void (*actr_testing_fragment_send_hook_fn)(const actr_testing_fragment_send_event_t *ev, void *user);
 
 /* actr_testing_set_fragment_send_hook: install @fn (NULL removes it) for
  * every DataChannel lane of the process; the previous hook and its user
  * pointer are returned through @prev_fn / @prev_user (nullable) so a test
  * can restore them.  Any thread. */
-ACTR_API void actr_testing_set_fragment_send_hook(actr_fragment_send_hook_fn fn, void *user,
-                                                  actr_fragment_send_hook_fn *prev_fn,
+ACTR_API void actr_testing_set_fragment_send_hook(actr_testing_fragment_send_hook_fn fn, void *user,
+                                                  actr_testing_fragment_send_hook_fn *prev_fn,
                                                   void **prev_user);
 
 #ifdef __cplusplus

@@ -13,9 +13,9 @@
  * where noted, and must not block.
  *
  * Ownership.  The application owns one reference to each peer connection
- * (from actr_webrtc_pc_new, given back with actr_webrtc_pc_destroy) and one
+ * (from actr_webrtc_pc_new, given back with actr_webrtc_pc_free) and one
  * to each data channel it creates or is given by on_data_channel (given back
- * with actr_webrtc_dc_release).  Strings returned through char ** are
+ * with actr_webrtc_dc_free).  Strings returned through char ** are
  * (transfer full): release them with free().  Strings passed in are copied
  * before the call returns. */
 #ifndef ACTR_WEBRTC_H
@@ -100,13 +100,13 @@ typedef void (*actr_webrtc_candidate_fn)(actr_webrtc_pc_t *pc, const char *candi
 
 /* actr_webrtc_state_fn: the connection state changed.  @err is ACTR_OK, or
  * for FAILED/CLOSED the reason (ACTR_EICE, ACTR_EDTLS, ACTR_EWEBRTC,
- * ACTR_ECONNECTION_CLOSED...); actr_last_error() is not meaningful here. */
+ * ACTR_ECONNECTION_CLOSED...); actr_err_detail() is not meaningful here. */
 typedef void (*actr_webrtc_state_fn)(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err,
                                      void *user);
 
 /* actr_webrtc_data_channel_fn: the peer opened a channel (DCEP OPEN).  @dc
  * is (transfer full): the application owns one reference and gives it back
- * with actr_webrtc_dc_release.  Set its callbacks during this call
+ * with actr_webrtc_dc_free.  Set its callbacks during this call
  * (actr_webrtc_dc_set_callbacks) to see its first message; until on_message
  * is set, arriving messages wait (see on_message). */
 typedef void (*actr_webrtc_data_channel_fn)(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc,
@@ -165,7 +165,7 @@ typedef struct actr_webrtc_config {
 ACTR_API void actr_webrtc_config_init(actr_webrtc_config_t *cfg);
 
 /* actr_webrtc_pc_new: a peer connection on @rt's I/O thread (it holds a
- * reference to @rt).  *@out is (transfer full, actr_webrtc_pc_destroy).
+ * reference to @rt).  *@out is (transfer full, actr_webrtc_pc_free).
  * May block to resolve ICE server host names.  ACTR_ECONFIGURATION for a bad
  * URL, address or certificate; ACTR_EDTLS, ACTR_EICE, ACTR_ENO_MEMORY.  No
  * callback runs before this returns. */
@@ -217,12 +217,12 @@ ACTR_API actr_webrtc_pc_state_t actr_webrtc_pc_state(const actr_webrtc_pc_t *pc)
  * still run (on the I/O thread, possibly after this returns). */
 ACTR_API void actr_webrtc_pc_close(actr_webrtc_pc_t *pc);
 
-/* actr_webrtc_pc_destroy: close, then give back the application's
+/* actr_webrtc_pc_free: close, then give back the application's
  * reference.  No callback of @pc or of its channels runs after this returns
  * (when called from another thread, it waits for the I/O thread to finish
  * the callback running now).  Channel handles the application still holds
  * stay valid (closed) until released.  NULL is a no-op. */
-ACTR_API void actr_webrtc_pc_destroy(actr_webrtc_pc_t *pc);
+ACTR_API void actr_webrtc_pc_free(actr_webrtc_pc_t *pc);
 
 /* ---- data channels ---- */
 
@@ -267,7 +267,7 @@ typedef struct actr_webrtc_dc_callbacks {
  * at most 1024 bytes) in-band with DCEP.  It starts CONNECTING and opens once
  * the SCTP association is up (on_open); its stream id follows the DTLS role
  * (RFC 8832 §6: the DTLS client uses even ids, the server odd).  @opts and
- * @cbs are nullable.  *@out is (transfer full, actr_webrtc_dc_release).
+ * @cbs are nullable.  *@out is (transfer full, actr_webrtc_dc_free).
  * ACTR_EINVALID_ARGUMENT for bad options; ACTR_EINVALID_OPERATION once
  * closed; ACTR_ERESOURCE_EXHAUSTED when no stream id is left. */
 ACTR_API int actr_webrtc_pc_create_data_channel(actr_webrtc_pc_t *pc, const char *label,
@@ -329,10 +329,10 @@ ACTR_API void actr_webrtc_dc_resume(actr_webrtc_dc_t *dc);
  * the peer has reset its side too.  Non-blocking, idempotent. */
 ACTR_API void actr_webrtc_dc_close(actr_webrtc_dc_t *dc);
 
-/* actr_webrtc_dc_release: close the channel, detach its callbacks (none runs
+/* actr_webrtc_dc_free: close the channel, detach its callbacks (none runs
  * after this returns; from another thread it waits for the I/O thread) and
  * give back the application's reference.  NULL is a no-op. */
-ACTR_API void actr_webrtc_dc_release(actr_webrtc_dc_t *dc);
+ACTR_API void actr_webrtc_dc_free(actr_webrtc_dc_t *dc);
 
 /* ---- certificates ---- */
 

@@ -286,8 +286,8 @@ ACTR_API bool actr_ws_server_is_tls(const actr_ws_server_t *srv);
  * thread. */
 ACTR_API void actr_ws_server_close(actr_ws_server_t *srv);
 
-/* actr_ws_server_unref: close (as above) and free (NULL: no-op). */
-ACTR_API void actr_ws_server_unref(actr_ws_server_t *srv);
+/* actr_ws_server_free: close (as above) and free (NULL: no-op). */
+ACTR_API void actr_ws_server_free(actr_ws_server_t *srv);
 
 /* ---- message mode ----
  * A WebSocket connection for a protocol of your own instead of actr lanes

@@ -334,9 +334,9 @@ int actr_envelope_clear_error(actr_envelope_t *env) {
   return ACTR_OK;
 }
 
-int actr_envelope_set_direction(actr_envelope_t *env, actr_direction_t dir) {
+int actr_envelope_set_direction(actr_envelope_t *env, actr_envelope_direction_t dir) {
   ENV_ARG(env);
-  if ((int)dir < ACTR_DIRECTION_UNSPECIFIED || dir > ACTR_DIRECTION_TELL)
+  if ((int)dir < ACTR_ENVELOPE_DIRECTION_UNSPECIFIED || dir > ACTR_ENVELOPE_DIRECTION_TELL)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "RpcEnvelope: invalid direction %d", (int)dir);
   env->pb.has_direction = 1;
   env->pb.direction = (Actr__Direction)dir;
@@ -396,10 +396,10 @@ bool actr_envelope_error(const actr_envelope_t *env, uint32_t *code, const char 
     *message = e ? e->message : NULL;
   return e != NULL;
 }
-bool actr_envelope_direction(const actr_envelope_t *env, actr_direction_t *dir) {
+bool actr_envelope_direction(const actr_envelope_t *env, actr_envelope_direction_t *dir) {
   bool has = env && env->pb.has_direction;
   if (dir) /* a decoded value may be one this version has no name for */
-    *dir = has ? (actr_direction_t)env->pb.direction : ACTR_DIRECTION_UNSPECIFIED;
+    *dir = has ? (actr_envelope_direction_t)env->pb.direction : ACTR_ENVELOPE_DIRECTION_UNSPECIFIED;
   return has;
 }
 const char *actr_envelope_traceparent(const actr_envelope_t *env) {

@@ -7,7 +7,7 @@
 
 static _Thread_local char last_error[512];
 
-const char *actr_strerror(int err) {
+const char *actr_err_message(int err) {
   switch (err) {
   case ACTR_OK: return "success";
 #define XX(name, val, cls, msg) case ACTR_E##name: return msg;
@@ -29,26 +29,26 @@ const char *actr_err_name(int err) {
 
 actr_err_class_t actr_err_class(int err) {
   switch (err) {
-  case ACTR_OK: return ACTR_CLASS_NONE;
-#define XX(name, val, cls, msg) case ACTR_E##name: return ACTR_CLASS_##cls;
+  case ACTR_OK: return ACTR_ERR_CLASS_NONE;
+#define XX(name, val, cls, msg) case ACTR_E##name: return ACTR_ERR_CLASS_##cls;
     ACTR_ERRNO_MAP(XX)
 #undef XX
   }
-  return ACTR_CLASS_INTERNAL;
+  return ACTR_ERR_CLASS_INTERNAL;
 }
 
 const char *actr_err_class_name(actr_err_class_t cls) {
   switch (cls) {
-  case ACTR_CLASS_NONE: return "none";
-  case ACTR_CLASS_TRANSIENT: return "transient";
-  case ACTR_CLASS_CLIENT: return "client";
-  case ACTR_CLASS_CORRUPT: return "corrupt";
-  case ACTR_CLASS_INTERNAL: return "internal";
+  case ACTR_ERR_CLASS_NONE: return "none";
+  case ACTR_ERR_CLASS_TRANSIENT: return "transient";
+  case ACTR_ERR_CLASS_CLIENT: return "client";
+  case ACTR_ERR_CLASS_CORRUPT: return "corrupt";
+  case ACTR_ERR_CLASS_INTERNAL: return "internal";
   }
   return "internal";
 }
 
-const char *actr_last_error(void) { return last_error; }
+const char *actr_err_detail(void) { return last_error; }
 
 int actr__fail(int code, const char *fmt, ...) {
   va_list ap;

@@ -6,7 +6,7 @@
 #include <actr/error.h>
 
 /* actr__fail: record a detailed message for @code on this thread (read back
- * with actr_last_error()) and return @code, so that callers write
+ * with actr_err_detail()) and return @code, so that callers write
  * `return actr__fail(ACTR_EINVALID_ARGUMENT, "capacity %u", cap);`. */
 int actr__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

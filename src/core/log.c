@@ -16,7 +16,7 @@ static void *log_user;
 /* Read without the lock first: a line above it is not even formatted. */
 static atomic_int log_max = ACTR_LOG_WARN;
 
-void actr_set_log_handler(actr_log_fn fn, actr_log_level_t max_level, void *user) {
+void actr_log_set_handler(actr_log_fn fn, actr_log_level_t max_level, void *user) {
   pthread_mutex_lock(&log_mu);
   log_fn = fn;
   log_user = user;

@@ -7,7 +7,7 @@
 
 static const struct {
   const char *name;
-  actr_dc_qos_t qos;
+  actr_payload_type_qos_t qos;
   unsigned lanes;
 } table[ACTR_PAYLOAD_TYPE_COUNT] = {
   [ACTR_PAYLOAD_RPC_RELIABLE] = {"RPC_RELIABLE", {true, -1},
@@ -44,7 +44,7 @@ int actr_payload_type_from_name(const char *name, actr_payload_type_t *out) {
   return actr__fail(ACTR_EINVALID_ARGUMENT, "unknown payload type '%s'", name ? name : "(null)");
 }
 
-int actr_payload_type_qos(actr_payload_type_t type, actr_dc_qos_t *out) {
+int actr_payload_type_qos(actr_payload_type_t type, actr_payload_type_qos_t *out) {
   if (!actr_payload_type_is_valid((int)type) || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "invalid payload type %d", (int)type);
   if (!(table[type].lanes & ACTR_LANE_KIND_DATACHANNEL))

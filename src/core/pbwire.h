@@ -36,7 +36,7 @@ typedef struct actr__pb_limits {
 
 /* actr__pb_decode: decode @len bytes as a @desc message.  ACTR_OK and
  * *@out (free with actr__pb_free), or ACTR_EDESERIALIZATION with the message
- * and field (or offset) in actr_last_error(): malformed wire, a string
+ * and field (or offset) in actr_err_detail(): malformed wire, a string
  * field that is not UTF-8 or holds a NUL, a missing required field, over a
  * limit; ACTR_ENO_MEMORY.  Any thread. */
 int actr__pb_decode(const ProtobufCMessageDescriptor *desc, const void *data, size_t len,

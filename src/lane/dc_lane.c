@@ -74,12 +74,12 @@ static dc_lane_t *to_dc(const actr_lane_t *lane) { return (dc_lane_t *)lane; }
 /* ---- test hook (the reference's fragment send hook) ---- */
 
 static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
-static actr_fragment_send_hook_fn hook_fn;
+static actr_testing_fragment_send_hook_fn hook_fn;
 static void *hook_user;
 static atomic_bool hook_set;
 
-void actr_testing_set_fragment_send_hook(actr_fragment_send_hook_fn fn, void *user,
-                                         actr_fragment_send_hook_fn *prev_fn, void **prev_user) {
+void actr_testing_set_fragment_send_hook(actr_testing_fragment_send_hook_fn fn, void *user,
+                                         actr_testing_fragment_send_hook_fn *prev_fn, void **prev_user) {
   pthread_mutex_lock(&hook_mu);
   if (prev_fn)
     *prev_fn = hook_fn;
@@ -91,11 +91,11 @@ void actr_testing_set_fragment_send_hook(actr_fragment_send_hook_fn fn, void *us
   pthread_mutex_unlock(&hook_mu);
 }
 
-static void notify_hook(const actr_fragment_send_event_t *ev) {
+static void notify_hook(const actr_testing_fragment_send_event_t *ev) {
   if (!atomic_load_explicit(&hook_set, memory_order_relaxed))
     return;
   pthread_mutex_lock(&hook_mu);
-  actr_fragment_send_hook_fn fn = hook_fn;
+  actr_testing_fragment_send_hook_fn fn = hook_fn;
   void *user = hook_user;
   pthread_mutex_unlock(&hook_mu);
   if (fn)
@@ -289,7 +289,7 @@ static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t t
     rc = l->ops->send(l->port, frame);
     if (rc != ACTR_OK)
       return classify(rc, i);
-    actr_fragment_send_event_t ev = {msg_id, i, total, payload_len, len};
+    actr_testing_fragment_send_event_t ev = {msg_id, i, total, payload_len, len};
     notify_hook(&ev);
   }
   return ACTR_OK;
@@ -312,7 +312,7 @@ static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
     /* Hostile or damaged fragment: counted in the reassembly stats, and
      * the lane goes on (SPEC §3.1). */
     actr__log(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
-              actr_payload_type_name(l->base.payload_type), actr_last_error());
+              actr_payload_type_name(l->base.payload_type), actr_err_detail());
     atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
     return NULL;
   }
@@ -420,7 +420,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame);
  * alive should the handler drop the last handle.  Returns false only when
  * @frame could not be queued (see actr__dc_lane_port_frame). */
 static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
-  actr_lane_clone(&l->base);
+  actr_lane_ref(&l->base);
   for (;;) {
     pthread_mutex_lock(&l->rx_mu);
     actr_lane_handler_fn fn = l->handler;
@@ -603,7 +603,7 @@ int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, 
                       actr__dc_state_t state, const actr__dc_lane_config_t *cfg,
                       actr_lane_t **out) {
   *out = NULL;
-  actr_dc_qos_t qos;
+  actr_payload_type_qos_t qos;
   int rc = actr_payload_type_qos(type, &qos); /* MEDIA_RTP: NOT_IMPLEMENTED */
   if (rc != ACTR_OK)
     return rc;

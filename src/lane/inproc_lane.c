@@ -57,7 +57,7 @@ static const actr__lane_ops_t inproc_lane_ops = {
   .fini = inproc_lane_fini,
 };
 
-int actr_inproc_lane_new(actr_payload_type_t type, uint32_t capacity, actr_lane_t **out) {
+int actr_lane_inproc_new(actr_payload_type_t type, uint32_t capacity, actr_lane_t **out) {
   if (!out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   *out = NULL;

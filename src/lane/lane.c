@@ -137,7 +137,7 @@ void actr_lane_close(actr_lane_t *lane) {
     lane->ops->close(lane);
 }
 
-actr_lane_t *actr_lane_clone(actr_lane_t *lane) {
+actr_lane_t *actr_lane_ref(actr_lane_t *lane) {
   if (lane)
     atomic_fetch_add_explicit(&lane->refs, 1, memory_order_relaxed);
   return lane;

@@ -72,8 +72,8 @@ static int post(const char *ais_url, const char *path, const actr_ais_options_t 
   if (rc == ACTR_OK) {
     rc = actr__pb_decode(desc, resp, resp_len, NULL, answer);
     if (rc != ACTR_OK) {
-      char why[300]; /* actr__fail writes where actr_last_error() reads */
-      snprintf(why, sizeof why, "%s", actr_last_error());
+      char why[300]; /* actr__fail writes where actr_err_detail() reads */
+      snprintf(why, sizeof why, "%s", actr_err_detail());
       rc = actr__fail(ACTR_EPROTOCOL, "AIS %s: %s", path, why);
     }
   }
@@ -95,7 +95,7 @@ static int adopt(actr_credential_t *cred, ProtobufCMessage *answer,
                        ok->credential->claims.len, NULL, (ProtobufCMessage **)&claims);
   if (rc != ACTR_OK) {
     char why[300];
-    snprintf(why, sizeof why, "%s", actr_last_error());
+    snprintf(why, sizeof why, "%s", actr_err_detail());
     return actr__fail(ACTR_EPROTOCOL, "AIS credential claims: %s", why);
   }
   char want[ACTR_ACTOR_ID_STRING_MAX];

@@ -190,8 +190,8 @@ int actr__actor_type_from_pb(const Actr__ActrType *pb, actr_actor_type_t *out) {
   if (rc == ACTR_OK)
     rc = check_version(pb->version, vl);
   if (rc != ACTR_OK) {
-    char why[300]; /* actr__fail writes where actr_last_error() reads */
-    snprintf(why, sizeof why, "%s", actr_last_error());
+    char why[300]; /* actr__fail writes where actr_err_detail() reads */
+    snprintf(why, sizeof why, "%s", actr_err_detail());
     return actr__fail(ACTR_EPROTOCOL, "%s", why);
   }
   memset(out, 0, sizeof *out);

@@ -5,7 +5,7 @@
  * Threads and ownership:
  * - The signaling client's relays arrive on the runtime's I/O thread; they
  *   are queued (bounded) for the node's control thread, which creates peer
- *   connections (actr_rtc_link_* must not run on the I/O thread) and hands
+ *   connections (actr_webrtc_link_* must not run on the I/O thread) and hands
  *   offers, answers and candidates to them.
  * - Each peer's link talks through a signaling endpoint of ours
  *   (actr_signaling_new) whose send turns offer/answer/candidate into
@@ -25,7 +25,7 @@
 #include <actr/ais.h>
 #include <actr/error.h>
 #include <actr/node.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 #include <actr/signaling.h>
 
 #include "error_internal.h"
@@ -49,7 +49,7 @@ typedef struct peer {
   GMutex mu;
   actr_signaling_t *sig; /* our relay endpoint for this peer */
   GCond cond;
-  actr_rtc_link_t *link;
+  actr_webrtc_link_t *link;
   unsigned link_users; /* callers waiting on link: stop_link waits for them */
   actr_lane_t *lanes[NLANES];
   bool offerer, got_offer;
@@ -167,11 +167,11 @@ static int relay_candidate(peer_t *p, const char *cand, const char *ufrag) {
   return actr__sig_client_relay(p->node->sig, &r);
 }
 
-static int endpoint_send(void *impl, const actr_signal_msg_t *m) {
+static int endpoint_send(void *impl, const actr_signaling_msg_t *m) {
   peer_t *p = impl;
   actr_node_t *n = p->node;
-  bool v05 = n->cfg.dialect == ACTR_DIALECT_05;
-  if (m->kind == ACTR_SIGNAL_CANDIDATE) {
+  bool v05 = n->cfg.dialect == ACTR_NODE_DIALECT_05;
+  if (m->kind == ACTR_SIGNALING_CANDIDATE) {
     g_mutex_lock(&p->mu);
     if (!p->local_ufrag[0]) { /* before our SDP: hold it (bounded) */
       if (p->held_out->len < MAX_HELD)
@@ -184,16 +184,16 @@ static int endpoint_send(void *impl, const actr_signal_msg_t *m) {
     g_mutex_unlock(&p->mu);
     return relay_candidate(p, m->candidate, ufrag);
   }
-  if (m->kind != ACTR_SIGNAL_OFFER && m->kind != ACTR_SIGNAL_ANSWER)
+  if (m->kind != ACTR_SIGNALING_OFFER && m->kind != ACTR_SIGNALING_ANSWER)
     return ACTR_OK; /* actr signals neither end-of-candidates nor errors */
   actr__actor_id_pb_t target;
   actr__actor_id_to_pb(&p->id, &target);
   Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
-  sd.type = m->kind == ACTR_SIGNAL_OFFER ? WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER
+  sd.type = m->kind == ACTR_SIGNALING_OFFER ? WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER
                                          : WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
   sd.sdp = m->sdp;
   g_mutex_lock(&p->mu);
-  if (m->kind == ACTR_SIGNAL_OFFER) {
+  if (m->kind == ACTR_SIGNALING_OFFER) {
     char *u = g_uuid_string_random();
     snprintf(p->exchange_id, sizeof p->exchange_id, "%s", u);
     g_free(u);
@@ -232,7 +232,7 @@ static void send_response(peer_t *p, actr_envelope_t *resp) {
   if (actr_envelope_encode(resp, &buf, &len) != ACTR_OK)
     return;
   g_mutex_lock(&p->mu);
-  actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE] ? actr_lane_clone(p->lanes[0]) : NULL;
+  actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE] ? actr_lane_ref(p->lanes[0]) : NULL;
   g_mutex_unlock(&p->mu);
   int rc = lane ? actr_lane_send(lane, buf, len) : ACTR_EDATA_CHANNEL_NOT_OPEN;
   free(buf);
@@ -263,7 +263,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   int rc = actr_envelope_decode(actr_msg_data(msg), actr_msg_len(msg), &env);
   actr_msg_free(msg);
   if (rc != ACTR_OK) {
-    actr__log(ACTR_LOG_WARN, "node: envelope dropped: %s", actr_last_error());
+    actr__log(ACTR_LOG_WARN, "node: envelope dropped: %s", actr_err_detail());
     return;
   }
   const char *rid = actr_envelope_request_id(env);
@@ -283,9 +283,9 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
       return;
     }
   }
-  actr_direction_t dir = ACTR_DIRECTION_UNSPECIFIED;
+  actr_envelope_direction_t dir = ACTR_ENVELOPE_DIRECTION_UNSPECIFIED;
   actr_envelope_direction(env, &dir);
-  bool late = dir == ACTR_DIRECTION_RESPONSE;
+  bool late = dir == ACTR_ENVELOPE_DIRECTION_RESPONSE;
   for (unsigned i = 0; i < ABANDONED_IDS && !late; i++) /* 0.3 responses carry no direction */
     late = n->abandoned[i][0] && strcmp(n->abandoned[i], rid) == 0;
   if (late) { /* a late response: its caller gave up */
@@ -311,15 +311,15 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   }
   actr_envelope_t *resp = NULL;
   fn(n, &p->id, env, &resp, fn_user);
-  bool tell = actr_envelope_timeout_ms(env) == 0 || dir == ACTR_DIRECTION_TELL;
-  bool v05 = n->cfg.dialect == ACTR_DIALECT_05;
+  bool tell = actr_envelope_timeout_ms(env) == 0 || dir == ACTR_ENVELOPE_DIRECTION_TELL;
+  bool v05 = n->cfg.dialect == ACTR_NODE_DIALECT_05;
   if (resp && !(tell && v05)) { /* 0.3 answers tells too */
     actr_envelope_set_route_key(resp, actr_envelope_route_key(env));
     actr_envelope_set_request_id(resp, rid);
     if (!actr_envelope_payload(resp, NULL, NULL))
       actr_envelope_set_payload(resp, "", 0); /* 0.3 needs the field present */
     if (v05) {
-      actr_envelope_set_direction(resp, ACTR_DIRECTION_RESPONSE);
+      actr_envelope_set_direction(resp, ACTR_ENVELOPE_DIRECTION_RESPONSE);
       actr_envelope_set_timeout_ms(resp, 0);
     } else {
       actr_envelope_set_timeout_ms(resp, actr_envelope_timeout_ms(env));
@@ -333,7 +333,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
 /* ---- links (the control thread) ---- */
 
 static void deliver_candidate(peer_t *p, const char *cand) {
-  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = (char *)cand,
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = (char *)cand,
                          .sdp_mline_index = 0};
   actr_signaling_deliver(p->sig, &m);
 }
@@ -345,8 +345,8 @@ static int start_link(peer_t *p, bool offerer) {
     if (rc != ACTR_OK)
       return rc;
   }
-  actr_rtc_link_config_t lc;
-  actr_rtc_link_config_init(&lc);
+  actr_webrtc_link_config_t lc;
+  actr_webrtc_link_config_init(&lc);
   lc.webrtc.local_addresses = n->ice;
   lc.webrtc.local_address_count = n->cfg.ice_address_count;
   actr_webrtc_ice_server_t turn = {.url = n->cfg.turn_url};
@@ -357,7 +357,7 @@ static int start_link(peer_t *p, bool offerer) {
   }
   if (n->cfg.relay_only)
     lc.webrtc.ice_policy = ACTR_WEBRTC_ICE_RELAY;
-  actr_rtc_link_t *link;
+  actr_webrtc_link_t *link;
   g_mutex_lock(&p->mu);
   p->offerer = offerer;
   p->got_offer = false;
@@ -367,14 +367,14 @@ static int start_link(peer_t *p, bool offerer) {
   p->exchange_id[0] = '\0';
   p->link_started_us = g_get_monotonic_time();
   g_mutex_unlock(&p->mu);
-  int rc = actr_rtc_link_new(n->rt, &lc, p->sig, offerer, &link);
+  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &link);
   if (rc != ACTR_OK)
     return rc;
   /* The lanes at once: the offerer's channels open when SCTP is up,
    * RPC_RELIABLE first; the answerer's bind to the channels that arrive. */
   actr_lane_t *lanes[NLANES] = {0};
   for (int t = 0; t < NLANES; t++) {
-    if (actr_rtc_link_lane(link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
+    if (actr_webrtc_link_lane(link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
       continue;
     actr_lane_set_handler(lanes[t], on_lane_message, p);
   }
@@ -391,7 +391,7 @@ static int start_link(peer_t *p, bool offerer) {
 
 static void stop_link(peer_t *p) {
   g_mutex_lock(&p->mu);
-  actr_rtc_link_t *link = p->link;
+  actr_webrtc_link_t *link = p->link;
   actr_lane_t *lanes[NLANES];
   memcpy(lanes, p->lanes, sizeof lanes);
   memset(p->lanes, 0, sizeof p->lanes);
@@ -404,7 +404,7 @@ static void stop_link(peer_t *p) {
       actr_lane_set_handler(lanes[t], NULL, NULL);
       actr_lane_unref(lanes[t]);
     }
-  actr_rtc_link_free(link);
+  actr_webrtc_link_free(link);
 }
 
 static void negotiate(peer_t *p) {
@@ -425,7 +425,7 @@ static void negotiate(peer_t *p) {
   p->negotiated_us = g_get_monotonic_time();
   g_mutex_unlock(&p->mu);
   if (actr__sig_client_relay(n->sig, &r) != ACTR_OK)
-    actr__log(ACTR_LOG_WARN, "node: role negotiation not sent: %s", actr_last_error());
+    actr__log(ACTR_LOG_WARN, "node: role negotiation not sent: %s", actr_err_detail());
 }
 
 static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
@@ -450,7 +450,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   switch (r->payload_case) {
   case SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT:
     if (!has_link && start_link(p, r->role_assignment->is_offerer) != ACTR_OK)
-      actr__log(ACTR_LOG_WARN, "node: peer connection not started: %s", actr_last_error());
+      actr__log(ACTR_LOG_WARN, "node: peer connection not started: %s", actr_err_detail());
     break;
   case SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION: {
     const Webrtc__SessionDescription *sd = r->session_description;
@@ -474,7 +474,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
         }
       }
       if (!has_link && start_link(p, false) != ACTR_OK) {
-        actr__log(ACTR_LOG_WARN, "node: answerer not started: %s", actr_last_error());
+        actr__log(ACTR_LOG_WARN, "node: answerer not started: %s", actr_err_detail());
         break;
       }
       g_mutex_lock(&p->mu);
@@ -484,13 +484,13 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       GPtrArray *held = p->held_in;
       p->held_in = g_ptr_array_new_with_free_func(g_free);
       g_mutex_unlock(&p->mu);
-      actr_signal_msg_t m = {.kind = ACTR_SIGNAL_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
+      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
       actr_signaling_deliver(p->sig, &m);
       for (guint i = 0; i < held->len; i++)
         deliver_candidate(p, g_ptr_array_index(held, i));
       g_ptr_array_unref(held);
     } else if (has_link && offerer) {
-      actr_signal_msg_t m = {.kind = ACTR_SIGNAL_ANSWER, .sdp = sd->sdp, .sdp_mline_index = -1};
+      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ANSWER, .sdp = sd->sdp, .sdp_mline_index = -1};
       actr_signaling_deliver(p->sig, &m);
     }
     break;
@@ -538,7 +538,7 @@ static void check_credential(actr_node_t *n) {
     if (rc == ACTR_OK)
       rc = actr__sig_client_set_credential(n->sig, cred, rejected);
     if (rc != ACTR_OK) {
-      actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_last_error());
+      actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_err_detail());
       cred_backoff(n, now);
       return;
     }
@@ -554,7 +554,7 @@ static void check_credential(actr_node_t *n) {
   actr_credential_t *fresh;
   int rc = actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &fresh);
   if (rc != ACTR_OK) {
-    actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", actr_last_error());
+    actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", actr_err_detail());
     cred_backoff(n, now);
     return;
   }
@@ -676,9 +676,9 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
    * count and bytes. */
   const Signaling__ActrRelay *r = env->actr_relay;
   if ((r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION &&
-       strlen(r->session_description->sdp) > ACTR_SIGNAL_MAX_SDP) ||
+       strlen(r->session_description->sdp) > ACTR_SIGNALING_MAX_SDP) ||
       (r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE &&
-       strlen(r->ice_candidate->candidate) > ACTR_SIGNAL_MAX_CANDIDATE)) {
+       strlen(r->ice_candidate->candidate) > ACTR_SIGNALING_MAX_CANDIDATE)) {
     g_mutex_lock(&n->mu);
     n->st.relays_dropped++;
     g_mutex_unlock(&n->mu);
@@ -750,13 +750,13 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     actr__sig_config_t sc = {.url = n->signaling_url,
                              .ca_file = cfg->ca_file,
                              .cred = n->cred,
-                             .dialect_03 = cfg->dialect == ACTR_DIALECT_03};
+                             .dialect_03 = cfg->dialect == ACTR_NODE_DIALECT_03};
     actr__sig_events_t ev = {.on_relay = on_relay};
     rc = actr__sig_client_new(rt, &sc, &ev, n, &n->sig);
   }
   if (rc != ACTR_OK) {
     char why[300];
-    snprintf(why, sizeof why, "%s", actr_last_error());
+    snprintf(why, sizeof why, "%s", actr_err_detail());
     actr_node_free(n);
     return actr__fail(rc, "%s", why);
   }
@@ -811,7 +811,7 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
   g_mutex_lock(&n->mu);
   for (;;) {
     g_mutex_lock(&p->mu);
-    actr_rtc_link_t *link = p->link;
+    actr_webrtc_link_t *link = p->link;
     g_mutex_unlock(&p->mu);
     if (link)
       break;
@@ -828,16 +828,16 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
   char why[200] = "";
   for (;;) {
     g_mutex_lock(&p->mu);
-    actr_rtc_link_t *link = p->link;
+    actr_webrtc_link_t *link = p->link;
     actr_lane_t *lane = link && p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]
-                            ? actr_lane_clone(p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
+                            ? actr_lane_ref(p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
     if (link)
       p->link_users++;
     g_mutex_unlock(&p->mu);
     gint64 left = (until - g_get_monotonic_time()) / 1000;
     int rc = ACTR_ETIMEOUT;
     if (link && left > 0)
-      rc = actr_rtc_link_wait_connected(link, left < 200 ? (int)left : 200);
+      rc = actr_webrtc_link_wait_connected(link, left < 200 ? (int)left : 200);
     if (link) {
       g_mutex_lock(&p->mu);
       p->link_users--;
@@ -852,7 +852,7 @@ static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 unti
       actr_lane_unref(lane);
     if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
       last_fail = rc;
-      snprintf(why, sizeof why, "%s", actr_last_error());
+      snprintf(why, sizeof why, "%s", actr_err_detail());
     }
     if (g_get_monotonic_time() >= until)
       return last_fail ? actr__fail(last_fail, "node: peer connection failed: %s", why)
@@ -892,8 +892,8 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
   int rc = actr_envelope_new(route_key, rid, tell ? 0 : timeout_ms, &env);
   if (rc == ACTR_OK)
     rc = actr_envelope_set_payload(env, payload ? payload : "", len);
-  if (rc == ACTR_OK && n->cfg.dialect == ACTR_DIALECT_05)
-    rc = actr_envelope_set_direction(env, tell ? ACTR_DIRECTION_TELL : ACTR_DIRECTION_REQUEST);
+  if (rc == ACTR_OK && n->cfg.dialect == ACTR_NODE_DIALECT_05)
+    rc = actr_envelope_set_direction(env, tell ? ACTR_ENVELOPE_DIRECTION_TELL : ACTR_ENVELOPE_DIRECTION_REQUEST);
   uint8_t *buf = NULL;
   size_t blen = 0;
   if (rc == ACTR_OK)

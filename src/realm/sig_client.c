@@ -198,7 +198,7 @@ static void on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, siz
   if (rc != ACTR_OK) {
     c->st.frames_refused++;
     g_mutex_unlock(&c->mu);
-    actr__log(ACTR_LOG_WARN, "signaling: frame refused: %s", actr_last_error());
+    actr__log(ACTR_LOG_WARN, "signaling: frame refused: %s", actr_err_detail());
     return;
   }
   if (e->reply_for) {
@@ -396,7 +396,7 @@ static gpointer supervisor_main(gpointer p) {
       actr_runtime_call(c->rt, link_up_event, c);
       g_mutex_lock(&c->mu);
     } else {
-      actr__log(ACTR_LOG_WARN, "signaling: reconnect failed: %s", actr_last_error());
+      actr__log(ACTR_LOG_WARN, "signaling: reconnect failed: %s", actr_err_detail());
       backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
   }
@@ -441,7 +441,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     rc = connect_link(c);
   if (rc != ACTR_OK) {
     char why[300];
-    snprintf(why, sizeof why, "%s", actr_last_error());
+    snprintf(why, sizeof why, "%s", actr_err_detail());
     g_mutex_lock(&c->mu);
     c->closing = true;
     g_mutex_unlock(&c->mu);

@@ -256,7 +256,7 @@ static void flush(actr_webrtc_dc_t *dc) {
       break;
     if (rc)
       actr__log(ACTR_LOG_WARN, "webrtc: channel '%s': message of %zu bytes dropped: %s", dc->label,
-                actr_msg_len(it->msg), actr_last_error());
+                actr_msg_len(it->msg), actr_err_detail());
     g_mutex_lock(&dc->mu);
     g_queue_pop_head(&dc->queue);
     atomic_fetch_sub(&dc->buffered, actr_msg_len(it->msg));
@@ -342,7 +342,7 @@ static void on_dcep(actr_webrtc_pc_t *pc, uint16_t sid, actr_msg_t *msg) {
   uint8_t type;
   actr__dcep_open_t open;
   if (actr__dcep_decode(actr_msg_data(msg), actr_msg_len(msg), &type, &open)) {
-    actr__log(ACTR_LOG_WARN, "webrtc: stream %u: %s", sid, actr_last_error());
+    actr__log(ACTR_LOG_WARN, "webrtc: stream %u: %s", sid, actr_err_detail());
     return;
   }
   actr_webrtc_dc_t *dc = g_hash_table_lookup(pc->by_sid, GUINT_TO_POINTER(sid));
@@ -723,7 +723,7 @@ static int release_io(void *data) {
   return ACTR_OK;
 }
 
-void actr_webrtc_dc_release(actr_webrtc_dc_t *dc) {
+void actr_webrtc_dc_free(actr_webrtc_dc_t *dc) {
   if (!dc)
     return;
   actr_runtime_call(dc->pc->rt, release_io, dc);

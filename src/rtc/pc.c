@@ -270,7 +270,7 @@ static void dtls_connected_cb(void *user) {
   start_alive_check(pc);
   int rc = actr__sctp_connect(pc->sctp);
   if (rc)
-    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_last_error());
+    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_err_detail());
 }
 
 static void dtls_data_cb(void *user, const uint8_t *buf, size_t len) {
@@ -498,10 +498,10 @@ static int apply_remote_candidates(actr_webrtc_pc_t *pc) {
   const actr__sdp_media_t *m = &pc->remote->media[pc->remote_dc];
   for (size_t i = 0; i < m->n_candidates; i++)
     if (add_remote(pc, m->candidates[i]))
-      actr__log(ACTR_LOG_WARN, "webrtc: remote SDP candidate skipped: %s", actr_last_error());
+      actr__log(ACTR_LOG_WARN, "webrtc: remote SDP candidate skipped: %s", actr_err_detail());
   for (guint i = 0; i < pc->early_candidates->len; i++)
     if (add_remote(pc, pc->early_candidates->pdata[i]))
-      actr__log(ACTR_LOG_WARN, "webrtc: early candidate skipped: %s", actr_last_error());
+      actr__log(ACTR_LOG_WARN, "webrtc: early candidate skipped: %s", actr_err_detail());
   g_ptr_array_set_size(pc->early_candidates, 0);
   if (m->end_of_candidates || pc->early_done)
     actr__ice_remote_gathering_done(pc->ice);
@@ -599,7 +599,7 @@ static int create_answer_io(void *data) {
   if (rc == ACTR_OK)
     rc = start_transport(pc);
   if (rc) {
-    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_last_error());
+    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_err_detail());
     return rc;
   }
   apply_remote_candidates(pc);
@@ -662,7 +662,7 @@ static int set_remote_io(void *data) {
       apply_remote_candidates(pc);
   }
   if (rc)
-    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_last_error());
+    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_err_detail());
   return rc;
 }
 
@@ -782,7 +782,7 @@ static int destroy_io(void *data) {
   return ACTR_OK;
 }
 
-void actr_webrtc_pc_destroy(actr_webrtc_pc_t *pc) {
+void actr_webrtc_pc_free(actr_webrtc_pc_t *pc) {
   if (!pc)
     return;
   if (pc->ice) /* NULL only for a half-built connection */

@@ -80,7 +80,7 @@ typedef struct actr__sdp {
 
 /* actr__sdp_parse: parse @len bytes of SDP text.  *@out is (transfer full,
  * actr__sdp_free).  ACTR_EPROTOCOL with the line number and reason in
- * actr_last_error() for anything malformed or over a bound; *@out is then
+ * actr_err_detail() for anything malformed or over a bound; *@out is then
  * NULL.  Unknown attributes and line types are ignored (RFC 8866 §5). */
 int actr__sdp_parse(const char *text, size_t len, actr__sdp_t **out);
 

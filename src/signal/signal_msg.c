@@ -11,7 +11,7 @@
 #include "error_internal.h"
 #include "json_check.h"
 
-void actr_signal_msg_clear(actr_signal_msg_t *msg) {
+void actr_signaling_msg_clear(actr_signaling_msg_t *msg) {
   if (!msg)
     return;
   free(msg->sdp);
@@ -42,16 +42,16 @@ static int get_string(JsonObject *obj, const char *name, size_t max, bool requir
   return *out ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "signaling string");
 }
 
-static int parse_object(JsonObject *obj, actr_signal_msg_t *out) {
+static int parse_object(JsonObject *obj, actr_signaling_msg_t *out) {
   char *type = NULL;
   int rc = get_string(obj, "type", 32, true, &type);
   if (rc != ACTR_OK)
     return rc;
   if (strcmp(type, "offer") == 0 || strcmp(type, "answer") == 0) {
-    out->kind = type[0] == 'o' ? ACTR_SIGNAL_OFFER : ACTR_SIGNAL_ANSWER;
-    rc = get_string(obj, "sdp", ACTR_SIGNAL_MAX_SDP, true, &out->sdp);
+    out->kind = type[0] == 'o' ? ACTR_SIGNALING_OFFER : ACTR_SIGNALING_ANSWER;
+    rc = get_string(obj, "sdp", ACTR_SIGNALING_MAX_SDP, true, &out->sdp);
   } else if (strcmp(type, "candidate") == 0) {
-    rc = get_string(obj, "candidate", ACTR_SIGNAL_MAX_CANDIDATE, true, &out->candidate);
+    rc = get_string(obj, "candidate", ACTR_SIGNALING_MAX_CANDIDATE, true, &out->candidate);
     if (rc == ACTR_OK)
       rc = get_string(obj, "sdpMid", 64, false, &out->sdp_mid);
     if (rc == ACTR_OK) {
@@ -65,9 +65,9 @@ static int parse_object(JsonObject *obj, actr_signal_msg_t *out) {
       }
     }
     if (rc == ACTR_OK)
-      out->kind = out->candidate[0] ? ACTR_SIGNAL_CANDIDATE : ACTR_SIGNAL_END_OF_CANDIDATES;
+      out->kind = out->candidate[0] ? ACTR_SIGNALING_CANDIDATE : ACTR_SIGNALING_END_OF_CANDIDATES;
   } else if (strcmp(type, "error") == 0) {
-    out->kind = ACTR_SIGNAL_ERROR;
+    out->kind = ACTR_SIGNALING_ERROR;
     rc = get_string(obj, "message", 4096, true, &out->message);
   } else {
     rc = actr__fail(ACTR_ESIGNALING, "signaling: unknown type \"%.32s\"", type);
@@ -76,16 +76,16 @@ static int parse_object(JsonObject *obj, actr_signal_msg_t *out) {
   return rc;
 }
 
-int actr_signal_msg_parse(const char *json, size_t len, actr_signal_msg_t *out) {
+int actr_signaling_msg_parse(const char *json, size_t len, actr_signaling_msg_t *out) {
   if (!out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   memset(out, 0, sizeof *out);
   out->sdp_mline_index = -1;
   if (!json)
     return actr__fail(ACTR_ESIGNALING, "signaling: no message");
-  if (len > ACTR_SIGNAL_MAX_JSON)
+  if (len > ACTR_SIGNALING_MAX_JSON)
     return actr__fail(ACTR_ESIGNALING, "signaling: message of %zu bytes (limit %u)", len,
-                      ACTR_SIGNAL_MAX_JSON);
+                      ACTR_SIGNALING_MAX_JSON);
   if (memchr(json, '\0', len))
     return actr__fail(ACTR_ESIGNALING, "signaling: NUL byte in message");
   /* Before json-glib: it recurses per nesting level and accepts escapes
@@ -108,11 +108,11 @@ int actr_signal_msg_parse(const char *json, size_t len, actr_signal_msg_t *out) 
   }
   g_object_unref(parser);
   if (rc != ACTR_OK)
-    actr_signal_msg_clear(out);
+    actr_signaling_msg_clear(out);
   return rc;
 }
 
-int actr_signal_msg_to_json(const actr_signal_msg_t *msg, char **out) {
+int actr_signaling_msg_to_json(const actr_signaling_msg_t *msg, char **out) {
   if (!msg || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
   *out = NULL;
@@ -120,27 +120,27 @@ int actr_signal_msg_to_json(const actr_signal_msg_t *msg, char **out) {
   json_builder_begin_object(b);
   int rc = ACTR_OK;
   switch (msg->kind) {
-  case ACTR_SIGNAL_OFFER:
-  case ACTR_SIGNAL_ANSWER:
+  case ACTR_SIGNALING_OFFER:
+  case ACTR_SIGNALING_ANSWER:
     if (!msg->sdp) {
       rc = actr__fail(ACTR_EINVALID_ARGUMENT, "offer/answer without sdp");
       break;
     }
     json_builder_set_member_name(b, "type");
-    json_builder_add_string_value(b, msg->kind == ACTR_SIGNAL_OFFER ? "offer" : "answer");
+    json_builder_add_string_value(b, msg->kind == ACTR_SIGNALING_OFFER ? "offer" : "answer");
     json_builder_set_member_name(b, "sdp");
     json_builder_add_string_value(b, msg->sdp);
     break;
-  case ACTR_SIGNAL_CANDIDATE:
-  case ACTR_SIGNAL_END_OF_CANDIDATES:
-    if (msg->kind == ACTR_SIGNAL_CANDIDATE && (!msg->candidate || !msg->candidate[0])) {
+  case ACTR_SIGNALING_CANDIDATE:
+  case ACTR_SIGNALING_END_OF_CANDIDATES:
+    if (msg->kind == ACTR_SIGNALING_CANDIDATE && (!msg->candidate || !msg->candidate[0])) {
       rc = actr__fail(ACTR_EINVALID_ARGUMENT, "candidate message without candidate");
       break;
     }
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "candidate");
     json_builder_set_member_name(b, "candidate");
-    json_builder_add_string_value(b, msg->kind == ACTR_SIGNAL_CANDIDATE ? msg->candidate : "");
+    json_builder_add_string_value(b, msg->kind == ACTR_SIGNALING_CANDIDATE ? msg->candidate : "");
     if (msg->sdp_mid) {
       json_builder_set_member_name(b, "sdpMid");
       json_builder_add_string_value(b, msg->sdp_mid);
@@ -150,7 +150,7 @@ int actr_signal_msg_to_json(const actr_signal_msg_t *msg, char **out) {
       json_builder_add_int_value(b, msg->sdp_mline_index);
     }
     break;
-  case ACTR_SIGNAL_ERROR:
+  case ACTR_SIGNALING_ERROR:
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "error");
     json_builder_set_member_name(b, "message");

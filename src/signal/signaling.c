@@ -13,7 +13,7 @@ struct actr_signaling {
   const actr_signaling_ops_t *ops;
   void *impl;
   pthread_mutex_t mu; /* receiver fields; held while delivering so free waits */
-  actr_signal_recv_fn fn;
+  actr_signaling_recv_fn fn;
   void *user;
   bool closed;
 };
@@ -31,20 +31,20 @@ int actr_signaling_new(const actr_signaling_ops_t *ops, void *impl, actr_signali
   return ACTR_OK;
 }
 
-void actr_signaling_set_receiver(actr_signaling_t *sig, actr_signal_recv_fn fn, void *user) {
+void actr_signaling_set_receiver(actr_signaling_t *sig, actr_signaling_recv_fn fn, void *user) {
   pthread_mutex_lock(&sig->mu);
   sig->fn = fn;
   sig->user = user;
   pthread_mutex_unlock(&sig->mu);
 }
 
-int actr_signaling_send(actr_signaling_t *sig, const actr_signal_msg_t *msg) {
+int actr_signaling_send(actr_signaling_t *sig, const actr_signaling_msg_t *msg) {
   if (!sig || !msg)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
   return sig->ops->send(sig->impl, msg);
 }
 
-void actr_signaling_deliver(actr_signaling_t *sig, const actr_signal_msg_t *msg) {
+void actr_signaling_deliver(actr_signaling_t *sig, const actr_signaling_msg_t *msg) {
   /* The receiver is user code; it runs under this endpoint's own delivery
    * lock only, so that actr_signaling_free() can wait for it to finish. */
   pthread_mutex_lock(&sig->mu);
@@ -77,7 +77,7 @@ void actr_signaling_free(actr_signaling_t *sig) {
 typedef struct queued {
   struct queued *next;
   int to; /* side */
-  actr_signal_msg_t msg; /* owned copies */
+  actr_signaling_msg_t msg; /* owned copies */
 } queued_t;
 
 /* Signaling is a handful of messages per connection; a sender that queues
@@ -119,7 +119,7 @@ static void *pair_thread(void *p) {
     pthread_mutex_unlock(&pair->mu);
     if (to)
       actr_signaling_deliver(to, &q->msg);
-    actr_signal_msg_clear(&q->msg);
+    actr_signaling_msg_clear(&q->msg);
     free(q);
     pthread_mutex_lock(&pair->mu);
   }
@@ -127,7 +127,7 @@ static void *pair_thread(void *p) {
   return NULL;
 }
 
-static int pair_send(void *impl, const actr_signal_msg_t *msg) {
+static int pair_send(void *impl, const actr_signaling_msg_t *msg) {
   pair_end_t *e = impl;
   pair_t *pair = e->pair;
   queued_t *q = calloc(1, sizeof *q);
@@ -143,13 +143,13 @@ static int pair_send(void *impl, const actr_signal_msg_t *msg) {
   pthread_mutex_lock(&pair->mu);
   if (!pair->end[q->to]) {
     pthread_mutex_unlock(&pair->mu);
-    actr_signal_msg_clear(&q->msg);
+    actr_signaling_msg_clear(&q->msg);
     free(q);
     return actr__fail(ACTR_ESIGNALING, "signaling peer is gone");
   }
   if (pair->queued >= PAIR_MAX_QUEUED) {
     pthread_mutex_unlock(&pair->mu);
-    actr_signal_msg_clear(&q->msg);
+    actr_signaling_msg_clear(&q->msg);
     free(q);
     return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "signaling pair: %d messages already queued",
                       PAIR_MAX_QUEUED);
@@ -189,7 +189,7 @@ static void pair_free(void *impl) {
   while (pair->head) {
     queued_t *q = pair->head;
     pair->head = q->next;
-    actr_signal_msg_clear(&q->msg);
+    actr_signaling_msg_clear(&q->msg);
     free(q);
   }
   pthread_mutex_destroy(&pair->mu);

@@ -29,7 +29,7 @@ static void setup_logging(void) {
     max = ACTR_LOG_INFO;
   else if (env && strcmp(env, "debug") == 0)
     max = ACTR_LOG_DEBUG;
-  actr_set_log_handler(log_to_stderr, max, NULL);
+  actr_log_set_handler(log_to_stderr, max, NULL);
 }
 
 /* The long-running commands (serve, node) move messages of up to 64 MiB

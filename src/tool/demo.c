@@ -13,7 +13,7 @@
 
 #include <actr/error.h>
 #include <actr/inproc.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 #include <actr/websocket.h>
 
 #include "tool.h"
@@ -125,7 +125,7 @@ static void run_one(const demo_kind_t *kind, actr_payload_type_t type, tool_repo
     int rc = kind->open_pair(kind->ctx, type, &r.tx, &r.rx);
     if (rc != ACTR_OK) {
       fprintf(stderr, "%s/%s: open failed: %s (%s)\n", kind->name, actr_payload_type_name(type),
-              actr_err_name(rc), actr_last_error());
+              actr_err_name(rc), actr_err_detail());
       rep->errors++;
       *ok = false;
       return;
@@ -141,7 +141,7 @@ static void run_one(const demo_kind_t *kind, actr_payload_type_t type, tool_repo
       if (rc != ACTR_OK) {
         fprintf(stderr, "\n%s/%s: receive %u of %zu B failed: %s (%s)\n", kind->name,
                 actr_payload_type_name(type), i, r.size->bytes, actr_err_name(rc),
-                actr_last_error());
+                actr_err_detail());
         rep->errors++;
         break;
       }
@@ -163,7 +163,7 @@ static void run_one(const demo_kind_t *kind, actr_payload_type_t type, tool_repo
     rep->seconds += (tool_now_us() - t0) / 1e6;
     if (r.send_rc != ACTR_OK) {
       fprintf(stderr, "\n%s/%s: send failed: %s (%s)\n", kind->name, actr_payload_type_name(type),
-              actr_err_name(r.send_rc), actr_last_error());
+              actr_err_name(r.send_rc), actr_err_detail());
       rep->errors++;
     }
     g_free(r.sent_at);
@@ -179,7 +179,7 @@ static void run_one(const demo_kind_t *kind, actr_payload_type_t type, tool_repo
 
 static int inproc_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx,
                             actr_lane_t **rx) {
-  int rc = actr_inproc_lane_new(type, 100, tx);
+  int rc = actr_lane_inproc_new(type, 100, tx);
   if (rc == ACTR_OK)
     *rx = *tx; /* one lane: any handle sends, the one receiver receives */
   return rc;
@@ -233,7 +233,7 @@ static int ws_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx, a
 static void ws_demo_done(ws_demo_t *d) {
   actr_ws_conn_unref(d->client);
   actr_ws_conn_unref(d->server);
-  actr_ws_server_unref(d->srv);
+  actr_ws_server_free(d->srv);
   if (d->accepted) {
     actr_ws_conn_t *c;
     while ((c = g_async_queue_try_pop(d->accepted)))
@@ -249,7 +249,7 @@ static void ws_demo_done(ws_demo_t *d) {
 typedef struct rtc_demo {
   actr_runtime_t *rt;
   actr_signaling_t *sa, *sb;
-  actr_rtc_link_t *a, *b;
+  actr_webrtc_link_t *a, *b;
 } rtc_demo_t;
 
 static const char *const demo_loopback[] = {"127.0.0.1"};
@@ -259,20 +259,20 @@ static int rtc_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx, 
   *tx = *rx = NULL;
   int rc = ACTR_OK;
   if (!d->a) {
-    actr_rtc_link_config_t cfg;
-    actr_rtc_link_config_init(&cfg);
+    actr_webrtc_link_config_t cfg;
+    actr_webrtc_link_config_init(&cfg);
     cfg.webrtc.local_addresses = demo_loopback;
     cfg.webrtc.local_address_count = 1;
     if ((rc = actr_runtime_new(&d->rt)) != ACTR_OK ||
         (rc = actr_signaling_pair_new(&d->sa, &d->sb)) != ACTR_OK ||
-        (rc = actr_rtc_link_new(d->rt, &cfg, d->sb, false, &d->b)) != ACTR_OK ||
-        (rc = actr_rtc_link_new(d->rt, &cfg, d->sa, true, &d->a)) != ACTR_OK ||
-        (rc = actr_rtc_link_wait_connected(d->a, 20000)) != ACTR_OK)
+        (rc = actr_webrtc_link_new(d->rt, &cfg, d->sb, false, &d->b)) != ACTR_OK ||
+        (rc = actr_webrtc_link_new(d->rt, &cfg, d->sa, true, &d->a)) != ACTR_OK ||
+        (rc = actr_webrtc_link_wait_connected(d->a, 20000)) != ACTR_OK)
       return rc;
   }
-  rc = actr_rtc_link_lane(d->a, type, tx); /* the offering side opens the channel */
+  rc = actr_webrtc_link_lane(d->a, type, tx); /* the offering side opens the channel */
   if (rc == ACTR_OK)
-    rc = actr_rtc_link_lane(d->b, type, rx);
+    rc = actr_webrtc_link_lane(d->b, type, rx);
   if (rc != ACTR_OK) {
     actr_lane_unref(*tx);
     *tx = NULL;
@@ -281,8 +281,8 @@ static int rtc_open_pair(void *ctx, actr_payload_type_t type, actr_lane_t **tx, 
 }
 
 static void rtc_demo_done(rtc_demo_t *d) {
-  actr_rtc_link_free(d->a);
-  actr_rtc_link_free(d->b);
+  actr_webrtc_link_free(d->a);
+  actr_webrtc_link_free(d->b);
   actr_signaling_free(d->sa);
   actr_signaling_free(d->sb);
   if (d->rt)

@@ -18,7 +18,7 @@ typedef struct node_args {
   const char *ais, *signaling, *type, *target, *route, *secret, *turn;
   uint32_t realm;
   bool echo, realm_set;
-  actr_dialect_t dialect;
+  actr_node_dialect_t dialect;
   size_t size;
   uint32_t count;
   int timeout_ms, interval_ms;
@@ -80,7 +80,7 @@ static int parse(const char *cmd, int argc, char **argv, node_args_t *a) {
     else if (strcmp(o, "--interval-ms") == 0 && parse_u32(v, &u) && u <= INT32_MAX)
       a->interval_ms = (int)u;
     else if (strcmp(o, "--actr-version") == 0 && (strcmp(v, "0.5") == 0 || strcmp(v, "0.3") == 0))
-      a->dialect = v[2] == '3' ? ACTR_DIALECT_03 : ACTR_DIALECT_05;
+      a->dialect = v[2] == '3' ? ACTR_NODE_DIALECT_03 : ACTR_NODE_DIALECT_05;
     else if (strcmp(o, "--ice-address") == 0 && a->nice < MAX_ICE)
       a->ice[a->nice++] = v;
     else {
@@ -99,7 +99,7 @@ static actr_node_t *start(const char *cmd, const node_args_t *a, actr_runtime_t 
   actr_node_config_init(&cfg);
   int rc = actr_actor_type_parse(a->type, &cfg.type);
   if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane %s: --type: %s\n", cmd, actr_last_error());
+    fprintf(stderr, "actr-lane %s: --type: %s\n", cmd, actr_err_detail());
     return NULL;
   }
   cfg.ais_url = a->ais;
@@ -123,7 +123,7 @@ static actr_node_t *start(const char *cmd, const node_args_t *a, actr_runtime_t 
   if (rc == ACTR_OK)
     rc = actr_node_new(*rt, &cfg, &node);
   if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane %s: %s: %s\n", cmd, actr_err_name(rc), actr_last_error());
+    fprintf(stderr, "actr-lane %s: %s: %s\n", cmd, actr_err_name(rc), actr_err_detail());
     if (*rt)
       actr_runtime_unref(*rt);
     *rt = NULL;
@@ -197,7 +197,7 @@ int tool_call(int argc, char **argv) {
     return bad("call", "--target and --route are required");
   actr_actor_type_t target_type;
   if (actr_actor_type_parse(a.target, &target_type) != ACTR_OK) {
-    fprintf(stderr, "actr-lane call: --target: %s\n", actr_last_error());
+    fprintf(stderr, "actr-lane call: --target: %s\n", actr_err_detail());
     return 2;
   }
   actr_runtime_t *rt = NULL;
@@ -215,7 +215,7 @@ int tool_call(int argc, char **argv) {
   }
   if (rc != ACTR_OK || !found) {
     fprintf(stderr, "actr-lane call: no actor of type %s: %s\n", a.target,
-            rc != ACTR_OK ? actr_last_error() : "none registered");
+            rc != ACTR_OK ? actr_err_detail() : "none registered");
     actr_node_free(node);
     actr_runtime_unref(rt);
     return 1;
@@ -237,7 +237,7 @@ int tool_call(int argc, char **argv) {
     uint32_t ecode;
     const char *emsg;
     if (rc != ACTR_OK) {
-      fprintf(stderr, "actr-lane call: call %u: %s: %s\n", i, actr_err_name(rc), actr_last_error());
+      fprintf(stderr, "actr-lane call: call %u: %s: %s\n", i, actr_err_name(rc), actr_err_detail());
       failed++;
     } else if (actr_envelope_error(resp, &ecode, &emsg)) {
       fprintf(stderr, "actr-lane call: call %u: error %u %s\n", i, ecode, emsg);

@@ -10,7 +10,7 @@
  * per DataChannel payload type and tears everything down (and frees the
  * session) when the signaling connection closes or the server stops.  At
  * most MAX_SESSIONS at once; /signal messages are at most
- * ACTR_SIGNAL_MAX_JSON bytes; a thread that cannot be made refuses the
+ * ACTR_SIGNALING_MAX_JSON bytes; a thread that cannot be made refuses the
  * session (close 1013) instead of aborting. */
 #include <glib.h>
 #include <stdio.h>
@@ -18,10 +18,10 @@
 #include <string.h>
 
 #include <actr/error.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 
 #include "tool.h"
-#include <actr/ws_signaling.h>
+#include <actr/signaling_ws.h>
 
 #define DC_TYPES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST */
 /* Each session costs a peer connection and five threads: at most this many
@@ -32,8 +32,8 @@ typedef struct rtc_session {
   struct tool_rtc_server *srv;
   actr_ws_conn_t *conn; /* owned handle */
   actr_signaling_t *sig;
-  actr_ws_signaling_t *wsig;
-  actr_rtc_link_t *link;
+  actr_signaling_ws_t *wsig;
+  actr_webrtc_link_t *link;
   bool closed; /* under srv->mu */
 } rtc_session_t;
 
@@ -77,7 +77,7 @@ static gpointer controller_main(gpointer p) {
   GThread *threads[DC_TYPES] = {0};
   bool started = true;
   for (int t = 0; t < DC_TYPES && started; t++) {
-    if (actr_rtc_link_lane(s->link, t, &echoes[t].lane) != ACTR_OK)
+    if (actr_webrtc_link_lane(s->link, t, &echoes[t].lane) != ACTR_OK)
       continue;
     GError *err = NULL;
     threads[t] = g_thread_try_new("actr-rtc-echo", echo_main, &echoes[t], &err);
@@ -94,7 +94,7 @@ static gpointer controller_main(gpointer p) {
   g_hash_table_remove(srv->by_conn, s->conn);
   g_mutex_unlock(&srv->mu);
   actr_ws_conn_close(s->conn);
-  actr_rtc_link_free(s->link); /* closes the lanes: the echo threads return */
+  actr_webrtc_link_free(s->link); /* closes the lanes: the echo threads return */
   for (int t = 0; t < DC_TYPES; t++) {
     if (threads[t])
       g_thread_join(threads[t]);
@@ -110,10 +110,10 @@ static gpointer controller_main(gpointer p) {
   return NULL;
 }
 
-static actr_rtc_link_config_t link_config(const char *const *ice, size_t nice,
+static actr_webrtc_link_config_t link_config(const char *const *ice, size_t nice,
                                           int peer_timeout_ms) {
-  actr_rtc_link_config_t cfg;
-  actr_rtc_link_config_init(&cfg);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = ice;
   cfg.webrtc.local_address_count = nice;
   cfg.webrtc.peer_timeout_ms = peer_timeout_ms;
@@ -150,11 +150,11 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   int rc = ACTR_OK;
   const char *why = "too many WebRTC sessions";
   if (!busy) {
-    actr_rtc_link_config_t cfg = link_config(srv->ice, srv->nice, srv->peer_timeout_ms);
-    rc = actr_ws_signaling_new(true, &s->sig, &s->wsig);
+    actr_webrtc_link_config_t cfg = link_config(srv->ice, srv->nice, srv->peer_timeout_ms);
+    rc = actr_signaling_ws_new(true, &s->sig, &s->wsig);
     if (rc == ACTR_OK) {
-      actr_ws_signaling_attach(s->wsig, conn);
-      rc = actr_rtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
+      actr_signaling_ws_attach(s->wsig, conn);
+      rc = actr_webrtc_link_new(srv->rt, &cfg, s->sig, false, &s->link);
     }
     why = "cannot start a WebRTC session";
   }
@@ -181,7 +181,7 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
     g_hash_table_remove(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
   fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
-  actr_rtc_link_free(s->link);
+  actr_webrtc_link_free(s->link);
   actr_signaling_free(s->sig);
   actr_ws_conn_close_with(conn, busy ? 1013 : 1011, why);
   actr_ws_conn_unref(conn);
@@ -195,7 +195,7 @@ static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *da
   rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
   if (s) /* the session lives until its controller sees `closed`, set below */
-    actr_ws_signaling_feed(s->wsig, text, data, len);
+    actr_signaling_ws_feed(s->wsig, text, data, len);
 }
 
 static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, void *user) {
@@ -224,7 +224,7 @@ int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *c
   g_cond_init(&srv->cond);
   srv->by_conn = g_hash_table_new(g_direct_hash, g_direct_equal);
   int rc = actr_ws_server_add_message_path(ws, "/signal", &signal_ops, srv,
-                                        ACTR_SIGNAL_MAX_JSON);
+                                        ACTR_SIGNALING_MAX_JSON);
   if (rc != ACTR_OK) {
     tool_rtc_serve_stop(srv);
     return rc;
@@ -251,18 +251,18 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
 /* ---- client: send --lane rtc ---- */
 
 typedef struct client {
-  actr_ws_signaling_t *wsig;
+  actr_signaling_ws_t *wsig;
 } client_t;
 
 static void client_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
                               void *user) {
   client_t *c = user;
   (void)conn;
-  actr_ws_signaling_feed(c->wsig, text, data, len);
+  actr_signaling_ws_feed(c->wsig, text, data, len);
 }
 
 /* A signaling connection that closes early shows up as the link failing to
- * connect (actr_rtc_link_wait_connected's time limit); nothing else waits on it. */
+ * connect (actr_webrtc_link_wait_connected's time limit); nothing else waits on it. */
 static const actr_ws_message_ops_t client_ops = {NULL, client_on_message, NULL};
 
 /* signal_url: @url with its path replaced by /signal (transfer full). */
@@ -280,31 +280,31 @@ int tool_send_rtc(const char *url, actr_payload_type_t type, size_t size, uint32
   actr_runtime_t *rt = NULL;
   actr_signaling_t *sig = NULL;
   actr_ws_conn_t *conn = NULL;
-  actr_rtc_link_t *link = NULL;
+  actr_webrtc_link_t *link = NULL;
   actr_lane_t *lane = NULL;
   client_t c = {0};
   char *surl = signal_url(url);
   int exit_code = 1;
   int rc = actr_runtime_new(&rt);
   if (rc == ACTR_OK)
-    rc = actr_ws_signaling_new(false, &sig, &c.wsig);
+    rc = actr_signaling_ws_new(false, &sig, &c.wsig);
   if (rc == ACTR_OK)
     rc = actr_ws_connect_messages(rt, surl, wcfg, &client_ops, &c, &conn);
   if (rc == ACTR_OK) {
-    actr_ws_signaling_attach(c.wsig, conn);
-    actr_rtc_link_config_t cfg = link_config(ice, nice, peer_timeout_ms);
-    rc = actr_rtc_link_new(rt, &cfg, sig, true, &link);
+    actr_signaling_ws_attach(c.wsig, conn);
+    actr_webrtc_link_config_t cfg = link_config(ice, nice, peer_timeout_ms);
+    rc = actr_webrtc_link_new(rt, &cfg, sig, true, &link);
   }
   if (rc == ACTR_OK)
-    rc = actr_rtc_link_lane(link, type, &lane); /* opens the channel */
+    rc = actr_webrtc_link_lane(link, type, &lane); /* opens the channel */
   if (rc == ACTR_OK)
-    rc = actr_rtc_link_wait_connected(link, 15000);
+    rc = actr_webrtc_link_wait_connected(link, 15000);
   if (rc != ACTR_OK)
-    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_err_detail());
   else
     exit_code = tool_send_and_check(lane, "WebRtcDataChannel", type, size, count);
   actr_lane_unref(lane);
-  actr_rtc_link_free(link);
+  actr_webrtc_link_free(link);
   if (conn) {
     actr_ws_conn_close(conn);
     actr_ws_conn_unref(conn);

@@ -114,7 +114,7 @@ int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t
   int exit_code = 0;
   if (rrc != ACTR_OK) {
     fprintf(stderr, "actr-lane send: waiting for echo %u of %u: %s: %s\n", got, count,
-            actr_err_name(rrc), actr_last_error());
+            actr_err_name(rrc), actr_err_detail());
     exit_code = 1;
   } else if (r.rc != ACTR_OK) {
     fprintf(stderr, "actr-lane send: %s\n", actr_err_name(r.rc));
@@ -136,13 +136,13 @@ static int send_ws(const char *url, actr_payload_type_t type, size_t size, uint3
   actr_runtime_t *rt;
   int rc = actr_runtime_new(&rt);
   if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_err_detail());
     return 1;
   }
   actr_ws_conn_t *conn = NULL;
   rc = actr_ws_connect(rt, url, cfg, &conn);
   if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_last_error());
+    fprintf(stderr, "actr-lane send: %s: %s\n", actr_err_name(rc), actr_err_detail());
     actr_runtime_unref(rt);
     return 1;
   }

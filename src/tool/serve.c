@@ -113,7 +113,7 @@ static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
     rc = actr_ws_conn_set_callbacks(conn, &session_cbs, s); /* on_closed frees s */
   if (rc != ACTR_OK) {
     fprintf(stderr, "actr-lane serve: connection refused: %s: %s\n", actr_err_name(rc),
-            actr_last_error());
+            actr_err_detail());
     actr_ws_conn_close_with(conn, 1011, "cannot serve");
     for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
       actr_lane_unref(s->lanes[t]);
@@ -233,8 +233,8 @@ int tool_serve(int argc, char **argv) {
   if (rc == ACTR_OK)
     rc = tool_rtc_serve_start(rt, srv, ice, nice, peer_timeout_ms, &rtc);
   if (rc != ACTR_OK) {
-    fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_last_error());
-    actr_ws_server_unref(srv);
+    fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_err_detail());
+    actr_ws_server_free(srv);
     if (rt)
       actr_runtime_unref(rt);
     g_mutex_clear(&ctx.mu);
@@ -260,7 +260,7 @@ int tool_serve(int argc, char **argv) {
   while (ctx.live)
     g_cond_wait(&ctx.cond, &ctx.mu);
   g_mutex_unlock(&ctx.mu);
-  actr_ws_server_unref(srv);
+  actr_ws_server_free(srv);
   actr_runtime_unref(rt);
   g_mutex_clear(&ctx.mu);
   g_cond_clear(&ctx.cond);

@@ -177,7 +177,7 @@ static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_con
   char *detail = g_strdup(c->fail_detail);
   g_mutex_unlock(&c->done_mu);
   if (code != ACTR_OK) {
-    rc = actr__fail(code, "%s: %s", url, detail ? detail : actr_strerror(code));
+    rc = actr__fail(code, "%s: %s", url, detail ? detail : actr_err_message(code));
     g_free(detail);
     actr_ws_conn_unref(c);
     return rc;

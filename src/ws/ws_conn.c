@@ -1165,7 +1165,7 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     /* SPEC §1.4: dropped and counted; the connection goes on. */
     atomic_fetch_add(&c->dropped_invalid, 1);
     actr__log(ACTR_LOG_WARN, "WebSocket %s: dropped: %s", c->path ? c->path : "",
-              actr_last_error());
+              actr_err_detail());
     actr_msg_free(msg);
     return true;
   }

@@ -162,7 +162,7 @@ void actr__ws_msg_header_encode(uint8_t out[ACTR__WS_MSG_HEADER], actr_payload_t
 /* actr__ws_msg_decode: the header of a received lane message of @n bytes.
  * ACTR_OK with *@type and *@data_len (bytes after 5 + data_len are to be
  * ignored), or ACTR_EDESERIALIZATION (too short, type above 4, truncated)
- * with the detail in actr_last_error(). */
+ * with the detail in actr_err_detail(). */
 int actr__ws_msg_decode(const uint8_t *p, size_t n, actr_payload_type_t *type,
                         size_t *data_len);
 

@@ -493,7 +493,7 @@ void actr_ws_server_close(actr_ws_server_t *s) {
   g_mutex_unlock(&s->mu);
 }
 
-void actr_ws_server_unref(actr_ws_server_t *s) {
+void actr_ws_server_free(actr_ws_server_t *s) {
   if (!s)
     return;
   actr_ws_server_close(s);

@@ -173,7 +173,7 @@ void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *l
   bool open = !c->rx_closed;
   q->handler = open ? fn : NULL;
   q->handler_user = user;
-  q->handler_lane = open && fn ? actr_lane_clone(lane) : NULL;
+  q->handler_lane = open && fn ? actr_lane_ref(lane) : NULL;
   q->claimed = true;
   c->any_claimed = true;
   g_cond_broadcast(&q->cond); /* a waiting recv sees the handler */

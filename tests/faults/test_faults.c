@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include <actr/error.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 #include <actr/websocket.h>
 
 #define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
@@ -112,7 +112,7 @@ static void ws_pair_open(ws_pair_t *p) {
 static void ws_pair_close(ws_pair_t *p) {
   actr_ws_conn_unref(p->a);
   actr_ws_conn_unref(p->b);
-  actr_ws_server_unref(p->srv);
+  actr_ws_server_free(p->srv);
   g_async_queue_unref(p->accepted);
   actr_runtime_unref(p->rt);
 }
@@ -120,29 +120,29 @@ static void ws_pair_close(ws_pair_t *p) {
 typedef struct rtc_pair {
   actr_runtime_t *rt;
   actr_signaling_t *sa, *sb;
-  actr_rtc_link_t *a, *b; /* a offers (opens the channels), b answers */
+  actr_webrtc_link_t *a, *b; /* a offers (opens the channels), b answers */
 } rtc_pair_t;
 
-static void rtc_pair_open(rtc_pair_t *p, const actr_rtc_link_config_t *base) {
+static void rtc_pair_open(rtc_pair_t *p, const actr_webrtc_link_config_t *base) {
   memset(p, 0, sizeof *p);
   ASSERT_OK(actr_runtime_new(&p->rt));
   ASSERT_OK(actr_signaling_pair_new(&p->sa, &p->sb));
-  actr_rtc_link_config_t cfg;
+  actr_webrtc_link_config_t cfg;
   if (base)
     cfg = *base;
   else
-    actr_rtc_link_config_init(&cfg);
+    actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
-  ASSERT_OK(actr_rtc_link_new(p->rt, &cfg, p->sb, false, &p->b));
-  ASSERT_OK(actr_rtc_link_new(p->rt, &cfg, p->sa, true, &p->a));
-  ASSERT_OK(actr_rtc_link_wait_connected(p->a, 30000));
-  ASSERT_OK(actr_rtc_link_wait_connected(p->b, 30000));
+  ASSERT_OK(actr_webrtc_link_new(p->rt, &cfg, p->sb, false, &p->b));
+  ASSERT_OK(actr_webrtc_link_new(p->rt, &cfg, p->sa, true, &p->a));
+  ASSERT_OK(actr_webrtc_link_wait_connected(p->a, 30000));
+  ASSERT_OK(actr_webrtc_link_wait_connected(p->b, 30000));
 }
 
 static void rtc_pair_close(rtc_pair_t *p) {
-  actr_rtc_link_free(p->a);
-  actr_rtc_link_free(p->b);
+  actr_webrtc_link_free(p->a);
+  actr_webrtc_link_free(p->b);
   actr_signaling_free(p->sa);
   actr_signaling_free(p->sb);
   actr_runtime_unref(p->rt);
@@ -263,11 +263,11 @@ static gpointer lf_reader_main(gpointer p) {
 static void latency_first(rtc_pair_t *p) {
   actr_lane_t *tx;
   lf_reader_t r = {0};
-  ASSERT_OK(actr_rtc_link_lane(p->a, ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &tx));
+  ASSERT_OK(actr_webrtc_link_lane(p->a, ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &tx));
   uint8_t *first = make_msg(1024, 0);
   ASSERT_OK(actr_lane_send(tx, first, 1024)); /* opens the channel: b binds its lane */
   g_free(first);
-  ASSERT_OK(actr_rtc_link_lane(p->b, ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &r.rx));
+  ASSERT_OK(actr_webrtc_link_lane(p->b, ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &r.rx));
   GThread *t = g_thread_new("lf-reader", lf_reader_main, &r);
   uint64_t sent_bytes = 1024;
   for (uint32_t i = 1; i < LF_COUNT; i++) {
@@ -311,8 +311,8 @@ static void latency_first(rtc_pair_t *p) {
 }
 
 static int mode_latency(void) {
-  actr_rtc_link_config_t lf_cfg;
-  actr_rtc_link_config_init(&lf_cfg);
+  actr_webrtc_link_config_t lf_cfg;
+  actr_webrtc_link_config_init(&lf_cfg);
   lf_cfg.reassembly.ttl_ms = 2000;
   rtc_pair_t lf;
   rtc_pair_open(&lf, &lf_cfg);
@@ -336,8 +336,8 @@ static int mode_loss(void) {
   for (int i = 0; i < 3; i++) {
     rtc_pair_open(&rtc[i], NULL);
     flows[i + 1].name = names[i];
-    ASSERT_OK(actr_rtc_link_lane(rtc[i].a, dc_types[i], &flows[i + 1].tx));
-    ASSERT_OK(actr_rtc_link_lane(rtc[i].b, dc_types[i], &flows[i + 1].rx));
+    ASSERT_OK(actr_webrtc_link_lane(rtc[i].a, dc_types[i], &flows[i + 1].tx));
+    ASSERT_OK(actr_webrtc_link_lane(rtc[i].b, dc_types[i], &flows[i + 1].rx));
   }
   GThread *th[8];
   for (int i = 0; i < 4; i++) {
@@ -386,8 +386,8 @@ static int mode_loss(void) {
   for (int i = 0; i < 3; i++)
     rtc_pair_close(&rtc[i]);
 
-  actr_rtc_link_config_t lf_cfg;
-  actr_rtc_link_config_init(&lf_cfg);
+  actr_webrtc_link_config_t lf_cfg;
+  actr_webrtc_link_config_init(&lf_cfg);
   lf_cfg.reassembly.ttl_ms = 2000;
   rtc_pair_t lf;
   rtc_pair_open(&lf, &lf_cfg);
@@ -455,16 +455,16 @@ static int mode_dead(void) {
   ASSERT_OK(actr_ws_conn_lane(ws.b, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_ws));
   ASSERT_OK(actr_ws_conn_lane(ws.a, ACTR_PAYLOAD_RPC_SIGNAL, &b[1].lane));
   ASSERT_OK(actr_ws_conn_lane(ws.b, ACTR_PAYLOAD_RPC_RELIABLE, &b[2].lane));
-  ASSERT_OK(actr_rtc_link_lane(rtc.a, ACTR_PAYLOAD_STREAM_RELIABLE, &b[3].lane));
-  ASSERT_OK(actr_rtc_link_lane(rtc.a, ACTR_PAYLOAD_RPC_SIGNAL, &b[4].lane));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.a, ACTR_PAYLOAD_STREAM_RELIABLE, &b[3].lane));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.a, ACTR_PAYLOAD_RPC_SIGNAL, &b[4].lane));
   actr_lane_t *opener;
-  ASSERT_OK(actr_rtc_link_lane(rtc.a, ACTR_PAYLOAD_RPC_RELIABLE, &opener));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.a, ACTR_PAYLOAD_RPC_RELIABLE, &opener));
   ASSERT_OK(actr_lane_send(opener, "x", 1)); /* opens the channel b reads */
-  ASSERT_OK(actr_rtc_link_lane(rtc.b, ACTR_PAYLOAD_RPC_RELIABLE, &b[5].lane));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.b, ACTR_PAYLOAD_RPC_RELIABLE, &b[5].lane));
   actr_msg_t *m;
   ASSERT_OK(actr_lane_recv(b[5].lane, 30000, &m));
   actr_msg_free(m);
-  ASSERT_OK(actr_rtc_link_lane(rtc.b, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_dc));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.b, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_dc));
   GThread *th[6];
   for (int i = 0; i < 6; i++)
     th[i] = g_thread_new("blocked", blocked_main, &b[i]);
@@ -518,7 +518,7 @@ static gpointer stall_tx(gpointer p) {
     s->rc = actr_lane_send(s->tx, m, STALL_MSG);
     g_free(m);
     if (s->rc != ACTR_OK) {
-      g_strlcpy(s->why, actr_last_error(), sizeof s->why);
+      g_strlcpy(s->why, actr_err_detail(), sizeof s->why);
       break;
     }
     atomic_fetch_add(&s->sent, 1);
@@ -573,7 +573,7 @@ static int stall_one(const char *name, actr_lane_t *tx, actr_lane_t *rx, ws_pair
     uint32_t seed;
     if (rc != ACTR_OK || !msg_ok(m, &seed) || seed != i || actr_msg_len(m) != STALL_MSG) {
       printf("FAILED: %s: message %u after the stall: %s (%s)\n", name, i, actr_err_name(rc),
-             actr_last_error());
+             actr_err_detail());
       fail = 1;
     }
     if (rc == ACTR_OK)
@@ -601,9 +601,9 @@ static int mode_stall(void) {
 
   rtc_pair_t rtc;
   rtc_pair_open(&rtc, NULL);
-  ASSERT_OK(actr_rtc_link_lane(rtc.a, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.a, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
   ASSERT_OK(actr_lane_send(tx, "open", 4)); /* the channel opens; b binds its lane */
-  ASSERT_OK(actr_rtc_link_lane(rtc.b, ACTR_PAYLOAD_STREAM_RELIABLE, &rx));
+  ASSERT_OK(actr_webrtc_link_lane(rtc.b, ACTR_PAYLOAD_STREAM_RELIABLE, &rx));
   actr_msg_t *m;
   ASSERT_OK(actr_lane_recv(rx, 30000, &m));
   actr_msg_free(m);
@@ -621,7 +621,7 @@ static void log_line(actr_log_level_t level, const char *msg, void *user) {
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  actr_set_log_handler(log_line, getenv("FAULTS_DEBUG") ? ACTR_LOG_DEBUG : ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(log_line, getenv("FAULTS_DEBUG") ? ACTR_LOG_DEBUG : ACTR_LOG_WARN, NULL);
   const char *mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "loss") == 0)
     return mode_loss();

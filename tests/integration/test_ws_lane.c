@@ -404,7 +404,7 @@ static void test_many_threads(void) {
   ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_RPC_RELIABLE, &lanes[0]));
   ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &lanes[1]));
   for (uint32_t i = 0; i < THREADS; i++) {
-    s[i] = (sender_t){actr_lane_clone(lanes[i % 2]), i, COUNT, 8 + i * 300, ACTR_OK};
+    s[i] = (sender_t){actr_lane_ref(lanes[i % 2]), i, COUNT, 8 + i * 300, ACTR_OK};
     th[i] = g_thread_new("sender", send_thread, &s[i]);
   }
   uint32_t next[THREADS] = {0};

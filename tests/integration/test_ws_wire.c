@@ -346,7 +346,7 @@ static void test_connect_failures(void) {
   fake_start(&fk, PEER_404);
   char *url = fake_url(&fk);
   ASSERT_RC(actr_ws_connect(rt, url, NULL, &c), "WEBSOCKET");
-  g_assert_nonnull(strstr(actr_last_error(), "404"));
+  g_assert_nonnull(strstr(actr_err_detail(), "404"));
   g_assert_null(c);
   fake_stop(&fk);
   g_free(url);
@@ -473,7 +473,7 @@ static void test_server_caps(void) {
   fix_pair(&f, NULL, &cli[0], &srv[0]);
   fix_pair(&f, NULL, &cli[1], &srv[1]);
   ASSERT_RC(actr_ws_connect(f.rt, f.url, NULL, &extra), "WEBSOCKET");
-  g_assert_nonnull(strstr(actr_last_error(), "503"));
+  g_assert_nonnull(strstr(actr_err_detail(), "503"));
   actr_ws_server_stats_t st;
   ASSERT_OK(actr_ws_server_stats(f.srv, &st));
   g_assert_cmpuint(st.connections, ==, 2);
@@ -520,7 +520,7 @@ static void test_server_check(void) {
   ASSERT_OK(actr_ws_server_set_check(f.srv, origin_check, &seen));
   actr_ws_conn_t *c = NULL;
   ASSERT_RC(actr_ws_connect(f.rt, f.url, NULL, &c), "WEBSOCKET");
-  g_assert_nonnull(strstr(actr_last_error(), "403"));
+  g_assert_nonnull(strstr(actr_err_detail(), "403"));
   g_assert_cmpstr(seen.path, ==, "/lane");
   actr_ws_config_t cfg;
   actr_ws_config_init(&cfg);
@@ -541,7 +541,7 @@ static void test_server_check(void) {
   char url[96];
   snprintf(url, sizeof url, "ws://127.0.0.1:%u/teapot", port);
   ASSERT_RC(actr_ws_connect(f.rt, url, &cfg, &c), "WEBSOCKET");
-  g_assert_nonnull(strstr(actr_last_error(), "418"));
+  g_assert_nonnull(strstr(actr_err_detail(), "418"));
   actr_ws_server_stats_t st;
   ASSERT_OK(actr_ws_server_stats(f.srv, &st));
   g_assert_cmpuint(st.refused_check, ==, 2);

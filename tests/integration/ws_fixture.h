@@ -50,7 +50,7 @@ static inline void fix_pair(ws_fix_t *f, const actr_ws_config_t *client_cfg,
 }
 
 static inline void fix_stop(ws_fix_t *f) {
-  actr_ws_server_unref(f->srv);
+  actr_ws_server_free(f->srv);
   actr_ws_conn_t *c;
   while ((c = g_async_queue_try_pop(f->accepted)))
     actr_ws_conn_unref(c);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include <actr/error.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 #include <actr/websocket.h>
 
 #include "dc_port.h"
@@ -30,7 +30,7 @@ typedef struct kind {
   GAsyncQueue *accepted;
   actr_ws_conn_t *cli, *svc;
   actr_signaling_t *sa, *sb;
-  actr_rtc_link_t *la, *lb;
+  actr_webrtc_link_t *la, *lb;
   actr_lane_t *mem_a;
 } kind_t;
 
@@ -55,7 +55,7 @@ static void ws_close_peer(kind_t *k) { actr_ws_conn_close(k->cli); }
 static void ws_done(kind_t *k) {
   actr_ws_conn_unref(k->cli);
   actr_ws_conn_unref(k->svc);
-  actr_ws_server_unref(k->srv);
+  actr_ws_server_free(k->srv);
   g_async_queue_unref(k->accepted);
   actr_runtime_unref(k->rt);
 }
@@ -73,23 +73,23 @@ static const char *const loopback[] = {"127.0.0.1"};
 static void rtc_open(kind_t *k, actr_lane_t **a, actr_lane_t **b) {
   ASSERT_OK(actr_runtime_new(&k->rt));
   ASSERT_OK(actr_signaling_pair_new(&k->sa, &k->sb));
-  actr_rtc_link_config_t cfg;
-  actr_rtc_link_config_init(&cfg);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
-  ASSERT_OK(actr_rtc_link_new(k->rt, &cfg, k->sb, false, &k->lb));
-  ASSERT_OK(actr_rtc_link_new(k->rt, &cfg, k->sa, true, &k->la));
-  ASSERT_OK(actr_rtc_link_wait_connected(k->la, 20000));
-  ASSERT_OK(actr_rtc_link_lane(k->la, ACTR_PAYLOAD_STREAM_RELIABLE, a));
-  ASSERT_OK(actr_rtc_link_lane(k->lb, ACTR_PAYLOAD_STREAM_RELIABLE, b));
+  ASSERT_OK(actr_webrtc_link_new(k->rt, &cfg, k->sb, false, &k->lb));
+  ASSERT_OK(actr_webrtc_link_new(k->rt, &cfg, k->sa, true, &k->la));
+  ASSERT_OK(actr_webrtc_link_wait_connected(k->la, 20000));
+  ASSERT_OK(actr_webrtc_link_lane(k->la, ACTR_PAYLOAD_STREAM_RELIABLE, a));
+  ASSERT_OK(actr_webrtc_link_lane(k->lb, ACTR_PAYLOAD_STREAM_RELIABLE, b));
 }
 static void rtc_close_peer(kind_t *k) {
-  actr_rtc_link_free(k->la);
+  actr_webrtc_link_free(k->la);
   k->la = NULL;
 }
 static void rtc_done(kind_t *k) {
-  actr_rtc_link_free(k->la);
-  actr_rtc_link_free(k->lb);
+  actr_webrtc_link_free(k->la);
+  actr_webrtc_link_free(k->lb);
   actr_signaling_free(k->sa);
   actr_signaling_free(k->sb);
   actr_runtime_unref(k->rt);

@@ -46,7 +46,7 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
 }
 
 static actr_node_t *start_dialect(actr_runtime_t *rt, const actrix_t *a, const char *type,
-                                  actr_dialect_t dialect) {
+                                  actr_node_dialect_t dialect) {
   actr_node_config_t cfg;
   actr_node_config_init(&cfg);
   cfg.dialect = dialect;
@@ -62,7 +62,7 @@ static actr_node_t *start_dialect(actr_runtime_t *rt, const actrix_t *a, const c
 }
 
 static actr_node_t *start(actr_runtime_t *rt, const actrix_t *a, const char *type) {
-  return start_dialect(rt, a, type, ACTR_DIALECT_05);
+  return start_dialect(rt, a, type, ACTR_NODE_DIALECT_05);
 }
 
 static void test_calls(void) {
@@ -92,9 +92,9 @@ static void test_calls(void) {
     g_assert_cmpuint(len, ==, sizes[s]);
     for (size_t i = 0; i < len; i++)
       g_assert_cmpuint(d[i], ==, req[len - 1 - i]);
-    actr_direction_t dir;
+    actr_envelope_direction_t dir;
     g_assert_true(actr_envelope_direction(resp, &dir)); /* 0.5: a response says so */
-    g_assert_cmpint(dir, ==, ACTR_DIRECTION_RESPONSE);
+    g_assert_cmpint(dir, ==, ACTR_ENVELOPE_DIRECTION_RESPONSE);
     actr_envelope_free(resp);
     g_free(req);
   }
@@ -125,7 +125,7 @@ static void test_calls(void) {
   actr_envelope_t *dup;
   ASSERT_OK(actr_envelope_new("test.Reverse", "dup-1", 5000, &dup));
   ASSERT_OK(actr_envelope_set_payload(dup, "z", 1));
-  ASSERT_OK(actr_envelope_set_direction(dup, ACTR_DIRECTION_REQUEST));
+  ASSERT_OK(actr_envelope_set_direction(dup, ACTR_ENVELOPE_DIRECTION_REQUEST));
   uint8_t *dbuf;
   size_t dlen;
   ASSERT_OK(actr_envelope_encode(dup, &dbuf, &dlen));
@@ -215,7 +215,7 @@ static void test_credential_kept(gconstpointer data) {
   actrix_start(&a, args);
   actr_runtime_t *rt;
   ASSERT_OK(actr_runtime_new(&rt));
-  actr_dialect_t d = v03 ? ACTR_DIALECT_03 : ACTR_DIALECT_05;
+  actr_node_dialect_t d = v03 ? ACTR_NODE_DIALECT_03 : ACTR_NODE_DIALECT_05;
   actr_node_t *server = start_dialect(rt, &a, "acme:server:1", d);
   ASSERT_OK(actr_node_serve(server, handler, NULL));
   actr_actor_id_t first = *actr_node_id(server);

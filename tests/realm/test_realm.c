@@ -40,7 +40,7 @@ static void test_type_forms(void) {
     if (actr_actor_type_parse(bad[i], &t) != ACTR_EINVALID_ARGUMENT)
       g_error("accepted ActrType '%s'", bad[i]);
   ASSERT_RC(actr_actor_type_parse("acme:echo", &t), "INVALID_ARGUMENT");
-  g_assert_nonnull(strstr(actr_last_error(), "version required"));
+  g_assert_nonnull(strstr(actr_err_detail(), "version required"));
 }
 
 static void test_id_forms(void) {
@@ -240,7 +240,7 @@ static void test_register_hostile_answers(void) {
     actr_ais_options_t opts = {.timeout_ms = 5000};
     int rc = actr_ais_register(url, &t, 1, &opts, &cred);
     if (strcmp(actr_err_name(rc), cases[i].code) != 0)
-      g_error("case %zu: %s (%s), expected %s", i, actr_err_name(rc), actr_last_error(),
+      g_error("case %zu: %s (%s), expected %s", i, actr_err_name(rc), actr_err_detail(),
               cases[i].code);
     g_assert_null(cred);
     canned_stop(&c);

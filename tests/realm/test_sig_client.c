@@ -353,7 +353,7 @@ static void test_expired_credential_refused(void) {
   actr__sig_config_t cfg = {.url = a.signaling, .cred = cred};
   actr__sig_client_t *sig = (actr__sig_client_t *)&sig;
   ASSERT_RC(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig), "WEBSOCKET");
-  g_assert_nonnull(strstr(actr_last_error(), "401"));
+  g_assert_nonnull(strstr(actr_err_detail(), "401"));
   g_assert_null(sig);
   actr_credential_free(cred);
   actr_runtime_unref(rt);

@@ -56,7 +56,7 @@ static bool ch_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void *u
   if (echo) {
     int rc = actr_webrtc_dc_send_msg(dc, msg, text);
     if (rc)
-      g_warning("echo failed: %s (%s)", actr_err_name(rc), actr_last_error());
+      g_warning("echo failed: %s (%s)", actr_err_name(rc), actr_err_detail());
   }
   return true;
 }
@@ -98,7 +98,7 @@ static h_chan_t *chan_new(h_peer_t *p, const char *label) {
 }
 
 static void chan_free(h_chan_t *c) {
-  actr_webrtc_dc_release(c->dc);
+  actr_webrtc_dc_free(c->dc);
   for (guint i = 0; i < c->msgs->len; i++) {
     h_msg_t *m = c->msgs->pdata[i];
     if (m) {
@@ -211,7 +211,7 @@ void h_world_fini(h_world_t *w) {
    * that was on its way), so the lists are freed only after. */
   for (int i = 0; i < 2; i++)
     if (w->peers[i].local)
-      actr_webrtc_pc_destroy(w->peers[i].pc);
+      actr_webrtc_pc_free(w->peers[i].pc);
   for (int i = 0; i < 2; i++) {
     h_peer_t *p = &w->peers[i];
     if (!p->local)
@@ -279,7 +279,7 @@ bool h_wait(h_world_t *w, bool (*pred)(h_world_t *w, void *arg), void *arg, int 
       int rc = actr_webrtc_pc_add_remote_candidate(w->peers[c->to].pc, c->cand, "0");
       if (rc)
         g_error("add_remote_candidate(%s): %s (%s)", c->cand ? c->cand : "(end)",
-                actr_err_name(rc), actr_last_error());
+                actr_err_name(rc), actr_err_detail());
       g_free(c->cand);
       g_free(c);
       g_mutex_lock(&w->mu);
@@ -435,7 +435,7 @@ static void log_line(actr_log_level_t level, const char *msg, void *user) {
 void h_log_init(void) {
   const char *v = g_getenv("ACTR_LOG");
   if (v && *v)
-    actr_set_log_handler(log_line, atoi(v) >= 2 ? ACTR_LOG_DEBUG : ACTR_LOG_INFO, NULL);
+    actr_log_set_handler(log_line, atoi(v) >= 2 ? ACTR_LOG_DEBUG : ACTR_LOG_INFO, NULL);
 }
 
 /* ---- child processes ---- */

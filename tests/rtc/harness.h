@@ -18,7 +18,7 @@
   do {                                                                                         \
     int rc_ = (expr);                                                                          \
     if (rc_ != ACTR_OK)                                                                        \
-      g_error("%s: %s (%s)", #expr, actr_err_name(rc_), actr_last_error());                    \
+      g_error("%s: %s (%s)", #expr, actr_err_name(rc_), actr_err_detail());                    \
   } while (0)
 
 typedef struct h_world h_world_t;

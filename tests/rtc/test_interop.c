@@ -49,15 +49,15 @@ static bool pattern_ok(const uint8_t *buf, size_t len, bool text, unsigned seed)
 
 static void write_line(const char *line) { h_proc_write_line(&R.proc, line); }
 
-static void send_signal(const actr_signal_msg_t *m) {
+static void send_signal(const actr_signaling_msg_t *m) {
   char *json;
-  ASSERT_OK(actr_signal_msg_to_json(m, &json));
+  ASSERT_OK(actr_signaling_msg_to_json(m, &json));
   write_line(json);
   free(json);
 }
 
 static void remote_candidate(h_world_t *w, const char *cand, void *user) {
-  actr_signal_msg_t m = {.kind = cand ? ACTR_SIGNAL_CANDIDATE : ACTR_SIGNAL_END_OF_CANDIDATES,
+  actr_signaling_msg_t m = {.kind = cand ? ACTR_SIGNALING_CANDIDATE : ACTR_SIGNALING_END_OF_CANDIDATES,
                          .candidate = (char *)cand,
                          .sdp_mid = "0",
                          .sdp_mline_index = 0};
@@ -77,34 +77,34 @@ static void handle_line(h_world_t *w, void *data) {
     g_cond_broadcast(&w->cond);
     g_mutex_unlock(&w->mu);
   } else if (line[0] == '{') {
-    actr_signal_msg_t m;
-    ASSERT_OK(actr_signal_msg_parse(line, strlen(line), &m));
+    actr_signaling_msg_t m;
+    ASSERT_OK(actr_signaling_msg_parse(line, strlen(line), &m));
     switch (m.kind) {
-    case ACTR_SIGNAL_OFFER: {
+    case ACTR_SIGNALING_OFFER: {
       ASSERT_OK(actr_webrtc_pc_set_remote_description(p->pc, true, m.sdp));
       char *answer;
       ASSERT_OK(actr_webrtc_pc_create_answer(p->pc, &answer));
-      actr_signal_msg_t a = {.kind = ACTR_SIGNAL_ANSWER, .sdp = answer};
+      actr_signaling_msg_t a = {.kind = ACTR_SIGNALING_ANSWER, .sdp = answer};
       send_signal(&a);
       free(answer);
       h_desc_sent(w, 0);
       h_desc_sent(w, 1);
       break;
     }
-    case ACTR_SIGNAL_ANSWER:
+    case ACTR_SIGNALING_ANSWER:
       ASSERT_OK(actr_webrtc_pc_set_remote_description(p->pc, false, m.sdp));
       h_desc_sent(w, 1);
       break;
-    case ACTR_SIGNAL_CANDIDATE:
+    case ACTR_SIGNALING_CANDIDATE:
       ASSERT_OK(actr_webrtc_pc_add_remote_candidate(p->pc, m.candidate, m.sdp_mid));
       break;
-    case ACTR_SIGNAL_END_OF_CANDIDATES:
+    case ACTR_SIGNALING_END_OF_CANDIDATES:
       ASSERT_OK(actr_webrtc_pc_add_remote_candidate(p->pc, NULL, NULL));
       break;
     default:
       g_error("peer sent an error: %s", m.message);
     }
-    actr_signal_msg_clear(&m);
+    actr_signaling_msg_clear(&m);
   } else {
     g_test_message("peer said: %s", line);
   }
@@ -305,7 +305,7 @@ static void actr_offers(const char *const *argv, bool trickle) {
     free(offer);
     ASSERT_OK(actr_webrtc_pc_local_description(p->pc, &offer));
   }
-  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_OFFER, .sdp = offer};
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = offer};
   send_signal(&m);
   free(offer);
   h_desc_sent(&w, 0);

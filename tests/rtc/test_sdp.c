@@ -195,7 +195,7 @@ static void test_tolerant(void) {
     actr__sdp_t *sdp;
     int rc = actr__sdp_parse(ok[i], strlen(ok[i]), &sdp);
     if (rc)
-      g_error("refused #%zu: %s", i, actr_last_error());
+      g_error("refused #%zu: %s", i, actr_err_detail());
     g_assert_cmpint(actr__sdp_datachannel(sdp), ==, 0);
     actr__sdp_free(sdp);
   }

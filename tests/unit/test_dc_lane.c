@@ -187,7 +187,7 @@ static gpointer conc_sender(gpointer p) {
 
 /* A hook that yields after every fragment so senders interleave. */
 static atomic_int hook_calls;
-static void yield_hook(const actr_fragment_send_event_t *ev, void *user) {
+static void yield_hook(const actr_testing_fragment_send_event_t *ev, void *user) {
   (void)ev;
   (void)user;
   atomic_fetch_add(&hook_calls, 1);
@@ -198,14 +198,14 @@ static void test_many_senders_interleave(void) {
   actr__dc_lane_config_t cfg = {.inbound_frames = 8, .send_high_water_bytes = 256 * 1024};
   actr_lane_t *a, *b;
   ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
-  actr_fragment_send_hook_fn prev_fn;
+  actr_testing_fragment_send_hook_fn prev_fn;
   void *prev_user;
   atomic_store(&hook_calls, 0);
   actr_testing_set_fragment_send_hook(yield_hook, NULL, &prev_fn, &prev_user);
   sender_arg_t args[SENDERS];
   GThread *t[SENDERS];
   for (int s = 0; s < SENDERS; s++) {
-    args[s] = (sender_arg_t){actr_lane_clone(a), s};
+    args[s] = (sender_arg_t){actr_lane_ref(a), s};
     t[s] = g_thread_new("sender", conc_sender, &args[s]);
   }
   int seen[SENDERS][PER_SENDER] = {{0}};
@@ -256,7 +256,7 @@ typedef struct {
   GArray *events;
 } recorder_t;
 
-static void record_hook(const actr_fragment_send_event_t *ev, void *user) {
+static void record_hook(const actr_testing_fragment_send_event_t *ev, void *user) {
   recorder_t *r = user;
   g_mutex_lock(&r->mu);
   g_array_append_val(r->events, *ev);
@@ -267,7 +267,7 @@ static void test_fragment_send_hook_observes(void) {
   actr_lane_t *a, *b;
   actr__dc_lane_config_t cfg = {.inbound_frames = 16};
   ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
-  recorder_t rec = {.events = g_array_new(FALSE, FALSE, sizeof(actr_fragment_send_event_t))};
+  recorder_t rec = {.events = g_array_new(FALSE, FALSE, sizeof(actr_testing_fragment_send_event_t))};
   g_mutex_init(&rec.mu);
   actr_testing_set_fragment_send_hook(record_hook, &rec, NULL, NULL);
   uint8_t *small = pattern(100, 1), *big = pattern(200 * 1024, 2);
@@ -275,7 +275,7 @@ static void test_fragment_send_hook_observes(void) {
   ASSERT_OK(actr_lane_send(a, big, 200 * 1024));
   actr_testing_set_fragment_send_hook(NULL, NULL, NULL, NULL);
   g_assert_cmpuint(rec.events->len, ==, 1 + 4);
-  actr_fragment_send_event_t *ev = (actr_fragment_send_event_t *)rec.events->data;
+  actr_testing_fragment_send_event_t *ev = (actr_testing_fragment_send_event_t *)rec.events->data;
   g_assert_cmpuint(ev[0].msg_id, ==, 0);
   g_assert_cmpuint(ev[0].frag_index, ==, 0);
   g_assert_cmpuint(ev[0].total_frags, ==, 1);
@@ -312,7 +312,7 @@ typedef struct {
   bool stalled, release;
 } stall_t;
 
-static void stall_hook(const actr_fragment_send_event_t *ev, void *user) {
+static void stall_hook(const actr_testing_fragment_send_event_t *ev, void *user) {
   stall_t *s = user;
   if (ev->frag_index != 0 || ev->total_frags == 1)
     return;

@@ -58,7 +58,7 @@ static actr_envelope_t *decode_ok(const void *data, size_t len) {
   actr_envelope_t *env = NULL;
   int rc = actr_envelope_decode(data, len, &env);
   if (rc != ACTR_OK)
-    g_test_message("decode: %s", actr_last_error());
+    g_test_message("decode: %s", actr_err_detail());
   ASSERT_OK(rc);
   g_assert_nonnull(env);
   return env;
@@ -69,8 +69,8 @@ static void decode_fails(const void *data, size_t len, const char *needle) {
   actr_envelope_t *env = (actr_envelope_t *)&env; /* must be reset to NULL */
   ASSERT_RC(actr_envelope_decode(data, len, &env), "DESERIALIZATION");
   g_assert_null(env);
-  if (needle && !strstr(actr_last_error(), needle))
-    g_error("last error \"%s\" does not mention \"%s\"", actr_last_error(), needle);
+  if (needle && !strstr(actr_err_detail(), needle))
+    g_error("last error \"%s\" does not mention \"%s\"", actr_err_detail(), needle);
 }
 
 static GByteArray *minimal_bytes(void) {
@@ -95,7 +95,7 @@ static void assert_same_fields(const actr_envelope_t *a, const actr_envelope_t *
   g_assert_cmpint(actr_envelope_error(a, &ca, &ma), ==, actr_envelope_error(b, &cb, &mb));
   g_assert_cmpuint(ca, ==, cb);
   g_assert_cmpstr(ma, ==, mb);
-  actr_direction_t da, db;
+  actr_envelope_direction_t da, db;
   g_assert_cmpint(actr_envelope_direction(a, &da), ==, actr_envelope_direction(b, &db));
   g_assert_cmpint(da, ==, db);
   g_assert_cmpstr(actr_envelope_traceparent(a), ==, actr_envelope_traceparent(b));
@@ -138,7 +138,7 @@ static actr_envelope_t *build_full(void) {
                               -1, &env));
   ASSERT_OK(actr_envelope_set_payload(env, payload, sizeof payload));
   ASSERT_OK(actr_envelope_set_error(env, 503, "service unavailable"));
-  ASSERT_OK(actr_envelope_set_direction(env, ACTR_DIRECTION_RESPONSE));
+  ASSERT_OK(actr_envelope_set_direction(env, ACTR_ENVELOPE_DIRECTION_RESPONSE));
   ASSERT_OK(actr_envelope_set_traceparent(env, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
   ASSERT_OK(actr_envelope_set_tracestate(env, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"));
   ASSERT_OK(actr_envelope_add_metadata(env, "x-actr-source", "node-a"));
@@ -238,9 +238,9 @@ static void test_vector_fields(void) {
   g_assert_true(actr_envelope_error(env, &code, &msg));
   g_assert_cmpuint(code, ==, 503);
   g_assert_cmpstr(msg, ==, "service unavailable");
-  actr_direction_t dir;
+  actr_envelope_direction_t dir;
   g_assert_true(actr_envelope_direction(env, &dir));
-  g_assert_cmpint(dir, ==, ACTR_DIRECTION_RESPONSE);
+  g_assert_cmpint(dir, ==, ACTR_ENVELOPE_DIRECTION_RESPONSE);
   g_assert_cmpint(actr_envelope_timeout_ms(env), ==, -1);
   g_assert_cmpuint(actr_envelope_metadata_count(env), ==, 3);
   ASSERT_OK(actr_envelope_metadata_at(env, 2, &k, &val));
@@ -295,7 +295,7 @@ static void test_roundtrip_all_fields(void) {
   actr_envelope_t *env = build_full();
   roundtrip(env);
   /* every direction, and extreme timeouts (10-byte varints) */
-  for (int d = ACTR_DIRECTION_UNSPECIFIED; d <= ACTR_DIRECTION_TELL; d++) {
+  for (int d = ACTR_ENVELOPE_DIRECTION_UNSPECIFIED; d <= ACTR_ENVELOPE_DIRECTION_TELL; d++) {
     ASSERT_OK(actr_envelope_set_direction(env, d));
     roundtrip(env);
   }
@@ -372,14 +372,14 @@ static void test_optional_set_clear(void) {
   g_assert_false(actr_envelope_error(env, &code, &msg));
   g_assert_null(msg);
 
-  actr_direction_t dir;
-  ASSERT_OK(actr_envelope_set_direction(env, ACTR_DIRECTION_TELL));
+  actr_envelope_direction_t dir;
+  ASSERT_OK(actr_envelope_set_direction(env, ACTR_ENVELOPE_DIRECTION_TELL));
   g_assert_true(actr_envelope_direction(env, &dir));
-  g_assert_cmpint(dir, ==, ACTR_DIRECTION_TELL);
+  g_assert_cmpint(dir, ==, ACTR_ENVELOPE_DIRECTION_TELL);
   ASSERT_RC(actr_envelope_set_direction(env, 4), "INVALID_ARGUMENT");
   ASSERT_RC(actr_envelope_set_direction(env, -1), "INVALID_ARGUMENT");
   g_assert_true(actr_envelope_direction(env, &dir));
-  g_assert_cmpint(dir, ==, ACTR_DIRECTION_TELL);
+  g_assert_cmpint(dir, ==, ACTR_ENVELOPE_DIRECTION_TELL);
 
   ASSERT_OK(actr_envelope_set_traceparent(env, "tp"));
   ASSERT_OK(actr_envelope_set_tracestate(env, "ts"));
@@ -406,7 +406,7 @@ static void test_metadata_at_out_of_range(void) {
   actr_envelope_t *env = build_minimal();
   const char *k = "unset", *v = "unset";
   ASSERT_RC(actr_envelope_metadata_at(env, 0, &k, &v), "INVALID_ARGUMENT");
-  g_assert_nonnull(strstr(actr_last_error(), "out of range"));
+  g_assert_nonnull(strstr(actr_err_detail(), "out of range"));
   ASSERT_OK(actr_envelope_add_metadata(env, "a", "1"));
   ASSERT_OK(actr_envelope_add_metadata(env, "a", "2")); /* repeated keys kept */
   ASSERT_OK(actr_envelope_metadata_at(env, 1, &k, &v));
@@ -627,7 +627,7 @@ static void test_unknown_direction(void) {
   GByteArray *b = minimal_bytes();
   put_uint(b, 4, 9);
   actr_envelope_t *env = decode_ok(b->data, b->len);
-  actr_direction_t dir;
+  actr_envelope_direction_t dir;
   g_assert_true(actr_envelope_direction(env, &dir));
   g_assert_cmpint(dir, ==, 9);
   GBytes *enc = encode(env);
@@ -662,7 +662,7 @@ static void test_decode_truncated(void) {
       } else if (rc != ACTR_OK) {
         ASSERT_RC(rc, "DESERIALIZATION");
         g_assert_null(env);
-        g_assert_cmpstr(actr_last_error(), !=, "");
+        g_assert_cmpstr(actr_err_detail(), !=, "");
       } else {
         roundtrip(env); /* a prefix ending at a field boundary */
       }
@@ -685,7 +685,7 @@ static void test_decode_missing_required(void) {
     if (skip != 2)
       put_uint(b, 104, 5);
     decode_fails(b->data, b->len, names[skip]);
-    g_assert_nonnull(strstr(actr_last_error(), "missing required field"));
+    g_assert_nonnull(strstr(actr_err_detail(), "missing required field"));
     g_byte_array_unref(b);
   }
 }
@@ -786,7 +786,7 @@ static void test_decode_nested_missing(void) {
     }
     put_bytes(b, cases[i].field, sub->data, sub->len);
     decode_fails(b->data, b->len, cases[i].path);
-    g_assert_nonnull(strstr(actr_last_error(), cases[i].missing));
+    g_assert_nonnull(strstr(actr_err_detail(), cases[i].missing));
     g_byte_array_unref(sub);
     g_byte_array_unref(b);
   }

@@ -17,8 +17,8 @@ static void test_error_names_unique(void) {
   for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
     g_assert_cmpint(codes[i], <, 0);
     g_assert_cmpstr(actr_err_name(codes[i]), !=, "UNKNOWN");
-    g_assert_cmpstr(actr_strerror(codes[i]), !=, "unknown error");
-    g_assert_cmpint(actr_err_class(codes[i]), !=, ACTR_CLASS_NONE);
+    g_assert_cmpstr(actr_err_message(codes[i]), !=, "unknown error");
+    g_assert_cmpint(actr_err_class(codes[i]), !=, ACTR_ERR_CLASS_NONE);
     for (size_t j = i + 1; j < G_N_ELEMENTS(codes); j++) {
       g_assert_cmpint(codes[i], !=, codes[j]);
       g_assert_cmpstr(actr_err_name(codes[i]), !=, actr_err_name(codes[j]));
@@ -28,17 +28,17 @@ static void test_error_names_unique(void) {
 
 static void test_error_known_values(void) {
   g_assert_cmpstr(actr_err_name(ACTR_OK), ==, "OK");
-  g_assert_cmpint(actr_err_class(ACTR_OK), ==, ACTR_CLASS_NONE);
+  g_assert_cmpint(actr_err_class(ACTR_OK), ==, ACTR_ERR_CLASS_NONE);
   g_assert_cmpstr(actr_err_name(ACTR_EDATA_CHANNEL_CLOSED), ==, "DATA_CHANNEL_CLOSED");
   g_assert_cmpstr(actr_err_name(ACTR_EWEBSOCKET_CLOSED), ==, "WEBSOCKET_CLOSED");
   g_assert_cmpstr(actr_err_name(ACTR_EWOULD_BLOCK), ==, "WOULD_BLOCK");
-  g_assert_cmpint(actr_err_class(ACTR_EDESERIALIZATION), ==, ACTR_CLASS_CORRUPT);
-  g_assert_cmpint(actr_err_class(ACTR_EINVALID_OPERATION), ==, ACTR_CLASS_CLIENT);
-  g_assert_cmpint(actr_err_class(ACTR_ETIMEOUT), ==, ACTR_CLASS_TRANSIENT);
-  g_assert_cmpint(actr_err_class(ACTR_EINTERNAL), ==, ACTR_CLASS_INTERNAL);
-  g_assert_cmpstr(actr_err_class_name(ACTR_CLASS_CORRUPT), ==, "corrupt");
+  g_assert_cmpint(actr_err_class(ACTR_EDESERIALIZATION), ==, ACTR_ERR_CLASS_CORRUPT);
+  g_assert_cmpint(actr_err_class(ACTR_EINVALID_OPERATION), ==, ACTR_ERR_CLASS_CLIENT);
+  g_assert_cmpint(actr_err_class(ACTR_ETIMEOUT), ==, ACTR_ERR_CLASS_TRANSIENT);
+  g_assert_cmpint(actr_err_class(ACTR_EINTERNAL), ==, ACTR_ERR_CLASS_INTERNAL);
+  g_assert_cmpstr(actr_err_class_name(ACTR_ERR_CLASS_CORRUPT), ==, "corrupt");
   g_assert_cmpstr(actr_err_name(12345), ==, "UNKNOWN");
-  g_assert_cmpstr(actr_strerror(12345), ==, "unknown error");
+  g_assert_cmpstr(actr_err_message(12345), ==, "unknown error");
 }
 
 static void test_payload_type_table(void) {
@@ -58,7 +58,7 @@ static void test_payload_type_table(void) {
   g_assert_cmpint(actr_payload_type_from_name("rpc_reliable", &t), ==, ACTR_EINVALID_ARGUMENT);
   g_assert_cmpint(actr_payload_type_from_name(NULL, &t), ==, ACTR_EINVALID_ARGUMENT);
 
-  actr_dc_qos_t q;
+  actr_payload_type_qos_t q;
   for (int i = 0; i <= ACTR_PAYLOAD_STREAM_RELIABLE; i++) {
     g_assert_cmpint(actr_payload_type_qos(i, &q), ==, ACTR_OK);
     g_assert_true(q.ordered);
@@ -104,11 +104,11 @@ static void test_log_handler_switch(void) {
     th[i] = g_thread_new("logger", logger_main, NULL);
   for (int i = 0; i < 20000; i++) {
     if (i % 2)
-      actr_set_log_handler(handler_a, ACTR_LOG_WARN, &user_a);
+      actr_log_set_handler(handler_a, ACTR_LOG_WARN, &user_a);
     else
-      actr_set_log_handler(handler_b, ACTR_LOG_WARN, &user_b);
+      actr_log_set_handler(handler_b, ACTR_LOG_WARN, &user_b);
   }
-  actr_set_log_handler(NULL, ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
   atomic_store(&logging_done, true);
   for (int i = 0; i < 3; i++)
     g_thread_join(th[i]);

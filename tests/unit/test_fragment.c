@@ -170,7 +170,7 @@ static void test_header_encode_decode_multi(void) {
 static void test_header_decode_too_short_returns_error(void) {
   actr__frag_header_t h;
   assert_rc(actr__frag_header_decode((const uint8_t *)"short", 5, &h), "DATA_CHANNEL");
-  g_assert_cmpstr(actr_last_error(), ==, "fragment too short: 5 bytes (minimum 8)");
+  g_assert_cmpstr(actr_err_detail(), ==, "fragment too short: 5 bytes (minimum 8)");
   assert_rc(actr__frag_header_decode((const uint8_t *)"", 0, &h), "DATA_CHANNEL");
   assert_rc(actr__frag_header_decode((const uint8_t *)"1234567", 7, &h), "DATA_CHANNEL");
   assert_rc(actr__frag_header_decode((const uint8_t *)"12345678", 8, &h), "OK");
@@ -248,7 +248,7 @@ static void test_reassembly_short_non_last_rejected(Fx *fx, gconstpointer d) {
   actr_msg_t *out = NULL;
   assert_rc(push(fx, make_frame(5, 0, 2, "hello ", 6), 0, &out), "PROTOCOL");
   g_assert_null(out);
-  g_assert_nonnull(strstr(actr_last_error(), "msg_id=5 index=0 total=2"));
+  g_assert_nonnull(strstr(actr_err_detail(), "msg_id=5 index=0 total=2"));
   g_assert_cmpuint(stats(fx).reassembly_rejected, ==, 1);
   g_assert_cmpuint(stats(fx).reassembly_pending_messages, ==, 0);
 
@@ -322,7 +322,7 @@ static void test_count_max_fragments(void) {
   n = 7;
   assert_rc(actr__frag_count(max_len + 1, &n), "MESSAGE_TOO_LARGE");
   g_assert_cmpuint(n, ==, 7); /* untouched */
-  g_assert_cmpstr(actr_last_error(), ==,
+  g_assert_cmpstr(actr_err_detail(), ==,
                   "message too large: 4294311946 bytes would require 65536 fragments (max 65535)");
 
   /* The splitter refuses it too; nothing to send.  It never reads the data
@@ -501,7 +501,7 @@ static void test_reject_too_short(Fx *fx, gconstpointer d) {
   push_pending(fx, make_fill_frame(3, 0, 2, 'a', P), 0);
   assert_rc(actr_msg_new_copy("short", 5, &frame), "OK");
   assert_rc(push(fx, frame, 0, &out), "DATA_CHANNEL");
-  g_assert_cmpstr(actr_last_error(), ==, "fragment too short: 5 bytes (minimum 8)");
+  g_assert_cmpstr(actr_err_detail(), ==, "fragment too short: 5 bytes (minimum 8)");
   assert_rc(actr_msg_new_copy(NULL, 0, &frame), "OK");
   assert_rc(push(fx, frame, 0, &out), "DATA_CHANNEL");
   g_assert_null(out);
@@ -520,7 +520,7 @@ static void test_reject_index_out_of_range(Fx *fx, gconstpointer d) {
   actr_msg_t *out = NULL;
   push_pending(fx, make_fill_frame(4, 0, 2, 'a', P), 0);
   assert_rc(push(fx, make_fill_frame(4, 2, 2, 'z', P), 0, &out), "PROTOCOL");
-  g_assert_nonnull(strstr(actr_last_error(), "msg_id=4 index=2 total=2"));
+  g_assert_nonnull(strstr(actr_err_detail(), "msg_id=4 index=2 total=2"));
   assert_rc(push(fx, make_fill_frame(4, 65535, 2, 'z', 5), 0, &out), "PROTOCOL");
   g_assert_null(out);
   /* A new message with a bad index leaves no partial entry behind. */
@@ -541,7 +541,7 @@ static void test_reject_index_out_of_range(Fx *fx, gconstpointer d) {
 static void test_reject_total_zero(Fx *fx, gconstpointer d) {
   actr_msg_t *out = NULL;
   assert_rc(push(fx, make_frame(6, 0, 0, "x", 1), 0, &out), "PROTOCOL");
-  g_assert_nonnull(strstr(actr_last_error(), "msg_id=6 index=0 total=0"));
+  g_assert_nonnull(strstr(actr_err_detail(), "msg_id=6 index=0 total=0"));
   g_assert_null(out);
   /* Also against a message in progress with that id. */
   push_pending(fx, make_fill_frame(6, 0, 2, 'a', P), 0);
@@ -558,8 +558,8 @@ static void test_reject_conflicting_total(Fx *fx, gconstpointer d) {
   actr_msg_t *out = NULL;
   push_pending(fx, make_fill_frame(8, 0, 3, 'a', P), 0);
   assert_rc(push(fx, make_fill_frame(8, 1, 2, 'b', 4), 0, &out), "PROTOCOL");
-  g_assert_nonnull(strstr(actr_last_error(), "msg_id=8 index=1 total=2"));
-  g_assert_nonnull(strstr(actr_last_error(), "total=3"));
+  g_assert_nonnull(strstr(actr_err_detail(), "msg_id=8 index=1 total=2"));
+  g_assert_nonnull(strstr(actr_err_detail(), "total=3"));
   /* total 1 with an id in progress conflicts too (not handed out). */
   assert_rc(push(fx, make_frame(8, 0, 1, "one", 3), 0, &out), "PROTOCOL");
   g_assert_null(out);
@@ -579,7 +579,7 @@ static void test_reject_duplicate_index(Fx *fx, gconstpointer d) {
   push_pending(fx, make_fill_frame(10, 2, 3, 'c', 7), 0);
   /* Duplicates carry different bytes: the first copy must win. */
   assert_rc(push(fx, make_fill_frame(10, 0, 3, 'X', P), 0, &out), "PROTOCOL");
-  g_assert_nonnull(strstr(actr_last_error(), "duplicate fragment: msg_id=10 index=0 total=3"));
+  g_assert_nonnull(strstr(actr_err_detail(), "duplicate fragment: msg_id=10 index=0 total=3"));
   assert_rc(push(fx, make_fill_frame(10, 2, 3, 'X', 7), 0, &out), "PROTOCOL");
   g_assert_null(out);
   g_assert_cmpuint(stats(fx).reassembly_rejected, ==, 2);
@@ -598,7 +598,7 @@ static void test_reject_duplicate_index(Fx *fx, gconstpointer d) {
 /* ---- caps ---- */
 
 static void test_caps_pending_messages(Fx *fx, gconstpointer d) {
-  actr_set_log_handler(count_log, ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(count_log, ACTR_LOG_WARN, NULL);
   fx_config(fx, 0, 3, 0);
   for (uint32_t id = 1; id <= 3; id++)
     push_pending(fx, make_fill_frame(id, 0, 2, (uint8_t)id, P), id);
@@ -627,7 +627,7 @@ static void test_caps_pending_messages(Fx *fx, gconstpointer d) {
   g_assert_cmpuint(st.reassembly_pending_messages, ==, 1);
   g_assert_cmpuint(st.reassembly_pending_bytes, ==, P + 1); /* exact: last known */
   g_assert_cmpuint(st.reassembly_rejected, ==, 0);
-  actr_set_log_handler(NULL, ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
 }
 
 static void test_caps_pending_bytes(Fx *fx, gconstpointer d) {
@@ -669,7 +669,7 @@ static void test_caps_message_bigger_than_cap(Fx *fx, gconstpointer d) {
   fx_config(fx, 3 * (uint64_t)P, 8, 0);
   actr_msg_t *out = NULL;
   assert_rc(push(fx, make_fill_frame(1, 0, 4, 'a', P), 0, &out), "MESSAGE_TOO_LARGE");
-  g_assert_nonnull(strstr(actr_last_error(), "msg_id=1"));
+  g_assert_nonnull(strstr(actr_err_detail(), "msg_id=1"));
   actr_lane_stats_t st = stats(fx);
   g_assert_cmpuint(st.reassembly_rejected, ==, 1);
   g_assert_cmpuint(st.reassembly_pending_messages, ==, 0);
@@ -730,7 +730,7 @@ static void test_caps_default_64mib_message(Fx *fx, gconstpointer d) {
 /* ---- TTL ---- */
 
 static void test_ttl_eviction_fake_clock(Fx *fx, gconstpointer d) {
-  actr_set_log_handler(count_log, ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(count_log, ACTR_LOG_WARN, NULL);
   fx_config(fx, 0, 0, 1000);
   uint64_t t0 = 5000000;
   push_pending(fx, make_fill_frame(1, 0, 2, 'a', P), t0);
@@ -760,7 +760,7 @@ static void test_ttl_eviction_fake_clock(Fx *fx, gconstpointer d) {
   st = stats(fx);
   g_assert_cmpuint(st.reassembly_evicted_ttl, ==, 1);
   g_assert_cmpuint(st.reassembly_pending_messages, ==, 2);
-  actr_set_log_handler(NULL, ACTR_LOG_WARN, NULL);
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
 }
 
 static void test_ttl_per_qos_defaults(Fx *fx, gconstpointer d) {

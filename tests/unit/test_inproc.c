@@ -32,7 +32,7 @@ static void assert_env(actr_envelope_t *env, const char *request_id, const char 
 /* seed: test_mpsc_lane */
 static void test_mpsc_lane(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
   actr_envelope_t *sent = make_env("test-1", "hello");
   ASSERT_OK(actr_lane_send_envelope(lane, sent));
   actr_envelope_t *got = NULL;
@@ -46,8 +46,8 @@ static void test_mpsc_lane(void) {
 /* seed: test_mpsc_lane_clone */
 static void test_mpsc_lane_clone(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
-  actr_lane_t *lane2 = actr_lane_clone(lane);
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
+  actr_lane_t *lane2 = actr_lane_ref(lane);
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("test-2", "test")));
   actr_envelope_t *got = NULL;
   ASSERT_OK(actr_lane_recv_envelope(lane2, -1, &got));
@@ -61,8 +61,8 @@ static void test_mpsc_lane_clone(void) {
  * message is taken by exactly one of them. */
 static void test_mpsc_lane_with_shared_rx(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
-  actr_lane_t *shared = actr_lane_clone(lane);
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
+  actr_lane_t *shared = actr_lane_ref(lane);
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("test-3", "shared")));
   actr_envelope_t *got = NULL;
   ASSERT_OK(actr_lane_recv_envelope(lane, -1, &got));
@@ -77,7 +77,7 @@ static void test_mpsc_lane_with_shared_rx(void) {
 /* seed: test_lane_type_name */
 static void test_lane_type_name(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 10, &lane));
   g_assert_cmpstr(actr_lane_type(lane), ==, "Mpsc");
   g_assert_true(actr_lane_is_healthy(lane));
   actr_lane_unref(lane);
@@ -85,9 +85,9 @@ static void test_lane_type_name(void) {
 
 static void test_raw_bytes_not_supported(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_STREAM_RELIABLE, 4, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_STREAM_RELIABLE, 4, &lane));
   g_assert_cmpstr(actr_err_name(actr_lane_send(lane, "abc", 3)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "send(bytes) not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "send(bytes) not supported on this lane type");
   actr_msg_t *msg;
   g_assert_cmpstr(actr_err_name(actr_lane_recv(lane, 0, &msg)), ==, "INVALID_OPERATION");
   actr_lane_unref(lane);
@@ -95,17 +95,17 @@ static void test_raw_bytes_not_supported(void) {
 
 static void test_bad_arguments(void) {
   actr_lane_t *lane = (actr_lane_t *)0x1;
-  g_assert_cmpstr(actr_err_name(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 0, &lane)), ==,
+  g_assert_cmpstr(actr_err_name(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 0, &lane)), ==,
                   "INVALID_ARGUMENT");
   g_assert_null(lane);
-  g_assert_cmpstr(actr_err_name(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, (1u << 24) + 1, &lane)),
+  g_assert_cmpstr(actr_err_name(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, (1u << 24) + 1, &lane)),
                   ==, "INVALID_ARGUMENT");
-  g_assert_cmpstr(actr_err_name(actr_inproc_lane_new(7, 10, &lane)), ==, "INVALID_ARGUMENT");
+  g_assert_cmpstr(actr_err_name(actr_lane_inproc_new(7, 10, &lane)), ==, "INVALID_ARGUMENT");
 }
 
 static void test_capacity_try_send_would_block(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
   for (int i = 0; i < 4; i++) {
     char id[16];
     snprintf(id, sizeof id, "m%d", i);
@@ -131,7 +131,7 @@ static void test_capacity_try_send_would_block(void) {
 static void test_capacity_1_holds_2(void) {
   /* The ring needs two cells at least (ring.c); capacity 1 is not refused. */
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 1, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 1, &lane));
   ASSERT_OK(actr_lane_try_send_envelope(lane, make_env("a", "a")));
   ASSERT_OK(actr_lane_try_send_envelope(lane, make_env("b", "b")));
   actr_envelope_t *env = make_env("c", "c");
@@ -142,7 +142,7 @@ static void test_capacity_1_holds_2(void) {
 
 static void test_capacity_100_holds_100(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 100, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 100, &lane));
   int n = 0;
   for (;;) {
     actr_envelope_t *env = make_env("x", "x");
@@ -159,7 +159,7 @@ static void test_capacity_100_holds_100(void) {
 
 static void test_recv_timeout(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
   actr_envelope_t *got = (actr_envelope_t *)0x1;
   g_assert_cmpstr(actr_err_name(actr_lane_recv_envelope(lane, 30, &got)), ==, "TIMEOUT");
   g_assert_null(got);
@@ -190,7 +190,7 @@ static gpointer blocked_receiver(gpointer data) {
 
 static void test_full_lane_blocks_sender(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("first", "a")));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("second", "a")));
   blocked_t b = {.lane = lane, .env = make_env("third", "b")};
@@ -217,7 +217,7 @@ static void test_full_lane_blocks_sender(void) {
 static void test_close_wakes_blocked(void) {
   /* A receiver blocked on an empty lane wakes with CHANNEL_CLOSED. */
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
   blocked_t r = {.lane = lane};
   GThread *t = g_thread_new("receiver", blocked_receiver, &r);
   g_usleep(20000);
@@ -228,7 +228,7 @@ static void test_close_wakes_blocked(void) {
   actr_lane_unref(lane);
 
   /* A sender blocked on a full lane wakes with CHANNEL_CLOSED and keeps its envelope. */
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 2, &lane));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("q", "q")));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("r", "r")));
   blocked_t s = {.lane = lane, .env = make_env("blocked", "b")};
@@ -243,14 +243,14 @@ static void test_close_wakes_blocked(void) {
 
 static void test_close_drains_then_closed(void) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 8, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 8, &lane));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("a", "1")));
   ASSERT_OK(actr_lane_send_envelope(lane, make_env("b", "2")));
   actr_lane_close(lane);
   actr_lane_close(lane); /* idempotent */
   actr_envelope_t *env = make_env("late", "x");
   g_assert_cmpstr(actr_err_name(actr_lane_send_envelope(lane, env)), ==, "CHANNEL_CLOSED");
-  g_assert_cmpstr(actr_last_error(), ==, "Mpsc channel closed");
+  g_assert_cmpstr(actr_err_detail(), ==, "Mpsc channel closed");
   actr_envelope_free(env);
   actr_envelope_t *got;
   ASSERT_OK(actr_lane_recv_envelope(lane, -1, &got));
@@ -260,7 +260,7 @@ static void test_close_drains_then_closed(void) {
   g_assert_cmpstr(actr_envelope_request_id(got), ==, "b");
   actr_envelope_free(got);
   g_assert_cmpstr(actr_err_name(actr_lane_recv_envelope(lane, -1, &got)), ==, "CHANNEL_CLOSED");
-  g_assert_cmpstr(actr_last_error(), ==, "Mpsc channel closed");
+  g_assert_cmpstr(actr_err_detail(), ==, "Mpsc channel closed");
   actr_lane_unref(lane);
 }
 
@@ -319,12 +319,12 @@ static gpointer consumer(gpointer data) {
 
 static void run_many(int consumers) {
   actr_lane_t *lane;
-  ASSERT_OK(actr_inproc_lane_new(ACTR_PAYLOAD_RPC_RELIABLE, 16, &lane));
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 16, &lane));
   atomic_int *seen = g_new0(atomic_int, PRODUCERS * PER_PRODUCER);
   consumer_t cs[2];
   GThread *ct[2];
   for (int c = 0; c < consumers; c++) {
-    cs[c] = (consumer_t){.lane = actr_lane_clone(lane), .seen = seen};
+    cs[c] = (consumer_t){.lane = actr_lane_ref(lane), .seen = seen};
     cs[c].last = g_new(int, PRODUCERS);
     for (int p = 0; p < PRODUCERS; p++)
       cs[c].last[p] = -1;
@@ -333,7 +333,7 @@ static void run_many(int consumers) {
   producer_t ps[PRODUCERS];
   GThread *pt[PRODUCERS];
   for (int p = 0; p < PRODUCERS; p++) {
-    ps[p] = (producer_t){.lane = actr_lane_clone(lane), .id = p};
+    ps[p] = (producer_t){.lane = actr_lane_ref(lane), .id = p};
     pt[p] = g_thread_new("producer", producer, &ps[p]);
   }
   for (int p = 0; p < PRODUCERS; p++) {

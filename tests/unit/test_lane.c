@@ -38,20 +38,20 @@ static void test_lane_default_ops(void) {
   actr_envelope_t *env = (actr_envelope_t *)0x1;
 
   g_assert_cmpstr(actr_err_name(actr_lane_send(lane, "x", 1)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "send(bytes) not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "send(bytes) not supported on this lane type");
   g_assert_cmpstr(actr_err_name(actr_lane_try_send(lane, "x", 1)), ==, "INVALID_OPERATION");
   g_assert_cmpstr(actr_err_name(actr_lane_recv(lane, 10, &msg)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "recv() not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "recv() not supported on this lane type");
   g_assert_null(msg);
   g_assert_cmpstr(actr_err_name(actr_lane_try_recv(lane, &msg)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "try_recv() not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "try_recv() not supported on this lane type");
   g_assert_cmpstr(actr_err_name(actr_lane_send_envelope(lane, env)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "send_envelope() not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "send_envelope() not supported on this lane type");
   g_assert_cmpstr(actr_err_name(actr_lane_recv_envelope(lane, 0, &env)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "recv_envelope() not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "recv_envelope() not supported on this lane type");
   g_assert_null(env);
   g_assert_cmpstr(actr_err_name(actr_lane_set_handler(lane, NULL, NULL)), ==, "INVALID_OPERATION");
-  g_assert_cmpstr(actr_last_error(), ==, "set_handler() not supported on this lane type");
+  g_assert_cmpstr(actr_err_detail(), ==, "set_handler() not supported on this lane type");
 
   g_assert_cmpstr(actr_lane_type(lane), ==, "Bare");
   g_assert_cmpint(actr_lane_payload_type(lane), ==, ACTR_PAYLOAD_RPC_SIGNAL);
@@ -67,7 +67,7 @@ static void test_lane_default_ops(void) {
 static void test_lane_refcount(void) {
   int finis = 0;
   actr_lane_t *lane = bare_new(&finis);
-  actr_lane_t *clone = actr_lane_clone(lane);
+  actr_lane_t *clone = actr_lane_ref(lane);
   g_assert_true(clone == lane);
   actr_lane_unref(lane);
   g_assert_cmpint(finis, ==, 0);

@@ -34,7 +34,7 @@ static ProtobufCMessage *decode_vector(const char *name, const ProtobufCMessageD
   ProtobufCMessage *m = NULL;
   int rc = actr__pb_decode(d, data, len, NULL, &m);
   if (rc != ACTR_OK)
-    g_error("%s: %s", name, actr_last_error());
+    g_error("%s: %s", name, actr_err_detail());
   uint8_t *enc;
   size_t elen;
   ASSERT_OK(actr__pb_encode(m, &enc, &elen));
@@ -163,7 +163,7 @@ static void test_hostile(void) {
   for (int k = 0; k < 2; k++) {
     copy[sdp - data + 1] = k ? 0x00 : 0xff;
     ASSERT_RC(actr__pb_decode(d, copy, len, NULL, &m), "DESERIALIZATION");
-    g_assert_nonnull(strstr(actr_last_error(), "UTF-8"));
+    g_assert_nonnull(strstr(actr_err_detail(), "UTF-8"));
   }
   g_free(copy);
 
@@ -179,7 +179,7 @@ static void test_hostile(void) {
   put_varint(b, 900u << 3);
   put_varint(b, 1);
   ASSERT_RC(actr__pb_decode(d, b->data, b->len, NULL, &m), "DESERIALIZATION");
-  g_assert_nonnull(strstr(actr_last_error(), "unknown"));
+  g_assert_nonnull(strstr(actr_err_detail(), "unknown"));
   g_byte_array_unref(b);
 
   /* Repeated elements: a discovery answer with more candidates than the
@@ -192,7 +192,7 @@ static void test_hostile(void) {
   actr__pb_free(dm);
   actr__pb_limits_t lim = {.max_elements = 3};
   ASSERT_RC(actr__pb_decode(d, dd, dlen, &lim, &dm), "DESERIALIZATION");
-  g_assert_nonnull(strstr(actr_last_error(), "repeated"));
+  g_assert_nonnull(strstr(actr_err_detail(), "repeated"));
   lim = (actr__pb_limits_t){.max_bytes = dlen - 1};
   ASSERT_RC(actr__pb_decode(d, dd, dlen, &lim, &dm), "DESERIALIZATION");
   g_bytes_unref(dv);

@@ -8,38 +8,38 @@
 
 #define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
 
-static void parse_ok(const char *json, actr_signal_msg_t *m) {
-  ASSERT_OK(actr_signal_msg_parse(json, strlen(json), m));
+static void parse_ok(const char *json, actr_signaling_msg_t *m) {
+  ASSERT_OK(actr_signaling_msg_parse(json, strlen(json), m));
 }
 
 static void test_parse_each_kind(void) {
-  actr_signal_msg_t m;
+  actr_signaling_msg_t m;
   parse_ok("{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}", &m);
-  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_OFFER);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNALING_OFFER);
   g_assert_cmpstr(m.sdp, ==, "v=0\r\n");
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
   parse_ok("{\"type\":\"answer\",\"sdp\":\"v=0\"}", &m);
-  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_ANSWER);
-  actr_signal_msg_clear(&m);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNALING_ANSWER);
+  actr_signaling_msg_clear(&m);
   parse_ok("{\"type\":\"candidate\",\"candidate\":\"candidate:1 1 UDP 2122252543 127.0.0.1 5000 typ host\","
            "\"sdpMid\":\"0\",\"sdpMLineIndex\":0}", &m);
-  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_CANDIDATE);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNALING_CANDIDATE);
   g_assert_cmpstr(m.sdp_mid, ==, "0");
   g_assert_cmpint(m.sdp_mline_index, ==, 0);
   g_assert_true(g_str_has_prefix(m.candidate, "candidate:1 "));
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
   parse_ok("{\"type\":\"candidate\",\"candidate\":\"\"}", &m);
-  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_END_OF_CANDIDATES);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNALING_END_OF_CANDIDATES);
   g_assert_null(m.sdp_mid);
   g_assert_cmpint(m.sdp_mline_index, ==, -1);
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
   parse_ok("{\"type\":\"error\",\"message\":\"bad offer\"}", &m);
-  g_assert_cmpint(m.kind, ==, ACTR_SIGNAL_ERROR);
+  g_assert_cmpint(m.kind, ==, ACTR_SIGNALING_ERROR);
   g_assert_cmpstr(m.message, ==, "bad offer");
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
   /* Unknown extra members are tolerated (browsers add some). */
   parse_ok("{\"type\":\"candidate\",\"candidate\":\"candidate:x\",\"usernameFragment\":\"ab\"}", &m);
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
 }
 
 static void test_parse_hostile(void) {
@@ -53,26 +53,26 @@ static void test_parse_hostile(void) {
     "{\"type\":\"error\"}", "{\"type\":\"offer\",\"sdp\":\"v=0\"", "\xff\xfe{}",
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-    actr_signal_msg_t m;
-    int rc = actr_signal_msg_parse(bad[i], strlen(bad[i]), &m);
+    actr_signaling_msg_t m;
+    int rc = actr_signaling_msg_parse(bad[i], strlen(bad[i]), &m);
     if (rc != ACTR_ESIGNALING)
       g_error("accepted or wrong code for %s: %s", bad[i], actr_err_name(rc));
     g_assert_null(m.sdp);
-    g_assert_cmpstr(actr_last_error(), !=, "");
+    g_assert_cmpstr(actr_err_detail(), !=, "");
   }
   /* Over the bounds: never truncated, refused. */
   GString *big = g_string_new("{\"type\":\"offer\",\"sdp\":\"");
-  for (size_t i = 0; i < ACTR_SIGNAL_MAX_SDP + 1; i++)
+  for (size_t i = 0; i < ACTR_SIGNALING_MAX_SDP + 1; i++)
     g_string_append_c(big, 'a');
   g_string_append(big, "\"}");
-  actr_signal_msg_t m;
-  g_assert_cmpint(actr_signal_msg_parse(big->str, big->len, &m), ==, ACTR_ESIGNALING);
+  actr_signaling_msg_t m;
+  g_assert_cmpint(actr_signaling_msg_parse(big->str, big->len, &m), ==, ACTR_ESIGNALING);
   g_string_free(big, TRUE);
-  char *huge = g_malloc0(ACTR_SIGNAL_MAX_JSON + 10);
-  memset(huge, ' ', ACTR_SIGNAL_MAX_JSON + 9);
-  g_assert_cmpint(actr_signal_msg_parse(huge, ACTR_SIGNAL_MAX_JSON + 9, &m), ==, ACTR_ESIGNALING);
+  char *huge = g_malloc0(ACTR_SIGNALING_MAX_JSON + 10);
+  memset(huge, ' ', ACTR_SIGNALING_MAX_JSON + 9);
+  g_assert_cmpint(actr_signaling_msg_parse(huge, ACTR_SIGNALING_MAX_JSON + 9, &m), ==, ACTR_ESIGNALING);
   g_free(huge);
-  g_assert_cmpint(actr_signal_msg_parse("{\"type\":\"offer\",\"sdp\":\"a\"}\0x", 28, &m), ==,
+  g_assert_cmpint(actr_signaling_msg_parse("{\"type\":\"offer\",\"sdp\":\"a\"}\0x", 28, &m), ==,
                   ACTR_ESIGNALING);
 }
 
@@ -80,25 +80,25 @@ static void test_parse_hostile(void) {
  * parser (SIGSEGV), and escapes JSON does not have ("\7", an octal escape
  * to json-glib's scanner) decoded to bytes our own encoder then refused. */
 static void test_parse_strict_json(void) {
-  actr_signal_msg_t m;
+  actr_signaling_msg_t m;
   /* 256 KiB of '[' (the whole frame a hostile peer may send), and nesting
    * inside an unknown member: refused by the depth bound, not parsed. */
-  size_t n = ACTR_SIGNAL_MAX_JSON;
+  size_t n = ACTR_SIGNALING_MAX_JSON;
   char *deep = g_malloc(n);
   memset(deep, '[', n);
-  g_assert_cmpint(actr_signal_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
-  g_assert_nonnull(strstr(actr_last_error(), "nested"));
+  g_assert_cmpint(actr_signaling_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
+  g_assert_nonnull(strstr(actr_err_detail(), "nested"));
   memset(deep, '{', n);
-  g_assert_cmpint(actr_signal_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
+  g_assert_cmpint(actr_signaling_msg_parse(deep, n, &m), ==, ACTR_ESIGNALING);
   g_free(deep);
   GString *nest = g_string_new("{\"type\":\"error\",\"message\":\"m\",\"x\":");
   for (int i = 0; i < 40; i++)
     g_string_append(nest, "{\"a\":[");
-  g_assert_cmpint(actr_signal_msg_parse(nest->str, nest->len, &m), ==, ACTR_ESIGNALING);
+  g_assert_cmpint(actr_signaling_msg_parse(nest->str, nest->len, &m), ==, ACTR_ESIGNALING);
   g_string_free(nest, TRUE);
   /* A little structure in an unknown member is fine. */
   parse_ok("{\"type\":\"error\",\"message\":\"m\",\"x\":{\"a\":[1,2.5e3,-0,true,null]}}", &m);
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
 
   static const char *bad[] = {
     "{\"type\":\"offer\",\"sdp\":\"v1\\7777777777\"}", /* the fuzzer's find */
@@ -114,7 +114,7 @@ static void test_parse_strict_json(void) {
     "/* c */{\"type\":\"offer\",\"sdp\":\"a\"}",
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-    int rc = actr_signal_msg_parse(bad[i], strlen(bad[i]), &m);
+    int rc = actr_signaling_msg_parse(bad[i], strlen(bad[i]), &m);
     if (rc != ACTR_ESIGNALING)
       g_error("accepted or wrong code for %s: %s", bad[i], actr_err_name(rc));
     g_assert_null(m.sdp);
@@ -122,38 +122,38 @@ static void test_parse_strict_json(void) {
   /* Every JSON escape, a surrogate pair and raw UTF-8 decode to what they say. */
   parse_ok("{\"type\":\"offer\",\"sdp\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\xc3\xa9\"}", &m);
   g_assert_cmpstr(m.sdp, ==, "\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80\xc3\xa9");
-  actr_signal_msg_clear(&m);
+  actr_signaling_msg_clear(&m);
 }
 
 static void test_roundtrip(void) {
-  actr_signal_msg_t msgs[] = {
-    {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", .sdp_mline_index = -1},
-    {.kind = ACTR_SIGNAL_ANSWER, .sdp = "v=0\r\n\"quoted\"\\", .sdp_mline_index = -1},
-    {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+  actr_signaling_msg_t msgs[] = {
+    {.kind = ACTR_SIGNALING_OFFER, .sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_ANSWER, .sdp = "v=0\r\n\"quoted\"\\", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = "candidate:1 1 udp 1 127.0.0.1 9 typ host",
      .sdp_mid = "0", .sdp_mline_index = 0},
-    {.kind = ACTR_SIGNAL_END_OF_CANDIDATES, .sdp_mline_index = -1},
-    {.kind = ACTR_SIGNAL_ERROR, .message = "no", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_END_OF_CANDIDATES, .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_ERROR, .message = "no", .sdp_mline_index = -1},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
     char *json;
-    ASSERT_OK(actr_signal_msg_to_json(&msgs[i], &json));
-    actr_signal_msg_t back;
-    ASSERT_OK(actr_signal_msg_parse(json, strlen(json), &back));
+    ASSERT_OK(actr_signaling_msg_to_json(&msgs[i], &json));
+    actr_signaling_msg_t back;
+    ASSERT_OK(actr_signaling_msg_parse(json, strlen(json), &back));
     g_assert_cmpint(back.kind, ==, msgs[i].kind);
     g_assert_cmpstr(back.sdp, ==, msgs[i].sdp);
     g_assert_cmpstr(back.sdp_mid, ==, msgs[i].sdp_mid);
     g_assert_cmpint(back.sdp_mline_index, ==, msgs[i].sdp_mline_index);
     g_assert_cmpstr(back.message, ==, msgs[i].message);
-    if (msgs[i].kind == ACTR_SIGNAL_CANDIDATE)
+    if (msgs[i].kind == ACTR_SIGNALING_CANDIDATE)
       g_assert_cmpstr(back.candidate, ==, msgs[i].candidate);
-    if (msgs[i].kind == ACTR_SIGNAL_END_OF_CANDIDATES)
+    if (msgs[i].kind == ACTR_SIGNALING_END_OF_CANDIDATES)
       g_assert_cmpstr(json, ==, "{\"type\":\"candidate\",\"candidate\":\"\"}");
-    actr_signal_msg_clear(&back);
+    actr_signaling_msg_clear(&back);
     free(json);
   }
-  actr_signal_msg_t bad = {.kind = ACTR_SIGNAL_OFFER};
+  actr_signaling_msg_t bad = {.kind = ACTR_SIGNALING_OFFER};
   char *json;
-  g_assert_cmpint(actr_signal_msg_to_json(&bad, &json), ==, ACTR_EINVALID_ARGUMENT);
+  g_assert_cmpint(actr_signaling_msg_to_json(&bad, &json), ==, ACTR_EINVALID_ARGUMENT);
 }
 
 typedef struct {
@@ -162,10 +162,10 @@ typedef struct {
   GPtrArray *got;
 } sink_t;
 
-static void on_msg(const actr_signal_msg_t *msg, void *user) {
+static void on_msg(const actr_signaling_msg_t *msg, void *user) {
   sink_t *s = user;
   char *json;
-  ASSERT_OK(actr_signal_msg_to_json(msg, &json));
+  ASSERT_OK(actr_signaling_msg_to_json(msg, &json));
   g_mutex_lock(&s->mu);
   g_ptr_array_add(s->got, json);
   g_cond_broadcast(&s->cond);
@@ -187,8 +187,8 @@ static void test_pair(void) {
   sink_t sa = {.got = g_ptr_array_new_with_free_func(free)}, sb = {.got = g_ptr_array_new_with_free_func(free)};
   actr_signaling_set_receiver(a, on_msg, &sa);
   actr_signaling_set_receiver(b, on_msg, &sb);
-  actr_signal_msg_t offer = {.kind = ACTR_SIGNAL_OFFER, .sdp = "v=0", .sdp_mline_index = -1};
-  actr_signal_msg_t answer = {.kind = ACTR_SIGNAL_ANSWER, .sdp = "v=1", .sdp_mline_index = -1};
+  actr_signaling_msg_t offer = {.kind = ACTR_SIGNALING_OFFER, .sdp = "v=0", .sdp_mline_index = -1};
+  actr_signaling_msg_t answer = {.kind = ACTR_SIGNALING_ANSWER, .sdp = "v=1", .sdp_mline_index = -1};
   ASSERT_OK(actr_signaling_send(a, &offer));
   ASSERT_OK(actr_signaling_send(b, &answer));
   /* Delivery is asynchronous (the pair's thread): wait for it. */
@@ -212,7 +212,7 @@ typedef struct {
   gboolean release;
 } gate_t;
 
-static void on_msg_blocking(const actr_signal_msg_t *msg, void *user) {
+static void on_msg_blocking(const actr_signaling_msg_t *msg, void *user) {
   gate_t *g = user;
   (void)msg;
   g_mutex_lock(&g->mu);
@@ -228,7 +228,7 @@ static void test_pair_bounded(void) {
   g_mutex_init(&g.mu);
   g_cond_init(&g.cond);
   actr_signaling_set_receiver(b, on_msg_blocking, &g);
-  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_CANDIDATE, .candidate = "candidate:x",
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = "candidate:x",
                          .sdp_mline_index = -1};
   int rc = ACTR_OK, sent = 0;
   while (rc == ACTR_OK && sent < 5000)

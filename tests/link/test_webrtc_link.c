@@ -1,4 +1,4 @@
-/* test_rtc_link.c — DataChannel lanes over real WebRTC peer connections
+/* test_webrtc_link.c — DataChannel lanes over real WebRTC peer connections
  * (ICE on 127.0.0.1, DTLS, SCTP, DCEP), two links in one process joined by
  * the in-process signaling pair.  Run inside a network namespace holding
  * only lo (tests/link/netns-run.sh). */
@@ -7,14 +7,14 @@
 #include <string.h>
 
 #include <actr/error.h>
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 
 #define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
 
 typedef struct {
   actr_runtime_t *rt;
   actr_signaling_t *sa, *sb;
-  actr_rtc_link_t *a, *b; /* a offers, b answers */
+  actr_webrtc_link_t *a, *b; /* a offers, b answers */
 } fixture_t;
 
 static const char *const loopback[] = {"127.0.0.1"};
@@ -34,24 +34,24 @@ static void fixture_setup(fixture_t *f, gconstpointer data) {
   rcfg.lend_loop = o && o->lend_loop;
   ASSERT_OK(actr_runtime_new_with(&rcfg, &f->rt));
   ASSERT_OK(actr_signaling_pair_new(&f->sa, &f->sb));
-  actr_rtc_link_config_t cfg;
-  actr_rtc_link_config_init(&cfg);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
   cfg.webrtc.local_addresses = loopback;
   cfg.webrtc.local_address_count = 1;
   if (o && o->max_buffered_bytes)
     cfg.webrtc.max_buffered_bytes = o->max_buffered_bytes;
   if (o)
     cfg.reassembly = o->reassembly;
-  ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sb, false, &f->b));
-  ASSERT_OK(actr_rtc_link_new(f->rt, &cfg, f->sa, true, &f->a));
-  ASSERT_OK(actr_rtc_link_wait_connected(f->a, 20000));
-  ASSERT_OK(actr_rtc_link_wait_connected(f->b, 20000));
+  ASSERT_OK(actr_webrtc_link_new(f->rt, &cfg, f->sb, false, &f->b));
+  ASSERT_OK(actr_webrtc_link_new(f->rt, &cfg, f->sa, true, &f->a));
+  ASSERT_OK(actr_webrtc_link_wait_connected(f->a, 20000));
+  ASSERT_OK(actr_webrtc_link_wait_connected(f->b, 20000));
 }
 
 static void fixture_teardown(fixture_t *f, gconstpointer data) {
   (void)data;
-  actr_rtc_link_free(f->a);
-  actr_rtc_link_free(f->b);
+  actr_webrtc_link_free(f->a);
+  actr_webrtc_link_free(f->b);
   actr_signaling_free(f->sa);
   actr_signaling_free(f->sb);
   actr_runtime_unref(f->rt);
@@ -96,8 +96,8 @@ static void test_every_type_every_size(fixture_t *f, gconstpointer data) {
   static const size_t sizes[] = {0, 65527, 65528, 200 * 1024, 16u << 20};
   for (int t = 0; t <= ACTR_PAYLOAD_STREAM_LATENCY_FIRST; t++) {
     actr_lane_t *la, *lb;
-    ASSERT_OK(actr_rtc_link_lane(f->a, t, &la)); /* opens the channel */
-    ASSERT_OK(actr_rtc_link_lane(f->b, t, &lb)); /* binds to the peer's */
+    ASSERT_OK(actr_webrtc_link_lane(f->a, t, &la)); /* opens the channel */
+    ASSERT_OK(actr_webrtc_link_lane(f->b, t, &lb)); /* binds to the peer's */
     g_assert_cmpstr(actr_lane_type(la), ==, "WebRtcDataChannel");
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
       exchange(la, lb, sizes[i], (uint32_t)(t * 10 + i));
@@ -108,7 +108,7 @@ static void test_every_type_every_size(fixture_t *f, gconstpointer data) {
     actr_lane_unref(lb);
   }
   actr_lane_t *l = NULL;
-  g_assert_cmpstr(actr_err_name(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_MEDIA_RTP, &l)), ==,
+  g_assert_cmpstr(actr_err_name(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_MEDIA_RTP, &l)), ==,
                   "NOT_IMPLEMENTED");
   g_assert_null(l);
 }
@@ -118,14 +118,14 @@ static void test_every_type_every_size(fixture_t *f, gconstpointer data) {
 static void test_kept_before_lane_asked(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_SIGNAL, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_SIGNAL, &la));
   for (uint32_t i = 0; i < 5; i++) {
     uint8_t *d = pattern(1000 + i, i);
     ASSERT_OK(actr_lane_send(la, d, 1000 + i));
     g_free(d);
   }
   actr_lane_t *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_SIGNAL, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_SIGNAL, &lb));
   for (uint32_t i = 0; i < 5; i++) {
     actr_msg_t *msg;
     ASSERT_OK(actr_lane_recv(lb, 20000, &msg));
@@ -145,9 +145,9 @@ static void test_kept_before_lane_asked(fixture_t *f, gconstpointer data) {
 static void test_unread_type_stalls_nobody(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *read_a, *read_b, *unread_a;
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &read_b));
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &read_a));
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_a));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &read_b));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &read_a));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &unread_a));
   enum { N = 1000, SIZE = 8192 }; /* 8 MiB: past every buffer on the way */
   for (uint32_t i = 0; i < N; i++) {
     uint8_t *d = pattern(SIZE, i);
@@ -157,7 +157,7 @@ static void test_unread_type_stalls_nobody(fixture_t *f, gconstpointer data) {
   /* All of them reach b (its queue holds 64 frames, the rest dropped). */
   actr_lane_stats_t st;
   for (int i = 0; i < 1000; i++) {
-    ASSERT_OK(actr_rtc_link_stats(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &st));
+    ASSERT_OK(actr_webrtc_link_stats(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &st));
     if (st.dropped_unread == N - 64)
       break;
     g_usleep(10000);
@@ -170,7 +170,7 @@ static void test_unread_type_stalls_nobody(fixture_t *f, gconstpointer data) {
   actr_msg_free(m);
   /* Asked for at last: what was kept comes first, in order. */
   actr_lane_t *late;
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &late));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &late));
   uint32_t kept = 0;
   while (actr_lane_try_recv(late, &m) == ACTR_OK) {
     uint8_t *d = pattern(SIZE, kept);
@@ -212,8 +212,8 @@ static gpointer sender_main(gpointer p) {
 static void test_threads_send_at_once(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
   sender_t s[THREADS];
   GThread *t[THREADS];
   for (int i = 0; i < THREADS; i++) {
@@ -248,8 +248,8 @@ static void test_threads_send_at_once(fixture_t *f, gconstpointer data) {
 static void test_close_seen_by_peer(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
   exchange(la, lb, 10, 1);
   actr_lane_close(la);
   actr_msg_t *msg;
@@ -295,8 +295,8 @@ static void test_direct_sends_while_connection_ends(fixture_t *f, gconstpointer 
   (void)data;
   enum { SENDERS = 3 };
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
   exchange(la, lb, 10, 3);
   GThread *reader = g_thread_new("drain", drain_main, lb); /* keeps a's senders busy */
   flood_t fl[SENDERS];
@@ -313,7 +313,7 @@ static void test_direct_sends_while_connection_ends(fixture_t *f, gconstpointer 
     for (int i = 0; i < SENDERS; i++)
       total += atomic_load(&fl[i].sent);
   }
-  actr_rtc_link_free(f->a);
+  actr_webrtc_link_free(f->a);
   f->a = NULL;
   for (int i = 0; i < SENDERS; i++) {
     g_thread_join(t[i]);
@@ -378,8 +378,8 @@ static void test_handler_every_size(fixture_t *f, gconstpointer data) {
   static const size_t sizes[] = {0, 1, 65527, 65528, 200 * 1024, 4u << 20, 16u << 20};
   enum { N = G_N_ELEMENTS(sizes) };
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
   collector_t c;
   collector_init(&c, f->rt);
   ASSERT_OK(actr_lane_set_handler(lb, collect, &c));
@@ -415,8 +415,8 @@ static void test_handler_takes_queued_first(fixture_t *f, gconstpointer data) {
   (void)data;
   enum { N = 40 };
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
   exchange(la, lb, 10, 0); /* the channel is up both ways */
   for (uint32_t i = 0; i < N; i++) {
     size_t len = 1000 + i * 3001;
@@ -460,8 +460,8 @@ static void test_handler_cleared_from_inside(fixture_t *f, gconstpointer data) {
   (void)data;
   enum { N = 40, STOP = 3 };
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
   exchange(la, lb, 10, 11);
   self_clear_t c = {.stop_after = STOP};
   atomic_init(&c.calls, 0);
@@ -500,8 +500,8 @@ static void echo_back(actr_lane_t *lane, actr_msg_t *msg, void *user) {
 static void test_handler_echo(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
   atomic_int failures = 0;
   ASSERT_OK(actr_lane_set_handler(lb, echo_back, &failures));
   for (uint32_t i = 0; i < 30; i++) {
@@ -546,8 +546,8 @@ static const fix_opts_t small_channel_buffer = {.max_buffered_bytes = 256 * 1024
 static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
   refuse_t r = {0};
   ASSERT_OK(actr_lane_set_handler(lb, send_big_then_small, &r));
   ASSERT_OK(actr_lane_send(la, "go", 2));
@@ -602,10 +602,10 @@ static void test_lend_two_receivers(fixture_t *f, gconstpointer data) {
   (void)data;
   enum { N = 300 };
   actr_lane_t *la1, *la2, *lb1, *lb2;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
   ordered_rx_t r1 = {lb1, N, 1000, -1}, r2 = {lb2, N, 5000, -1};
   GThread *t1 = g_thread_new("rx1", ordered_rx_main, &r1);
   GThread *t2 = g_thread_new("rx2", ordered_rx_main, &r2);
@@ -682,10 +682,10 @@ static void lock_taking_handler(actr_lane_t *lane, actr_msg_t *msg, void *user) 
 
 static void lend_case(fixture_t *f, bool lend_loop) {
   actr_lane_t *la1, *lb1, *la2, *lb2;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la1));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb1));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la2));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb2));
   GMutex lock;
   g_mutex_init(&lock);
   lock_handler_t h = {.lock = &lock, .done = g_async_queue_new()};
@@ -727,8 +727,8 @@ static void test_lend_opt_in(fixture_t *f, gconstpointer data) {
 static void test_lend_waiter_released(fixture_t *f, gconstpointer data) {
   (void)data;
   actr_lane_t *la, *lb;
-  ASSERT_OK(actr_rtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
-  ASSERT_OK(actr_rtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
   exchange(la, lb, 10, 7);
   receiver_t r = {.rx = lb};
   GThread *t = g_thread_new("waiter", recv_forever_main, &r);
@@ -751,29 +751,29 @@ static void test_lend_waiter_released(fixture_t *f, gconstpointer data) {
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
-  ADD("/rtc-link/every-type-every-size", test_every_type_every_size);
-  ADD("/rtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
-  ADD("/rtc-link/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
-  ADD("/rtc-link/threads-send-at-once", test_threads_send_at_once);
+  ADD("/webrtc-link/every-type-every-size", test_every_type_every_size);
+  ADD("/webrtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
+  ADD("/webrtc-link/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
+  ADD("/webrtc-link/threads-send-at-once", test_threads_send_at_once);
   /* Three senders of 2-4 fragment messages against caps of 2 partial
    * messages / 400 KiB: before, the receiver evicted one and a message the
    * sender had been told was sent never came. */
-  g_test_add("/rtc-link/threads-send-within-receiver-caps", fixture_t, &small_caps,
+  g_test_add("/webrtc-link/threads-send-within-receiver-caps", fixture_t, &small_caps,
              fixture_setup, test_threads_send_at_once, fixture_teardown);
-  ADD("/rtc-link/close-seen-by-peer", test_close_seen_by_peer);
-  ADD("/rtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
-  ADD("/rtc-link/lend/off-by-default", test_lend_off_by_default);
-  g_test_add("/rtc-link/lend/opt-in-runs-handlers-on-the-waiter", fixture_t, &lending,
+  ADD("/webrtc-link/close-seen-by-peer", test_close_seen_by_peer);
+  ADD("/webrtc-link/direct-sends-while-connection-ends", test_direct_sends_while_connection_ends);
+  ADD("/webrtc-link/lend/off-by-default", test_lend_off_by_default);
+  g_test_add("/webrtc-link/lend/opt-in-runs-handlers-on-the-waiter", fixture_t, &lending,
              fixture_setup, test_lend_opt_in, fixture_teardown);
-  g_test_add("/rtc-link/lend/two-receivers-one-runtime", fixture_t, &lending, fixture_setup,
+  g_test_add("/webrtc-link/lend/two-receivers-one-runtime", fixture_t, &lending, fixture_setup,
              test_lend_two_receivers, fixture_teardown);
-  g_test_add("/rtc-link/lend/waiter-released-by-handler-and-close", fixture_t, &lending,
+  g_test_add("/webrtc-link/lend/waiter-released-by-handler-and-close", fixture_t, &lending,
              fixture_setup, test_lend_waiter_released, fixture_teardown);
-  ADD("/rtc-link/handler/every-size-in-order", test_handler_every_size);
-  ADD("/rtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
-  ADD("/rtc-link/handler/echo-from-handler", test_handler_echo);
-  ADD("/rtc-link/handler/cleared-from-inside", test_handler_cleared_from_inside);
-  g_test_add("/rtc-link/handler/send-never-waits", fixture_t, &small_channel_buffer,
+  ADD("/webrtc-link/handler/every-size-in-order", test_handler_every_size);
+  ADD("/webrtc-link/handler/takes-queued-first", test_handler_takes_queued_first);
+  ADD("/webrtc-link/handler/echo-from-handler", test_handler_echo);
+  ADD("/webrtc-link/handler/cleared-from-inside", test_handler_cleared_from_inside);
+  g_test_add("/webrtc-link/handler/send-never-waits", fixture_t, &small_channel_buffer,
              fixture_setup, test_handler_send_never_waits, fixture_teardown);
   return g_test_run();
 }

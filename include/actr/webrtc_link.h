@@ -1,4 +1,4 @@
-/* actr/rtc_link.h — DataChannel lanes between two actors over one WebRTC
+/* actr/webrtc_link.h — DataChannel lanes between two actors over one WebRTC
  * peer connection (the reference's WebRtcDataLane, SPEC §1.3, §2, §3).
  *
  * A link owns one peer connection (actr/webrtc.h), talks to the peer through
@@ -13,8 +13,8 @@
  *
  * Threads: every function may be called from any thread except the
  * runtime's I/O thread (they may wait for it). */
-#ifndef ACTR_RTC_LINK_H
-#define ACTR_RTC_LINK_H
+#ifndef ACTR_WEBRTC_LINK_H
+#define ACTR_WEBRTC_LINK_H
 
 #include <actr/lane.h>
 #include <actr/runtime.h>
@@ -25,10 +25,10 @@
 extern "C" {
 #endif
 
-typedef struct actr_rtc_link actr_rtc_link_t;
+typedef struct actr_rtc_link actr_webrtc_link_t;
 
-/* actr_rtc_link_config_t: zero fields take the defaults. */
-typedef struct actr_rtc_link_config {
+/* actr_webrtc_link_config_t: zero fields take the defaults. */
+typedef struct actr_webrtc_link_config {
   /* ICE servers, policy, local addresses, ports, certificate, SCTP sizes,
    * dead-peer detection (peer_timeout_ms: 8000 by default; a silent peer
    * fails the link and every lane's blocked send/recv returns
@@ -43,27 +43,27 @@ typedef struct actr_rtc_link_config {
   int open_timeout_ms;
   /* Reassembly bounds; zeros: actr_reassembly_config_default() per type. */
   actr_reassembly_config_t reassembly;
-} actr_rtc_link_config_t;
+} actr_webrtc_link_config_t;
 
-/* actr_rtc_link_config_init: zero @cfg and initialise its webrtc part. */
-ACTR_API void actr_rtc_link_config_init(actr_rtc_link_config_t *cfg);
+/* actr_webrtc_link_config_init: zero @cfg and initialise its webrtc part. */
+ACTR_API void actr_webrtc_link_config_init(actr_webrtc_link_config_t *cfg);
 
-/* actr_rtc_link_new: start a link on @rt over @sig (borrowed: it must
+/* actr_webrtc_link_new: start a link on @rt over @sig (borrowed: it must
  * outlive the link; the link sets its receiver).  @offerer: this side makes
  * the offer now; otherwise it answers the offer that arrives.  Returns at
- * once; use actr_rtc_link_wait_connected.  *@out is (transfer full). */
-ACTR_API int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
-                               actr_signaling_t *sig, bool offerer, actr_rtc_link_t **out);
+ * once; use actr_webrtc_link_wait_connected.  *@out is (transfer full). */
+ACTR_API int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cfg,
+                               actr_signaling_t *sig, bool offerer, actr_webrtc_link_t **out);
 
-/* actr_rtc_link_wait_connected: wait up to @timeout_ms (-1: no limit) for
+/* actr_webrtc_link_wait_connected: wait up to @timeout_ms (-1: no limit) for
  * the peer connection to be CONNECTED.  ACTR_ETIMEOUT, or the failure
  * (ACTR_EICE, ACTR_EDTLS, ACTR_EWEBRTC, ACTR_ESIGNALING, ...). */
-ACTR_API int actr_rtc_link_wait_connected(actr_rtc_link_t *link, int timeout_ms);
+ACTR_API int actr_webrtc_link_wait_connected(actr_webrtc_link_t *link, int timeout_ms);
 
-/* actr_rtc_link_state: the peer connection's state now. */
-ACTR_API actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link);
+/* actr_webrtc_link_state: the peer connection's state now. */
+ACTR_API actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t *link);
 
-/* actr_rtc_link_lane: the lane of @type (created on demand and cached):
+/* actr_webrtc_link_lane: the lane of @type (created on demand and cached):
  * *@out is a new handle (transfer full, actr_lane_unref).  Its send waits
  * for the channel to open.
  *
@@ -74,19 +74,19 @@ ACTR_API actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link)
  * asked for, a full queue of a lane nobody asked for drops what arrives,
  * counted in its stats (dropped_unread), so it stalls none of the lanes
  * that are read.  A lane asked for always pushes back when full. */
-ACTR_API int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type,
+ACTR_API int actr_webrtc_link_lane(actr_webrtc_link_t *link, actr_payload_type_t type,
                                 actr_lane_t **out);
 
-/* actr_rtc_link_stats: the stats of @type's lane (zeros when there is none
+/* actr_webrtc_link_stats: the stats of @type's lane (zeros when there is none
  * yet) without asking for it (so without changing what a full queue does,
  * above).  Any thread. */
-ACTR_API int actr_rtc_link_stats(actr_rtc_link_t *link, actr_payload_type_t type,
+ACTR_API int actr_webrtc_link_stats(actr_webrtc_link_t *link, actr_payload_type_t type,
                                  actr_lane_stats_t *out);
 
-/* actr_rtc_link_free: close every lane (blocked callers get
+/* actr_webrtc_link_free: close every lane (blocked callers get
  * ACTR_EDATA_CHANNEL_CLOSED), close the peer connection, free the link.
  * Lane handles still held stay valid (closed) until unreferenced. */
-ACTR_API void actr_rtc_link_free(actr_rtc_link_t *link);
+ACTR_API void actr_webrtc_link_free(actr_webrtc_link_t *link);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,4 @@
-/* rtc_link.c — DataChannel lanes over one WebRTC peer connection: the glue
+/* webrtc_link.c — DataChannel lanes over one WebRTC peer connection: the glue
  * between a signaling endpoint, a peer connection (src/rtc) and one
  * DataChannel lane (src/lane/dc_lane.c) per PayloadType.
  *
@@ -19,7 +19,7 @@
  * Lifetime: the lane owns its port (freed by the port's release op, when
  * the last lane handle goes); the port owns its channel handles and a
  * runtime reference.  Callbacks of the peer connection and channels run on
- * the I/O thread; none runs after actr_webrtc_pc_destroy returns. */
+ * the I/O thread; none runs after actr_webrtc_pc_free returns. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <actr/rtc_link.h>
+#include <actr/webrtc_link.h>
 
 #include "clock.h"
 #include "dc_port.h"
@@ -53,7 +53,7 @@ struct actr_rtc_link {
   actr_runtime_t *rt;
   actr_signaling_t *sig;
   bool offerer;
-  actr_rtc_link_config_t cfg;
+  actr_webrtc_link_config_t cfg;
   actr_webrtc_pc_t *pc;
   pthread_mutex_t mu;
   pthread_cond_t cond;
@@ -105,7 +105,7 @@ static void rtc_port_close(void *p) {
 static void rtc_port_release(void *p) {
   rtc_port_t *port = p;
   for (int i = 0; i < port->ndc; i++)
-    actr_webrtc_dc_release(port->dcs[i]);
+    actr_webrtc_dc_free(port->dcs[i]);
   pthread_mutex_destroy(&port->mu);
   actr_runtime_unref(port->rt);
   free(port);
@@ -220,7 +220,7 @@ static bool attach(rtc_port_t *port, actr_webrtc_dc_t *dc) {
 /* ---- lanes ---- */
 
 /* entry: the port and lane of @type, made on first use (under link->mu). */
-static int entry_locked(actr_rtc_link_t *link, actr_payload_type_t type, rtc_port_t **out) {
+static int entry_locked(actr_webrtc_link_t *link, actr_payload_type_t type, rtc_port_t **out) {
   if (link->ports[type]) {
     *out = link->ports[type];
     return ACTR_OK;
@@ -248,7 +248,7 @@ static int entry_locked(actr_rtc_link_t *link, actr_payload_type_t type, rtc_por
   }
   link->ports[type] = port;
   link->lanes[type] = port->lane;
-  if (link->any_claimed) /* actr_rtc_link_lane claims it right after, if it asks */
+  if (link->any_claimed) /* actr_webrtc_link_lane claims it right after, if it asks */
     actr__dc_lane_mark_unread(port->lane);
   if (link->closed || link->pc_state == ACTR_WEBRTC_PC_FAILED ||
       link->pc_state == ACTR_WEBRTC_PC_CLOSED)
@@ -257,23 +257,23 @@ static int entry_locked(actr_rtc_link_t *link, actr_payload_type_t type, rtc_por
   return ACTR_OK;
 }
 
-int actr_rtc_link_stats(actr_rtc_link_t *link, actr_payload_type_t type, actr_lane_stats_t *out) {
+int actr_webrtc_link_stats(actr_webrtc_link_t *link, actr_payload_type_t type, actr_lane_stats_t *out) {
   if (!link || !out || !actr_payload_type_is_valid((int)type))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "link, type or out invalid");
   memset(out, 0, sizeof *out);
   pthread_mutex_lock(&link->mu);
-  actr_lane_t *lane = link->lanes[type] ? actr_lane_clone(link->lanes[type]) : NULL;
+  actr_lane_t *lane = link->lanes[type] ? actr_lane_ref(link->lanes[type]) : NULL;
   pthread_mutex_unlock(&link->mu);
   int rc = lane ? actr_lane_stats(lane, out) : ACTR_OK;
   actr_lane_unref(lane);
   return rc;
 }
 
-int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lane_t **out) {
+int actr_webrtc_link_lane(actr_webrtc_link_t *link, actr_payload_type_t type, actr_lane_t **out) {
   if (!link || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
   *out = NULL;
-  actr_dc_qos_t qos;
+  actr_payload_type_qos_t qos;
   int rc = actr_payload_type_qos(type, &qos); /* MEDIA_RTP: NOT_IMPLEMENTED */
   if (rc != ACTR_OK)
     return rc;
@@ -294,7 +294,7 @@ int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lan
         if (link->ports[t])
           actr__dc_lane_mark_unread(link->ports[t]->lane);
     }
-    *out = actr_lane_clone(port->lane);
+    *out = actr_lane_ref(port->lane);
   }
   pthread_mutex_unlock(&link->mu);
   if (rc != ACTR_OK || !open_now)
@@ -308,7 +308,7 @@ int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lan
   rc = actr_webrtc_pc_create_data_channel(link->pc, actr_payload_type_name(type), &opts,
                                           &dc_callbacks, port, &dc);
   if (rc == ACTR_OK && !attach(port, dc))
-    actr_webrtc_dc_release(dc);
+    actr_webrtc_dc_free(dc);
   if (rc != ACTR_OK) {
     pthread_mutex_lock(&port->mu);
     port->opening = false; /* a later call may try again */
@@ -321,7 +321,7 @@ int actr_rtc_link_lane(actr_rtc_link_t *link, actr_payload_type_t type, actr_lan
 
 /* ---- peer connection callbacks (I/O thread) ---- */
 
-static void link_fail(actr_rtc_link_t *link, int rc, const char *why) {
+static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
   pthread_mutex_lock(&link->mu);
   if (!link->fail_rc) {
     link->fail_rc = rc;
@@ -331,7 +331,7 @@ static void link_fail(actr_rtc_link_t *link, int rc, const char *why) {
   pthread_mutex_unlock(&link->mu);
 }
 
-static void close_all_lanes(actr_rtc_link_t *link) {
+static void close_all_lanes(actr_webrtc_link_t *link) {
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
   pthread_mutex_lock(&link->mu);
   memcpy(lanes, link->lanes, sizeof lanes);
@@ -344,7 +344,7 @@ static void close_all_lanes(actr_rtc_link_t *link) {
 }
 
 static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err, void *user) {
-  actr_rtc_link_t *link = user;
+  actr_webrtc_link_t *link = user;
   (void)pc;
   pthread_mutex_lock(&link->mu);
   link->pc_state = (int)state;
@@ -361,9 +361,9 @@ static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int 
 
 static void pc_on_candidate(actr_webrtc_pc_t *pc, const char *candidate, const char *mid,
                             void *user) {
-  actr_rtc_link_t *link = user;
+  actr_webrtc_link_t *link = user;
   (void)pc;
-  actr_signal_msg_t m = {.kind = candidate ? ACTR_SIGNAL_CANDIDATE : ACTR_SIGNAL_END_OF_CANDIDATES,
+  actr_signaling_msg_t m = {.kind = candidate ? ACTR_SIGNALING_CANDIDATE : ACTR_SIGNALING_END_OF_CANDIDATES,
                          .candidate = (char *)candidate,
                          .sdp_mid = (char *)mid,
                          .sdp_mline_index = candidate ? 0 : -1};
@@ -373,15 +373,15 @@ static void pc_on_candidate(actr_webrtc_pc_t *pc, const char *candidate, const c
 }
 
 static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
-  actr_rtc_link_t *link = user;
+  actr_webrtc_link_t *link = user;
   (void)pc;
   actr_payload_type_t type;
-  actr_dc_qos_t qos;
+  actr_payload_type_qos_t qos;
   if (actr_payload_type_from_name(actr_webrtc_dc_label(dc), &type) != ACTR_OK ||
       actr_payload_type_qos(type, &qos) != ACTR_OK) {
     actr__log(ACTR_LOG_WARN, "rtc link: channel '%s' is not a lane: closed",
               actr_webrtc_dc_label(dc));
-    actr_webrtc_dc_release(dc);
+    actr_webrtc_dc_free(dc);
     return;
   }
   pthread_mutex_lock(&link->mu);
@@ -389,31 +389,31 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
   int rc = link->closed ? ACTR_ECHANNEL_CLOSED : entry_locked(link, type, &port);
   pthread_mutex_unlock(&link->mu);
   if (rc != ACTR_OK) {
-    actr_webrtc_dc_release(dc);
+    actr_webrtc_dc_free(dc);
     return;
   }
   actr_webrtc_dc_set_callbacks(dc, &dc_callbacks, port);
   if (!attach(port, dc)) {
     actr__log(ACTR_LOG_WARN, "rtc link: a second channel '%s' refused (closed): a lane reads "
               "one channel", actr_webrtc_dc_label(dc));
-    actr_webrtc_dc_release(dc);
+    actr_webrtc_dc_free(dc);
   }
 }
 
 /* ---- signaling (the endpoint's delivery thread) ---- */
 
-static void send_error(actr_rtc_link_t *link, const char *why) {
-  actr_signal_msg_t m = {.kind = ACTR_SIGNAL_ERROR, .message = (char *)why, .sdp_mline_index = -1};
+static void send_error(actr_webrtc_link_t *link, const char *why) {
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = (char *)why, .sdp_mline_index = -1};
   actr_signaling_send(link->sig, &m);
 }
 
-static void on_signal(const actr_signal_msg_t *m, void *user) {
-  actr_rtc_link_t *link = user;
+static void on_signal(const actr_signaling_msg_t *m, void *user) {
+  actr_webrtc_link_t *link = user;
   int rc = ACTR_OK;
   char *sdp = NULL;
   char why[300];
   switch (m->kind) {
-  case ACTR_SIGNAL_OFFER:
+  case ACTR_SIGNALING_OFFER:
     if (link->offerer) {
       rc = actr__fail(ACTR_ESIGNALING, "an offer arrived at the offering side");
       break;
@@ -422,28 +422,28 @@ static void on_signal(const actr_signal_msg_t *m, void *user) {
     if (rc == ACTR_OK)
       rc = actr_webrtc_pc_create_answer(link->pc, &sdp);
     if (rc == ACTR_OK) {
-      actr_signal_msg_t a = {.kind = ACTR_SIGNAL_ANSWER, .sdp = sdp, .sdp_mline_index = -1};
+      actr_signaling_msg_t a = {.kind = ACTR_SIGNALING_ANSWER, .sdp = sdp, .sdp_mline_index = -1};
       rc = actr_signaling_send(link->sig, &a);
     }
     free(sdp);
     break;
-  case ACTR_SIGNAL_ANSWER:
+  case ACTR_SIGNALING_ANSWER:
     rc = link->offerer ? actr_webrtc_pc_set_remote_description(link->pc, false, m->sdp)
                        : actr__fail(ACTR_ESIGNALING, "an answer arrived at the answering side");
     break;
-  case ACTR_SIGNAL_CANDIDATE:
+  case ACTR_SIGNALING_CANDIDATE:
     rc = actr_webrtc_pc_add_remote_candidate(link->pc, m->candidate, m->sdp_mid);
     break;
-  case ACTR_SIGNAL_END_OF_CANDIDATES:
+  case ACTR_SIGNALING_END_OF_CANDIDATES:
     rc = actr_webrtc_pc_add_remote_candidate(link->pc, NULL, m->sdp_mid);
     break;
-  case ACTR_SIGNAL_ERROR:
+  case ACTR_SIGNALING_ERROR:
     snprintf(why, sizeof why, "peer reported: %.200s", m->message ? m->message : "");
     link_fail(link, ACTR_ESIGNALING, why);
     return;
   }
   if (rc != ACTR_OK) {
-    snprintf(why, sizeof why, "%s: %.200s", actr_err_name(rc), actr_last_error());
+    snprintf(why, sizeof why, "%s: %.200s", actr_err_name(rc), actr_err_detail());
     actr__log(ACTR_LOG_WARN, "rtc link: signaling: %s", why);
     link_fail(link, rc, why);
     send_error(link, why);
@@ -452,23 +452,23 @@ static void on_signal(const actr_signal_msg_t *m, void *user) {
 
 /* ---- the link ---- */
 
-void actr_rtc_link_config_init(actr_rtc_link_config_t *cfg) {
+void actr_webrtc_link_config_init(actr_webrtc_link_config_t *cfg) {
   memset(cfg, 0, sizeof *cfg);
   actr_webrtc_config_init(&cfg->webrtc);
 }
 
-int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
-                      actr_signaling_t *sig, bool offerer, actr_rtc_link_t **out) {
+int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cfg,
+                      actr_signaling_t *sig, bool offerer, actr_webrtc_link_t **out) {
   if (!rt || !sig || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
   *out = NULL;
-  actr_rtc_link_t *link = calloc(1, sizeof *link);
+  actr_webrtc_link_t *link = calloc(1, sizeof *link);
   if (!link)
     return actr__fail(ACTR_ENO_MEMORY, "rtc link");
   if (cfg)
     link->cfg = *cfg;
   else
-    actr_rtc_link_config_init(&link->cfg);
+    actr_webrtc_link_config_init(&link->cfg);
   link->rt = actr_runtime_ref(rt);
   link->sig = sig;
   link->offerer = offerer;
@@ -493,13 +493,13 @@ int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
     char *sdp = NULL;
     rc = actr_webrtc_pc_create_offer(link->pc, &sdp);
     if (rc == ACTR_OK) {
-      actr_signal_msg_t m = {.kind = ACTR_SIGNAL_OFFER, .sdp = sdp, .sdp_mline_index = -1};
+      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sdp, .sdp_mline_index = -1};
       rc = actr_signaling_send(sig, &m);
     }
     free(sdp);
     if (rc != ACTR_OK) {
       int keep = rc;
-      actr_rtc_link_free(link);
+      actr_webrtc_link_free(link);
       return keep;
     }
   }
@@ -507,11 +507,11 @@ int actr_rtc_link_new(actr_runtime_t *rt, const actr_rtc_link_config_t *cfg,
   return ACTR_OK;
 }
 
-actr_webrtc_pc_state_t actr_rtc_link_state(const actr_rtc_link_t *link) {
+actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t *link) {
   return actr_webrtc_pc_state(link->pc);
 }
 
-int actr_rtc_link_wait_connected(actr_rtc_link_t *link, int timeout_ms) {
+int actr_webrtc_link_wait_connected(actr_webrtc_link_t *link, int timeout_ms) {
   struct timespec dl;
   actr__deadline_after(&dl, timeout_ms >= 0 ? timeout_ms : 0);
   int rc = ACTR_OK, wrc = 0;
@@ -539,7 +539,7 @@ int actr_rtc_link_wait_connected(actr_rtc_link_t *link, int timeout_ms) {
   return rc;
 }
 
-void actr_rtc_link_free(actr_rtc_link_t *link) {
+void actr_webrtc_link_free(actr_webrtc_link_t *link) {
   if (!link)
     return;
   actr_signaling_set_receiver(link->sig, NULL, NULL);
@@ -550,7 +550,7 @@ void actr_rtc_link_free(actr_rtc_link_t *link) {
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     if (link->lanes[t])
       actr_lane_close(link->lanes[t]);
-  actr_webrtc_pc_destroy(link->pc); /* no callback runs after this */
+  actr_webrtc_pc_free(link->pc); /* no callback runs after this */
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     actr_lane_unref(link->lanes[t]);
   actr_runtime_unref(link->rt);

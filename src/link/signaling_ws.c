@@ -1,4 +1,4 @@
-/* ws_signaling.c — signaling endpoint over a raw-mode WebSocket connection:
+/* signaling_ws.c — signaling endpoint over a raw-mode WebSocket connection:
  * each signaling message is one JSON text message (SPEC §5). */
 #include <pthread.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include "error_internal.h"
 #include "ws_internal.h"
-#include <actr/ws_signaling.h>
+#include <actr/signaling_ws.h>
 
 struct actr_ws_signaling {
   pthread_mutex_t mu;
@@ -15,10 +15,10 @@ struct actr_ws_signaling {
   bool strict_peer;
 };
 
-static int ws_sig_send(void *p, const actr_signal_msg_t *msg) {
-  actr_ws_signaling_t *w = p;
+static int ws_sig_send(void *p, const actr_signaling_msg_t *msg) {
+  actr_signaling_ws_t *w = p;
   char *json;
-  int rc = actr_signal_msg_to_json(msg, &json);
+  int rc = actr_signaling_msg_to_json(msg, &json);
   if (rc != ACTR_OK)
     return rc;
   pthread_mutex_lock(&w->mu);
@@ -34,7 +34,7 @@ static int ws_sig_send(void *p, const actr_signal_msg_t *msg) {
 }
 
 static void ws_sig_close(void *p) {
-  actr_ws_signaling_t *w = p;
+  actr_signaling_ws_t *w = p;
   pthread_mutex_lock(&w->mu);
   actr_ws_conn_t *conn = w->conn;
   w->conn = NULL;
@@ -43,15 +43,15 @@ static void ws_sig_close(void *p) {
 }
 
 static void ws_sig_free(void *p) {
-  actr_ws_signaling_t *w = p;
+  actr_signaling_ws_t *w = p;
   pthread_mutex_destroy(&w->mu);
   free(w);
 }
 
 static const actr_signaling_ops_t ws_sig_ops = {ws_sig_send, ws_sig_close, ws_sig_free};
 
-int actr_ws_signaling_new(bool strict_peer, actr_signaling_t **sig, actr_ws_signaling_t **impl) {
-  actr_ws_signaling_t *w = calloc(1, sizeof *w);
+int actr_signaling_ws_new(bool strict_peer, actr_signaling_t **sig, actr_signaling_ws_t **impl) {
+  actr_signaling_ws_t *w = calloc(1, sizeof *w);
   if (!w)
     return actr__fail(ACTR_ENO_MEMORY, "WebSocket signaling");
   pthread_mutex_init(&w->mu, NULL);
@@ -66,27 +66,27 @@ int actr_ws_signaling_new(bool strict_peer, actr_signaling_t **sig, actr_ws_sign
   return ACTR_OK;
 }
 
-void actr_ws_signaling_attach(actr_ws_signaling_t *w, actr_ws_conn_t *conn) {
+void actr_signaling_ws_attach(actr_signaling_ws_t *w, actr_ws_conn_t *conn) {
   pthread_mutex_lock(&w->mu);
   w->conn = actr_ws_conn_ref(conn);
   pthread_mutex_unlock(&w->mu);
 }
 
-void actr_ws_signaling_feed(actr_ws_signaling_t *w, bool text, const uint8_t *data, size_t len) {
-  actr_signal_msg_t msg;
-  int rc = text ? actr_signal_msg_parse((const char *)data, len, &msg)
+void actr_signaling_ws_feed(actr_signaling_ws_t *w, bool text, const uint8_t *data, size_t len) {
+  actr_signaling_msg_t msg;
+  int rc = text ? actr_signaling_msg_parse((const char *)data, len, &msg)
                 : actr__fail(ACTR_ESIGNALING, "signaling: binary message (JSON text expected)");
   if (rc == ACTR_OK) {
     actr_signaling_deliver(w->sig, &msg);
-    actr_signal_msg_clear(&msg);
+    actr_signaling_msg_clear(&msg);
     return;
   }
-  actr__log(ACTR_LOG_WARN, "signaling: %s", actr_last_error());
+  actr__log(ACTR_LOG_WARN, "signaling: %s", actr_err_detail());
   if (!w->strict_peer)
     return;
   /* SPEC §5: anything that does not fit gets an error message, then the
    * connection is closed; the server itself keeps running. */
-  actr_signal_msg_t err = {.kind = ACTR_SIGNAL_ERROR, .message = (char *)actr_last_error(),
+  actr_signaling_msg_t err = {.kind = ACTR_SIGNALING_ERROR, .message = (char *)actr_err_detail(),
                            .sdp_mline_index = -1};
   ws_sig_send(w, &err);
   pthread_mutex_lock(&w->mu);
