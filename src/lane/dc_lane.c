@@ -57,6 +57,14 @@ typedef struct dc_lane {
   actr_lane_handler_fn handler; /* under rx_mu; changed on the delivery thread only */
   void *handler_user;
   atomic_bool has_handler;
+  bool paused;     /* under rx_mu; changed on the delivery thread only (actr_lane_pause) */
+  bool delivering; /* delivery thread only: deliver_to_handler is running */
+  /* Writable handler: set and called on the delivery thread only. */
+  actr_lane_writable_fn writable;
+  void *writable_user;
+  atomic_bool want_writable;   /* a send was refused (ACTR_EWOULD_BLOCK) since the last call */
+  atomic_bool writable_posted; /* a writable check is on its way to the delivery thread */
+  atomic_size_t want_bytes;    /* wire size of the last message a send without waiting tried */
 
   atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
   atomic_uint_fast64_t dropped_unread;
@@ -188,12 +196,16 @@ static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct tim
             : actr__fail(ACTR_ETIMEOUT, "DataChannel: messages in flight at the receiver's caps");
 }
 
+static void post_writable(dc_lane_t *l);
+
 static void window_give(dc_lane_t *l, uint64_t len) {
   pthread_mutex_lock(&l->mu);
   l->inflight_msgs--;
   l->inflight_bytes -= len;
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
+  if (atomic_load(&l->want_writable))
+    post_writable(l);
 }
 
 /* classify: a failed port send is closed, not-open, or another error. */
@@ -214,12 +226,21 @@ static bool on_delivery_thread(const dc_lane_t *l) {
 
 static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t total, bool nowait,
                           const struct timespec *dl);
+static void note_refused(dc_lane_t *l);
+static int send_message(dc_lane_t *l, const void *data, size_t len, int timeout_ms, bool nowait);
 
 static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   dc_lane_t *l = to_dc(lane);
   /* Never waits: try_send, and any send on the delivery thread (it would
    * wait for itself). */
   bool nowait = timeout_ms == 0 || on_delivery_thread(l);
+  int rc = send_message(l, data, len, timeout_ms, nowait);
+  if (rc == ACTR_EWOULD_BLOCK)
+    note_refused(l);
+  return rc;
+}
+
+static int send_message(dc_lane_t *l, const void *data, size_t len, int timeout_ms, bool nowait) {
   struct timespec dl;
   if (timeout_ms > 0)
     actr__deadline_after(&dl, timeout_ms);
@@ -229,17 +250,28 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
   uint16_t total;
   if ((rc = actr__frag_count(len, &total)) != ACTR_OK)
     return rc; /* message too large: nothing sent, no msg_id used */
-  size_t buffered = l->ops->buffered_amount(l->port);
-  if (nowait && buffered > l->cfg.send_high_water_bytes)
-    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
-                      l->cfg.send_high_water_bytes);
-  /* Without waiting, the whole message must fit in the channel at once:
-   * never half a message. */
   size_t wire = len + (size_t)total * ACTR__FRAG_HEADER;
   size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
-  if (nowait && buffered + wire > limit)
-    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
-                      wire);
+  if (nowait) {
+    /* Ports say "drained" once at most half their buffer is used
+     * (dc_port.h): a message above that half might never go without
+     * waiting, so it is refused for good, and a writable handler is never a
+     * promise that cannot be kept. */
+    if (limit != SIZE_MAX && wire > limit / 2)
+      return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "DataChannel: %zu bytes cannot go without "
+                        "waiting (above half the channel's buffer of %zu bytes): send from a "
+                        "thread that may wait", wire, limit);
+    atomic_store(&l->want_bytes, wire); /* what room_now must find, if refused */
+    size_t buffered = l->ops->buffered_amount(l->port);
+    if (buffered > l->cfg.send_high_water_bytes)
+      return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
+                        l->cfg.send_high_water_bytes);
+    /* The whole message must fit in the channel at once: never half a
+     * message. */
+    if (buffered + wire > limit)
+      return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
+                        wire);
+  }
 
   bool windowed = l->windowed && total > 1;
   if (windowed) {
@@ -421,9 +453,11 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame);
  * @frame could not be queued (see actr__dc_lane_port_frame). */
 static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
   actr_lane_ref(&l->base);
+  bool outer = l->delivering;
+  l->delivering = true;
   for (;;) {
     pthread_mutex_lock(&l->rx_mu);
-    actr_lane_handler_fn fn = l->handler;
+    actr_lane_handler_fn fn = l->paused ? NULL : l->handler; /* paused: it all queues */
     void *user = l->handler_user;
     actr_msg_t *m = NULL;
     while (fn && !m) {
@@ -440,6 +474,7 @@ static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
       break;
     fn(&l->base, m, user);
   }
+  l->delivering = outer;
   bool taken = !frame || queue_frame(l, frame);
   after_pop(l);
   actr_lane_unref(&l->base);
@@ -473,6 +508,109 @@ static int dc_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void 
   return l->ops->call(l->port, set_handler_on_port_thread, &c);
 }
 
+/* drain_posted (delivery thread, a dispatch of its own): what was queued
+ * while the handler was paused goes to it now. */
+static void drain_posted(void *data) {
+  dc_lane_t *l = data;
+  (void)deliver_to_handler(l, NULL);
+  actr_lane_unref(&l->base);
+}
+
+typedef struct pause_change {
+  dc_lane_t *l;
+  bool paused;
+} pause_change_t;
+
+static int set_paused_on_port_thread(void *data) {
+  pause_change_t *c = data;
+  dc_lane_t *l = c->l;
+  pthread_mutex_lock(&l->rx_mu);
+  bool resumed = l->paused && !c->paused;
+  l->paused = c->paused;
+  bool queued = l->handler && actr__ring_count(&l->inbound) > 0;
+  pthread_mutex_unlock(&l->rx_mu);
+  /* Inside a delivery the running loop takes the queued messages on;
+   * elsewhere a dispatch of their own does, never this caller. */
+  if (resumed && queued && !l->delivering) {
+    actr_lane_ref(&l->base);
+    l->ops->post(l->port, drain_posted, l);
+  }
+  return ACTR_OK;
+}
+
+static int dc_lane_set_paused(actr_lane_t *lane, bool paused) {
+  dc_lane_t *l = to_dc(lane);
+  if (!l->ops->call || !l->ops->post)
+    return actr__fail(ACTR_EINVALID_OPERATION, "%s() not supported on this lane type",
+                      paused ? "pause" : "resume");
+  pause_change_t c = {l, paused};
+  return l->ops->call(l->port, set_paused_on_port_thread, &c);
+}
+
+/* room_now: a refused sender may try again: the channel is open, below its
+ * high-water mark with room for the refused message, and (reliable lanes)
+ * the in-flight window has room. */
+static bool room_now(dc_lane_t *l) {
+  size_t buffered = l->ops->buffered_amount(l->port);
+  size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
+  if (atomic_load(&l->state) != ACTR__DC_OPEN || buffered > l->cfg.send_high_water_bytes ||
+      buffered + atomic_load(&l->want_bytes) > limit)
+    return false;
+  pthread_mutex_lock(&l->mu);
+  bool room = !l->windowed || l->inflight_msgs < l->cfg.reassembly.max_pending_messages;
+  pthread_mutex_unlock(&l->mu);
+  return room;
+}
+
+static void writable_posted(void *data) {
+  dc_lane_t *l = data;
+  atomic_store(&l->writable_posted, false);
+  if (l->writable && atomic_load(&l->want_writable) && room_now(l) &&
+      atomic_exchange(&l->want_writable, false))
+    l->writable(&l->base, l->writable_user);
+  actr_lane_unref(&l->base);
+}
+
+/* post_writable: check on the delivery thread whether a refused sender may
+ * go on, and tell it (one check on its way at a time). */
+static void post_writable(dc_lane_t *l) {
+  if (!l->ops->post || atomic_exchange(&l->writable_posted, true))
+    return;
+  actr_lane_ref(&l->base);
+  l->ops->post(l->port, writable_posted, l);
+}
+
+/* note_refused: a send returned ACTR_EWOULD_BLOCK.  The room may have come
+ * back between its check and now: look once more from the delivery
+ * thread. */
+static void note_refused(dc_lane_t *l) {
+  atomic_store(&l->want_writable, true);
+  if (room_now(l))
+    post_writable(l);
+}
+
+typedef struct writable_change {
+  dc_lane_t *l;
+  actr_lane_writable_fn fn;
+  void *user;
+} writable_change_t;
+
+static int set_writable_on_port_thread(void *data) {
+  writable_change_t *c = data;
+  c->l->writable = c->fn;
+  c->l->writable_user = c->user;
+  return ACTR_OK;
+}
+
+static int dc_lane_set_writable(actr_lane_t *lane, actr_lane_writable_fn fn, void *user) {
+  dc_lane_t *l = to_dc(lane);
+  if (!l->ops->call || !l->ops->post)
+    return actr__fail(ACTR_EINVALID_OPERATION, "set_writable_handler() not supported on this "
+                      "lane type");
+  writable_change_t c = {l, fn, user};
+  return l->ops->call(l->port, set_writable_on_port_thread, &c);
+}
+
 static bool dc_lane_is_healthy(const actr_lane_t *lane) {
   int state = atomic_load(&to_dc(lane)->state);
   return state != ACTR__DC_CLOSING && state != ACTR__DC_CLOSED;
@@ -499,6 +637,8 @@ static void set_state(dc_lane_t *l, int state) {
     atomic_store(&l->state, state);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
+  if (state == ACTR__DC_OPEN && atomic_load(&l->want_writable))
+    post_writable(l); /* refused while connecting */
   if (state >= ACTR__DC_CLOSING) {
     actr__ring_close(&l->inbound); /* receivers drain, then see closed */
     if (l->ops->wake)
@@ -533,6 +673,8 @@ static const actr__lane_ops_t dc_lane_ops = {
   .send = dc_lane_send,
   .recv = dc_lane_recv,
   .set_handler = dc_lane_set_handler,
+  .set_paused = dc_lane_set_paused,
+  .set_writable = dc_lane_set_writable,
   .is_healthy = dc_lane_is_healthy,
   .stats = dc_lane_stats,
   .close = dc_lane_close,
@@ -597,6 +739,8 @@ void actr__dc_lane_port_drained(actr_lane_t *lane) {
   pthread_mutex_lock(&l->mu);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
+  if (atomic_load(&l->want_writable))
+    post_writable(l);
 }
 
 int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, void *port,

@@ -26,9 +26,14 @@
  *                    receiver then waits on the ring).
  *   wake             make that loop look again (the lane closed under a
  *                    receiver running it).
+ *   post             run @fn(@data) on the delivery thread later, never
+ *                    inline (actr_lane_resume, the writable handler; without
+ *                    it the lane offers no writable handler).
  * Notifications to the lane (from the port's thread, no port lock held
  * except where said): actr__dc_lane_port_state, actr__dc_lane_port_frame,
- * actr__dc_lane_port_drained. */
+ * actr__dc_lane_port_drained (each time buffered_amount falls to at most
+ * half the lane's high-water mark and half of buffer_limit, after it was
+ * above). */
 #ifndef ACTR_DC_PORT_H
 #define ACTR_DC_PORT_H
 
@@ -55,6 +60,7 @@ typedef struct actr__dc_port_ops {
   size_t (*buffer_limit)(void *port);
   bool (*lend)(void *port, bool (*done)(void *data), void *data, int timeout_ms);
   void (*wake)(void *port);
+  void (*post)(void *port, void (*fn)(void *data), void *data);
 } actr__dc_port_ops_t;
 
 /* actr__dc_lane_config_t: bounds of one DataChannel lane. */
@@ -82,7 +88,8 @@ void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state);
  * handler (on the port's delivery thread) for what the frame completes. */
 bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame);
 
-/* actr__dc_lane_port_drained: buffered_amount fell (wake blocked senders). */
+/* actr__dc_lane_port_drained: buffered_amount fell (wake blocked senders,
+ * tell a writable handler). */
 void actr__dc_lane_port_drained(actr_lane_t *lane);
 
 /* A lane made by a link for a channel nobody has asked for yet pushes back

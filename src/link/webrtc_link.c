@@ -132,6 +132,11 @@ static bool rtc_port_lend(void *p, bool (*done)(void *data), void *data, int tim
   return actr__runtime_lend(port->rt, done, data, timeout_ms);
 }
 
+static void rtc_port_post(void *p, void (*fn)(void *data), void *data) {
+  rtc_port_t *port = p;
+  (void)actr_runtime_post(port->rt, fn, data);
+}
+
 static void rtc_port_wake(void *p) {
   rtc_port_t *port = p;
   g_main_context_wakeup(actr__runtime_context(port->rt));
@@ -148,6 +153,7 @@ static const actr__dc_port_ops_t rtc_port_ops = {
   .buffer_limit = rtc_port_buffer_limit,
   .lend = rtc_port_lend,
   .wake = rtc_port_wake,
+  .post = rtc_port_post,
 };
 
 /* ---- channel callbacks (I/O thread) ---- */
@@ -210,7 +216,11 @@ static bool attach(rtc_port_t *port, actr_webrtc_dc_t *dc) {
     atomic_store(&port->primary, dc);
   pthread_mutex_unlock(&port->mu);
   if (ok && first) {
-    actr_webrtc_dc_set_buffered_amount_low_threshold(dc, port->low_threshold);
+    /* "drained" once at most half the high-water mark and half the
+     * channel's buffer are used (dc_port.h) */
+    size_t half_limit = actr_webrtc_dc_buffered_amount_limit(dc) / 2;
+    actr_webrtc_dc_set_buffered_amount_low_threshold(
+        dc, port->low_threshold < half_limit ? port->low_threshold : half_limit);
     if (actr_webrtc_dc_state(dc) == ACTR_WEBRTC_DC_OPEN)
       actr__dc_lane_port_state(port->lane, ACTR__DC_OPEN);
   }
