@@ -40,13 +40,13 @@ enum { READ_UNASKED = 0, READ_UNREAD, READ_CLAIMED };
 
 typedef struct dc_lane {
   actr_lane_t base;
-  const actr__dc_port_ops_t *ops;
+  const actr_lane_dc_port_ops_t *ops;
   void *port;
-  actr__dc_lane_config_t cfg;
+  actr_lane_dc_config_t cfg;
 
   pthread_mutex_t mu; /* state and send-side waits */
   pthread_cond_t cond;
-  _Atomic int state; /* actr__dc_state_t */
+  _Atomic int state; /* actr_lane_dc_state_t */
   atomic_uint next_msg_id;
 
   actr__ring_t inbound; /* frames (actr_msg_t *) */
@@ -114,7 +114,7 @@ static void notify_hook(const actr_testing_fragment_send_event_t *ev) {
 
 static int closed_error(int state) {
   return actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataChannel closed: %s",
-                    state == ACTR__DC_CLOSING ? "Closing" : "Closed");
+                    state == ACTR_LANE_DC_CLOSING ? "Closing" : "Closed");
 }
 
 /* wait_open: the reference waits up to INITIAL_CONNECTION_TIMEOUT for the
@@ -122,9 +122,9 @@ static int closed_error(int state) {
  * no longer than the send's own @timeout_ms (0: not at all, -1: no limit). */
 static int wait_open(dc_lane_t *l, int timeout_ms) {
   int state = atomic_load(&l->state);
-  if (state == ACTR__DC_OPEN)
+  if (state == ACTR_LANE_DC_OPEN)
     return ACTR_OK;
-  if (state != ACTR__DC_CONNECTING)
+  if (state != ACTR_LANE_DC_CONNECTING)
     return closed_error(state);
   if (timeout_ms == 0)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel still connecting");
@@ -133,12 +133,12 @@ static int wait_open(dc_lane_t *l, int timeout_ms) {
   actr__deadline_after(&dl, caller_limit ? timeout_ms : l->cfg.open_timeout_ms);
   pthread_mutex_lock(&l->mu);
   int rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_CONNECTING && rc == 0)
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_CONNECTING && rc == 0)
     rc = pthread_cond_timedwait(&l->cond, &l->mu, &dl);
   pthread_mutex_unlock(&l->mu);
-  if (state == ACTR__DC_OPEN)
+  if (state == ACTR_LANE_DC_OPEN)
     return ACTR_OK;
-  if (state != ACTR__DC_CONNECTING)
+  if (state != ACTR_LANE_DC_CONNECTING)
     return closed_error(state);
   if (caller_limit)
     return actr__fail(ACTR_ETIMEOUT, "DataChannel still connecting after %d ms", timeout_ms);
@@ -153,12 +153,12 @@ static int wait_room(dc_lane_t *l, const struct timespec *dl) {
     return ACTR_OK;
   pthread_mutex_lock(&l->mu);
   int state, rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 &&
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_OPEN && rc == 0 &&
          l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
     rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
   bool full = l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes;
   pthread_mutex_unlock(&l->mu);
-  if (state != ACTR__DC_OPEN)
+  if (state != ACTR_LANE_DC_OPEN)
     return closed_error(state);
   return rc && full ? actr__fail(ACTR_ETIMEOUT, "DataChannel buffer still full") : ACTR_OK;
 }
@@ -173,7 +173,7 @@ static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct tim
   const actr_reassembly_config_t *cap = &l->cfg.reassembly;
   pthread_mutex_lock(&l->mu);
   int state, rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 && l->inflight_msgs &&
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_OPEN && rc == 0 && l->inflight_msgs &&
          (l->inflight_msgs >= cap->max_pending_messages ||
           l->inflight_bytes + len > cap->max_pending_bytes)) {
     if (nowait) {
@@ -184,13 +184,13 @@ static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct tim
     }
     rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
   }
-  bool ok = state == ACTR__DC_OPEN && rc == 0;
+  bool ok = state == ACTR_LANE_DC_OPEN && rc == 0;
   if (ok) {
     l->inflight_msgs++;
     l->inflight_bytes += len;
   }
   pthread_mutex_unlock(&l->mu);
-  if (state != ACTR__DC_OPEN)
+  if (state != ACTR_LANE_DC_OPEN)
     return closed_error(state);
   return ok ? ACTR_OK
             : actr__fail(ACTR_ETIMEOUT, "DataChannel: messages in flight at the receiver's caps");
@@ -450,7 +450,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame);
  * handler replaces (or clears) from inside itself gets nothing more; once
  * cleared, what is left stays queued for recv.  A reference keeps the lane
  * alive should the handler drop the last handle.  Returns false only when
- * @frame could not be queued (see actr__dc_lane_port_frame). */
+ * @frame could not be queued (see actr_lane_dc_port_frame). */
 static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
   actr_lane_ref(&l->base);
   bool outer = l->delivering;
@@ -553,7 +553,7 @@ static int dc_lane_set_paused(actr_lane_t *lane, bool paused) {
 static bool room_now(dc_lane_t *l) {
   size_t buffered = l->ops->buffered_amount(l->port);
   size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
-  if (atomic_load(&l->state) != ACTR__DC_OPEN || buffered > l->cfg.send_high_water_bytes ||
+  if (atomic_load(&l->state) != ACTR_LANE_DC_OPEN || buffered > l->cfg.send_high_water_bytes ||
       buffered + atomic_load(&l->want_bytes) > limit)
     return false;
   pthread_mutex_lock(&l->mu);
@@ -613,7 +613,7 @@ static int dc_lane_set_writable(actr_lane_t *lane, actr_lane_writable_fn fn, voi
 
 static bool dc_lane_is_healthy(const actr_lane_t *lane) {
   int state = atomic_load(&to_dc(lane)->state);
-  return state != ACTR__DC_CLOSING && state != ACTR__DC_CLOSED;
+  return state != ACTR_LANE_DC_CLOSING && state != ACTR_LANE_DC_CLOSED;
 }
 
 static void dc_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
@@ -637,9 +637,9 @@ static void set_state(dc_lane_t *l, int state) {
     atomic_store(&l->state, state);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
-  if (state == ACTR__DC_OPEN && atomic_load(&l->want_writable))
+  if (state == ACTR_LANE_DC_OPEN && atomic_load(&l->want_writable))
     post_writable(l); /* refused while connecting */
-  if (state >= ACTR__DC_CLOSING) {
+  if (state >= ACTR_LANE_DC_CLOSING) {
     actr__ring_close(&l->inbound); /* receivers drain, then see closed */
     if (l->ops->wake)
       l->ops->wake(l->port); /* a receiver running the port's loop sees it too */
@@ -648,9 +648,9 @@ static void set_state(dc_lane_t *l, int state) {
 
 static void dc_lane_close(actr_lane_t *lane) {
   dc_lane_t *l = to_dc(lane);
-  if (atomic_load(&l->state) >= ACTR__DC_CLOSING)
+  if (atomic_load(&l->state) >= ACTR_LANE_DC_CLOSING)
     return;
-  set_state(l, ACTR__DC_CLOSING);
+  set_state(l, ACTR_LANE_DC_CLOSING);
   l->ops->close(l->port);
 }
 
@@ -683,11 +683,11 @@ static const actr__lane_ops_t dc_lane_ops = {
 
 /* ---- port notifications ---- */
 
-void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state) {
+void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state) {
   set_state(to_dc(lane), (int)state);
 }
 
-bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
+bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load_explicit(&l->has_handler, memory_order_acquire))
     return deliver_to_handler(l, frame);
@@ -734,7 +734,7 @@ void actr__dc_lane_mark_unread(actr_lane_t *lane) {
 
 void *actr__dc_lane_port(actr_lane_t *lane) { return to_dc(lane)->port; }
 
-void actr__dc_lane_port_drained(actr_lane_t *lane) {
+void actr_lane_dc_port_drained(actr_lane_t *lane) {
   dc_lane_t *l = to_dc(lane);
   pthread_mutex_lock(&l->mu);
   pthread_cond_broadcast(&l->cond);
@@ -743,10 +743,29 @@ void actr__dc_lane_port_drained(actr_lane_t *lane) {
     post_writable(l);
 }
 
-int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, void *port,
-                      actr__dc_state_t state, const actr__dc_lane_config_t *cfg,
-                      actr_lane_t **out) {
+void actr_lane_dc_config_init(actr_lane_dc_config_t *cfg) {
+  if (cfg)
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int actr_lane_dc_new(actr_payload_type_t type, const actr_lane_dc_port_ops_t *ops, void *port,
+                     actr_lane_dc_state_t state, const actr_lane_dc_config_t *cfg,
+                     actr_lane_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   *out = NULL;
+  if (!ops || !ops->send || !ops->buffered_amount || !ops->resume || !ops->close ||
+      !ops->release)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "port ops: send, buffered_amount, resume, close "
+                      "and release are mandatory");
+  int push = (ops->call != NULL) + (ops->on_delivery_thread != NULL) + (ops->buffer_limit != NULL);
+  if (push != 0 && push != 3)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "port ops: call, on_delivery_thread and "
+                      "buffer_limit go together");
+  if (!actr_payload_type_is_valid((int)type) || state < ACTR_LANE_DC_CONNECTING ||
+      state > ACTR_LANE_DC_CLOSED)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "invalid payload type %d or state %d", (int)type,
+                      (int)state);
   actr_payload_type_qos_t qos;
   int rc = actr_payload_type_qos(type, &qos); /* MEDIA_RTP: NOT_IMPLEMENTED */
   if (rc != ACTR_OK)
