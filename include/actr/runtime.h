@@ -55,8 +55,10 @@ ACTR_API int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtim
 ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);
 
 /* actr_runtime_unref: release a reference; the last one stops the I/O thread
- * (after the work already queued to it has run) and joins it.  Must not be
- * called on the I/O thread itself for the last reference. */
+ * (after the work already queued to it has run) and joins it.  When the
+ * last one is given back on the I/O thread itself (a callback freeing an
+ * object that held the runtime), it returns at once and the I/O thread
+ * frees the runtime as it ends. */
 ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
 
 /* actr_runtime_invoke: run @fn(@data) on @rt's I/O thread soon (at once,

@@ -25,8 +25,16 @@ struct actr_runtime {
   atomic_bool lend_wanted; /* a lender asked the I/O thread to stand aside */
   bool io_parked;          /* under lf_mu: the I/O thread has released ctx */
   atomic_bool stopping;
+  atomic_bool self_free; /* the last reference went on the I/O thread: it frees */
   bool lend_loop; /* actr_runtime_config_t: lending allowed */
 };
+
+static void runtime_free(actr_runtime_t *rt) {
+  g_main_context_unref(rt->ctx);
+  g_mutex_clear(&rt->lf_mu);
+  g_cond_clear(&rt->lf_cond);
+  free(rt);
+}
 
 static gpointer io_thread_main(gpointer data) {
   actr_runtime_t *rt = data;
@@ -55,6 +63,10 @@ static gpointer io_thread_main(gpointer data) {
   while (g_main_context_iteration(rt->ctx, FALSE))
     ;
   g_main_context_pop_thread_default(rt->ctx);
+  if (atomic_load(&rt->self_free)) { /* nobody will join: detach and free */
+    g_thread_unref(rt->thread);
+    runtime_free(rt);
+  }
   return NULL;
 }
 
@@ -103,16 +115,20 @@ actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt) {
 void actr_runtime_unref(actr_runtime_t *rt) {
   if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1)
     return;
+  /* The last reference given back by a callback on the I/O thread itself
+   * (e.g. an object freed there held it): that thread cannot join itself;
+   * it finishes the work queued and frees the runtime as it ends. */
+  bool self = g_thread_self() == rt->thread;
+  atomic_store(&rt->self_free, self);
   g_mutex_lock(&rt->lf_mu);
   atomic_store(&rt->stopping, true);
   g_cond_broadcast(&rt->lf_cond);
   g_mutex_unlock(&rt->lf_mu);
   g_main_context_wakeup(rt->ctx);
+  if (self)
+    return;
   g_thread_join(rt->thread);
-  g_main_context_unref(rt->ctx);
-  g_mutex_clear(&rt->lf_mu);
-  g_cond_clear(&rt->lf_cond);
-  free(rt);
+  runtime_free(rt);
 }
 
 bool actr_runtime_is_io_thread(const actr_runtime_t *rt) {

@@ -571,6 +571,46 @@ static void test_push_needs_runtime(void) {
   actr_lane_unref(lane);
 }
 
+
+/* The runtime's last reference may go on its own I/O thread: here the
+ * application has let go of the runtime and of the lane; the drain that
+ * delivers the envelope holds the lane's last reference, and the lane the
+ * runtime's.  The I/O thread frees the runtime as it ends (ASan checks the
+ * memory; the thread count checks the thread). */
+static int count_threads(void) {
+  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+  int n = 0;
+  while (d && g_dir_read_name(d))
+    n++;
+  if (d)
+    g_dir_close(d);
+  return n;
+}
+
+static void drop_own_handle(actr_lane_t *lane, actr_envelope_t *env, void *user) {
+  atomic_int *calls = user;
+  actr_envelope_free(env);
+  if (atomic_fetch_add(calls, 1) == 0)
+    actr_lane_unref(lane); /* the application's handle, given to the handler */
+}
+
+static void test_last_runtime_ref_on_io_thread(void) {
+  int before = count_threads();
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
+  atomic_int calls = 0;
+  ASSERT_OK(actr_lane_set_envelope_handler(lane, drop_own_handle, &calls));
+  actr_runtime_unref(rt); /* the lane holds the runtime now */
+  ASSERT_OK(actr_lane_send_envelope(lane, make_env("last", "x")));
+  /* lane may be gone from here on: the handler released it */
+  for (int spin = 0; spin < 500 && (atomic_load(&calls) == 0 || count_threads() > before); spin++)
+    g_usleep(10 * 1000);
+  g_assert_cmpint(atomic_load(&calls), ==, 1);
+  g_assert_cmpint(count_threads(), ==, before);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/inproc/mpsc-lane", test_mpsc_lane);
@@ -593,5 +633,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/inproc/push/writable-after-full", test_writable_after_full);
   g_test_add_func("/inproc/push/send-on-io-thread-never-waits", test_send_on_io_thread_never_waits);
   g_test_add_func("/inproc/push/needs-runtime", test_push_needs_runtime);
+  g_test_add_func("/inproc/push/last-runtime-ref-on-io-thread", test_last_runtime_ref_on_io_thread);
   return g_test_run();
 }
