@@ -12,7 +12,7 @@
 #include "ws_frame.h"
 #include "ws_pool.h"
 
-/* ---- the connection (ws_conn.c) ---- */
+/* ---- the connection (ws_conn.c; its I/O side in the files beside it, ws_conn_io.h) ---- */
 
 typedef enum ws_state {
   WS_CONNECTING = 0, /* TCP / TLS / upgrade handshake */
