@@ -4,6 +4,7 @@
 
 #include <actr/error.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 
@@ -163,16 +164,11 @@ int actr__pb_decode(const ProtobufCMessageDescriptor *desc, const void *data, si
   scan_t s = {.start = data};
   if (limits)
     s.lim = *limits;
-  if (!s.lim.max_bytes)
-    s.lim.max_bytes = 1u << 20;
-  if (!s.lim.max_depth)
-    s.lim.max_depth = 16;
-  if (!s.lim.max_unknown_fields)
-    s.lim.max_unknown_fields = 64;
-  if (!s.lim.max_unknown_bytes)
-    s.lim.max_unknown_bytes = 64u * 1024;
-  if (!s.lim.max_elements)
-    s.lim.max_elements = 4096;
+  s.lim.max_bytes = ACTR__OR_DEFAULT(s.lim.max_bytes, 1u << 20);
+  s.lim.max_depth = ACTR__OR_DEFAULT(s.lim.max_depth, 16);
+  s.lim.max_unknown_fields = ACTR__OR_DEFAULT(s.lim.max_unknown_fields, 64);
+  s.lim.max_unknown_bytes = ACTR__OR_DEFAULT(s.lim.max_unknown_bytes, 64u * 1024);
+  s.lim.max_elements = ACTR__OR_DEFAULT(s.lim.max_elements, 4096);
   if (len > s.lim.max_bytes)
     return BAD("%s: %zu bytes (limit %zu)", desc->name, len, s.lim.max_bytes);
   int rc = scan_message(&s, desc, data, len, 0);

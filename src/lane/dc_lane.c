@@ -28,6 +28,7 @@
 
 #include <actr/testing.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
@@ -299,7 +300,7 @@ static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t t
  * is free (hysteresis: not one resume per frame). */
 static void after_pop(dc_lane_t *l) {
   if (atomic_load_explicit(&l->refused, memory_order_acquire) &&
-      actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
+      actr__ring_half_empty(&l->inbound) &&
       atomic_exchange(&l->refused, false))
     l->ops->resume(l->port);
 }
@@ -572,8 +573,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
   atomic_store_explicit(&l->refused, true, memory_order_release);
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
-  if (actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
-      atomic_exchange(&l->refused, false)) {
+  if (actr__ring_half_empty(&l->inbound) && atomic_exchange(&l->refused, false)) {
     if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
       return true;
     atomic_store(&l->refused, true); /* filled up again meanwhile: refused after all */
@@ -613,20 +613,15 @@ int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, 
   memset(l, 0, sizeof *l);
   if (cfg)
     l->cfg = *cfg;
-  if (!l->cfg.inbound_frames)
-    l->cfg.inbound_frames = 64;
-  if (!l->cfg.send_high_water_bytes)
-    l->cfg.send_high_water_bytes = 1u << 20;
-  if (!l->cfg.open_timeout_ms)
-    l->cfg.open_timeout_ms = 10000;
+  l->cfg.inbound_frames = ACTR__OR_DEFAULT(l->cfg.inbound_frames, 64);
+  l->cfg.send_high_water_bytes = ACTR__OR_DEFAULT(l->cfg.send_high_water_bytes, 1u << 20);
+  l->cfg.open_timeout_ms = ACTR__OR_DEFAULT(l->cfg.open_timeout_ms, 10000);
   actr_reassembly_config_t defaults;
   actr_reassembly_config_default(type, &defaults);
-  if (!l->cfg.reassembly.max_pending_bytes)
-    l->cfg.reassembly.max_pending_bytes = defaults.max_pending_bytes;
-  if (!l->cfg.reassembly.max_pending_messages)
-    l->cfg.reassembly.max_pending_messages = defaults.max_pending_messages;
-  if (!l->cfg.reassembly.ttl_ms)
-    l->cfg.reassembly.ttl_ms = defaults.ttl_ms;
+  actr_reassembly_config_t *r = &l->cfg.reassembly;
+  r->max_pending_bytes = ACTR__OR_DEFAULT(r->max_pending_bytes, defaults.max_pending_bytes);
+  r->max_pending_messages = ACTR__OR_DEFAULT(r->max_pending_messages, defaults.max_pending_messages);
+  r->ttl_ms = ACTR__OR_DEFAULT(r->ttl_ms, defaults.ttl_ms);
   if ((rc = actr__ring_init(&l->inbound, l->cfg.inbound_frames)) != ACTR_OK) {
     free(l);
     return rc;

@@ -16,6 +16,7 @@
 #include <actr/error.h>
 #include <actr/websocket.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_internal.h"
@@ -417,12 +418,10 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     return actr__fail(ACTR_ENO_MEMORY, "signaling client");
   c->rt = actr_runtime_ref(rt);
   c->cfg = *cfg;
-  if (!c->cfg.request_timeout_ms)
-    c->cfg.request_timeout_ms = cfg->dialect_03 ? 15000 : 5000;
-  if (!c->cfg.max_pending)
-    c->cfg.max_pending = 64;
-  if (!c->cfg.ws_ping_ms)
-    c->cfg.ws_ping_ms = 5000;
+  c->cfg.request_timeout_ms =
+      ACTR__OR_DEFAULT(c->cfg.request_timeout_ms, cfg->dialect_03 ? 15000 : 5000);
+  c->cfg.max_pending = ACTR__OR_DEFAULT(c->cfg.max_pending, 64);
+  c->cfg.ws_ping_ms = ACTR__OR_DEFAULT(c->cfg.ws_ping_ms, 5000);
   c->cfg.url = NULL;
   c->base_url = g_strdup(cfg->url);
   c->ca_file = g_strdup(cfg->ca_file);

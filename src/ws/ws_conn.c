@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "msg_internal.h"
 #include "runtime_internal.h"
@@ -52,9 +53,7 @@ static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
   actr_ws_config_t d;
   actr_ws_config_init(&d);
   *out = in ? *in : d;
-#define DEF(f)                                                                                     \
-  if (!out->f)                                                                                     \
-  out->f = d.f
+#define DEF(f) out->f = ACTR__OR_DEFAULT(out->f, d.f)
   DEF(max_message_bytes);
   DEF(inbound_queue_messages);
   DEF(inbound_queue_bytes);

@@ -5,6 +5,7 @@
  * them; accepted connections belong to the callback. */
 #include <string.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
 #include "ws_http.h"
@@ -404,10 +405,8 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   s->cfg.key_file = g_strdup(s->cfg.key_file);
   actr_ws_config_t d;
   actr_ws_config_init(&d);
-  if (!s->cfg.max_connections)
-    s->cfg.max_connections = d.max_connections;
-  if (!s->cfg.max_handshakes)
-    s->cfg.max_handshakes = d.max_handshakes;
+  s->cfg.max_connections = ACTR__OR_DEFAULT(s->cfg.max_connections, d.max_connections);
+  s->cfg.max_handshakes = ACTR__OR_DEFAULT(s->cfg.max_handshakes, d.max_handshakes);
   s->host = g_strdup(host);
   s->port = port;
   s->on_accept = on_accept;

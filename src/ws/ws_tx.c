@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 
 #define WRITE_VECS 128
@@ -391,7 +392,7 @@ void actr__ws_conn_flush(actr_ws_conn_t *c) {
       /* Blocked senders wake at the low-water mark (half the bound), not at
        * every write: one wake-up then refills half a queue instead of one
        * wake-up per message. */
-      bool half = c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+      bool half = actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes);
       if (c->tx_waiters && half)
         g_cond_broadcast(&c->tx_cond);
       bool writable = half && c->want_writable;

@@ -5,6 +5,8 @@
  * headers, stats).  Every function here may run on any thread. */
 #include <string.h>
 
+#include "bounds.h"
+#include "clock.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
 #include "ws_internal.h"
@@ -25,7 +27,8 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
   q->bytes_received += len;
   /* Resume reading once the queue that stopped it is down to half. */
   if (c->rx_paused && !c->resume_pending && type == c->pending_type &&
-      q->count <= c->cfg.inbound_queue_messages / 2 && q->bytes <= c->cfg.inbound_queue_bytes / 2) {
+      actr__half_empty(q->count, c->cfg.inbound_queue_messages) &&
+      actr__half_empty(q->bytes, c->cfg.inbound_queue_bytes)) {
     c->resume_pending = true;
     *resume = true;
   }
