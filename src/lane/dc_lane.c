@@ -362,37 +362,24 @@ static bool lend_done(void *data) {
   return w->out || actr__ring_is_closed(&w->l->inbound) || atomic_load(&w->l->has_handler);
 }
 
-static int remaining_ms(int timeout_ms, uint64_t deadline) {
-  if (timeout_ms <= 0)
-    return timeout_ms;
-  uint64_t now = actr__now_ms();
-  return now >= deadline ? 0 : (int)(deadline - now);
-}
-
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load(&l->has_handler))
     return handler_set_error();
-  uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
+  actr__wait_t budget = actr__wait_start(timeout_ms);
   int rc;
   for (;;) {
-    int wait = remaining_ms(timeout_ms, deadline);
-    if (wait != 0 && l->ops->lend) {
-      /* Run the transport's loop here while waiting: the frame that
-       * completes the message wakes this thread, no hand-off. */
-      lend_wait_t w = {l, NULL};
-      if (!lend_done(&w))
-        l->ops->lend(l->port, lend_done, &w, wait);
+    lend_wait_t w = {l, NULL};
+    if (l->ops->lend && actr__wait_lend(&budget, l->ops->lend, l->port, lend_done, &w) >= 0) {
       if (w.out) {
         *out = w.out;
         return ACTR_OK;
       }
       if (atomic_load(&l->has_handler))
         return handler_set_error();
-      wait = remaining_ms(timeout_ms, deadline);
     }
     void *item;
-    rc = actr__ring_pop(&l->inbound, &item, wait);
+    rc = actr__ring_pop(&l->inbound, &item, actr__wait_left_ms(&budget));
     if (rc != ACTR_OK) {
       if (rc == ACTR_ECHANNEL_CLOSED)
         rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataLane receiver closed");

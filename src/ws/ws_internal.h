@@ -9,6 +9,7 @@
 
 #include <actr/websocket.h>
 
+#include "clock.h"
 #include "ws_frame.h"
 #include "ws_pool.h"
 
@@ -132,6 +133,20 @@ struct actr_ws_conn {
   GMutex lane_mu;
   struct ws_lane *lanes[ACTR_PAYLOAD_TYPE_COUNT];
 };
+
+/* ws_cond_wait: wait on @cond (@mu held) within @w (not 0: a caller that
+ * must not wait never gets here), counted in *@waiters meanwhile; false when
+ * @w ran out.  Any thread but the I/O thread. */
+static inline bool ws_cond_wait(GCond *cond, GMutex *mu, unsigned *waiters, const actr__wait_t *w) {
+  bool in_time = true;
+  (*waiters)++;
+  if (w->timeout_ms < 0)
+    g_cond_wait(cond, mu);
+  else
+    in_time = g_cond_wait_until(cond, mu, w->until_us);
+  (*waiters)--;
+  return in_time;
+}
 
 /* actr__ws_conn_new: a connection object with no socket yet, no handle
  * (refs 0).  Copies @cfg (NULL: defaults) and the strings. */

@@ -175,7 +175,7 @@ void actr__ws_conn_drop_unsent_data(actr_ws_conn_t *c) {
 int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len, int timeout_ms,
                        const atomic_bool *lane_closed) {
   bool nonblock = timeout_ms == 0;
-  gint64 until = timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : -1;
+  actr__wait_t budget = actr__wait_start(timeout_ms);
   if (len > UINT32_MAX || len + ACTR__WS_MSG_HEADER > c->cfg.max_message_bytes)
     return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "%zu bytes over the WebSocket message limit (%llu)",
                       len, (unsigned long long)c->cfg.max_message_bytes);
@@ -223,13 +223,7 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
       c->want_writable = true;
       break;
     }
-    c->tx_waiters++;
-    bool in_time = true;
-    if (until < 0)
-      g_cond_wait(&c->tx_cond, &c->tx_mu);
-    else
-      in_time = g_cond_wait_until(&c->tx_cond, &c->tx_mu, until);
-    c->tx_waiters--;
+    bool in_time = ws_cond_wait(&c->tx_cond, &c->tx_mu, &c->tx_waiters, &budget);
     if (!in_time && c->tx_bytes && c->tx_bytes + f->len > c->cfg.outbound_queue_bytes &&
         !c->tx_closed) {
       rc = ACTR_ETIMEOUT;
