@@ -8,19 +8,21 @@
 
 #include "error_internal.h"
 
-static gboolean on_close_timeout(gpointer p) {
+static gboolean on_timer(gpointer p) {
   actr_ws_conn_t *c = p;
   ws_enter(c);
   actr__ws_drop_source(&c->timer_src);
-  actr__ws_conn_teardown(c, ACTR_EWEBSOCKET_CLOSED, "close handshake timed out");
+  actr__ws_conn_teardown(c, c->timer_code, c->timer_why);
   ws_leave(c);
   return G_SOURCE_REMOVE;
 }
 
-void actr__ws_conn_arm_timer(actr_ws_conn_t *c, int ms, GSourceFunc fn) {
+void actr__ws_conn_arm_timer(actr_ws_conn_t *c, int ms, int code, const char *why) {
   actr__ws_drop_source(&c->timer_src);
+  c->timer_code = code;
+  c->timer_why = why;
   c->timer_src = g_timeout_source_new((guint)ms);
-  g_source_set_callback(c->timer_src, fn, c, NULL);
+  g_source_set_callback(c->timer_src, on_timer, c, NULL);
   g_source_attach(c->timer_src, c->ctx);
 }
 
@@ -37,7 +39,8 @@ void actr__ws_conn_start_close(actr_ws_conn_t *c, uint16_t code, const char *rea
   c->tx_closed = true;
   g_cond_broadcast(&c->tx_cond);
   g_mutex_unlock(&c->tx_mu);
-  actr__ws_conn_arm_timer(c, c->cfg.close_timeout_ms, on_close_timeout);
+  actr__ws_conn_arm_timer(c, c->cfg.close_timeout_ms, ACTR_EWEBSOCKET_CLOSED,
+                            "close handshake timed out");
   if (fail) {
     c->fail_after_close = true;
     actr__ws_conn_drop_unsent_data(c);
@@ -180,7 +183,8 @@ bool actr__ws_conn_on_close_frame(actr_ws_conn_t *c, const actr__ws_event_t *ev)
                         : code == ACTR__WS_CLOSE_NO_STATUS ? ACTR__WS_CLOSE_NORMAL : code;
     g_strlcpy(c->close_reason, bad ? bad : "", sizeof c->close_reason);
     c->flush_then_close = true;
-    actr__ws_conn_arm_timer(c, c->cfg.close_timeout_ms, on_close_timeout);
+    actr__ws_conn_arm_timer(c, c->cfg.close_timeout_ms, ACTR_EWEBSOCKET_CLOSED,
+                            "close handshake timed out");
   }
   actr__ws_conn_flush(c);
   return false;

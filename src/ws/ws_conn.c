@@ -286,15 +286,6 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
 
 /* ---- start (called by ws_client.c / ws_server.c on the I/O thread) ---- */
 
-static gboolean on_handshake_timeout(gpointer p) {
-  actr_ws_conn_t *c = p;
-  ws_enter(c);
-  actr__ws_drop_source(&c->timer_src);
-  actr__ws_conn_teardown(c, ACTR_ETIMEOUT, "WebSocket handshake timed out");
-  ws_leave(c);
-  return G_SOURCE_REMOVE;
-}
-
 /* begin: TCP (and TLS) are up: run the upgrade over @stream. */
 static void begin(actr_ws_conn_t *c) {
   /* Only the handshake head until the connection opens: a connection that
@@ -324,6 +315,7 @@ void actr__ws_conn_begin_io(actr_ws_conn_t *c, GIOStream *stream, GSocket *sock,
 }
 
 void actr__ws_conn_arm_handshake_timer(actr_ws_conn_t *c) {
-  actr__ws_conn_arm_timer(c, c->cfg.connect_timeout_ms, on_handshake_timeout);
+  actr__ws_conn_arm_timer(c, c->cfg.connect_timeout_ms, ACTR_ETIMEOUT,
+                          "WebSocket handshake timed out");
 }
 

@@ -73,8 +73,8 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c);
 /* ---- ws_close.c ---- */
 
 /* actr__ws_conn_arm_timer: (re)arm the connection's one timer (handshake or
- * close) to call @fn in @ms. */
-void actr__ws_conn_arm_timer(actr_ws_conn_t *c, int ms, GSourceFunc fn);
+ * close): in @ms the connection is torn down with @code and @why (static). */
+void actr__ws_conn_arm_timer(actr_ws_conn_t *c, int ms, int code, const char *why);
 /* actr__ws_conn_fail: a protocol failure: close with @code (or tear down
  * when not open yet), logged. */
 void actr__ws_conn_fail(actr_ws_conn_t *c, uint16_t code, const char *why);

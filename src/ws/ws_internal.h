@@ -71,6 +71,8 @@ struct actr_ws_conn {
   bool tls;
   GCancellable *cancel;
   GSource *in_src, *out_src, *kick_src, *ping_src, *timer_src;
+  int timer_code;        /* timer_src tears down with these (handshake or close) */
+  const char *timer_why;
   uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
   size_t rbuf_size, rpos, rend;
   bool after_large; /* the last message was large: read small until the next header */

@@ -13,6 +13,18 @@
 #define TCP_RTO_MAX_MS 44 /* Linux 6.15 */
 #endif
 
+/* io_result: a GSocket call's result as ours: a byte count, IO_WOULD_BLOCK
+ * (with *@err cleared) or IO_ERROR (*@err set). */
+static gssize io_result(gssize n, GError **err) {
+  if (n >= 0)
+    return n;
+  if (g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+    g_clear_error(err);
+    return IO_WOULD_BLOCK;
+  }
+  return IO_ERROR;
+}
+
 gssize actr__ws_conn_io_read(actr_ws_conn_t *c, GInputVector *v, int nv, GError **err) {
   gssize n;
   if (c->tls) {
@@ -23,14 +35,7 @@ gssize actr__ws_conn_io_read(actr_ws_conn_t *c, GInputVector *v, int nv, GError 
     gint flags = 0;
     n = g_socket_receive_message(c->sock, NULL, v, nv, NULL, NULL, &flags, NULL, err);
   }
-  if (n < 0) {
-    if (g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-      g_clear_error(err);
-      return IO_WOULD_BLOCK;
-    }
-    return IO_ERROR;
-  }
-  return n;
+  return io_result(n, err);
 }
 
 gssize actr__ws_conn_io_write(actr_ws_conn_t *c, GOutputVector *v, int nv, GError **err) {
@@ -45,15 +50,8 @@ gssize actr__ws_conn_io_write(actr_ws_conn_t *c, GOutputVector *v, int nv, GErro
       return IO_ERROR;
     return (gssize)written;
   }
-  gssize n = g_socket_send_message(c->sock, NULL, v, nv, NULL, 0, G_SOCKET_MSG_NONE, NULL, err);
-  if (n < 0) {
-    if (g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-      g_clear_error(err);
-      return IO_WOULD_BLOCK;
-    }
-    return IO_ERROR;
-  }
-  return n;
+  return io_result(
+      g_socket_send_message(c->sock, NULL, v, nv, NULL, 0, G_SOCKET_MSG_NONE, NULL, err), err);
 }
 
 static gboolean on_sock_in(GSocket *s, GIOCondition cond, gpointer p) {
