@@ -115,6 +115,17 @@ static void envelope_init(Signaling__SignalingEnvelope *e, Google__Protobuf__Tim
 
 /* send_envelope: fill in who we are (source, credential), encode and queue
  * on the current link, never waiting. */
+/* count_ok: one more in @counter (a field of c->st) when @rc is ACTR_OK;
+ * returns @rc. */
+static int count_ok(actr__sig_client_t *c, int rc, uint64_t *counter) {
+  if (rc == ACTR_OK) {
+    g_mutex_lock(&c->mu);
+    (*counter)++;
+    g_mutex_unlock(&c->mu);
+  }
+  return rc;
+}
+
 static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e) {
   uint8_t *buf;
   size_t len;
@@ -144,12 +155,7 @@ static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e)
   rc = actr_ws_conn_send_message(conn, false, buf, len, 0);
   actr_ws_conn_unref(conn);
   free(buf);
-  if (rc == ACTR_OK) {
-    g_mutex_lock(&c->mu);
-    c->st.frames_sent++;
-    g_mutex_unlock(&c->mu);
-  }
-  return rc;
+  return count_ok(c, rc, &c->st.frames_sent);
 }
 
 /* take_identity: copy @cred's ActrId, signed credential and URL into @c
@@ -524,12 +530,7 @@ int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
   e.actr_relay = relay;
   int rc = send_envelope(c, &e);
   g_free(id);
-  if (rc == ACTR_OK) {
-    g_mutex_lock(&c->mu);
-    c->st.relays_sent++;
-    g_mutex_unlock(&c->mu);
-  }
-  return rc;
+  return count_ok(c, rc, &c->st.relays_sent);
 }
 
 /* server_error: an answer that is server_to_actr.error, as a code. */
