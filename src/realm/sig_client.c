@@ -411,6 +411,21 @@ static gpointer supervisor_main(gpointer p) {
   return NULL;
 }
 
+/* client_release: free what the client holds, once nothing uses it. */
+static void client_release(actr__sig_client_t *c) {
+  free(c->pending);
+  g_free(c->url);
+  g_free(c->base_url);
+  g_free(c->ca_file);
+  if (c->cred)
+    actr__pb_free(&c->cred->base);
+  g_mutex_clear(&c->mu);
+  g_mutex_clear(&c->cred_mu);
+  g_cond_clear(&c->cond);
+  actr_runtime_unref(c->rt);
+  free(c);
+}
+
 int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
                          const actr__sig_events_t *events, void *user,
                          actr__sig_client_t **out) {
@@ -452,17 +467,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     g_mutex_unlock(&c->mu);
     if (!close_and_drain(c)) /* a callback may still come: never free under it */
       return actr__fail(rc, "%s", why);
-    free(c->pending);
-    g_free(c->url);
-    g_free(c->base_url);
-    g_free(c->ca_file);
-    if (c->cred)
-      actr__pb_free(&c->cred->base);
-    g_mutex_clear(&c->mu);
-    g_mutex_clear(&c->cred_mu);
-    g_cond_clear(&c->cond);
-    actr_runtime_unref(c->rt);
-    free(c);
+    client_release(c);
     return actr__fail(rc, "%s", why);
   }
   actr_runtime_call(rt, start_heartbeat, c);
@@ -617,16 +622,7 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   g_thread_join(c->supervisor);
   if (!close_and_drain(c))
     return;
-  free(c->pending);
-  g_free(c->url);
-  g_free(c->base_url);
-  g_free(c->ca_file);
-  actr__pb_free(&c->cred->base);
-  g_mutex_clear(&c->mu);
-  g_mutex_clear(&c->cred_mu);
-  g_cond_clear(&c->cond);
-  actr_runtime_unref(c->rt);
-  free(c);
+  client_release(c);
 }
 
 int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,

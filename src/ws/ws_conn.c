@@ -49,6 +49,22 @@ void actr_ws_config_init(actr_ws_config_t *cfg) {
   cfg->max_handshakes = 64;
 }
 
+void actr__ws_config_own_strings(actr_ws_config_t *cfg) {
+  cfg->ca_file = g_strdup(cfg->ca_file);
+  cfg->source_id = g_strdup(cfg->source_id);
+  cfg->credential = g_strdup(cfg->credential);
+  cfg->cert_file = g_strdup(cfg->cert_file);
+  cfg->key_file = g_strdup(cfg->key_file);
+}
+
+void actr__ws_config_free_strings(actr_ws_config_t *cfg) {
+  g_free((char *)cfg->ca_file);
+  g_free((char *)cfg->source_id);
+  g_free((char *)cfg->credential);
+  g_free((char *)cfg->cert_file);
+  g_free((char *)cfg->key_file);
+}
+
 static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
   actr_ws_config_t d;
   actr_ws_config_init(&d);
@@ -68,11 +84,7 @@ static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
 #undef DEF
   if (out->inbound_queue_messages > (1u << 24))
     out->inbound_queue_messages = 1u << 24;
-  out->ca_file = out->ca_file ? g_strdup(out->ca_file) : NULL;
-  out->source_id = out->source_id ? g_strdup(out->source_id) : NULL;
-  out->credential = out->credential ? g_strdup(out->credential) : NULL;
-  out->cert_file = out->cert_file ? g_strdup(out->cert_file) : NULL;
-  out->key_file = out->key_file ? g_strdup(out->key_file) : NULL;
+  actr__ws_config_own_strings(out);
 }
 
 actr_ws_conn_t *actr__ws_conn_new(actr_runtime_t *rt, bool is_server, const actr_ws_config_t *cfg) {
@@ -122,11 +134,7 @@ static void conn_free(actr_ws_conn_t *c) {
   g_mutex_clear(&c->rx_mu);
   g_cond_clear(&c->any_cond);
   g_mutex_clear(&c->lane_mu);
-  g_free((char *)c->cfg.ca_file);
-  g_free((char *)c->cfg.source_id);
-  g_free((char *)c->cfg.credential);
-  g_free((char *)c->cfg.cert_file);
-  g_free((char *)c->cfg.key_file);
+  actr__ws_config_free_strings(&c->cfg);
   g_free(c->path);
   g_free(c->source_id);
   g_free(c->credential);

@@ -150,6 +150,12 @@ static inline bool ws_cond_wait(GCond *cond, GMutex *mu, unsigned *waiters, cons
   return in_time;
 }
 
+/* actr__ws_config_own_strings / actr__ws_config_free_strings: make the
+ * strings of a copied config the copy's own (duplicates, NULL stays NULL) /
+ * free them. */
+void actr__ws_config_own_strings(actr_ws_config_t *cfg);
+void actr__ws_config_free_strings(actr_ws_config_t *cfg);
+
 /* actr__ws_conn_new: a connection object with no socket yet, no handle
  * (refs 0).  Copies @cfg (NULL: defaults) and the strings. */
 actr_ws_conn_t *actr__ws_conn_new(actr_runtime_t *rt, bool is_server, const actr_ws_config_t *cfg);
