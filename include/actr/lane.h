@@ -69,20 +69,20 @@ ACTR_API void actr_reassembly_config_default(actr_payload_type_t type,
  * where it never waits and returns ACTR_EWOULD_BLOCK instead.  Codes:
  * ACTR_EINVALID_OPERATION (lane kind has no raw send), ACTR_EMESSAGE_TOO_LARGE,
  * ACTR_ECHANNEL_CLOSED / ACTR_EWEBSOCKET_CLOSED / ACTR_EDATA_CHANNEL_CLOSED,
- * ACTR_EDATA_CHANNEL_NOT_OPEN, ACTR_ETIMEOUT. */
+ * ACTR_EDATA_CHANNEL_NOT_OPEN, ACTR_ETIMEOUT.
+ *
+ * (DataChannel lanes of a reliable type: messages of several fragments sent
+ * at once by several threads are kept within the receiver's reassembly
+ * caps -- the same as this lane's, actr_reassembly_config_t -- so the
+ * receiver never evicts one that send reported sent; a sender waits for
+ * room among them, and a message larger than max_pending_bytes is
+ * refused with ACTR_EMESSAGE_TOO_LARGE.) */
 ACTR_API int actr_lane_send(actr_lane_t *lane, const void *data, size_t len);
 
 /** actr_lane_try_send: as actr_lane_send but never waits: the whole message
  * goes now or ACTR_EWOULD_BLOCK and nothing is sent (a DataChannel lane
  * sends every fragment at once or none). */
 ACTR_API int actr_lane_try_send(actr_lane_t *lane, const void *data, size_t len);
-
-/* (DataChannel lanes of a reliable type: messages of several fragments sent
- * at once by several threads are kept within the receiver's reassembly
- * caps -- the same as this lane's, actr_reassembly_config_t -- so the
- * receiver never evicts one that send reported sent; a sender waits for
- * room among them, and a message larger than max_pending_bytes is
- * refused with ACTR_EMESSAGE_TOO_LARGE.) */
 
 /** actr_lane_send_timeout: as actr_lane_send, waiting at most @p timeout_ms
  * in all (0: as try_send; -1: no limit): ACTR_ETIMEOUT when the time runs

@@ -174,17 +174,18 @@ ACTR_API bool actr_ws_conn_is_open(const actr_ws_conn_t *conn);
 /** actr_ws_conn_stats: copy the counters into *@p out. */
 ACTR_API int actr_ws_conn_stats(const actr_ws_conn_t *conn, actr_ws_conn_stats_t *out);
 
-/* ---- event-driven use ----
- * Lanes of a connection take handlers (actr_lane_set_handler: each message
- * of that type goes to the handler on the I/O thread, as it is decoded, in
- * order; queued ones first).  A handler's send never waits: it returns
- * ACTR_EWOULD_BLOCK when the connection's outbound queue is full.  Then:
- * keep the message, actr_ws_conn_pause the connection (nothing more is read
- * from the peer, so TCP pushes it back), and on on_writable send it again
- * and actr_ws_conn_resume.  No thread per connection is needed
- * (actr-lane serve works this way). */
+/* ---- event-driven use ---- */
 
-/** actr_ws_conn_callbacks_t: a connection's events, on the I/O thread. */
+/** actr_ws_conn_callbacks_t: a connection's events, on the I/O thread.
+ *
+ * Event-driven use: lanes of a connection take handlers (actr_lane_set_handler:
+ * each message of that type goes to the handler on the I/O thread, as it is
+ * decoded, in order; queued ones first).  A handler's send never waits: it
+ * returns ACTR_EWOULD_BLOCK when the connection's outbound queue is full.
+ * Then: keep the message, actr_ws_conn_pause the connection (nothing more is
+ * read from the peer, so TCP pushes it back), and on on_writable send it
+ * again and actr_ws_conn_resume.  No thread per connection is needed
+ * (actr-lane serve works this way). */
 typedef struct actr_ws_conn_callbacks {
   /** on_writable: a send refused for a full outbound queue (ACTR_EWOULD_BLOCK
    * or ACTR_ETIMEOUT) may be tried again: the queue has drained to half.
