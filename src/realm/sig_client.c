@@ -113,8 +113,6 @@ static void envelope_init(Signaling__SignalingEnvelope *e, Google__Protobuf__Tim
   e->timestamp = ts;
 }
 
-/* send_envelope: fill in who we are (source, credential), encode and queue
- * on the current link, never waiting. */
 /* count_ok: one more in @counter (a field of c->st) when @rc is ACTR_OK;
  * returns @rc. */
 static int count_ok(actr__sig_client_t *c, int rc, uint64_t *counter) {
@@ -126,6 +124,8 @@ static int count_ok(actr__sig_client_t *c, int rc, uint64_t *counter) {
   return rc;
 }
 
+/* send_envelope: fill in who we are (source, credential), encode and queue
+ * on the current link, never waiting. */
 static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e) {
   uint8_t *buf;
   size_t len;
@@ -156,6 +156,23 @@ static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e)
   actr_ws_conn_unref(conn);
   free(buf);
   return count_ok(c, rc, &c->st.frames_sent);
+}
+
+/* send_flow: @req (to actrix) or, when it is NULL, @relay (through actrix)
+ * in a fresh envelope @id, by send_envelope. */
+static int send_flow(actr__sig_client_t *c, char *id, Signaling__ActrToSignaling *req,
+                     Signaling__ActrRelay *relay) {
+  Signaling__SignalingEnvelope e;
+  Google__Protobuf__Timestamp ts;
+  envelope_init(&e, &ts, id);
+  if (req) {
+    e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
+    e.actr_to_server = req;
+  } else {
+    e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY;
+    e.actr_relay = relay;
+  }
+  return send_envelope(c, &e);
 }
 
 /* take_identity: copy @cred's ActrId, signed credential and URL into @c
@@ -279,12 +296,7 @@ static gboolean heartbeat_cb(gpointer p) {
   g_mutex_lock(&c->mu);
   snprintf(id, sizeof id, "env-%" PRIu64, ++c->next_id);
   g_mutex_unlock(&c->mu);
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
-  e.actr_to_server = &req;
-  if (send_envelope(c, &e) == ACTR_OK) {
+  if (send_flow(c, id, &req, NULL) == ACTR_OK) {
     g_mutex_lock(&c->mu);
     c->st.pings_sent++;
     snprintf(c->hb_id, sizeof c->hb_id, "%s", id);
@@ -502,12 +514,7 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
   memcpy(id, p->id, sizeof id);
   g_mutex_unlock(&c->mu);
 
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
-  e.actr_to_server = req;
-  int rc = send_envelope(c, &e);
+  int rc = send_flow(c, id, req, NULL);
   gint64 until = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   g_mutex_lock(&c->mu);
   while (rc == ACTR_OK && !p->reply) {
@@ -528,12 +535,7 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
 
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
   char *id = g_uuid_string_random();
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY;
-  e.actr_relay = relay;
-  int rc = send_envelope(c, &e);
+  int rc = send_flow(c, id, NULL, relay);
   g_free(id);
   return count_ok(c, rc, &c->st.relays_sent);
 }
