@@ -69,11 +69,9 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = true;
   g_mutex_unlock(&c->tx_mu);
-  actr__ws_drop_source(&c->in_src);
-  actr__ws_drop_source(&c->out_src);
-  actr__ws_drop_source(&c->kick_src);
-  actr__ws_drop_source(&c->ping_src);
-  actr__ws_drop_source(&c->timer_src);
+  GSource **sources[] = {&c->in_src, &c->out_src, &c->kick_src, &c->ping_src, &c->timer_src};
+  for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
+    actr__ws_drop_source(sources[i]);
   if (c->cancel)
     g_cancellable_cancel(c->cancel);
   g_clear_object(&c->cancel);
