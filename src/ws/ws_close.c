@@ -124,12 +124,15 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   }
   actr__log(ACTR_LOG_DEBUG, "WebSocket %s closed: %s", c->path ? c->path : "", why ? why : "");
   /* Handlers end with the connection; their lanes are let go below, last. */
-  actr_lane_t *held[ACTR_PAYLOAD_TYPE_COUNT];
+  actr_lane_t *held[2 * ACTR_PAYLOAD_TYPE_COUNT];
   g_mutex_lock(&c->rx_mu);
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
     held[t] = c->q[t].handler_lane;
     c->q[t].handler = NULL;
     c->q[t].handler_lane = NULL;
+    held[ACTR_PAYLOAD_TYPE_COUNT + t] = c->q[t].writable_lane;
+    c->q[t].writable = NULL;
+    c->q[t].writable_lane = NULL;
   }
   g_mutex_unlock(&c->rx_mu);
   actr_ws_conn_callbacks_t cbs = c->cbs;
@@ -144,7 +147,7 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   g_cond_broadcast(&c->done_cond);
   g_mutex_unlock(&c->done_mu);
   actr__ws_conn_unref_internal(c); /* the I/O side's reference */
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+  for (int t = 0; t < 2 * ACTR_PAYLOAD_TYPE_COUNT; t++)
     actr_lane_unref(held[t]); /* may be the last handle: @c is not touched after */
 }
 

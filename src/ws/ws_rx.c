@@ -104,15 +104,21 @@ static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   ws_queue_t *q = &c->q[type];
   if (q->handler) { /* push delivery: written on this thread only */
     actr_msg_t *msg = m->msg;
-    if (m->masked)
-      actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg), m->key,
-                    0);
     g_mutex_lock(&c->rx_mu);
-    q->msgs_received++;
-    q->bytes_received += actr_msg_len(msg);
+    /* Paused, or older messages still queued: this one queues behind. */
+    bool direct = !q->handler_paused && q->count == 0;
+    if (direct) {
+      q->msgs_received++;
+      q->bytes_received += actr_msg_len(msg);
+    }
     g_mutex_unlock(&c->rx_mu);
-    q->handler(q->handler_lane, msg, q->handler_user);
-    return atomic_load(&c->state) != WS_CLOSED;
+    if (direct) {
+      if (m->masked)
+        actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg),
+                      m->key, 0);
+      q->handler(q->handler_lane, msg, q->handler_user);
+      return atomic_load(&c->state) != WS_CLOSED;
+    }
   }
   g_mutex_lock(&c->rx_mu);
   bool ok = push_locked(c, type, m);

@@ -393,8 +393,8 @@ void actr__ws_conn_flush(actr_ws_conn_t *c) {
       if (writable)
         c->want_writable = false;
       g_mutex_unlock(&c->tx_mu);
-      if (writable && c->cbs.on_writable) /* sends from it only queue: no re-entry */
-        c->cbs.on_writable(c, c->cbs_user);
+      if (writable) /* sends from there only queue: no re-entry */
+        actr__ws_conn_tell_writable(c);
     }
   }
 }
