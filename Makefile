@@ -1,7 +1,7 @@
 # libactr — the two commands (`make demo`, `make test`) and their siblings.
 # Each target installs what is missing (scripts/install-deps.sh), builds with
 # Meson + Ninja, and runs.
-.PHONY: all deps build demo test bench fuzz soak asan fuzz-build clean
+.PHONY: all deps build demo test bench fuzz soak asan fuzz-build docs clean
 
 NINJA_JOBS ?= 2
 MESON_SETUP = meson setup --wipe
@@ -17,6 +17,12 @@ demo: build
 	@scripts/install-deps.sh demo
 	./build/src/tool/actr-lane demo
 	scripts/demo-realm.sh ./build/src/tool/actr-lane
+
+# The HTML API reference of include/actr/*.h (Doxygen) in build/docs/html;
+# fails on any undocumented public name (scripts/docs.sh).
+docs:
+	@scripts/install-deps.sh docs
+	scripts/docs.sh . build/docs
 
 asan:
 	@[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \

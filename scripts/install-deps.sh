@@ -1,6 +1,6 @@
 #!/bin/sh
 # install-deps.sh — install the Debian packages libactr needs, only those
-# missing.  Usage: scripts/install-deps.sh [build|demo|test|bench|fuzz|soak|all]...
+# missing.  Usage: scripts/install-deps.sh [build|demo|test|docs|bench|fuzz|soak|all]...
 # Runs apt-get (as root, or through sudo) only when something is missing.
 set -eu
 
@@ -24,11 +24,13 @@ FAULT_TEST="iptables iputils-ping"
 # The test actrix (tests/realm/test_actrix.py): protobuf messages, Ed25519.
 REALM_TEST="python3-protobuf python3-cryptography python3-websockets"
 RTC_BENCH="chromium iproute2 nodejs npm"
+# The API reference (make docs; the api-docs test checks it in make test).
+DOCS="doxygen python3"
 # The soak (scripts/soak.sh): the loopback-only namespace, the hostile client
 # (websockets, aiortc), the RSS plot, gdb (serve's malloc_stats).
 SOAK="iproute2 python3-websockets python3-aiortc gnuplot-nox gdb"
 BUILD="$BUILD $WS_BUILD $RTC_BUILD"
-TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST $FAULT_TEST"
+TEST="$BUILD clang libclang-rt-14-dev $WS_TEST $RTC_TEST $REALM_TEST $FAULT_TEST $DOCS"
 BENCH="$BUILD libzmq3-dev $WS_BENCH $RTC_BENCH gnuplot-nox"
 FUZZ="$BUILD clang libclang-rt-14-dev"
 
@@ -40,10 +42,11 @@ for group in "$@"; do
     build) want="$want $BUILD" ;;
     demo) want="$want $BUILD iproute2 $REALM_TEST" ;;
     test) want="$want $TEST"; npm_modules=yes ;;
+    docs) want="$want $DOCS" ;;
     bench) want="$want $BENCH"; npm_modules=yes ;;
     fuzz) want="$want $FUZZ" ;;
     soak) want="$want $BUILD $SOAK" ;;
-    all) want="$want $TEST $BENCH $FUZZ $SOAK"; npm_modules=yes ;;
+    all) want="$want $TEST $BENCH $FUZZ $SOAK $DOCS"; npm_modules=yes ;;
     *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
   esac
 done

@@ -1,4 +1,5 @@
-/* actr/actr.h — the whole public API of libactr in one include. */
+/** @file
+ * actr/actr.h — the whole public API of libactr in one include. */
 #ifndef ACTR_ACTR_H
 #define ACTR_ACTR_H
 

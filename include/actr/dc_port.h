@@ -43,7 +43,7 @@ typedef enum actr_lane_dc_state {
  * actr_lane_resume and the writable handler.  lend and wake are
  * optional. */
 typedef struct actr_lane_dc_port_ops {
-  /** Queue one frame (one data channel message) for the peer.  @frame is
+  /** Queue one frame (one data channel message) for the peer.  @p frame is
    * (transfer full): consumed even on failure.  ACTR_EDATA_CHANNEL_CLOSED
    * once closing or closed, ACTR_EDATA_CHANNEL_NOT_OPEN while connecting,
    * ACTR_EDATA_CHANNEL for anything else.  Never blocks. */
@@ -60,22 +60,22 @@ typedef struct actr_lane_dc_port_ops {
   /** The lane's last reference to the port is gone: free it.  No other
    * operation follows. */
   void (*release)(void *port);
-  /** Run @fn(@data) on the delivery thread and wait for it; inline when
-   * called there.  Returns what @fn returns. */
+  /** Run @p fn(@p data) on the delivery thread and wait for it; inline when
+   * called there.  Returns what @p fn returns. */
   int (*call)(void *port, int (*fn)(void *data), void *data);
   /** True on the delivery thread (where the lane's sends never wait). */
   bool (*on_delivery_thread)(void *port);
   /** The most bytes the channel holds queued (sends beyond it fail). */
   size_t (*buffer_limit)(void *port);
   /** Optional: a receiver is about to wait for a message: run the
-   * delivery loop on its thread until @done(@data) is true (check it
-   * after each step) or @timeout_ms (-1: no limit) passed.  Return false
+   * delivery loop on its thread until @p done(@p data) is true (check it
+   * after each step) or @p timeout_ms (-1: no limit) passed.  Return false
    * at once when it cannot; the receiver then waits its usual way. */
   bool (*lend)(void *port, bool (*done)(void *data), void *data, int timeout_ms);
-  /** Optional: make a loop running for lend look at @done again (the lane
+  /** Optional: make a loop running for lend look at @p done again (the lane
    * closed under the waiting receiver). */
   void (*wake)(void *port);
-  /** Optional: run @fn(@data) on the delivery thread later, from a
+  /** Optional: run @p fn(@p data) on the delivery thread later, from a
    * dispatch of its own: never inline, not even on that thread. */
   void (*post)(void *port, void (*fn)(void *data), void *data);
 } actr_lane_dc_port_ops_t;
@@ -89,30 +89,30 @@ typedef struct actr_lane_dc_config {
   actr_reassembly_config_t reassembly; /**< zeros: actr_reassembly_config_default() of the type */
 } actr_lane_dc_config_t;
 
-/** actr_lane_dc_config_init: zero @cfg (the defaults everywhere). */
+/** actr_lane_dc_config_init: zero @p cfg (the defaults everywhere). */
 ACTR_API void actr_lane_dc_config_init(actr_lane_dc_config_t *cfg);
 
-/** actr_lane_dc_new: a DataChannel lane of @type over @port (your channel;
- * the lane holds it until ops->release), starting in @state.  @ops must
- * outlive the lane; @cfg may be NULL.  *@out is (transfer full,
+/** actr_lane_dc_new: a DataChannel lane of @p type over @p port (your channel;
+ * the lane holds it until ops->release), starting in @p state.  @p ops must
+ * outlive the lane; @p cfg may be NULL.  *@p out is (transfer full,
  * actr_lane_unref).  The lane speaks SPEC §1.3 to the peer: any DataChannel
  * lane (libactr's, actr's Rust lanes) reads what it sends.  Codes:
  * ACTR_EINVALID_ARGUMENT (a mandatory op missing, call /
- * on_delivery_thread / buffer_limit not all or none, an invalid @type),
+ * on_delivery_thread / buffer_limit not all or none, an invalid @p type),
  * ACTR_ENOT_IMPLEMENTED (MEDIA_RTP), ACTR_ENO_MEMORY. */
 ACTR_API int actr_lane_dc_new(actr_payload_type_t type, const actr_lane_dc_port_ops_t *ops,
                               void *port, actr_lane_dc_state_t state,
                               const actr_lane_dc_config_t *cfg, actr_lane_t **out);
 
-/** actr_lane_dc_port_state: the channel moved to @state (earlier states
+/** actr_lane_dc_port_state: the channel moved to @p state (earlier states
  * are ignored).  Wakes senders waiting for the channel to open. */
 ACTR_API void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state);
 
 /** actr_lane_dc_port_frame: one whole channel message arrived.  Returns
  * true when the lane took it (transfer full); false when its queue is
- * full: the port keeps @frame, delivers nothing more, and delivers @frame
+ * full: the port keeps @p frame, delivers nothing more, and delivers @p frame
  * again after ops->resume.  Never blocks; with a handler set, the handler
- * runs inside this call for the messages @frame completes. */
+ * runs inside this call for the messages @p frame completes. */
 ACTR_API bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame);
 
 /** actr_lane_dc_port_drained: buffered_amount fell to at most half the

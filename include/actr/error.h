@@ -1,4 +1,5 @@
-/* actr/error.h — error codes, their names, messages and retry classes.
+/** @file
+ * actr/error.h — error codes, their names, messages and retry classes.
  *
  * Every libactr call returns an int: ACTR_OK (0) or one of the negative codes
  * below.  The codes cover the kinds of the reference implementation's
@@ -15,7 +16,7 @@
 extern "C" {
 #endif
 
-/* ACTR_ERRNO_MAP: the one list of codes.  XX(NAME, value, class, message). */
+/** ACTR_ERRNO_MAP: the one list of codes.  XX(NAME, value, class, message). */
 #define ACTR_ERRNO_MAP(XX)                                                         \
   XX(CONNECTION,          -1, TRANSIENT, "connection error")                       \
   XX(SIGNALING,           -2, TRANSIENT, "signaling error")                        \
@@ -50,59 +51,59 @@ extern "C" {
   XX(URL_PARSE,           -31, CLIENT,    "malformed URL")                         \
   XX(INTERNAL,            -32, INTERNAL,  "internal error")
 
-/* actr_err_t: ACTR_OK or a negative ACTR_E* code. */
+/** actr_err_t: ACTR_OK or a negative ACTR_E* code. */
 typedef enum actr_err {
-  ACTR_OK = 0,
+  ACTR_OK = 0, /**< success */
 #define ACTR__ERR_ENUM(name, val, cls, msg) ACTR_E##name = (val),
   ACTR_ERRNO_MAP(ACTR__ERR_ENUM)
 #undef ACTR__ERR_ENUM
 } actr_err_t;
 
-/* actr_err_class_t: how a caller should react to a failure (actr ErrorKind). */
+/** actr_err_class_t: how a caller should react to a failure (actr ErrorKind). */
 typedef enum actr_err_class {
-  ACTR_ERR_CLASS_NONE = 0,  /* not an error (ACTR_OK) */
-  ACTR_ERR_CLASS_TRANSIENT, /* retrying later may succeed */
-  ACTR_ERR_CLASS_CLIENT,    /* the caller's request is wrong; do not retry */
-  ACTR_ERR_CLASS_CORRUPT,   /* the data received is damaged; drop it */
-  ACTR_ERR_CLASS_INTERNAL   /* a bug or resource failure inside libactr */
+  ACTR_ERR_CLASS_NONE = 0,  /**< not an error (ACTR_OK) */
+  ACTR_ERR_CLASS_TRANSIENT, /**< retrying later may succeed */
+  ACTR_ERR_CLASS_CLIENT,    /**< the caller's request is wrong; do not retry */
+  ACTR_ERR_CLASS_CORRUPT,   /**< the data received is damaged; drop it */
+  ACTR_ERR_CLASS_INTERNAL   /**< a bug or resource failure inside libactr */
 } actr_err_class_t;
 
-/* actr_err_message: a short English message for @err (transfer none, static).
+/** actr_err_message: a short English message for @p err (transfer none, static).
  * Unknown values give "unknown error".  Any thread. */
 ACTR_API const char *actr_err_message(int err);
 
-/* actr_err_name: the code's name without prefix, e.g. "DATA_CHANNEL_CLOSED"
+/** actr_err_name: the code's name without prefix, e.g. "DATA_CHANNEL_CLOSED"
  * (transfer none, static).  Unknown values give "UNKNOWN".  Any thread. */
 ACTR_API const char *actr_err_name(int err);
 
-/* actr_err_class: the retry class of @err.  Any thread. */
+/** actr_err_class: the retry class of @p err.  Any thread. */
 ACTR_API actr_err_class_t actr_err_class(int err);
 
-/* actr_err_class_name: "transient", "client", "corrupt", "internal" or "none". */
+/** actr_err_class_name: "transient", "client", "corrupt", "internal" or "none". */
 ACTR_API const char *actr_err_class_name(actr_err_class_t cls);
 
-/* actr_err_detail: the detailed message of the last failing libactr call on
+/** actr_err_detail: the detailed message of the last failing libactr call on
  * the calling thread, e.g. "fragment too short: 5 bytes (minimum 8)"
  * (transfer none; valid until the next failing call on this thread).  Returns
  * "" if no call on this thread has failed yet. */
 ACTR_API const char *actr_err_detail(void);
 
-/* actr_log_level_t: severity passed to the log handler. */
+/** actr_log_level_t: severity passed to the log handler. */
 typedef enum actr_log_level {
-  ACTR_LOG_ERROR = 0,
-  ACTR_LOG_WARN,
-  ACTR_LOG_INFO,
-  ACTR_LOG_DEBUG
+  ACTR_LOG_ERROR = 0, /**< a failure libactr could not handle */
+  ACTR_LOG_WARN,      /**< something went wrong and was handled (a peer dropped, data refused) */
+  ACTR_LOG_INFO,      /**< a notable event */
+  ACTR_LOG_DEBUG      /**< details for debugging */
 } actr_log_level_t;
 
-/* actr_log_fn: receives every log line libactr produces.  May be called from
+/** actr_log_fn: receives every log line libactr produces.  May be called from
  * any libactr thread (the I/O thread included); must not call back into a
  * blocking libactr function. */
 typedef void (*actr_log_fn)(actr_log_level_t level, const char *msg, void *user);
 
-/* actr_log_set_handler: route libactr's log lines to @fn (NULL: discard, the
- * default — libactr prints nothing on its own).  Lines above @max_level are
- * not formatted at all.  Any thread, any time: the handler and its @user
+/** actr_log_set_handler: route libactr's log lines to @p fn (NULL: discard, the
+ * default — libactr prints nothing on its own).  Lines above @p max_level are
+ * not formatted at all.  Any thread, any time: the handler and its @p user
  * change together for every later line; a line being written on another
  * thread meanwhile may still go to the previous handler. */
 ACTR_API void actr_log_set_handler(actr_log_fn fn, actr_log_level_t max_level, void *user);

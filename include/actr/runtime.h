@@ -1,4 +1,5 @@
-/* actr/runtime.h — the I/O runtime: one event loop that owns every socket
+/** @file
+ * actr/runtime.h — the I/O runtime: one event loop that owns every socket
  * of every network lane (WebSocket, WebRTC) created on it, run by a thread
  * of its own.
  *
@@ -33,41 +34,43 @@
 extern "C" {
 #endif
 
+/** actr_runtime_t: one I/O thread and its event loop (shared:
+ * actr_runtime_ref / actr_runtime_unref). */
 typedef struct actr_runtime actr_runtime_t;
 
-/* actr_runtime_config_t: how a runtime runs (copied at creation). */
+/** actr_runtime_config_t: how a runtime runs (copied at creation). */
 typedef struct actr_runtime_config {
-  bool lend_loop; /* receivers may run the loop while they wait (above): false */
+  bool lend_loop; /**< receivers may run the loop while they wait (above): false */
 } actr_runtime_config_t;
 
-/* actr_runtime_config_init: fill *@cfg with the defaults. */
+/** actr_runtime_config_init: fill *@p cfg with the defaults. */
 ACTR_API void actr_runtime_config_init(actr_runtime_config_t *cfg);
 
-/* actr_runtime_new: start the I/O thread, with the defaults.  *@out is
+/** actr_runtime_new: start the I/O thread, with the defaults.  *@p out is
  * (transfer full).  ACTR_ENO_MEMORY, ACTR_EINTERNAL if the thread cannot
  * start.  Any thread. */
 ACTR_API int actr_runtime_new(actr_runtime_t **out);
 
-/* actr_runtime_new_with: actr_runtime_new with @cfg (NULL: the defaults). */
+/** actr_runtime_new_with: actr_runtime_new with @p cfg (NULL: the defaults). */
 ACTR_API int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtime_t **out);
 
-/* actr_runtime_ref: another reference (objects created on a runtime hold one). */
+/** actr_runtime_ref: another reference (objects created on a runtime hold one). */
 ACTR_API actr_runtime_t *actr_runtime_ref(actr_runtime_t *rt);
 
-/* actr_runtime_unref: release a reference; the last one stops the I/O thread
+/** actr_runtime_unref: release a reference; the last one stops the I/O thread
  * (after the work already queued to it has run) and joins it.  When the
  * last one is given back on the I/O thread itself (a callback freeing an
  * object that held the runtime), it returns at once and the I/O thread
  * frees the runtime as it ends. */
 ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
 
-/* actr_runtime_invoke: run @fn(@data) on @rt's I/O thread soon (at once,
- * inline, when called on it); returns without waiting.  @fn runs with the
+/** actr_runtime_invoke: run @p fn(@p data) on @p rt's I/O thread soon (at once,
+ * inline, when called on it); returns without waiting.  @p fn runs with the
  * rules of the I/O thread (do not block) and may use every socket object
  * of the runtime directly.  Codes: ACTR_EINVALID_ARGUMENT.  Any thread. */
 ACTR_API int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data);
 
-/** actr_runtime_post: run @fn(@data) on @rt's I/O thread later, from a
+/** actr_runtime_post: run @p fn(@p data) on @p rt's I/O thread later, from a
  * dispatch of its own -- never inline, even when called on the I/O thread.
  * For a callback that must not run inside the code that calls it (e.g. a
  * handler resuming delivery).  Work posted before the last
@@ -75,14 +78,14 @@ ACTR_API int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), voi
  * thread. */
 ACTR_API int actr_runtime_post(actr_runtime_t *rt, void (*fn)(void *data), void *data);
 
-/* actr_runtime_call: run @fn(@data) on @rt's I/O thread and wait for it;
- * returns what @fn returns (inline when called on the I/O thread).  For
+/** actr_runtime_call: run @p fn(@p data) on @p rt's I/O thread and wait for it;
+ * returns what @p fn returns (inline when called on the I/O thread).  For
  * set-up and tear-down steps, not for the data path.  Hold your runtime
  * reference during the call.  ACTR_EINVALID_ARGUMENT for a NULL argument. */
 ACTR_API int actr_runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
 
-/* actr_runtime_is_io_thread: true when called from the thread that runs
- * @rt's loop now (its own thread, or a receiver lending itself). */
+/** actr_runtime_is_io_thread: true when called from the thread that runs
+ * @p rt's loop now (its own thread, or a receiver lending itself). */
 ACTR_API bool actr_runtime_is_io_thread(const actr_runtime_t *rt);
 
 #ifdef __cplusplus

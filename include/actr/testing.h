@@ -1,4 +1,5 @@
-/* actr/testing.h — hooks for tests (the reference's `test-utils` feature).
+/** @file
+ * actr/testing.h — hooks for tests (the reference's `test-utils` feature).
  * Not for production use: a hook slows every DataChannel send. */
 #ifndef ACTR_TESTING_H
 #define ACTR_TESTING_H
@@ -11,24 +12,24 @@
 extern "C" {
 #endif
 
-/* actr_testing_fragment_send_event_t: one DataChannel fragment that was just sent. */
+/** actr_testing_fragment_send_event_t: one DataChannel fragment that was just sent. */
 typedef struct actr_testing_fragment_send_event {
-  uint32_t msg_id;
-  uint16_t frag_index;
-  uint16_t total_frags;
-  size_t fragment_payload_len; /* payload bytes in this fragment (header excluded) */
-  size_t message_len;          /* bytes of the whole lane message */
+  uint32_t msg_id;      /**< the fragment header's message id */
+  uint16_t frag_index;  /**< this fragment's index in its message, from 0 */
+  uint16_t total_frags; /**< fragments of the message */
+  size_t fragment_payload_len; /**< payload bytes in this fragment (header excluded) */
+  size_t message_len;          /**< bytes of the whole lane message */
 } actr_testing_fragment_send_event_t;
 
-/* actr_testing_fragment_send_hook_fn: called on the sending thread after each
+/** actr_testing_fragment_send_hook_fn: called on the sending thread after each
  * fragment is handed to the channel, with no libactr lock held.  It may
  * block (sleep, wait on a condition) to delay the rest of the send, which
  * lets tests interleave or stall senders. */
 typedef void (*actr_testing_fragment_send_hook_fn)(const actr_testing_fragment_send_event_t *ev, void *user);
 
-/* actr_testing_set_fragment_send_hook: install @fn (NULL removes it) for
+/** actr_testing_set_fragment_send_hook: install @p fn (NULL removes it) for
  * every DataChannel lane of the process; the previous hook and its user
- * pointer are returned through @prev_fn / @prev_user (nullable) so a test
+ * pointer are returned through @p prev_fn / @p prev_user (nullable) so a test
  * can restore them.  Any thread. */
 ACTR_API void actr_testing_set_fragment_send_hook(actr_testing_fragment_send_hook_fn fn, void *user,
                                                   actr_testing_fragment_send_hook_fn *prev_fn,

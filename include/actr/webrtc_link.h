@@ -1,4 +1,5 @@
-/* actr/webrtc_link.h — DataChannel lanes between two actors over one WebRTC
+/** @file
+ * actr/webrtc_link.h — DataChannel lanes between two actors over one WebRTC
  * peer connection (the reference's WebRtcDataLane, SPEC §1.3, §2, §3).
  *
  * A link owns one peer connection (actr/webrtc.h), talks to the peer through
@@ -25,46 +26,48 @@
 extern "C" {
 #endif
 
+/** actr_webrtc_link_t: one DataChannel lane per payload type over a peer
+ * connection (one owner: actr_webrtc_link_free). */
 typedef struct actr_rtc_link actr_webrtc_link_t;
 
-/* actr_webrtc_link_config_t: zero fields take the defaults. */
+/** actr_webrtc_link_config_t: zero fields take the defaults. */
 typedef struct actr_webrtc_link_config {
-  /* ICE servers, policy, local addresses, ports, certificate, SCTP sizes,
+  /** ICE servers, policy, local addresses, ports, certificate, SCTP sizes,
    * dead-peer detection (peer_timeout_ms: 8000 by default; a silent peer
    * fails the link and every lane's blocked send/recv returns
    * ACTR_EDATA_CHANNEL_CLOSED).  Its callbacks and
    * user pointer are the link's and are ignored. */
   actr_webrtc_config_t webrtc;
-  /* Per lane: frames waiting for recv (64), the send high-water mark of the
+  /** Per lane: frames waiting for recv (64), the send high-water mark of the
    * channel's buffered amount (1 MiB), how long send waits for the channel
    * to open (10000 ms, the reference's INITIAL_CONNECTION_TIMEOUT). */
   uint32_t inbound_frames;
-  size_t send_high_water_bytes;
-  int open_timeout_ms;
-  /* Reassembly bounds; zeros: actr_reassembly_config_default() per type. */
+  size_t send_high_water_bytes; /**< see inbound_frames */
+  int open_timeout_ms;          /**< see inbound_frames */
+  /** Reassembly bounds; zeros: actr_reassembly_config_default() per type. */
   actr_reassembly_config_t reassembly;
 } actr_webrtc_link_config_t;
 
-/* actr_webrtc_link_config_init: zero @cfg and initialise its webrtc part. */
+/** actr_webrtc_link_config_init: zero @p cfg and initialise its webrtc part. */
 ACTR_API void actr_webrtc_link_config_init(actr_webrtc_link_config_t *cfg);
 
-/* actr_webrtc_link_new: start a link on @rt over @sig (borrowed: it must
- * outlive the link; the link sets its receiver).  @offerer: this side makes
+/** actr_webrtc_link_new: start a link on @p rt over @p sig (borrowed: it must
+ * outlive the link; the link sets its receiver).  @p offerer: this side makes
  * the offer now; otherwise it answers the offer that arrives.  Returns at
- * once; use actr_webrtc_link_wait_connected.  *@out is (transfer full). */
+ * once; use actr_webrtc_link_wait_connected.  *@p out is (transfer full). */
 ACTR_API int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cfg,
                                actr_signaling_t *sig, bool offerer, actr_webrtc_link_t **out);
 
-/* actr_webrtc_link_wait_connected: wait up to @timeout_ms (-1: no limit) for
+/** actr_webrtc_link_wait_connected: wait up to @p timeout_ms (-1: no limit) for
  * the peer connection to be CONNECTED.  ACTR_ETIMEOUT, or the failure
  * (ACTR_EICE, ACTR_EDTLS, ACTR_EWEBRTC, ACTR_ESIGNALING, ...). */
 ACTR_API int actr_webrtc_link_wait_connected(actr_webrtc_link_t *link, int timeout_ms);
 
-/* actr_webrtc_link_state: the peer connection's state now. */
+/** actr_webrtc_link_state: the peer connection's state now. */
 ACTR_API actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t *link);
 
-/* actr_webrtc_link_lane: the lane of @type (created on demand and cached):
- * *@out is a new handle (transfer full, actr_lane_unref).  Its send waits
+/** actr_webrtc_link_lane: the lane of @p type (created on demand and cached):
+ * *@p out is a new handle (transfer full, actr_lane_unref).  Its send waits
  * for the channel to open.
  *
  * Types nobody reads: a channel the peer opens before its lane is asked
@@ -77,13 +80,13 @@ ACTR_API actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t 
 ACTR_API int actr_webrtc_link_lane(actr_webrtc_link_t *link, actr_payload_type_t type,
                                 actr_lane_t **out);
 
-/* actr_webrtc_link_stats: the stats of @type's lane (zeros when there is none
+/** actr_webrtc_link_stats: the stats of @p type's lane (zeros when there is none
  * yet) without asking for it (so without changing what a full queue does,
  * above).  Any thread. */
 ACTR_API int actr_webrtc_link_stats(actr_webrtc_link_t *link, actr_payload_type_t type,
                                  actr_lane_stats_t *out);
 
-/* actr_webrtc_link_free: close every lane (blocked callers get
+/** actr_webrtc_link_free: close every lane (blocked callers get
  * ACTR_EDATA_CHANNEL_CLOSED), close the peer connection, free the link.
  * Lane handles still held stay valid (closed) until unreferenced. */
 ACTR_API void actr_webrtc_link_free(actr_webrtc_link_t *link);

@@ -1,4 +1,5 @@
-/* actr/websocket.h — the WebSocket wire (RFC 6455) and its lanes
+/** @file
+ * actr/websocket.h — the WebSocket wire (RFC 6455) and its lanes
  * (the reference's WebSocketDataLane, SPEC §1.4, §2).
  *
  * One connection carries every payload type: each lane message travels as
@@ -38,30 +39,34 @@
 extern "C" {
 #endif
 
+/** actr_ws_conn_t: a WebSocket connection (shared: actr_ws_conn_ref /
+ * actr_ws_conn_unref). */
 typedef struct actr_ws_conn actr_ws_conn_t;
+/** actr_ws_server_t: a WebSocket server (the application's handle:
+ * actr_ws_server_free). */
 typedef struct actr_ws_server actr_ws_server_t;
 
-/* actr_ws_config_t: settings of a connection or a server (copied at
+/** actr_ws_config_t: settings of a connection or a server (copied at
  * creation; strings too).  A zero number means "the default";
  * actr_ws_config_init() writes the defaults out. */
 typedef struct actr_ws_config {
-  uint64_t max_message_bytes;      /* largest WebSocket message, either way: 64 MiB */
-  uint32_t inbound_queue_messages; /* per payload type: 1024 */
-  uint64_t inbound_queue_bytes;    /* per payload type: 16 MiB (one larger message
+  uint64_t max_message_bytes;      /**< largest WebSocket message, either way: 64 MiB */
+  uint32_t inbound_queue_messages; /**< per payload type: 1024 */
+  uint64_t inbound_queue_bytes;    /**< per payload type: 16 MiB (one larger message
                                       is still taken into an empty queue) */
-  uint64_t outbound_queue_bytes;   /* frames accepted by send, not yet written: 8 MiB
+  uint64_t outbound_queue_bytes;   /**< frames accepted by send, not yet written: 8 MiB
                                       (one larger message is taken when it is empty) */
-  uint32_t unread_queue_messages;  /* a type nobody reads -- no lane of it was asked
+  uint32_t unread_queue_messages;  /**< a type nobody reads -- no lane of it was asked
                                       for while lanes of other types were, and
                                       actr_ws_conn_recv was never called -- keeps its
                                       messages up to this many: 64 ... */
-  uint64_t unread_queue_bytes;     /* ... and these bytes: 1 MiB; more are dropped
+  uint64_t unread_queue_bytes;     /**< ... and these bytes: 1 MiB; more are dropped
                                       and counted (dropped_unread), so one type nobody
                                       reads never stops the lanes that are read.  A
                                       type asked for gets the full inbound bounds and
                                       a full queue pushes the peer back; so does every
                                       type while no lane at all was asked for. */
-  int ping_interval_ms;            /* keepalive ping: 4000; < 0 disables.  A peer that
+  int ping_interval_ms;            /**< keepalive ping: 4000; < 0 disables.  A peer that
                                       answers neither ping nor with any byte within
                                       another interval is taken as gone, and one whose
                                       kernel acknowledges nothing (data, pings, window
@@ -74,19 +79,19 @@ typedef struct actr_ws_config {
                                       their backoff, a peer lost during such a stall
                                       is noticed only at the next probe, up to 2 min).
                                       A shorter cut is ridden through. */
-  int connect_timeout_ms;          /* TCP + TLS + upgrade handshake: 10000 */
-  int close_timeout_ms;            /* wait for the peer's close frame: 2000 */
-  /* client */
-  const char *ca_file;             /* PEM CA bundle to verify wss:// servers; NULL:
+  int connect_timeout_ms;          /**< TCP + TLS + upgrade handshake: 10000 */
+  int close_timeout_ms;            /**< wait for the peer's close frame: 2000 */
+  /** client */
+  const char *ca_file;             /**< PEM CA bundle to verify wss:// servers; NULL:
                                       the system store */
-  bool tls_insecure;               /* accept any server certificate (tests only) */
-  const char *source_id;           /* sent as X-Actr-Source-ID (hex), NULL: none */
-  const char *credential;          /* sent as X-Actr-Credential (base64), NULL: none */
-  /* server */
-  const char *cert_file, *key_file; /* PEM; both set: serve wss:// */
-  uint32_t max_connections;  /* open at once, handshaking or accepted (until the
+  bool tls_insecure;               /**< accept any server certificate (tests only) */
+  const char *source_id;           /**< sent as X-Actr-Source-ID (hex), NULL: none */
+  const char *credential;          /**< sent as X-Actr-Credential (base64), NULL: none */
+  /** server */
+  const char *cert_file, *key_file; /**< PEM; both set: serve wss:// */
+  uint32_t max_connections;  /**< open at once, handshaking or accepted (until the
                                 I/O side lets go of the socket): 1024 */
-  uint32_t max_handshakes;   /* upgrade handshakes in progress at once: 64.  The
+  uint32_t max_handshakes;   /**< upgrade handshakes in progress at once: 64.  The
                                 handshake must end within connect_timeout_ms.
                                 Over either cap a plain connection gets
                                 "HTTP/1.1 503" and is closed, a TLS one is
@@ -95,28 +100,33 @@ typedef struct actr_ws_config {
                                 buffer, an open one its 256 KiB read buffer. */
 } actr_ws_config_t;
 
-/* actr_ws_config_init: fill *@cfg with the defaults (strings NULL). */
+/** actr_ws_config_init: fill *@p cfg with the defaults (strings NULL). */
 ACTR_API void actr_ws_config_init(actr_ws_config_t *cfg);
 
-/* actr_ws_conn_stats_t: counters of one connection since it opened. */
+/** actr_ws_conn_stats_t: counters of one connection since it opened. */
 typedef struct actr_ws_conn_stats {
-  uint64_t msgs_sent, bytes_sent;         /* lane messages and their data bytes */
-  uint64_t msgs_received, bytes_received; /* taken by recv */
-  uint64_t dropped_invalid;               /* short / bad type / truncated, dropped */
-  uint64_t inbound_queued_bytes, inbound_queued_bytes_peak; /* all types */
-  uint64_t outbound_queued_bytes, outbound_queued_bytes_peak;
-  uint64_t read_pauses; /* times the socket stopped being read for a full queue */
-  uint64_t dropped_unread; /* messages of a type nobody had asked for, past its
+  uint64_t msgs_sent;      /**< lane messages sent ... */
+  uint64_t bytes_sent;     /**< ... and their data bytes */
+  uint64_t msgs_received;  /**< lane messages taken by recv ... */
+  uint64_t bytes_received; /**< ... and their data bytes */
+  uint64_t dropped_invalid;               /**< short / bad type / truncated, dropped */
+  uint64_t inbound_queued_bytes;       /**< queued for receivers now, all types */
+  uint64_t inbound_queued_bytes_peak;  /**< the most queued at once, all types */
+  uint64_t outbound_queued_bytes;      /**< accepted by send, not yet written, now */
+  uint64_t outbound_queued_bytes_peak; /**< the most at once */
+  uint64_t read_pauses; /**< times the socket stopped being read for a full queue */
+  uint64_t dropped_unread; /**< messages of a type nobody had asked for, past its
                               unread bound: dropped (never a stall) */
-  uint64_t pings_sent, pongs_received;
+  uint64_t pings_sent;     /**< keepalive pings sent */
+  uint64_t pongs_received; /**< pongs received */
 } actr_ws_conn_stats_t;
 
 /* ---- client ---- */
 
-/* actr_ws_connect: open a connection to @url (ws://HOST[:PORT][/PATH] or
- * wss://...) on @rt's I/O thread and wait until the upgrade handshake has
- * succeeded or failed (at most connect_timeout_ms).  @cfg may be NULL
- * (defaults).  *@out is (transfer full).  Blocks; not on the I/O thread.
+/** actr_ws_connect: open a connection to @p url (ws://HOST[:PORT][/PATH] or
+ * wss://...) on @p rt's I/O thread and wait until the upgrade handshake has
+ * succeeded or failed (at most connect_timeout_ms).  @p cfg may be NULL
+ * (defaults).  *@p out is (transfer full).  Blocks; not on the I/O thread.
  * Codes: ACTR_EURL_PARSE, ACTR_ECONNECTION (unreachable, TLS failure),
  * ACTR_EWEBSOCKET (handshake refused or invalid; the detail names the HTTP
  * status), ACTR_ETIMEOUT, ACTR_ECONFIGURATION (no TLS backend). */
@@ -125,8 +135,8 @@ ACTR_API int actr_ws_connect(actr_runtime_t *rt, const char *url, const actr_ws_
 
 /* ---- both ends ---- */
 
-/* actr_ws_conn_lane: the lane of @type over @conn, created on first use and
- * cached; *@out is a new handle (transfer full, actr_lane_unref).  The lane's
+/** actr_ws_conn_lane: the lane of @p type over @p conn, created on first use and
+ * cached; *@p out is a new handle (transfer full, actr_lane_unref).  The lane's
  * type is "WebSocket"; send / try_send / recv / try_recv are offered,
  * envelopes are not (ACTR_EINVALID_OPERATION).  Send and recv return
  * ACTR_EWEBSOCKET_CLOSED once the connection is closed (recv after draining
@@ -138,54 +148,56 @@ ACTR_API int actr_ws_connect(actr_runtime_t *rt, const char *url, const actr_ws_
 ACTR_API int actr_ws_conn_lane(actr_ws_conn_t *conn, actr_payload_type_t type,
                                actr_lane_t **out);
 
-/* actr_ws_conn_recv: the next message of any payload type (waiting up to
- * @timeout_ms; -1 no limit, 0 never: ACTR_EWOULD_BLOCK), for peers that serve
- * every type from one thread, such as an echo server.  *@type and *@out
+/** actr_ws_conn_recv: the next message of any payload type (waiting up to
+ * @p timeout_ms; -1 no limit, 0 never: ACTR_EWOULD_BLOCK), for peers that serve
+ * every type from one thread, such as an echo server.  *@p type and *@p out
  * (transfer full) on ACTR_OK; ACTR_ETIMEOUT; ACTR_EWEBSOCKET_CLOSED once
  * closed and drained.  Types are visited in turn, so no type starves; order
  * within a type is arrival order. */
 ACTR_API int actr_ws_conn_recv(actr_ws_conn_t *conn, int timeout_ms, actr_payload_type_t *type,
                                actr_msg_t **out);
 
-/* actr_ws_conn_source_id / actr_ws_conn_credential: the X-Actr-Source-ID /
+/** actr_ws_conn_source_id / actr_ws_conn_credential: the X-Actr-Source-ID /
  * X-Actr-Credential the client sent (on a server connection) or will send
- * (client); NULL when absent.  (transfer none, valid while @conn is.) */
+ * (client); NULL when absent.  (transfer none, valid while @p conn is.) */
 ACTR_API const char *actr_ws_conn_source_id(const actr_ws_conn_t *conn);
+/** actr_ws_conn_credential: see actr_ws_conn_source_id. */
 ACTR_API const char *actr_ws_conn_credential(const actr_ws_conn_t *conn);
 
-/* actr_ws_conn_path: the request path ("/lane") (transfer none). */
+/** actr_ws_conn_path: the request path ("/lane") (transfer none). */
 ACTR_API const char *actr_ws_conn_path(const actr_ws_conn_t *conn);
 
-/* actr_ws_conn_is_open: true until the close handshake starts or the
+/** actr_ws_conn_is_open: true until the close handshake starts or the
  * connection fails. */
 ACTR_API bool actr_ws_conn_is_open(const actr_ws_conn_t *conn);
 
-/* actr_ws_conn_stats: copy the counters into *@out. */
+/** actr_ws_conn_stats: copy the counters into *@p out. */
 ACTR_API int actr_ws_conn_stats(const actr_ws_conn_t *conn, actr_ws_conn_stats_t *out);
 
-/* ---- event-driven use ----
- * Lanes of a connection take handlers (actr_lane_set_handler: each message
- * of that type goes to the handler on the I/O thread, as it is decoded, in
- * order; queued ones first).  A handler's send never waits: it returns
- * ACTR_EWOULD_BLOCK when the connection's outbound queue is full.  Then:
- * keep the message, actr_ws_conn_pause the connection (nothing more is read
- * from the peer, so TCP pushes it back), and on on_writable send it again
- * and actr_ws_conn_resume.  No thread per connection is needed
- * (actr-lane serve works this way). */
+/* ---- event-driven use ---- */
 
-/* actr_ws_conn_callbacks_t: a connection's events, on the I/O thread. */
+/** actr_ws_conn_callbacks_t: a connection's events, on the I/O thread.
+ *
+ * Event-driven use: lanes of a connection take handlers (actr_lane_set_handler:
+ * each message of that type goes to the handler on the I/O thread, as it is
+ * decoded, in order; queued ones first).  A handler's send never waits: it
+ * returns ACTR_EWOULD_BLOCK when the connection's outbound queue is full.
+ * Then: keep the message, actr_ws_conn_pause the connection (nothing more is
+ * read from the peer, so TCP pushes it back), and on on_writable send it
+ * again and actr_ws_conn_resume.  No thread per connection is needed
+ * (actr-lane serve works this way). */
 typedef struct actr_ws_conn_callbacks {
-  /* on_writable: a send refused for a full outbound queue (ACTR_EWOULD_BLOCK
+  /** on_writable: a send refused for a full outbound queue (ACTR_EWOULD_BLOCK
    * or ACTR_ETIMEOUT) may be tried again: the queue has drained to half.
    * Once per refusal streak.  May be NULL. */
   void (*on_writable)(actr_ws_conn_t *conn, void *user);
-  /* on_closed: the connection has closed (either side, or failed); the last
+  /** on_closed: the connection has closed (either side, or failed); the last
    * callback of the connection (handlers included).  Called at once when it
    * was closed already.  May be NULL. */
   void (*on_closed)(actr_ws_conn_t *conn, void *user);
 } actr_ws_conn_callbacks_t;
 
-/* actr_ws_conn_set_callbacks: set (or, @cbs NULL, clear) @conn's event
+/** actr_ws_conn_set_callbacks: set (or, @p cbs NULL, clear) @p conn's event
  * callbacks.  When it returns, the previous ones are not running (unless
  * called from inside one) and never run again.  Lane connections only
  * (message-mode ones have actr_ws_message_ops_t).  Any thread.  Codes:
@@ -193,40 +205,41 @@ typedef struct actr_ws_conn_callbacks {
 ACTR_API int actr_ws_conn_set_callbacks(actr_ws_conn_t *conn, const actr_ws_conn_callbacks_t *cbs,
                                         void *user);
 
-/* actr_ws_conn_pause: stop reading from the peer: a message already read
+/** actr_ws_conn_pause: stop reading from the peer: a message already read
  * stays held, and TCP pushes the peer back.  actr_ws_conn_resume: read
  * again (the held message first).  Idempotent; any thread (on the I/O
  * thread, such as in a handler, they take effect at once: no handler of
  * this connection runs after pause returns, until resume). */
 ACTR_API int actr_ws_conn_pause(actr_ws_conn_t *conn);
+/** actr_ws_conn_resume: see actr_ws_conn_pause. */
 ACTR_API int actr_ws_conn_resume(actr_ws_conn_t *conn);
 
-/* actr_ws_conn_close: start the close handshake (idempotent, non-blocking):
+/** actr_ws_conn_close: start the close handshake (idempotent, non-blocking):
  * messages already accepted by send are written first, later sends fail with
  * ACTR_EWEBSOCKET_CLOSED, blocked callers wake; what has arrived can still
  * be received. */
 ACTR_API void actr_ws_conn_close(actr_ws_conn_t *conn);
 
-/* actr_ws_conn_ref: another handle to @conn. */
+/** actr_ws_conn_ref: another handle to @p conn. */
 ACTR_API actr_ws_conn_t *actr_ws_conn_ref(actr_ws_conn_t *conn);
 
-/* actr_ws_conn_unref: release a handle (NULL: no-op); see "Lifetime" above
+/** actr_ws_conn_unref: release a handle (NULL: no-op); see "Lifetime" above
  * for what the last release does. */
 ACTR_API void actr_ws_conn_unref(actr_ws_conn_t *conn);
 
 /* ---- server ---- */
 
-/* actr_ws_accept_fn: a client completed the handshake on a lane path.
- * @conn is (transfer full): release it with actr_ws_conn_unref.  @path is
+/** actr_ws_accept_fn: a client completed the handshake on a lane path.
+ * @p conn is (transfer full): release it with actr_ws_conn_unref.  @p path is
  * the request path (transfer none, valid during the call).  Runs on the I/O
  * thread: do not block (making lanes is fine, recv / send are not). */
 typedef void (*actr_ws_accept_fn)(actr_ws_conn_t *conn, const char *path, void *user);
 
-/* actr_ws_server_new: listen on @host:@port (port 0: any free port, read it
+/** actr_ws_server_new: listen on @p host:@p port (port 0: any free port, read it
  * back with actr_ws_server_port) and serve the upgrade on every path as an
  * actr lane connection (see actr-lane's /signal for a path that is not).
  * With cfg->cert_file and cfg->key_file, TLS (wss://).  Requests that are not
- * valid upgrades get a 4xx answer and are closed.  *@out is (transfer full).
+ * valid upgrades get a 4xx answer and are closed.  *@p out is (transfer full).
  * Blocks briefly (set-up on the I/O thread); not on the I/O thread.  Codes:
  * ACTR_EINVALID_ARGUMENT, ACTR_ECONFIGURATION (certificate, key or TLS
  * backend), ACTR_EIO (cannot listen: the detail says why). */
@@ -236,60 +249,61 @@ ACTR_API int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t p
 
 /* ---- checking requests before the upgrade ---- */
 
-/* actr_ws_request_t: a valid upgrade request, as the check callback sees it
+/** actr_ws_request_t: a valid upgrade request, as the check callback sees it
  * (before the 101 is sent).  Valid during the callback only. */
 typedef struct actr_ws_request actr_ws_request_t;
 
-/* actr_ws_request_target: the request-target as sent ("/lane?x=1");
+/** actr_ws_request_target: the request-target as sent ("/lane?x=1");
  * actr_ws_request_path: its path ("/lane").  (transfer none) */
 ACTR_API const char *actr_ws_request_target(const actr_ws_request_t *req);
+/** actr_ws_request_path: see actr_ws_request_target. */
 ACTR_API const char *actr_ws_request_path(const actr_ws_request_t *req);
 
-/* actr_ws_request_header: the value of the first header called @name (any
+/** actr_ws_request_header: the value of the first header called @p name (any
  * case; "Origin", "X-Actr-Source-ID", "Cookie"...), NULL when absent
  * (transfer none, valid during the callback). */
 ACTR_API const char *actr_ws_request_header(const actr_ws_request_t *req, const char *name);
 
-/* actr_ws_check_fn: decide on a request before the upgrade: return 0 to go
+/** actr_ws_check_fn: decide on a request before the upgrade: return 0 to go
  * on, or an HTTP status 400..599 to refuse with it (the client's connect
  * fails with ACTR_EWEBSOCKET naming the status); any other value refuses
  * with 500.  Runs on the I/O thread, for lane and message paths alike;
  * must not block. */
 typedef int (*actr_ws_check_fn)(const actr_ws_request_t *req, void *user);
 
-/* actr_ws_server_set_check: check every upgrade request with @fn (NULL:
+/** actr_ws_server_set_check: check every upgrade request with @p fn (NULL:
  * accept all, the default).  Call before clients arrive.  Any thread but
  * the I/O thread. */
 ACTR_API int actr_ws_server_set_check(actr_ws_server_t *srv, actr_ws_check_fn fn, void *user);
 
-/* actr_ws_server_stats_t: a server's connections now and refusals so far. */
+/** actr_ws_server_stats_t: a server's connections now and refusals so far. */
 typedef struct actr_ws_server_stats {
-  uint32_t connections; /* counted against max_connections */
-  uint32_t handshakes;  /* counted against max_handshakes */
-  uint64_t accepted;    /* handshakes completed */
-  uint64_t refused_busy; /* connections closed at once for a cap */
-  uint64_t refused_check; /* requests the check callback refused */
+  uint32_t connections; /**< counted against max_connections */
+  uint32_t handshakes;  /**< counted against max_handshakes */
+  uint64_t accepted;    /**< handshakes completed */
+  uint64_t refused_busy; /**< connections closed at once for a cap */
+  uint64_t refused_check; /**< requests the check callback refused */
 } actr_ws_server_stats_t;
 
-/* actr_ws_server_stats: copy @srv's counters into *@out.  Any thread. */
+/** actr_ws_server_stats: copy @p srv's counters into *@p out.  Any thread. */
 ACTR_API int actr_ws_server_stats(const actr_ws_server_t *srv, actr_ws_server_stats_t *out);
 
-/* actr_ws_server_port: the port actually listened on. */
+/** actr_ws_server_port: the port actually listened on. */
 ACTR_API uint16_t actr_ws_server_port(const actr_ws_server_t *srv);
 
-/* actr_ws_server_is_tls: true when serving wss://. */
+/** actr_ws_server_is_tls: true when serving wss://. */
 ACTR_API bool actr_ws_server_is_tls(const actr_ws_server_t *srv);
 
-/* actr_ws_server_close: stop listening and abort handshakes in progress;
+/** actr_ws_server_close: stop listening and abort handshakes in progress;
  * no accept callback runs once it returns.  Connections already accepted are
  * the callback's and stay open.  Idempotent; blocks briefly; not on the I/O
  * thread. */
 ACTR_API void actr_ws_server_close(actr_ws_server_t *srv);
 
-/* actr_ws_server_free: close (as above) and free (NULL: no-op). */
+/** actr_ws_server_free: close (as above) and free (NULL: no-op). */
 ACTR_API void actr_ws_server_free(actr_ws_server_t *srv);
 
-/* ---- message mode ----
+/** ---- message mode ----
  * A WebSocket connection for a protocol of your own instead of actr lanes
  * (WebRTC signaling on /signal is one: JSON text messages).  It has no
  * lanes (actr_ws_conn_lane returns ACTR_EINVALID_OPERATION): each whole
@@ -299,42 +313,42 @@ ACTR_API void actr_ws_server_free(actr_ws_server_t *srv);
  * handshake.  All three callbacks run on the I/O thread with no libactr lock
  * held and must not block; on_close is the last call for that connection. */
 typedef struct actr_ws_message_ops {
-  /* on_open: the handshake is done.  @conn is (transfer full) for server
+  /** on_open: the handshake is done.  @p conn is (transfer full) for server
    * connections (the callback owns a handle: keep it, or release it with
    * actr_ws_conn_unref); for actr_ws_connect_messages the caller gets its
-   * handle from the connect call and @conn is (transfer none).  May be NULL
+   * handle from the connect call and @p conn is (transfer none).  May be NULL
    * (a server connection is then released at once: closed). */
   void (*on_open)(actr_ws_conn_t *conn, void *user);
-  /* on_message: @data (transfer none) is valid during the call.  May be NULL. */
+  /** on_message: @p data (transfer none) is valid during the call.  May be NULL. */
   void (*on_message)(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
                      void *user);
-  /* on_close: closed by either side or failed: @code as received, or 1006
-   * when no close frame came; @reason (transfer none) may be "".  May be
+  /** on_close: closed by either side or failed: @p code as received, or 1006
+   * when no close frame came; @p reason (transfer none) may be "".  May be
    * NULL. */
   void (*on_close)(actr_ws_conn_t *conn, int code, const char *reason, void *user);
 } actr_ws_message_ops_t;
 
-/* actr_ws_server_add_message_path: serve @path (exact match, query
- * ignored) in message mode with @ops / @user instead of as a lane
- * connection.  Its messages are at most @max_message_bytes (0: the
+/** actr_ws_server_add_message_path: serve @p path (exact match, query
+ * ignored) in message mode with @p ops / @p user instead of as a lane
+ * connection.  Its messages are at most @p max_message_bytes (0: the
  * server's max_message_bytes); a larger one fails the connection with
  * close code 1009.  Call before clients arrive (right after
- * actr_ws_server_new); @ops and @user must outlive the server and its
+ * actr_ws_server_new); @p ops and @p user must outlive the server and its
  * connections.  The server's caps (max_connections, max_handshakes) count
  * these connections too.  Codes: ACTR_EINVALID_ARGUMENT. */
 ACTR_API int actr_ws_server_add_message_path(actr_ws_server_t *srv, const char *path,
                                              const actr_ws_message_ops_t *ops, void *user,
                                              uint64_t max_message_bytes);
 
-/* actr_ws_connect_messages: actr_ws_connect for a message-mode connection
- * (same codes); @ops / @user get its messages (they must outlive it). */
+/** actr_ws_connect_messages: actr_ws_connect for a message-mode connection
+ * (same codes); @p ops / @p user get its messages (they must outlive it). */
 ACTR_API int actr_ws_connect_messages(actr_runtime_t *rt, const char *url,
                                       const actr_ws_config_t *cfg,
                                       const actr_ws_message_ops_t *ops, void *user,
                                       actr_ws_conn_t **out);
 
-/* actr_ws_conn_send_message: queue one text (@text: @data must be UTF-8) or
- * binary message on a message-mode connection, waiting up to @timeout_ms
+/** actr_ws_conn_send_message: queue one text (@p text: @p data must be UTF-8) or
+ * binary message on a message-mode connection, waiting up to @p timeout_ms
  * while the outbound queue is full (-1 no limit; 0 never:
  * ACTR_EWOULD_BLOCK; on the I/O thread it never waits).  Any thread.
  * Codes: ACTR_EINVALID_ARGUMENT (not UTF-8), ACTR_EMESSAGE_TOO_LARGE,
@@ -342,9 +356,9 @@ ACTR_API int actr_ws_connect_messages(actr_runtime_t *rt, const char *url,
 ACTR_API int actr_ws_conn_send_message(actr_ws_conn_t *conn, bool text, const void *data,
                                        size_t len, int timeout_ms);
 
-/* actr_ws_conn_close_with: start the close handshake with @code (RFC 6455
+/** actr_ws_conn_close_with: start the close handshake with @p code (RFC 6455
  * §7.4: 1000..4999, such as 1008 policy, 1011 internal error, 1013 try again
- * later) and @reason (at most 123 bytes of UTF-8; longer is cut).  What
+ * later) and @p reason (at most 123 bytes of UTF-8; longer is cut).  What
  * was queued is sent first.  Any thread, non-blocking, idempotent. */
 ACTR_API void actr_ws_conn_close_with(actr_ws_conn_t *conn, uint16_t code, const char *reason);
 

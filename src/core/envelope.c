@@ -41,9 +41,6 @@ static void env_free(void *data, void *p) { free(p); }
 static ProtobufCAllocator free_alloc = {env_malloc, env_free, NULL};
 static const uint8_t empty_bytes[1]; /* a non-NULL pointer for 0 bytes */
 
-/* Larger field numbers are invalid (encoding spec; prost rejects them). */
-#define FIELD_NUMBER_MAX ((1u << 29) - 1)
-
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 enum { K_SCALAR, K_STRING, K_BYTES, K_ERROR, K_METADATA };
 
@@ -88,33 +85,13 @@ static int wire_check(const uint8_t *buf, size_t len, size_t base, const rule_t 
   uint32_t seen = 0;
   while (p < end) {
     size_t at = base + (size_t)(p - buf);
-    uint64_t key, v;
-    /* protobuf-c reads keys of at most 5 bytes and length prefixes of at
-     * most 5 bytes; so do we, so that what passes here unpacks. */
-    if (!actr__pb_read_varint(&p, end, 5, &key))
-      return BAD("%s: truncated or overlong field key at offset %zu", path, at);
-    unsigned long long num = key >> 3; /* for printf */
-    unsigned wt = key & 7;
-    if (num == 0 || num > FIELD_NUMBER_MAX)
-      return BAD("%s: invalid field number %llu at offset %zu", path, num, at);
-    uint64_t vlen = 0; /* bytes of value after the key (and length) */
-    bool ok = true;
-    switch (wt) {
-    case WT_VARINT: ok = actr__pb_read_varint(&p, end, 10, &v); break;
-    case WT_LEN: ok = actr__pb_read_varint(&p, end, 5, &vlen); break;
-    case WT_I64: vlen = 8; break;
-    case WT_I32: vlen = 4; break;
-    default:
-      return BAD("%s: field %llu at offset %zu: unsupported wire type %u", path, num, at, wt);
-    }
-    if (!ok)
-      return BAD("%s: field %llu at offset %zu: truncated or overlong %s", path, num, at,
-                 wt == WT_LEN ? "length" : "varint");
-    if (vlen > (uint64_t)(end - p))
-      return BAD("%s: field %llu at offset %zu: needs %llu bytes, %zu left", path,
-                 num, at, (unsigned long long)vlen, (size_t)(end - p));
-    const uint8_t *val = p;
-    p += vlen;
+    actr__pb_field_t fld;
+    int frc = actr__pb_read_field(&p, end, path, at, &fld);
+    if (frc != ACTR_OK)
+      return frc;
+    uint64_t num = fld.num, vlen = fld.vlen;
+    unsigned wt = fld.wt;
+    const uint8_t *val = fld.val;
     size_t r = 0;
     while (r < n_rules && rules[r].num != num)
       r++;

@@ -64,10 +64,7 @@ int actr__frag_splitter_init(actr__frag_splitter_t *s, const void *data, size_t 
   int rc = actr__frag_count(len, &total);
   if (rc != ACTR_OK)
     return rc;
-  s->data = data;
-  s->len = len;
-  s->msg_id = msg_id;
-  s->total_frags = total;
+  *s = (actr__frag_splitter_t){.data = data, .len = len, .msg_id = msg_id, .total_frags = total};
   return ACTR_OK;
 }
 

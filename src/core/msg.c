@@ -33,10 +33,7 @@ actr_msg_t *actr__msg_wrap(const uint8_t *data, size_t len, void (*release)(void
   actr_msg_t *msg = malloc(sizeof *msg);
   if (!msg)
     return NULL;
-  msg->data = data;
-  msg->len = len;
-  msg->release = release;
-  msg->ctx = ctx;
+  *msg = (actr_msg_t){.data = data, .len = len, .release = release, .ctx = ctx};
   return msg;
 }
 

@@ -4,6 +4,7 @@
 
 #include <actr/error.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 
@@ -46,11 +47,47 @@ bool actr__pb_read_varint(const uint8_t **p, const uint8_t *end, unsigned max_by
   return false;
 }
 
-/* ---- the strict decoder ---- */
-
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+/* Larger field numbers are invalid (encoding spec; prost rejects them). */
 #define FIELD_NUMBER_MAX ((1u << 29) - 1)
 #define BAD(...) actr__fail(ACTR_EDESERIALIZATION, __VA_ARGS__)
+
+int actr__pb_read_field(const uint8_t **p, const uint8_t *end, const char *what, size_t at,
+                        actr__pb_field_t *f) {
+  uint64_t key, v;
+  /* protobuf-c reads keys and length prefixes of at most 5 bytes; so do
+   * we, so that what passes here unpacks. */
+  if (!actr__pb_read_varint(p, end, 5, &key))
+    return BAD("%s: truncated or overlong field key at offset %zu", what, at);
+  unsigned long long num = key >> 3; /* for printf */
+  unsigned wt = key & 7;
+  if (num == 0 || num > FIELD_NUMBER_MAX)
+    return BAD("%s: invalid field number %llu at offset %zu", what, num, at);
+  uint64_t vlen = 0; /* bytes of value after the key (and length) */
+  bool ok = true;
+  switch (wt) {
+  case WT_VARINT: ok = actr__pb_read_varint(p, end, 10, &v); break;
+  case WT_LEN: ok = actr__pb_read_varint(p, end, 5, &vlen); break;
+  case WT_I64: vlen = 8; break;
+  case WT_I32: vlen = 4; break;
+  default:
+    return BAD("%s: field %llu at offset %zu: unsupported wire type %u", what, num, at, wt);
+  }
+  if (!ok)
+    return BAD("%s: field %llu at offset %zu: truncated or overlong %s", what, num, at,
+               wt == WT_LEN ? "length" : "varint");
+  if (vlen > (uint64_t)(end - *p))
+    return BAD("%s: field %llu at offset %zu: needs %llu bytes, %zu left", what, num, at,
+               (unsigned long long)vlen, (size_t)(end - *p));
+  f->num = num;
+  f->wt = wt;
+  f->val = *p;
+  f->vlen = vlen;
+  *p += vlen;
+  return ACTR_OK;
+}
+
+/* ---- the strict decoder ---- */
 
 typedef struct scan {
   actr__pb_limits_t lim;
@@ -81,33 +118,13 @@ static int scan_message(scan_t *s, const ProtobufCMessageDescriptor *desc, const
   const uint8_t *p = buf, *end = buf + len;
   while (p < end) {
     size_t at = (size_t)(p - s->start);
-    uint64_t key, v, vlen = 0;
-    /* protobuf-c reads keys and length prefixes of at most 5 bytes. */
-    if (!actr__pb_read_varint(&p, end, 5, &key))
-      return BAD("%s: truncated or overlong field key at offset %zu", desc->name, at);
-    uint64_t num = key >> 3;
-    unsigned wt = key & 7;
-    if (num == 0 || num > FIELD_NUMBER_MAX)
-      return BAD("%s: invalid field number %llu at offset %zu", desc->name,
-                 (unsigned long long)num, at);
-    bool ok = true;
-    switch (wt) {
-    case WT_VARINT: ok = actr__pb_read_varint(&p, end, 10, &v); break;
-    case WT_LEN: ok = actr__pb_read_varint(&p, end, 5, &vlen); break;
-    case WT_I64: vlen = 8; break;
-    case WT_I32: vlen = 4; break;
-    default:
-      return BAD("%s: field %llu at offset %zu: unsupported wire type %u", desc->name,
-                 (unsigned long long)num, at, wt);
-    }
-    if (!ok)
-      return BAD("%s: field %llu at offset %zu: truncated or overlong varint", desc->name,
-                 (unsigned long long)num, at);
-    if (vlen > (uint64_t)(end - p))
-      return BAD("%s: field %llu at offset %zu: needs %llu bytes, %zu left", desc->name,
-                 (unsigned long long)num, at, (unsigned long long)vlen, (size_t)(end - p));
-    const uint8_t *val = p;
-    p += vlen;
+    actr__pb_field_t fld;
+    int frc = actr__pb_read_field(&p, end, desc->name, at, &fld);
+    if (frc != ACTR_OK)
+      return frc;
+    uint64_t num = fld.num, vlen = fld.vlen;
+    unsigned wt = fld.wt;
+    const uint8_t *val = fld.val;
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, (unsigned)num);
     if (!f) {
       s->unknown_bytes += (size_t)(p - s->start) - at;
@@ -163,16 +180,11 @@ int actr__pb_decode(const ProtobufCMessageDescriptor *desc, const void *data, si
   scan_t s = {.start = data};
   if (limits)
     s.lim = *limits;
-  if (!s.lim.max_bytes)
-    s.lim.max_bytes = 1u << 20;
-  if (!s.lim.max_depth)
-    s.lim.max_depth = 16;
-  if (!s.lim.max_unknown_fields)
-    s.lim.max_unknown_fields = 64;
-  if (!s.lim.max_unknown_bytes)
-    s.lim.max_unknown_bytes = 64u * 1024;
-  if (!s.lim.max_elements)
-    s.lim.max_elements = 4096;
+  s.lim.max_bytes = ACTR__OR_DEFAULT(s.lim.max_bytes, 1u << 20);
+  s.lim.max_depth = ACTR__OR_DEFAULT(s.lim.max_depth, 16);
+  s.lim.max_unknown_fields = ACTR__OR_DEFAULT(s.lim.max_unknown_fields, 64);
+  s.lim.max_unknown_bytes = ACTR__OR_DEFAULT(s.lim.max_unknown_bytes, 64u * 1024);
+  s.lim.max_elements = ACTR__OR_DEFAULT(s.lim.max_elements, 4096);
   if (len > s.lim.max_bytes)
     return BAD("%s: %zu bytes (limit %zu)", desc->name, len, s.lim.max_bytes);
   int rc = scan_message(&s, desc, data, len, 0);

@@ -25,6 +25,23 @@ bool actr__utf8_valid(const uint8_t *s, size_t len);
 bool actr__pb_read_varint(const uint8_t **p, const uint8_t *end, unsigned max_bytes,
                           uint64_t *v);
 
+/* actr__pb_field_t: one field as the wire has it: its number, wire type and
+ * the bytes of its value (for a varint: none, @val just past it). */
+typedef struct actr__pb_field {
+  uint64_t num;
+  unsigned wt;
+  const uint8_t *val;
+  uint64_t vlen;
+} actr__pb_field_t;
+
+/* actr__pb_read_field: the field at *@p (before @end), read as protobuf-c
+ * reads it (keys and length prefixes of at most 5 bytes, varints of at most
+ * 10), with a field number in 1 .. 2^29 - 1, a wire type protobuf-c knows
+ * and its value within @end; advances *@p past it.  Otherwise
+ * ACTR_EDESERIALIZATION, the detail naming @what and the offset @at. */
+int actr__pb_read_field(const uint8_t **p, const uint8_t *end, const char *what, size_t at,
+                        actr__pb_field_t *f);
+
 /* Limits of one decode; zero fields take the defaults in brackets. */
 typedef struct actr__pb_limits {
   size_t max_bytes;          /* whole input [1 MiB] */

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "error_internal.h"
 
@@ -251,7 +252,7 @@ int actr__ring_pop(actr__ring_t *ring, void **item, int timeout_ms) {
 popped:
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&ring->not_full_waiters, memory_order_relaxed) &&
-      actr__ring_count(ring) <= (ring->mask + 1) / 2)
+      actr__ring_half_empty(ring))
     wake(&ring->not_full_seq, &ring->not_full_waiters);
   return ACTR_OK;
 }
@@ -267,6 +268,10 @@ void actr__ring_close(actr__ring_t *ring) {
 
 bool actr__ring_is_closed(const actr__ring_t *ring) {
   return atomic_load_explicit(&ring->closed, memory_order_acquire);
+}
+
+bool actr__ring_half_empty(const actr__ring_t *ring) {
+  return actr__half_empty(actr__ring_count(ring), ring->mask + 1);
 }
 
 size_t actr__ring_count(const actr__ring_t *ring) {

@@ -57,6 +57,10 @@ bool actr__ring_is_closed(const actr__ring_t *ring);
 /* actr__ring_count: items queued now (a snapshot). */
 size_t actr__ring_count(const actr__ring_t *ring);
 
+/* actr__ring_half_empty: the ring has drained to half its capacity (a
+ * snapshot): the point at which a stopped producer is resumed (bounds.h). */
+bool actr__ring_half_empty(const actr__ring_t *ring);
+
 /* actr__ring_totals: items ever pushed and popped (snapshots). */
 void actr__ring_totals(const actr__ring_t *ring, uint64_t *pushed, uint64_t *popped);
 

@@ -28,6 +28,7 @@
 
 #include <actr/testing.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
@@ -331,7 +332,7 @@ static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t t
  * is free (hysteresis: not one resume per frame). */
 static void after_pop(dc_lane_t *l) {
   if (atomic_load_explicit(&l->refused, memory_order_acquire) &&
-      actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
+      actr__ring_half_empty(&l->inbound) &&
       atomic_exchange(&l->refused, false))
     l->ops->resume(l->port);
 }
@@ -393,37 +394,24 @@ static bool lend_done(void *data) {
   return w->out || actr__ring_is_closed(&w->l->inbound) || atomic_load(&w->l->has_handler);
 }
 
-static int remaining_ms(int timeout_ms, uint64_t deadline) {
-  if (timeout_ms <= 0)
-    return timeout_ms;
-  uint64_t now = actr__now_ms();
-  return now >= deadline ? 0 : (int)(deadline - now);
-}
-
 static int dc_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load(&l->has_handler))
     return handler_set_error();
-  uint64_t deadline = timeout_ms > 0 ? actr__now_ms() + (uint64_t)timeout_ms : 0;
+  actr__wait_t budget = actr__wait_start(timeout_ms);
   int rc;
   for (;;) {
-    int wait = remaining_ms(timeout_ms, deadline);
-    if (wait != 0 && l->ops->lend) {
-      /* Run the transport's loop here while waiting: the frame that
-       * completes the message wakes this thread, no hand-off. */
-      lend_wait_t w = {l, NULL};
-      if (!lend_done(&w))
-        l->ops->lend(l->port, lend_done, &w, wait);
+    lend_wait_t w = {l, NULL};
+    if (l->ops->lend && actr__wait_lend(&budget, l->ops->lend, l->port, lend_done, &w) >= 0) {
       if (w.out) {
         *out = w.out;
         return ACTR_OK;
       }
       if (atomic_load(&l->has_handler))
         return handler_set_error();
-      wait = remaining_ms(timeout_ms, deadline);
     }
     void *item;
-    rc = actr__ring_pop(&l->inbound, &item, wait);
+    rc = actr__ring_pop(&l->inbound, &item, actr__wait_left_ms(&budget));
     if (rc != ACTR_OK) {
       if (rc == ACTR_ECHANNEL_CLOSED)
         rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataLane receiver closed");
@@ -714,8 +702,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
   atomic_store_explicit(&l->refused, true, memory_order_release);
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
-  if (actr__ring_count(&l->inbound) <= (l->inbound.mask + 1) / 2 &&
-      atomic_exchange(&l->refused, false)) {
+  if (actr__ring_half_empty(&l->inbound) && atomic_exchange(&l->refused, false)) {
     if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
       return true;
     atomic_store(&l->refused, true); /* filled up again meanwhile: refused after all */
@@ -776,20 +763,15 @@ int actr_lane_dc_new(actr_payload_type_t type, const actr_lane_dc_port_ops_t *op
   memset(l, 0, sizeof *l);
   if (cfg)
     l->cfg = *cfg;
-  if (!l->cfg.inbound_frames)
-    l->cfg.inbound_frames = 64;
-  if (!l->cfg.send_high_water_bytes)
-    l->cfg.send_high_water_bytes = 1u << 20;
-  if (!l->cfg.open_timeout_ms)
-    l->cfg.open_timeout_ms = 10000;
+  l->cfg.inbound_frames = ACTR__OR_DEFAULT(l->cfg.inbound_frames, 64);
+  l->cfg.send_high_water_bytes = ACTR__OR_DEFAULT(l->cfg.send_high_water_bytes, 1u << 20);
+  l->cfg.open_timeout_ms = ACTR__OR_DEFAULT(l->cfg.open_timeout_ms, 10000);
   actr_reassembly_config_t defaults;
   actr_reassembly_config_default(type, &defaults);
-  if (!l->cfg.reassembly.max_pending_bytes)
-    l->cfg.reassembly.max_pending_bytes = defaults.max_pending_bytes;
-  if (!l->cfg.reassembly.max_pending_messages)
-    l->cfg.reassembly.max_pending_messages = defaults.max_pending_messages;
-  if (!l->cfg.reassembly.ttl_ms)
-    l->cfg.reassembly.ttl_ms = defaults.ttl_ms;
+  actr_reassembly_config_t *r = &l->cfg.reassembly;
+  r->max_pending_bytes = ACTR__OR_DEFAULT(r->max_pending_bytes, defaults.max_pending_bytes);
+  r->max_pending_messages = ACTR__OR_DEFAULT(r->max_pending_messages, defaults.max_pending_messages);
+  r->ttl_ms = ACTR__OR_DEFAULT(r->ttl_ms, defaults.ttl_ms);
   if ((rc = actr__ring_init(&l->inbound, l->cfg.inbound_frames)) != ACTR_OK) {
     free(l);
     return rc;

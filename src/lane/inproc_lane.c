@@ -15,6 +15,7 @@
 
 #include <actr/inproc.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "lane_ops.h"
 #include "ring.h"
@@ -46,7 +47,7 @@ static void post_writable(inproc_lane_t *l);
 /* after_pop: a refused sender hears once half the ring is free. */
 static void after_pop(inproc_lane_t *l) {
   if (atomic_load_explicit(&l->want_writable, memory_order_relaxed) &&
-      actr__ring_count(&l->ring) <= (l->ring.mask + 1) / 2)
+      actr__ring_half_empty(&l->ring))
     post_writable(l);
 }
 
@@ -106,7 +107,7 @@ static void post_drain(inproc_lane_t *l) {
 static void writable_posted(void *data) {
   inproc_lane_t *l = data;
   atomic_store(&l->writable_posted, false);
-  if (l->writable && actr__ring_count(&l->ring) <= (l->ring.mask + 1) / 2 &&
+  if (l->writable && actr__ring_half_empty(&l->ring) &&
       atomic_exchange(&l->want_writable, false))
     l->writable(&l->base, l->writable_user);
   actr_lane_unref(&l->base);

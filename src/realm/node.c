@@ -28,6 +28,7 @@
 #include <actr/webrtc_link.h>
 #include <actr/signaling.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_internal.h"
@@ -714,12 +715,9 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     return actr__fail(ACTR_ENO_MEMORY, "node");
   n->rt = actr_runtime_ref(rt);
   n->cfg = *cfg;
-  if (!n->cfg.connect_timeout_ms)
-    n->cfg.connect_timeout_ms = 20000;
-  if (!n->cfg.max_peers)
-    n->cfg.max_peers = 64;
-  if (!n->cfg.max_pending_calls)
-    n->cfg.max_pending_calls = 1024;
+  n->cfg.connect_timeout_ms = ACTR__OR_DEFAULT(n->cfg.connect_timeout_ms, 20000);
+  n->cfg.max_peers = ACTR__OR_DEFAULT(n->cfg.max_peers, 64);
+  n->cfg.max_pending_calls = ACTR__OR_DEFAULT(n->cfg.max_pending_calls, 1024);
   n->ais_url = g_strdup(cfg->ais_url);
   n->signaling_url = g_strdup(cfg->signaling_url);
   n->realm_secret = g_strdup(cfg->realm_secret);

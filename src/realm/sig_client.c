@@ -16,6 +16,7 @@
 #include <actr/error.h>
 #include <actr/websocket.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_internal.h"
@@ -112,6 +113,17 @@ static void envelope_init(Signaling__SignalingEnvelope *e, Google__Protobuf__Tim
   e->timestamp = ts;
 }
 
+/* count_ok: one more in @counter (a field of c->st) when @rc is ACTR_OK;
+ * returns @rc. */
+static int count_ok(actr__sig_client_t *c, int rc, uint64_t *counter) {
+  if (rc == ACTR_OK) {
+    g_mutex_lock(&c->mu);
+    (*counter)++;
+    g_mutex_unlock(&c->mu);
+  }
+  return rc;
+}
+
 /* send_envelope: fill in who we are (source, credential), encode and queue
  * on the current link, never waiting. */
 static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e) {
@@ -143,12 +155,24 @@ static int send_envelope(actr__sig_client_t *c, Signaling__SignalingEnvelope *e)
   rc = actr_ws_conn_send_message(conn, false, buf, len, 0);
   actr_ws_conn_unref(conn);
   free(buf);
-  if (rc == ACTR_OK) {
-    g_mutex_lock(&c->mu);
-    c->st.frames_sent++;
-    g_mutex_unlock(&c->mu);
+  return count_ok(c, rc, &c->st.frames_sent);
+}
+
+/* send_flow: @req (to actrix) or, when it is NULL, @relay (through actrix)
+ * in a fresh envelope @id, by send_envelope. */
+static int send_flow(actr__sig_client_t *c, char *id, Signaling__ActrToSignaling *req,
+                     Signaling__ActrRelay *relay) {
+  Signaling__SignalingEnvelope e;
+  Google__Protobuf__Timestamp ts;
+  envelope_init(&e, &ts, id);
+  if (req) {
+    e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
+    e.actr_to_server = req;
+  } else {
+    e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY;
+    e.actr_relay = relay;
   }
-  return rc;
+  return send_envelope(c, &e);
 }
 
 /* take_identity: copy @cred's ActrId, signed credential and URL into @c
@@ -272,12 +296,7 @@ static gboolean heartbeat_cb(gpointer p) {
   g_mutex_lock(&c->mu);
   snprintf(id, sizeof id, "env-%" PRIu64, ++c->next_id);
   g_mutex_unlock(&c->mu);
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
-  e.actr_to_server = &req;
-  if (send_envelope(c, &e) == ACTR_OK) {
+  if (send_flow(c, id, &req, NULL) == ACTR_OK) {
     g_mutex_lock(&c->mu);
     c->st.pings_sent++;
     snprintf(c->hb_id, sizeof c->hb_id, "%s", id);
@@ -404,6 +423,21 @@ static gpointer supervisor_main(gpointer p) {
   return NULL;
 }
 
+/* client_release: free what the client holds, once nothing uses it. */
+static void client_release(actr__sig_client_t *c) {
+  free(c->pending);
+  g_free(c->url);
+  g_free(c->base_url);
+  g_free(c->ca_file);
+  if (c->cred)
+    actr__pb_free(&c->cred->base);
+  g_mutex_clear(&c->mu);
+  g_mutex_clear(&c->cred_mu);
+  g_cond_clear(&c->cond);
+  actr_runtime_unref(c->rt);
+  free(c);
+}
+
 int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
                          const actr__sig_events_t *events, void *user,
                          actr__sig_client_t **out) {
@@ -417,12 +451,10 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     return actr__fail(ACTR_ENO_MEMORY, "signaling client");
   c->rt = actr_runtime_ref(rt);
   c->cfg = *cfg;
-  if (!c->cfg.request_timeout_ms)
-    c->cfg.request_timeout_ms = cfg->dialect_03 ? 15000 : 5000;
-  if (!c->cfg.max_pending)
-    c->cfg.max_pending = 64;
-  if (!c->cfg.ws_ping_ms)
-    c->cfg.ws_ping_ms = 5000;
+  c->cfg.request_timeout_ms =
+      ACTR__OR_DEFAULT(c->cfg.request_timeout_ms, cfg->dialect_03 ? 15000 : 5000);
+  c->cfg.max_pending = ACTR__OR_DEFAULT(c->cfg.max_pending, 64);
+  c->cfg.ws_ping_ms = ACTR__OR_DEFAULT(c->cfg.ws_ping_ms, 5000);
   c->cfg.url = NULL;
   c->base_url = g_strdup(cfg->url);
   c->ca_file = g_strdup(cfg->ca_file);
@@ -447,17 +479,7 @@ int actr__sig_client_new(actr_runtime_t *rt, const actr__sig_config_t *cfg,
     g_mutex_unlock(&c->mu);
     if (!close_and_drain(c)) /* a callback may still come: never free under it */
       return actr__fail(rc, "%s", why);
-    free(c->pending);
-    g_free(c->url);
-    g_free(c->base_url);
-    g_free(c->ca_file);
-    if (c->cred)
-      actr__pb_free(&c->cred->base);
-    g_mutex_clear(&c->mu);
-    g_mutex_clear(&c->cred_mu);
-    g_cond_clear(&c->cond);
-    actr_runtime_unref(c->rt);
-    free(c);
+    client_release(c);
     return actr__fail(rc, "%s", why);
   }
   actr_runtime_call(rt, start_heartbeat, c);
@@ -492,12 +514,7 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
   memcpy(id, p->id, sizeof id);
   g_mutex_unlock(&c->mu);
 
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_TO_SERVER;
-  e.actr_to_server = req;
-  int rc = send_envelope(c, &e);
+  int rc = send_flow(c, id, req, NULL);
   gint64 until = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   g_mutex_lock(&c->mu);
   while (rc == ACTR_OK && !p->reply) {
@@ -518,19 +535,9 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
 
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
   char *id = g_uuid_string_random();
-  Signaling__SignalingEnvelope e;
-  Google__Protobuf__Timestamp ts;
-  envelope_init(&e, &ts, id);
-  e.flow_case = SIGNALING__SIGNALING_ENVELOPE__FLOW_ACTR_RELAY;
-  e.actr_relay = relay;
-  int rc = send_envelope(c, &e);
+  int rc = send_flow(c, id, NULL, relay);
   g_free(id);
-  if (rc == ACTR_OK) {
-    g_mutex_lock(&c->mu);
-    c->st.relays_sent++;
-    g_mutex_unlock(&c->mu);
-  }
-  return rc;
+  return count_ok(c, rc, &c->st.relays_sent);
 }
 
 /* server_error: an answer that is server_to_actr.error, as a code. */
@@ -617,16 +624,7 @@ void actr__sig_client_free(actr__sig_client_t *c) {
   g_thread_join(c->supervisor);
   if (!close_and_drain(c))
     return;
-  free(c->pending);
-  g_free(c->url);
-  g_free(c->base_url);
-  g_free(c->ca_file);
-  actr__pb_free(&c->cred->base);
-  g_mutex_clear(&c->mu);
-  g_mutex_clear(&c->cred_mu);
-  g_cond_clear(&c->cond);
-  actr_runtime_unref(c->rt);
-  free(c);
+  client_release(c);
 }
 
 int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,

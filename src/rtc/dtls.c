@@ -100,8 +100,7 @@ static void handshake_step(actr__dtls_t *d);
 
 static gboolean retransmit_cb(gpointer data) {
   actr__dtls_t *d = data;
-  g_source_unref(d->retransmit);
-  d->retransmit = NULL;
+  actr__rtc_source_fired(&d->retransmit);
   handshake_step(d);
   return G_SOURCE_REMOVE;
 }
@@ -125,8 +124,7 @@ static void fail(actr__dtls_t *d, int err, const char *why) {
 
 static gboolean deadline_cb(gpointer data) {
   actr__dtls_t *d = data;
-  g_source_unref(d->deadline);
-  d->deadline = NULL;
+  actr__rtc_source_fired(&d->deadline);
   fail(d, ACTR_ETIMEOUT, "DTLS handshake timed out");
   return G_SOURCE_REMOVE;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "cert.h"
 #include "dtls.h"
 #include "error_internal.h"
@@ -387,10 +388,10 @@ static int pc_build(actr_runtime_t *rt, const actr_webrtc_config_t *cfg, actr_we
   pc->ctx = actr__runtime_context(rt);
   pc->ice_cfg = ice_cfg;
   pc->cert = cert;
-  pc->max_message_bytes = cfg->max_message_bytes ? cfg->max_message_bytes : DEFAULT_MAX_MESSAGE;
-  pc->sctp_buffer_bytes = cfg->sctp_buffer_bytes ? cfg->sctp_buffer_bytes : DEFAULT_SCTP_BUFFER;
-  pc->sctp_mtu = cfg->sctp_mtu ? cfg->sctp_mtu : DEFAULT_SCTP_MTU;
-  pc->max_buffered_bytes = cfg->max_buffered_bytes ? cfg->max_buffered_bytes : DEFAULT_MAX_BUFFERED;
+  pc->max_message_bytes = ACTR__OR_DEFAULT(cfg->max_message_bytes, DEFAULT_MAX_MESSAGE);
+  pc->sctp_buffer_bytes = ACTR__OR_DEFAULT(cfg->sctp_buffer_bytes, DEFAULT_SCTP_BUFFER);
+  pc->sctp_mtu = ACTR__OR_DEFAULT(cfg->sctp_mtu, DEFAULT_SCTP_MTU);
+  pc->max_buffered_bytes = ACTR__OR_DEFAULT(cfg->max_buffered_bytes, DEFAULT_MAX_BUFFERED);
   pc->dtls_timeout_ms = cfg->dtls_timeout_ms > 0 ? cfg->dtls_timeout_ms : DEFAULT_DTLS_TIMEOUT_MS;
   pc->peer_timeout_ms = cfg->peer_timeout_ms == 0 ? DEFAULT_PEER_TIMEOUT_MS
                         : cfg->peer_timeout_ms < 0 ? 0 : cfg->peer_timeout_ms;

@@ -14,6 +14,14 @@
 
 #include "runtime_internal.h"
 
+/* actr__rtc_source_fired: a one-shot timer of ours (*@src) is running its
+ * callback: let go of our reference (GLib drops its own when the callback
+ * returns G_SOURCE_REMOVE) so that nothing destroys it again. */
+static inline void actr__rtc_source_fired(GSource **src) {
+  g_source_unref(*src);
+  *src = NULL;
+}
+
 typedef struct actr__ice actr__ice_t;
 typedef struct actr__dtls actr__dtls_t;
 typedef struct actr__sctp actr__sctp_t;

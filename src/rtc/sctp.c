@@ -744,8 +744,7 @@ void actr__sctp_heartbeat(actr__sctp_t *s) {
 
 static gboolean reset_retry_cb(gpointer data) {
   actr__sctp_t *s = data;
-  g_source_unref(s->reset_retry);
-  s->reset_retry = NULL;
+  actr__rtc_source_fired(&s->reset_retry);
   try_resets(s);
   return G_SOURCE_REMOVE;
 }

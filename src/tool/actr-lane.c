@@ -53,9 +53,11 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: actr-lane [demo]                 run every lane locally and report\n"
           "       actr-lane serve --listen HOST:PORT [--cert FILE --key FILE] [--ice-address IP]...\n"
+          "                      [--peer-timeout-ms MS] [--max-connections N] [--max-handshakes N]\n"
           "                                          echo peer (WebSocket lanes; /signal)\n"
           "       actr-lane send --url URL [--lane ws|rtc] [--type NAME] [--size N] [--count K]\n"
           "                      [--ca FILE] [--insecure] [--ice-address IP]...\n"
+          "                      [--peer-timeout-ms MS] [--timeout-ms T]\n"
           "                                          send to a serve peer, check every echo\n"
           "       actr-lane node --ais URL --signaling URL --realm N --type MFR:NAME:VERSION --echo\n"
           "                      [--actr-version 0.3|0.5] [--realm-secret S] [--ice-address IP]...\n"

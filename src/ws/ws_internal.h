@@ -9,10 +9,11 @@
 
 #include <actr/websocket.h>
 
+#include "clock.h"
 #include "ws_frame.h"
 #include "ws_pool.h"
 
-/* ---- the connection (ws_conn.c) ---- */
+/* ---- the connection (ws_conn.c; its I/O side in the files beside it, ws_conn_io.h) ---- */
 
 typedef enum ws_state {
   WS_CONNECTING = 0, /* TCP / TLS / upgrade handshake */
@@ -78,6 +79,8 @@ struct actr_ws_conn {
   bool tls;
   GCancellable *cancel;
   GSource *in_src, *out_src, *kick_src, *ping_src, *timer_src;
+  int timer_code;        /* timer_src tears down with these (handshake or close) */
+  const char *timer_why;
   uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
   size_t rbuf_size, rpos, rend;
   bool after_large; /* the last message was large: read small until the next header */
@@ -140,6 +143,26 @@ struct actr_ws_conn {
   GMutex lane_mu;
   struct ws_lane *lanes[ACTR_PAYLOAD_TYPE_COUNT];
 };
+
+/* ws_cond_wait: wait on @cond (@mu held) within @w (not 0: a caller that
+ * must not wait never gets here), counted in *@waiters meanwhile; false when
+ * @w ran out.  Any thread but the I/O thread. */
+static inline bool ws_cond_wait(GCond *cond, GMutex *mu, unsigned *waiters, const actr__wait_t *w) {
+  bool in_time = true;
+  (*waiters)++;
+  if (w->timeout_ms < 0)
+    g_cond_wait(cond, mu);
+  else
+    in_time = g_cond_wait_until(cond, mu, w->until_us);
+  (*waiters)--;
+  return in_time;
+}
+
+/* actr__ws_config_own_strings / actr__ws_config_free_strings: make the
+ * strings of a copied config the copy's own (duplicates, NULL stays NULL) /
+ * free them. */
+void actr__ws_config_own_strings(actr_ws_config_t *cfg);
+void actr__ws_config_free_strings(actr_ws_config_t *cfg);
 
 /* actr__ws_conn_new: a connection object with no socket yet, no handle
  * (refs 0).  Copies @cfg (NULL: defaults) and the strings. */

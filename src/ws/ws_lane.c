@@ -4,6 +4,7 @@
  * §3.2), so a lane can be dropped and made again without losing messages. */
 #include <stdlib.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "lane_ops.h"
 #include "ws_internal.h"
@@ -28,7 +29,7 @@ static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
      * (a try_send from another thread): look again from the I/O thread. */
     g_mutex_lock(&c->tx_mu);
     c->q[t].want_writable = true;
-    bool half = c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+    bool half = actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes);
     g_mutex_unlock(&c->tx_mu);
     if (half && !g_main_context_is_owner(c->ctx)) {
       actr__ws_conn_ref_internal(c);
@@ -61,7 +62,7 @@ static void writable_check_posted(void *p) {
     ws_queue_t *q = &c->q[t];
     g_mutex_lock(&c->tx_mu);
     bool want = q->want_writable && q->writable &&
-                c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+                actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes);
     if (want)
       q->want_writable = false;
     g_mutex_unlock(&c->tx_mu);

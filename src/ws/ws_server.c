@@ -5,6 +5,7 @@
  * them; accepted connections belong to the callback. */
 #include <string.h>
 
+#include "bounds.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
 #include "ws_http.h"
@@ -58,11 +59,7 @@ static void server_unref(struct actr_ws_server *s) {
   g_ptr_array_free(s->raw_paths, TRUE);
   g_mutex_clear(&s->mu);
   g_cond_clear(&s->orphans_cond);
-  g_free((char *)s->cfg.ca_file);
-  g_free((char *)s->cfg.source_id);
-  g_free((char *)s->cfg.credential);
-  g_free((char *)s->cfg.cert_file);
-  g_free((char *)s->cfg.key_file);
+  actr__ws_config_free_strings(&s->cfg);
   g_free(s->host);
   g_free(s->err);
   actr_runtime_t *rt = s->rt;
@@ -397,17 +394,11 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   actr_ws_config_init(&s->cfg);
   if (cfg)
     s->cfg = *cfg;
-  s->cfg.ca_file = g_strdup(s->cfg.ca_file);
-  s->cfg.source_id = g_strdup(s->cfg.source_id);
-  s->cfg.credential = g_strdup(s->cfg.credential);
-  s->cfg.cert_file = g_strdup(s->cfg.cert_file);
-  s->cfg.key_file = g_strdup(s->cfg.key_file);
+  actr__ws_config_own_strings(&s->cfg);
   actr_ws_config_t d;
   actr_ws_config_init(&d);
-  if (!s->cfg.max_connections)
-    s->cfg.max_connections = d.max_connections;
-  if (!s->cfg.max_handshakes)
-    s->cfg.max_handshakes = d.max_handshakes;
+  s->cfg.max_connections = ACTR__OR_DEFAULT(s->cfg.max_connections, d.max_connections);
+  s->cfg.max_handshakes = ACTR__OR_DEFAULT(s->cfg.max_handshakes, d.max_handshakes);
   s->host = g_strdup(host);
   s->port = port;
   s->on_accept = on_accept;

@@ -5,6 +5,8 @@
  * headers, stats).  Every function here may run on any thread. */
 #include <string.h>
 
+#include "bounds.h"
+#include "clock.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
 #include "ws_internal.h"
@@ -25,7 +27,8 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
   q->bytes_received += len;
   /* Resume reading once the queue that stopped it is down to half. */
   if (c->rx_paused && !c->resume_pending && type == c->pending_type &&
-      q->count <= c->cfg.inbound_queue_messages / 2 && q->bytes <= c->cfg.inbound_queue_bytes / 2) {
+      actr__half_empty(q->count, c->cfg.inbound_queue_messages) &&
+      actr__half_empty(q->bytes, c->cfg.inbound_queue_bytes)) {
     c->resume_pending = true;
     *resume = true;
   }
@@ -66,10 +69,6 @@ int actr__ws_conn_closed_error(actr_ws_conn_t *c) {
   return actr__fail(ACTR_EWEBSOCKET_CLOSED, "WebSocket connection closed (%s)", why);
 }
 
-static gint64 deadline_of(int timeout_ms) {
-  return timeout_ms > 0 ? g_get_monotonic_time() + (gint64)timeout_ms * 1000 : 0;
-}
-
 typedef struct lend_wait {
   actr_ws_conn_t *c;
   ws_queue_t *q;
@@ -85,29 +84,26 @@ static bool lend_ready(void *data) {
   return ready;
 }
 
+static bool lend_runtime(void *rt, bool (*done)(void *data), void *data, int timeout_ms) {
+  return actr__runtime_lend(rt, done, data, timeout_ms);
+}
+
 /* lend_locked: rx_mu held, nothing queued: run the runtime's loop on this
- * thread until something is (actr__runtime_lend), so the message wakes this
+ * thread until something is (actr__wait_lend), so the message wakes this
  * thread directly.  False when the loop could not be lent (the caller waits
  * on the queue's condition then) or the time is up. */
 static bool lend_locked(actr_ws_conn_t *c, ws_queue_t *q, const atomic_bool *lane_closed,
-                        int timeout_ms, gint64 deadline) {
-  int wait = timeout_ms;
-  if (timeout_ms > 0) {
-    gint64 left = (deadline - g_get_monotonic_time()) / 1000;
-    if (left <= 0)
-      return false;
-    wait = (int)left;
-  }
+                        const actr__wait_t *budget) {
   lend_wait_t w = {c, q, lane_closed};
   g_mutex_unlock(&c->rx_mu);
-  bool lent = actr__runtime_lend(c->rt, lend_ready, &w, wait);
+  bool lent = actr__wait_lend(budget, lend_runtime, c->rt, lend_ready, &w) > 0;
   g_mutex_lock(&c->rx_mu);
   return lent;
 }
 
 int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_msg_t **out,
                             const atomic_bool *lane_closed) {
-  gint64 deadline = deadline_of(timeout_ms);
+  actr__wait_t budget = actr__wait_start(timeout_ms);
   bool resume = false;
   ws_slot_t got = {0};
   int rc;
@@ -131,15 +127,9 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
       rc = ACTR_EWOULD_BLOCK;
       break;
     }
-    if (lend_locked(c, q, lane_closed, timeout_ms, deadline))
+    if (lend_locked(c, q, lane_closed, &budget))
       continue; /* look again */
-    q->waiters++;
-    bool timed_out = false;
-    if (timeout_ms < 0)
-      g_cond_wait(&q->cond, &c->rx_mu);
-    else
-      timed_out = !g_cond_wait_until(&q->cond, &c->rx_mu, deadline);
-    q->waiters--;
+    bool timed_out = !ws_cond_wait(&q->cond, &c->rx_mu, &q->waiters, &budget);
     if (timed_out && !q->count && !c->rx_closed) {
       rc = ACTR_ETIMEOUT;
       break;
@@ -294,7 +284,7 @@ int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *ty
   if (!c || !type || !out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "NULL argument");
   *out = NULL;
-  gint64 deadline = deadline_of(timeout_ms);
+  actr__wait_t budget = actr__wait_start(timeout_ms);
   bool resume = false;
   ws_slot_t got = {0};
   int rc;
@@ -324,13 +314,7 @@ int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *ty
       rc = ACTR_EWOULD_BLOCK;
       break;
     }
-    c->any_waiters++;
-    bool timed_out = false;
-    if (timeout_ms < 0)
-      g_cond_wait(&c->any_cond, &c->rx_mu);
-    else
-      timed_out = !g_cond_wait_until(&c->any_cond, &c->rx_mu, deadline);
-    c->any_waiters--;
+    bool timed_out = !ws_cond_wait(&c->any_cond, &c->rx_mu, &c->any_waiters, &budget);
     if (timed_out) {
       bool any = false;
       for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
