@@ -21,6 +21,7 @@
 #include <actr/envelope.h>
 #include <actr/export.h>
 #include <actr/identity.h>
+#include <actr/payload_type.h>
 #include <actr/runtime.h>
 
 #ifdef __cplusplus
@@ -31,6 +32,32 @@ typedef enum actr_node_dialect {
   ACTR_NODE_DIALECT_05 = 0, /* actr 0.5 (default): direction, sdp_exchange_id, ufrag */
   ACTR_NODE_DIALECT_03 = 1, /* actr 0.3: only what 0.3 knows */
 } actr_node_dialect_t;
+
+/* ---- the route table (issue 11) ----
+ * Which wires a payload type may take, in which order, and how often a
+ * request of that type is sent again when the wire it went out on dies
+ * before its answer came.  actr's table: every data type takes the WebRTC
+ * data channel first, then the direct WebSocket; RPC_SIGNAL 2 attempts
+ * 500 ms apart, RPC_RELIABLE 5 attempts with a backoff doubling from 1 s
+ * to 5 s, the stream types one attempt (no retry); MEDIA_RTP no wire. */
+typedef enum actr_node_wire_kind {
+  ACTR_NODE_WIRE_NONE = 0,      /* ends the list */
+  ACTR_NODE_WIRE_WEBRTC = 1,    /* the data channel of the type's name */
+  ACTR_NODE_WIRE_WEBSOCKET = 2, /* the direct WebSocket to the actor (0.5) */
+} actr_node_wire_kind_t;
+
+#define ACTR_NODE_ROUTE_MAX_WIRES 2
+
+typedef struct actr_node_route {
+  actr_node_wire_kind_t wires[ACTR_NODE_ROUTE_MAX_WIRES]; /* by preference */
+  unsigned max_attempts;         /* sends of one request: 1 = no retry */
+  unsigned backoff_initial_ms;   /* before the second attempt ... */
+  unsigned backoff_max_ms;       /* ... doubling up to this */
+} actr_node_route_t;
+
+/* actr_node_route_default: actr's route of @type into *@out (MEDIA_RTP and
+ * unknown types: no wire, one attempt). */
+ACTR_API void actr_node_route_default(actr_payload_type_t type, actr_node_route_t *out);
 
 typedef struct actr_node_config {
   const char *ais_url;        /* e.g. http://127.0.0.1:8081/ais */
@@ -52,6 +79,20 @@ typedef struct actr_node_config {
   int connect_timeout_ms;     /* a peer connection's set-up, 0: 20000 */
   unsigned max_peers;         /* 0: 64 */
   unsigned max_pending_calls; /* 0: 1024 */
+  /* The route of each payload type; a route left all zero takes
+   * actr_node_route_default.  A wire kind the node cannot use (WebSocket
+   * without an address from discovery) is passed over. */
+  actr_node_route_t routes[ACTR_PAYLOAD_TYPE_COUNT];
+  /* Direct WebSocket wire (0.5): listen on ws_listen_host:ws_listen_port
+   * (0: any free port) for other actors, register that address with AIS
+   * (ws://HOST:PORT, discovery hands it out) and check each connecting
+   * actor's X-Actr-Source-ID / X-Actr-Credential before the upgrade (key
+   * id, Ed25519 signature, expiry, claims = the source): a request that
+   * fails is refused with 401 (403 when the claims name another actor).
+   * NULL: no listener.  Dialling out needs no setting: addresses come from
+   * actr_node_discover. */
+  const char *ws_listen_host;
+  uint16_t ws_listen_port;
 } actr_node_config_t;
 
 /* actr_node_config_init: zero @cfg (defaults everywhere). */
@@ -120,6 +161,13 @@ typedef struct actr_node_stats {
   uint64_t signaling_reconnects; /* the link to actrix came back after a drop */
   uint64_t credential_renewals;  /* renewed (0.5) or registered again (0.3) */
   bool signaling_up;
+  /* the transport (issue 11) */
+  uint64_t calls_retried;       /* sent again after their wire died */
+  uint64_t wires_up, wires_lost; /* wires that became ready / died, all kinds */
+  uint64_t ws_wires_up;         /* of which direct WebSocket wires (either side) */
+  uint64_t ws_refused;          /* direct WebSocket requests refused by the identity check */
+  uint64_t requests_replayed;   /* duplicates answered with the first reply again */
+  unsigned destinations;        /* remote actors with a transport now */
 } actr_node_stats_t;
 
 ACTR_API int actr_node_stats(actr_node_t *node, actr_node_stats_t *out);

@@ -547,7 +547,8 @@ static int server_error(const char *what, const Signaling__SignalingEnvelope *r)
 }
 
 int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *type, unsigned max,
-                              actr_actor_id_t *out, unsigned *n) {
+                              actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
+                              unsigned *n) {
   *n = 0;
   Actr__RouteCandidatesRequest rq = ACTR__ROUTE_CANDIDATES_REQUEST__INIT;
   Actr__RouteCandidatesRequest__NodeSelectionCriteria crit =
@@ -579,9 +580,22 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
                     er && er->message ? er->message : "no result");
   } else {
     const Actr__RouteCandidatesResponse__RouteCandidatesOk *ok = s->route_candidates_response->success;
-    for (size_t i = 0; i < ok->n_candidates && *n < max; i++)
-      if (actr__actor_id_from_pb(ok->candidates[i], &out[*n]) == ACTR_OK)
-        (*n)++;
+    for (size_t i = 0; i < ok->n_candidates && *n < max; i++) {
+      if (actr__actor_id_from_pb(ok->candidates[i], &out[*n]) != ACTR_OK)
+        continue;
+      if (ws_urls) { /* its direct WebSocket address, when it gave one (0.5) */
+        ws_urls[*n][0] = '\0';
+        for (size_t j = 0; j < ok->n_ws_address_map; j++) {
+          const Actr__WsAddressEntry *e = ok->ws_address_map[j];
+          actr_actor_id_t id;
+          if (e->ws_address && strlen(e->ws_address) < url_size &&
+              actr__actor_id_from_pb(e->candidate_id, &id) == ACTR_OK &&
+              actr_actor_id_equal(&id, &out[*n]))
+            snprintf(ws_urls[*n], url_size, "%s", e->ws_address);
+        }
+      }
+      (*n)++;
+    }
   }
   actr__pb_free(&r->base);
   return rc;

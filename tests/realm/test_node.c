@@ -11,16 +11,18 @@
 
 #include <actr/error.h>
 #include <actr/node.h>
+#include <actr/websocket.h>
 
 #include "actrix_fixture.h"
 #include "realm_internal.h"
+#include "route_internal.h"
 #include "sig_client.h"
 
 #define ASSERT_OK(expr) g_assert_cmpstr(actr_err_name(expr), ==, "OK")
 #define ASSERT_RC(expr, name) g_assert_cmpstr(actr_err_name(expr), ==, name)
 
 static const char *const loopback[] = {"127.0.0.1"};
-static atomic_int tells, silent;
+static atomic_int tells, silent, counted;
 
 static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr_envelope_t *req,
                     actr_envelope_t **resp, void *user) {
@@ -29,6 +31,8 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
     g_assert_cmpint(actr_envelope_timeout_ms(req), ==, 0);
     atomic_fetch_add(&tells, 1);
   }
+  if (strcmp(route, "test.Count") == 0)
+    atomic_fetch_add(&counted, 1);
   if (strcmp(route, "test.Silent") == 0) {
     atomic_fetch_add(&silent, 1);
     return; /* no answer: the caller times out */
@@ -99,13 +103,19 @@ static void test_calls(void) {
     g_free(req);
   }
 
-  /* Nobody answers: a clear timeout, nothing left behind. */
+  /* A handler that gives no answer: in 0.5 the caller gets an error
+   * envelope (actr's 10010 Internal), not a timeout. */
   actr_envelope_t *resp = (actr_envelope_t *)&resp;
-  ASSERT_RC(actr_node_call(client, &target, "test.Silent", "x", 1, 300, &resp), "TIMEOUT");
-  g_assert_null(resp);
+  ASSERT_OK(actr_node_call(client, &target, "test.Silent", "x", 1, 20000, &resp));
+  uint32_t code = 0;
+  const char *emsg = NULL;
+  g_assert_true(actr_envelope_error(resp, &code, &emsg));
+  g_assert_cmpuint(code, ==, 10010);
+  g_assert_false(actr_envelope_payload(resp, NULL, NULL));
+  actr_envelope_free(resp);
   actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(client, &st));
-  g_assert_cmpuint(st.calls_timed_out, ==, 1);
+  g_assert_cmpuint(st.calls_timed_out, ==, 0);
   ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "ab", 2, 20000, &resp));
   actr_envelope_free(resp);
 
@@ -116,12 +126,13 @@ static void test_calls(void) {
   g_assert_cmpint(atomic_load(&tells), ==, 1);
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.requests_received, ==, G_N_ELEMENTS(sizes) + 4);
-  g_assert_cmpuint(st.requests_answered, ==, G_N_ELEMENTS(sizes) + 2);
+  g_assert_cmpuint(st.requests_answered, ==, G_N_ELEMENTS(sizes) + 3);
   ASSERT_OK(actr_node_stats(client, &st));
-  g_assert_cmpuint(st.responses_received, ==, G_N_ELEMENTS(sizes) + 2);
+  g_assert_cmpuint(st.responses_received, ==, G_N_ELEMENTS(sizes) + 3);
   g_assert_cmpuint(st.peers_connected, ==, 1); /* one peer connection, reused */
 
-  /* The same request id twice: the callee answers the first only. */
+  /* The same request id twice: the callee runs the first only and sends
+   * its reply again for the second (a retry gets the first result). */
   actr_envelope_t *dup;
   ASSERT_OK(actr_envelope_new("test.Reverse", "dup-1", 5000, &dup));
   ASSERT_OK(actr_envelope_set_payload(dup, "z", 1));
@@ -137,7 +148,8 @@ static void test_calls(void) {
   actr_envelope_free(resp); /* ordered: both copies were handled before it */
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.requests_duplicate, ==, 1);
-  g_assert_cmpuint(st.requests_answered, ==, G_N_ELEMENTS(sizes) + 4);
+  g_assert_cmpuint(st.requests_replayed, ==, 1);
+  g_assert_cmpuint(st.requests_answered, ==, G_N_ELEMENTS(sizes) + 5);
 
   /* Arguments. */
   ASSERT_RC(actr_node_call(client, &target, "r", "x", 1, 0, &resp), "INVALID_ARGUMENT");
@@ -381,9 +393,203 @@ static void test_relay_flood_bounded(void) {
   actrix_stop(&a);
 }
 
+/* The route table: actr's defaults, and a configured route replacing one. */
+static void test_route_table(void) {
+  actr_node_route_t r;
+  actr_node_route_default(ACTR_PAYLOAD_RPC_SIGNAL, &r);
+  g_assert_cmpint(r.wires[0], ==, ACTR_NODE_WIRE_WEBRTC);
+  g_assert_cmpint(r.wires[1], ==, ACTR_NODE_WIRE_WEBSOCKET);
+  g_assert_cmpuint(r.max_attempts, ==, 2);
+  g_assert_cmpuint(r.backoff_initial_ms, ==, 500);
+  g_assert_cmpuint(r.backoff_max_ms, ==, 500);
+  actr_node_route_default(ACTR_PAYLOAD_RPC_RELIABLE, &r);
+  g_assert_cmpuint(r.max_attempts, ==, 5);
+  g_assert_cmpuint(r.backoff_initial_ms, ==, 1000);
+  g_assert_cmpuint(r.backoff_max_ms, ==, 5000);
+  for (int t = ACTR_PAYLOAD_STREAM_RELIABLE; t <= ACTR_PAYLOAD_STREAM_LATENCY_FIRST; t++) {
+    actr_node_route_default((actr_payload_type_t)t, &r);
+    g_assert_cmpint(r.wires[0], ==, ACTR_NODE_WIRE_WEBRTC);
+    g_assert_cmpuint(r.max_attempts, ==, 1);
+  }
+  actr_node_route_default(ACTR_PAYLOAD_MEDIA_RTP, &r);
+  g_assert_cmpint(r.wires[0], ==, ACTR_NODE_WIRE_NONE);
+  /* 1 s doubling to 5 s: 1, 2, 4, 5, 5 */
+  unsigned want[] = {1000, 2000, 4000, 5000, 5000};
+  for (unsigned i = 0; i < G_N_ELEMENTS(want); i++)
+    g_assert_cmpuint(actr__backoff_ms(1000, 5000, i + 1), ==, want[i]);
+  actr_node_route_t given = {.wires = {ACTR_NODE_WIRE_WEBSOCKET}, .max_attempts = 0};
+  actr__route_resolve(&given, ACTR_PAYLOAD_RPC_RELIABLE, &r);
+  g_assert_cmpint(r.wires[0], ==, ACTR_NODE_WIRE_WEBSOCKET);
+  g_assert_cmpint(r.wires[1], ==, ACTR_NODE_WIRE_NONE);
+  g_assert_cmpuint(r.max_attempts, ==, 1);
+}
+
+/* 0.3: a handler that gives no answer sends nothing back; the caller
+ * times out as 0.3 does, and nothing of the call is left behind. */
+static void test_silent_03(void) {
+  const char *args[] = {"--dialect", "0.3", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_dialect(rt, &a, "acme:server:1", ACTR_NODE_DIALECT_03);
+  actr_node_t *client = start_dialect(rt, &a, "acme:client:1", ACTR_NODE_DIALECT_03);
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp); /* connected */
+  resp = (actr_envelope_t *)&resp;
+  ASSERT_RC(actr_node_call(client, actr_node_id(server), "test.Silent", "x", 1, 300, &resp),
+            "TIMEOUT");
+  g_assert_null(resp);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.calls_timed_out, ==, 1);
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "cd", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+/* The wire dies between the handler and its reply: the caller's request
+ * is sent again (RPC_RELIABLE allows 5 attempts) on the wire built anew,
+ * the callee sees the same request id, does not run it again and sends
+ * the first reply. */
+static void test_retry_executed_once(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  atomic_store(&counted, 0);
+  actr__node_drop_replies(server, 1);
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Count", "once", 4, 40000, &resp));
+  const uint8_t *d;
+  size_t len;
+  g_assert_true(actr_envelope_payload(resp, &d, &len));
+  g_assert_cmpmem(d, len, "ecno", 4);
+  actr_envelope_free(resp);
+  g_assert_cmpint(atomic_load(&counted), ==, 1);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.requests_duplicate, ==, 1);
+  g_assert_cmpuint(st.requests_replayed, ==, 1);
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.calls_retried, >=, 1);
+  g_assert_cmpuint(st.wires_lost, >=, 1);
+  g_assert_cmpuint(st.wires_up, >=, 2); /* the first wire and the one built again */
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+/* WebRTC blocked (every UDP packet dropped): the call goes over the direct
+ * WebSocket wire to the address discovery gave (0.5), with our identity,
+ * and the reply comes back on it.  A WebSocket without a valid identity is
+ * refused before the upgrade. */
+static void test_websocket_fallback(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_config_t cfg;
+  actr_node_config_init(&cfg);
+  cfg.ais_url = a.ais;
+  cfg.signaling_url = a.signaling;
+  cfg.realm_id = 3;
+  ASSERT_OK(actr_actor_type_parse("acme:server:1", &cfg.type));
+  cfg.ice_addresses = loopback;
+  cfg.ice_address_count = 1;
+  cfg.ws_listen_host = "127.0.0.1";
+  actr_node_t *server;
+  ASSERT_OK(actr_node_new(rt, &cfg, &server));
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  g_assert_cmpuint(n, ==, 1);
+  for (int i = 0; i < 20; i++) {
+    char req[16], want[16];
+    int len = snprintf(req, sizeof req, "ws-%d", i);
+    for (int j = 0; j < len; j++)
+      want[j] = req[len - 1 - j];
+    actr_envelope_t *resp;
+    ASSERT_OK(actr_node_call(client, &target, "test.Reverse", req, (size_t)len, 20000, &resp));
+    const uint8_t *d;
+    size_t dl;
+    g_assert_true(actr_envelope_payload(resp, &d, &dl));
+    g_assert_cmpmem(d, dl, want, len);
+    actr_envelope_free(resp);
+  }
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.ws_wires_up, ==, 1);
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.ws_wires_up, ==, 1);
+  g_assert_cmpuint(st.requests_answered, ==, 20);
+
+  /* Identity: none, garbage, and a real credential presented for another
+   * actor are refused before the upgrade (401, 400, 403). */
+  char url[300];
+  actr_credential_t *cred;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:intruder:1", &t));
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  char *src = NULL, *cr = NULL;
+  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &cr));
+  char *other = NULL, *other_cr = NULL; /* the client's id with the intruder's credential */
+  ASSERT_OK(actr__ws_gate_headers(actr_node_id(client), cred, &other, &other_cr));
+  /* The server's address: what discovery gave the client. */
+  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
+  struct {
+    const char *src, *cred, *status;
+  } bad[] = {{NULL, NULL, "401"}, {"zz", "!!", "400"}, {other, cr, "403"}};
+  for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+    actr_ws_config_t wc;
+    actr_ws_config_init(&wc);
+    wc.source_id = bad[i].src;
+    wc.credential = bad[i].cred;
+    actr_ws_conn_t *conn = NULL;
+    ASSERT_RC(actr_ws_connect(rt, url, &wc, &conn), "WEBSOCKET");
+    g_assert_nonnull(strstr(actr_err_detail(), bad[i].status));
+  }
+  actr_ws_config_t wc; /* the intruder as itself: a valid identity of the realm */
+  actr_ws_config_init(&wc);
+  wc.source_id = src;
+  wc.credential = cr;
+  actr_ws_conn_t *conn = NULL;
+  ASSERT_OK(actr_ws_connect(rt, url, &wc, &conn));
+  actr_ws_conn_unref(conn);
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.ws_refused, ==, G_N_ELEMENTS(bad));
+  g_free(src);
+  g_free(cr);
+  g_free(other);
+  g_free(other_cr);
+  actr_credential_free(cred);
+  g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/realm/node/route-table", test_route_table);
   g_test_add_func("/realm/node/calls", test_calls);
+  g_test_add_func("/realm/node/silent-0.3-times-out", test_silent_03);
+  g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
+  g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
