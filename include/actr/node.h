@@ -152,6 +152,14 @@ ACTR_API int actr_node_call(actr_node_t *node, const actr_actor_id_t *target,
 ACTR_API int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len);
 
+/* actr_node_disconnect: close every wire to @target and drop its
+ * destination (its memory is given back); the next call to it connects
+ * again.  A call to @target under way meanwhile may build a wire again.
+ * The other side sees its wires die; it rebuilds only the wires it calls
+ * through.  Blocks until done (the node's control thread does it); not on
+ * the I/O thread.  Codes: ACTR_EINVALID_ARGUMENT, ACTR_EINVALID_OPERATION. */
+ACTR_API int actr_node_disconnect(actr_node_t *node, const actr_actor_id_t *target);
+
 /* actr_node_stats_t: counters since the node started. */
 typedef struct actr_node_stats {
   uint64_t calls_sent, responses_received, calls_timed_out;

@@ -59,6 +59,8 @@
 #define WS_CONNECT_MS 5000
 #define WS_ADDRS_MAX 256                     /* discovered WebSocket addresses kept */
 #define WS_URL_MAX 256
+#define REBUILD_IDLE_US (60 * G_USEC_PER_SEC) /* dead wires of a destination we called
+                                                 within this long are rebuilt */
 
 /* The wires of a destination, by slot. */
 enum { W_RTC = 0, W_WS_OUT = 1, W_WS_IN = 2, NWIRES = 3 };
@@ -102,6 +104,8 @@ struct peer {
   char ws_url[WS_URL_MAX];
   char why[200];          /* the last build failure */
   unsigned users;         /* callers holding this destination (node->mu) */
+  gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
+  gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
 };
 
 typedef struct call {
@@ -121,7 +125,8 @@ typedef struct ws_addr {
 } ws_addr_t;
 
 typedef enum {
-  ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_NOP, ITEM_STOP
+  ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
+  ITEM_NOP, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -130,7 +135,8 @@ typedef struct item {
   int slot;             /* ITEM_WIRE_DEAD, _KILL_WIRE */
   unsigned serial;
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
-  actr_actor_id_t source;
+  actr_actor_id_t source; /* ITEM_WS_ACCEPTED, ITEM_DISCONNECT */
+  uint64_t seq;           /* ITEM_DISCONNECT */
 } item_t;
 
 struct actr_node {
@@ -159,6 +165,7 @@ struct actr_node {
   unsigned ws_addrs_next;
   unsigned wire_serial;
   unsigned drop_replies; /* test hook */
+  uint64_t disconnects_asked, disconnects_done;
   actr_node_request_fn serve_fn;
   void *serve_user;
   actr_node_stats_t st;
@@ -659,9 +666,9 @@ static void ws_wire_attach(peer_t *p, int slot, actr_ws_conn_t *conn) {
     if (actr_ws_conn_lane(conn, (actr_payload_type_t)t, &w->lanes[t]) == ACTR_OK)
       actr_lane_set_handler(w->lanes[t], on_lane_message, w);
   wire_install(w);
+  wire_event(w, true, false); /* open: it may carry requests already */
   actr_ws_conn_callbacks_t cbs = {.on_closed = ws_on_closed};
   actr_ws_conn_set_callbacks(conn, &cbs, w); /* at once when it closed already */
-  wire_event(w, true, false);
 }
 
 /* ws_dial: the direct WebSocket to @p (blocking, WS_CONNECT_MS at most),
@@ -744,6 +751,9 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   peer_t *p = peer_get(n, remote);
   if (!p)
     return;
+  g_mutex_lock(&p->mu);
+  p->touched_us = g_get_monotonic_time();
+  g_mutex_unlock(&p->mu);
   bool offerer;
   gint64 started;
   bool has_link = has_rtc(p, &offerer, &started);
@@ -991,7 +1001,8 @@ static void reap_locked(actr_node_t *n) {
     peer_t *p = n->peers[i];
     g_mutex_lock(&p->mu);
     bool idle = !p->users && !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN] &&
-                !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us;
+                !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us &&
+                (!p->touched_us || g_get_monotonic_time() - p->touched_us > RENEGOTIATE_US);
     g_mutex_unlock(&p->mu);
     if (!idle) {
       i++;
@@ -1013,6 +1024,7 @@ static void peer_free(peer_t *p) {
   free(p);
 }
 
+static void reap_locked(actr_node_t *n);
 static void handle_item(actr_node_t *n, item_t *it) {
   switch (it->kind) {
   case ITEM_RELAY: {
@@ -1041,13 +1053,17 @@ static void handle_item(actr_node_t *n, item_t *it) {
     wire_stop(p, it->slot);
     if (it->slot == W_WS_IN)
       break; /* the other side dials again, or we do (W_WS_OUT) */
-    /* A dead wire is rebuilt (a new series of attempts if it had worked). */
+    /* A dead wire is rebuilt (a new series of attempts if it had worked)
+     * by the side that calls through it: the callee waits to be called
+     * again, so the two sides do not both negotiate. */
     g_mutex_lock(&p->mu);
     if (was_up) {
       p->attempts[it->slot] = 0;
       p->gave_up[it->slot] = false;
       p->retry_at[it->slot] = 0;
-      p->want[it->slot] = it->slot == W_RTC || p->ws_url[0];
+      bool caller = p->users ||
+                    (p->last_call_us && g_get_monotonic_time() - p->last_call_us < REBUILD_IDLE_US);
+      p->want[it->slot] = caller && (it->slot == W_RTC || p->ws_url[0]);
     }
     g_mutex_unlock(&p->mu);
     if (!was_up)
@@ -1063,6 +1079,31 @@ static void handle_item(actr_node_t *n, item_t *it) {
     }
     wire_stop(p, W_WS_IN); /* the newer connection of that actor wins */
     ws_wire_attach(p, W_WS_IN, it->conn);
+    break;
+  }
+  case ITEM_DISCONNECT: {
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (p) {
+      g_mutex_lock(&p->mu);
+      for (int s = 0; s < NWIRES; s++) {
+        p->want[s] = false;
+        p->attempts[s] = 0;
+        p->gave_up[s] = false;
+      }
+      p->negotiated_us = 0;
+      p->last_call_us = 0;
+      p->touched_us = 0;
+      g_mutex_unlock(&p->mu);
+      for (int s = 0; s < NWIRES; s++)
+        wire_stop(p, s);
+    }
+    g_mutex_lock(&n->mu);
+    reap_locked(n);
+    n->disconnects_done = MAX(n->disconnects_done, it->seq);
+    g_cond_broadcast(&n->cond);
+    g_mutex_unlock(&n->mu);
     break;
   }
   default: /* ITEM_CONNECT: maintain does it; ITEM_NOP, ITEM_STOP */
@@ -1363,6 +1404,7 @@ static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route
                                 bool *hope) {
   actr_lane_t *lane = NULL;
   bool kick = false;
+  int picked = ACTR_NODE_ROUTE_MAX_WIRES;
   *hope = false;
   g_mutex_lock(&p->mu);
   for (int i = 0; i < ACTR_NODE_ROUTE_MAX_WIRES && !lane; i++)
@@ -1375,9 +1417,13 @@ static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route
         lane = actr_lane_ref(w->lanes[type]);
         *slot = s;
         *serial = w->serial;
+        picked = i;
       }
     }
-  for (int i = 0; i < ACTR_NODE_ROUTE_MAX_WIRES && !lane; i++) {
+  /* The wires the route prefers to the one picked (all when none was) are
+   * built meanwhile, all at once: a fallback does not wait for the first
+   * choice to time out, and the first choice comes back when it can. */
+  for (int i = 0; i < picked; i++) {
     int s = route_slot(route->wires[i], 0);
     if (s < 0 || (s == W_WS_OUT && !p->ws_url[0]))
       continue; /* no WebSocket address for this actor: passed over */
@@ -1457,6 +1503,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target) {
   if (p) {
     g_mutex_lock(&p->mu);
     p->users++;
+    p->last_call_us = g_get_monotonic_time();
     g_mutex_unlock(&p->mu);
   }
   g_mutex_unlock(&n->mu);
@@ -1625,6 +1672,25 @@ int actr__node_ws_url(actr_node_t *n, const actr_actor_id_t *target, char *url, 
     }
   g_mutex_unlock(&n->mu);
   return rc;
+}
+
+int actr_node_disconnect(actr_node_t *node, const actr_actor_id_t *target) {
+  if (!node || !target)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_disconnect: NULL argument");
+  if (actr_runtime_is_io_thread(node->rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "actr_node_disconnect: not on the I/O thread");
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_DISCONNECT;
+  it->source = *target;
+  g_mutex_lock(&node->mu);
+  uint64_t seq = it->seq = ++node->disconnects_asked;
+  g_mutex_unlock(&node->mu);
+  g_async_queue_push(node->q, it); /* our own items are not counted (relays are) */
+  g_mutex_lock(&node->mu);
+  while (node->disconnects_done < seq)
+    g_cond_wait(&node->cond, &node->mu);
+  g_mutex_unlock(&node->mu);
+  return ACTR_OK;
 }
 
 void actr__node_drop_replies(actr_node_t *n, unsigned count) {
