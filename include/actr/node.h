@@ -5,12 +5,21 @@
  * candidates, data channels opened by the offerer, one peer connection per
  * remote actor), calls them with RpcEnvelope requests and answers theirs.
  *
+ * Transport (docs/actr-realm.md §10).  Each remote actor called gets a
+ * destination with its wires: a WebRTC peer connection and, in 0.5, a
+ * direct WebSocket (to the address discovery gave, or the one that actor
+ * dialled to us).  A call takes the first ready wire of its payload type's
+ * route, waits for one when none is (wires are built in the background and
+ * rebuilt when they die), and is sent again with the same request id when
+ * its wire dies before the answer, as the route allows; the callee runs a
+ * request id once and answers a duplicate with the first reply.
+ *
  * Threads.  actr_node_new, _discover, _call and _free block their caller
  * and must not run on the runtime's I/O thread.  The request handler
  * (actr_node_serve) runs on the runtime's I/O thread: it must not block
  * (it must not call actr_node_call).  A node also runs one control thread of
- * its own (signaling and peer set-up) and the signaling client's supervisor
- * thread; no user code runs on either. */
+ * its own (signaling, building and dropping wires and destinations) and the
+ * signaling client's supervisor thread; no user code runs on either. */
 #ifndef ACTR_NODE_H
 #define ACTR_NODE_H
 
@@ -141,9 +150,13 @@ ACTR_API int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *u
  * to @target (connecting to it first when needed) and wait for its
  * response, at most @timeout_ms (> 0; also the request's timeout_ms).
  * *@response is (transfer full): its payload, or an error it carries
- * (actr_envelope_error).  Codes: ACTR_ETIMEOUT (nothing of the call is left
- * behind), connection failures (ACTR_EICE, ACTR_EWEBRTC, ...),
- * ACTR_ERESOURCE_EXHAUSTED (too many calls or peers). */
+ * (actr_envelope_error; 0.5 handlers that failed: 10010, no handler: 10001).
+ * Travels on RPC_RELIABLE's route (actr_node_config_t.routes).  Codes:
+ * ACTR_ETIMEOUT (nothing of the call is left behind; the detail says why no
+ * wire was ready when that was the cause), ACTR_ECONNECTION (every wire the
+ * route allows gave up, or the wire died with the request on it and the
+ * route allows no more attempts), ACTR_ERESOURCE_EXHAUSTED (too many calls
+ * or destinations). */
 ACTR_API int actr_node_call(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len,
                             int timeout_ms, actr_envelope_t **response);

@@ -131,11 +131,10 @@ typedef enum {
 typedef struct item {
   item_kind_t kind;
   GBytes *env;          /* ITEM_RELAY: the encoded envelope */
-  peer_t *peer;         /* ITEM_CONNECT, _WIRE_DEAD, _KILL_WIRE */
   int slot;             /* ITEM_WIRE_DEAD, _KILL_WIRE */
   unsigned serial;
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
-  actr_actor_id_t source; /* ITEM_WS_ACCEPTED, ITEM_DISCONNECT */
+  actr_actor_id_t source; /* the destination (all but relays) */
   uint64_t seq;           /* ITEM_DISCONNECT */
 } item_t;
 
@@ -350,7 +349,7 @@ static void wire_event(wire_t *w, bool up, bool dead) {
   if (died) {
     item_t *it = g_new0(item_t, 1);
     it->kind = ITEM_WIRE_DEAD;
-    it->peer = p;
+    it->source = p->id;
     it->slot = w->slot;
     it->serial = w->serial;
     enqueue(n, it);
@@ -400,7 +399,7 @@ static int send_reply(wire_t *w, const void *bytes, size_t len) {
 static void kill_wire_later(wire_t *w) {
   item_t *it = g_new0(item_t, 1);
   it->kind = ITEM_KILL_WIRE;
-  it->peer = w->p;
+  it->source = w->p->id;
   it->slot = w->slot;
   it->serial = w->serial;
   enqueue(w->p->node, it);
@@ -1041,7 +1040,12 @@ static void handle_item(actr_node_t *n, item_t *it) {
   }
   case ITEM_WIRE_DEAD:
   case ITEM_KILL_WIRE: {
-    peer_t *p = it->peer;
+    /* By id: the destination may have been dropped since (disconnect). */
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (!p)
+      break;
     g_mutex_lock(&p->mu);
     bool same = p->w[it->slot] && p->w[it->slot]->serial == it->serial;
     bool was_up = same && (p->w[it->slot]->up || it->kind == ITEM_KILL_WIRE);
@@ -1445,8 +1449,7 @@ static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route
   (void)n;
   if (kick) {
     item_t *it = g_new0(item_t, 1);
-    it->kind = ITEM_CONNECT;
-    it->peer = p;
+    it->kind = ITEM_CONNECT; /* wakes the control thread: maintain builds it */
     g_async_queue_push(n->q, it); /* our own items are not counted (relays are) */
   }
   return lane;
@@ -1690,6 +1693,29 @@ int actr_node_disconnect(actr_node_t *node, const actr_actor_id_t *target) {
   while (node->disconnects_done < seq)
     g_cond_wait(&node->cond, &node->mu);
   g_mutex_unlock(&node->mu);
+  return ACTR_OK;
+}
+
+int actr__node_kill_wire(actr_node_t *n, const actr_actor_id_t *target, bool websocket) {
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_find_locked(n, target);
+  int slot = websocket ? W_WS_OUT : W_RTC;
+  unsigned serial = 0;
+  if (p) {
+    g_mutex_lock(&p->mu);
+    if (p->w[slot])
+      serial = p->w[slot]->serial;
+    g_mutex_unlock(&p->mu);
+  }
+  g_mutex_unlock(&n->mu);
+  if (!serial)
+    return actr__fail(ACTR_ENO_ROUTE, "no such wire");
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_KILL_WIRE;
+  it->source = *target; /* the control thread checks the serial */
+  it->slot = slot;
+  it->serial = serial;
+  g_async_queue_push(n->q, it);
   return ACTR_OK;
 }
 

@@ -66,6 +66,10 @@ int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint
  * handler and the reply). */
 void actr__node_drop_replies(struct actr_node *n, unsigned count);
 
+/* Test hook: tear down @target's WebRTC wire (or, @websocket, the one we
+ * dialled), as if it had died. */
+int actr__node_kill_wire(struct actr_node *n, const actr_actor_id_t *target, bool websocket);
+
 /* Test hook: the direct WebSocket address discovery gave for @target. */
 int actr__node_ws_url(struct actr_node *n, const actr_actor_id_t *target, char *url, size_t size);
 
