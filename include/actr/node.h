@@ -188,6 +188,7 @@ typedef struct actr_node_stats {
   uint64_t ws_wires_up;         /* of which direct WebSocket wires (either side) */
   uint64_t ws_refused;          /* direct WebSocket requests refused by the identity check */
   uint64_t requests_replayed;   /* duplicates answered with the first reply again */
+  uint64_t ice_restarts;        /* IceRestartRequests honoured (as offerer: a new offer) */
   unsigned destinations;        /* remote actors with a transport now */
 } actr_node_stats_t;
 

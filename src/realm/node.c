@@ -80,6 +80,7 @@ typedef struct wire {
   actr_lane_t *lanes[NLANES];
   gint64 started_us;
   bool up, dead;
+  bool ever_up; /* it worked once: its death starts a new series of builds */
 } wire_t;
 
 struct peer {
@@ -326,8 +327,9 @@ static void wire_event(wire_t *w, bool up, bool dead) {
       w->dead = true;
       w->up = false;
     } else if (up != w->up) {
-      became_up = up;
+      became_up = up && !w->ever_up;
       w->up = up;
+      w->ever_up = w->ever_up || up;
     }
   }
   if (became_up) { /* a wire of this kind works: its build series starts over */
@@ -747,7 +749,16 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   const actr_actor_id_t *remote = actr_actor_id_equal(&src, actr_node_id(n)) ? &dst : &src;
   if (actr_actor_id_equal(remote, actr_node_id(n)))
     return;
-  peer_t *p = peer_get(n, remote);
+  /* A restart request is about a connection we have: it makes no
+   * destination. */
+  peer_t *p;
+  if (r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST) {
+    g_mutex_lock(&n->mu);
+    p = peer_find_locked(n, remote);
+    g_mutex_unlock(&n->mu);
+  } else {
+    p = peer_get(n, remote);
+  }
   if (!p)
     return;
   g_mutex_lock(&p->mu);
@@ -834,8 +845,22 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       deliver_candidate(p, r->ice_candidate->candidate);
     break;
   }
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST:
+    /* The answerer lost the connection.  As its offerer (of the link we
+     * hold, or of the last one: ours may have died first) we offer again
+     * at once, a whole new peer connection (ICE restart in place is not
+     * there yet, docs/actr-realm.md §10.6). */
+    if (offerer) {
+      g_mutex_lock(&n->mu);
+      n->st.ice_restarts++;
+      g_mutex_unlock(&n->mu);
+      wire_stop(p, W_RTC);
+      if (start_link(p, true) != ACTR_OK)
+        actr__log(ACTR_LOG_WARN, "node: restart offer not made: %s", actr_err_detail());
+    }
+    break;
   default:
-    break; /* role negotiation is actrix's; ICE restart requests: not yet */
+    break; /* role negotiation is actrix's */
   }
 }
 
@@ -1023,6 +1048,21 @@ static void peer_free(peer_t *p) {
   free(p);
 }
 
+/* ice_restart_request: ActrRelay{IceRestartRequest} to @p (we answered its
+ * offer and our connection died). */
+static void ice_restart_request(peer_t *p, const char *reason) {
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(&p->id, &target);
+  Actr__IceRestartRequest rq = ACTR__ICE_RESTART_REQUEST__INIT;
+  rq.reason = (char *)reason;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST;
+  r.ice_restart_request = &rq;
+  if (actr__sig_client_relay(p->node->sig, &r) != ACTR_OK)
+    actr__log(ACTR_LOG_WARN, "node: IceRestartRequest not sent: %s", actr_err_detail());
+}
+
 static void reap_locked(actr_node_t *n);
 static void handle_item(actr_node_t *n, item_t *it) {
   switch (it->kind) {
@@ -1048,13 +1088,18 @@ static void handle_item(actr_node_t *n, item_t *it) {
       break;
     g_mutex_lock(&p->mu);
     bool same = p->w[it->slot] && p->w[it->slot]->serial == it->serial;
-    bool was_up = same && (p->w[it->slot]->up || it->kind == ITEM_KILL_WIRE);
+    bool was_up = same && (p->w[it->slot]->ever_up || it->kind == ITEM_KILL_WIRE);
     g_mutex_unlock(&p->mu);
     if (!same)
       break;
     if (it->kind == ITEM_KILL_WIRE)
       wire_event(p->w[it->slot], false, true);
+    g_mutex_lock(&p->mu);
+    bool answerer = it->slot == W_RTC && !p->offerer;
+    g_mutex_unlock(&p->mu);
     wire_stop(p, it->slot);
+    if (answerer && was_up) /* actr: the answerer asks the offerer to restart */
+      ice_restart_request(p, "peer connection failed");
     if (it->slot == W_WS_IN)
       break; /* the other side dials again, or we do (W_WS_OUT) */
     /* A dead wire is rebuilt (a new series of attempts if it had worked)

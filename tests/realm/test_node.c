@@ -829,6 +829,37 @@ static void test_remote_restart(void) {
   actrix_stop(&a);
 }
 
+/* The answerer's peer connection dies: it sends IceRestartRequest through
+ * actrix, the offerer offers again at once (a new peer connection), and
+ * calls go on.  (The mock's rule: the smaller serial, the server, offers.) */
+static void test_ice_restart_request(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  g_assert_cmpuint(actr_node_id(server)->serial, <, actr_node_id(client)->serial);
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  ASSERT_OK(actr__node_kill_wire(client, actr_node_id(server), false));
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 200 && st.ice_restarts == 0; i++) { /* 20 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &st));
+  }
+  g_assert_cmpuint(st.ice_restarts, ==, 1);
+  for (int i = 0; i < 5; i++) {
+    ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "cd", 2, 20000, &resp));
+    actr_envelope_free(resp);
+  }
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/route-table", test_route_table);
@@ -839,6 +870,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);
+  g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
