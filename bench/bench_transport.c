@@ -8,8 +8,9 @@
  *   transport.rebuild.time          s, that window
  *   transport.link_cut.recovery     s, from the end of a 10 s cut of every packet on lo until
  *                                   the first call completes
- *   transport.destination.memory    B, heap of the caller per destination (a WebRTC wire to
- *                                   each of 8 `actr-lane node --echo` processes)
+ *   transport.destination.webrtc.memory     B, heap of the caller per destination with a
+ *   transport.destination.websocket.memory  WebRTC (or direct WebSocket) wire to each of 8
+ *                                           `actr-lane node --echo --ws-listen` processes
  * Usage: bench_transport ACTR_LANE_TOOL */
 #include <glib.h>
 #include <malloc.h>
@@ -111,6 +112,65 @@ static gpointer caller_main(gpointer data) {
   return NULL;
 }
 
+/* memory_per_destination: heap of a caller per destination, each with one
+ * wire (WebRTC, or with @ws the direct WebSocket) to one of @k echo nodes
+ * in other processes; then the destinations dropped, and again, to see
+ * what is not given back. */
+static int memory_per_destination(actr_runtime_t *rt, const actrix_t *a, actr_actor_id_t *ids,
+                                  int k, bool ws) {
+  actr_node_config_t cfg;
+  actr_node_config_init(&cfg);
+  cfg.ais_url = a->ais;
+  cfg.signaling_url = a->signaling;
+  cfg.realm_id = 3;
+  CHECK(actr_actor_type_parse("bench:client:1", &cfg.type));
+  cfg.ice_addresses = loopback;
+  cfg.ice_address_count = 1;
+  cfg.routes[ACTR_PAYLOAD_RPC_RELIABLE].wires[0] = ws ? ACTR_NODE_WIRE_WEBSOCKET : ACTR_NODE_WIRE_WEBRTC;
+  cfg.routes[ACTR_PAYLOAD_RPC_RELIABLE].max_attempts = 1;
+  actr_node_t *client;
+  CHECK(actr_node_new(rt, &cfg, &client));
+  actr_actor_type_t type;
+  CHECK(actr_actor_type_parse("bench:echo:1", &type));
+  actr_actor_id_t found[16];
+  unsigned n = 0;
+  CHECK(actr_node_discover(client, &type, found, 16, &n)); /* their WebSocket addresses */
+  if (n != (unsigned)k) {
+    fprintf(stderr, "discovered %u echo nodes of %d\n", n, k);
+    return 1;
+  }
+  for (int i = 0; i < k; i++) { /* the first connections: what is made once is made */
+    CHECK(call1(client, &ids[i], 20000));
+    CHECK(actr_node_disconnect(client, &ids[i]));
+  }
+  g_usleep(500000);
+  size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < k; i++)
+    CHECK(call1(client, &ids[i], 20000));
+  size_t during = mallinfo2().uordblks;
+  for (int i = 0; i < k; i++)
+    CHECK(actr_node_disconnect(client, &ids[i]));
+  g_usleep(500000);
+  size_t after = mallinfo2().uordblks;
+  const char *kind = ws ? "websocket" : "webrtc";
+  printf("# %s: heap in use %zu before, %zu with %d destinations, %zu after dropping them\n", kind,
+         before, during, k, after);
+  for (int round = 0; round < 5; round++) { /* again: what is not given back grows, or not */
+    for (int i = 0; i < k; i++)
+      CHECK(call1(client, &ids[i], 20000));
+    for (int i = 0; i < k; i++)
+      CHECK(actr_node_disconnect(client, &ids[i]));
+    g_usleep(500000);
+    printf("# %s: heap in use after %d more rounds: %zu\n", kind, round + 1,
+           (size_t)mallinfo2().uordblks);
+  }
+  char name[80];
+  snprintf(name, sizeof name, "transport.destination.%s.memory", kind);
+  bench_line(name, (double)(during - before) / k, "B");
+  actr_node_free(client);
+  return 0;
+}
+
 static int run(const char *tool) {
   for (size_t i = 0; i < sizeof payload; i++)
     payload[i] = (uint8_t)(i * 13 + 1);
@@ -206,7 +266,8 @@ static int run(const char *tool) {
   for (int i = 0; i < K; i++) {
     char realm[] = "3";
     const char *argv[] = {tool, "node", "--ais", a.ais, "--signaling", a.signaling, "--realm",
-                          realm, "--type", "bench:echo:1", "--echo", NULL};
+                          realm, "--type", "bench:echo:1", "--echo", "--ws-listen", "127.0.0.1",
+                          NULL};
     char line[400];
     pids[i] = spawn_first_line(argv, line, sizeof line);
     char id[300];
@@ -215,33 +276,9 @@ static int run(const char *tool) {
       return 1;
     }
   }
-  client = node_new(rt, &a, "bench:client:1", false);
-  for (int i = 0; i < K; i++) { /* the first connections: what is made once is made */
-    CHECK(call1(client, &ids[i], 20000));
-    CHECK(actr_node_disconnect(client, &ids[i]));
-  }
-  CHECK(call1(client, &ids[0], 20000));
-  CHECK(actr_node_disconnect(client, &ids[0]));
-  size_t before = mallinfo2().uordblks;
-  for (int i = 0; i < K; i++)
-    CHECK(call1(client, &ids[i], 20000));
-  size_t during = mallinfo2().uordblks;
-  for (int i = 0; i < K; i++)
-    CHECK(actr_node_disconnect(client, &ids[i]));
-  g_usleep(500000);
-  size_t after = mallinfo2().uordblks;
-  printf("# heap in use: %zu before, %zu with %d destinations, %zu after dropping them\n", before,
-         during, K, after);
-  for (int round = 0; round < 3; round++) { /* again: what is not given back grows, or not */
-    for (int i = 0; i < K; i++)
-      CHECK(call1(client, &ids[i], 20000));
-    for (int i = 0; i < K; i++)
-      CHECK(actr_node_disconnect(client, &ids[i]));
-    g_usleep(500000);
-    printf("# heap in use after %d more rounds: %zu\n", round + 1, (size_t)mallinfo2().uordblks);
-  }
-  bench_line("transport.destination.memory", (double)(during - before) / K, "B");
-  actr_node_free(client);
+  for (int ws = 0; ws < 2; ws++)
+    if (memory_per_destination(rt, &a, ids, K, ws) != 0)
+      return 1;
   for (int i = 0; i < K; i++) {
     kill(pids[i], SIGTERM);
     waitpid(pids[i], NULL, 0);
