@@ -161,6 +161,15 @@ ACTR_API int actr_node_call(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len,
                             int timeout_ms, actr_envelope_t **response);
 
+/* actr_node_call_typed: actr_node_call on the lane and route of @type
+ * (ACTR_PAYLOAD_RPC_RELIABLE or ACTR_PAYLOAD_RPC_SIGNAL, as actr allows for
+ * calls; others: ACTR_EINVALID_ARGUMENT).  The reply comes on RPC_RELIABLE
+ * (actr).  Same codes, threads and ownership as actr_node_call. */
+ACTR_API int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
+                                  const actr_actor_id_t *target, const char *route_key,
+                                  const void *payload, size_t len, int timeout_ms,
+                                  actr_envelope_t **response);
+
 /* actr_node_tell: a request that is never answered (timeout_ms 0). */
 ACTR_API int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len);

@@ -1565,15 +1565,16 @@ static void release_peer(actr_node_t *n, peer_t *p) {
   (void)n;
 }
 
-static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char *route_key,
-                       const void *payload, size_t len, int timeout_ms,
+static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_actor_id_t *target,
+                       const char *route_key, const void *payload, size_t len, int timeout_ms,
                        actr_envelope_t **response) {
   if (!n || !target || !route_key || (!payload && len))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: NULL argument");
+  if (type != ACTR_PAYLOAD_RPC_RELIABLE && type != ACTR_PAYLOAD_RPC_SIGNAL)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: RPC_RELIABLE or RPC_SIGNAL only");
   if (actr_runtime_is_io_thread(n->rt))
     return actr__fail(ACTR_EINVALID_OPERATION, "node call: not on the I/O thread");
   bool tell = response == NULL;
-  const actr_payload_type_t type = ACTR_PAYLOAD_RPC_RELIABLE;
   const actr_node_route_t *route = &n->routes[type];
   gint64 until = g_get_monotonic_time() + (gint64)(tell ? n->cfg.connect_timeout_ms : timeout_ms) * 1000;
   char *rid = g_uuid_string_random(); /* a UUIDv4, as actr */
@@ -1637,6 +1638,10 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
     }
     if (tell || !died || (c && c->response))
       break;
+    /* A send refused for the request itself (too large, ...) is not a
+     * wire that died: no retry. */
+    if (rc != ACTR_OK && wire_alive(p, slot, serial) && actr_err_class(rc) != ACTR_ERR_CLASS_TRANSIENT)
+      break;
     /* The wire died with the request on it. */
     if (attempt >= route->max_attempts || tell) {
       rc = actr__fail(rc == ACTR_OK ? ACTR_ECONNECTION : rc,
@@ -1674,19 +1679,26 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
   return rc;
 }
 
-int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
-                   const void *payload, size_t len, int timeout_ms, actr_envelope_t **response) {
+int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
+                         const actr_actor_id_t *target, const char *route_key, const void *payload,
+                         size_t len, int timeout_ms, actr_envelope_t **response) {
   if (!response)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: response is NULL");
   *response = NULL;
   if (timeout_ms <= 0)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: timeout_ms must be > 0");
-  return call_common(node, target, route_key, payload, len, timeout_ms, response);
+  return call_common(node, type, target, route_key, payload, len, timeout_ms, response);
+}
+
+int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
+                   const void *payload, size_t len, int timeout_ms, actr_envelope_t **response) {
+  return actr_node_call_typed(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len,
+                              timeout_ms, response);
 }
 
 int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
                    const void *payload, size_t len) {
-  return call_common(node, target, route_key, payload, len, 0, NULL);
+  return call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len, 0, NULL);
 }
 
 int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const void *data,

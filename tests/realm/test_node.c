@@ -860,12 +860,77 @@ static void test_ice_restart_request(void) {
   actrix_stop(&a);
 }
 
+/* The route decides: RPC_SIGNAL with one attempt fails clearly when its
+ * wire dies with the request on it (the handler ran once, the reply was
+ * lost); with actr's default (2 attempts) the same loss is ridden through
+ * and the duplicate answered from the first reply. */
+static void test_route_policy(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_t *client[2];
+  for (int i = 0; i < 2; i++) {
+    actr_node_config_t cfg;
+    actr_node_config_init(&cfg);
+    cfg.ais_url = a.ais;
+    cfg.signaling_url = a.signaling;
+    cfg.realm_id = 3;
+    ASSERT_OK(actr_actor_type_parse("acme:client:1", &cfg.type));
+    cfg.ice_addresses = loopback;
+    cfg.ice_address_count = 1;
+    if (i == 0) { /* no retry */
+      cfg.routes[ACTR_PAYLOAD_RPC_SIGNAL].wires[0] = ACTR_NODE_WIRE_WEBRTC;
+      cfg.routes[ACTR_PAYLOAD_RPC_SIGNAL].max_attempts = 1;
+    }
+    ASSERT_OK(actr_node_new(rt, &cfg, &client[i]));
+  }
+  const actr_actor_id_t *target = actr_node_id(server);
+  actr_envelope_t *resp;
+  for (int i = 0; i < 2; i++) {
+    ASSERT_OK(actr_node_call_typed(client[i], ACTR_PAYLOAD_RPC_SIGNAL, target, "test.Reverse", "s",
+                                   1, 20000, &resp));
+    actr_envelope_free(resp);
+  }
+  atomic_store(&counted, 0);
+  actr__node_drop_replies(server, 1);
+  ASSERT_RC(actr_node_call_typed(client[0], ACTR_PAYLOAD_RPC_SIGNAL, target, "test.Count", "1", 1,
+                                 20000, &resp),
+            "CONNECTION");
+  g_assert_nonnull(strstr(actr_err_detail(), "allows no more"));
+  g_assert_null(resp);
+  g_assert_cmpint(atomic_load(&counted), ==, 1);
+  /* The next call builds the wire again. */
+  ASSERT_OK(actr_node_call_typed(client[0], ACTR_PAYLOAD_RPC_SIGNAL, target, "test.Reverse", "s",
+                                 1, 20000, &resp));
+  actr_envelope_free(resp);
+  actr__node_drop_replies(server, 1);
+  ASSERT_OK(actr_node_call_typed(client[1], ACTR_PAYLOAD_RPC_SIGNAL, target, "test.Count", "2", 1,
+                                 20000, &resp));
+  actr_envelope_free(resp);
+  g_assert_cmpint(atomic_load(&counted), ==, 2);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(client[1], &st));
+  g_assert_cmpuint(st.calls_retried, ==, 1);
+  ASSERT_RC(actr_node_call_typed(client[1], ACTR_PAYLOAD_STREAM_RELIABLE, target, "r", "x", 1,
+                                 1000, &resp),
+            "INVALID_ARGUMENT");
+  for (int i = 0; i < 2; i++)
+    actr_node_free(client[i]);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/route-table", test_route_table);
   g_test_add_func("/realm/node/calls", test_calls);
   g_test_add_func("/realm/node/silent-0.3-times-out", test_silent_03);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
+  g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
