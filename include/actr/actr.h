@@ -14,6 +14,7 @@
 #include <actr/signaling_ws.h>
 #include <actr/webrtc.h>
 #include <actr/webrtc_link.h>
+#include <actr/dc_port.h>
 #include <actr/identity.h>
 #include <actr/ais.h>
 #include <actr/node.h>

@@ -4,6 +4,7 @@
 #define ACTR_INPROC_H
 
 #include <actr/lane.h>
+#include <actr/runtime.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,6 +21,17 @@ extern "C" {
  * above 1<<24, an invalid @type. */
 ACTR_API int actr_lane_inproc_new(actr_payload_type_t type, uint32_t capacity,
                                   actr_lane_t **out);
+
+/** actr_lane_inproc_new_on: as actr_lane_inproc_new, on @rt (the lane holds
+ * a reference): besides send and recv it offers push delivery
+ * (actr_lane_set_envelope_handler), actr_lane_pause / actr_lane_resume and
+ * actr_lane_set_writable_handler, all run on @rt's I/O thread.  A send on
+ * that thread never waits (a full lane: ACTR_EWOULD_BLOCK), since the
+ * handler that would make room runs there too.  A handler takes at most 64
+ * envelopes per dispatch, so one busy lane does not starve the rest of the
+ * runtime. */
+ACTR_API int actr_lane_inproc_new_on(actr_runtime_t *rt, actr_payload_type_t type,
+                                     uint32_t capacity, actr_lane_t **out);
 
 #ifdef __cplusplus
 }

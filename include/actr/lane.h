@@ -125,9 +125,59 @@ typedef void (*actr_lane_handler_fn)(actr_lane_t *lane, actr_msg_t *msg, void *u
  * lanes (actr/websocket.h: there the handler is the type's on its
  * connection, the lane is held while it is set, and
  * actr_ws_conn_pause / on_writable push a slow peer back); in-process lanes
- * return ACTR_EINVALID_OPERATION ("set_handler() not supported on this lane
- * type"). */
+ * carry envelopes: actr_lane_set_envelope_handler. */
 ACTR_API int actr_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
+
+/** actr_lane_envelope_handler_fn: receives one envelope; @env is (transfer
+ * full).  Runs on the I/O thread of the lane's runtime, with the rules of
+ * actr_lane_handler_fn. */
+typedef void (*actr_lane_envelope_handler_fn)(actr_lane_t *lane, actr_envelope_t *env,
+                                              void *user);
+
+/** actr_lane_set_envelope_handler: push delivery on a lane that carries
+ * envelopes (the in-process lane made with actr_lane_inproc_new_on): each
+ * envelope goes to @fn(@lane, env, @user) on the runtime's I/O thread, the
+ * queued ones first, in order.  Otherwise the rules of
+ * actr_lane_set_handler.  ACTR_EINVALID_OPERATION on lanes that carry bytes
+ * (DataChannel, WebSocket: actr_lane_set_handler) and on in-process lanes
+ * without a runtime. */
+ACTR_API int actr_lane_set_envelope_handler(actr_lane_t *lane, actr_lane_envelope_handler_fn fn,
+                                            void *user);
+
+/** actr_lane_pause: stop handing messages to the handler (push delivery)
+ * until actr_lane_resume.  What arrives meanwhile waits in the lane's
+ * bounded queue; once that is full the peer is pushed back by the wire's
+ * flow control (SCTP on a DataChannel; on a WebSocket the connection stops
+ * reading, so the other types of that connection wait too).  A handler that
+ * got ACTR_EWOULD_BLOCK on a send pauses, keeps the message, and resumes
+ * from its writable handler once the send went.  Idempotent; any thread
+ * (from another thread it waits until the I/O thread has taken it in).
+ * ACTR_EINVALID_OPERATION on a lane without push delivery. */
+ACTR_API int actr_lane_pause(actr_lane_t *lane);
+
+/** actr_lane_resume: hand messages to the handler again, the queued ones
+ * first, in order.  Never inline: the queued messages go from a dispatch of
+ * their own on the I/O thread (or, when called from inside the handler,
+ * from the delivery that is running), so the caller is never re-entered.
+ * Idempotent; any thread. */
+ACTR_API int actr_lane_resume(actr_lane_t *lane);
+
+/** actr_lane_writable_fn: the lane can take a message again after a send
+ * returned ACTR_EWOULD_BLOCK.  Runs on the lane's I/O thread, like a
+ * handler: it must not block; it may send, pause and resume. */
+typedef void (*actr_lane_writable_fn)(actr_lane_t *lane, void *user);
+
+/** actr_lane_set_writable_handler: once a send on @lane (a handler's, or a
+ * try_send from any thread) returned ACTR_EWOULD_BLOCK, call @fn(@lane,
+ * @user) once, on the lane's I/O thread, as soon as the lane can take a
+ * message again; then again after the next refused send.  A message the
+ * handler could never send without waiting gets ACTR_EMESSAGE_TOO_LARGE
+ * instead, so a writable call is never a promise that cannot be kept.  @fn
+ * NULL: no calls.  When the call returns the previous @fn is not running
+ * (unless replaced from inside it) and is never called again.  Offered
+ * where actr_lane_set_handler is; ACTR_EINVALID_OPERATION elsewhere. */
+ACTR_API int actr_lane_set_writable_handler(actr_lane_t *lane, actr_lane_writable_fn fn,
+                                            void *user);
 
 /* actr_lane_send_envelope: hand @env to the lane.  On ACTR_OK the lane owns
  * @env (transfer full); on failure the caller still owns it.  Blocks while

@@ -65,6 +65,14 @@ ACTR_API void actr_runtime_unref(actr_runtime_t *rt);
  * of the runtime directly.  Codes: ACTR_EINVALID_ARGUMENT.  Any thread. */
 ACTR_API int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data);
 
+/** actr_runtime_post: run @fn(@data) on @rt's I/O thread later, from a
+ * dispatch of its own -- never inline, even when called on the I/O thread.
+ * For a callback that must not run inside the code that calls it (e.g. a
+ * handler resuming delivery).  Work posted before the last
+ * actr_runtime_unref still runs.  Codes: ACTR_EINVALID_ARGUMENT.  Any
+ * thread. */
+ACTR_API int actr_runtime_post(actr_runtime_t *rt, void (*fn)(void *data), void *data);
+
 /* actr_runtime_call: run @fn(@data) on @rt's I/O thread and wait for it;
  * returns what @fn returns (inline when called on the I/O thread).  For
  * set-up and tear-down steps, not for the data path.  Hold your runtime

@@ -40,13 +40,13 @@ enum { READ_UNASKED = 0, READ_UNREAD, READ_CLAIMED };
 
 typedef struct dc_lane {
   actr_lane_t base;
-  const actr__dc_port_ops_t *ops;
+  const actr_lane_dc_port_ops_t *ops;
   void *port;
-  actr__dc_lane_config_t cfg;
+  actr_lane_dc_config_t cfg;
 
   pthread_mutex_t mu; /* state and send-side waits */
   pthread_cond_t cond;
-  _Atomic int state; /* actr__dc_state_t */
+  _Atomic int state; /* actr_lane_dc_state_t */
   atomic_uint next_msg_id;
 
   actr__ring_t inbound; /* frames (actr_msg_t *) */
@@ -57,6 +57,14 @@ typedef struct dc_lane {
   actr_lane_handler_fn handler; /* under rx_mu; changed on the delivery thread only */
   void *handler_user;
   atomic_bool has_handler;
+  bool paused;     /* under rx_mu; changed on the delivery thread only (actr_lane_pause) */
+  bool delivering; /* delivery thread only: deliver_to_handler is running */
+  /* Writable handler: set and called on the delivery thread only. */
+  actr_lane_writable_fn writable;
+  void *writable_user;
+  atomic_bool want_writable;   /* a send was refused (ACTR_EWOULD_BLOCK) since the last call */
+  atomic_bool writable_posted; /* a writable check is on its way to the delivery thread */
+  atomic_size_t want_bytes;    /* wire size of the last message a send without waiting tried */
 
   atomic_uint_fast64_t msgs_sent, bytes_sent, msgs_received, bytes_received, dropped;
   atomic_uint_fast64_t dropped_unread;
@@ -106,7 +114,7 @@ static void notify_hook(const actr_testing_fragment_send_event_t *ev) {
 
 static int closed_error(int state) {
   return actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataChannel closed: %s",
-                    state == ACTR__DC_CLOSING ? "Closing" : "Closed");
+                    state == ACTR_LANE_DC_CLOSING ? "Closing" : "Closed");
 }
 
 /* wait_open: the reference waits up to INITIAL_CONNECTION_TIMEOUT for the
@@ -114,9 +122,9 @@ static int closed_error(int state) {
  * no longer than the send's own @timeout_ms (0: not at all, -1: no limit). */
 static int wait_open(dc_lane_t *l, int timeout_ms) {
   int state = atomic_load(&l->state);
-  if (state == ACTR__DC_OPEN)
+  if (state == ACTR_LANE_DC_OPEN)
     return ACTR_OK;
-  if (state != ACTR__DC_CONNECTING)
+  if (state != ACTR_LANE_DC_CONNECTING)
     return closed_error(state);
   if (timeout_ms == 0)
     return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel still connecting");
@@ -125,12 +133,12 @@ static int wait_open(dc_lane_t *l, int timeout_ms) {
   actr__deadline_after(&dl, caller_limit ? timeout_ms : l->cfg.open_timeout_ms);
   pthread_mutex_lock(&l->mu);
   int rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_CONNECTING && rc == 0)
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_CONNECTING && rc == 0)
     rc = pthread_cond_timedwait(&l->cond, &l->mu, &dl);
   pthread_mutex_unlock(&l->mu);
-  if (state == ACTR__DC_OPEN)
+  if (state == ACTR_LANE_DC_OPEN)
     return ACTR_OK;
-  if (state != ACTR__DC_CONNECTING)
+  if (state != ACTR_LANE_DC_CONNECTING)
     return closed_error(state);
   if (caller_limit)
     return actr__fail(ACTR_ETIMEOUT, "DataChannel still connecting after %d ms", timeout_ms);
@@ -145,12 +153,12 @@ static int wait_room(dc_lane_t *l, const struct timespec *dl) {
     return ACTR_OK;
   pthread_mutex_lock(&l->mu);
   int state, rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 &&
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_OPEN && rc == 0 &&
          l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes)
     rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
   bool full = l->ops->buffered_amount(l->port) > l->cfg.send_high_water_bytes;
   pthread_mutex_unlock(&l->mu);
-  if (state != ACTR__DC_OPEN)
+  if (state != ACTR_LANE_DC_OPEN)
     return closed_error(state);
   return rc && full ? actr__fail(ACTR_ETIMEOUT, "DataChannel buffer still full") : ACTR_OK;
 }
@@ -165,7 +173,7 @@ static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct tim
   const actr_reassembly_config_t *cap = &l->cfg.reassembly;
   pthread_mutex_lock(&l->mu);
   int state, rc = 0;
-  while ((state = atomic_load(&l->state)) == ACTR__DC_OPEN && rc == 0 && l->inflight_msgs &&
+  while ((state = atomic_load(&l->state)) == ACTR_LANE_DC_OPEN && rc == 0 && l->inflight_msgs &&
          (l->inflight_msgs >= cap->max_pending_messages ||
           l->inflight_bytes + len > cap->max_pending_bytes)) {
     if (nowait) {
@@ -176,17 +184,19 @@ static int window_take(dc_lane_t *l, uint64_t len, bool nowait, const struct tim
     }
     rc = dl ? pthread_cond_timedwait(&l->cond, &l->mu, dl) : pthread_cond_wait(&l->cond, &l->mu);
   }
-  bool ok = state == ACTR__DC_OPEN && rc == 0;
+  bool ok = state == ACTR_LANE_DC_OPEN && rc == 0;
   if (ok) {
     l->inflight_msgs++;
     l->inflight_bytes += len;
   }
   pthread_mutex_unlock(&l->mu);
-  if (state != ACTR__DC_OPEN)
+  if (state != ACTR_LANE_DC_OPEN)
     return closed_error(state);
   return ok ? ACTR_OK
             : actr__fail(ACTR_ETIMEOUT, "DataChannel: messages in flight at the receiver's caps");
 }
+
+static void post_writable(dc_lane_t *l);
 
 static void window_give(dc_lane_t *l, uint64_t len) {
   pthread_mutex_lock(&l->mu);
@@ -194,6 +204,8 @@ static void window_give(dc_lane_t *l, uint64_t len) {
   l->inflight_bytes -= len;
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
+  if (atomic_load(&l->want_writable))
+    post_writable(l);
 }
 
 /* classify: a failed port send is closed, not-open, or another error. */
@@ -214,12 +226,21 @@ static bool on_delivery_thread(const dc_lane_t *l) {
 
 static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t total, bool nowait,
                           const struct timespec *dl);
+static void note_refused(dc_lane_t *l);
+static int send_message(dc_lane_t *l, const void *data, size_t len, int timeout_ms, bool nowait);
 
 static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   dc_lane_t *l = to_dc(lane);
   /* Never waits: try_send, and any send on the delivery thread (it would
    * wait for itself). */
   bool nowait = timeout_ms == 0 || on_delivery_thread(l);
+  int rc = send_message(l, data, len, timeout_ms, nowait);
+  if (rc == ACTR_EWOULD_BLOCK)
+    note_refused(l);
+  return rc;
+}
+
+static int send_message(dc_lane_t *l, const void *data, size_t len, int timeout_ms, bool nowait) {
   struct timespec dl;
   if (timeout_ms > 0)
     actr__deadline_after(&dl, timeout_ms);
@@ -229,17 +250,28 @@ static int dc_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
   uint16_t total;
   if ((rc = actr__frag_count(len, &total)) != ACTR_OK)
     return rc; /* message too large: nothing sent, no msg_id used */
-  size_t buffered = l->ops->buffered_amount(l->port);
-  if (nowait && buffered > l->cfg.send_high_water_bytes)
-    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
-                      l->cfg.send_high_water_bytes);
-  /* Without waiting, the whole message must fit in the channel at once:
-   * never half a message. */
   size_t wire = len + (size_t)total * ACTR__FRAG_HEADER;
   size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
-  if (nowait && buffered + wire > limit)
-    return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
-                      wire);
+  if (nowait) {
+    /* Ports say "drained" once at most half their buffer is used
+     * (dc_port.h): a message above that half might never go without
+     * waiting, so it is refused for good, and a writable handler is never a
+     * promise that cannot be kept. */
+    if (limit != SIZE_MAX && wire > limit / 2)
+      return actr__fail(ACTR_EMESSAGE_TOO_LARGE, "DataChannel: %zu bytes cannot go without "
+                        "waiting (above half the channel's buffer of %zu bytes): send from a "
+                        "thread that may wait", wire, limit);
+    atomic_store(&l->want_bytes, wire); /* what room_now must find, if refused */
+    size_t buffered = l->ops->buffered_amount(l->port);
+    if (buffered > l->cfg.send_high_water_bytes)
+      return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel buffer above %zu bytes",
+                        l->cfg.send_high_water_bytes);
+    /* The whole message must fit in the channel at once: never half a
+     * message. */
+    if (buffered + wire > limit)
+      return actr__fail(ACTR_EWOULD_BLOCK, "DataChannel: %zu bytes do not fit in its buffer now",
+                        wire);
+  }
 
   bool windowed = l->windowed && total > 1;
   if (windowed) {
@@ -418,12 +450,14 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame);
  * handler replaces (or clears) from inside itself gets nothing more; once
  * cleared, what is left stays queued for recv.  A reference keeps the lane
  * alive should the handler drop the last handle.  Returns false only when
- * @frame could not be queued (see actr__dc_lane_port_frame). */
+ * @frame could not be queued (see actr_lane_dc_port_frame). */
 static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
   actr_lane_ref(&l->base);
+  bool outer = l->delivering;
+  l->delivering = true;
   for (;;) {
     pthread_mutex_lock(&l->rx_mu);
-    actr_lane_handler_fn fn = l->handler;
+    actr_lane_handler_fn fn = l->paused ? NULL : l->handler; /* paused: it all queues */
     void *user = l->handler_user;
     actr_msg_t *m = NULL;
     while (fn && !m) {
@@ -440,6 +474,7 @@ static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
       break;
     fn(&l->base, m, user);
   }
+  l->delivering = outer;
   bool taken = !frame || queue_frame(l, frame);
   after_pop(l);
   actr_lane_unref(&l->base);
@@ -473,9 +508,112 @@ static int dc_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void 
   return l->ops->call(l->port, set_handler_on_port_thread, &c);
 }
 
+/* drain_posted (delivery thread, a dispatch of its own): what was queued
+ * while the handler was paused goes to it now. */
+static void drain_posted(void *data) {
+  dc_lane_t *l = data;
+  (void)deliver_to_handler(l, NULL);
+  actr_lane_unref(&l->base);
+}
+
+typedef struct pause_change {
+  dc_lane_t *l;
+  bool paused;
+} pause_change_t;
+
+static int set_paused_on_port_thread(void *data) {
+  pause_change_t *c = data;
+  dc_lane_t *l = c->l;
+  pthread_mutex_lock(&l->rx_mu);
+  bool resumed = l->paused && !c->paused;
+  l->paused = c->paused;
+  bool queued = l->handler && actr__ring_count(&l->inbound) > 0;
+  pthread_mutex_unlock(&l->rx_mu);
+  /* Inside a delivery the running loop takes the queued messages on;
+   * elsewhere a dispatch of their own does, never this caller. */
+  if (resumed && queued && !l->delivering) {
+    actr_lane_ref(&l->base);
+    l->ops->post(l->port, drain_posted, l);
+  }
+  return ACTR_OK;
+}
+
+static int dc_lane_set_paused(actr_lane_t *lane, bool paused) {
+  dc_lane_t *l = to_dc(lane);
+  if (!l->ops->call || !l->ops->post)
+    return actr__fail(ACTR_EINVALID_OPERATION, "%s() not supported on this lane type",
+                      paused ? "pause" : "resume");
+  pause_change_t c = {l, paused};
+  return l->ops->call(l->port, set_paused_on_port_thread, &c);
+}
+
+/* room_now: a refused sender may try again: the channel is open, below its
+ * high-water mark with room for the refused message, and (reliable lanes)
+ * the in-flight window has room. */
+static bool room_now(dc_lane_t *l) {
+  size_t buffered = l->ops->buffered_amount(l->port);
+  size_t limit = l->ops->buffer_limit ? l->ops->buffer_limit(l->port) : SIZE_MAX;
+  if (atomic_load(&l->state) != ACTR_LANE_DC_OPEN || buffered > l->cfg.send_high_water_bytes ||
+      buffered + atomic_load(&l->want_bytes) > limit)
+    return false;
+  pthread_mutex_lock(&l->mu);
+  bool room = !l->windowed || l->inflight_msgs < l->cfg.reassembly.max_pending_messages;
+  pthread_mutex_unlock(&l->mu);
+  return room;
+}
+
+static void writable_posted(void *data) {
+  dc_lane_t *l = data;
+  atomic_store(&l->writable_posted, false);
+  if (l->writable && atomic_load(&l->want_writable) && room_now(l) &&
+      atomic_exchange(&l->want_writable, false))
+    l->writable(&l->base, l->writable_user);
+  actr_lane_unref(&l->base);
+}
+
+/* post_writable: check on the delivery thread whether a refused sender may
+ * go on, and tell it (one check on its way at a time). */
+static void post_writable(dc_lane_t *l) {
+  if (!l->ops->post || atomic_exchange(&l->writable_posted, true))
+    return;
+  actr_lane_ref(&l->base);
+  l->ops->post(l->port, writable_posted, l);
+}
+
+/* note_refused: a send returned ACTR_EWOULD_BLOCK.  The room may have come
+ * back between its check and now: look once more from the delivery
+ * thread. */
+static void note_refused(dc_lane_t *l) {
+  atomic_store(&l->want_writable, true);
+  if (room_now(l))
+    post_writable(l);
+}
+
+typedef struct writable_change {
+  dc_lane_t *l;
+  actr_lane_writable_fn fn;
+  void *user;
+} writable_change_t;
+
+static int set_writable_on_port_thread(void *data) {
+  writable_change_t *c = data;
+  c->l->writable = c->fn;
+  c->l->writable_user = c->user;
+  return ACTR_OK;
+}
+
+static int dc_lane_set_writable(actr_lane_t *lane, actr_lane_writable_fn fn, void *user) {
+  dc_lane_t *l = to_dc(lane);
+  if (!l->ops->call || !l->ops->post)
+    return actr__fail(ACTR_EINVALID_OPERATION, "set_writable_handler() not supported on this "
+                      "lane type");
+  writable_change_t c = {l, fn, user};
+  return l->ops->call(l->port, set_writable_on_port_thread, &c);
+}
+
 static bool dc_lane_is_healthy(const actr_lane_t *lane) {
   int state = atomic_load(&to_dc(lane)->state);
-  return state != ACTR__DC_CLOSING && state != ACTR__DC_CLOSED;
+  return state != ACTR_LANE_DC_CLOSING && state != ACTR_LANE_DC_CLOSED;
 }
 
 static void dc_lane_stats(const actr_lane_t *lane, actr_lane_stats_t *out) {
@@ -499,7 +637,9 @@ static void set_state(dc_lane_t *l, int state) {
     atomic_store(&l->state, state);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
-  if (state >= ACTR__DC_CLOSING) {
+  if (state == ACTR_LANE_DC_OPEN && atomic_load(&l->want_writable))
+    post_writable(l); /* refused while connecting */
+  if (state >= ACTR_LANE_DC_CLOSING) {
     actr__ring_close(&l->inbound); /* receivers drain, then see closed */
     if (l->ops->wake)
       l->ops->wake(l->port); /* a receiver running the port's loop sees it too */
@@ -508,9 +648,9 @@ static void set_state(dc_lane_t *l, int state) {
 
 static void dc_lane_close(actr_lane_t *lane) {
   dc_lane_t *l = to_dc(lane);
-  if (atomic_load(&l->state) >= ACTR__DC_CLOSING)
+  if (atomic_load(&l->state) >= ACTR_LANE_DC_CLOSING)
     return;
-  set_state(l, ACTR__DC_CLOSING);
+  set_state(l, ACTR_LANE_DC_CLOSING);
   l->ops->close(l->port);
 }
 
@@ -533,6 +673,8 @@ static const actr__lane_ops_t dc_lane_ops = {
   .send = dc_lane_send,
   .recv = dc_lane_recv,
   .set_handler = dc_lane_set_handler,
+  .set_paused = dc_lane_set_paused,
+  .set_writable = dc_lane_set_writable,
   .is_healthy = dc_lane_is_healthy,
   .stats = dc_lane_stats,
   .close = dc_lane_close,
@@ -541,11 +683,11 @@ static const actr__lane_ops_t dc_lane_ops = {
 
 /* ---- port notifications ---- */
 
-void actr__dc_lane_port_state(actr_lane_t *lane, actr__dc_state_t state) {
+void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state) {
   set_state(to_dc(lane), (int)state);
 }
 
-bool actr__dc_lane_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
+bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
   if (atomic_load_explicit(&l->has_handler, memory_order_acquire))
     return deliver_to_handler(l, frame);
@@ -592,17 +734,38 @@ void actr__dc_lane_mark_unread(actr_lane_t *lane) {
 
 void *actr__dc_lane_port(actr_lane_t *lane) { return to_dc(lane)->port; }
 
-void actr__dc_lane_port_drained(actr_lane_t *lane) {
+void actr_lane_dc_port_drained(actr_lane_t *lane) {
   dc_lane_t *l = to_dc(lane);
   pthread_mutex_lock(&l->mu);
   pthread_cond_broadcast(&l->cond);
   pthread_mutex_unlock(&l->mu);
+  if (atomic_load(&l->want_writable))
+    post_writable(l);
 }
 
-int actr__dc_lane_new(actr_payload_type_t type, const actr__dc_port_ops_t *ops, void *port,
-                      actr__dc_state_t state, const actr__dc_lane_config_t *cfg,
-                      actr_lane_t **out) {
+void actr_lane_dc_config_init(actr_lane_dc_config_t *cfg) {
+  if (cfg)
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int actr_lane_dc_new(actr_payload_type_t type, const actr_lane_dc_port_ops_t *ops, void *port,
+                     actr_lane_dc_state_t state, const actr_lane_dc_config_t *cfg,
+                     actr_lane_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   *out = NULL;
+  if (!ops || !ops->send || !ops->buffered_amount || !ops->resume || !ops->close ||
+      !ops->release)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "port ops: send, buffered_amount, resume, close "
+                      "and release are mandatory");
+  int push = (ops->call != NULL) + (ops->on_delivery_thread != NULL) + (ops->buffer_limit != NULL);
+  if (push != 0 && push != 3)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "port ops: call, on_delivery_thread and "
+                      "buffer_limit go together");
+  if (!actr_payload_type_is_valid((int)type) || state < ACTR_LANE_DC_CONNECTING ||
+      state > ACTR_LANE_DC_CLOSED)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "invalid payload type %d or state %d", (int)type,
+                      (int)state);
   actr_payload_type_qos_t qos;
   int rc = actr_payload_type_qos(type, &qos); /* MEDIA_RTP: NOT_IMPLEMENTED */
   if (rc != ACTR_OK)

@@ -33,7 +33,7 @@ typedef struct memport {
 struct mempair {
   pthread_mutex_t mu;
   int refs;
-  actr__dc_state_t state;
+  actr_lane_dc_state_t state;
   memport_t side[2];
 };
 
@@ -59,7 +59,7 @@ static void deliver_held(memport_t *p) {
   while (p->head && p->lane) {
     held_t *h = p->head;
     size_t len = actr_msg_len(h->frame);
-    if (!actr__dc_lane_port_frame(p->lane, h->frame))
+    if (!actr_lane_dc_port_frame(p->lane, h->frame))
       return;
     p->head = h->next;
     if (!p->head)
@@ -75,14 +75,14 @@ static int memport_send(void *port, actr_msg_t *frame) {
   mempair_t *pair = p->pair;
   pthread_mutex_lock(&pair->mu);
   int rc = ACTR_OK;
-  if (pair->state != ACTR__DC_OPEN) {
-    rc = pair->state == ACTR__DC_CONNECTING
+  if (pair->state != ACTR_LANE_DC_OPEN) {
+    rc = pair->state == ACTR_LANE_DC_CONNECTING
              ? actr__fail(ACTR_EDATA_CHANNEL_NOT_OPEN, "DataChannel not open")
              : actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "DataChannel closed");
     actr_msg_free(frame);
   } else if (!p->peer->lane) {
     actr_msg_free(frame);
-  } else if (p->peer->paused || !actr__dc_lane_port_frame(p->peer->lane, frame)) {
+  } else if (p->peer->paused || !actr_lane_dc_port_frame(p->peer->lane, frame)) {
     hold(p->peer, frame);
   }
   pthread_mutex_unlock(&pair->mu);
@@ -100,24 +100,24 @@ static void memport_resume(void *port) {
   deliver_held(p);
   actr_lane_t *sender = p->peer->lane;
   if (sender)
-    actr__dc_lane_port_drained(sender);
+    actr_lane_dc_port_drained(sender);
   pthread_mutex_unlock(&p->pair->mu);
 }
 
-static void set_state_locked(mempair_t *pair, actr__dc_state_t state) {
+static void set_state_locked(mempair_t *pair, actr_lane_dc_state_t state) {
   pair->state = state;
   for (int i = 0; i < 2; i++)
     if (pair->side[i].lane) {
-      actr__dc_lane_port_state(pair->side[i].lane, state);
-      actr__dc_lane_port_drained(pair->side[i].lane);
+      actr_lane_dc_port_state(pair->side[i].lane, state);
+      actr_lane_dc_port_drained(pair->side[i].lane);
     }
 }
 
 static void memport_close(void *port) {
   memport_t *p = port;
   pthread_mutex_lock(&p->pair->mu);
-  if (p->pair->state != ACTR__DC_CLOSED)
-    set_state_locked(p->pair, ACTR__DC_CLOSED);
+  if (p->pair->state != ACTR_LANE_DC_CLOSED)
+    set_state_locked(p->pair, ACTR_LANE_DC_CLOSED);
   pthread_mutex_unlock(&p->pair->mu);
 }
 
@@ -141,7 +141,7 @@ static void memport_release(void *port) {
   free(pair);
 }
 
-static const actr__dc_port_ops_t memport_ops = {
+static const actr_lane_dc_port_ops_t memport_ops = {
   .send = memport_send,
   .buffered_amount = memport_buffered_amount,
   .resume = memport_resume,
@@ -149,8 +149,8 @@ static const actr__dc_port_ops_t memport_ops = {
   .release = memport_release,
 };
 
-int actr__dc_mempair_new(actr_payload_type_t type, const actr__dc_lane_config_t *cfg,
-                         actr__dc_state_t state, actr_lane_t **a, actr_lane_t **b) {
+int actr__dc_mempair_new(actr_payload_type_t type, const actr_lane_dc_config_t *cfg,
+                         actr_lane_dc_state_t state, actr_lane_t **a, actr_lane_t **b) {
   *a = *b = NULL;
   mempair_t *pair = calloc(1, sizeof *pair);
   if (!pair)
@@ -162,7 +162,7 @@ int actr__dc_mempair_new(actr_payload_type_t type, const actr__dc_lane_config_t 
     pair->side[i].peer = &pair->side[1 - i];
     atomic_init(&pair->side[i].held_bytes, 0);
   }
-  int rc = actr__dc_lane_new(type, &memport_ops, &pair->side[0], state, cfg, a);
+  int rc = actr_lane_dc_new(type, &memport_ops, &pair->side[0], state, cfg, a);
   if (rc != ACTR_OK) {
     pthread_mutex_destroy(&pair->mu);
     free(pair);
@@ -170,7 +170,7 @@ int actr__dc_mempair_new(actr_payload_type_t type, const actr__dc_lane_config_t 
   }
   pair->refs = 2; /* from here each lane releases its side */
   pair->side[0].lane = *a;
-  rc = actr__dc_lane_new(type, &memport_ops, &pair->side[1], state, cfg, b);
+  rc = actr_lane_dc_new(type, &memport_ops, &pair->side[1], state, cfg, b);
   if (rc != ACTR_OK) {
     pair->refs = 1;
     actr_lane_unref(*a);
@@ -181,7 +181,7 @@ int actr__dc_mempair_new(actr_payload_type_t type, const actr__dc_lane_config_t 
   return ACTR_OK;
 }
 
-void actr__dc_mempair_set_state(actr_lane_t *a, actr__dc_state_t state) {
+void actr__dc_mempair_set_state(actr_lane_t *a, actr_lane_dc_state_t state) {
   memport_t *p = actr__dc_lane_port(a);
   pthread_mutex_lock(&p->pair->mu);
   set_state_locked(p->pair, state);
@@ -192,7 +192,7 @@ bool actr__dc_mempair_inject(actr_lane_t *lane, const void *raw, size_t len) {
   actr_msg_t *frame;
   if (actr_msg_new_copy(raw, len, &frame) != ACTR_OK)
     return false;
-  if (actr__dc_lane_port_frame(lane, frame))
+  if (actr_lane_dc_port_frame(lane, frame))
     return true;
   actr_msg_free(frame);
   return false;

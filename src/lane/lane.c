@@ -110,6 +110,35 @@ int actr_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user
   return lane->ops->set_handler(lane, fn, user);
 }
 
+int actr_lane_set_envelope_handler(actr_lane_t *lane, actr_lane_envelope_handler_fn fn,
+                                   void *user) {
+  CHECK_LANE(lane);
+  if (!lane->ops->set_envelope_handler)
+    return unsupported("set_envelope_handler()");
+  return lane->ops->set_envelope_handler(lane, fn, user);
+}
+
+int actr_lane_pause(actr_lane_t *lane) {
+  CHECK_LANE(lane);
+  if (!lane->ops->set_paused)
+    return unsupported("pause()");
+  return lane->ops->set_paused(lane, true);
+}
+
+int actr_lane_resume(actr_lane_t *lane) {
+  CHECK_LANE(lane);
+  if (!lane->ops->set_paused)
+    return unsupported("resume()");
+  return lane->ops->set_paused(lane, false);
+}
+
+int actr_lane_set_writable_handler(actr_lane_t *lane, actr_lane_writable_fn fn, void *user) {
+  CHECK_LANE(lane);
+  if (!lane->ops->set_writable)
+    return unsupported("set_writable_handler()");
+  return lane->ops->set_writable(lane, fn, user);
+}
+
 const char *actr_lane_type(const actr_lane_t *lane) { return lane ? lane->ops->lane_type : NULL; }
 
 actr_payload_type_t actr_lane_payload_type(const actr_lane_t *lane) {

@@ -17,6 +17,11 @@
  *   recv_envelope  as recv, for envelopes.
  *   set_handler    switch to push delivery (actr_lane_set_handler); waits
  *                  until the switch is done on the delivery thread.
+ *   set_envelope_handler  as set_handler, for lanes carrying envelopes.
+ *   set_paused     actr_lane_pause (true) / actr_lane_resume (false) of push
+ *                  delivery; resume never delivers inline outside a running
+ *                  delivery (actr/lane.h).
+ *   set_writable   actr_lane_set_writable_handler.
  *   is_healthy     NULL: always true.
  *   stats          fill what the kind counts (lane.c zeroes *out first).
  * Mandatory:
@@ -41,6 +46,9 @@ typedef struct actr__lane_ops {
   int (*send_envelope)(actr_lane_t *lane, actr_envelope_t *env, int timeout_ms);
   int (*recv_envelope)(actr_lane_t *lane, int timeout_ms, actr_envelope_t **out);
   int (*set_handler)(actr_lane_t *lane, actr_lane_handler_fn fn, void *user);
+  int (*set_envelope_handler)(actr_lane_t *lane, actr_lane_envelope_handler_fn fn, void *user);
+  int (*set_paused)(actr_lane_t *lane, bool paused);
+  int (*set_writable)(actr_lane_t *lane, actr_lane_writable_fn fn, void *user);
   bool (*is_healthy)(const actr_lane_t *lane);
   void (*stats)(const actr_lane_t *lane, actr_lane_stats_t *out);
   void (*close)(actr_lane_t *lane);

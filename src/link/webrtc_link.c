@@ -132,12 +132,17 @@ static bool rtc_port_lend(void *p, bool (*done)(void *data), void *data, int tim
   return actr__runtime_lend(port->rt, done, data, timeout_ms);
 }
 
+static void rtc_port_post(void *p, void (*fn)(void *data), void *data) {
+  rtc_port_t *port = p;
+  (void)actr_runtime_post(port->rt, fn, data);
+}
+
 static void rtc_port_wake(void *p) {
   rtc_port_t *port = p;
   g_main_context_wakeup(actr__runtime_context(port->rt));
 }
 
-static const actr__dc_port_ops_t rtc_port_ops = {
+static const actr_lane_dc_port_ops_t rtc_port_ops = {
   .send = rtc_port_send,
   .buffered_amount = rtc_port_buffered_amount,
   .resume = rtc_port_resume,
@@ -148,6 +153,7 @@ static const actr__dc_port_ops_t rtc_port_ops = {
   .buffer_limit = rtc_port_buffer_limit,
   .lend = rtc_port_lend,
   .wake = rtc_port_wake,
+  .post = rtc_port_post,
 };
 
 /* ---- channel callbacks (I/O thread) ---- */
@@ -159,34 +165,34 @@ static bool is_primary(rtc_port_t *port, actr_webrtc_dc_t *dc) {
 static void dc_on_open(actr_webrtc_dc_t *dc, void *user) {
   rtc_port_t *port = user;
   if (is_primary(port, dc))
-    actr__dc_lane_port_state(port->lane, ACTR__DC_OPEN);
+    actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_OPEN);
 }
 
 static bool dc_on_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool is_text, void *user) {
   rtc_port_t *port = user;
   (void)dc;
   (void)is_text; /* the fragment protocol is binary; a string message is read as bytes */
-  return actr__dc_lane_port_frame(port->lane, msg);
+  return actr_lane_dc_port_frame(port->lane, msg);
 }
 
 static void dc_on_low(actr_webrtc_dc_t *dc, void *user) {
   rtc_port_t *port = user;
   if (is_primary(port, dc))
-    actr__dc_lane_port_drained(port->lane);
+    actr_lane_dc_port_drained(port->lane);
 }
 
 static void dc_on_closing(actr_webrtc_dc_t *dc, void *user) {
   rtc_port_t *port = user;
   if (is_primary(port, dc))
-    actr__dc_lane_port_state(port->lane, ACTR__DC_CLOSING);
+    actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_CLOSING);
 }
 
 static void dc_on_close(actr_webrtc_dc_t *dc, int err, void *user) {
   rtc_port_t *port = user;
   (void)err;
   if (is_primary(port, dc)) {
-    actr__dc_lane_port_state(port->lane, ACTR__DC_CLOSED);
-    actr__dc_lane_port_drained(port->lane); /* wake senders waiting for room */
+    actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_CLOSED);
+    actr_lane_dc_port_drained(port->lane); /* wake senders waiting for room */
   }
 }
 
@@ -210,9 +216,13 @@ static bool attach(rtc_port_t *port, actr_webrtc_dc_t *dc) {
     atomic_store(&port->primary, dc);
   pthread_mutex_unlock(&port->mu);
   if (ok && first) {
-    actr_webrtc_dc_set_buffered_amount_low_threshold(dc, port->low_threshold);
+    /* "drained" once at most half the high-water mark and half the
+     * channel's buffer are used (dc_port.h) */
+    size_t half_limit = actr_webrtc_dc_buffered_amount_limit(dc) / 2;
+    actr_webrtc_dc_set_buffered_amount_low_threshold(
+        dc, port->low_threshold < half_limit ? port->low_threshold : half_limit);
     if (actr_webrtc_dc_state(dc) == ACTR_WEBRTC_DC_OPEN)
-      actr__dc_lane_port_state(port->lane, ACTR__DC_OPEN);
+      actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_OPEN);
   }
   return ok;
 }
@@ -231,7 +241,7 @@ static int entry_locked(actr_webrtc_link_t *link, actr_payload_type_t type, rtc_
   pthread_mutex_init(&port->mu, NULL);
   port->rt = actr_runtime_ref(link->rt);
   port->type = type;
-  actr__dc_lane_config_t lc = {
+  actr_lane_dc_config_t lc = {
     .inbound_frames = link->cfg.inbound_frames,
     .send_high_water_bytes = link->cfg.send_high_water_bytes,
     .open_timeout_ms = link->cfg.open_timeout_ms,
@@ -239,7 +249,7 @@ static int entry_locked(actr_webrtc_link_t *link, actr_payload_type_t type, rtc_
   };
   size_t high = lc.send_high_water_bytes ? lc.send_high_water_bytes : (1u << 20);
   port->low_threshold = high / 2;
-  int rc = actr__dc_lane_new(type, &rtc_port_ops, port, ACTR__DC_CONNECTING, &lc, &port->lane);
+  int rc = actr_lane_dc_new(type, &rtc_port_ops, port, ACTR_LANE_DC_CONNECTING, &lc, &port->lane);
   if (rc != ACTR_OK) {
     actr_runtime_unref(port->rt);
     pthread_mutex_destroy(&port->mu);
@@ -252,7 +262,7 @@ static int entry_locked(actr_webrtc_link_t *link, actr_payload_type_t type, rtc_
     actr__dc_lane_mark_unread(port->lane);
   if (link->closed || link->pc_state == ACTR_WEBRTC_PC_FAILED ||
       link->pc_state == ACTR_WEBRTC_PC_CLOSED)
-    actr__dc_lane_port_state(port->lane, ACTR__DC_CLOSED);
+    actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_CLOSED);
   *out = port;
   return ACTR_OK;
 }
@@ -342,8 +352,8 @@ static void close_all_lanes(actr_webrtc_link_t *link) {
   pthread_mutex_unlock(&link->mu);
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     if (lanes[t]) {
-      actr__dc_lane_port_state(lanes[t], ACTR__DC_CLOSED);
-      actr__dc_lane_port_drained(lanes[t]);
+      actr_lane_dc_port_state(lanes[t], ACTR_LANE_DC_CLOSED);
+      actr_lane_dc_port_drained(lanes[t]);
     }
 }
 

@@ -146,6 +146,20 @@ int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), void *data) 
   return ACTR_OK;
 }
 
+int actr_runtime_post(actr_runtime_t *rt, void (*fn)(void *data), void *data) {
+  if (!rt || !fn)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "runtime or function is NULL");
+  invoke_t *inv = g_new(invoke_t, 1);
+  inv->fn = fn;
+  inv->data = data;
+  GSource *s = g_idle_source_new();
+  g_source_set_priority(s, G_PRIORITY_DEFAULT); /* as sockets: not starved by them */
+  g_source_set_callback(s, invoke_cb, inv, g_free);
+  g_source_attach(s, rt->ctx);
+  g_source_unref(s);
+  return ACTR_OK;
+}
+
 typedef struct call {
   int (*fn)(void *);
   void *data;

@@ -4,14 +4,11 @@
  * = PayloadType name) and echoes every lane message on its own lane, which
  * re-fragments with its own msg_id counter.
  *
- * Server sessions: the WebSocket callbacks run on the I/O thread; each
- * /signal connection gets a session (signaling endpoint + answering link)
- * made there, and a detached controller thread that runs one echo thread
- * per DataChannel payload type and tears everything down (and frees the
- * session) when the signaling connection closes or the server stops.  At
- * most MAX_SESSIONS at once; /signal messages are at most
- * ACTR_SIGNALING_MAX_JSON bytes; a thread that cannot be made refuses the
- * session (close 1013) instead of aborting. */
+ * Server sessions, all on the I/O thread, with no thread of their own: each
+ * /signal connection gets a session (signaling endpoint + answering link +
+ * an echo per DataChannel payload type, echo.c) made in its on_open and
+ * torn down in its on_close.  At most MAX_SESSIONS at once; /signal
+ * messages are at most ACTR_SIGNALING_MAX_JSON bytes. */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +21,8 @@
 #include <actr/signaling_ws.h>
 
 #define DC_TYPES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST */
-/* Each session costs a peer connection and five threads: at most this many
- * at once; more are refused (close 1013, try again later). */
+/* Each session costs a peer connection (ICE agent, DTLS, SCTP): at most
+ * this many at once; more are refused (close 1013, try again later). */
 #define MAX_SESSIONS 64
 
 typedef struct rtc_session {
@@ -34,12 +31,11 @@ typedef struct rtc_session {
   actr_signaling_t *sig;
   actr_signaling_ws_t *wsig;
   actr_webrtc_link_t *link;
-  bool closed; /* under srv->mu */
+  tool_echo_t *echoes[DC_TYPES];
 } rtc_session_t;
 
-/* Controllers run detached: each one, as it ends, frees its session and
- * counts itself out under mu, so nothing waits for a next session to be
- * reaped and stop waits for `running` to reach zero. */
+/* The sessions live in by_conn from on_open to on_close; stop closes their
+ * connections and waits for the table to empty. */
 struct tool_rtc_server {
   actr_runtime_t *rt;
   const char *const *ice;
@@ -48,66 +44,18 @@ struct tool_rtc_server {
   GMutex mu;
   GCond cond;
   GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t *: the sessions */
-  unsigned running;    /* controllers not yet finished */
   bool stopping;
 };
 
-typedef struct echo {
-  actr_lane_t *lane;
-} echo_t;
-
-static gpointer echo_main(gpointer p) {
-  echo_t *e = p;
-  for (;;) {
-    actr_msg_t *m;
-    if (actr_lane_recv(e->lane, -1, &m) != ACTR_OK)
-      break; /* the channel or the link closed */
-    int rc = actr_lane_send(e->lane, actr_msg_data(m), actr_msg_len(m));
-    actr_msg_free(m);
-    if (rc != ACTR_OK)
-      break;
-  }
-  return NULL;
-}
-
-static gpointer controller_main(gpointer p) {
-  rtc_session_t *s = p;
-  tool_rtc_server_t *srv = s->srv;
-  echo_t echoes[DC_TYPES] = {{0}};
-  GThread *threads[DC_TYPES] = {0};
-  bool started = true;
-  for (int t = 0; t < DC_TYPES && started; t++) {
-    if (actr_webrtc_link_lane(s->link, t, &echoes[t].lane) != ACTR_OK)
-      continue;
-    GError *err = NULL;
-    threads[t] = g_thread_try_new("actr-rtc-echo", echo_main, &echoes[t], &err);
-    if (!threads[t]) {
-      fprintf(stderr, "actr-lane serve: /signal session ended: no thread: %s\n", err->message);
-      g_error_free(err);
-      actr_ws_conn_close_with(s->conn, 1013, "out of threads");
-      started = false;
-    }
-  }
-  g_mutex_lock(&srv->mu);
-  while (started && !s->closed && !srv->stopping)
-    g_cond_wait(&srv->cond, &srv->mu);
-  g_hash_table_remove(srv->by_conn, s->conn);
-  g_mutex_unlock(&srv->mu);
-  actr_ws_conn_close(s->conn);
-  actr_webrtc_link_free(s->link); /* closes the lanes: the echo threads return */
-  for (int t = 0; t < DC_TYPES; t++) {
-    if (threads[t])
-      g_thread_join(threads[t]);
-    actr_lane_unref(echoes[t].lane);
-  }
+/* session_free (I/O thread): the echoes, the link (its peer connection
+ * and lanes), the signaling endpoint, the connection handle. */
+static void session_free(rtc_session_t *s) {
+  for (int t = 0; t < DC_TYPES; t++)
+    tool_echo_stop(s->echoes[t]);
+  actr_webrtc_link_free(s->link);
   actr_signaling_free(s->sig);
   actr_ws_conn_unref(s->conn);
   g_free(s);
-  g_mutex_lock(&srv->mu);
-  srv->running--;
-  g_cond_broadcast(&srv->cond);
-  g_mutex_unlock(&srv->mu); /* srv may be gone from here on */
-  return NULL;
 }
 
 static actr_webrtc_link_config_t link_config(const char *const *ice, size_t nice,
@@ -135,7 +83,7 @@ bool tool_parse_peer_timeout(const char *s, int *ms, actr_ws_config_t *ws) {
 /* ---- /signal raw-mode handlers (I/O thread) ---- */
 
 /* signal_on_open: a slot is taken before anything costly (a DTLS key, an
- * ICE agent, threads) is made, so a flood of /signal connections past the
+ * ICE agent) is made, so a flood of /signal connections past the
  * cap costs nothing but its refusal. */
 static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   tool_rtc_server_t *srv = user;
@@ -158,34 +106,25 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
     }
     why = "cannot start a WebRTC session";
   }
-  if (!busy && rc == ACTR_OK) {
-    GError *err = NULL;
-    g_mutex_lock(&srv->mu);
-    srv->running++;
-    g_mutex_unlock(&srv->mu);
-    GThread *controller = g_thread_try_new("actr-rtc-session", controller_main, s, &err);
-    if (controller) {
-      g_thread_unref(controller); /* detached: it frees the session */
-      return;
-    }
-    fprintf(stderr, "actr-lane serve: /signal session: no thread: %s\n", err->message);
-    g_error_free(err);
-    g_mutex_lock(&srv->mu);
-    srv->running--;
-    g_mutex_unlock(&srv->mu);
-    busy = true;
-    why = "out of threads";
+  /* The answering side's lanes exist at once; each binds to the channel
+   * the client opens with its label. */
+  for (int t = 0; t < DC_TYPES && !busy && rc == ACTR_OK; t++) {
+    actr_lane_t *lane = NULL;
+    rc = actr_webrtc_link_lane(s->link, (actr_payload_type_t)t, &lane);
+    if (rc == ACTR_OK)
+      rc = tool_echo_start(lane, &s->echoes[t]);
+    actr_lane_unref(lane);
   }
+  if (!busy && rc == ACTR_OK)
+    return; /* signal_on_close ends it */
   g_mutex_lock(&srv->mu);
   if (g_hash_table_lookup(srv->by_conn, conn) == s)
     g_hash_table_remove(srv->by_conn, conn);
+  g_cond_broadcast(&srv->cond);
   g_mutex_unlock(&srv->mu);
   fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
-  actr_webrtc_link_free(s->link);
-  actr_signaling_free(s->sig);
   actr_ws_conn_close_with(conn, busy ? 1013 : 1011, why);
-  actr_ws_conn_unref(conn);
-  g_free(s);
+  session_free(s);
 }
 
 static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, size_t len,
@@ -194,7 +133,7 @@ static void signal_on_message(actr_ws_conn_t *conn, bool text, const uint8_t *da
   g_mutex_lock(&srv->mu);
   rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
   g_mutex_unlock(&srv->mu);
-  if (s) /* the session lives until its controller sees `closed`, set below */
+  if (s) /* it lives until signal_on_close, which runs on this thread too */
     actr_signaling_ws_feed(s->wsig, text, data, len);
 }
 
@@ -204,10 +143,13 @@ static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, 
   (void)reason;
   g_mutex_lock(&srv->mu);
   rtc_session_t *s = g_hash_table_lookup(srv->by_conn, conn);
-  if (s) {
-    s->closed = true;
-    g_cond_broadcast(&srv->cond);
-  }
+  if (s)
+    g_hash_table_remove(srv->by_conn, conn);
+  g_mutex_unlock(&srv->mu);
+  if (s)
+    session_free(s); /* before stop hears the table is empty */
+  g_mutex_lock(&srv->mu);
+  g_cond_broadcast(&srv->cond);
   g_mutex_unlock(&srv->mu);
 }
 
@@ -238,8 +180,12 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
     return;
   g_mutex_lock(&srv->mu);
   srv->stopping = true;
-  g_cond_broadcast(&srv->cond);
-  while (srv->running)
+  GHashTableIter it;
+  gpointer conn;
+  g_hash_table_iter_init(&it, srv->by_conn);
+  while (g_hash_table_iter_next(&it, &conn, NULL))
+    actr_ws_conn_close(conn); /* signal_on_close ends each session */
+  while (g_hash_table_size(srv->by_conn))
     g_cond_wait(&srv->cond, &srv->mu);
   g_mutex_unlock(&srv->mu);
   g_hash_table_destroy(srv->by_conn);

@@ -5,8 +5,8 @@
  * lanes the client opens are echoed the same way.  Runs until SIGINT
  * or SIGTERM, then closes every connection and exits 0.
  *
- * Echo on the I/O thread with lane handlers (see `session_t`): a slow
- * client pushes back on its own connection only, and no thread is made per
+ * Echo on the I/O thread with lane handlers (echo.c): a slow client
+ * pushes back on its own connection only, and no thread is made per
  * connection.
  * --max-connections / --max-handshakes set the server's caps (actr_ws_config_t);
  * past them a client gets HTTP 503. */
@@ -22,16 +22,13 @@
 
 #include "tool.h"
 
-/* One session per lane connection, all on the I/O thread: a handler per
- * payload type echoes each message with a send that never waits; when the
- * connection's outbound queue is full the message is kept, the connection
- * paused (TCP pushes the client back) until on_writable, then sent and the
- * connection resumed.  No thread per connection. */
+/* One session per lane connection, all on the I/O thread: an echo per
+ * payload type (echo.c); when the connection's outbound queue is full that
+ * type is paused, its queue fills, and the connection stops reading (TCP
+ * pushes the client back).  No thread per connection. */
 typedef struct session {
   actr_ws_conn_t *conn; /* owned handle */
-  actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
-  actr_msg_t *held; /* refused by a full outbound queue, with its lane */
-  actr_lane_t *held_lane;
+  tool_echo_t *echoes[ACTR_PAYLOAD_TYPE_COUNT];
   struct server_ctx *ctx;
 } session_t;
 
@@ -43,37 +40,16 @@ typedef struct server_ctx {
   bool stopping;
 } server_ctx_t;
 
-static void echo_handler(actr_lane_t *lane, actr_msg_t *msg, void *user) {
-  session_t *s = user;
-  int rc = actr_lane_try_send(lane, actr_msg_data(msg), actr_msg_len(msg));
-  if (rc == ACTR_EWOULD_BLOCK) {
-    s->held = msg;
-    s->held_lane = lane;
-    actr_ws_conn_pause(s->conn); /* no handler runs until resume */
-    return;
-  }
-  actr_msg_free(msg); /* sent, or the connection is closing */
-}
-
-static void on_writable(actr_ws_conn_t *conn, void *user) {
-  session_t *s = user;
-  if (!s->held)
-    return;
-  int rc = actr_lane_try_send(s->held_lane, actr_msg_data(s->held), actr_msg_len(s->held));
-  if (rc == ACTR_EWOULD_BLOCK)
-    return; /* told again when it drains */
-  actr_msg_free(s->held);
-  s->held = NULL;
-  actr_ws_conn_resume(conn);
+static void stop_echoes(session_t *s) {
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    tool_echo_stop(s->echoes[t]);
 }
 
 static void on_closed(actr_ws_conn_t *conn, void *user) {
   session_t *s = user;
   server_ctx_t *ctx = s->ctx;
   (void)conn;
-  actr_msg_free(s->held);
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
-    actr_lane_unref(s->lanes[t]);
+  stop_echoes(s);
   actr_ws_conn_unref(s->conn); /* on the I/O thread: does not wait */
   g_mutex_lock(&ctx->mu);
   ctx->live = g_list_remove(ctx->live, s);
@@ -82,7 +58,7 @@ static void on_closed(actr_ws_conn_t *conn, void *user) {
   g_free(s);
 }
 
-static const actr_ws_conn_callbacks_t session_cbs = {on_writable, on_closed};
+static const actr_ws_conn_callbacks_t session_cbs = {NULL, on_closed};
 
 /* on_accept: I/O thread. */
 static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
@@ -105,9 +81,11 @@ static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   }
   int rc = ACTR_OK;
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT && rc == ACTR_OK; t++) {
-    rc = actr_ws_conn_lane(conn, (actr_payload_type_t)t, &s->lanes[t]);
+    actr_lane_t *lane = NULL;
+    rc = actr_ws_conn_lane(conn, (actr_payload_type_t)t, &lane);
     if (rc == ACTR_OK)
-      rc = actr_lane_set_handler(s->lanes[t], echo_handler, s);
+      rc = tool_echo_start(lane, &s->echoes[t]);
+    actr_lane_unref(lane);
   }
   if (rc == ACTR_OK)
     rc = actr_ws_conn_set_callbacks(conn, &session_cbs, s); /* on_closed frees s */
@@ -115,8 +93,7 @@ static void on_accept(actr_ws_conn_t *conn, const char *path, void *user) {
     fprintf(stderr, "actr-lane serve: connection refused: %s: %s\n", actr_err_name(rc),
             actr_err_detail());
     actr_ws_conn_close_with(conn, 1011, "cannot serve");
-    for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
-      actr_lane_unref(s->lanes[t]);
+    stop_echoes(s);
     g_mutex_lock(&ctx->mu);
     ctx->live = g_list_remove(ctx->live, s);
     g_mutex_unlock(&ctx->mu);

@@ -49,6 +49,13 @@ int tool_call(int argc, char **argv);  /* node.c: options after "call" */
 int tool_send_and_check(actr_lane_t *lane, const char *kind, actr_payload_type_t type,
                         size_t size, uint32_t count);
 
+/* echo.c: echo every message of @lane back on it, from the lane's I/O
+ * thread (handler, pause, writable handler; SPEC §5).  tool_echo_stop: on
+ * any thread, the I/O thread included; frees @e. */
+typedef struct tool_echo tool_echo_t;
+int tool_echo_start(actr_lane_t *lane, tool_echo_t **out);
+void tool_echo_stop(tool_echo_t *e);
+
 /* rtc_tool.c: the WebRTC side of serve and send.
  * tool_rtc_serve_start: serve /signal on @srv: answer offers, echo every
  * DataChannel lane message (SPEC §5).  @ice: local addresses for ICE (NULL:

@@ -708,8 +708,8 @@ static void flush(actr_ws_conn_t *c) {
       if (writable)
         c->want_writable = false;
       g_mutex_unlock(&c->tx_mu);
-      if (writable && c->cbs.on_writable) /* sends from it only queue: no re-entry */
-        c->cbs.on_writable(c, c->cbs_user);
+      if (writable) /* sends from there only queue: no re-entry */
+        actr__ws_conn_tell_writable(c);
     }
   }
 }
@@ -857,12 +857,15 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   }
   actr__log(ACTR_LOG_DEBUG, "WebSocket %s closed: %s", c->path ? c->path : "", why ? why : "");
   /* Handlers end with the connection; their lanes are let go below, last. */
-  actr_lane_t *held[ACTR_PAYLOAD_TYPE_COUNT];
+  actr_lane_t *held[2 * ACTR_PAYLOAD_TYPE_COUNT];
   g_mutex_lock(&c->rx_mu);
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
     held[t] = c->q[t].handler_lane;
     c->q[t].handler = NULL;
     c->q[t].handler_lane = NULL;
+    held[ACTR_PAYLOAD_TYPE_COUNT + t] = c->q[t].writable_lane;
+    c->q[t].writable = NULL;
+    c->q[t].writable_lane = NULL;
   }
   g_mutex_unlock(&c->rx_mu);
   actr_ws_conn_callbacks_t cbs = c->cbs;
@@ -877,7 +880,7 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   g_cond_broadcast(&c->done_cond);
   g_mutex_unlock(&c->done_mu);
   actr__ws_conn_unref_internal(c); /* the I/O side's reference */
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+  for (int t = 0; t < 2 * ACTR_PAYLOAD_TYPE_COUNT; t++)
     actr_lane_unref(held[t]); /* may be the last handle: @c is not touched after */
 }
 
@@ -1083,15 +1086,21 @@ static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   ws_queue_t *q = &c->q[type];
   if (q->handler) { /* push delivery: written on this thread only */
     actr_msg_t *msg = m->msg;
-    if (m->masked)
-      actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg), m->key,
-                    0);
     g_mutex_lock(&c->rx_mu);
-    q->msgs_received++;
-    q->bytes_received += actr_msg_len(msg);
+    /* Paused, or older messages still queued: this one queues behind. */
+    bool direct = !q->handler_paused && q->count == 0;
+    if (direct) {
+      q->msgs_received++;
+      q->bytes_received += actr_msg_len(msg);
+    }
     g_mutex_unlock(&c->rx_mu);
-    q->handler(q->handler_lane, msg, q->handler_user);
-    return atomic_load(&c->state) != WS_CLOSED;
+    if (direct) {
+      if (m->masked)
+        actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg),
+                      m->key, 0);
+      q->handler(q->handler_lane, msg, q->handler_user);
+      return atomic_load(&c->state) != WS_CLOSED;
+    }
   }
   g_mutex_lock(&c->rx_mu);
   bool ok = push_locked(c, type, m);

@@ -47,6 +47,14 @@ typedef struct ws_queue {
   actr_lane_handler_fn handler;
   void *handler_user;
   actr_lane_t *handler_lane;
+  bool handler_paused; /* actr_lane_pause: messages queue, in order */
+  /* actr_lane_set_writable_handler: written on the I/O thread under rx_mu,
+   * the lane held while set; want_writable (under tx_mu): a send of this
+   * type was refused since the last call. */
+  actr_lane_writable_fn writable;
+  void *writable_user;
+  actr_lane_t *writable_lane;
+  bool want_writable;
   uint64_t dropped_unread; /* under rx_mu */
 } ws_queue_t;
 
@@ -162,6 +170,14 @@ int actr__ws_conn_closed_error(actr_ws_conn_t *c);
  * queued); what is queued goes to @fn first. */
 void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *conn, int type, actr_lane_t *lane,
                                      actr_lane_handler_fn fn, void *user);
+
+/* ws_user.c, I/O thread: pause (@paused) or resume push delivery of
+ * @type; a resume hands what queued meanwhile to the handler from a
+ * dispatch of its own. */
+void actr__ws_conn_set_paused_on_io(actr_ws_conn_t *conn, int type, bool paused);
+/* ws_lane.c, I/O thread: the outbound queue drained to half after a refused
+ * send: tell the connection's on_writable and each type that was refused. */
+void actr__ws_conn_tell_writable(actr_ws_conn_t *conn);
 
 /* Lane side (any thread). */
 int actr__ws_conn_send(actr_ws_conn_t *conn, int type, const void *data, size_t len,

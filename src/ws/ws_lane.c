@@ -16,9 +16,59 @@ typedef struct ws_lane {
 
 static ws_lane_t *to_ws(const actr_lane_t *lane) { return (ws_lane_t *)lane; }
 
+static void writable_check_posted(void *p);
+
 static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, int timeout_ms) {
   ws_lane_t *l = to_ws(lane);
-  return actr__ws_conn_send(l->conn, (int)lane->payload_type, data, len, timeout_ms, &l->closed);
+  actr_ws_conn_t *c = l->conn;
+  int t = (int)lane->payload_type;
+  int rc = actr__ws_conn_send(c, t, data, len, timeout_ms, &l->closed);
+  if (rc == ACTR_EWOULD_BLOCK) {
+    /* The queue may have drained to half between the refusal and now
+     * (a try_send from another thread): look again from the I/O thread. */
+    g_mutex_lock(&c->tx_mu);
+    c->q[t].want_writable = true;
+    bool half = c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+    g_mutex_unlock(&c->tx_mu);
+    if (half && !g_main_context_is_owner(c->ctx)) {
+      actr__ws_conn_ref_internal(c);
+      actr_runtime_post(c->rt, writable_check_posted, c);
+    }
+  }
+  return rc;
+}
+
+void actr__ws_conn_tell_writable(actr_ws_conn_t *c) {
+  if (c->cbs.on_writable)
+    c->cbs.on_writable(c, c->cbs_user);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
+    ws_queue_t *q = &c->q[t];
+    g_mutex_lock(&c->tx_mu);
+    bool want = q->want_writable && q->writable;
+    if (want)
+      q->want_writable = false;
+    g_mutex_unlock(&c->tx_mu);
+    if (want)
+      q->writable(q->writable_lane, q->writable_user);
+  }
+}
+
+/* writable_check_posted (I/O thread): tell the refused types whose queue
+ * room came back before they were marked. */
+static void writable_check_posted(void *p) {
+  actr_ws_conn_t *c = p;
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
+    ws_queue_t *q = &c->q[t];
+    g_mutex_lock(&c->tx_mu);
+    bool want = q->want_writable && q->writable &&
+                c->tx_bytes <= c->cfg.outbound_queue_bytes / 2;
+    if (want)
+      q->want_writable = false;
+    g_mutex_unlock(&c->tx_mu);
+    if (want)
+      q->writable(q->writable_lane, q->writable_user);
+  }
+  actr__ws_conn_unref_internal(c);
 }
 
 static int ws_lane_recv(actr_lane_t *lane, int timeout_ms, actr_msg_t **out) {
@@ -44,6 +94,46 @@ static int set_handler_on_io(void *p) {
 static int ws_lane_set_handler(actr_lane_t *lane, actr_lane_handler_fn fn, void *user) {
   handler_change_t h = {lane, fn, user};
   return actr_runtime_call(to_ws(lane)->conn->rt, set_handler_on_io, &h);
+}
+
+typedef struct lane_change {
+  actr_lane_t *lane;
+  bool paused;
+  actr_lane_writable_fn fn;
+  void *user;
+} lane_change_t;
+
+static int set_paused_on_io(void *p) {
+  lane_change_t *ch = p;
+  actr__ws_conn_set_paused_on_io(to_ws(ch->lane)->conn, (int)ch->lane->payload_type, ch->paused);
+  return ACTR_OK;
+}
+
+static int ws_lane_set_paused(actr_lane_t *lane, bool paused) {
+  lane_change_t ch = {lane, paused, NULL, NULL};
+  return actr_runtime_call(to_ws(lane)->conn->rt, set_paused_on_io, &ch);
+}
+
+static int set_writable_on_io(void *p) {
+  lane_change_t *ch = p;
+  actr_ws_conn_t *c = to_ws(ch->lane)->conn;
+  ws_queue_t *q = &c->q[ch->lane->payload_type];
+  g_mutex_lock(&c->rx_mu);
+  actr_lane_t *old = q->writable_lane;
+  bool open = !c->rx_closed; /* after the teardown nothing would let it go */
+  q->writable = open ? ch->fn : NULL;
+  q->writable_user = ch->user;
+  q->writable_lane = open && ch->fn ? actr_lane_ref(ch->lane) : NULL;
+  g_mutex_unlock(&c->rx_mu);
+  actr_lane_unref(old);
+  return ACTR_OK;
+}
+
+/* Like the handler, the writable handler lives in the connection, set on
+ * the I/O thread, where it runs; the lane is held while it is set. */
+static int ws_lane_set_writable(actr_lane_t *lane, actr_lane_writable_fn fn, void *user) {
+  lane_change_t ch = {lane, false, fn, user};
+  return actr_runtime_call(to_ws(lane)->conn->rt, set_writable_on_io, &ch);
 }
 
 static bool ws_lane_is_healthy(const actr_lane_t *lane) {
@@ -88,6 +178,8 @@ static const actr__lane_ops_t ws_lane_ops = {
   .send = ws_lane_send,
   .recv = ws_lane_recv,
   .set_handler = ws_lane_set_handler,
+  .set_paused = ws_lane_set_paused,
+  .set_writable = ws_lane_set_writable,
   .is_healthy = ws_lane_is_healthy,
   .stats = ws_lane_stats,
   .close = ws_lane_close,

@@ -164,21 +164,16 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
 }
 
 
-void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *lane,
-                                     actr_lane_handler_fn fn, void *user) {
+/* drain_to_handler (I/O thread): what @type's queue holds goes to its
+ * handler, in order, while one is set and not paused. */
+static void drain_to_handler(actr_ws_conn_t *c, int type) {
   ws_queue_t *q = &c->q[type];
   bool resume = false;
   g_mutex_lock(&c->rx_mu);
-  actr_lane_t *old = q->handler_lane;
-  bool open = !c->rx_closed;
-  q->handler = open ? fn : NULL;
-  q->handler_user = user;
-  q->handler_lane = open && fn ? actr_lane_ref(lane) : NULL;
-  q->claimed = true;
-  c->any_claimed = true;
-  g_cond_broadcast(&q->cond); /* a waiting recv sees the handler */
-  /* What was queued goes first, in order, on this thread. */
-  while (q->handler == fn && fn && q->count) {
+  actr_lane_handler_fn fn;
+  while ((fn = q->handler) && !q->handler_paused && q->count) {
+    actr_lane_t *lane = q->handler_lane;
+    void *user = q->handler_user;
     ws_slot_t got;
     pop_locked(c, type, &got, &resume);
     g_mutex_unlock(&c->rx_mu);
@@ -192,6 +187,50 @@ void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *l
     g_mutex_unlock(&c->rx_mu);
     post_resume(c);
   }
+}
+
+typedef struct drain_job {
+  actr_ws_conn_t *c;
+  int type;
+} drain_job_t;
+
+static void drain_posted(void *p) {
+  drain_job_t *j = p;
+  drain_to_handler(j->c, j->type);
+  actr__ws_conn_unref_internal(j->c);
+  g_free(j);
+}
+
+void actr__ws_conn_set_paused_on_io(actr_ws_conn_t *c, int type, bool paused) {
+  ws_queue_t *q = &c->q[type];
+  g_mutex_lock(&c->rx_mu);
+  bool resumed = q->handler_paused && !paused;
+  q->handler_paused = paused;
+  bool queued = q->handler && q->count;
+  g_mutex_unlock(&c->rx_mu);
+  if (resumed && queued) { /* from a dispatch of its own: never inside the caller */
+    drain_job_t *j = g_new(drain_job_t, 1);
+    j->c = c;
+    j->type = type;
+    actr__ws_conn_ref_internal(c);
+    actr_runtime_post(c->rt, drain_posted, j);
+  }
+}
+
+void actr__ws_conn_set_handler_on_io(actr_ws_conn_t *c, int type, actr_lane_t *lane,
+                                     actr_lane_handler_fn fn, void *user) {
+  ws_queue_t *q = &c->q[type];
+  g_mutex_lock(&c->rx_mu);
+  actr_lane_t *old = q->handler_lane;
+  bool open = !c->rx_closed;
+  q->handler = open ? fn : NULL;
+  q->handler_user = user;
+  q->handler_lane = open && fn ? actr_lane_ref(lane) : NULL;
+  q->claimed = true;
+  c->any_claimed = true;
+  g_cond_broadcast(&q->cond); /* a waiting recv sees the handler */
+  g_mutex_unlock(&c->rx_mu);
+  drain_to_handler(c, type); /* what was queued goes first, in order, on this thread */
   actr_lane_unref(old);
 }
 

@@ -205,6 +205,35 @@ static void test_runtime_call_and_invoke(void) {
   actr_runtime_unref(io_rt);
 }
 
+
+/* actr_runtime_post never runs inline, even on the I/O thread: the posted
+ * function runs after the function that posted it has returned. */
+typedef struct post_order {
+  GAsyncQueue *q;
+  int step;
+} post_order_t;
+
+static void posted_second(void *p) {
+  post_order_t *o = p;
+  g_async_queue_push(o->q, GINT_TO_POINTER(o->step == 1 && actr_runtime_is_io_thread(io_rt) ? 2 : -1));
+}
+
+static void post_from_io(void *p) {
+  post_order_t *o = p;
+  ASSERT_OK(actr_runtime_post(io_rt, posted_second, o));
+  o->step = 1; /* after the post: posted_second must not have run yet */
+}
+
+static void test_runtime_post(void) {
+  ASSERT_OK(actr_runtime_new(&io_rt));
+  post_order_t o = {g_async_queue_new(), 0};
+  ASSERT_OK(actr_runtime_invoke(io_rt, post_from_io, &o));
+  g_assert_cmpint(GPOINTER_TO_INT(g_async_queue_timeout_pop(o.q, 5 * G_USEC_PER_SEC)), ==, 2);
+  ASSERT_RC(actr_runtime_post(io_rt, NULL, &o), "INVALID_ARGUMENT");
+  g_async_queue_unref(o.q);
+  actr_runtime_unref(io_rt);
+}
+
 typedef struct sender {
   actr_lane_t *lane;
   uint32_t id, count;
@@ -385,6 +414,147 @@ static void test_handler_echo_pushback(void) {
   actr_lane_unref(rx);
   actr_ws_conn_unref(srv);
   fix_stop(&f);
+}
+
+
+/* The same echo on the lane's own calls (the shape of serve, echo.c): a
+ * refused send pauses the lane and keeps the message; the lane's writable
+ * handler sends it and resumes.  Every echo comes back, in order. */
+typedef struct lane_echo {
+  actr_msg_t *held;
+  int pauses, writables;
+} lane_echo_t;
+
+static void lane_echo_msg(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  lane_echo_t *e = user;
+  g_assert_null(e->held); /* paused: no handler runs */
+  if (actr_lane_try_send(lane, actr_msg_data(msg), actr_msg_len(msg)) == ACTR_EWOULD_BLOCK) {
+    e->held = msg;
+    e->pauses++;
+    ASSERT_OK(actr_lane_pause(lane));
+    return;
+  }
+  actr_msg_free(msg);
+}
+
+static void lane_echo_writable(actr_lane_t *lane, void *user) {
+  lane_echo_t *e = user;
+  e->writables++;
+  if (e->held && actr_lane_try_send(lane, actr_msg_data(e->held), actr_msg_len(e->held)) ==
+                     ACTR_OK) {
+    actr_msg_free(e->held);
+    e->held = NULL;
+    ASSERT_OK(actr_lane_resume(lane));
+  }
+}
+
+static void test_lane_pause_writable_echo(void) {
+  actr_ws_config_t scfg;
+  actr_ws_config_init(&scfg);
+  scfg.outbound_queue_bytes = 1u << 20;
+  ws_fix_t f;
+  fix_start(&f, &scfg);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &scfg, &cli, &srv);
+  lane_echo_t e = {0};
+  actr_lane_t *rx;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &rx));
+  ASSERT_OK(actr_lane_set_writable_handler(rx, lane_echo_writable, &e));
+  ASSERT_OK(actr_lane_set_handler(rx, lane_echo_msg, &e));
+  actr_lane_t *tx;
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
+  enum { N = 1024, SIZE = 65536 };
+  sender_t snd = {tx, 0, N, SIZE, ACTR_OK};
+  GThread *t = g_thread_new("client-sender", client_sender, &snd);
+  g_usleep(500 * 1000); /* nobody reads the echoes for a while */
+  actr_ws_conn_stats_t cs;
+  ASSERT_OK(actr_ws_conn_stats(cli, &cs));
+  g_assert_cmpuint(cs.msgs_sent, <, N); /* pushed back through the paused lane */
+  for (uint32_t i = 0; i < N; i++) {
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(tx, 20000, &m));
+    fix_check(m, SIZE, i);
+  }
+  g_thread_join(t);
+  ASSERT_OK(snd.rc);
+  g_assert_cmpint(e.pauses, >=, 1);
+  g_assert_cmpint(e.writables, >=, 1);
+  g_assert_null(e.held);
+  ASSERT_OK(actr_lane_set_handler(rx, NULL, NULL));
+  ASSERT_OK(actr_lane_set_writable_handler(rx, NULL, NULL));
+  actr_lane_unref(tx);
+  actr_lane_unref(rx);
+  actr_ws_conn_close(cli);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
+/* Pausing one type's handler holds that type only: the other type's
+ * messages, sent after it on the same connection, are handled; the paused
+ * ones come, in order, on resume. */
+typedef struct typed_count {
+  GMutex mu;
+  GCond cond;
+  int n;
+  int wrong;
+} typed_count_t;
+
+static void count_seq(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  typed_count_t *c = user;
+  (void)lane;
+  g_mutex_lock(&c->mu);
+  if (actr_msg_len(msg) != 4 || memcmp(actr_msg_data(msg), &c->n, 4) != 0)
+    c->wrong++;
+  c->n++;
+  g_cond_broadcast(&c->cond);
+  g_mutex_unlock(&c->mu);
+  actr_msg_free(msg);
+}
+
+static int wait_count(typed_count_t *c, int n) {
+  gint64 until = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&c->mu);
+  while (c->n < n && g_cond_wait_until(&c->cond, &c->mu, until))
+    ;
+  int got = c->n;
+  g_mutex_unlock(&c->mu);
+  return got;
+}
+
+static void test_pause_one_type(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, NULL, &cli, &srv);
+  typed_count_t ca = {0}, cb = {0};
+  g_mutex_init(&ca.mu), g_cond_init(&ca.cond), g_mutex_init(&cb.mu), g_cond_init(&cb.cond);
+  actr_lane_t *ra, *rb, *ta, *tb;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &ra));
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_RPC_RELIABLE, &rb));
+  ASSERT_OK(actr_lane_set_handler(ra, count_seq, &ca));
+  ASSERT_OK(actr_lane_set_handler(rb, count_seq, &cb));
+  ASSERT_OK(actr_lane_pause(ra));
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &ta));
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_RPC_RELIABLE, &tb));
+  for (int i = 0; i < 50; i++)
+    ASSERT_OK(actr_lane_send(ta, &i, 4));
+  for (int i = 0; i < 50; i++)
+    ASSERT_OK(actr_lane_send(tb, &i, 4));
+  /* One TCP stream, in order: once B's 50 were handled, A's 50 had come. */
+  g_assert_cmpint(wait_count(&cb, 50), ==, 50);
+  g_assert_cmpint(ca.n, ==, 0);
+  ASSERT_OK(actr_lane_resume(ra));
+  g_assert_cmpint(wait_count(&ca, 50), ==, 50);
+  g_assert_cmpint(ca.wrong + cb.wrong, ==, 0);
+  ASSERT_OK(actr_lane_set_handler(ra, NULL, NULL));
+  ASSERT_OK(actr_lane_set_handler(rb, NULL, NULL));
+  actr_lane_unref(ra), actr_lane_unref(rb), actr_lane_unref(ta), actr_lane_unref(tb);
+  actr_ws_conn_close(cli);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+  g_mutex_clear(&ca.mu), g_cond_clear(&ca.cond), g_mutex_clear(&cb.mu), g_cond_clear(&cb.cond);
 }
 
 /* Many threads send at once, on two types (two threads share a lane
@@ -704,6 +874,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/runtime/call-and-invoke-on-io-thread", test_runtime_call_and_invoke);
   g_test_add_func("/ws/lane/handler/queued-first-in-order", test_handler);
   g_test_add_func("/ws/lane/handler/echo-pushback-writable-closed", test_handler_echo_pushback);
+  g_test_add_func("/ws/lane/handler/echo-lane-pause-writable", test_lane_pause_writable_echo);
+  g_test_add_func("/ws/lane/handler/pause-one-type", test_pause_one_type);
+  g_test_add_func("/runtime/post-never-inline", test_runtime_post);
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);

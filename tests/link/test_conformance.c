@@ -62,10 +62,10 @@ static void ws_done(kind_t *k) {
 
 /* ---- DataChannel lane over an in-memory channel ---- */
 static void mem_open(kind_t *k, actr_lane_t **a, actr_lane_t **b) {
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, NULL, ACTR__DC_OPEN, a, b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, NULL, ACTR_LANE_DC_OPEN, a, b));
   k->mem_a = *a;
 }
-static void mem_close_peer(kind_t *k) { actr__dc_mempair_set_state(k->mem_a, ACTR__DC_CLOSED); }
+static void mem_close_peer(kind_t *k) { actr__dc_mempair_set_state(k->mem_a, ACTR_LANE_DC_CLOSED); }
 static void mem_done(kind_t *k) { (void)k; }
 
 /* ---- DataChannel lane over WebRTC ---- */

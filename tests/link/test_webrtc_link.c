@@ -520,9 +520,11 @@ static void test_handler_echo(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
-/* From a handler a send never waits: a message that cannot fit in the
- * channel now is refused with WOULD_BLOCK and nothing of it is sent (the
- * next message is the first the peer sees). */
+/* From a handler a send never waits: a message above half the channel's
+ * buffer could never go without waiting and is refused with
+ * MESSAGE_TOO_LARGE (one that does not fit now gets WOULD_BLOCK, see the
+ * echo below); nothing of it is sent (the next message is the first the
+ * peer sees). */
 typedef struct {
   atomic_int big_rc, small_rc;
   atomic_bool done;
@@ -554,13 +556,140 @@ static void test_handler_send_never_waits(fixture_t *f, gconstpointer data) {
   actr_msg_t *m;
   ASSERT_OK(actr_lane_recv(la, 20000, &m));
   g_assert_true(atomic_load(&r.done));
-  g_assert_cmpstr(actr_err_name(atomic_load(&r.big_rc)), ==, "WOULD_BLOCK");
+  g_assert_cmpstr(actr_err_name(atomic_load(&r.big_rc)), ==, "MESSAGE_TOO_LARGE");
   ASSERT_OK(atomic_load(&r.small_rc));
   g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
   actr_msg_free(m);
   actr_lane_stats_t st;
   ASSERT_OK(actr_lane_stats(la, &st));
   g_assert_cmpuint(st.reassembly_pending_messages, ==, 0);
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
+
+/* The echo of serve on a DataChannel lane (echo.c's shape): a refused send
+ * pauses the lane and keeps the message; the writable handler sends it and
+ * resumes.  32 MiB are sent while nobody reads the echoes for a while:
+ * every echo comes back whole and in order, and the refusal path ran. */
+typedef struct dc_echo {
+  actr_msg_t *held;
+  atomic_int pauses, writables, wrong_thread;
+  actr_runtime_t *rt;
+} dc_echo_t;
+
+static void dc_echo_msg(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  dc_echo_t *e = user;
+  if (e->held || !actr_runtime_is_io_thread(e->rt))
+    atomic_fetch_add(&e->wrong_thread, 1); /* paused: no handler may run */
+  int rc = actr_lane_try_send(lane, actr_msg_data(msg), actr_msg_len(msg));
+  if (rc == ACTR_EWOULD_BLOCK) {
+    e->held = msg;
+    atomic_fetch_add(&e->pauses, 1);
+    ASSERT_OK(actr_lane_pause(lane));
+    return;
+  }
+  ASSERT_OK(rc);
+  actr_msg_free(msg);
+}
+
+static void dc_echo_writable(actr_lane_t *lane, void *user) {
+  dc_echo_t *e = user;
+  atomic_fetch_add(&e->writables, 1);
+  if (!actr_runtime_is_io_thread(e->rt))
+    atomic_fetch_add(&e->wrong_thread, 1);
+  if (e->held && actr_lane_try_send(lane, actr_msg_data(e->held), actr_msg_len(e->held)) ==
+                     ACTR_OK) {
+    actr_msg_free(e->held);
+    e->held = NULL;
+    ASSERT_OK(actr_lane_resume(lane));
+  }
+}
+
+typedef struct dc_sender {
+  actr_lane_t *lane;
+  uint32_t count;
+  size_t size;
+  int rc;
+} dc_sender_t;
+
+static gpointer dc_sender_main(gpointer p) {
+  dc_sender_t *s = p;
+  for (uint32_t i = 0; i < s->count && s->rc == ACTR_OK; i++) {
+    uint8_t *d = pattern(s->size, i);
+    s->rc = actr_lane_send(s->lane, d, s->size);
+    g_free(d);
+  }
+  return NULL;
+}
+
+static void test_handler_echo_pause_writable(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &lb));
+  dc_echo_t e = {.rt = f->rt};
+  ASSERT_OK(actr_lane_set_writable_handler(lb, dc_echo_writable, &e));
+  ASSERT_OK(actr_lane_set_handler(lb, dc_echo_msg, &e));
+  enum { N = 512, SIZE = 65536 };
+  dc_sender_t snd = {la, N, SIZE, ACTR_OK};
+  GThread *t = g_thread_new("sender", dc_sender_main, &snd);
+  g_usleep(500 * 1000); /* nobody reads the echoes for a while */
+  for (uint32_t i = 0; i < N; i++) {
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(la, 30000, &m));
+    uint8_t *want = pattern(SIZE, i);
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), want, SIZE);
+    g_free(want);
+    actr_msg_free(m);
+  }
+  g_thread_join(t);
+  ASSERT_OK(snd.rc);
+  g_assert_cmpint(atomic_load(&e.pauses), >=, 1);
+  g_assert_cmpint(atomic_load(&e.writables), >=, 1);
+  g_assert_cmpint(atomic_load(&e.wrong_thread), ==, 0);
+  g_assert_null(e.held);
+  ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
+  ASSERT_OK(actr_lane_set_writable_handler(lb, NULL, NULL));
+  actr_lane_unref(la);
+  actr_lane_unref(lb);
+}
+
+/* Paused, a lane's messages wait (in its queue, then in SCTP); resumed,
+ * they come in order. */
+typedef struct seq_count {
+  atomic_int n, wrong;
+} seq_count_t;
+
+static void count_seq(actr_lane_t *lane, actr_msg_t *msg, void *user) {
+  seq_count_t *c = user;
+  (void)lane;
+  int n = atomic_load(&c->n);
+  if (actr_msg_len(msg) != 4 || memcmp(actr_msg_data(msg), &n, 4) != 0)
+    atomic_fetch_add(&c->wrong, 1);
+  atomic_fetch_add(&c->n, 1);
+  actr_msg_free(msg);
+}
+
+static void test_handler_pause_resume(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *la, *lb;
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &la));
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &lb));
+  seq_count_t c = {0};
+  ASSERT_OK(actr_lane_set_handler(lb, count_seq, &c));
+  ASSERT_OK(actr_lane_pause(lb));
+  enum { N = 200 }; /* more than the lane's queue (64 frames): SCTP holds the rest */
+  for (int i = 0; i < N; i++)
+    ASSERT_OK(actr_lane_send(la, &i, 4));
+  g_usleep(300 * 1000);
+  g_assert_cmpint(atomic_load(&c.n), ==, 0);
+  ASSERT_OK(actr_lane_resume(lb));
+  for (int spin = 0; spin < 2000 && atomic_load(&c.n) < N; spin++)
+    g_usleep(10 * 1000);
+  g_assert_cmpint(atomic_load(&c.n), ==, N);
+  g_assert_cmpint(atomic_load(&c.wrong), ==, 0);
   ASSERT_OK(actr_lane_set_handler(lb, NULL, NULL));
   actr_lane_unref(la);
   actr_lane_unref(lb);
@@ -775,5 +904,7 @@ int main(int argc, char **argv) {
   ADD("/webrtc-link/handler/cleared-from-inside", test_handler_cleared_from_inside);
   g_test_add("/webrtc-link/handler/send-never-waits", fixture_t, &small_channel_buffer,
              fixture_setup, test_handler_send_never_waits, fixture_teardown);
+  ADD("/webrtc-link/handler/echo-pause-writable", test_handler_echo_pause_writable);
+  ADD("/webrtc-link/handler/pause-resume-in-order", test_handler_pause_resume);
   return g_test_run();
 }

@@ -32,7 +32,7 @@ static void check_msg(actr_msg_t *msg, size_t len, uint32_t seed) {
 
 static void test_lane_type_and_health(void) {
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR_LANE_DC_OPEN, &a, &b));
   g_assert_cmpstr(actr_lane_type(a), ==, "WebRtcDataChannel");
   g_assert_true(actr_lane_is_healthy(a));
   actr_envelope_t *env = NULL;
@@ -49,7 +49,7 @@ static void test_lane_type_and_health(void) {
 
 static void test_media_rtp_not_a_datalane(void) {
   actr_lane_t *a = NULL, *b = NULL;
-  ASSERT_RC(actr__dc_mempair_new(ACTR_PAYLOAD_MEDIA_RTP, NULL, ACTR__DC_OPEN, &a, &b), "NOT_IMPLEMENTED");
+  ASSERT_RC(actr__dc_mempair_new(ACTR_PAYLOAD_MEDIA_RTP, NULL, ACTR_LANE_DC_OPEN, &a, &b), "NOT_IMPLEMENTED");
   g_assert_null(a);
 }
 
@@ -59,9 +59,9 @@ static void test_sizes_every_type(void) {
   static const size_t sizes[] = {0, 1, ACTR__DC_MAX_PAYLOAD, ACTR__DC_MAX_PAYLOAD + 1,
                                  200 * 1024, 16u << 20};
   for (int t = 0; t <= ACTR_PAYLOAD_STREAM_LATENCY_FIRST; t++) {
-    actr__dc_lane_config_t cfg = {.inbound_frames = 512, .send_high_water_bytes = 64u << 20};
+    actr_lane_dc_config_t cfg = {.inbound_frames = 512, .send_high_water_bytes = 64u << 20};
     actr_lane_t *a, *b;
-    ASSERT_OK(actr__dc_mempair_new(t, &cfg, ACTR__DC_OPEN, &a, &b));
+    ASSERT_OK(actr__dc_mempair_new(t, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
     for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
       for (int dir = 0; dir < 2; dir++) {
         actr_lane_t *tx = dir ? b : a, *rx = dir ? a : b;
@@ -87,7 +87,7 @@ static void test_message_too_large_sends_nothing(void) {
   /* 65535 fragments of 65527 bytes is the most a message may have; the
    * check happens before any byte is read, so a 4 GiB length costs nothing. */
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR_LANE_DC_OPEN, &a, &b));
   static const uint8_t dummy[1];
   size_t too_big = (size_t)ACTR__DC_MAX_PAYLOAD * 65535u + 1u;
   ASSERT_RC(actr_lane_send(a, dummy, too_big), "MESSAGE_TOO_LARGE");
@@ -115,14 +115,14 @@ static gpointer send_small(gpointer p) {
 
 static void test_send_waits_for_open(void) {
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR__DC_CONNECTING, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR_LANE_DC_CONNECTING, &a, &b));
   ASSERT_RC(actr_lane_try_send(a, "x", 1), "WOULD_BLOCK");
   send_result_t r = {a, 1};
   GThread *t = g_thread_new("sender", send_small, &r);
   g_usleep(30000); /* the sender is waiting on the state; nothing arrived */
   actr_msg_t *msg;
   ASSERT_RC(actr_lane_try_recv(b, &msg), "WOULD_BLOCK");
-  actr__dc_mempair_set_state(a, ACTR__DC_OPEN);
+  actr__dc_mempair_set_state(a, ACTR_LANE_DC_OPEN);
   g_thread_join(t);
   ASSERT_OK(r.rc);
   ASSERT_OK(actr_lane_recv(b, 1000, &msg));
@@ -133,9 +133,9 @@ static void test_send_waits_for_open(void) {
 }
 
 static void test_send_open_timeout_is_not_open(void) {
-  actr__dc_lane_config_t cfg = {.open_timeout_ms = 50};
+  actr_lane_dc_config_t cfg = {.open_timeout_ms = 50};
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_CONNECTING, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR_LANE_DC_CONNECTING, &a, &b));
   ASSERT_RC(actr_lane_send(a, "x", 1), "DATA_CHANNEL_NOT_OPEN");
   g_assert_true(actr_lane_is_healthy(a)); /* connecting is not unhealthy */
   actr_lane_unref(a);
@@ -144,11 +144,11 @@ static void test_send_open_timeout_is_not_open(void) {
 
 static void test_send_while_connecting_then_closed(void) {
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR__DC_CONNECTING, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR_LANE_DC_CONNECTING, &a, &b));
   send_result_t r = {a, 1};
   GThread *t = g_thread_new("sender", send_small, &r);
   g_usleep(20000);
-  actr__dc_mempair_set_state(a, ACTR__DC_CLOSED);
+  actr__dc_mempair_set_state(a, ACTR_LANE_DC_CLOSED);
   g_thread_join(t);
   ASSERT_RC(r.rc, "DATA_CHANNEL_CLOSED");
   ASSERT_RC(actr_lane_send(a, "x", 1), "DATA_CHANNEL_CLOSED");
@@ -195,9 +195,9 @@ static void yield_hook(const actr_testing_fragment_send_event_t *ev, void *user)
 }
 
 static void test_many_senders_interleave(void) {
-  actr__dc_lane_config_t cfg = {.inbound_frames = 8, .send_high_water_bytes = 256 * 1024};
+  actr_lane_dc_config_t cfg = {.inbound_frames = 8, .send_high_water_bytes = 256 * 1024};
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   actr_testing_fragment_send_hook_fn prev_fn;
   void *prev_user;
   atomic_store(&hook_calls, 0);
@@ -265,8 +265,8 @@ static void record_hook(const actr_testing_fragment_send_event_t *ev, void *user
 
 static void test_fragment_send_hook_observes(void) {
   actr_lane_t *a, *b;
-  actr__dc_lane_config_t cfg = {.inbound_frames = 16};
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  actr_lane_dc_config_t cfg = {.inbound_frames = 16};
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   recorder_t rec = {.events = g_array_new(FALSE, FALSE, sizeof(actr_testing_fragment_send_event_t))};
   g_mutex_init(&rec.mu);
   actr_testing_set_fragment_send_hook(record_hook, &rec, NULL, NULL);
@@ -334,7 +334,7 @@ static gpointer send_big(gpointer p) {
 
 static void test_channel_lost_mid_message(void) {
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, NULL, ACTR_LANE_DC_OPEN, &a, &b));
   stall_t st = {0};
   g_mutex_init(&st.mu);
   g_cond_init(&st.cond);
@@ -351,7 +351,7 @@ static void test_channel_lost_mid_message(void) {
   actr_lane_stats_t stats;
   ASSERT_OK(actr_lane_stats(b, &stats));
   g_assert_cmpuint(stats.reassembly_pending_messages, ==, 1);
-  actr__dc_mempair_set_state(a, ACTR__DC_CLOSED);
+  actr__dc_mempair_set_state(a, ACTR_LANE_DC_CLOSED);
   g_mutex_lock(&st.mu);
   st.release = true;
   g_cond_broadcast(&st.cond);
@@ -380,12 +380,12 @@ static void inject_frame(actr_lane_t *lane, uint32_t id, uint16_t idx, uint16_t 
 }
 
 static void test_hostile_fragments(void) {
-  actr__dc_lane_config_t cfg = {
+  actr_lane_dc_config_t cfg = {
     .inbound_frames = 256,
     .reassembly = {.max_pending_bytes = 4u << 20, .max_pending_messages = 8, .ttl_ms = 60000},
   };
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &cfg, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_LATENCY_FIRST, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   uint8_t *full = pattern(ACTR__DC_MAX_PAYLOAD, 9);
   /* short, total 0, index >= total, conflicting totals */
   g_assert_true(actr__dc_mempair_inject(b, "short", 5));
@@ -453,9 +453,9 @@ static gpointer flood_small(gpointer p) {
 }
 
 static void test_stalled_receiver_blocks_small_messages(void) {
-  actr__dc_lane_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 64 * 1024};
+  actr_lane_dc_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 64 * 1024};
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   flood_t f = {.lane = a};
   GThread *t = g_thread_new("flood", flood_small, &f);
   g_usleep(100000); /* nobody reads b */
@@ -476,9 +476,9 @@ static void test_stalled_receiver_blocks_small_messages(void) {
 }
 
 static void test_stalled_receiver_blocks_sender(void) {
-  actr__dc_lane_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 512 * 1024};
+  actr_lane_dc_config_t cfg = {.inbound_frames = 16, .send_high_water_bytes = 512 * 1024};
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_STREAM_RELIABLE, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   flood_t f = {.lane = a};
   GThread *t = g_thread_new("flood", flood, &f);
   /* Nobody reads b: the sender must stop far short of 200 messages (at most
@@ -506,9 +506,9 @@ static void test_stalled_receiver_blocks_sender(void) {
  * not at all (it used to wait for room after its first fragment, for ever
  * when nobody reads); a send with a timeout gives up with ACTR_ETIMEOUT. */
 static void test_try_send_and_timeout(void) {
-  actr__dc_lane_config_t cfg = {.inbound_frames = 4, .send_high_water_bytes = 256 * 1024};
+  actr_lane_dc_config_t cfg = {.inbound_frames = 4, .send_high_water_bytes = 256 * 1024};
   actr_lane_t *a, *b;
-  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR__DC_OPEN, &a, &b));
+  ASSERT_OK(actr__dc_mempair_new(ACTR_PAYLOAD_RPC_RELIABLE, &cfg, ACTR_LANE_DC_OPEN, &a, &b));
   size_t big = 2u << 20; /* 33 fragments, far over the high-water mark; nobody reads b */
   uint8_t *data = pattern(big, 7);
   ASSERT_OK(actr_lane_try_send(a, data, big)); /* all of it, at once */
@@ -523,6 +523,44 @@ static void test_try_send_and_timeout(void) {
   g_free(data);
   actr_lane_unref(a);
   actr_lane_unref(b);
+}
+
+
+/* actr_lane_dc_new checks the port's ops: the mandatory five, and the
+ * push-delivery three all or none. */
+static int op_send(void *p, actr_msg_t *m) { (void)p; actr_msg_free(m); return ACTR_OK; }
+static size_t op_amount(void *p) { (void)p; return 0; }
+static void op_void(void *p) { (void)p; }
+static int op_call(void *p, int (*fn)(void *), void *d) { (void)p; return fn(d); }
+
+static void test_public_port_checks(void) {
+  actr_lane_t *lane = NULL;
+  actr_lane_dc_port_ops_t ops = {.send = op_send, .buffered_amount = op_amount, .resume = op_void,
+                                 .close = op_void, .release = op_void};
+  actr_lane_dc_port_ops_t no_release = ops;
+  no_release.release = NULL;
+  g_assert_cmpstr(actr_err_name(actr_lane_dc_new(ACTR_PAYLOAD_RPC_RELIABLE, &no_release, NULL,
+                                                 ACTR_LANE_DC_OPEN, NULL, &lane)), ==,
+                  "INVALID_ARGUMENT");
+  g_assert_null(lane);
+  actr_lane_dc_port_ops_t half_push = ops;
+  half_push.call = op_call;
+  g_assert_cmpstr(actr_err_name(actr_lane_dc_new(ACTR_PAYLOAD_RPC_RELIABLE, &half_push, NULL,
+                                                 ACTR_LANE_DC_OPEN, NULL, &lane)), ==,
+                  "INVALID_ARGUMENT");
+  g_assert_cmpstr(actr_err_name(actr_lane_dc_new(ACTR_PAYLOAD_MEDIA_RTP, &ops, NULL,
+                                                 ACTR_LANE_DC_OPEN, NULL, &lane)), ==,
+                  "NOT_IMPLEMENTED");
+  actr_lane_dc_config_t cfg;
+  actr_lane_dc_config_init(&cfg);
+  g_assert_cmpstr(actr_err_name(actr_lane_dc_new(ACTR_PAYLOAD_RPC_RELIABLE, &ops, NULL,
+                                                 ACTR_LANE_DC_OPEN, &cfg, &lane)), ==, "OK");
+  g_assert_cmpstr(actr_err_name(actr_lane_send(lane, "x", 1)), ==, "OK");
+  /* No push delivery on this port: handler, pause, writable refused. */
+  g_assert_cmpstr(actr_err_name(actr_lane_pause(lane)), ==, "INVALID_OPERATION");
+  g_assert_cmpstr(actr_err_name(actr_lane_set_writable_handler(lane, NULL, NULL)), ==,
+                  "INVALID_OPERATION");
+  actr_lane_unref(lane);
 }
 
 int main(int argc, char **argv) {
@@ -541,5 +579,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/dc-lane/backpressure/stalled-receiver-blocks-sender", test_stalled_receiver_blocks_sender);
   g_test_add_func("/dc-lane/backpressure/small-messages-held-back", test_stalled_receiver_blocks_small_messages);
   g_test_add_func("/dc-lane/backpressure/try-send-and-timeout", test_try_send_and_timeout);
+  g_test_add_func("/dc-lane/public-port/ops-checked", test_public_port_checks);
   return g_test_run();
 }

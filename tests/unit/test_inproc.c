@@ -358,6 +358,219 @@ static void run_many(int consumers) {
 static void test_many_producers_one_consumer(void) { run_many(1); }
 static void test_many_producers_two_receiving_handles(void) { run_many(2); }
 
+
+/* ---- push delivery on a runtime (actr_lane_inproc_new_on) ---- */
+
+typedef struct pushed {
+  GMutex mu;
+  GCond cond;
+  int count;
+  int wrong; /* out of order, or not on the I/O thread */
+  actr_runtime_t *rt;
+  int writables;
+  bool writable_on_io;
+} pushed_t;
+
+static void pushed_init(pushed_t *p, actr_runtime_t *rt) {
+  memset(p, 0, sizeof *p);
+  g_mutex_init(&p->mu);
+  g_cond_init(&p->cond);
+  p->rt = rt;
+}
+
+static void pushed_clear(pushed_t *p) {
+  g_mutex_clear(&p->mu);
+  g_cond_clear(&p->cond);
+}
+
+/* wait_for: until @field reaches @n, at most 10 s (a bound, not a timing
+ * assertion: the check that follows says what happened). */
+static int wait_for(pushed_t *p, const int *field, int n) {
+  gint64 until = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&p->mu);
+  while (*field < n && g_cond_wait_until(&p->cond, &p->mu, until))
+    ;
+  int got = *field;
+  g_mutex_unlock(&p->mu);
+  return got;
+}
+
+static void count_in_order(actr_lane_t *lane, actr_envelope_t *env, void *user) {
+  pushed_t *p = user;
+  (void)lane;
+  char want[32];
+  g_mutex_lock(&p->mu);
+  g_snprintf(want, sizeof want, "req-%d", p->count);
+  if (strcmp(actr_envelope_request_id(env), want) != 0 || !actr_runtime_is_io_thread(p->rt))
+    p->wrong++;
+  p->count++;
+  g_cond_broadcast(&p->cond);
+  g_mutex_unlock(&p->mu);
+  actr_envelope_free(env);
+}
+
+static void send_numbered(actr_lane_t *lane, int from, int n) {
+  for (int i = from; i < from + n; i++) {
+    char id[32];
+    g_snprintf(id, sizeof id, "req-%d", i);
+    ASSERT_OK(actr_lane_send_envelope(lane, make_env(id, "x")));
+  }
+}
+
+static void test_handler_in_order_on_io_thread(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 16, &lane));
+  send_numbered(lane, 0, 10); /* queued before the handler: delivered first */
+  pushed_t p;
+  pushed_init(&p, rt);
+  ASSERT_OK(actr_lane_set_envelope_handler(lane, count_in_order, &p));
+  actr_envelope_t *none = NULL;
+  g_assert_cmpstr(actr_err_name(actr_lane_try_recv_envelope(lane, &none)), ==,
+                  "INVALID_OPERATION");
+  send_numbered(lane, 10, 5000); /* 16 slots: the sender waits for the handler */
+  g_assert_cmpint(wait_for(&p, &p.count, 5010), ==, 5010);
+  g_assert_cmpint(p.wrong, ==, 0);
+  ASSERT_OK(actr_lane_set_envelope_handler(lane, NULL, NULL));
+  send_numbered(lane, 0, 1); /* back to recv */
+  actr_envelope_t *got = NULL;
+  ASSERT_OK(actr_lane_recv_envelope(lane, 1000, &got));
+  assert_env(got, "req-0", "x");
+  actr_envelope_free(got);
+  g_assert_cmpint(p.count, ==, 5010);
+  actr_lane_unref(lane);
+  actr_runtime_unref(rt);
+  pushed_clear(&p);
+}
+
+static void test_handler_pause_resume(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 64, &lane));
+  pushed_t p;
+  pushed_init(&p, rt);
+  ASSERT_OK(actr_lane_set_envelope_handler(lane, count_in_order, &p));
+  send_numbered(lane, 0, 3);
+  g_assert_cmpint(wait_for(&p, &p.count, 3), ==, 3);
+  ASSERT_OK(actr_lane_pause(lane));
+  ASSERT_OK(actr_lane_pause(lane)); /* idempotent */
+  send_numbered(lane, 3, 20);
+  g_usleep(200 * 1000);
+  g_assert_cmpint(p.count, ==, 3); /* paused: they wait in the lane */
+  actr_lane_stats_t st;
+  ASSERT_OK(actr_lane_stats(lane, &st));
+  g_assert_cmpuint(st.msgs_sent - st.msgs_received, ==, 20);
+  ASSERT_OK(actr_lane_resume(lane));
+  g_assert_cmpint(wait_for(&p, &p.count, 23), ==, 23);
+  g_assert_cmpint(p.wrong, ==, 0);
+  actr_lane_unref(lane);
+  actr_runtime_unref(rt);
+  pushed_clear(&p);
+}
+
+static void on_writable(actr_lane_t *lane, void *user) {
+  pushed_t *p = user;
+  (void)lane;
+  g_mutex_lock(&p->mu);
+  p->writables++;
+  p->writable_on_io = actr_runtime_is_io_thread(p->rt);
+  g_cond_broadcast(&p->cond);
+  g_mutex_unlock(&p->mu);
+}
+
+/* A refused try_send hears once the lane is half empty again, on the I/O
+ * thread; no refusal, no call. */
+static void test_writable_after_full(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 8, &lane));
+  pushed_t p;
+  pushed_init(&p, rt);
+  ASSERT_OK(actr_lane_set_writable_handler(lane, on_writable, &p));
+  int sent = 0;
+  actr_envelope_t *env = make_env("req", "x");
+  while (actr_lane_try_send_envelope(lane, env) == ACTR_OK) {
+    sent++;
+    env = make_env("req", "x");
+  }
+  g_assert_cmpint(sent, ==, 8);
+  actr_envelope_t *got;
+  for (int i = 0; i < 3; i++) { /* 5 left: not yet half */
+    ASSERT_OK(actr_lane_recv_envelope(lane, 0, &got));
+    actr_envelope_free(got);
+  }
+  g_usleep(100 * 1000);
+  g_assert_cmpint(p.writables, ==, 0);
+  ASSERT_OK(actr_lane_recv_envelope(lane, 0, &got)); /* 4 left: half */
+  actr_envelope_free(got);
+  g_assert_cmpint(wait_for(&p, &p.writables, 1), ==, 1);
+  g_assert_true(p.writable_on_io);
+  ASSERT_OK(actr_lane_try_send_envelope(lane, env));
+  while (actr_lane_recv_envelope(lane, 0, &got) == ACTR_OK)
+    actr_envelope_free(got);
+  g_usleep(100 * 1000);
+  g_assert_cmpint(p.writables, ==, 1); /* once per refusal */
+  actr_lane_unref(lane);
+  actr_runtime_unref(rt);
+  pushed_clear(&p);
+}
+
+typedef struct forward {
+  actr_lane_t *to;
+  atomic_int ok, would_block;
+} forward_t;
+
+static void forward_env(actr_lane_t *lane, actr_envelope_t *env, void *user) {
+  forward_t *f = user;
+  (void)lane;
+  int rc = actr_lane_send_envelope(f->to, env); /* blocking send, on the I/O thread */
+  if (rc == ACTR_OK)
+    atomic_fetch_add(&f->ok, 1);
+  else {
+    g_assert_cmpstr(actr_err_name(rc), ==, "WOULD_BLOCK");
+    atomic_fetch_add(&f->would_block, 1);
+    actr_envelope_free(env);
+  }
+}
+
+/* On the I/O thread a send never waits, even a blocking one: the handler
+ * that would make room runs there too. */
+static void test_send_on_io_thread_never_waits(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_lane_t *a, *b;
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 2, &a));
+  ASSERT_OK(actr_lane_inproc_new_on(rt, ACTR_PAYLOAD_RPC_RELIABLE, 2, &b));
+  forward_t f = {.to = b};
+  ASSERT_OK(actr_lane_set_envelope_handler(a, forward_env, &f));
+  send_numbered(a, 0, 5);
+  for (int spin = 0; spin < 1000 && atomic_load(&f.ok) + atomic_load(&f.would_block) < 5; spin++)
+    g_usleep(10 * 1000);
+  g_assert_cmpint(atomic_load(&f.ok), ==, 2);
+  g_assert_cmpint(atomic_load(&f.would_block), ==, 3);
+  actr_lane_unref(a);
+  actr_lane_unref(b);
+  actr_runtime_unref(rt);
+}
+
+static void test_push_needs_runtime(void) {
+  actr_lane_t *lane;
+  ASSERT_OK(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 4, &lane));
+  g_assert_cmpstr(actr_err_name(actr_lane_set_envelope_handler(lane, count_in_order, NULL)), ==,
+                  "INVALID_OPERATION");
+  g_assert_nonnull(strstr(actr_err_detail(), "actr_lane_inproc_new_on"));
+  g_assert_cmpstr(actr_err_name(actr_lane_pause(lane)), ==, "INVALID_OPERATION");
+  g_assert_cmpstr(actr_err_name(actr_lane_resume(lane)), ==, "INVALID_OPERATION");
+  g_assert_cmpstr(actr_err_name(actr_lane_set_writable_handler(lane, on_writable, NULL)), ==,
+                  "INVALID_OPERATION");
+  g_assert_cmpstr(actr_err_name(actr_lane_set_handler(lane, NULL, NULL)), ==,
+                  "INVALID_OPERATION"); /* bytes: not on a lane of envelopes */
+  actr_lane_unref(lane);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/inproc/mpsc-lane", test_mpsc_lane);
@@ -375,5 +588,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/inproc/close/drains-then-closed", test_close_drains_then_closed);
   g_test_add_func("/inproc/concurrency/many-producers", test_many_producers_one_consumer);
   g_test_add_func("/inproc/concurrency/two-receiving-handles", test_many_producers_two_receiving_handles);
+  g_test_add_func("/inproc/push/handler-in-order-on-io-thread", test_handler_in_order_on_io_thread);
+  g_test_add_func("/inproc/push/pause-resume", test_handler_pause_resume);
+  g_test_add_func("/inproc/push/writable-after-full", test_writable_after_full);
+  g_test_add_func("/inproc/push/send-on-io-thread-never-waits", test_send_on_io_thread_never_waits);
+  g_test_add_func("/inproc/push/needs-runtime", test_push_needs_runtime);
   return g_test_run();
 }
