@@ -164,6 +164,13 @@ static int memory_per_destination(actr_runtime_t *rt, const actrix_t *a, actr_ac
     printf("# %s: heap in use after %d more rounds: %zu\n", kind, round + 1,
            (size_t)mallinfo2().uordblks);
   }
+  /* ACTR_BENCH_SETTLE_S: wait that long and look again (what usrsctp keeps
+   * per closed association for its 60 s vtag time-wait is then gone). */
+  const char *settle = getenv("ACTR_BENCH_SETTLE_S");
+  if (settle && atoi(settle) > 0) {
+    g_usleep((gulong)atoi(settle) * G_USEC_PER_SEC);
+    printf("# %s: heap in use %s s later: %zu\n", kind, settle, (size_t)mallinfo2().uordblks);
+  }
   char name[80];
   snprintf(name, sizeof name, "transport.destination.%s.memory", kind);
   bench_line(name, (double)(during - before) / k, "B");
