@@ -169,7 +169,10 @@ static int memory_per_destination(actr_runtime_t *rt, const actrix_t *a, actr_ac
   const char *settle = getenv("ACTR_BENCH_SETTLE_S");
   if (settle && atoi(settle) > 0) {
     g_usleep((gulong)atoi(settle) * G_USEC_PER_SEC);
-    printf("# %s: heap in use %s s later: %zu\n", kind, settle, (size_t)mallinfo2().uordblks);
+    actr_node_stats_t st;
+    CHECK(actr_node_stats(client, &st));
+    printf("# %s: heap in use %s s later: %zu (%u destinations)\n", kind, settle,
+           (size_t)mallinfo2().uordblks, st.destinations);
   }
   char name[80];
   snprintf(name, sizeof name, "transport.destination.%s.memory", kind);
