@@ -98,6 +98,9 @@ typedef struct actr_node_config {
    * actor's X-Actr-Source-ID / X-Actr-Credential before the upgrade (key
    * id, Ed25519 signature, expiry, claims = the source): a request that
    * fails is refused with 401 (403 when the claims name another actor).
+   * A key id other than our registration's is asked of actrix
+   * (GetSigningKeyRequest) and cached: the request that named it is
+   * refused (401), the dialler's next attempt passes.
    * NULL: no listener.  Dialling out needs no setting: addresses come from
    * actr_node_discover. */
   const char *ws_listen_host;
@@ -198,6 +201,7 @@ typedef struct actr_node_stats {
   uint64_t ws_refused;          /* direct WebSocket requests refused by the identity check */
   uint64_t requests_replayed;   /* duplicates answered with the first reply again */
   uint64_t ice_restarts;        /* IceRestartRequests honoured (as offerer: a new offer) */
+  uint64_t signing_keys_fetched; /* AIS keys asked of actrix (GetSigningKeyRequest) */
   unsigned destinations;        /* remote actors with a transport now */
 } actr_node_stats_t;
 

@@ -59,6 +59,7 @@
 #define WS_CONNECT_MS 5000
 #define WS_ADDRS_MAX 256                     /* discovered WebSocket addresses kept */
 #define WS_URL_MAX 256
+#define KEYS_MAX 8 /* AIS signing keys cached (key id -> Ed25519 public key) */
 #define REBUILD_IDLE_US (60 * G_USEC_PER_SEC) /* dead wires of a destination we called
                                                  within this long are rebuilt */
 
@@ -127,7 +128,7 @@ typedef struct ws_addr {
 
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
-  ITEM_NOP, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_NOP, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -137,7 +138,14 @@ typedef struct item {
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
   actr_actor_id_t source; /* the destination (all but relays) */
   uint64_t seq;           /* ITEM_DISCONNECT */
+  uint32_t key_id;        /* ITEM_FETCH_KEY */
 } item_t;
+
+typedef struct sign_key {
+  uint32_t id;
+  uint8_t pub[32];
+  bool set, asking; /* asking: a GetSigningKeyRequest for it is under way */
+} sign_key_t;
 
 struct actr_node {
   actr_runtime_t *rt;
@@ -166,6 +174,9 @@ struct actr_node {
   unsigned wire_serial;
   unsigned drop_replies; /* test hook */
   uint64_t disconnects_asked, disconnects_done;
+  sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu), a ring */
+  unsigned keys_next;
+  bool keys_forgotten;       /* test hook: not even our registration's key */
   actr_node_request_fn serve_fn;
   void *serve_user;
   actr_node_stats_t st;
@@ -1155,6 +1166,27 @@ static void handle_item(actr_node_t *n, item_t *it) {
     g_mutex_unlock(&n->mu);
     break;
   }
+  case ITEM_FETCH_KEY: { /* a key a connecting actor's credential names */
+    uint8_t pub[32];
+    int rc = actr__sig_client_signing_key(n->sig, it->key_id, pub);
+    if (rc != ACTR_OK)
+      actr__log(ACTR_LOG_WARN, "node: signing key %u not obtained: %s", it->key_id,
+                actr_err_detail());
+    g_mutex_lock(&n->mu);
+    for (unsigned i = 0; i < KEYS_MAX; i++) {
+      sign_key_t *k = &n->keys[i];
+      if (k->asking && k->id == it->key_id) {
+        k->asking = false;
+        k->set = rc == ACTR_OK; /* a failure is asked again by the next connection */
+        if (k->set) {
+          memcpy(k->pub, pub, 32);
+          n->st.signing_keys_fetched++;
+        }
+      }
+    }
+    g_mutex_unlock(&n->mu);
+    break;
+  }
   default: /* ITEM_CONNECT: maintain does it; ITEM_NOP, ITEM_STOP */
     break;
   }
@@ -1255,19 +1287,68 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
 
 /* ---- the direct WebSocket listener (the I/O thread) ---- */
 
+/* find_key: the public key of @key_id: our registration's, else the cache;
+ * on a miss, asks the control thread to fetch it (GetSigningKeyRequest)
+ * once and returns false. */
+static bool find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
+  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
+  uint32_t own_id;
+  const uint8_t *own;
+  size_t own_len;
+  g_mutex_lock(&n->mu);
+  bool found = false, ask = false;
+  if (!n->keys_forgotten && actr__credential_signing_key(cred, &own_id, &own, &own_len) &&
+      own_id == key_id && own_len == 32) {
+    memcpy(pub, own, 32);
+    found = true;
+  }
+  sign_key_t *k = NULL;
+  for (unsigned i = 0; i < KEYS_MAX && !found && !k; i++)
+    if ((n->keys[i].set || n->keys[i].asking) && n->keys[i].id == key_id)
+      k = &n->keys[i];
+  if (k && k->set) {
+    memcpy(pub, k->pub, 32);
+    found = true;
+  } else if (!found && !k) { /* a slot for it, asked once */
+    k = &n->keys[n->keys_next];
+    n->keys_next = (n->keys_next + 1) % KEYS_MAX;
+    memset(k, 0, sizeof *k);
+    k->id = key_id;
+    k->asking = ask = true;
+  }
+  g_mutex_unlock(&n->mu);
+  if (ask) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_FETCH_KEY;
+    it->key_id = key_id;
+    g_async_queue_push(n->q, it); /* our own items are not counted (relays are) */
+  }
+  return found;
+}
+
+/* check_identity: actr__ws_gate_check with the key the credential names. */
+static int check_identity(actr_node_t *n, const char *source, const char *credential,
+                          actr_actor_id_t *src, char *why, size_t why_size) {
+  uint32_t key_id = 0;
+  uint8_t pub[32];
+  bool named = credential && actr__ws_gate_key_id(credential, &key_id) == ACTR_OK;
+  bool have = named && find_key(n, key_id, pub);
+  if (named && !have) {
+    if (why)
+      snprintf(why, why_size, "unknown signing key id %u (asked actrix for it)", key_id);
+    return 401;
+  }
+  return actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
+                             (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
+}
+
 static int ws_check(const actr_ws_request_t *req, void *user) {
   actr_node_t *n = user;
-  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
-  uint32_t key_id = 0;
-  const uint8_t *pub = NULL;
-  size_t pub_len = 0;
-  actr__credential_signing_key(cred, &key_id, &pub, &pub_len);
   actr_actor_id_t src;
   char why[120];
-  int status = actr__ws_gate_check(actr_ws_request_header(req, "X-Actr-Source-ID"),
-                                   actr_ws_request_header(req, "X-Actr-Credential"), key_id, pub,
-                                   pub_len, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &src,
-                                   why, sizeof why);
+  int status = check_identity(n, actr_ws_request_header(req, "X-Actr-Source-ID"),
+                              actr_ws_request_header(req, "X-Actr-Credential"), &src, why,
+                              sizeof why);
   if (status) {
     actr__log(ACTR_LOG_WARN, "node: direct WebSocket refused (%d): %s", status, why);
     g_mutex_lock(&n->mu);
@@ -1284,14 +1365,8 @@ static void ws_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   it->kind = ITEM_WS_ACCEPTED;
   it->conn = conn;
   /* Checked before the upgrade (ws_check): the source parses. */
-  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
-  uint32_t key_id = 0;
-  const uint8_t *pub = NULL;
-  size_t pub_len = 0;
-  actr__credential_signing_key(cred, &key_id, &pub, &pub_len);
-  if (actr__ws_gate_check(actr_ws_conn_source_id(conn), actr_ws_conn_credential(conn), key_id, pub,
-                          pub_len, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &it->source,
-                          NULL, 0) != 0) {
+  if (check_identity(n, actr_ws_conn_source_id(conn), actr_ws_conn_credential(conn), &it->source,
+                     NULL, 0) != 0) {
     actr_ws_conn_close_with(conn, 1008, "identity rejected");
     actr_ws_conn_unref(conn);
     g_free(it);
@@ -1774,6 +1849,13 @@ int actr__node_kill_wire(actr_node_t *n, const actr_actor_id_t *target, bool web
   it->serial = serial;
   g_async_queue_push(n->q, it);
   return ACTR_OK;
+}
+
+void actr__node_forget_keys(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  memset(n->keys, 0, sizeof n->keys);
+  n->keys_forgotten = true;
+  g_mutex_unlock(&n->mu);
 }
 
 void actr__node_drop_replies(actr_node_t *n, unsigned count) {

@@ -601,6 +601,28 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
   return rc;
 }
 
+int actr__sig_client_signing_key(actr__sig_client_t *c, uint32_t key_id, uint8_t pub[32]) {
+  Signaling__GetSigningKeyRequest rq = SIGNALING__GET_SIGNING_KEY_REQUEST__INIT;
+  rq.key_id = key_id;
+  Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;
+  req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_GET_SIGNING_KEY_REQUEST;
+  req.get_signing_key_request = &rq;
+  Signaling__SignalingEnvelope *r;
+  int rc = actr__sig_client_request(c, &req, 0, &r);
+  if (rc != ACTR_OK)
+    return rc;
+  const Signaling__SignalingToActr *s = to_actr(r);
+  if (!s || s->payload_case != SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_GET_SIGNING_KEY_RESPONSE)
+    rc = server_error("signing key", r);
+  else if (s->get_signing_key_response->key_id != key_id ||
+           s->get_signing_key_response->pubkey.len != 32)
+    rc = actr__fail(ACTR_EPROTOCOL, "signing key: another key id or not 32 bytes");
+  else
+    memcpy(pub, s->get_signing_key_response->pubkey.data, 32);
+  actr__pb_free(&r->base);
+  return rc;
+}
+
 void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out) {
   g_mutex_lock(&c->mu);
   *out = c->st;

@@ -83,6 +83,12 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
                               actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
                               unsigned *n);
 
+/* actr__sig_client_signing_key: GetSigningKeyRequest for @key_id; the
+ * 32-byte Ed25519 key into @pub.  Codes of request, ACTR_EPROTOCOL (an
+ * answer of another key or size), ACTR_ENO_ROUTE and others of an error
+ * answer (actrix: 404 for an unknown key). */
+int actr__sig_client_signing_key(actr__sig_client_t *c, uint32_t key_id, uint8_t pub[32]);
+
 void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out);
 
 /* actr__sig_client_set_credential: from now on speak as @cred (copied:

@@ -71,6 +71,24 @@ static bool ed25519_ok(const uint8_t *pub, size_t pub_len, const uint8_t *msg, s
   return ok;
 }
 
+int actr__ws_gate_key_id(const char *credential_b64, uint32_t *key_id) {
+  if (!credential_b64 || strlen(credential_b64) > CREDENTIAL_B64_MAX ||
+      strspn(credential_b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+          strlen(credential_b64))
+    return actr__fail(ACTR_EDESERIALIZATION, "X-Actr-Credential is not base64");
+  gsize cl = 0;
+  guchar *cbytes = g_base64_decode(credential_b64, &cl);
+  Actr__AIdCredential *cred = NULL;
+  int rc = actr__pb_decode(&actr__aid_credential__descriptor, cbytes, cl, NULL,
+                           (ProtobufCMessage **)&cred);
+  g_free(cbytes);
+  if (rc == ACTR_OK) {
+    *key_id = cred->key_id;
+    actr__pb_free(&cred->base);
+  }
+  return rc;
+}
+
 int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint32_t key_id,
                         const uint8_t *pub, size_t pub_len, uint64_t now,
                         actr_actor_id_t *source, char *why, size_t why_size) {

@@ -924,6 +924,41 @@ static void test_route_policy(void) {
   actrix_stop(&a);
 }
 
+/* The listening node does not know the key a caller's credential names
+ * (its cache forgotten): the first direct WebSocket is refused (401), the
+ * node asks actrix for the key (GetSigningKeyRequest), and the caller's
+ * next attempt of the wire passes; WebRTC is blocked throughout. */
+static void test_signing_key_fetched(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_ws_server(rt, &a);
+  actr__node_forget_keys(server);
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "key", 3, 30000, &resp));
+  const uint8_t *d;
+  size_t len;
+  g_assert_true(actr_envelope_payload(resp, &d, &len));
+  g_assert_cmpmem(d, len, "yek", 3);
+  actr_envelope_free(resp);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.ws_refused, ==, 1);
+  g_assert_cmpuint(st.signing_keys_fetched, ==, 1);
+  g_assert_cmpuint(st.ws_wires_up, ==, 1);
+  g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/route-table", test_route_table);
@@ -932,6 +967,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
+  g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);

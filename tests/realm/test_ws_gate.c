@@ -2,7 +2,8 @@
  * (src/realm/ws_gate.c) with a key of our own (GnuTLS Ed25519): a
  * credential signed for the source passes; another key id, a signature
  * that does not match, an expired credential, claims of another actor or
- * realm, and malformed headers are refused with the right status. */
+ * realm, and malformed headers are refused with the right status; the
+ * key id a credential names is read before the key is looked up. */
 #include <glib.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -104,6 +105,9 @@ static void test_gate(void) {
     char *hex, *b64, why[120] = "";
     headers(&src, cases[i].key, cases[i].key_id, cases[i].realm, cases[i].actor, cases[i].exp,
             cases[i].flip, &hex, &b64);
+    uint32_t named = 0;
+    g_assert_cmpint(actr__ws_gate_key_id(b64, &named), ==, ACTR_OK);
+    g_assert_cmpuint(named, ==, cases[i].key_id);
     int st = actr__ws_gate_check(hex, b64, 7, k.pub, 32, NOW, &got, why, sizeof why);
     g_test_message("%s: %d %s", cases[i].what, st, why);
     g_assert_cmpint(st, ==, cases[i].status);
@@ -123,6 +127,10 @@ static void test_gate(void) {
   g_assert_cmpint(actr__ws_gate_check(hex, "A*AA", 7, k.pub, 32, NOW, &got, why, sizeof why), ==, 400);
   g_assert_cmpint(actr__ws_gate_check(hex, "AAAA", 7, k.pub, 32, NOW, &got, why, sizeof why), ==, 400);
   g_assert_cmpint(actr__ws_gate_check(hex, b64, 7, NULL, 0, NOW, &got, why, sizeof why), ==, 401);
+  uint32_t kid;
+  g_assert_cmpint(actr__ws_gate_key_id("A*AA", &kid), ==, ACTR_EDESERIALIZATION);
+  g_assert_cmpint(actr__ws_gate_key_id("AAAA", &kid), ==, ACTR_EDESERIALIZATION);
+  g_assert_cmpint(actr__ws_gate_key_id(NULL, &kid), ==, ACTR_EDESERIALIZATION);
   g_free(hex);
   g_free(b64);
   gnutls_privkey_deinit(k.priv);
