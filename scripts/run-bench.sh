@@ -9,6 +9,8 @@ echo "== fragment + reassemble"
 build/bench/bench_fragment all
 echo "== WebSocket lane vs raw TCP vs NNG ws"
 build/bench/bench_ws
+echo "== transport: wire rebuilt, 10 s link cut, memory per destination (loopback-only namespace)"
+tests/rtc/netns-run.sh build/bench/bench_transport build/src/tool/actr-lane
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # keep FILE CMD...: run CMD showing its output, keep a copy in FILE, and

@@ -6,12 +6,21 @@
  * candidates, data channels opened by the offerer, one peer connection per
  * remote actor), calls them with RpcEnvelope requests and answers theirs.
  *
+ * Transport (docs/actr-realm.md §10).  Each remote actor called gets a
+ * destination with its wires: a WebRTC peer connection and, in 0.5, a
+ * direct WebSocket (to the address discovery gave, or the one that actor
+ * dialled to us).  A call takes the first ready wire of its payload type's
+ * route, waits for one when none is (wires are built in the background and
+ * rebuilt when they die), and is sent again with the same request id when
+ * its wire dies before the answer, as the route allows; the callee runs a
+ * request id once and answers a duplicate with the first reply.
+ *
  * Threads.  actr_node_new, _discover, _call and _free block their caller
  * and must not run on the runtime's I/O thread.  The request handler
  * (actr_node_serve) runs on the runtime's I/O thread: it must not block
  * (it must not call actr_node_call).  A node also runs one control thread of
- * its own (signaling and peer set-up) and the signaling client's supervisor
- * thread; no user code runs on either. */
+ * its own (signaling, building and dropping wires and destinations) and the
+ * signaling client's supervisor thread; no user code runs on either. */
 #ifndef ACTR_NODE_H
 #define ACTR_NODE_H
 
@@ -22,6 +31,7 @@
 #include <actr/envelope.h>
 #include <actr/export.h>
 #include <actr/identity.h>
+#include <actr/payload_type.h>
 #include <actr/runtime.h>
 
 #ifdef __cplusplus
@@ -33,6 +43,37 @@ typedef enum actr_node_dialect {
   ACTR_NODE_DIALECT_05 = 0, /**< actr 0.5 (default): direction, sdp_exchange_id, ufrag */
   ACTR_NODE_DIALECT_03 = 1, /**< actr 0.3: only what 0.3 knows */
 } actr_node_dialect_t;
+
+/** actr_node_wire_kind_t: a kind of wire to a remote actor, in a route.
+ *
+ * The route table: which wires a payload type may take, in which order,
+ * and how often a request of that type is sent again when the wire it
+ * went out on dies before its answer came.  actr's table: every data type
+ * takes the WebRTC data channel first, then the direct WebSocket;
+ * RPC_SIGNAL 2 attempts 500 ms apart, RPC_RELIABLE 5 attempts with a
+ * backoff doubling from 1 s to 5 s, the stream types one attempt (no
+ * retry); MEDIA_RTP no wire. */
+typedef enum actr_node_wire_kind {
+  ACTR_NODE_WIRE_NONE = 0,      /**< ends the list */
+  ACTR_NODE_WIRE_WEBRTC = 1,    /**< the data channel of the type's name */
+  ACTR_NODE_WIRE_WEBSOCKET = 2, /**< the direct WebSocket to the actor (0.5) */
+} actr_node_wire_kind_t;
+
+/** ACTR_NODE_ROUTE_MAX_WIRES: the most wire kinds one route lists. */
+#define ACTR_NODE_ROUTE_MAX_WIRES 2
+
+/** actr_node_route_t: the route of one payload type (see
+ * actr_node_wire_kind_t). */
+typedef struct actr_node_route {
+  actr_node_wire_kind_t wires[ACTR_NODE_ROUTE_MAX_WIRES]; /**< by preference */
+  unsigned max_attempts;         /**< sends of one request: 1 = no retry */
+  unsigned backoff_initial_ms;   /**< before the second attempt ... */
+  unsigned backoff_max_ms;       /**< ... doubling up to this */
+} actr_node_route_t;
+
+/** actr_node_route_default: actr's route of @p type into *@p out (MEDIA_RTP
+ * and unknown types: no wire, one attempt). */
+ACTR_API void actr_node_route_default(actr_payload_type_t type, actr_node_route_t *out);
 
 /** actr_node_config_t: settings of a node (actr_node_config_init
  * zeroes it: zero or NULL means the default). */
@@ -56,6 +97,23 @@ typedef struct actr_node_config {
   int connect_timeout_ms;     /**< a peer connection's set-up, 0: 20000 */
   unsigned max_peers;         /**< 0: 64 */
   unsigned max_pending_calls; /**< 0: 1024 */
+  /** The route of each payload type; a route left all zero takes
+   * actr_node_route_default.  A wire kind the node cannot use (WebSocket
+   * without an address from discovery) is passed over. */
+  actr_node_route_t routes[ACTR_PAYLOAD_TYPE_COUNT];
+  /** Direct WebSocket wire (0.5): listen on ws_listen_host:ws_listen_port
+   * (0: any free port) for other actors, register that address with AIS
+   * (ws://HOST:PORT, discovery hands it out) and check each connecting
+   * actor's X-Actr-Source-ID / X-Actr-Credential before the upgrade (key
+   * id, Ed25519 signature, expiry, claims = the source): a request that
+   * fails is refused with 401 (403 when the claims name another actor).
+   * A key id other than our registration's is asked of actrix
+   * (GetSigningKeyRequest) and cached: the request that named it is
+   * refused (401), the dialler's next attempt passes.
+   * NULL: no listener.  Dialling out needs no setting: addresses come from
+   * actr_node_discover. */
+  const char *ws_listen_host;
+  uint16_t ws_listen_port; /**< see ws_listen_host */
 } actr_node_config_t;
 
 /** actr_node_config_init: zero @p cfg (defaults everywhere). */
@@ -105,16 +163,37 @@ ACTR_API int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *u
  * to @p target (connecting to it first when needed) and wait for its
  * response, at most @p timeout_ms (> 0; also the request's timeout_ms).
  * *@p response is (transfer full): its payload, or an error it carries
- * (actr_envelope_error).  Codes: ACTR_ETIMEOUT (nothing of the call is left
- * behind), connection failures (ACTR_EICE, ACTR_EWEBRTC, ...),
- * ACTR_ERESOURCE_EXHAUSTED (too many calls or peers). */
+ * (actr_envelope_error; 0.5 handlers that failed: 10010, no handler: 10001).
+ * Travels on RPC_RELIABLE's route (actr_node_config_t.routes).  Codes:
+ * ACTR_ETIMEOUT (nothing of the call is left behind; the detail says why no
+ * wire was ready when that was the cause), ACTR_ECONNECTION (every wire the
+ * route allows gave up, or the wire died with the request on it and the
+ * route allows no more attempts), ACTR_ERESOURCE_EXHAUSTED (too many calls
+ * or destinations). */
 ACTR_API int actr_node_call(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len,
                             int timeout_ms, actr_envelope_t **response);
 
+/** actr_node_call_typed: actr_node_call on the lane and route of @p type
+ * (ACTR_PAYLOAD_RPC_RELIABLE or ACTR_PAYLOAD_RPC_SIGNAL, as actr allows for
+ * calls; others: ACTR_EINVALID_ARGUMENT).  The reply comes on RPC_RELIABLE
+ * (actr).  Same codes, threads and ownership as actr_node_call. */
+ACTR_API int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
+                                  const actr_actor_id_t *target, const char *route_key,
+                                  const void *payload, size_t len, int timeout_ms,
+                                  actr_envelope_t **response);
+
 /** actr_node_tell: a request that is never answered (timeout_ms 0). */
 ACTR_API int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len);
+
+/** actr_node_disconnect: close every wire to @p target and drop its
+ * destination (its memory is given back); the next call to it connects
+ * again.  A call to @p target under way meanwhile may build a wire again.
+ * The other side sees its wires die; it rebuilds only the wires it calls
+ * through.  Blocks until done (the node's control thread does it); not on
+ * the I/O thread.  Codes: ACTR_EINVALID_ARGUMENT, ACTR_EINVALID_OPERATION. */
+ACTR_API int actr_node_disconnect(actr_node_t *node, const actr_actor_id_t *target);
 
 /** actr_node_stats_t: counters since the node started. */
 typedef struct actr_node_stats {
@@ -134,6 +213,16 @@ typedef struct actr_node_stats {
   uint64_t signaling_reconnects; /**< the link to actrix came back after a drop */
   uint64_t credential_renewals;  /**< renewed (0.5) or registered again (0.3) */
   bool signaling_up;             /**< the link to actrix is up now */
+  /* the transport */
+  uint64_t calls_retried;       /**< sent again after their wire died */
+  uint64_t wires_up;            /**< wires that became ready, all kinds */
+  uint64_t wires_lost;          /**< wires that died, all kinds */
+  uint64_t ws_wires_up;         /**< of which direct WebSocket wires (either side) */
+  uint64_t ws_refused;          /**< direct WebSocket requests refused by the identity check */
+  uint64_t requests_replayed;   /**< duplicates answered with the first reply again */
+  uint64_t ice_restarts;        /**< IceRestartRequests honoured (as offerer: a new offer) */
+  uint64_t signing_keys_fetched; /**< AIS keys asked of actrix (GetSigningKeyRequest) */
+  unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 
 /** actr_node_stats: copy the node's counters into *@p out.  Any thread. */

@@ -333,12 +333,16 @@ int actr_webrtc_link_lane(actr_webrtc_link_t *link, actr_payload_type_t type, ac
 
 static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
   pthread_mutex_lock(&link->mu);
-  if (!link->fail_rc) {
+  bool first = !link->fail_rc;
+  if (first) {
     link->fail_rc = rc;
     snprintf(link->fail_msg, sizeof link->fail_msg, "%s", why);
   }
   pthread_cond_broadcast(&link->cond);
   pthread_mutex_unlock(&link->mu);
+  /* transport (issue 11): the owner hears of the failure as a state. */
+  if (first && link->cfg.webrtc.on_state)
+    link->cfg.webrtc.on_state(link->pc, ACTR_WEBRTC_PC_FAILED, rc, link->cfg.webrtc.user);
 }
 
 static void close_all_lanes(actr_webrtc_link_t *link) {
@@ -367,6 +371,8 @@ static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int 
   pthread_mutex_unlock(&link->mu);
   if (state == ACTR_WEBRTC_PC_FAILED || state == ACTR_WEBRTC_PC_CLOSED)
     close_all_lanes(link);
+  if (link->cfg.webrtc.on_state) /* transport (issue 11): forwarded to the owner */
+    link->cfg.webrtc.on_state(pc, state, err, link->cfg.webrtc.user);
 }
 
 static void pc_on_candidate(actr_webrtc_pc_t *pc, const char *candidate, const char *mid,

@@ -238,3 +238,17 @@ void actr_credential_free(actr_credential_t *cred) {
 const Actr__AIdCredential *actr__credential_pb(const actr_credential_t *cred) {
   return cred->ok->credential;
 }
+
+/* The AIS signing key that came with @cred (the key cache of a node that
+ * has registered: actr seeds it from RegisterOk).  *@pub is (transfer
+ * none); false when AIS sent none. */
+bool actr__credential_signing_key(const actr_credential_t *cred, uint32_t *key_id,
+                                  const uint8_t **pub, size_t *len) {
+  const Actr__RegisterResponse__RegisterOk *ok = cred ? cred->ok : NULL;
+  if (!ok || !ok->signing_pubkey.data)
+    return false;
+  *key_id = ok->signing_key_id;
+  *pub = ok->signing_pubkey.data;
+  *len = ok->signing_pubkey.len;
+  return true;
+}

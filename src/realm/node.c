@@ -1,20 +1,28 @@
 /* node.c — an actr node (actr/node.h): AIS identity, the actrix signaling
- * client, one WebRTC peer connection per remote actor set up through the
- * relay, RpcEnvelope calls and requests over its data channel lanes.
+ * client, and the transport above the lanes (issue 11): one destination
+ * per remote actor (peer_t) with its wires — a WebRTC peer connection set
+ * up through the relay, a direct WebSocket dialled to the address discovery
+ * gave, one accepted from that actor — RpcEnvelope calls and requests over
+ * them, sent again on another wire when the route table allows.
  *
  * Threads and ownership:
- * - The signaling client's relays arrive on the runtime's I/O thread; they
- *   are queued (bounded) for the node's control thread, which creates peer
- *   connections (actr_webrtc_link_* must not run on the I/O thread) and hands
- *   offers, answers and candidates to them.
- * - Each peer's link talks through a signaling endpoint of ours
- *   (actr_signaling_new) whose send turns offer/answer/candidate into
- *   ActrRelay messages; it is called from the control thread and from the
- *   I/O thread (trickled candidates), so a peer's fields are under peer->mu.
- * - Lane handlers (the runtime's I/O thread) decode envelopes: responses
- *   wake their caller, requests go to the user's handler there.
- * - Peers live until the node is freed (at most max_peers): nothing else
- *   frees one, so a pointer to a peer stays valid for the node's life. */
+ * - The control thread (actr-node) owns destinations and wires: it alone
+ *   creates and frees them (actr_webrtc_link_* and actr_ws_connect must not
+ *   run on the I/O thread), hands offers, answers and candidates to links,
+ *   rebuilds dead wires with backoff and drops destinations that have no
+ *   wire and no caller.  It sleeps on its queue until an item or the next
+ *   deadline (a backoff, a connect timeout): nothing polls.
+ * - Events come from the I/O thread: a link's state (its on_state), a
+ *   WebSocket's close (on_closed), relays, accepted WebSockets.  They set a
+ *   wire's flags under peer->mu, wake callers (node->cond) and queue work
+ *   for the control thread.
+ * - Callers (actr_node_call) hold a destination (users, under node->mu) so
+ *   it is not dropped under them, wait on node->cond for a ready wire, for
+ *   their response, or for the wire they sent on to die.
+ * - Lane handlers (the I/O thread) decode envelopes: responses wake their
+ *   caller, requests go to the user's handler there, and the reply goes
+ *   back on the wire the request came on.
+ * Lock order: node->mu before peer->mu. */
 #include <gio/gio.h>
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -25,43 +33,83 @@
 #include <actr/ais.h>
 #include <actr/error.h>
 #include <actr/node.h>
-#include <actr/webrtc_link.h>
 #include <actr/signaling.h>
+#include <actr/webrtc_link.h>
+#include <actr/websocket.h>
 
 #include "bounds.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_internal.h"
+#include "route_internal.h"
 #include "sig_client.h"
 
 #define NLANES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST; MEDIA_RTP is not a lane */
 #define MAX_HELD 64
 #define RELAY_QUEUE_MAX 1024
 #define DEDUP_IDS 1024
+#define DEDUP_BYTES (8u << 20)               /* replies kept for duplicates, in all */
 #define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
 #define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
 #define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
 #define ABANDONED_IDS 64                     /* ids of calls that timed out */
 #define OLD_CREDS 8                          /* earlier credentials kept (ActrId pointers) */
+#define WIRE_ATTEMPTS 3                      /* a wire's builds before giving up (actr) */
+#define WIRE_BACKOFF_MS 1000                 /* ... 1 s doubling to 10 s between them */
+#define WIRE_BACKOFF_MAX_MS 10000
+#define WS_CONNECT_MS 5000
+#define WS_ADDRS_MAX 256                     /* discovered WebSocket addresses kept */
+#define WS_URL_MAX 256
+#define KEYS_MAX 8 /* AIS signing keys cached (key id -> Ed25519 public key) */
+#define REBUILD_IDLE_US (60 * G_USEC_PER_SEC) /* dead wires of a destination we called
+                                                 within this long are rebuilt */
 
-typedef struct peer {
+/* The wires of a destination, by slot. */
+enum { W_RTC = 0, W_WS_OUT = 1, W_WS_IN = 2, NWIRES = 3 };
+
+typedef struct peer peer_t;
+
+/* wire_t: one connection to a remote actor.  Created and freed by the
+ * control thread only; up / dead under peer->mu.  Its callbacks (link
+ * state, lane handlers, WebSocket close) get the wire as user pointer and
+ * never run after it is stopped. */
+typedef struct wire {
+  peer_t *p;
+  int slot;
+  unsigned serial; /* node-unique: a call knows which wire it went out on */
+  actr_webrtc_link_t *link;
+  actr_ws_conn_t *conn;
+  actr_lane_t *lanes[NLANES];
+  gint64 started_us;
+  bool up, dead;
+  bool ever_up; /* it worked once: its death starts a new series of builds */
+} wire_t;
+
+struct peer {
   struct actr_node *node;
   actr_actor_id_t id;
   GMutex mu;
   actr_signaling_t *sig; /* our relay endpoint for this peer */
-  GCond cond;
-  actr_webrtc_link_t *link;
-  unsigned link_users; /* callers waiting on link: stop_link waits for them */
-  actr_lane_t *lanes[NLANES];
+  wire_t *w[NWIRES];
+  /* WebRTC set-up */
   bool offerer, got_offer;
   gint64 negotiated_us; /* when we last asked for roles (0: not asking) */
-  bool restart_queued;  /* a failed link is being replaced */
   gint64 link_started_us;
   char exchange_id[40]; /* the offer's sdp_exchange_id (0.5) */
   char local_ufrag[80];
   GPtrArray *held_out; /* our candidates before our SDP went out (char *) */
   GPtrArray *held_in;  /* theirs before a link exists (char *) */
-} peer_t;
+  /* building wires (control thread; the flags under mu) */
+  bool want[NWIRES];      /* a wire of this slot is to be built */
+  unsigned attempts[NWIRES]; /* failed builds in a row */
+  gint64 retry_at[NWIRES];
+  bool gave_up[NWIRES];   /* attempts spent: callers stop waiting for it */
+  char ws_url[WS_URL_MAX];
+  char why[200];          /* the last build failure */
+  unsigned users;         /* callers holding this destination (node->mu) */
+  gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
+  gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
+};
 
 typedef struct call {
   bool used;
@@ -69,17 +117,42 @@ typedef struct call {
   actr_envelope_t *response;
 } call_t;
 
-typedef enum { ITEM_RELAY, ITEM_CONNECT, ITEM_RESTART, ITEM_NOP, ITEM_STOP } item_kind_t;
+typedef struct seen {
+  char id[40];
+  GBytes *reply; /* the first reply, for duplicates (NULL: none kept) */
+} seen_t;
+
+typedef struct ws_addr {
+  actr_actor_id_t id;
+  char url[WS_URL_MAX];
+} ws_addr_t;
+
+typedef enum {
+  ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
+  ITEM_FETCH_KEY, ITEM_NOP, ITEM_STOP
+} item_kind_t;
 typedef struct item {
   item_kind_t kind;
-  GBytes *env;  /* ITEM_RELAY: the encoded envelope */
-  peer_t *peer; /* ITEM_CONNECT */
+  GBytes *env;          /* ITEM_RELAY: the encoded envelope */
+  int slot;             /* ITEM_WIRE_DEAD, _KILL_WIRE */
+  unsigned serial;
+  actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
+  actr_actor_id_t source; /* the destination (all but relays) */
+  uint64_t seq;           /* ITEM_DISCONNECT */
+  uint32_t key_id;        /* ITEM_FETCH_KEY */
 } item_t;
+
+typedef struct sign_key {
+  uint32_t id;
+  uint8_t pub[32];
+  bool set, asking; /* asking: a GetSigningKeyRequest for it is under way */
+} sign_key_t;
 
 struct actr_node {
   actr_runtime_t *rt;
   actr_node_config_t cfg;
-  char *ais_url, *signaling_url, *realm_secret, *turn_url;
+  actr_node_route_t routes[ACTR_PAYLOAD_TYPE_COUNT];
+  char *ais_url, *signaling_url, *realm_secret, *turn_url, *ws_host;
   const char **ice; /* copies of cfg.ice_addresses */
   actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
   GPtrArray *old_creds;     /* earlier ones, kept until the end (ids handed out) */
@@ -87,14 +160,24 @@ struct actr_node {
   uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
   unsigned cred_backoff_s;
   actr__sig_client_t *sig;
+  actr_ws_server_t *ws_server;
 
   GMutex mu;
   GCond cond;
   peer_t **peers;
   unsigned npeers;
   call_t *calls;
-  char (*seen)[40]; /* request ids already handled (a ring) */
+  seen_t *seen; /* request ids already handled (a ring) */
   unsigned seen_next;
+  size_t seen_bytes;
+  ws_addr_t *ws_addrs; /* from discovery (a ring) */
+  unsigned ws_addrs_next;
+  unsigned wire_serial;
+  unsigned drop_replies; /* test hook */
+  uint64_t disconnects_asked, disconnects_done;
+  sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu), a ring */
+  unsigned keys_next;
+  bool keys_forgotten;       /* test hook: not even our registration's key */
   actr_node_request_fn serve_fn;
   void *serve_user;
   actr_node_stats_t st;
@@ -108,7 +191,15 @@ struct actr_node {
   bool control_paused, control_parked; /* test hook (actr__node_pause_control), under mu */
 };
 
-/* ---- peers ---- */
+static bool enqueue(actr_node_t *n, item_t *it);
+
+static void wake(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+}
+
+/* ---- destinations ---- */
 
 static peer_t *peer_find_locked(actr_node_t *n, const actr_actor_id_t *id) {
   for (unsigned i = 0; i < n->npeers; i++)
@@ -117,24 +208,34 @@ static peer_t *peer_find_locked(actr_node_t *n, const actr_actor_id_t *id) {
   return NULL;
 }
 
-static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id, bool create) {
-  g_mutex_lock(&n->mu);
+/* peer_get_locked: the destination of @id, created on first use; NULL when
+ * max_peers are there already. */
+static peer_t *peer_get_locked(actr_node_t *n, const actr_actor_id_t *id) {
   peer_t *p = peer_find_locked(n, id);
-  if (!p && create && n->npeers < n->cfg.max_peers) {
+  if (!p && n->npeers < n->cfg.max_peers) {
     p = calloc(1, sizeof *p);
     if (p) {
       p->node = n;
       p->id = *id;
       g_mutex_init(&p->mu);
-      g_cond_init(&p->cond);
       p->held_out = g_ptr_array_new_with_free_func(g_free);
       p->held_in = g_ptr_array_new_with_free_func(g_free);
+      for (unsigned i = 0; i < WS_ADDRS_MAX; i++)
+        if (n->ws_addrs[i].url[0] && actr_actor_id_equal(&n->ws_addrs[i].id, id))
+          snprintf(p->ws_url, sizeof p->ws_url, "%s", n->ws_addrs[i].url);
       n->peers[n->npeers++] = p;
+      n->st.destinations = n->npeers;
     }
   }
+  if (!p)
+    actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u destinations already", n->cfg.max_peers);
+  return p;
+}
+
+static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id) {
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_get_locked(n, id);
   g_mutex_unlock(&n->mu);
-  if (!p && create)
-    actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u peers already", n->cfg.max_peers);
   return p;
 }
 
@@ -225,40 +326,135 @@ static void endpoint_free(void *impl) { (void)impl; /* the peer owns itself */ }
 
 static const actr_signaling_ops_t endpoint_ops = {endpoint_send, endpoint_close, endpoint_free};
 
+/* ---- wires: events (the I/O thread, or a thread delivering signaling) ---- */
+
+static void wire_event(wire_t *w, bool up, bool dead) {
+  peer_t *p = w->p;
+  actr_node_t *n = p->node;
+  bool became_up = false, died = false;
+  g_mutex_lock(&p->mu);
+  if (!w->dead) {
+    if (dead) {
+      died = true;
+      w->dead = true;
+      w->up = false;
+    } else if (up != w->up) {
+      became_up = up && !w->ever_up;
+      w->up = up;
+      w->ever_up = w->ever_up || up;
+    }
+  }
+  if (became_up) { /* a wire of this kind works: its build series starts over */
+    p->attempts[w->slot] = 0;
+    p->gave_up[w->slot] = false;
+    p->want[w->slot] = false;
+  }
+  g_mutex_unlock(&p->mu);
+  g_mutex_lock(&n->mu);
+  if (became_up) {
+    n->st.wires_up++;
+    if (w->slot != W_RTC)
+      n->st.ws_wires_up++;
+  }
+  if (died)
+    n->st.wires_lost++;
+  g_cond_broadcast(&n->cond); /* callers waiting for a wire, or on the one that died */
+  g_mutex_unlock(&n->mu);
+  if (died) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_WIRE_DEAD;
+    it->source = p->id;
+    it->slot = w->slot;
+    it->serial = w->serial;
+    enqueue(n, it);
+  }
+}
+
+static void rtc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err, void *user) {
+  (void)pc;
+  wire_t *w = user;
+  if (state == ACTR_WEBRTC_PC_FAILED || state == ACTR_WEBRTC_PC_CLOSED) {
+    g_mutex_lock(&w->p->mu);
+    snprintf(w->p->why, sizeof w->p->why, "WebRTC wire %s (%s)",
+             state == ACTR_WEBRTC_PC_FAILED ? "failed" : "closed", actr_err_name(err));
+    g_mutex_unlock(&w->p->mu);
+    wire_event(w, false, true);
+  } else {
+    wire_event(w, state == ACTR_WEBRTC_PC_CONNECTED, false);
+  }
+}
+
+static void ws_on_closed(actr_ws_conn_t *conn, void *user) {
+  (void)conn;
+  wire_t *w = user;
+  g_mutex_lock(&w->p->mu);
+  snprintf(w->p->why, sizeof w->p->why, "WebSocket wire closed");
+  g_mutex_unlock(&w->p->mu);
+  wire_event(w, false, true);
+}
+
 /* ---- envelopes on the lanes (the runtime's I/O thread) ---- */
 
-static void send_response(peer_t *p, actr_envelope_t *resp) {
-  uint8_t *buf;
-  size_t len;
-  if (actr_envelope_encode(resp, &buf, &len) != ACTR_OK)
-    return;
+/* send_reply: @bytes on the RPC_RELIABLE lane of the wire the request came
+ * on (actr: replies on RPC_RELIABLE; 0.5: back on the WebSocket a request
+ * came over). */
+static int send_reply(wire_t *w, const void *bytes, size_t len) {
+  peer_t *p = w->p;
   g_mutex_lock(&p->mu);
-  actr_lane_t *lane = p->lanes[ACTR_PAYLOAD_RPC_RELIABLE] ? actr_lane_ref(p->lanes[0]) : NULL;
+  actr_lane_t *lane = w->lanes[ACTR_PAYLOAD_RPC_RELIABLE] && !w->dead
+                          ? actr_lane_ref(w->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
   g_mutex_unlock(&p->mu);
-  int rc = lane ? actr_lane_send(lane, buf, len) : ACTR_EDATA_CHANNEL_NOT_OPEN;
-  free(buf);
+  int rc = lane ? actr_lane_send(lane, bytes, len) : ACTR_EDATA_CHANNEL_NOT_OPEN;
   if (lane)
     actr_lane_unref(lane);
-  actr_node_t *n = p->node;
-  g_mutex_lock(&n->mu);
-  if (rc == ACTR_OK)
-    n->st.requests_answered++;
-  else
-    n->st.requests_dropped++; /* the handler's send never waits: the channel was full */
-  g_mutex_unlock(&n->mu);
+  return rc;
 }
 
-static bool seen_before_locked(actr_node_t *n, const char *id) {
-  for (unsigned i = 0; i < DEDUP_IDS; i++)
-    if (n->seen[i][0] && strcmp(n->seen[i], id) == 0)
-      return true;
-  snprintf(n->seen[n->seen_next], sizeof n->seen[0], "%s", id);
-  n->seen_next = (n->seen_next + 1) % DEDUP_IDS;
-  return false;
+static void kill_wire_later(wire_t *w) {
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_KILL_WIRE;
+  it->source = w->p->id;
+  it->slot = w->slot;
+  it->serial = w->serial;
+  enqueue(w->p->node, it);
 }
+
+/* seen_locked: the dedup entry of @id, or NULL after recording it as new. */
+static seen_t *seen_locked(actr_node_t *n, const char *id) {
+  for (unsigned i = 0; i < DEDUP_IDS; i++)
+    if (n->seen[i].id[0] && strcmp(n->seen[i].id, id) == 0)
+      return &n->seen[i];
+  seen_t *s = &n->seen[n->seen_next];
+  n->seen_next = (n->seen_next + 1) % DEDUP_IDS;
+  if (s->reply) {
+    n->seen_bytes -= g_bytes_get_size(s->reply);
+    g_bytes_unref(s->reply);
+    s->reply = NULL;
+  }
+  snprintf(s->id, sizeof s->id, "%s", id);
+  return NULL;
+}
+
+static void keep_reply_locked(actr_node_t *n, const char *id, GBytes *reply) {
+  size_t len = g_bytes_get_size(reply);
+  if (n->seen_bytes + len > DEDUP_BYTES)
+    return; /* over the bound: a duplicate of this one is dropped without a reply */
+  for (unsigned i = 0; i < DEDUP_IDS; i++)
+    if (strcmp(n->seen[i].id, id) == 0 && !n->seen[i].reply) {
+      n->seen[i].reply = g_bytes_ref(reply);
+      n->seen_bytes += len;
+      return;
+    }
+}
+
+/* The 0.5 error codes of a failed handler (docs/actr-realm.md §5.1). */
+#define ACTR05_UNAVAILABLE 10001
+#define ACTR05_INTERNAL 10010
 
 static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
-  peer_t *p = user;
+  (void)lane;
+  wire_t *w = user;
+  peer_t *p = w->p;
   actr_node_t *n = p->node;
   actr_envelope_t *env;
   int rc = actr_envelope_decode(actr_msg_data(msg), actr_msg_len(msg), &env);
@@ -295,9 +491,17 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     return;
   }
   n->st.requests_received++;
-  if (seen_before_locked(n, rid)) { /* the callee drops duplicate request ids */
+  seen_t *dup = seen_locked(n, rid);
+  if (dup) { /* the callee runs a request id once; a retry gets the first reply */
     n->st.requests_duplicate++;
+    GBytes *again = dup->reply ? g_bytes_ref(dup->reply) : NULL;
+    if (again)
+      n->st.requests_replayed++;
     g_mutex_unlock(&n->mu);
+    if (again) {
+      send_reply(w, g_bytes_get_data(again, NULL), g_bytes_get_size(again));
+      g_bytes_unref(again);
+    }
     actr_envelope_free(env);
     return;
   }
@@ -306,18 +510,21 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   if (!fn)
     n->st.requests_dropped++;
   g_mutex_unlock(&n->mu);
-  if (!fn) {
-    actr_envelope_free(env);
-    return;
-  }
   actr_envelope_t *resp = NULL;
-  fn(n, &p->id, env, &resp, fn_user);
+  if (fn)
+    fn(n, &p->id, env, &resp, fn_user);
   bool tell = actr_envelope_timeout_ms(env) == 0 || dir == ACTR_ENVELOPE_DIRECTION_TELL;
   bool v05 = n->cfg.dialect == ACTR_NODE_DIALECT_05;
-  if (resp && !(tell && v05)) { /* 0.3 answers tells too */
+  if (!resp && v05 && !tell) { /* 0.5: a failed handler's caller gets an error envelope */
+    if (actr_envelope_new(actr_envelope_route_key(env), rid, 0, &resp) == ACTR_OK)
+      actr_envelope_set_error(resp, fn ? ACTR05_INTERNAL : ACTR05_UNAVAILABLE,
+                              fn ? "handler failed: no response" : "no handler");
+  }
+  if (resp && !(tell && v05)) { /* 0.3 answers tells too (after a success) */
     actr_envelope_set_route_key(resp, actr_envelope_route_key(env));
     actr_envelope_set_request_id(resp, rid);
-    if (!actr_envelope_payload(resp, NULL, NULL))
+    uint32_t ecode;
+    if (!actr_envelope_payload(resp, NULL, NULL) && !actr_envelope_error(resp, &ecode, NULL))
       actr_envelope_set_payload(resp, "", 0); /* 0.3 needs the field present */
     if (v05) {
       actr_envelope_set_direction(resp, ACTR_ENVELOPE_DIRECTION_RESPONSE);
@@ -325,18 +532,83 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     } else {
       actr_envelope_set_timeout_ms(resp, actr_envelope_timeout_ms(env));
     }
-    send_response(p, resp);
+    uint8_t *buf;
+    size_t len;
+    if (actr_envelope_encode(resp, &buf, &len) == ACTR_OK) {
+      GBytes *reply = g_bytes_new_take(buf, len);
+      g_mutex_lock(&n->mu);
+      keep_reply_locked(n, rid, reply);
+      bool drop = n->drop_replies > 0;
+      if (drop)
+        n->drop_replies--;
+      g_mutex_unlock(&n->mu);
+      if (drop) {
+        kill_wire_later(w);
+        rc = ACTR_ECONNECTION;
+      } else {
+        rc = send_reply(w, g_bytes_get_data(reply, NULL), len);
+      }
+      g_bytes_unref(reply);
+      g_mutex_lock(&n->mu);
+      if (rc == ACTR_OK)
+        n->st.requests_answered++;
+      else
+        n->st.requests_dropped++; /* a handler's send never waits: the channel was full */
+      g_mutex_unlock(&n->mu);
+    }
   }
   actr_envelope_free(resp);
   actr_envelope_free(env);
 }
 
-/* ---- links (the control thread) ---- */
+/* ---- wires: building and stopping (the control thread) ---- */
 
-static void deliver_candidate(peer_t *p, const char *cand) {
-  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = (char *)cand,
-                         .sdp_mline_index = 0};
-  actr_signaling_deliver(p->sig, &m);
+static wire_t *wire_new(peer_t *p, int slot) {
+  actr_node_t *n = p->node;
+  wire_t *w = g_new0(wire_t, 1);
+  w->p = p;
+  w->slot = slot;
+  w->started_us = g_get_monotonic_time();
+  g_mutex_lock(&n->mu);
+  w->serial = ++n->wire_serial;
+  g_mutex_unlock(&n->mu);
+  return w;
+}
+
+/* wire_install: make @w the wire of its slot (none may be there). */
+static void wire_install(wire_t *w) {
+  peer_t *p = w->p;
+  g_mutex_lock(&p->mu);
+  p->w[w->slot] = w;
+  g_mutex_unlock(&p->mu);
+  wake(p->node);
+}
+
+/* wire_stop: take the wire of @slot off @p and free it; no callback of it
+ * runs after this.  Callers holding one of its lanes see it closed. */
+static void wire_stop(peer_t *p, int slot) {
+  g_mutex_lock(&p->mu);
+  wire_t *w = p->w[slot];
+  p->w[slot] = NULL;
+  if (w)
+    w->dead = true;
+  g_mutex_unlock(&p->mu);
+  if (!w)
+    return;
+  wake(p->node); /* a caller on this wire stops waiting for its answer there */
+  for (int t = 0; t < NLANES; t++)
+    if (w->lanes[t]) {
+      actr_lane_set_handler(w->lanes[t], NULL, NULL);
+      actr_lane_unref(w->lanes[t]);
+    }
+  if (w->link)
+    actr_webrtc_link_free(w->link);
+  if (w->conn) {
+    actr_ws_conn_set_callbacks(w->conn, NULL, NULL);
+    actr_ws_conn_close(w->conn);
+    actr_ws_conn_unref(w->conn);
+  }
+  g_free(w);
 }
 
 static int start_link(peer_t *p, bool offerer) {
@@ -346,10 +618,13 @@ static int start_link(peer_t *p, bool offerer) {
     if (rc != ACTR_OK)
       return rc;
   }
+  wire_t *w = wire_new(p, W_RTC);
   actr_webrtc_link_config_t lc;
   actr_webrtc_link_config_init(&lc);
   lc.webrtc.local_addresses = n->ice;
   lc.webrtc.local_address_count = n->cfg.ice_address_count;
+  lc.webrtc.on_state = rtc_on_state; /* readiness and death, as events */
+  lc.webrtc.user = w;
   actr_webrtc_ice_server_t turn = {.url = n->cfg.turn_url};
   if (n->cfg.turn_url) { /* with the TURN credential AIS gave (the current one) */
     actr_credential_turn(g_atomic_pointer_get(&n->cred), &turn.username, &turn.credential, NULL);
@@ -358,31 +633,37 @@ static int start_link(peer_t *p, bool offerer) {
   }
   if (n->cfg.relay_only)
     lc.webrtc.ice_policy = ACTR_WEBRTC_ICE_RELAY;
-  actr_webrtc_link_t *link;
   g_mutex_lock(&p->mu);
   p->offerer = offerer;
   p->got_offer = false;
   p->negotiated_us = 0;
-  p->restart_queued = false;
   p->local_ufrag[0] = '\0';
   p->exchange_id[0] = '\0';
   p->link_started_us = g_get_monotonic_time();
   g_mutex_unlock(&p->mu);
-  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &link);
-  if (rc != ACTR_OK)
-    return rc;
+  /* Installed before the link exists: its first state may come at once. */
+  wire_install(w);
+  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &w->link);
+  if (rc != ACTR_OK) {
+    char why[200];
+    snprintf(why, sizeof why, "%s", actr_err_detail());
+    wire_stop(p, W_RTC);
+    return actr__fail(rc, "%s", why);
+  }
   /* The lanes at once: the offerer's channels open when SCTP is up,
    * RPC_RELIABLE first; the answerer's bind to the channels that arrive. */
   actr_lane_t *lanes[NLANES] = {0};
   for (int t = 0; t < NLANES; t++) {
-    if (actr_webrtc_link_lane(link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
+    if (actr_webrtc_link_lane(w->link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
       continue;
-    actr_lane_set_handler(lanes[t], on_lane_message, p);
+    actr_lane_set_handler(lanes[t], on_lane_message, w);
   }
   g_mutex_lock(&p->mu);
-  p->link = link;
-  memcpy(p->lanes, lanes, sizeof lanes);
+  memcpy(w->lanes, lanes, sizeof lanes);
+  bool now_up = !w->dead && actr_webrtc_link_state(w->link) == ACTR_WEBRTC_PC_CONNECTED;
   g_mutex_unlock(&p->mu);
+  if (now_up)
+    wire_event(w, true, false);
   g_mutex_lock(&n->mu);
   n->st.peers_connected++;
   g_cond_broadcast(&n->cond);
@@ -390,22 +671,51 @@ static int start_link(peer_t *p, bool offerer) {
   return ACTR_OK;
 }
 
-static void stop_link(peer_t *p) {
-  g_mutex_lock(&p->mu);
-  actr_webrtc_link_t *link = p->link;
-  actr_lane_t *lanes[NLANES];
-  memcpy(lanes, p->lanes, sizeof lanes);
-  memset(p->lanes, 0, sizeof p->lanes);
-  p->link = NULL;
-  while (p->link_users) /* a caller checking it: at most one wait slice */
-    g_cond_wait(&p->cond, &p->mu);
-  g_mutex_unlock(&p->mu);
+/* ws_wire_attach: a WebSocket wire over @conn (transfer full) in @slot. */
+static void ws_wire_attach(peer_t *p, int slot, actr_ws_conn_t *conn) {
+  wire_t *w = wire_new(p, slot);
+  w->conn = conn;
   for (int t = 0; t < NLANES; t++)
-    if (lanes[t]) {
-      actr_lane_set_handler(lanes[t], NULL, NULL);
-      actr_lane_unref(lanes[t]);
-    }
-  actr_webrtc_link_free(link);
+    if (actr_ws_conn_lane(conn, (actr_payload_type_t)t, &w->lanes[t]) == ACTR_OK)
+      actr_lane_set_handler(w->lanes[t], on_lane_message, w);
+  wire_install(w);
+  wire_event(w, true, false); /* open: it may carry requests already */
+  actr_ws_conn_callbacks_t cbs = {.on_closed = ws_on_closed};
+  actr_ws_conn_set_callbacks(conn, &cbs, w); /* at once when it closed already */
+}
+
+/* ws_dial: the direct WebSocket to @p (blocking, WS_CONNECT_MS at most),
+ * with our identity in the headers. */
+static int ws_dial(peer_t *p) {
+  actr_node_t *n = p->node;
+  char url[WS_URL_MAX];
+  g_mutex_lock(&p->mu);
+  snprintf(url, sizeof url, "%s", p->ws_url);
+  g_mutex_unlock(&p->mu);
+  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
+  char *src = NULL, *cr = NULL;
+  int rc = actr__ws_gate_headers(actr_node_id(n), cred, &src, &cr);
+  actr_ws_conn_t *conn = NULL;
+  if (rc == ACTR_OK) {
+    actr_ws_config_t wc;
+    actr_ws_config_init(&wc);
+    wc.source_id = src;
+    wc.credential = cr;
+    wc.connect_timeout_ms = WS_CONNECT_MS;
+    rc = actr_ws_connect(n->rt, url, &wc, &conn);
+  }
+  g_free(src);
+  g_free(cr);
+  if (rc != ACTR_OK)
+    return rc;
+  ws_wire_attach(p, W_WS_OUT, conn);
+  return ACTR_OK;
+}
+
+static void deliver_candidate(peer_t *p, const char *cand) {
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = (char *)cand,
+                         .sdp_mline_index = 0};
+  actr_signaling_deliver(p->sig, &m);
 }
 
 static void negotiate(peer_t *p) {
@@ -429,6 +739,17 @@ static void negotiate(peer_t *p) {
     actr__log(ACTR_LOG_WARN, "node: role negotiation not sent: %s", actr_err_detail());
 }
 
+static bool has_rtc(peer_t *p, bool *offerer, gint64 *started) {
+  g_mutex_lock(&p->mu);
+  bool has = p->w[W_RTC] != NULL;
+  if (offerer)
+    *offerer = p->offerer;
+  if (started)
+    *started = p->link_started_us;
+  g_mutex_unlock(&p->mu);
+  return has;
+}
+
 static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
   const Signaling__ActrRelay *r = e->actr_relay;
   actr_actor_id_t src, dst;
@@ -440,19 +761,40 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   const actr_actor_id_t *remote = actr_actor_id_equal(&src, actr_node_id(n)) ? &dst : &src;
   if (actr_actor_id_equal(remote, actr_node_id(n)))
     return;
-  peer_t *p = peer_get(n, remote, true);
+  /* A restart request is about a connection we have: it makes no
+   * destination. */
+  peer_t *p;
+  if (r->payload_case == SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST) {
+    g_mutex_lock(&n->mu);
+    p = peer_find_locked(n, remote);
+    g_mutex_unlock(&n->mu);
+  } else {
+    p = peer_get(n, remote);
+  }
   if (!p)
     return;
-  bool has_link;
   g_mutex_lock(&p->mu);
-  has_link = p->link != NULL;
-  bool offerer = p->offerer;
+  p->touched_us = g_get_monotonic_time();
   g_mutex_unlock(&p->mu);
+  bool offerer;
+  gint64 started;
+  bool has_link = has_rtc(p, &offerer, &started);
   switch (r->payload_case) {
-  case SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT:
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT: {
+    g_mutex_lock(&p->mu);
+    bool asked = p->negotiated_us != 0;
+    g_mutex_unlock(&p->mu);
+    /* The other side asked while we hold a link that is not fresh: it
+     * lost the connection and builds a new one (actr: an offerer tears the
+     * old one down first). */
+    if (has_link && !asked && g_get_monotonic_time() - started > RENEGOTIATE_US) {
+      wire_stop(p, W_RTC);
+      has_link = false;
+    }
     if (!has_link && start_link(p, r->role_assignment->is_offerer) != ACTR_OK)
       actr__log(ACTR_LOG_WARN, "node: peer connection not started: %s", actr_err_detail());
     break;
+  }
   case SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION: {
     const Webrtc__SessionDescription *sd = r->session_description;
     bool is_offer = sd->type != WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
@@ -462,7 +804,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
          * rule); the other answers. */
         if (actr_node_id(n)->serial < remote->serial)
           break;
-        stop_link(p);
+        wire_stop(p, W_RTC);
         has_link = false;
       }
       if (has_link && !offerer) {
@@ -470,7 +812,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
         bool fresh = !p->got_offer;
         g_mutex_unlock(&p->mu);
         if (!fresh) { /* a new offer (a restart): start over as answerer */
-          stop_link(p);
+          wire_stop(p, W_RTC);
           has_link = false;
         }
       }
@@ -491,24 +833,46 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
         deliver_candidate(p, g_ptr_array_index(held, i));
       g_ptr_array_unref(held);
     } else if (has_link && offerer) {
+      /* 0.5: an answer to another offer than our pending one is stale. */
+      g_mutex_lock(&p->mu);
+      bool stale = sd->sdp_exchange_id && p->exchange_id[0] &&
+                   strcmp(sd->sdp_exchange_id, p->exchange_id) != 0;
+      g_mutex_unlock(&p->mu);
+      if (stale)
+        break;
       actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ANSWER, .sdp = sd->sdp, .sdp_mline_index = -1};
       actr_signaling_deliver(p->sig, &m);
     }
     break;
   }
-  case SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE:
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE: {
     /* Kept until there is a link with the remote description (a peer may
      * trickle before its offer reaches us). */
     g_mutex_lock(&p->mu);
-    bool ready = p->link && (p->offerer || p->got_offer);
+    bool ready = p->w[W_RTC] && (p->offerer || p->got_offer);
     if (!ready && p->held_in->len < MAX_HELD)
       g_ptr_array_add(p->held_in, g_strdup(r->ice_candidate->candidate));
     g_mutex_unlock(&p->mu);
     if (ready)
       deliver_candidate(p, r->ice_candidate->candidate);
     break;
+  }
+  case SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST:
+    /* The answerer lost the connection.  As its offerer (of the link we
+     * hold, or of the last one: ours may have died first) we offer again
+     * at once, a whole new peer connection (ICE restart in place is not
+     * there yet, docs/actr-realm.md §10.6). */
+    if (offerer) {
+      g_mutex_lock(&n->mu);
+      n->st.ice_restarts++;
+      g_mutex_unlock(&n->mu);
+      wire_stop(p, W_RTC);
+      if (start_link(p, true) != ACTR_OK)
+        actr__log(ACTR_LOG_WARN, "node: restart offer not made: %s", actr_err_detail());
+    }
+    break;
   default:
-    break; /* role negotiation is actrix's; ICE restart requests: not yet */
+    break; /* role negotiation is actrix's */
   }
 }
 
@@ -573,29 +937,265 @@ static void check_credential(actr_node_t *n) {
   g_mutex_unlock(&n->mu);
 }
 
-/* An answerer that got no offer within 10 s offers itself. */
-static void check_answerers(actr_node_t *n) {
+
+/* ---- keeping wires (the control thread) ---- */
+
+/* build_failed: one build of @slot failed: the next after a backoff, or
+ * give up after WIRE_ATTEMPTS (callers waiting for it stop). */
+static void build_failed(peer_t *p, int slot, const char *why) {
   gint64 now = g_get_monotonic_time();
-  g_mutex_lock(&n->mu);
-  unsigned np = n->npeers;
-  g_mutex_unlock(&n->mu);
-  /* Slots of the peer table are filled once and never change (peers live
-   * as long as the node): the first @np are stable without the lock. */
-  for (unsigned i = 0; i < np; i++) {
+  g_mutex_lock(&p->mu);
+  p->attempts[slot]++;
+  if (p->attempts[slot] >= WIRE_ATTEMPTS) {
+    p->want[slot] = false;
+    p->gave_up[slot] = true;
+  } else {
+    p->retry_at[slot] =
+        now + (gint64)actr__backoff_ms(WIRE_BACKOFF_MS, WIRE_BACKOFF_MAX_MS, p->attempts[slot]) * 1000;
+  }
+  if (why)
+    snprintf(p->why, sizeof p->why, "%s", why);
+  g_mutex_unlock(&p->mu);
+  wake(p->node);
+}
+
+/* maintain: what @p's wires need now; the deadline of its next need into
+ * *@next (monotonic µs). */
+static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
+  gint64 now = g_get_monotonic_time();
+  int timeout_us = n->cfg.connect_timeout_ms * 1000;
+  g_mutex_lock(&p->mu);
+  wire_t *rtc = p->w[W_RTC];
+  bool rtc_up = rtc && rtc->up;
+  bool late_answer = rtc && !rtc_up && !p->offerer && !p->got_offer &&
+                     now - p->link_started_us > ANSWER_WAIT_US;
+  bool rtc_timeout = rtc && !rtc_up && now - rtc->started_us > timeout_us;
+  bool want_rtc = !rtc && p->want[W_RTC];
+  bool negotiating = p->negotiated_us != 0;
+  bool unanswered = negotiating && now - p->negotiated_us > RENEGOTIATE_US;
+  bool rtc_due = want_rtc && !negotiating && now >= p->retry_at[W_RTC];
+  bool ws_due = !p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0] &&
+                now >= p->retry_at[W_WS_OUT];
+  if (rtc && !rtc_up)
+    *next = MIN(*next, rtc->started_us + timeout_us);
+  if (rtc && !rtc_up && !p->offerer && !p->got_offer)
+    *next = MIN(*next, p->link_started_us + ANSWER_WAIT_US);
+  if (want_rtc && negotiating)
+    *next = MIN(*next, p->negotiated_us + RENEGOTIATE_US);
+  if (want_rtc && !negotiating)
+    *next = MIN(*next, p->retry_at[W_RTC]);
+  if (!p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0])
+    *next = MIN(*next, p->retry_at[W_WS_OUT]);
+  g_mutex_unlock(&p->mu);
+  if (rtc_timeout) {
+    wire_stop(p, W_RTC);
+    build_failed(p, W_RTC, "WebRTC wire not connected in time");
+    g_mutex_lock(&p->mu);
+    if (p->want[W_RTC])
+      *next = MIN(*next, p->retry_at[W_RTC]);
+    g_mutex_unlock(&p->mu);
+  } else if (late_answer) { /* no offer in 10 s: offer ourselves */
+    actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
+    wire_stop(p, W_RTC);
+    start_link(p, true);
+    *next = MIN(*next, now + timeout_us);
+  }
+  if (unanswered && !rtc) {
+    g_mutex_lock(&p->mu);
+    p->negotiated_us = 0;
+    g_mutex_unlock(&p->mu);
+    build_failed(p, W_RTC, "no role assignment from actrix");
+    g_mutex_lock(&p->mu);
+    rtc_due = p->want[W_RTC] && now >= p->retry_at[W_RTC];
+    if (p->want[W_RTC])
+      *next = MIN(*next, p->retry_at[W_RTC]);
+    g_mutex_unlock(&p->mu);
+  }
+  if (rtc_due) {
+    negotiate(p);
+    *next = MIN(*next, now + RENEGOTIATE_US);
+  }
+  if (ws_due) {
+    int rc = ws_dial(p);
+    if (rc != ACTR_OK) {
+      char why[200];
+      snprintf(why, sizeof why, "WebSocket wire: %s", actr_err_detail());
+      build_failed(p, W_WS_OUT, why);
+      g_mutex_lock(&p->mu);
+      if (p->want[W_WS_OUT])
+        *next = MIN(*next, p->retry_at[W_WS_OUT]);
+      g_mutex_unlock(&p->mu);
+    }
+  }
+}
+
+/* reap_locked: drop destinations with no wire, no caller and nothing being
+ * built (node->mu held; control thread only, which alone frees peers). */
+static void peer_free(peer_t *p);
+static void reap_locked(actr_node_t *n) {
+  for (unsigned i = 0; i < n->npeers;) {
     peer_t *p = n->peers[i];
     g_mutex_lock(&p->mu);
-    bool late = p->link && !p->offerer && !p->got_offer && now - p->link_started_us > ANSWER_WAIT_US;
+    bool idle = !p->users && !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN] &&
+                !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us &&
+                (!p->touched_us || g_get_monotonic_time() - p->touched_us > RENEGOTIATE_US);
     g_mutex_unlock(&p->mu);
-    if (late) {
-      actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
-      stop_link(p);
-      start_link(p, true);
+    if (!idle) {
+      i++;
+      continue;
     }
+    n->peers[i] = n->peers[--n->npeers];
+    n->st.destinations = n->npeers;
+    peer_free(p);
+  }
+}
+
+static void peer_free(peer_t *p) {
+  for (int s = 0; s < NWIRES; s++)
+    wire_stop(p, s);
+  actr_signaling_free(p->sig);
+  g_ptr_array_unref(p->held_in);
+  g_ptr_array_unref(p->held_out);
+  g_mutex_clear(&p->mu);
+  free(p);
+}
+
+/* ice_restart_request: ActrRelay{IceRestartRequest} to @p (we answered its
+ * offer and our connection died). */
+static void ice_restart_request(peer_t *p, const char *reason) {
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(&p->id, &target);
+  Actr__IceRestartRequest rq = ACTR__ICE_RESTART_REQUEST__INIT;
+  rq.reason = (char *)reason;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST;
+  r.ice_restart_request = &rq;
+  if (actr__sig_client_relay(p->node->sig, &r) != ACTR_OK)
+    actr__log(ACTR_LOG_WARN, "node: IceRestartRequest not sent: %s", actr_err_detail());
+}
+
+static void reap_locked(actr_node_t *n);
+static void handle_item(actr_node_t *n, item_t *it) {
+  switch (it->kind) {
+  case ITEM_RELAY: {
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(it->env, &len);
+    Signaling__SignalingEnvelope *e;
+    if (actr__pb_decode(&signaling__signaling_envelope__descriptor, d, len, NULL,
+                        (ProtobufCMessage **)&e) == ACTR_OK) {
+      handle_relay(n, e);
+      actr__pb_free(&e->base);
+    }
+    g_bytes_unref(it->env);
+    break;
+  }
+  case ITEM_WIRE_DEAD:
+  case ITEM_KILL_WIRE: {
+    /* By id: the destination may have been dropped since (disconnect). */
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (!p)
+      break;
+    g_mutex_lock(&p->mu);
+    bool same = p->w[it->slot] && p->w[it->slot]->serial == it->serial;
+    bool was_up = same && (p->w[it->slot]->ever_up || it->kind == ITEM_KILL_WIRE);
+    g_mutex_unlock(&p->mu);
+    if (!same)
+      break;
+    if (it->kind == ITEM_KILL_WIRE)
+      wire_event(p->w[it->slot], false, true);
+    g_mutex_lock(&p->mu);
+    bool answerer = it->slot == W_RTC && !p->offerer;
+    g_mutex_unlock(&p->mu);
+    wire_stop(p, it->slot);
+    if (answerer && was_up) /* actr: the answerer asks the offerer to restart */
+      ice_restart_request(p, "peer connection failed");
+    if (it->slot == W_WS_IN)
+      break; /* the other side dials again, or we do (W_WS_OUT) */
+    /* A dead wire is rebuilt (a new series of attempts if it had worked)
+     * by the side that calls through it: the callee waits to be called
+     * again, so the two sides do not both negotiate. */
+    g_mutex_lock(&p->mu);
+    if (was_up) {
+      p->attempts[it->slot] = 0;
+      p->gave_up[it->slot] = false;
+      p->retry_at[it->slot] = 0;
+      bool caller = p->users ||
+                    (p->last_call_us && g_get_monotonic_time() - p->last_call_us < REBUILD_IDLE_US);
+      p->want[it->slot] = caller && (it->slot == W_RTC || p->ws_url[0]);
+    }
+    g_mutex_unlock(&p->mu);
+    if (!was_up)
+      build_failed(p, it->slot, NULL);
+    break;
+  }
+  case ITEM_WS_ACCEPTED: {
+    peer_t *p = peer_get(n, &it->source);
+    if (!p) {
+      actr_ws_conn_close_with(it->conn, 1013, "too many destinations");
+      actr_ws_conn_unref(it->conn);
+      break;
+    }
+    wire_stop(p, W_WS_IN); /* the newer connection of that actor wins */
+    ws_wire_attach(p, W_WS_IN, it->conn);
+    break;
+  }
+  case ITEM_DISCONNECT: {
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (p) {
+      g_mutex_lock(&p->mu);
+      for (int s = 0; s < NWIRES; s++) {
+        p->want[s] = false;
+        p->attempts[s] = 0;
+        p->gave_up[s] = false;
+      }
+      p->negotiated_us = 0;
+      p->last_call_us = 0;
+      p->touched_us = 0;
+      g_mutex_unlock(&p->mu);
+      for (int s = 0; s < NWIRES; s++)
+        wire_stop(p, s);
+    }
+    g_mutex_lock(&n->mu);
+    reap_locked(n);
+    n->disconnects_done = MAX(n->disconnects_done, it->seq);
+    g_cond_broadcast(&n->cond);
+    g_mutex_unlock(&n->mu);
+    break;
+  }
+  case ITEM_FETCH_KEY: { /* a key a connecting actor's credential names */
+    uint8_t pub[32];
+    int rc = actr__sig_client_signing_key(n->sig, it->key_id, pub);
+    if (rc != ACTR_OK)
+      actr__log(ACTR_LOG_WARN, "node: signing key %u not obtained: %s", it->key_id,
+                actr_err_detail());
+    g_mutex_lock(&n->mu);
+    for (unsigned i = 0; i < KEYS_MAX; i++) {
+      sign_key_t *k = &n->keys[i];
+      if (k->asking && k->id == it->key_id) {
+        k->asking = false;
+        k->set = rc == ACTR_OK; /* a failure is asked again by the next connection */
+        if (k->set) {
+          memcpy(k->pub, pub, 32);
+          n->st.signing_keys_fetched++;
+        }
+      }
+    }
+    g_mutex_unlock(&n->mu);
+    break;
+  }
+  default: /* ITEM_CONNECT: maintain does it; ITEM_NOP, ITEM_STOP */
+    break;
   }
 }
 
 static gpointer control_main(gpointer data) {
   actr_node_t *n = data;
+  gint64 next = g_get_monotonic_time();
   for (;;) {
     g_mutex_lock(&n->mu);
     while (n->control_paused) {
@@ -605,42 +1205,32 @@ static gpointer control_main(gpointer data) {
     }
     n->control_parked = false;
     g_mutex_unlock(&n->mu);
-    item_t *it = g_async_queue_timeout_pop(n->q, G_USEC_PER_SEC);
-    if (!it) {
-      check_answerers(n);
-      check_credential(n);
-      continue;
-    }
-    if (it->kind == ITEM_RELAY) {
-      atomic_fetch_sub(&n->queued, 1);
-      atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
-    }
-    item_kind_t kind = it->kind;
-    if (kind == ITEM_RELAY) {
-      gsize len;
-      const uint8_t *d = g_bytes_get_data(it->env, &len);
-      Signaling__SignalingEnvelope *e;
-      if (actr__pb_decode(&signaling__signaling_envelope__descriptor, d, len, NULL,
-                          (ProtobufCMessage **)&e) == ACTR_OK) {
-        handle_relay(n, e);
-        actr__pb_free(&e->base);
+    gint64 wait = next - g_get_monotonic_time();
+    item_t *it = wait > 0 ? g_async_queue_timeout_pop(n->q, (guint64)wait) : g_async_queue_try_pop(n->q);
+    if (it) {
+      if (it->kind == ITEM_RELAY) {
+        atomic_fetch_sub(&n->queued, 1);
+        atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
       }
-      g_bytes_unref(it->env);
-    } else if (kind == ITEM_CONNECT) {
-      negotiate(it->peer);
-    } else if (kind == ITEM_RESTART) { /* a failed link: drop it, ask for roles again */
-      g_mutex_lock(&it->peer->mu);
-      bool still = it->peer->restart_queued;
-      g_mutex_unlock(&it->peer->mu);
-      if (still) {
-        stop_link(it->peer);
-        negotiate(it->peer);
-      }
+      item_kind_t kind = it->kind;
+      handle_item(n, it);
+      g_free(it);
+      if (kind == ITEM_STOP)
+        break;
     }
-    g_free(it);
-    if (kind == ITEM_STOP)
-      break;
-    check_answerers(n);
+    /* Every destination's needs; the next deadline (the credential is
+     * looked at every second at most). */
+    gint64 now = g_get_monotonic_time();
+    next = now + G_USEC_PER_SEC;
+    g_mutex_lock(&n->mu);
+    unsigned np = n->npeers;
+    g_mutex_unlock(&n->mu);
+    /* Only this thread removes destinations: the first @np stay. */
+    for (unsigned i = 0; i < np; i++)
+      maintain(n, n->peers[i], &next);
+    g_mutex_lock(&n->mu);
+    reap_locked(n);
+    g_mutex_unlock(&n->mu);
     check_credential(n);
   }
   return NULL;
@@ -695,6 +1285,97 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
   enqueue(n, it);
 }
 
+
+/* ---- the direct WebSocket listener (the I/O thread) ---- */
+
+/* find_key: the public key of @key_id: our registration's, else the cache;
+ * on a miss, asks the control thread to fetch it (GetSigningKeyRequest)
+ * once and returns false. */
+static bool find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
+  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
+  uint32_t own_id;
+  const uint8_t *own;
+  size_t own_len;
+  g_mutex_lock(&n->mu);
+  bool found = false, ask = false;
+  if (!n->keys_forgotten && actr__credential_signing_key(cred, &own_id, &own, &own_len) &&
+      own_id == key_id && own_len == 32) {
+    memcpy(pub, own, 32);
+    found = true;
+  }
+  sign_key_t *k = NULL;
+  for (unsigned i = 0; i < KEYS_MAX && !found && !k; i++)
+    if ((n->keys[i].set || n->keys[i].asking) && n->keys[i].id == key_id)
+      k = &n->keys[i];
+  if (k && k->set) {
+    memcpy(pub, k->pub, 32);
+    found = true;
+  } else if (!found && !k) { /* a slot for it, asked once */
+    k = &n->keys[n->keys_next];
+    n->keys_next = (n->keys_next + 1) % KEYS_MAX;
+    memset(k, 0, sizeof *k);
+    k->id = key_id;
+    k->asking = ask = true;
+  }
+  g_mutex_unlock(&n->mu);
+  if (ask) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_FETCH_KEY;
+    it->key_id = key_id;
+    g_async_queue_push(n->q, it); /* our own items are not counted (relays are) */
+  }
+  return found;
+}
+
+/* check_identity: actr__ws_gate_check with the key the credential names. */
+static int check_identity(actr_node_t *n, const char *source, const char *credential,
+                          actr_actor_id_t *src, char *why, size_t why_size) {
+  uint32_t key_id = 0;
+  uint8_t pub[32];
+  bool named = credential && actr__ws_gate_key_id(credential, &key_id) == ACTR_OK;
+  bool have = named && find_key(n, key_id, pub);
+  if (named && !have) {
+    if (why)
+      snprintf(why, why_size, "unknown signing key id %u (asked actrix for it)", key_id);
+    return 401;
+  }
+  return actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
+                             (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
+}
+
+static int ws_check(const actr_ws_request_t *req, void *user) {
+  actr_node_t *n = user;
+  actr_actor_id_t src;
+  char why[120];
+  int status = check_identity(n, actr_ws_request_header(req, "X-Actr-Source-ID"),
+                              actr_ws_request_header(req, "X-Actr-Credential"), &src, why,
+                              sizeof why);
+  if (status) {
+    actr__log(ACTR_LOG_WARN, "node: direct WebSocket refused (%d): %s", status, why);
+    g_mutex_lock(&n->mu);
+    n->st.ws_refused++;
+    g_mutex_unlock(&n->mu);
+  }
+  return status;
+}
+
+static void ws_accept(actr_ws_conn_t *conn, const char *path, void *user) {
+  (void)path;
+  actr_node_t *n = user;
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_WS_ACCEPTED;
+  it->conn = conn;
+  /* Checked before the upgrade (ws_check): the source parses. */
+  if (check_identity(n, actr_ws_conn_source_id(conn), actr_ws_conn_credential(conn), &it->source,
+                     NULL, 0) != 0) {
+    actr_ws_conn_close_with(conn, 1008, "identity rejected");
+    actr_ws_conn_unref(conn);
+    g_free(it);
+    return;
+  }
+  enqueue(n, it);
+}
+
 /* ---- public API ---- */
 
 void actr_node_config_init(actr_node_config_t *cfg) {
@@ -718,14 +1399,18 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->cfg.connect_timeout_ms = ACTR__OR_DEFAULT(n->cfg.connect_timeout_ms, 20000);
   n->cfg.max_peers = ACTR__OR_DEFAULT(n->cfg.max_peers, 64);
   n->cfg.max_pending_calls = ACTR__OR_DEFAULT(n->cfg.max_pending_calls, 1024);
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    actr__route_resolve(&cfg->routes[t], (actr_payload_type_t)t, &n->routes[t]);
   n->ais_url = g_strdup(cfg->ais_url);
   n->signaling_url = g_strdup(cfg->signaling_url);
   n->realm_secret = g_strdup(cfg->realm_secret);
   n->turn_url = g_strdup(cfg->turn_url);
+  n->ws_host = g_strdup(cfg->ws_listen_host);
   n->cfg.turn_url = n->turn_url;
   n->cfg.ais_url = n->ais_url;
   n->cfg.signaling_url = n->signaling_url;
   n->cfg.realm_secret = n->realm_secret;
+  n->cfg.ws_listen_host = n->ws_host;
   n->ice = g_new0(const char *, cfg->ice_address_count + 1);
   for (size_t i = 0; i < cfg->ice_address_count; i++)
     n->ice[i] = g_strdup(cfg->ice_addresses[i]);
@@ -736,11 +1421,22 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->calls = calloc(n->cfg.max_pending_calls, sizeof *n->calls);
   n->seen = calloc(DEDUP_IDS, sizeof *n->seen);
   n->abandoned = calloc(ABANDONED_IDS, sizeof *n->abandoned);
+  n->ws_addrs = calloc(WS_ADDRS_MAX, sizeof *n->ws_addrs);
   n->q = g_async_queue_new();
-  int rc = n->peers && n->calls && n->seen && n->abandoned
+  int rc = n->peers && n->calls && n->seen && n->abandoned && n->ws_addrs
                ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   n->old_creds = g_ptr_array_new_with_free_func((GDestroyNotify)actr_credential_free);
+  char ws_address[WS_URL_MAX];
+  if (rc == ACTR_OK && n->ws_host) { /* listen first: AIS gets the real port */
+    rc = actr_ws_server_new(rt, n->ws_host, cfg->ws_listen_port, NULL, ws_accept, n,
+                            &n->ws_server);
+    if (rc == ACTR_OK)
+      rc = actr_ws_server_set_check(n->ws_server, ws_check, n);
+    snprintf(ws_address, sizeof ws_address, "ws://%s:%u", n->ws_host,
+             n->ws_server ? actr_ws_server_port(n->ws_server) : 0);
+    ao.ws_address = ws_address;
+  }
   if (rc == ACTR_OK)
     rc = actr_ais_register(n->ais_url, &cfg->type, cfg->realm_id, &ao, &n->cred);
   n->cred_since = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
@@ -772,7 +1468,34 @@ int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_ac
                        unsigned max, unsigned *n) {
   if (!node || !type || (!out && max) || !n)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_discover: NULL argument");
-  return actr__sig_client_discover(node->sig, type, max, out, n);
+  char(*urls)[WS_URL_MAX] = max ? g_malloc0((gsize)max * WS_URL_MAX) : NULL;
+  int rc = actr__sig_client_discover(node->sig, type, max, out, urls, WS_URL_MAX, n);
+  /* 0.5: the WebSocket addresses that came with the candidates, for the
+   * direct wire (kept in a bounded ring; a destination reads them). */
+  g_mutex_lock(&node->mu);
+  for (unsigned i = 0; rc == ACTR_OK && i < *n; i++) {
+    if (!urls[i][0] || node->cfg.dialect == ACTR_NODE_DIALECT_03)
+      continue;
+    ws_addr_t *a = NULL;
+    for (unsigned j = 0; j < WS_ADDRS_MAX && !a; j++)
+      if (node->ws_addrs[j].url[0] && actr_actor_id_equal(&node->ws_addrs[j].id, &out[i]))
+        a = &node->ws_addrs[j];
+    if (!a) {
+      a = &node->ws_addrs[node->ws_addrs_next];
+      node->ws_addrs_next = (node->ws_addrs_next + 1) % WS_ADDRS_MAX;
+    }
+    a->id = out[i];
+    snprintf(a->url, sizeof a->url, "%s", urls[i]);
+    peer_t *p = peer_find_locked(node, &out[i]);
+    if (p) {
+      g_mutex_lock(&p->mu);
+      snprintf(p->ws_url, sizeof p->ws_url, "%s", urls[i]);
+      g_mutex_unlock(&p->mu);
+    }
+  }
+  g_mutex_unlock(&node->mu);
+  g_free(urls);
+  return rc;
 }
 
 int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *user) {
@@ -785,105 +1508,147 @@ int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *user) {
   return ACTR_OK;
 }
 
-/* ready_lane: the RPC_RELIABLE lane to @target, connecting first; waits
- * until @until (monotonic µs). */
-static int ready_lane(actr_node_t *n, const actr_actor_id_t *target, gint64 until,
-                      actr_lane_t **out) {
-  peer_t *p = peer_get(n, target, true);
-  if (!p)
-    return ACTR_ERESOURCE_EXHAUSTED;
+/* ---- sending: pick a ready wire by the route, wait for one on events ---- */
+
+static int route_slot(actr_node_wire_kind_t k, int which) {
+  if (k == ACTR_NODE_WIRE_WEBRTC)
+    return which == 0 ? W_RTC : -1;
+  if (k == ACTR_NODE_WIRE_WEBSOCKET)
+    return which == 0 ? W_WS_OUT : which == 1 ? W_WS_IN : -1;
+  return -1;
+}
+
+/* pick_locked: the lane of @type on the first ready wire of @route (node->mu
+ * held).  Otherwise asks for the wires the route names to be built and
+ * says whether any of them may still come (*@hope). */
+static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *route,
+                                actr_payload_type_t type, int *slot, unsigned *serial,
+                                bool *hope) {
+  actr_lane_t *lane = NULL;
+  bool kick = false;
+  int picked = ACTR_NODE_ROUTE_MAX_WIRES;
+  *hope = false;
   g_mutex_lock(&p->mu);
-  /* Ask for roles unless a request is recent (a lost one is asked again). */
-  bool start = !p->link && (!p->negotiated_us ||
-                            g_get_monotonic_time() - p->negotiated_us > RENEGOTIATE_US);
-  g_mutex_unlock(&p->mu);
-  if (start) {
-    item_t *it = g_new0(item_t, 1);
-    it->kind = ITEM_CONNECT;
-    it->peer = p;
-    if (!enqueue(n, it))
-      return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: control queue full");
-  }
-  /* Wait for the control thread to make the link (role assignment or an
-   * offer), then for the link itself. */
-  g_mutex_lock(&n->mu);
-  for (;;) {
-    g_mutex_lock(&p->mu);
-    actr_webrtc_link_t *link = p->link;
-    g_mutex_unlock(&p->mu);
-    if (link)
-      break;
-    if (!g_cond_wait_until(&n->cond, &n->mu, until)) {
-      g_mutex_unlock(&n->mu);
-      return actr__fail(ACTR_ETIMEOUT, "node: no peer connection to the target in time");
-    }
-  }
-  g_mutex_unlock(&n->mu);
-  /* Then for the link to connect.  The control thread may replace the link
-   * meanwhile (an answerer turned offerer, glare): the wait is cut in
-   * slices, and a link in use here is not freed (link_users). */
-  int last_fail = 0;
-  char why[200] = "";
-  for (;;) {
-    g_mutex_lock(&p->mu);
-    actr_webrtc_link_t *link = p->link;
-    actr_lane_t *lane = link && p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]
-                            ? actr_lane_ref(p->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
-    if (link)
-      p->link_users++;
-    g_mutex_unlock(&p->mu);
-    gint64 left = (until - g_get_monotonic_time()) / 1000;
-    int rc = ACTR_ETIMEOUT;
-    if (link && left > 0)
-      rc = actr_webrtc_link_wait_connected(link, left < 200 ? (int)left : 200);
-    if (link) {
-      g_mutex_lock(&p->mu);
-      p->link_users--;
-      g_cond_broadcast(&p->cond);
-      g_mutex_unlock(&p->mu);
-    }
-    if (rc == ACTR_OK && lane) {
-      *out = lane;
-      return ACTR_OK;
-    }
-    if (lane)
-      actr_lane_unref(lane);
-    if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
-      last_fail = rc;
-      snprintf(why, sizeof why, "%s", actr_err_detail());
-    }
-    if (g_get_monotonic_time() >= until)
-      return last_fail ? actr__fail(last_fail, "node: peer connection failed: %s", why)
-                       : actr__fail(ACTR_ETIMEOUT, "node: peer connection not ready in time");
-    if (rc != ACTR_OK && rc != ACTR_ETIMEOUT) {
-      /* This link failed: the control thread replaces it (once), and we
-       * wait for the new one. */
-      g_mutex_lock(&p->mu);
-      bool queue = p->link == link && !p->restart_queued;
-      if (queue)
-        p->restart_queued = true;
-      g_mutex_unlock(&p->mu);
-      if (queue) {
-        item_t *it = g_new0(item_t, 1);
-        it->kind = ITEM_RESTART;
-        it->peer = p;
-        enqueue(n, it);
+  for (int i = 0; i < ACTR_NODE_ROUTE_MAX_WIRES && !lane; i++)
+    for (int j = 0; j < 2 && !lane; j++) {
+      int s = route_slot(route->wires[i], j);
+      if (s < 0)
+        continue;
+      wire_t *w = p->w[s];
+      if (w && w->up && !w->dead && w->lanes[type]) {
+        lane = actr_lane_ref(w->lanes[type]);
+        *slot = s;
+        *serial = w->serial;
+        picked = i;
       }
-      g_mutex_lock(&n->mu);
-      g_cond_wait_until(&n->cond, &n->mu, MIN(until, g_get_monotonic_time() + 200 * 1000));
-      g_mutex_unlock(&n->mu);
+    }
+  /* The wires the route prefers to the one picked (all when none was) are
+   * built meanwhile, all at once: a fallback does not wait for the first
+   * choice to time out, and the first choice comes back when it can. */
+  for (int i = 0; i < picked; i++) {
+    int s = route_slot(route->wires[i], 0);
+    if (s < 0 || (s == W_WS_OUT && !p->ws_url[0]))
+      continue; /* no WebSocket address for this actor: passed over */
+    if (s == W_WS_OUT && p->w[W_WS_IN] && !p->w[W_WS_IN]->dead)
+      *hope = true; /* an accepted one is there */
+    if (p->w[s] && !p->w[s]->dead) {
+      *hope = true; /* being built */
+      continue;
+    }
+    if (!p->want[s] && !p->gave_up[s]) {
+      p->want[s] = true;
+      p->attempts[s] = 0;
+      p->retry_at[s] = 0;
+      kick = true;
+    }
+    *hope = *hope || p->want[s];
+  }
+  g_mutex_unlock(&p->mu);
+  (void)n;
+  if (kick) {
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_CONNECT; /* wakes the control thread: maintain builds it */
+    g_async_queue_push(n->q, it); /* our own items are not counted (relays are) */
+  }
+  return lane;
+}
+
+/* wait_wire_locked: a lane of @type to @p, waiting on node->cond (wires
+ * coming up or dying wake it) until @until.  node->mu held. */
+static int wait_wire_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *route,
+                            actr_payload_type_t type, gint64 until, actr_lane_t **out, int *slot,
+                            unsigned *serial) {
+  bool retried = false;
+  for (;;) {
+    bool hope;
+    *out = pick_locked(n, p, route, type, slot, serial, &hope);
+    if (*out)
+      return ACTR_OK;
+    if (!hope && !retried) {
+      /* Every wire gave up earlier: a new call starts a new series. */
+      g_mutex_lock(&p->mu);
+      for (int s = 0; s < NWIRES; s++)
+        p->gave_up[s] = false;
+      g_mutex_unlock(&p->mu);
+      retried = true;
+      continue;
+    }
+    if (!hope) {
+      char why[200];
+      g_mutex_lock(&p->mu);
+      snprintf(why, sizeof why, "%s", p->why[0] ? p->why : "no wire the route allows");
+      g_mutex_unlock(&p->mu);
+      return actr__fail(ACTR_ECONNECTION, "node: no wire to the target: %s", why);
+    }
+    if (!g_cond_wait_until(&n->cond, &n->mu, until)) {
+      char why[200];
+      g_mutex_lock(&p->mu);
+      snprintf(why, sizeof why, "%s", p->why);
+      g_mutex_unlock(&p->mu);
+      return why[0] ? actr__fail(ACTR_ETIMEOUT, "node: no wire ready in time (%s)", why)
+                    : actr__fail(ACTR_ETIMEOUT, "node: no wire to the target ready in time");
     }
   }
 }
 
-static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char *route_key,
-                       const void *payload, size_t len, int timeout_ms,
+static bool wire_alive(peer_t *p, int slot, unsigned serial) {
+  g_mutex_lock(&p->mu);
+  bool alive = p->w[slot] && p->w[slot]->serial == serial && !p->w[slot]->dead;
+  g_mutex_unlock(&p->mu);
+  return alive;
+}
+
+static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target) {
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_get_locked(n, target);
+  if (p) {
+    g_mutex_lock(&p->mu);
+    p->users++;
+    p->last_call_us = g_get_monotonic_time();
+    g_mutex_unlock(&p->mu);
+  }
+  g_mutex_unlock(&n->mu);
+  return p;
+}
+
+static void release_peer(actr_node_t *n, peer_t *p) {
+  g_mutex_lock(&p->mu);
+  p->users--;
+  g_mutex_unlock(&p->mu);
+  (void)n;
+}
+
+static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_actor_id_t *target,
+                       const char *route_key, const void *payload, size_t len, int timeout_ms,
                        actr_envelope_t **response) {
   if (!n || !target || !route_key || (!payload && len))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: NULL argument");
+  if (type != ACTR_PAYLOAD_RPC_RELIABLE && type != ACTR_PAYLOAD_RPC_SIGNAL)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: RPC_RELIABLE or RPC_SIGNAL only");
   if (actr_runtime_is_io_thread(n->rt))
     return actr__fail(ACTR_EINVALID_OPERATION, "node call: not on the I/O thread");
   bool tell = response == NULL;
+  const actr_node_route_t *route = &n->routes[type];
   gint64 until = g_get_monotonic_time() + (gint64)(tell ? n->cfg.connect_timeout_ms : timeout_ms) * 1000;
   char *rid = g_uuid_string_random(); /* a UUIDv4, as actr */
   actr_envelope_t *env;
@@ -897,9 +1662,12 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
   if (rc == ACTR_OK)
     rc = actr_envelope_encode(env, &buf, &blen);
   actr_envelope_free(env);
+  peer_t *p = rc == ACTR_OK ? hold_peer(n, target) : NULL;
+  if (rc == ACTR_OK && !p)
+    rc = ACTR_ERESOURCE_EXHAUSTED;
   call_t *c = NULL;
+  g_mutex_lock(&n->mu);
   if (rc == ACTR_OK && !tell) { /* registered before sending: the answer may be quick */
-    g_mutex_lock(&n->mu);
     for (unsigned i = 0; i < n->cfg.max_pending_calls && !c; i++)
       if (!n->calls[i].used)
         c = &n->calls[i];
@@ -911,63 +1679,187 @@ static int call_common(actr_node_t *n, const actr_actor_id_t *target, const char
       rc = actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u calls pending already",
                       n->cfg.max_pending_calls);
     }
+  }
+  /* Attempts: each on the first ready wire of the route; the next one only
+   * when the wire of the last died before the answer came, after the
+   * route's backoff, within the call's timeout. */
+  for (unsigned attempt = 1; rc == ACTR_OK; attempt++) {
+    actr_lane_t *lane;
+    int slot;
+    unsigned serial;
+    rc = wait_wire_locked(n, p, route, type, until, &lane, &slot, &serial);
+    if (rc != ACTR_OK)
+      break;
     g_mutex_unlock(&n->mu);
-  }
-  actr_lane_t *lane = NULL;
-  if (rc == ACTR_OK)
-    rc = ready_lane(n, target, until, &lane);
-  if (rc == ACTR_OK) {
-    rc = actr_lane_send(lane, buf, blen);
+    rc = actr_lane_send(lane, buf, blen); /* not under the lock: it may wait */
     actr_lane_unref(lane);
-  }
-  free(buf);
-  g_mutex_lock(&n->mu);
-  if (rc == ACTR_OK)
-    n->st.calls_sent++;
-  while (rc == ACTR_OK && c && !c->response)
-    if (!g_cond_wait_until(&n->cond, &n->mu, until) && !c->response) {
-      rc = actr__fail(ACTR_ETIMEOUT, "node: no response to %s within %d ms", rid, timeout_ms);
-      n->st.calls_timed_out++;
-      snprintf(n->abandoned[n->abandoned_next], sizeof n->abandoned[0], "%s", rid);
-      n->abandoned_next = (n->abandoned_next + 1) % ABANDONED_IDS;
-    }
-  if (c) { /* nothing of the call is left behind */
+    g_mutex_lock(&n->mu);
     if (rc == ACTR_OK)
+      n->st.calls_sent++;
+    bool died = rc != ACTR_OK;
+    while (rc == ACTR_OK && !tell && !c->response) {
+      if (!wire_alive(p, slot, serial)) {
+        died = true;
+        break;
+      }
+      if (!g_cond_wait_until(&n->cond, &n->mu, until) && !c->response) {
+        rc = actr__fail(ACTR_ETIMEOUT, "node: no response to %s within %d ms", rid, timeout_ms);
+        n->st.calls_timed_out++;
+        snprintf(n->abandoned[n->abandoned_next], sizeof n->abandoned[0], "%s", rid);
+        n->abandoned_next = (n->abandoned_next + 1) % ABANDONED_IDS;
+      }
+    }
+    if (tell || !died || (c && c->response))
+      break;
+    /* A send refused for the request itself (too large, ...) is not a
+     * wire that died: no retry. */
+    if (rc != ACTR_OK && wire_alive(p, slot, serial) && actr_err_class(rc) != ACTR_ERR_CLASS_TRANSIENT)
+      break;
+    /* The wire died with the request on it. */
+    if (attempt >= route->max_attempts || tell) {
+      rc = actr__fail(rc == ACTR_OK ? ACTR_ECONNECTION : rc,
+                      "node: the wire died with request %s on it; %u attempt(s), the route "
+                      "allows no more", rid, attempt);
+      break;
+    }
+    n->st.calls_retried++;
+    gint64 at = g_get_monotonic_time() +
+                (gint64)actr__backoff_ms(route->backoff_initial_ms, route->backoff_max_ms, attempt) * 1000;
+    while (!c->response && g_cond_wait_until(&n->cond, &n->mu, MIN(at, until)))
+      ; /* an answer may still come on another wire meanwhile */
+    if (c->response)
+      break;
+    if (g_get_monotonic_time() >= until) {
+      rc = actr__fail(ACTR_ETIMEOUT, "node: request %s not answered in time (wire lost)", rid);
+      n->st.calls_timed_out++;
+      break;
+    }
+    rc = ACTR_OK;
+  }
+  if (c) { /* nothing of the call is left behind */
+    if (c->response) {
       *response = c->response;
-    else
-      actr_envelope_free(c->response);
+      rc = ACTR_OK;
+    }
     c->response = NULL;
     c->used = false;
   }
   g_mutex_unlock(&n->mu);
+  if (p)
+    release_peer(n, p);
+  free(buf);
   g_free(rid);
   return rc;
 }
 
-int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
-                   const void *payload, size_t len, int timeout_ms, actr_envelope_t **response) {
+int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
+                         const actr_actor_id_t *target, const char *route_key, const void *payload,
+                         size_t len, int timeout_ms, actr_envelope_t **response) {
   if (!response)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: response is NULL");
   *response = NULL;
   if (timeout_ms <= 0)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: timeout_ms must be > 0");
-  return call_common(node, target, route_key, payload, len, timeout_ms, response);
+  return call_common(node, type, target, route_key, payload, len, timeout_ms, response);
+}
+
+int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
+                   const void *payload, size_t len, int timeout_ms, actr_envelope_t **response) {
+  return actr_node_call_typed(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len,
+                              timeout_ms, response);
 }
 
 int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
                    const void *payload, size_t len) {
-  return call_common(node, target, route_key, payload, len, 0, NULL);
+  return call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len, 0, NULL);
 }
 
 int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const void *data,
                         size_t len, int timeout_ms) {
+  peer_t *p = hold_peer(n, target);
+  if (!p)
+    return ACTR_ERESOURCE_EXHAUSTED;
   actr_lane_t *lane;
-  int rc = ready_lane(n, target, g_get_monotonic_time() + (gint64)timeout_ms * 1000, &lane);
-  if (rc != ACTR_OK)
-    return rc;
-  rc = actr_lane_send(lane, data, len);
-  actr_lane_unref(lane);
+  int slot;
+  unsigned serial;
+  g_mutex_lock(&n->mu);
+  int rc = wait_wire_locked(n, p, &n->routes[ACTR_PAYLOAD_RPC_RELIABLE], ACTR_PAYLOAD_RPC_RELIABLE,
+                            g_get_monotonic_time() + (gint64)timeout_ms * 1000, &lane, &slot,
+                            &serial);
+  g_mutex_unlock(&n->mu);
+  if (rc == ACTR_OK) {
+    rc = actr_lane_send(lane, data, len);
+    actr_lane_unref(lane);
+  }
+  release_peer(n, p);
   return rc;
+}
+
+int actr__node_ws_url(actr_node_t *n, const actr_actor_id_t *target, char *url, size_t size) {
+  int rc = actr__fail(ACTR_ENO_ROUTE, "no WebSocket address known for the target");
+  g_mutex_lock(&n->mu);
+  for (unsigned i = 0; i < WS_ADDRS_MAX; i++)
+    if (n->ws_addrs[i].url[0] && actr_actor_id_equal(&n->ws_addrs[i].id, target)) {
+      snprintf(url, size, "%s", n->ws_addrs[i].url);
+      rc = ACTR_OK;
+    }
+  g_mutex_unlock(&n->mu);
+  return rc;
+}
+
+int actr_node_disconnect(actr_node_t *node, const actr_actor_id_t *target) {
+  if (!node || !target)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_disconnect: NULL argument");
+  if (actr_runtime_is_io_thread(node->rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "actr_node_disconnect: not on the I/O thread");
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_DISCONNECT;
+  it->source = *target;
+  g_mutex_lock(&node->mu);
+  uint64_t seq = it->seq = ++node->disconnects_asked;
+  g_mutex_unlock(&node->mu);
+  g_async_queue_push(node->q, it); /* our own items are not counted (relays are) */
+  g_mutex_lock(&node->mu);
+  while (node->disconnects_done < seq)
+    g_cond_wait(&node->cond, &node->mu);
+  g_mutex_unlock(&node->mu);
+  return ACTR_OK;
+}
+
+int actr__node_kill_wire(actr_node_t *n, const actr_actor_id_t *target, bool websocket) {
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_find_locked(n, target);
+  int slot = websocket ? W_WS_OUT : W_RTC;
+  unsigned serial = 0;
+  if (p) {
+    g_mutex_lock(&p->mu);
+    if (p->w[slot])
+      serial = p->w[slot]->serial;
+    g_mutex_unlock(&p->mu);
+  }
+  g_mutex_unlock(&n->mu);
+  if (!serial)
+    return actr__fail(ACTR_ENO_ROUTE, "no such wire");
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_KILL_WIRE;
+  it->source = *target; /* the control thread checks the serial */
+  it->slot = slot;
+  it->serial = serial;
+  g_async_queue_push(n->q, it);
+  return ACTR_OK;
+}
+
+void actr__node_forget_keys(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  memset(n->keys, 0, sizeof n->keys);
+  n->keys_forgotten = true;
+  g_mutex_unlock(&n->mu);
+}
+
+void actr__node_drop_replies(actr_node_t *n, unsigned count) {
+  g_mutex_lock(&n->mu);
+  n->drop_replies = count;
+  g_mutex_unlock(&n->mu);
 }
 
 void actr__node_pause_control(actr_node_t *n, bool paused) {
@@ -1001,9 +1893,22 @@ int actr_node_stats(actr_node_t *node, actr_node_stats_t *out) {
   return ACTR_OK;
 }
 
+static void drain_queue(actr_node_t *n) {
+  item_t *it;
+  while (n->q && (it = g_async_queue_try_pop(n->q))) {
+    if (it->env)
+      g_bytes_unref(it->env);
+    if (it->conn)
+      actr_ws_conn_unref(it->conn);
+    g_free(it);
+  }
+}
+
 void actr_node_free(actr_node_t *n) {
   if (!n)
     return;
+  if (n->ws_server) /* no accept after this */
+    actr_ws_server_close(n->ws_server);
   if (n->control) {
     actr__node_pause_control(n, false);
     item_t *it = g_new0(item_t, 1);
@@ -1011,40 +1916,30 @@ void actr_node_free(actr_node_t *n) {
     enqueue(n, it);
     g_thread_join(n->control);
   }
-  item_t *it;
-  while (n->q && (it = g_async_queue_try_pop(n->q))) {
-    if (it->env)
-      g_bytes_unref(it->env);
-    g_free(it);
-  }
-  /* Peers first (actr closes its peer connections before unregistering). */
-  for (unsigned i = 0; i < n->npeers; i++) {
-    peer_t *p = n->peers[i];
-    stop_link(p);
-    actr_signaling_free(p->sig);
-    g_ptr_array_unref(p->held_in);
-    g_ptr_array_unref(p->held_out);
-    g_mutex_clear(&p->mu);
-    g_cond_clear(&p->cond);
-    free(p);
-  }
+  drain_queue(n);
+  /* Destinations first (actr closes its peer connections before
+   * unregistering). */
+  for (unsigned i = 0; i < n->npeers; i++)
+    peer_free(n->peers[i]);
+  n->npeers = 0;
   actr__sig_client_free(n->sig); /* unregisters; no relay comes after it */
-  while (n->q && (it = g_async_queue_try_pop(n->q))) {
-    if (it->env)
-      g_bytes_unref(it->env);
-    g_free(it);
-  }
+  drain_queue(n);
+  actr_ws_server_free(n->ws_server);
   actr_credential_free(n->cred);
   if (n->old_creds)
     g_ptr_array_unref(n->old_creds);
   for (unsigned i = 0; n->calls && i < n->cfg.max_pending_calls; i++)
     actr_envelope_free(n->calls[i].response);
+  for (unsigned i = 0; n->seen && i < DEDUP_IDS; i++)
+    if (n->seen[i].reply)
+      g_bytes_unref(n->seen[i].reply);
   if (n->q)
     g_async_queue_unref(n->q);
   free(n->peers);
   free(n->calls);
   free(n->seen);
   free(n->abandoned);
+  free(n->ws_addrs);
   for (size_t i = 0; n->ice && i < n->cfg.ice_address_count; i++)
     g_free((char *)n->ice[i]);
   g_free(n->ice);
@@ -1052,6 +1947,7 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->signaling_url);
   g_free(n->realm_secret);
   g_free(n->turn_url);
+  g_free(n->ws_host);
   g_mutex_clear(&n->mu);
   g_cond_clear(&n->cond);
   actr_runtime_unref(n->rt);

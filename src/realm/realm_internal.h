@@ -5,6 +5,10 @@
 
 #include <stdbool.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <actr/ais.h>
 #include <actr/identity.h>
 
 #include "actr/actr.pb-c.h"
@@ -38,5 +42,43 @@ int actr__node_send_raw(struct actr_node *n, const actr_actor_id_t *target, cons
 /* Test hook: hold the node's control thread (relays then queue up, within
  * their bound) or let it go on. */
 void actr__node_pause_control(struct actr_node *n, bool paused);
+
+/* The AIS signing key that came with @cred (key id, 32-byte Ed25519 public
+ * key, transfer none); false when there is none. */
+bool actr__credential_signing_key(const actr_credential_t *cred, uint32_t *key_id,
+                                  const uint8_t **pub, size_t *len);
+
+/* ws_gate.c — identity of a direct WebSocket wire.
+ * actr__ws_gate_headers: the X-Actr-Source-ID (hex of the encoded ActrId
+ * @self) and X-Actr-Credential (base64 of @cred's AIdCredential) values;
+ * g_free both.  actr__ws_gate_check: verify them against the AIS key
+ * (@key_id, @pub) at Unix time @now: 0 and *@source, or the HTTP status to
+ * refuse with (400 malformed, 401 key / signature / expiry, 403 claims of
+ * another actor) and a reason in @why.  actr__ws_gate_key_id: the key id
+ * the credential names (ACTR_EDESERIALIZATION when it is malformed), to find
+ * the key before checking.  Any thread, no I/O. */
+int actr__ws_gate_headers(const actr_actor_id_t *self, const actr_credential_t *cred,
+                          char **source_hex, char **credential_b64);
+int actr__ws_gate_key_id(const char *credential_b64, uint32_t *key_id);
+int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint32_t key_id,
+                        const uint8_t *pub, size_t pub_len, uint64_t now,
+                        actr_actor_id_t *source, char *why, size_t why_size);
+
+/* Test hook: the next @count replies of @n are not sent; the wire each
+ * request came on is torn down instead (as if it died between the
+ * handler and the reply). */
+void actr__node_drop_replies(struct actr_node *n, unsigned count);
+
+/* Test hook: tear down @target's WebRTC wire (or, @websocket, the one we
+ * dialled), as if it had died. */
+int actr__node_kill_wire(struct actr_node *n, const actr_actor_id_t *target, bool websocket);
+
+/* Test hook: forget every AIS signing key the node knows (its own
+ * registration's included): the next direct WebSocket is refused and the
+ * key asked of actrix (GetSigningKeyRequest). */
+void actr__node_forget_keys(struct actr_node *n);
+
+/* Test hook: the direct WebSocket address discovery gave for @target. */
+int actr__node_ws_url(struct actr_node *n, const actr_actor_id_t *target, char *url, size_t size);
 
 #endif

@@ -554,7 +554,8 @@ static int server_error(const char *what, const Signaling__SignalingEnvelope *r)
 }
 
 int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *type, unsigned max,
-                              actr_actor_id_t *out, unsigned *n) {
+                              actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
+                              unsigned *n) {
   *n = 0;
   Actr__RouteCandidatesRequest rq = ACTR__ROUTE_CANDIDATES_REQUEST__INIT;
   Actr__RouteCandidatesRequest__NodeSelectionCriteria crit =
@@ -586,10 +587,45 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
                     er && er->message ? er->message : "no result");
   } else {
     const Actr__RouteCandidatesResponse__RouteCandidatesOk *ok = s->route_candidates_response->success;
-    for (size_t i = 0; i < ok->n_candidates && *n < max; i++)
-      if (actr__actor_id_from_pb(ok->candidates[i], &out[*n]) == ACTR_OK)
-        (*n)++;
+    for (size_t i = 0; i < ok->n_candidates && *n < max; i++) {
+      if (actr__actor_id_from_pb(ok->candidates[i], &out[*n]) != ACTR_OK)
+        continue;
+      if (ws_urls) { /* its direct WebSocket address, when it gave one (0.5) */
+        ws_urls[*n][0] = '\0';
+        for (size_t j = 0; j < ok->n_ws_address_map; j++) {
+          const Actr__WsAddressEntry *e = ok->ws_address_map[j];
+          actr_actor_id_t id;
+          if (e->ws_address && strlen(e->ws_address) < url_size &&
+              actr__actor_id_from_pb(e->candidate_id, &id) == ACTR_OK &&
+              actr_actor_id_equal(&id, &out[*n]))
+            snprintf(ws_urls[*n], url_size, "%s", e->ws_address);
+        }
+      }
+      (*n)++;
+    }
   }
+  actr__pb_free(&r->base);
+  return rc;
+}
+
+int actr__sig_client_signing_key(actr__sig_client_t *c, uint32_t key_id, uint8_t pub[32]) {
+  Signaling__GetSigningKeyRequest rq = SIGNALING__GET_SIGNING_KEY_REQUEST__INIT;
+  rq.key_id = key_id;
+  Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;
+  req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_GET_SIGNING_KEY_REQUEST;
+  req.get_signing_key_request = &rq;
+  Signaling__SignalingEnvelope *r;
+  int rc = actr__sig_client_request(c, &req, 0, &r);
+  if (rc != ACTR_OK)
+    return rc;
+  const Signaling__SignalingToActr *s = to_actr(r);
+  if (!s || s->payload_case != SIGNALING__SIGNALING_TO_ACTR__PAYLOAD_GET_SIGNING_KEY_RESPONSE)
+    rc = server_error("signing key", r);
+  else if (s->get_signing_key_response->key_id != key_id ||
+           s->get_signing_key_response->pubkey.len != 32)
+    rc = actr__fail(ACTR_EPROTOCOL, "signing key: another key id or not 32 bytes");
+  else
+    memcpy(pub, s->get_signing_key_response->pubkey.data, 32);
   actr__pb_free(&r->base);
   return rc;
 }

@@ -75,10 +75,19 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay);
 
 /* actr__sig_client_discover: RouteCandidatesRequest for @type, at most
- * @max candidates into @out; *@n how many.  Codes of request, and
+ * @max candidates into @out; *@n how many.  With @ws_urls (nullable, @max
+ * rows of @url_size = 256 bytes), each candidate's direct WebSocket
+ * address from ws_address_map ("" when none).  Codes of request, and
  * ACTR_ENO_ROUTE when actrix answered with an error. */
 int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *type, unsigned max,
-                              actr_actor_id_t *out, unsigned *n);
+                              actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
+                              unsigned *n);
+
+/* actr__sig_client_signing_key: GetSigningKeyRequest for @key_id; the
+ * 32-byte Ed25519 key into @pub.  Codes of request, ACTR_EPROTOCOL (an
+ * answer of another key or size), ACTR_ENO_ROUTE and others of an error
+ * answer (actrix: 404 for an unknown key). */
+int actr__sig_client_signing_key(actr__sig_client_t *c, uint32_t key_id, uint8_t pub[32]);
 
 void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out);
 

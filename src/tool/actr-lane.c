@@ -61,7 +61,7 @@ static void usage(FILE *f) {
           "                                          send to a serve peer, check every echo\n"
           "       actr-lane node --ais URL --signaling URL --realm N --type MFR:NAME:VERSION --echo\n"
           "                      [--actr-version 0.3|0.5] [--realm-secret S] [--ice-address IP]...\n"
-          "                      [--turn turn:HOST:PORT]\n"
+          "                      [--turn turn:HOST:PORT] [--ws-listen HOST]\n"
           "                                          an actr node answering every request\n"
           "       actr-lane call --ais URL --signaling URL --realm N --type MFR:NAME:VERSION\n"
           "                      --target MFR:NAME:VERSION --route KEY --size BYTES --count N\n"

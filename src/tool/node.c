@@ -15,7 +15,7 @@
 #define MAX_ICE 8
 
 typedef struct node_args {
-  const char *ais, *signaling, *type, *target, *route, *secret, *turn;
+  const char *ais, *signaling, *type, *target, *route, *secret, *turn, *ws_listen;
   uint32_t realm;
   bool echo, realm_set;
   actr_node_dialect_t dialect;
@@ -81,6 +81,8 @@ static int parse(const char *cmd, int argc, char **argv, node_args_t *a) {
       a->interval_ms = (int)u;
     else if (strcmp(o, "--actr-version") == 0 && (strcmp(v, "0.5") == 0 || strcmp(v, "0.3") == 0))
       a->dialect = v[2] == '3' ? ACTR_NODE_DIALECT_03 : ACTR_NODE_DIALECT_05;
+    else if (strcmp(o, "--ws-listen") == 0) /* direct WebSocket wire (issue 11) */
+      a->ws_listen = v;
     else if (strcmp(o, "--ice-address") == 0 && a->nice < MAX_ICE)
       a->ice[a->nice++] = v;
     else {
@@ -108,6 +110,7 @@ static actr_node_t *start(const char *cmd, const node_args_t *a, actr_runtime_t 
   cfg.realm_secret = a->secret;
   cfg.turn_url = a->turn; /* with the TURN credential AIS gives */
   cfg.dialect = a->dialect;
+  cfg.ws_listen_host = a->ws_listen; /* any free port, registered with AIS */
   /* ICE on the given addresses; with none, on 127.0.0.1 when actrix is on
    * loopback (as `send` does for its URL), else on every interface. */
   static const char *const lo[] = {"127.0.0.1"};
