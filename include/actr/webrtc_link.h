@@ -28,7 +28,7 @@ extern "C" {
 
 /** actr_webrtc_link_t: one DataChannel lane per payload type over a peer
  * connection (one owner: actr_webrtc_link_free). */
-typedef struct actr_rtc_link actr_webrtc_link_t;
+typedef struct actr_webrtc_link actr_webrtc_link_t;
 
 /** actr_webrtc_link_config_t: zero fields take the defaults. */
 typedef struct actr_webrtc_link_config {

@@ -49,7 +49,7 @@ typedef struct rtc_port {
   bool opening; /* the offerer has asked for a channel */
 } rtc_port_t;
 
-struct actr_rtc_link {
+struct actr_webrtc_link {
   actr_runtime_t *rt;
   actr_signaling_t *sig;
   bool offerer;
