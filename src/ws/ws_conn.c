@@ -8,7 +8,8 @@
  * masked on the client — is built with its one copy outside any lock, then
  * queued under tx_mu; a sender waits on tx_cond while the queue holds
  * outbound_queue_bytes.  Only the sender that finds the I/O side idle wakes
- * it (kick_src's ready time; thread-safe, one eventfd write).  The I/O
+ * it (kick_w, the runtime hub's wake-up list; thread-safe, one eventfd
+ * write).  The I/O
  * thread takes the whole queue at once and writes it with one sendmsg per
  * up to WRITE_VECS frames; when the socket is full it waits for POLLOUT.
  *
@@ -17,7 +18,7 @@
  * storage (readv with a small spill area for what follows), so large
  * messages are not copied in user space.  Each whole message is decoded
  * (SPEC §1.4) and queued for its type; if that queue is full, the message
- * is held and the socket source is removed (reading stops; TCP pushes the
+ * is held and the socket watch is removed (reading stops; TCP pushes the
  * peer back) until a consumer has drained the queue to half, which invokes
  * resume on the I/O thread.  Nothing polls or sleeps.
  *
@@ -308,39 +309,63 @@ static gboolean on_stream_in(GObject *s, gpointer p) {
   return G_SOURCE_CONTINUE;
 }
 
+static void drop_source(GSource **s);
+static gboolean on_writable(actr_ws_conn_t *c);
+
+/* ---- hub watches (issue 13: scale) ----
+ * A plain socket's input and output, the senders' wake-up and the
+ * keepalive tick are watches of the runtime's hub (runtime/hub.h), not
+ * GSources of their own: an idle connection then costs the loop nothing
+ * per iteration, however many there are.  TLS streams keep their pollable
+ * sources (GnuTLS may hold decrypted bytes the socket does not show). */
+
+static void on_sock_in_w(void *p) { on_sock_in(NULL, G_IO_IN, p); }
+static void on_sock_out_w(void *p) { on_writable(p); }
+
+static bool out_waiting(const actr_ws_conn_t *c) { return c->out_src || c->out_w; }
+
+static void drop_out(actr_ws_conn_t *c) {
+  drop_source(&c->out_src);
+  actr__watch_drop(&c->out_w);
+}
+
+/* ---- end of hub watches ---- */
+
 static gboolean on_writable(actr_ws_conn_t *c) {
   enter(c);
-  if (c->out_src) {
-    g_source_destroy(c->out_src);
-    g_source_unref(c->out_src);
-    c->out_src = NULL;
-  }
+  drop_out(c);
   flush(c);
   leave(c);
   return G_SOURCE_REMOVE;
 }
 
-static gboolean on_sock_out(GSocket *s, GIOCondition cond, gpointer p) { return on_writable(p); }
 static gboolean on_stream_out(GObject *s, gpointer p) { return on_writable(p); }
 
-static GSource *io_source(actr_ws_conn_t *c, bool out) {
-  GSource *src;
-  if (c->tls) {
-    if (out) {
-      src = g_pollable_output_stream_create_source(
-          G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream)), NULL);
-      g_source_set_callback(src, G_SOURCE_FUNC(on_stream_out), c, NULL);
-    } else {
-      src = g_pollable_input_stream_create_source(
-          G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream)), NULL);
-      g_source_set_callback(src, G_SOURCE_FUNC(on_stream_in), c, NULL);
+/* io_watch: wait for @c's socket to be readable (@out false) or writable:
+ * a hub watch for a plain socket, a pollable source for TLS. */
+static void io_watch(actr_ws_conn_t *c, bool out) {
+  if (!c->tls) {
+    actr__watch_t *w = actr__watch_fd(actr__runtime_hub(c->rt), g_socket_get_fd(c->sock), out,
+                                      out ? on_sock_out_w : on_sock_in_w, c);
+    if (!w) {
+      actr__ws_conn_teardown(c, ACTR_ERESOURCE_EXHAUSTED, "cannot watch the socket (epoll)");
+      return;
     }
+    *(out ? &c->out_w : &c->in_w) = w;
+    return;
+  }
+  GSource *src;
+  if (out) {
+    src = g_pollable_output_stream_create_source(
+        G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream)), NULL);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_stream_out), c, NULL);
   } else {
-    src = g_socket_create_source(c->sock, out ? G_IO_OUT : G_IO_IN, NULL);
-    g_source_set_callback(src, G_SOURCE_FUNC(out ? on_sock_out : on_sock_in), c, NULL);
+    src = g_pollable_input_stream_create_source(
+        G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream)), NULL);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_stream_in), c, NULL);
   }
   g_source_attach(src, c->ctx);
-  return src;
+  *(out ? &c->out_src : &c->in_src) = src;
 }
 
 static void drop_source(GSource **s) {
@@ -352,11 +377,14 @@ static void drop_source(GSource **s) {
 }
 
 static void watch_input(actr_ws_conn_t *c) {
-  if (!c->in_src && atomic_load(&c->state) != WS_CLOSED)
-    c->in_src = io_source(c, false);
+  if (!c->in_src && !c->in_w && atomic_load(&c->state) != WS_CLOSED)
+    io_watch(c, false);
 }
 
-static void unwatch_input(actr_ws_conn_t *c) { drop_source(&c->in_src); }
+static void unwatch_input(actr_ws_conn_t *c) {
+  drop_source(&c->in_src);
+  actr__watch_drop(&c->in_w);
+}
 
 /* ---- outbound ---- */
 
@@ -572,7 +600,7 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
       /* The I/O side is idle: wake it.  Thread-safe (takes the context
        * lock, writes the context's wakeup fd once). */
       c->tx_active = true;
-      g_source_set_ready_time(c->kick_src, 0);
+      actr__watch_kick(c->kick_w);
     }
   }
   g_mutex_unlock(&c->tx_mu);
@@ -599,18 +627,10 @@ int actr_ws_conn_send_message(actr_ws_conn_t *c, bool text, const void *data, si
   return actr__ws_conn_send(c, text ? -2 : -1, data, len, timeout_ms, NULL);
 }
 
-static gboolean kick_dispatch(GSource *s, GSourceFunc cb, gpointer p) {
-  g_source_set_ready_time(s, -1);
-  return cb(p);
-}
-
-static GSourceFuncs kick_funcs = {NULL, NULL, kick_dispatch, NULL, NULL, NULL};
-
-static gboolean on_kick(gpointer p) {
+static void on_kick(void *p) {
   enter(p);
   flush(p);
   leave(p);
-  return G_SOURCE_CONTINUE;
 }
 
 static void after_drained(actr_ws_conn_t *c);
@@ -623,7 +643,7 @@ static void flush(actr_ws_conn_t *c) {
   for (;;) {
     if (atomic_load(&c->state) == WS_CLOSED)
       return;
-    if (c->out_src)
+    if (out_waiting(c))
       return; /* waiting for POLLOUT */
     if (!c->io_head && !c->close_queued) {
       g_mutex_lock(&c->tx_mu);
@@ -659,7 +679,7 @@ static void flush(actr_ws_conn_t *c) {
     GError *err = NULL;
     gssize n = io_write(c, v, nv, &err);
     if (n == IO_WOULD_BLOCK) {
-      c->out_src = io_source(c, true);
+      io_watch(c, true);
       return;
     }
     if (n < 0) {
@@ -796,14 +816,14 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   if (prev == WS_CLOSED)
     return;
   /* Senders first: once tx_closed is set under tx_mu none of them will
-   * touch kick_src, which is destroyed just below. */
+   * touch kick_w, which is dropped just below. */
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = true;
   g_mutex_unlock(&c->tx_mu);
-  drop_source(&c->in_src);
-  drop_source(&c->out_src);
-  drop_source(&c->kick_src);
-  drop_source(&c->ping_src);
+  unwatch_input(c);
+  drop_out(c);
+  actr__watch_drop(&c->kick_w);
+  actr__watch_drop(&c->ping_w);
   drop_source(&c->timer_src);
   if (c->cancel)
     g_cancellable_cancel(c->cancel);
@@ -884,11 +904,10 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
 /* ---- keepalive ---- */
 
 static gboolean ping_timer(actr_ws_conn_t *c);
-static gboolean on_ping_timer(gpointer p) {
+static void on_ping_timer(void *p) {
   enter(p);
-  gboolean r = ping_timer(p);
+  ping_timer(p); /* a teardown in it drops ping_w */
   leave(p);
-  return r;
 }
 
 #ifndef TCP_RTO_MAX_MS
@@ -939,7 +958,7 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
       c->ping_outstanding = false;
-    } else if (interval_passed && !c->paused && !c->out_src) {
+    } else if (interval_passed && !c->paused && !out_waiting(c)) {
       /* Nothing at all came back for a whole interval although we were
        * reading and our writes were going through: the peer is gone.
        * (While our own reading is paused, or TCP is pushing back, silence
@@ -987,17 +1006,17 @@ static void open_stream(actr_ws_conn_t *c) {
   c->rbuf = g_realloc(c->rbuf, c->rbuf_size);
   atomic_store(&c->state, WS_OPEN);
   drop_source(&c->timer_src);
-  c->kick_src = g_source_new(&kick_funcs, sizeof(GSource));
-  g_source_set_callback(c->kick_src, on_kick, c, NULL);
-  g_source_attach(c->kick_src, c->ctx);
+  c->kick_w = actr__watch_kick_new(actr__runtime_hub(c->rt), on_kick, c);
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = false;
   g_mutex_unlock(&c->tx_mu);
   c->last_rx_us = g_get_monotonic_time();
   if (c->cfg.ping_interval_ms > 0) {
-    c->ping_src = g_timeout_source_new((guint)MAX(c->cfg.ping_interval_ms / 2, 1));
-    g_source_set_callback(c->ping_src, on_ping_timer, c, NULL);
-    g_source_attach(c->ping_src, c->ctx);
+    /* Coalesced with the other connections' ticks (hub.h): never more
+     * than a sixteenth of an interval early over two ticks, as the
+     * interval_passed check of ping_timer allows. */
+    c->ping_w = actr__watch_every(actr__runtime_hub(c->rt),
+                                  (unsigned)MAX(c->cfg.ping_interval_ms / 2, 1), on_ping_timer, c);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <actr/websocket.h>
 
+#include "hub.h"
 #include "ws_frame.h"
 #include "ws_pool.h"
 
@@ -69,7 +70,10 @@ struct actr_ws_conn {
   GSocket *sock;
   bool tls;
   GCancellable *cancel;
-  GSource *in_src, *out_src, *kick_src, *ping_src, *timer_src;
+  GSource *in_src, *out_src, *timer_src; /* TLS streams' sources; handshake/close timer */
+  /* The runtime's hub (hub.h): a plain socket's input and output, the
+   * sender's wake-up, the keepalive tick; no source per connection. */
+  actr__watch_t *in_w, *out_w, *kick_w, *ping_w;
   uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
   size_t rbuf_size, rpos, rend;
   bool after_large; /* the last message was large: read small until the next header */
