@@ -569,6 +569,14 @@ int main(int argc, char **argv) {
     return 0;
   }
 #endif
+  if (argc > 2 && strcmp(argv[1], "rtt-lane") == 0) { /* for profiling: lane round trips only */
+    int n = atoi(argv[2]);
+    double *v = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    ws_rtt(v, n, argc > 3 && strcmp(argv[3], "lend") == 0);
+    printf("lane rtt p50 %.1f us\n", bench_median(v, n) * 1e6);
+    free(v);
+    return 0;
+  }
   if (argc > 1 && strcmp(argv[1], "rtt") == 0) {
     double p50, p99, lp50, lp99, tp50, tt50, ratio[PARTS];
     ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, ratio);

@@ -44,14 +44,16 @@ struct actr__hub {
   GMutex mu;
   int epfd;
   GSource *src;
+  GMainContext *ctx;
+  gpointer epfd_tag;
   GHashTable *fds; /* fd -> fd_rec_t */
   actr__watch_t **heap;
   size_t heap_len, heap_cap;
   actr__watch_t *kick_head, *kick_tail;
   actr__watch_t *grave;
   fd_rec_t *grave_recs;
-  gint64 ready; /* the source's ready time, as last set */
-  GPtrArray *due; /* dispatch only */
+  GPtrArray *due; /* dispatch only, outermost */
+  int depth;      /* dispatches in progress (a callback may iterate the loop) */
 };
 
 /* ---- the timer heap (under mu) ---- */
@@ -116,14 +118,49 @@ static gint64 next_due(const actr__watch_t *w, gint64 now) {
   return (x + w->grid - 1) / w->grid * w->grid;
 }
 
-/* update_ready_locked: the source's ready time from the kick list and the
- * earliest timer (a GLib call only when it changes). */
-static void update_ready_locked(actr__hub_t *h) {
-  gint64 want = h->kick_head ? 0 : h->heap_len ? h->heap[0]->due : -1;
-  if (want != h->ready) {
-    h->ready = want;
-    g_source_set_ready_time(h->src, want);
+/* Lock order: the context's lock (held by GLib around prepare and check)
+ * before mu.  So nothing calls into GLib with mu held; a kick or a new
+ * timer from another thread wakes the context after letting mu go
+ * (g_main_context_wakeup takes no lock).  No ready time is set: that would
+ * wake the loop from its own thread after every dispatch (GLib signals its
+ * wakeup fd on every g_source_set_ready_time), one extra iteration and two
+ * syscalls per message. */
+
+/* hub_prepare / hub_check: ready when kicked or a timer is due; the poll's
+ * timeout is the earliest timer's.  The epoll fd's readiness GLib sees by
+ * itself (a unix fd of the source). */
+static gboolean hub_prepare(GSource *s, gint *timeout) {
+  actr__hub_t *h = ((hub_source_t *)s)->hub;
+  gboolean ready = FALSE;
+  *timeout = -1;
+  g_mutex_lock(&h->mu);
+  if (h->kick_head) {
+    ready = TRUE;
+  } else if (h->heap_len) {
+    gint64 left = h->heap[0]->due - g_source_get_time(s);
+    if (left <= 0)
+      ready = TRUE;
+    else
+      *timeout = (gint)MIN((left + 999) / 1000, G_MAXINT);
   }
+  g_mutex_unlock(&h->mu);
+  if (ready)
+    *timeout = 0;
+  return ready;
+}
+
+static gboolean hub_check(GSource *s) {
+  actr__hub_t *h = ((hub_source_t *)s)->hub;
+  g_mutex_lock(&h->mu);
+  gboolean ready = h->kick_head || (h->heap_len && h->heap[0]->due <= g_source_get_time(s));
+  g_mutex_unlock(&h->mu);
+  return ready || (g_source_query_unix_fd(s, h->epfd_tag) & G_IO_IN);
+}
+
+/* wake: another thread changed what prepare would answer. */
+static void wake(actr__hub_t *h) {
+  if (!g_main_context_is_owner(h->ctx))
+    g_main_context_wakeup(h->ctx);
 }
 
 /* ---- dispatch ---- */
@@ -154,9 +191,13 @@ static gboolean hub_dispatch(GSource *s, GSourceFunc cb, gpointer data) {
   (void)cb;
   (void)data;
   actr__hub_t *h = ((hub_source_t *)s)->hub;
-  GPtrArray *due = h->due;
+  /* A callback iterating the loop dispatches this source again (it may
+   * recurse, see actr__hub_new): the inner one uses its own list and frees
+   * no graveyard, whose watches the outer one may still name. */
+  GPtrArray *due = h->depth++ ? g_ptr_array_new() : h->due;
   g_mutex_lock(&h->mu);
-  bury_graveyard(h);
+  if (h->depth == 1)
+    bury_graveyard(h);
   gint64 now = g_get_monotonic_time();
   for (actr__watch_t *w = h->kick_head; w; w = w->next) {
     w->kicked = false;
@@ -171,7 +212,11 @@ static gboolean hub_dispatch(GSource *s, GSourceFunc cb, gpointer data) {
   g_mutex_unlock(&h->mu);
 
   struct epoll_event ev[EVENTS_PER_DISPATCH];
-  int n = epoll_wait(h->epfd, ev, EVENTS_PER_DISPATCH, 0);
+  /* Only when the poll saw the epoll fd readable: a dispatch for a kick
+   * or a timer alone makes no syscall. */
+  int n = g_source_query_unix_fd(s, h->epfd_tag) & G_IO_IN
+              ? epoll_wait(h->epfd, ev, EVENTS_PER_DISPATCH, 0)
+              : 0;
   for (int i = 0; i < n; i++) {
     fd_rec_t *r = ev[i].data.ptr;
     uint32_t e = ev[i].events;
@@ -194,13 +239,16 @@ static gboolean hub_dispatch(GSource *s, GSourceFunc cb, gpointer data) {
       heap_push(h, w);
     }
   }
-  g_ptr_array_set_size(due, 0);
-  update_ready_locked(h);
   g_mutex_unlock(&h->mu);
+  if (due == h->due)
+    g_ptr_array_set_size(due, 0);
+  else
+    g_ptr_array_free(due, TRUE);
+  h->depth--;
   return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs hub_funcs = {NULL, NULL, hub_dispatch, NULL, NULL, NULL};
+static GSourceFuncs hub_funcs = {hub_prepare, hub_check, hub_dispatch, NULL, NULL, NULL};
 
 actr__hub_t *actr__hub_new(GMainContext *ctx) {
   int epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -211,11 +259,17 @@ actr__hub_t *actr__hub_new(GMainContext *ctx) {
   h->epfd = epfd;
   h->fds = g_hash_table_new(g_direct_hash, g_direct_equal);
   h->due = g_ptr_array_new();
-  h->ready = -1;
+  h->ctx = ctx;
   h->src = g_source_new(&hub_funcs, sizeof(hub_source_t));
   ((hub_source_t *)h->src)->hub = h;
   g_source_set_name(h->src, "actr hub");
-  g_source_add_unix_fd(h->src, epfd, G_IO_IN);
+  h->epfd_tag = g_source_add_unix_fd(h->src, epfd, G_IO_IN);
+  /* GLib blocks a source that cannot recurse while it dispatches: it takes
+   * its fds out of the poll set and puts them back, and each of the two
+   * signals the context's wakeup fd -- two eventfd writes and one more
+   * loop iteration per dispatch, i.e. per message.  This one may recurse
+   * (hub_dispatch allows it), so it is never blocked. */
+  g_source_set_can_recurse(h->src, TRUE);
   g_source_attach(h->src, ctx);
   return h;
 }
@@ -290,8 +344,8 @@ actr__watch_t *actr__watch_every(actr__hub_t *h, unsigned period_ms, actr__watch
   g_mutex_lock(&h->mu);
   w->due = next_due(w, g_get_monotonic_time());
   heap_push(h, w);
-  update_ready_locked(h);
   g_mutex_unlock(&h->mu);
+  wake(h);
   return w;
 }
 
@@ -301,18 +355,21 @@ actr__watch_t *actr__watch_kick_new(actr__hub_t *h, actr__watch_fn fn, void *use
 
 void actr__watch_kick(actr__watch_t *w) {
   actr__hub_t *h = w->hub;
+  bool first = false;
   g_mutex_lock(&h->mu);
   if (!w->kicked && !atomic_load(&w->dead)) {
     w->kicked = true;
     w->next = NULL;
+    first = h->kick_head == NULL; /* else a wake-up is on its way already */
     if (h->kick_tail)
       h->kick_tail->next = w;
     else
       h->kick_head = w;
     h->kick_tail = w;
-    update_ready_locked(h);
   }
   g_mutex_unlock(&h->mu);
+  if (first)
+    wake(h);
 }
 
 void actr__watch_drop(actr__watch_t **wp) {
@@ -365,6 +422,5 @@ void actr__watch_drop(actr__watch_t **wp) {
    * list: only the flag stops it; it is freed at the next dispatch. */
   w->next = h->grave;
   h->grave = w;
-  update_ready_locked(h);
   g_mutex_unlock(&h->mu);
 }
