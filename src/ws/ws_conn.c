@@ -1349,7 +1349,6 @@ static void process_input(actr_ws_conn_t *c) {
 
 static void process_input_body(actr_ws_conn_t *c) {
   int budget = READS_PER_DISPATCH;
-  bool drained = false; /* issue 13: a plain socket's last read came back short */
   while (atomic_load(&c->state) != WS_CLOSED) {
     if (c->paused)
       return;
@@ -1382,11 +1381,7 @@ static void process_input_body(actr_ws_conn_t *c) {
     }
     if (c->close_received || c->fail_after_close || atomic_load(&c->state) == WS_CLOSED)
       return;
-    /* A short read emptied the socket: its watch is level-triggered, so
-     * whatever comes next is seen there; reading again now would only get
-     * EAGAIN (one syscall per message saved).  Not for TLS: GnuTLS may
-     * hold decrypted bytes the socket does not show. */
-    if (budget-- == 0 || drained) {
+    if (budget-- == 0) {
       watch_input(c);
       return;
     }
@@ -1430,7 +1425,6 @@ static void process_input_body(actr_ws_conn_t *c) {
       return;
     }
     c->last_rx_us = g_get_monotonic_time();
-    drained = !c->tls && (size_t)n < v[0].size + (nv > 1 ? v[1].size : 0);
     if (direct) {
       size_t d = (size_t)n < want ? (size_t)n : want;
       c->rend = (size_t)n - d;
