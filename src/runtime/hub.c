@@ -52,6 +52,12 @@ struct actr__hub {
   actr__watch_t *kick_head, *kick_tail;
   actr__watch_t *grave;
   fd_rec_t *grave_recs;
+  /* What prepare and check read on every loop iteration, without mu (a
+   * mutex there cost the WebRTC loops, which iterate once per packet):
+   * whether kicks wait, the earliest timer's due time (G_MAXINT64: none).
+   * Written under mu. */
+  atomic_bool kicks_waiting;
+  _Atomic gint64 first_due;
   GPtrArray *due; /* dispatch only, outermost */
   int depth;      /* dispatches in progress (a callback may iterate the loop) */
 };
@@ -92,6 +98,10 @@ static void sift_down(actr__hub_t *h, size_t i) {
   heap_set(h, i, w);
 }
 
+static void heap_changed(actr__hub_t *h) {
+  atomic_store(&h->first_due, h->heap_len ? h->heap[0]->due : G_MAXINT64);
+}
+
 static void heap_push(actr__hub_t *h, actr__watch_t *w) {
   if (h->heap_len == h->heap_cap) {
     h->heap_cap = h->heap_cap ? 2 * h->heap_cap : 16;
@@ -99,17 +109,19 @@ static void heap_push(actr__hub_t *h, actr__watch_t *w) {
   }
   heap_set(h, h->heap_len++, w);
   sift_up(h, h->heap_len - 1);
+  heap_changed(h);
 }
 
 static void heap_remove(actr__hub_t *h, actr__watch_t *w) {
   size_t i = (size_t)w->heap_idx;
   w->heap_idx = -1;
   actr__watch_t *last = h->heap[--h->heap_len];
-  if (i == h->heap_len)
-    return;
-  heap_set(h, i, last);
-  sift_down(h, i);
-  sift_up(h, (size_t)last->heap_idx);
+  if (i < h->heap_len) {
+    heap_set(h, i, last);
+    sift_down(h, i);
+    sift_up(h, (size_t)last->heap_idx);
+  }
+  heap_changed(h);
 }
 
 /* next_due: the grid point at or after now + period - grid/2. */
@@ -118,10 +130,9 @@ static gint64 next_due(const actr__watch_t *w, gint64 now) {
   return (x + w->grid - 1) / w->grid * w->grid;
 }
 
-/* Lock order: the context's lock (held by GLib around prepare and check)
- * before mu.  So nothing calls into GLib with mu held; a kick or a new
- * timer from another thread wakes the context after letting mu go
- * (g_main_context_wakeup takes no lock).  No ready time is set: that would
+/* Nothing calls into GLib with mu held (prepare and check take no lock,
+ * they read two atomics); a kick or a new timer from another thread wakes
+ * the context after letting mu go.  No ready time is set: that would
  * wake the loop from its own thread after every dispatch (GLib signals its
  * wakeup fd on every g_source_set_ready_time), one extra iteration and two
  * syscalls per message. */
@@ -131,30 +142,28 @@ static gint64 next_due(const actr__watch_t *w, gint64 now) {
  * itself (a unix fd of the source). */
 static gboolean hub_prepare(GSource *s, gint *timeout) {
   actr__hub_t *h = ((hub_source_t *)s)->hub;
-  gboolean ready = FALSE;
   *timeout = -1;
-  g_mutex_lock(&h->mu);
-  if (h->kick_head) {
-    ready = TRUE;
-  } else if (h->heap_len) {
-    gint64 left = h->heap[0]->due - g_source_get_time(s);
-    if (left <= 0)
-      ready = TRUE;
-    else
-      *timeout = (gint)MIN((left + 999) / 1000, G_MAXINT);
-  }
-  g_mutex_unlock(&h->mu);
-  if (ready)
+  if (atomic_load(&h->kicks_waiting)) {
     *timeout = 0;
-  return ready;
+    return TRUE;
+  }
+  gint64 due = atomic_load(&h->first_due);
+  if (due == G_MAXINT64)
+    return FALSE;
+  gint64 left = due - g_source_get_time(s);
+  if (left <= 0) {
+    *timeout = 0;
+    return TRUE;
+  }
+  *timeout = (gint)MIN((left + 999) / 1000, G_MAXINT);
+  return FALSE;
 }
 
 static gboolean hub_check(GSource *s) {
   actr__hub_t *h = ((hub_source_t *)s)->hub;
-  g_mutex_lock(&h->mu);
-  gboolean ready = h->kick_head || (h->heap_len && h->heap[0]->due <= g_source_get_time(s));
-  g_mutex_unlock(&h->mu);
-  return ready || (g_source_query_unix_fd(s, h->epfd_tag) & G_IO_IN);
+  if (atomic_load(&h->kicks_waiting) || atomic_load(&h->first_due) <= g_source_get_time(s))
+    return TRUE;
+  return (g_source_query_unix_fd(s, h->epfd_tag) & G_IO_IN) != 0;
 }
 
 /* wake: another thread changed what prepare would answer. */
@@ -204,6 +213,7 @@ static gboolean hub_dispatch(GSource *s, GSourceFunc cb, gpointer data) {
     g_ptr_array_add(due, w);
   }
   h->kick_head = h->kick_tail = NULL;
+  atomic_store(&h->kicks_waiting, false);
   while (h->heap_len && h->heap[0]->due <= now) {
     actr__watch_t *w = h->heap[0];
     heap_remove(h, w);
@@ -259,6 +269,8 @@ actr__hub_t *actr__hub_new(GMainContext *ctx) {
   h->epfd = epfd;
   h->fds = g_hash_table_new(g_direct_hash, g_direct_equal);
   h->due = g_ptr_array_new();
+  atomic_init(&h->kicks_waiting, false);
+  atomic_init(&h->first_due, G_MAXINT64);
   h->ctx = ctx;
   h->src = g_source_new(&hub_funcs, sizeof(hub_source_t));
   ((hub_source_t *)h->src)->hub = h;
@@ -366,6 +378,7 @@ void actr__watch_kick(actr__watch_t *w) {
     else
       h->kick_head = w;
     h->kick_tail = w;
+    atomic_store(&h->kicks_waiting, true);
   }
   g_mutex_unlock(&h->mu);
   if (first)
@@ -412,6 +425,7 @@ void actr__watch_drop(actr__watch_t **wp) {
             h->kick_head = k->next;
           if (h->kick_tail == k)
             h->kick_tail = prev;
+          atomic_store(&h->kicks_waiting, h->kick_head != NULL);
           break;
         }
       w->kicked = false;
