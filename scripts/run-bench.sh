@@ -38,7 +38,7 @@ if [ -n "$raw64" ] && [ -n "$raw_rtt" ] && [ -n "$lane1m" ] && [ -n "$lane_rtt" 
   }'
 fi
 echo "== scale: idle WebSocket connections on one serve, WebRTC peer connections in one runtime"
-keep "$out/scale" build/bench/bench_scale --serve build/src/tool/actr-lane
+keep "$out/scale" tests/rtc/netns-run.sh build/bench/bench_scale --serve build/src/tool/actr-lane
 echo "== goals (issue 13): median ratio of interleaved rounds, its spread, the goal"
 cat "$out"/inproc "$out"/frag "$out"/ws "$out"/raw "$out"/lane "$out"/scale 2>/dev/null |
   awk '$1 == "GOAL" { printf "%-34s %8s  goal %s %-5s  %-5s  (%s rounds, spread %s)\n", $2, $3, $4, $5, $6, $8, $10 }'
