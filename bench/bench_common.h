@@ -3,6 +3,7 @@
 #ifndef ACTR_BENCH_COMMON_H
 #define ACTR_BENCH_COMMON_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -33,6 +34,37 @@ static inline int bench_cmp_double(const void *a, const void *b) {
 static inline double bench_median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
   return v[n / 2];
+}
+
+/* Goals (issue 13): each goal is a ratio measured in one run, the two sides
+ * interleaved (A, B, A, B, ...: at least BENCH_GOAL_ROUNDS rounds), so that
+ * the machine's moods hit both alike.  bench_goal prints one line
+ *
+ *   GOAL <name> <median ratio> <op> <goal> PASS|SHORT rounds <n> spread <min>..<max>
+ *
+ * (op ">=" when more is better, "<=" when less is); scripts/run-bench.sh
+ * repeats every GOAL line of the run at its end.  A goal that is not a
+ * ratio (CPU seconds per GB) goes through the same line with its value. */
+#define BENCH_GOAL_ROUNDS 5
+
+static inline void bench_goal(const char *name, const double *ratios, int n, const char *op,
+                              double goal) {
+  double *v = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  if (!v || n <= 0) {
+    free(v);
+    return;
+  }
+  for (int i = 0; i < n; i++)
+    v[i] = ratios[i];
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+  /* The median of an even count: the mean of the middle two. */
+  double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  bool more = op[0] == '>';
+  bool pass = more ? med >= goal : med <= goal;
+  printf("GOAL %s %.3f %s %g %s rounds %d spread %.3f..%.3f\n", name, med, op, goal,
+         pass ? "PASS" : "SHORT", n, v[0], v[n - 1]);
+  fflush(stdout);
+  free(v);
 }
 
 #endif

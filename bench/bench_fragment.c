@@ -39,7 +39,7 @@
 
 #define WARMUP_S 0.2
 #define SLICE_S 0.2 /* frag and memcpy alternate in slices: 5 each, ~1 s */
-#define SLICES 5
+#define SLICES BENCH_GOAL_ROUNDS
 
 static const size_t default_sizes[] = {1024, 64 * 1024, 1024 * 1024, 16 * 1024 * 1024};
 
@@ -173,11 +173,12 @@ static int bench_size(size_t size) {
   run_for(&c, RUN_MEMCPY, WARMUP_S);
   run_for(&c, RUN_BATCH, WARMUP_S / 2);
 
-  double stream[SLICES], copy[SLICES], batch[SLICES];
+  double stream[SLICES], copy[SLICES], batch[SLICES], ratio[SLICES];
   for (int i = 0; i < SLICES; i++) {
     stream[i] = run_for(&c, RUN_STREAM, SLICE_S);
     copy[i] = run_for(&c, RUN_MEMCPY, SLICE_S);
     batch[i] = run_for(&c, RUN_BATCH, SLICE_S / 2);
+    ratio[i] = stream[i] / copy[i]; /* each slice against the memcpy slice beside it */
   }
   double fs = bench_median(stream, SLICES), mc = bench_median(copy, SLICES),
          fb = bench_median(batch, SLICES);
@@ -191,6 +192,9 @@ static int bench_size(size_t size) {
          "GB/s)  memcpy %7.2f GB/s  ratio %.2fx\n",
          name, (unsigned)total, total == 1 ? " " : "s", fs / 1e9, fb / 1e9, mc / 1e9, fs / mc);
   fflush(stdout);
+  /* Issue 13, point 6: fragment + reassemble 1 MiB at >= 0.5x memcpy. */
+  if (size == 1024 * 1024)
+    bench_goal("frag.1m.vs_memcpy", ratio, SLICES, ">=", 0.5);
 
   actr__reassembly_free(c.r);
   free(c.frames);

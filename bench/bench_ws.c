@@ -16,8 +16,10 @@
 #include <glib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,7 +34,7 @@
 
 #include "bench_common.h"
 
-#define RUNS 5
+#define RUNS BENCH_GOAL_ROUNDS
 #define RTT_ROUNDS 20000
 
 static size_t count_for(size_t size) { return size >= 65536 ? 16384 : 300000; }
@@ -171,22 +173,37 @@ static void ws_rtt(double *s, int rounds, bool lend_loop) {
 }
 
 /* ws_rtt_both: the round trip with runtimes as made by default and with
- * lend_loop, interleaved in 5 parts; p50 and p99 of each. */
-static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99) {
-  enum { PARTS = 5 };
-  double *s = malloc(sizeof(double) * RTT_ROUNDS), *l = malloc(sizeof(double) * RTT_ROUNDS);
-  for (int part = 0; part < PARTS; part++) {
-    ws_rtt(s + part * (RTT_ROUNDS / PARTS), RTT_ROUNDS / PARTS, false);
-    ws_rtt(l + part * (RTT_ROUNDS / PARTS), RTT_ROUNDS / PARTS, true);
+ * lend_loop, and raw TCP with the lane's thread layout (tcp_threaded_rtt,
+ * defined below), interleaved in PARTS parts; p50 and p99 of each, and per
+ * part the lane's p50 over the threaded TCP p50 (@ratio, PARTS of them). */
+enum { PARTS = BENCH_GOAL_ROUNDS };
+static void tcp_threaded_rtt(double *out, int rounds);
+static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99, double *tt50,
+                        double *ratio) {
+  const int per = RTT_ROUNDS / PARTS;
+  double *s = malloc(sizeof(double) * RTT_ROUNDS), *l = malloc(sizeof(double) * RTT_ROUNDS),
+         *t = malloc(sizeof(double) * RTT_ROUNDS), *part = malloc(sizeof(double) * per);
+  for (int i = 0; i < PARTS; i++) {
+    ws_rtt(s + i * per, per, false);
+    ws_rtt(l + i * per, per, true);
+    tcp_threaded_rtt(t + i * per, per);
+    memcpy(part, s + i * per, sizeof(double) * per);
+    double lane = bench_median(part, per);
+    memcpy(part, t + i * per, sizeof(double) * per);
+    ratio[i] = lane / bench_median(part, per);
   }
   qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
   qsort(l, RTT_ROUNDS, sizeof *l, bench_cmp_double);
+  qsort(t, RTT_ROUNDS, sizeof *t, bench_cmp_double);
   *p50 = s[RTT_ROUNDS / 2];
   *p99 = s[RTT_ROUNDS * 99 / 100];
   *lp50 = l[RTT_ROUNDS / 2];
   *lp99 = l[RTT_ROUNDS * 99 / 100];
+  *tt50 = t[RTT_ROUNDS / 2];
   free(s);
   free(l);
+  free(t);
+  free(part);
 }
 
 /* ---- raw TCP loopback ---- */
@@ -292,6 +309,164 @@ static void tcp_rtt(double *p50) {
   close(b);
 }
 
+/* ---- raw TCP with the lane's thread layout ----
+ * The lane's round trip crosses threads four times: the caller queues its
+ * message for its side's I/O thread, which writes it; the other side's I/O
+ * thread reads it and wakes the echo thread blocked in recv, whose answer
+ * goes back through that I/O thread; ours reads it and wakes the caller.
+ * This baseline does the same with no framing and no library: per side one
+ * I/O thread polling its socket and an eventfd (its wake-up, as GLib's
+ * context uses), an outbound queue under a mutex, and an inbound queue the
+ * application thread waits on (condition variable).  Issue 13's round-trip
+ * goal compares the lane against this: the same hops on both sides, so the
+ * ratio shows what the lane adds on top of them. */
+
+enum { TT_MSG = 1024, TT_SLOTS = 64 };
+
+typedef struct tt_side {
+  int fd, efd;
+  pthread_t io;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  bool stop;
+  /* outbound: whole messages the I/O thread writes; inbound: whole messages read */
+  uint8_t out[TT_SLOTS][TT_MSG], in[TT_SLOTS][TT_MSG];
+  unsigned out_head, out_tail, in_head, in_tail;
+  bool out_kicked; /* the I/O thread was woken and has not drained yet */
+} tt_side_t;
+
+static void *tt_io_main(void *p) {
+  tt_side_t *s = p;
+  uint8_t rbuf[TT_MSG];
+  size_t rlen = 0;
+  struct pollfd pf[2] = {{s->fd, POLLIN, 0}, {s->efd, POLLIN, 0}};
+  for (;;) {
+    if (poll(pf, 2, -1) < 0)
+      continue;
+    if (pf[1].revents) {
+      uint64_t k;
+      if (read(s->efd, &k, sizeof k) < 0) { /* nothing: another wake-up took it */
+      }
+      pthread_mutex_lock(&s->mu);
+      if (s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+      }
+      while (s->out_head != s->out_tail) {
+        uint8_t msg[TT_MSG];
+        memcpy(msg, s->out[s->out_head % TT_SLOTS], TT_MSG);
+        s->out_head++;
+        pthread_mutex_unlock(&s->mu);
+        write_all(s->fd, msg, TT_MSG);
+        pthread_mutex_lock(&s->mu);
+      }
+      s->out_kicked = false;
+      pthread_mutex_unlock(&s->mu);
+    }
+    if (pf[0].revents) {
+      ssize_t k = read(s->fd, rbuf + rlen, TT_MSG - rlen);
+      if (k <= 0)
+        return NULL;
+      rlen += (size_t)k;
+      if (rlen == TT_MSG) {
+        pthread_mutex_lock(&s->mu);
+        memcpy(s->in[s->in_tail % TT_SLOTS], rbuf, TT_MSG);
+        s->in_tail++;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->mu);
+        rlen = 0;
+      }
+    }
+  }
+}
+
+static void tt_send(tt_side_t *s, const uint8_t *msg) {
+  pthread_mutex_lock(&s->mu);
+  memcpy(s->out[s->out_tail % TT_SLOTS], msg, TT_MSG);
+  s->out_tail++;
+  bool kick = !s->out_kicked;
+  s->out_kicked = true;
+  pthread_mutex_unlock(&s->mu);
+  if (kick) {
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof one) != sizeof one)
+      die("eventfd", ACTR_EIO);
+  }
+}
+
+static void tt_recv(tt_side_t *s, uint8_t *msg) {
+  pthread_mutex_lock(&s->mu);
+  while (s->in_head == s->in_tail)
+    pthread_cond_wait(&s->cond, &s->mu);
+  memcpy(msg, s->in[s->in_head % TT_SLOTS], TT_MSG);
+  s->in_head++;
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void tt_open(tt_side_t *s, int fd) {
+  memset(s, 0, sizeof *s);
+  s->fd = fd;
+  s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cond, NULL);
+  pthread_create(&s->io, NULL, tt_io_main, s);
+}
+
+static void tt_close(tt_side_t *s) {
+  pthread_mutex_lock(&s->mu);
+  s->stop = true;
+  pthread_mutex_unlock(&s->mu);
+  uint64_t one = 1;
+  if (write(s->efd, &one, sizeof one) != sizeof one)
+    die("eventfd", ACTR_EIO);
+  pthread_join(s->io, NULL);
+  close(s->efd);
+  close(s->fd);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cond);
+}
+
+typedef struct tt_echo_arg {
+  tt_side_t *s;
+  int count;
+} tt_echo_arg_t;
+
+static void *tt_echo(void *p) {
+  tt_echo_arg_t *a = p;
+  uint8_t msg[TT_MSG];
+  for (int i = 0; i < a->count; i++) {
+    tt_recv(a->s, msg);
+    tt_send(a->s, msg);
+  }
+  return NULL;
+}
+
+/* tcp_threaded_rtt: @rounds 1 KiB round trips (after 100 of warm-up) over
+ * raw TCP with the lane's threads, into @s. */
+static void tcp_threaded_rtt(double *out, int rounds) {
+  int a, b;
+  tcp_pair(&a, &b);
+  tt_side_t *ca = malloc(sizeof *ca), *cb = malloc(sizeof *cb);
+  tt_open(ca, a);
+  tt_open(cb, b);
+  tt_echo_arg_t ea = {cb, rounds + 100};
+  pthread_t t;
+  pthread_create(&t, NULL, tt_echo, &ea);
+  uint8_t msg[TT_MSG] = {0};
+  for (int i = 0; i < rounds + 100; i++) {
+    double t0 = bench_now();
+    tt_send(ca, msg);
+    tt_recv(ca, msg);
+    if (i >= 100)
+      out[i - 100] = bench_now() - t0;
+  }
+  pthread_join(t, NULL);
+  tt_close(ca);
+  tt_close(cb);
+  free(ca);
+  free(cb);
+}
+
 /* ---- NNG ws (push/pull) ---- */
 
 #ifdef HAVE_NNG
@@ -394,12 +569,22 @@ int main(int argc, char **argv) {
     return 0;
   }
 #endif
+  if (argc > 2 && strcmp(argv[1], "rtt-lane") == 0) { /* for profiling: lane round trips only */
+    int n = atoi(argv[2]);
+    double *v = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    ws_rtt(v, n, argc > 3 && strcmp(argv[3], "lend") == 0);
+    printf("lane rtt p50 %.1f us\n", bench_median(v, n) * 1e6);
+    free(v);
+    return 0;
+  }
   if (argc > 1 && strcmp(argv[1], "rtt") == 0) {
-    double p50, p99, lp50, lp99, tp50;
-    ws_rtt_both(&p50, &p99, &lp50, &lp99);
+    double p50, p99, lp50, lp99, tp50, tt50, ratio[PARTS];
+    ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, ratio);
     tcp_rtt(&tp50);
     printf("rtt 1 KiB: lane p50 %.1f us p99 %.1f us, with lend_loop p50 %.1f us p99 %.1f us, "
-           "tcp p50 %.1f us\n", p50 * 1e6, p99 * 1e6, lp50 * 1e6, lp99 * 1e6, tp50 * 1e6);
+           "tcp p50 %.1f us, tcp with the lane's threads p50 %.1f us\n", p50 * 1e6, p99 * 1e6,
+           lp50 * 1e6, lp99 * 1e6, tp50 * 1e6, tt50 * 1e6);
+    bench_goal("lane.ws.1k.rtt.vs_tcp_threads", ratio, PARTS, "<=", 1.1);
     return 0;
   }
   if (argc > 2 && strcmp(argv[1], "tcp") == 0) {
@@ -443,14 +628,15 @@ int main(int argc, char **argv) {
       printf(" %7.0f", f[i].v[r] / 1e6);
   }
   printf("\n");
-  double p50, p99, lp50, lp99, tp50;
-  ws_rtt_both(&p50, &p99, &lp50, &lp99);
+  double p50, p99, lp50, lp99, tp50, tt50, rtt_ratio[PARTS];
+  ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, rtt_ratio);
   tcp_rtt(&tp50);
   bench_line_f("lane.ws.1k.rtt.p50", p50, "s");
   bench_line_f("lane.ws.1k.rtt.p99", p99, "s");
   bench_line_f("lane.ws.1k.rtt.lend.p50", lp50, "s");
   bench_line_f("lane.ws.1k.rtt.lend.p99", lp99, "s");
   bench_line_f("baseline.tcp.1k.rtt.p50", tp50, "s");
+  bench_line_f("baseline.tcp.threads.1k.rtt.p50", tt50, "s");
   printf("# 64 KiB: ws lane %.0f MB/s = %.2f x raw TCP", ws64 / 1e6, ws64 / tcp64);
 #ifdef HAVE_NNG
   printf(", %.2f x NNG ws (%.0f MB/s)", ws64 / nng64, nng64 / 1e6);
@@ -460,7 +646,14 @@ int main(int argc, char **argv) {
 #ifdef HAVE_NNG
   printf(", %.2f x NNG ws", ws1 / nng1);
 #endif
-  printf("\n# 1 KiB round trip: p50 %.1f us, p99 %.1f us (raw TCP p50 %.1f us)\n", p50 * 1e6,
-         p99 * 1e6, tp50 * 1e6);
+  printf("\n# 1 KiB round trip: p50 %.1f us, p99 %.1f us (raw TCP p50 %.1f us; raw TCP with the "
+         "lane's threads, an I/O thread per side, p50 %.1f us)\n", p50 * 1e6, p99 * 1e6,
+         tp50 * 1e6, tt50 * 1e6);
+  /* Issue 13, point 4: each round's lane figure over raw TCP's beside it. */
+  double tput_ratio[RUNS];
+  for (int r = 0; r < RUNS; r++)
+    tput_ratio[r] = f[0].v[r] / f[1].v[r];
+  bench_goal("lane.ws.64k.vs_tcp", tput_ratio, RUNS, ">=", 0.9);
+  bench_goal("lane.ws.1k.rtt.vs_tcp_threads", rtt_ratio, PARTS, "<=", 1.1);
   return 0;
 }

@@ -1,16 +1,11 @@
 #!/bin/sh
 # run-bench.sh — every benchmark, one after the other (never in parallel: the
-# machine has two cores).  Each prints readable lines (#) and BENCH lines.
+# machine has two cores).  Each prints readable lines (#), BENCH lines, and
+# GOAL lines (issue 13: a ratio measured in the run, its two sides
+# interleaved; bench/bench_common.h); the run ends with every GOAL line
+# again, one per goal: ratio, goal, PASS or SHORT.
 set -eu
 cd "$(dirname "$0")/.."
-echo "== in-process lane"
-build/bench/bench_inproc
-echo "== fragment + reassemble"
-build/bench/bench_fragment all
-echo "== WebSocket lane vs raw TCP vs NNG ws"
-build/bench/bench_ws
-echo "== transport: wire rebuilt, 10 s link cut, memory per destination (loopback-only namespace)"
-tests/rtc/netns-run.sh build/bench/bench_transport build/src/tool/actr-lane
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # keep FILE CMD...: run CMD showing its output, keep a copy in FILE, and
@@ -20,6 +15,12 @@ keep() {
   { rc=0; "$@" || rc=$?; echo "$rc" >"$f.rc"; } | tee "$f"
   return "$(cat "$f.rc")"
 }
+echo "== in-process lane"
+keep "$out/inproc" build/bench/bench_inproc
+echo "== fragment + reassemble"
+keep "$out/frag" build/bench/bench_fragment all
+echo "== WebSocket lane vs raw TCP vs NNG ws"
+keep "$out/ws" build/bench/bench_ws
 echo "== WebRTC data channel: libactr <-> libactr vs Chromium <-> Chromium (loopback-only namespace)"
 keep "$out/raw" tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc
 echo "== DataChannel lane over WebRTC (fragments of 65527 bytes; loopback-only namespace)"
@@ -36,3 +37,10 @@ if [ -n "$raw64" ] && [ -n "$raw_rtt" ] && [ -n "$lane1m" ] && [ -n "$lane_rtt" 
     printf "BENCH lane.dc.1k.rtt.handler.over_raw.p50 %.9f s\n", hr - rr
   }'
 fi
+echo "== scale: idle WebSocket connections on one serve, WebRTC peer connections in one runtime"
+keep "$out/scale" tests/rtc/netns-run.sh build/bench/bench_scale --serve build/src/tool/actr-lane
+echo "== transport: wire rebuilt, 10 s link cut, memory per destination (loopback-only namespace)"
+keep "$out/transport" tests/rtc/netns-run.sh build/bench/bench_transport build/src/tool/actr-lane
+echo "== goals (issue 13): median ratio of interleaved rounds, its spread, the goal"
+cat "$out"/inproc "$out"/frag "$out"/ws "$out"/raw "$out"/lane "$out"/scale 2>/dev/null |
+  awk '$1 == "GOAL" { printf "%-34s %8s  goal %s %-5s  %-5s  (%s rounds, spread %s)\n", $2, $3, $4, $5, $6, $8, $10 }'

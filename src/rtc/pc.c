@@ -63,10 +63,7 @@ void actr__pc_unref(actr_webrtc_pc_t *pc) {
     g_source_destroy(pc->wake);
     g_source_unref(pc->wake);
   }
-  if (pc->alive_src) {
-    g_source_destroy(pc->alive_src);
-    g_source_unref(pc->alive_src);
-  }
+  actr__watch_drop(&pc->alive_w);
   if (pc->by_sid)
     g_hash_table_destroy(pc->by_sid);
   if (pc->pending)
@@ -142,11 +139,7 @@ static void pc_end(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t final_state, int
     return;
   pc->closed = true;
   direct_off(pc);
-  if (pc->alive_src) {
-    g_source_destroy(pc->alive_src);
-    g_source_unref(pc->alive_src);
-    pc->alive_src = NULL;
-  }
+  actr__watch_drop(&pc->alive_w);
   if (why)
     actr__log(final_state == ACTR_WEBRTC_PC_FAILED ? ACTR_LOG_WARN : ACTR_LOG_INFO,
               "webrtc: %s", why);
@@ -238,10 +231,10 @@ static void flush_early(actr_webrtc_pc_t *pc) {
  * heartbeats) counts as a sign of life; when none came for a quarter of the
  * timeout, a HEARTBEAT asks for one (SCTP may be silent for long on its own:
  * a sender facing a closed window backs its probes off up to a minute). */
-static gboolean alive_cb(gpointer data) {
+static void alive_cb(void *data) {
   actr_webrtc_pc_t *pc = data;
   if (pc->closed)
-    return G_SOURCE_CONTINUE; /* pc_end destroys this source */
+    return; /* pc_end drops this timer */
   gint64 silent_ms = (g_get_monotonic_time() - pc->last_rx_us) / 1000;
   if (silent_ms >= pc->peer_timeout_ms) {
     char why[96];
@@ -250,17 +243,17 @@ static gboolean alive_cb(gpointer data) {
   } else if (silent_ms >= pc->peer_timeout_ms / 4 && pc->sctp) {
     actr__sctp_heartbeat(pc->sctp);
   }
-  return G_SOURCE_CONTINUE;
 }
 
 static void start_alive_check(actr_webrtc_pc_t *pc) {
-  if (pc->peer_timeout_ms <= 0 || pc->alive_src)
+  if (pc->peer_timeout_ms <= 0 || pc->alive_w)
     return;
   pc->last_rx_us = g_get_monotonic_time();
-  guint tick = (guint)MAX(pc->peer_timeout_ms / 8, 10);
-  pc->alive_src = g_timeout_source_new(tick);
-  g_source_set_callback(pc->alive_src, alive_cb, pc, NULL);
-  g_source_attach(pc->alive_src, pc->ctx);
+  /* A hub timer (runtime/hub.h): the ticks of a runtime's peer connections
+   * fire together, so 100 idle ones wake the runtime a few times a second,
+   * not 100. */
+  unsigned tick = (unsigned)MAX(pc->peer_timeout_ms / 8, 10);
+  pc->alive_w = actr__watch_every(actr__runtime_hub(pc->rt), tick, alive_cb, pc);
 }
 
 static void dtls_connected_cb(void *user) {

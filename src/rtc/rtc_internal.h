@@ -108,7 +108,7 @@ struct actr_webrtc_pc {
   actr__sctp_t *sctp;
   bool ice_connected, dtls_started, sctp_up;
   gint64 last_rx_us;  /* monotonic time of the last datagram from the peer */
-  GSource *alive_src; /* the dead-peer check, once connected */
+  actr__watch_t *alive_w; /* the dead-peer check, once connected (a hub timer: coalesced) */
   GQueue early_out; /* GBytes: DTLS datagrams sent before ICE had a pair */
   uint16_t out_streams;
 

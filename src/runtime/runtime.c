@@ -16,6 +16,7 @@
 struct actr_runtime {
   atomic_int refs;
   GMainContext *ctx;
+  actr__hub_t *hub; /* the watches of many connections behind one source (hub.h) */
   GThread *thread;
 
   /* Lending the loop (actr__runtime_lend): a thread about to wait for the
@@ -30,6 +31,7 @@ struct actr_runtime {
 };
 
 static void runtime_free(actr_runtime_t *rt) {
+  actr__hub_free(rt->hub);
   g_main_context_unref(rt->ctx);
   g_mutex_clear(&rt->lf_mu);
   g_cond_clear(&rt->lf_cond);
@@ -91,11 +93,20 @@ int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtime_t **out
   g_mutex_init(&rt->lf_mu);
   g_cond_init(&rt->lf_cond);
   rt->ctx = g_main_context_new();
+  rt->hub = actr__hub_new(rt->ctx);
+  if (!rt->hub) {
+    g_main_context_unref(rt->ctx);
+    g_mutex_clear(&rt->lf_mu);
+    g_cond_clear(&rt->lf_cond);
+    free(rt);
+    return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "epoll_create1 failed");
+  }
   GError *err = NULL;
   rt->thread = g_thread_try_new("actr-io", io_thread_main, rt, &err);
   if (!rt->thread) {
     int rc = actr__fail(ACTR_EINTERNAL, "cannot start the I/O thread: %s", err->message);
     g_error_free(err);
+    actr__hub_free(rt->hub);
     g_main_context_unref(rt->ctx);
     g_mutex_clear(&rt->lf_mu);
     g_cond_clear(&rt->lf_cond);
@@ -136,6 +147,8 @@ bool actr_runtime_is_io_thread(const actr_runtime_t *rt) {
 }
 
 GMainContext *actr__runtime_context(actr_runtime_t *rt) { return rt->ctx; }
+
+actr__hub_t *actr__runtime_hub(actr_runtime_t *rt) { return rt->hub; }
 
 typedef struct invoke {
   void (*fn)(void *);

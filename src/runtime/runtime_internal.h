@@ -6,9 +6,15 @@
 #include <glib.h>
 #include <actr/runtime.h>
 
+#include "hub.h"
+
 /* actr__runtime_context: the I/O thread's context (transfer none).  Every
  * GSource of every wire is attached here. */
 GMainContext *actr__runtime_context(actr_runtime_t *rt);
+
+/* actr__runtime_hub: the runtime's hub (hub.h; transfer none): sockets,
+ * periodic timers and wake-ups of many connections behind one source. */
+actr__hub_t *actr__runtime_hub(actr_runtime_t *rt);
 
 /* actr__runtime_lend: the calling thread is about to wait for something the
  * I/O thread will produce: run the loop on this thread instead (the I/O

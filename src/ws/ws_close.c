@@ -65,13 +65,15 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
   if (prev == WS_CLOSED)
     return;
   /* Senders first: once tx_closed is set under tx_mu none of them will
-   * touch kick_src, which is destroyed just below. */
+   * touch kick_w, which is dropped just below. */
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = true;
   g_mutex_unlock(&c->tx_mu);
-  GSource **sources[] = {&c->in_src, &c->out_src, &c->kick_src, &c->ping_src, &c->timer_src};
-  for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
-    actr__ws_drop_source(sources[i]);
+  actr__ws_conn_unwatch_input(c);
+  actr__ws_conn_unwatch_output(c);
+  actr__watch_drop(&c->kick_w);
+  actr__watch_drop(&c->ping_w);
+  actr__ws_drop_source(&c->timer_src);
   if (c->cancel)
     g_cancellable_cancel(c->cancel);
   g_clear_object(&c->cancel);

@@ -8,6 +8,7 @@
 #ifndef ACTR_WS_CONN_IO_H
 #define ACTR_WS_CONN_IO_H
 
+#include "runtime_internal.h"
 #include "ws_internal.h"
 
 /* Every I/O-thread entry point holds a reference for its duration: a
@@ -25,10 +26,14 @@ enum { IO_WOULD_BLOCK = -1, IO_ERROR = -2 };
 gssize actr__ws_conn_io_read(actr_ws_conn_t *c, GInputVector *v, int nv, GError **err);
 /* actr__ws_conn_io_write: write @v without blocking. */
 gssize actr__ws_conn_io_write(actr_ws_conn_t *c, GOutputVector *v, int nv, GError **err);
-/* actr__ws_conn_io_source: a source attached to the connection's context
- * that fires when the socket is readable (@out false: reads input) or
- * writable (@out true: flushes). */
-GSource *actr__ws_conn_io_source(actr_ws_conn_t *c, bool out);
+/* actr__ws_conn_io_watch: wait for the socket to be readable (@out false:
+ * reads input) or writable (@out true: flushes): a hub watch for a plain
+ * socket, a pollable source for TLS (in_w/out_w, in_src/out_src). */
+void actr__ws_conn_io_watch(actr_ws_conn_t *c, bool out);
+/* actr__ws_conn_out_waiting: waiting for the socket to take more. */
+bool actr__ws_conn_out_waiting(const actr_ws_conn_t *c);
+/* actr__ws_conn_unwatch_output: stop waiting for it. */
+void actr__ws_conn_unwatch_output(actr_ws_conn_t *c);
 /* actr__ws_drop_source: destroy and release *@s, if any. */
 void actr__ws_drop_source(GSource **s);
 /* actr__ws_conn_watch_input / _unwatch_input: (stop) read when readable. */

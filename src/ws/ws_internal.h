@@ -10,6 +10,7 @@
 #include <actr/websocket.h>
 
 #include "clock.h"
+#include "hub.h"
 #include "ws_frame.h"
 #include "ws_pool.h"
 
@@ -78,9 +79,12 @@ struct actr_ws_conn {
   GSocket *sock;
   bool tls;
   GCancellable *cancel;
-  GSource *in_src, *out_src, *kick_src, *ping_src, *timer_src;
+  GSource *in_src, *out_src, *timer_src; /* TLS streams' sources; handshake/close timer */
   int timer_code;        /* timer_src tears down with these (handshake or close) */
   const char *timer_why;
+  /* The runtime's hub (hub.h): a plain socket's input and output, the
+   * sender's wake-up, the keepalive tick; no source per connection. */
+  actr__watch_t *in_w, *out_w, *kick_w, *ping_w;
   uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
   size_t rbuf_size, rpos, rend;
   bool after_large; /* the last message was large: read small until the next header */

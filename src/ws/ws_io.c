@@ -68,41 +68,6 @@ static gboolean on_stream_in(GObject *s, gpointer p) {
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_writable(actr_ws_conn_t *c) {
-  ws_enter(c);
-  if (c->out_src) {
-    g_source_destroy(c->out_src);
-    g_source_unref(c->out_src);
-    c->out_src = NULL;
-  }
-  actr__ws_conn_flush(c);
-  ws_leave(c);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean on_sock_out(GSocket *s, GIOCondition cond, gpointer p) { return on_writable(p); }
-static gboolean on_stream_out(GObject *s, gpointer p) { return on_writable(p); }
-
-GSource *actr__ws_conn_io_source(actr_ws_conn_t *c, bool out) {
-  GSource *src;
-  if (c->tls) {
-    if (out) {
-      src = g_pollable_output_stream_create_source(
-          G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream)), NULL);
-      g_source_set_callback(src, G_SOURCE_FUNC(on_stream_out), c, NULL);
-    } else {
-      src = g_pollable_input_stream_create_source(
-          G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream)), NULL);
-      g_source_set_callback(src, G_SOURCE_FUNC(on_stream_in), c, NULL);
-    }
-  } else {
-    src = g_socket_create_source(c->sock, out ? G_IO_OUT : G_IO_IN, NULL);
-    g_source_set_callback(src, G_SOURCE_FUNC(out ? on_sock_out : on_sock_in), c, NULL);
-  }
-  g_source_attach(src, c->ctx);
-  return src;
-}
-
 void actr__ws_drop_source(GSource **s) {
   if (*s) {
     g_source_destroy(*s);
@@ -111,12 +76,65 @@ void actr__ws_drop_source(GSource **s) {
   }
 }
 
-void actr__ws_conn_watch_input(actr_ws_conn_t *c) {
-  if (!c->in_src && atomic_load(&c->state) != WS_CLOSED)
-    c->in_src = actr__ws_conn_io_source(c, false);
+/* A plain socket's input and output are watches of the runtime's hub
+ * (runtime/hub.h), not GSources of their own: an idle connection then
+ * costs the loop nothing per iteration, however many there are.  TLS
+ * streams keep their pollable sources (GnuTLS may hold decrypted bytes the
+ * socket does not show). */
+
+bool actr__ws_conn_out_waiting(const actr_ws_conn_t *c) { return c->out_src || c->out_w; }
+
+void actr__ws_conn_unwatch_output(actr_ws_conn_t *c) {
+  actr__ws_drop_source(&c->out_src);
+  actr__watch_drop(&c->out_w);
 }
 
-void actr__ws_conn_unwatch_input(actr_ws_conn_t *c) { actr__ws_drop_source(&c->in_src); }
+static gboolean on_writable(actr_ws_conn_t *c) {
+  ws_enter(c);
+  actr__ws_conn_unwatch_output(c);
+  actr__ws_conn_flush(c);
+  ws_leave(c);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean on_stream_out(GObject *s, gpointer p) { return on_writable(p); }
+static void on_sock_in_w(void *p) { on_sock_in(NULL, G_IO_IN, p); }
+static void on_sock_out_w(void *p) { on_writable(p); }
+
+void actr__ws_conn_io_watch(actr_ws_conn_t *c, bool out) {
+  if (!c->tls) {
+    actr__watch_t *w = actr__watch_fd(actr__runtime_hub(c->rt), g_socket_get_fd(c->sock), out,
+                                      out ? on_sock_out_w : on_sock_in_w, c);
+    if (!w) {
+      actr__ws_conn_teardown(c, ACTR_ERESOURCE_EXHAUSTED, "cannot watch the socket (epoll)");
+      return;
+    }
+    *(out ? &c->out_w : &c->in_w) = w;
+    return;
+  }
+  GSource *src;
+  if (out) {
+    src = g_pollable_output_stream_create_source(
+        G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream)), NULL);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_stream_out), c, NULL);
+  } else {
+    src = g_pollable_input_stream_create_source(
+        G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream)), NULL);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_stream_in), c, NULL);
+  }
+  g_source_attach(src, c->ctx);
+  *(out ? &c->out_src : &c->in_src) = src;
+}
+
+void actr__ws_conn_watch_input(actr_ws_conn_t *c) {
+  if (!c->in_src && !c->in_w && atomic_load(&c->state) != WS_CLOSED)
+    actr__ws_conn_io_watch(c, false);
+}
+
+void actr__ws_conn_unwatch_input(actr_ws_conn_t *c) {
+  actr__ws_drop_source(&c->in_src);
+  actr__watch_drop(&c->in_w);
+}
 
 void actr__ws_conn_set_tcp_options(actr_ws_conn_t *c) {
   GError *err = NULL;

@@ -13,11 +13,10 @@
 #include "error_internal.h"
 
 static gboolean ping_timer(actr_ws_conn_t *c);
-static gboolean on_ping_timer(gpointer p) {
+static void on_ping_timer(void *p) {
   ws_enter(p);
-  gboolean r = ping_timer(p);
+  ping_timer(p); /* a teardown in it drops ping_w */
   ws_leave(p);
-  return r;
 }
 
 /* check_tcp: is the peer's kernel still acknowledging what we send?  A
@@ -58,13 +57,14 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
     return G_SOURCE_REMOVE;
   /* The timer ticks every half interval (so that a gone peer is found
    * within two intervals); two ticks after a ping are "a whole interval"
-   * (GLib timeouts never fire early; a sixteenth is left for rounding). */
+   * (the hub's coalesced ticks are never more than a sixteenth early over
+   * two, hub.h; the sixteenth is left for that). */
   gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
   bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 16;
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
       c->ping_outstanding = false;
-    } else if (interval_passed && !c->paused && !c->out_src) {
+    } else if (interval_passed && !c->paused && !actr__ws_conn_out_waiting(c)) {
       /* Nothing at all came back for a whole interval although we were
        * reading and our writes were going through: the peer is gone.
        * (While our own reading is paused, or TCP is pushing back, silence
@@ -90,8 +90,10 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
 
 void actr__ws_conn_keepalive_start(actr_ws_conn_t *c) {
   if (c->cfg.ping_interval_ms > 0) {
-    c->ping_src = g_timeout_source_new((guint)MAX(c->cfg.ping_interval_ms / 2, 1));
-    g_source_set_callback(c->ping_src, on_ping_timer, c, NULL);
-    g_source_attach(c->ping_src, c->ctx);
+    /* Coalesced with the other connections' ticks (hub.h): never more
+     * than a sixteenth of an interval early over two ticks, as the
+     * interval_passed check of ping_timer allows. */
+    c->ping_w = actr__watch_every(actr__runtime_hub(c->rt),
+                                  (unsigned)MAX(c->cfg.ping_interval_ms / 2, 1), on_ping_timer, c);
   }
 }

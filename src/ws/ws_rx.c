@@ -7,7 +7,7 @@
  * storage (readv with a small spill area for what follows), so large
  * messages are not copied in user space.  Each whole message is decoded
  * (SPEC §1.4) and queued for its type; if that queue is full, the message
- * is held and the socket source is removed (reading stops; TCP pushes the
+ * is held and the socket watch is removed (reading stops; TCP pushes the
  * peer back) until a consumer has drained the queue to half, which invokes
  * resume on the I/O thread.  Nothing polls or sleeps. */
 #include "ws_conn_io.h"

@@ -6,7 +6,8 @@
  * masked on the client — is built with its one copy outside any lock, then
  * queued under tx_mu; a sender waits on tx_cond while the queue holds
  * outbound_queue_bytes.  Only the sender that finds the I/O side idle wakes
- * it (kick_src's ready time; thread-safe, one eventfd write).  The I/O
+ * it (kick_w, the runtime hub's wake-up list; thread-safe, one eventfd
+ * write).  The I/O
  * thread takes the whole queue at once and writes it with one sendmsg per
  * up to WRITE_VECS frames; when the socket is full it waits for POLLOUT. */
 #include "ws_conn_io.h"
@@ -248,7 +249,7 @@ int actr__ws_conn_send(actr_ws_conn_t *c, int type, const void *data, size_t len
       /* The I/O side is idle: wake it.  Thread-safe (takes the context
        * lock, writes the context's wakeup fd once). */
       c->tx_active = true;
-      g_source_set_ready_time(c->kick_src, 0);
+      actr__watch_kick(c->kick_w);
     }
   }
   g_mutex_unlock(&c->tx_mu);
@@ -275,24 +276,14 @@ int actr_ws_conn_send_message(actr_ws_conn_t *c, bool text, const void *data, si
   return actr__ws_conn_send(c, text ? -2 : -1, data, len, timeout_ms, NULL);
 }
 
-static gboolean kick_dispatch(GSource *s, GSourceFunc cb, gpointer p) {
-  g_source_set_ready_time(s, -1);
-  return cb(p);
-}
-
-static GSourceFuncs kick_funcs = {NULL, NULL, kick_dispatch, NULL, NULL, NULL};
-
-static gboolean on_kick(gpointer p) {
+static void on_kick(void *p) {
   ws_enter(p);
   actr__ws_conn_flush(p);
   ws_leave(p);
-  return G_SOURCE_CONTINUE;
 }
 
 void actr__ws_conn_tx_open(actr_ws_conn_t *c) {
-  c->kick_src = g_source_new(&kick_funcs, sizeof(GSource));
-  g_source_set_callback(c->kick_src, on_kick, c, NULL);
-  g_source_attach(c->kick_src, c->ctx);
+  c->kick_w = actr__watch_kick_new(actr__runtime_hub(c->rt), on_kick, c);
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = false;
   g_mutex_unlock(&c->tx_mu);
@@ -308,7 +299,7 @@ void actr__ws_conn_flush(actr_ws_conn_t *c) {
   for (;;) {
     if (atomic_load(&c->state) == WS_CLOSED)
       return;
-    if (c->out_src)
+    if (actr__ws_conn_out_waiting(c))
       return; /* waiting for POLLOUT */
     if (!c->io_head && !c->close_queued) {
       g_mutex_lock(&c->tx_mu);
@@ -344,7 +335,7 @@ void actr__ws_conn_flush(actr_ws_conn_t *c) {
     GError *err = NULL;
     gssize n = actr__ws_conn_io_write(c, v, nv, &err);
     if (n == IO_WOULD_BLOCK) {
-      c->out_src = actr__ws_conn_io_source(c, true);
+      actr__ws_conn_io_watch(c, true);
       return;
     }
     if (n < 0) {

@@ -1,0 +1,237 @@
+/* test_hub.c — the runtime's hub (src/runtime/hub.h): socket watches
+ * (level-triggered, input and output on one fd, dropped from their own
+ * callback), kicks from another thread, periodic timers (never earlier than
+ * the coalescing allows), a watch dropped while due.  The loop is a
+ * GMainContext of the test's own, iterated here. */
+#include <glib.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+typedef struct {
+  GMainContext *ctx;
+  actr__hub_t *hub;
+} fixture_t;
+
+static void setup(fixture_t *f, gconstpointer data) {
+  f->ctx = g_main_context_new();
+  f->hub = actr__hub_new(f->ctx);
+  g_assert_nonnull(f->hub);
+}
+
+static void teardown(fixture_t *f, gconstpointer data) {
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  actr__hub_free(f->hub);
+  g_main_context_unref(f->ctx);
+}
+
+/* spin: iterate until *@flag reaches @want (30 s at most: a stall fails). */
+static void spin(GMainContext *ctx, atomic_int *flag, int want) {
+  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  while (atomic_load(flag) < want) {
+    g_assert_cmpint(g_get_monotonic_time(), <, end);
+    g_main_context_iteration(ctx, TRUE);
+  }
+}
+
+/* ---- fd watches ---- */
+
+typedef struct {
+  int fd;
+  atomic_int runs;
+  int drain_after; /* read the socket empty on this run */
+  actr__watch_t *self;
+  bool drop_self;
+} fd_case_t;
+
+static void on_readable(void *p) {
+  fd_case_t *c = p;
+  int n = atomic_fetch_add(&c->runs, 1) + 1;
+  if (n == c->drain_after) {
+    char buf[64];
+    while (read(c->fd, buf, sizeof buf) > 0)
+      ;
+  }
+  if (c->drop_self)
+    actr__watch_drop(&c->self);
+}
+
+static void test_fd_level(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  fd_case_t c = {.fd = sv[0], .drain_after = 3};
+  atomic_init(&c.runs, 0);
+  c.self = actr__watch_fd(f->hub, sv[0], false, on_readable, &c);
+  g_assert_nonnull(c.self);
+  g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+  /* Level-triggered: it runs again while unread bytes wait. */
+  spin(f->ctx, &c.runs, 3);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&c.runs), ==, 3);
+  actr__watch_drop(&c.self);
+  g_assert_null(c.self);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+static void test_fd_drop_in_callback(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  fd_case_t c = {.fd = sv[0], .drop_self = true};
+  atomic_init(&c.runs, 0);
+  c.self = actr__watch_fd(f->hub, sv[0], false, on_readable, &c);
+  g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+  spin(f->ctx, &c.runs, 1);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&c.runs), ==, 1); /* the byte is still there: dropped, not run */
+  g_assert_null(c.self);
+  /* The fd can be watched again after its last watch went. */
+  c.drop_self = false;
+  c.drain_after = 1;
+  c.self = actr__watch_fd(f->hub, sv[0], false, on_readable, &c);
+  g_assert_nonnull(c.self);
+  spin(f->ctx, &c.runs, 2);
+  actr__watch_drop(&c.self);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+static void on_count(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
+
+static void test_fd_in_and_out(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  atomic_int in, out;
+  atomic_init(&in, 0);
+  atomic_init(&out, 0);
+  actr__watch_t *wi = actr__watch_fd(f->hub, sv[0], false, on_count, &in);
+  actr__watch_t *wo = actr__watch_fd(f->hub, sv[0], true, on_count, &out);
+  g_assert_nonnull(wi);
+  g_assert_nonnull(wo);
+  g_assert_null(actr__watch_fd(f->hub, sv[0], true, on_count, &out)); /* one per direction */
+  spin(f->ctx, &out, 1); /* writable at once */
+  g_assert_cmpint(atomic_load(&in), ==, 0);
+  actr__watch_drop(&wo);
+  g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+  spin(f->ctx, &in, 1); /* the input watch outlived the output one */
+  actr__watch_drop(&wi);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+/* ---- kicks ---- */
+
+typedef struct {
+  actr__watch_t *w;
+  int n;
+} kicker_t;
+
+static gpointer kicker_main(gpointer p) {
+  kicker_t *k = p;
+  for (int i = 0; i < k->n; i++)
+    actr__watch_kick(k->w);
+  return NULL;
+}
+
+static void test_kick_other_thread(fixture_t *f, gconstpointer data) {
+  atomic_int runs;
+  atomic_init(&runs, 0);
+  actr__watch_t *w = actr__watch_kick_new(f->hub, on_count, &runs);
+  kicker_t k = {w, 1};
+  GThread *t = g_thread_new("kicker", kicker_main, &k);
+  spin(f->ctx, &runs, 1); /* the loop sleeps in poll until the kick wakes it */
+  g_thread_join(t);
+  /* Kicks before the callback runs are one. */
+  actr__watch_kick(w);
+  actr__watch_kick(w);
+  actr__watch_kick(w);
+  spin(f->ctx, &runs, 2);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&runs), ==, 2);
+  /* A dropped kick watch never runs, kicked or not. */
+  actr__watch_kick(w);
+  actr__watch_drop(&w);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&runs), ==, 2);
+}
+
+/* ---- timers ---- */
+
+typedef struct {
+  atomic_int runs;
+  gint64 at[8];
+} tick_t;
+
+static void on_tick(void *p) {
+  tick_t *t = p;
+  int i = atomic_load(&t->runs);
+  if (i < 8)
+    t->at[i] = g_get_monotonic_time();
+  atomic_fetch_add(&t->runs, 1);
+}
+
+static void test_timer_period(fixture_t *f, gconstpointer data) {
+  tick_t t = {0};
+  atomic_init(&t.runs, 0);
+  const unsigned period_ms = 80; /* grid 10 ms: never more than 5 ms early */
+  gint64 t0 = g_get_monotonic_time();
+  actr__watch_t *w = actr__watch_every(f->hub, period_ms, on_tick, &t);
+  spin(f->ctx, &t.runs, 4);
+  actr__watch_drop(&w);
+  gint64 early = 5000, p = period_ms * 1000;
+  g_assert_cmpint(t.at[0] - t0, >=, p - early);
+  for (int i = 1; i < 4; i++)
+    g_assert_cmpint(t.at[i] - t.at[i - 1], >=, p - early);
+  int n = atomic_load(&t.runs);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&t.runs), ==, n); /* dropped: no more */
+}
+
+/* A watch dropped by another watch's callback in the same dispatch does
+ * not run after it. */
+typedef struct {
+  actr__watch_t *victim;
+  atomic_int runs;
+} dropper_t;
+
+static void on_drop_other(void *p) {
+  dropper_t *d = p;
+  actr__watch_drop(&d->victim);
+  atomic_fetch_add(&d->runs, 1);
+}
+
+static void test_drop_while_due(fixture_t *f, gconstpointer data) {
+  dropper_t d;
+  atomic_init(&d.runs, 0);
+  atomic_int victim_runs;
+  atomic_init(&victim_runs, 0);
+  actr__watch_t *k = actr__watch_kick_new(f->hub, on_drop_other, &d);
+  d.victim = actr__watch_kick_new(f->hub, on_count, &victim_runs);
+  actr__watch_kick(k);
+  actr__watch_kick(d.victim); /* after k in the list: due in the same dispatch */
+  spin(f->ctx, &d.runs, 1);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  g_assert_cmpint(atomic_load(&victim_runs), ==, 0);
+  actr__watch_drop(&k);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add("/hub/fd/level-triggered", fixture_t, NULL, setup, test_fd_level, teardown);
+  g_test_add("/hub/fd/drop-in-callback", fixture_t, NULL, setup, test_fd_drop_in_callback,
+             teardown);
+  g_test_add("/hub/fd/in-and-out", fixture_t, NULL, setup, test_fd_in_and_out, teardown);
+  g_test_add("/hub/kick/other-thread", fixture_t, NULL, setup, test_kick_other_thread, teardown);
+  g_test_add("/hub/timer/never-early", fixture_t, NULL, setup, test_timer_period, teardown);
+  g_test_add("/hub/drop/while-due", fixture_t, NULL, setup, test_drop_while_due, teardown);
+  return g_test_run();
+}
