@@ -97,6 +97,18 @@ typedef struct actr_node_config {
   int connect_timeout_ms;     /**< a peer connection's set-up, 0: 20000 */
   unsigned max_peers;         /**< 0: 64 */
   unsigned max_pending_calls; /**< 0: 1024 */
+  /** ICE restart in place (actr): when a WebRTC wire that was up loses
+   * connectivity (its peer connection DISCONNECTED: no packet for half
+   * the dead-peer timeout, or ICE lost its pair), the offering side
+   * restarts ICE on the same peer connection — a new offer with new ICE
+   * credentials (actr's ICE_RESTART_OFFER), DTLS, SCTP and the lanes kept
+   * — again every 6 s while unanswered; the answering side holds its
+   * connection for it and asks for one (IceRestartRequest).  Dead-peer
+   * detection waits meanwhile.  Not restored within this time, the peer
+   * connection fails and the wire is rebuilt whole.  0: 30000 ms; < 0: no
+   * restart in place (a lost connection fails at its dead-peer timeout,
+   * then is rebuilt). */
+  int ice_restart_timeout_ms;
   /** The route of each payload type; a route left all zero takes
    * actr_node_route_default.  A wire kind the node cannot use (WebSocket
    * without an address from discovery) is passed over. */
@@ -220,7 +232,9 @@ typedef struct actr_node_stats {
   uint64_t ws_wires_up;         /**< of which direct WebSocket wires (either side) */
   uint64_t ws_refused;          /**< direct WebSocket requests refused by the identity check */
   uint64_t requests_replayed;   /**< duplicates answered with the first reply again */
-  uint64_t ice_restarts;        /**< IceRestartRequests honoured (as offerer: a new offer) */
+  uint64_t ice_restarts;        /**< ICE restarts offered: on a live peer connection (each
+                                     restart offer), or a new connection offered at an
+                                     IceRestartRequest when ours was gone */
   uint64_t signing_keys_fetched; /**< AIS keys asked of actrix (GetSigningKeyRequest) */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;

@@ -2,8 +2,9 @@
  * actr/webrtc.h — a WebRTC peer connection with SCTP data channels: ICE
  * (libnice), DTLS 1.2 (GnuTLS), SCTP (usrsctp), and, written in libactr, the
  * SDP offer/answer of a data-only session and DCEP (RFC 8832).  It talks to
- * browsers and other WebRTC stacks.  Not here: audio/video, ICE restart,
- * renegotiation after the first offer/answer.
+ * browsers and other WebRTC stacks.  Not here: audio/video, renegotiation
+ * after the first offer/answer other than an ICE restart
+ * (actr_webrtc_pc_restart_ice).
  *
  * Threads.  A peer connection lives on the I/O thread of the runtime it was
  * created on: every socket, timer and callback of it (and of its channels)
@@ -150,7 +151,10 @@ typedef struct actr_webrtc_config {
   /** DTLS handshake time limit (default 30000 ms). */
   int dtls_timeout_ms;
   /** Dead-peer detection (default 8000 ms; < 0: off).  Once connected, a peer
-   * from which no packet at all has arrived for this long is taken as gone:
+   * from which no packet at all has arrived for half of this makes the
+   * state DISCONNECTED (back to CONNECTED at its next packet); for this
+   * long, unless an ICE restart is under way (actr_webrtc_pc_restart_ice),
+   * it is taken as gone:
    * the state becomes FAILED with ACTR_ECONNECTION, every channel closes
    * (on_close with that code) and blocked lane calls return.  A quiet but
    * live peer is not mistaken for a dead one: after a quarter of this
@@ -213,6 +217,26 @@ ACTR_API int actr_webrtc_pc_local_description(actr_webrtc_pc_t *pc, char **sdp);
  * ones); ACTR_EINVALID_OPERATION once closed. */
 ACTR_API int actr_webrtc_pc_add_remote_candidate(actr_webrtc_pc_t *pc, const char *candidate,
                                                  const char *mid);
+
+/** actr_webrtc_pc_restart_ice: an ICE restart in place (RFC 8445 §9), on a
+ * connection that has been CONNECTED: ICE starts over with new credentials
+ * while DTLS, SCTP and every data channel stay as they are (messages sent
+ * meanwhile wait in SCTP).  On the offering side: new local ICE
+ * credentials, and *@p sdp (transfer full) is the new offer to send; the
+ * peer's answer goes to actr_webrtc_pc_set_remote_description as usual
+ * (its candidates are in it or trickle).  On the answering side: *@p sdp is
+ * NULL; the peer's next offer with new ICE credentials, given to
+ * actr_webrtc_pc_set_remote_description, restarts it, and
+ * actr_webrtc_pc_create_answer answers it (an answerer takes such an offer
+ * without this call too).  Either way, from this call until ICE connects
+ * again, dead-peer detection waits: the connection becomes FAILED
+ * (ACTR_EICE) only if the restart has not completed within @p timeout_ms
+ * (> 0); another call starts another restart and a new time limit.  While
+ * connectivity is lost (no packet for half of peer_timeout_ms, or ICE lost
+ * its pair) the state is DISCONNECTED; it goes back to CONNECTED when the
+ * peer is heard again or the restart completes.  ACTR_EINVALID_OPERATION
+ * before the connection was up, or once closed. */
+ACTR_API int actr_webrtc_pc_restart_ice(actr_webrtc_pc_t *pc, int timeout_ms, char **sdp);
 
 /** actr_webrtc_pc_state: the current state (a lock-free read). */
 ACTR_API actr_webrtc_pc_state_t actr_webrtc_pc_state(const actr_webrtc_pc_t *pc);

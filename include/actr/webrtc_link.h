@@ -70,6 +70,17 @@ ACTR_API int actr_webrtc_link_wait_connected(actr_webrtc_link_t *link, int timeo
 /** actr_webrtc_link_state: the peer connection's state now. */
 ACTR_API actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t *link);
 
+/** actr_webrtc_link_restart_ice: restart ICE on the link's live peer
+ * connection (actr_webrtc_pc_restart_ice): the offering side sends the new
+ * offer through the signaling endpoint (the answer it gets back completes
+ * the restart); the answering side holds its connection for the offer the
+ * peer will send (an offer on a live connection with new ICE credentials
+ * is taken as a restart and answered, with or without this call).  Lanes
+ * and their channels stay.  @p timeout_ms: the restart's time limit, after
+ * which the link fails.  Codes of actr_webrtc_pc_restart_ice and
+ * actr_signaling_send. */
+ACTR_API int actr_webrtc_link_restart_ice(actr_webrtc_link_t *link, int timeout_ms);
+
 /** actr_webrtc_link_lane: the lane of @p type (created on demand and cached):
  * *@p out is a new handle (transfer full, actr_lane_unref).  Its send waits
  * for the channel to open.

@@ -523,6 +523,19 @@ int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cf
   return ACTR_OK;
 }
 
+int actr_webrtc_link_restart_ice(actr_webrtc_link_t *link, int timeout_ms) {
+  if (!link)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "link is NULL");
+  char *sdp = NULL;
+  int rc = actr_webrtc_pc_restart_ice(link->pc, timeout_ms, &sdp);
+  if (rc == ACTR_OK && sdp) { /* the offering side: the new offer */
+    actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sdp, .sdp_mline_index = -1};
+    rc = actr_signaling_send(link->sig, &m);
+  }
+  free(sdp);
+  return rc;
+}
+
 actr_webrtc_pc_state_t actr_webrtc_link_state(const actr_webrtc_link_t *link) {
   return actr_webrtc_pc_state(link->pc);
 }

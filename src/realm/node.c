@@ -61,6 +61,9 @@
 #define WS_ADDRS_MAX 256                     /* discovered WebSocket addresses kept */
 #define WS_URL_MAX 256
 #define KEYS_MAX 8 /* AIS signing keys cached (key id -> Ed25519 public key) */
+#define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
+#define ICE_RESTART_GAP_US (2 * G_USEC_PER_SEC) /* offers at least this far apart (actr) */
+#define ICE_RESTART_BUDGET_MS 30000 /* default ice_restart_timeout_ms */
 #define REBUILD_IDLE_US (60 * G_USEC_PER_SEC) /* dead wires of a destination we called
                                                  within this long are rebuilt */
 
@@ -109,6 +112,10 @@ struct peer {
   unsigned users;         /* callers holding this destination (node->mu) */
   gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
   gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
+  /* ICE restart in place (offerer; under mu) */
+  gint64 restart_started_us; /* 0: none under way */
+  gint64 restart_attempt_us; /* the last restart offer */
+  bool restart_offer;        /* the next offer endpoint_send relays is a restart offer */
 };
 
 typedef struct call {
@@ -129,7 +136,7 @@ typedef struct ws_addr {
 
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
-  ITEM_FETCH_KEY, ITEM_NOP, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_NOP, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -152,6 +159,7 @@ struct actr_node {
   actr_runtime_t *rt;
   actr_node_config_t cfg;
   actr_node_route_t routes[ACTR_PAYLOAD_TYPE_COUNT];
+  bool ignore_restart_offers; /* test hook (actr__node_ignore_restart_offers) */
   char *ais_url, *signaling_url, *realm_secret, *turn_url, *ws_host;
   const char **ice; /* copies of cfg.ice_addresses */
   actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
@@ -173,6 +181,7 @@ struct actr_node {
   ws_addr_t *ws_addrs; /* from discovery (a ring) */
   unsigned ws_addrs_next;
   unsigned wire_serial;
+  int restart_budget_ms; /* ice_restart_timeout_ms resolved; <= 0: no restart in place */
   unsigned drop_replies; /* test hook */
   uint64_t disconnects_asked, disconnects_done;
   sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu), a ring */
@@ -295,6 +304,9 @@ static int endpoint_send(void *impl, const actr_signaling_msg_t *m) {
                                          : WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
   sd.sdp = m->sdp;
   g_mutex_lock(&p->mu);
+  if (m->kind == ACTR_SIGNALING_OFFER && p->restart_offer) /* actr's ICE_RESTART_OFFER */
+    sd.type = WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER;
+  p->restart_offer = false;
   if (m->kind == ACTR_SIGNALING_OFFER) {
     char *u = g_uuid_string_random();
     snprintf(p->exchange_id, sizeof p->exchange_id, "%s", u);
@@ -379,8 +391,22 @@ static void rtc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int
              state == ACTR_WEBRTC_PC_FAILED ? "failed" : "closed", actr_err_name(err));
     g_mutex_unlock(&w->p->mu);
     wire_event(w, false, true);
-  } else {
-    wire_event(w, state == ACTR_WEBRTC_PC_CONNECTED, false);
+    return;
+  }
+  bool lost = false;
+  g_mutex_lock(&w->p->mu);
+  if (state == ACTR_WEBRTC_PC_CONNECTED) /* a restart under way (if any) worked */
+    w->p->restart_started_us = 0;
+  lost = state == ACTR_WEBRTC_PC_DISCONNECTED && w->ever_up && !w->dead;
+  g_mutex_unlock(&w->p->mu);
+  wire_event(w, state == ACTR_WEBRTC_PC_CONNECTED, false);
+  if (lost) { /* connectivity lost: the control thread restarts ICE */
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_ICE_LOST;
+    it->source = w->p->id;
+    it->slot = W_RTC;
+    it->serial = w->serial;
+    enqueue(w->p->node, it);
   }
 }
 
@@ -750,6 +776,7 @@ static bool has_rtc(peer_t *p, bool *offerer, gint64 *started) {
   return has;
 }
 
+static void restart_attempt(actr_node_t *n, peer_t *p);
 static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
   const Signaling__ActrRelay *r = e->actr_relay;
   actr_actor_id_t src, dst;
@@ -798,6 +825,27 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   case SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION: {
     const Webrtc__SessionDescription *sd = r->session_description;
     bool is_offer = sd->type != WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
+    bool restart_offer = sd->type == WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER;
+    if (restart_offer && !offerer) {
+      /* An ICE restart of the connection we answered: taken in place by
+       * its peer connection (new ICE credentials; DTLS and SCTP stay).
+       * Without a live connection there is nothing to restart: the
+       * offerer's restart runs out and it builds a new one. */
+      g_mutex_lock(&p->mu);
+      wire_t *w = p->w[W_RTC];
+      bool live = w && w->ever_up && !w->dead && p->got_offer && !n->ignore_restart_offers;
+      if (live)
+        snprintf(p->exchange_id, sizeof p->exchange_id, "%s",
+                 sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
+      g_mutex_unlock(&p->mu);
+      if (!live) {
+        actr__log(ACTR_LOG_INFO, "node: ICE restart offer without a live connection: ignored");
+        break;
+      }
+      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
+      actr_signaling_deliver(p->sig, &m);
+      break;
+    }
     if (is_offer) {
       if (has_link && offerer) {
         /* Both offered: the smaller serial keeps offering (the mock's
@@ -863,6 +911,19 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
      * at once, a whole new peer connection (ICE restart in place is not
      * there yet, docs/actr-realm.md §10.6). */
     if (offerer) {
+      /* Our connection is still there: restart ICE on it in place (at
+       * once, or at most every 2 s while one is under way, as actr). */
+      g_mutex_lock(&p->mu);
+      wire_t *w = p->w[W_RTC];
+      bool live = w && w->ever_up && !w->dead && n->restart_budget_ms > 0;
+      bool recent = p->restart_attempt_us &&
+                    g_get_monotonic_time() - p->restart_attempt_us < ICE_RESTART_GAP_US;
+      g_mutex_unlock(&p->mu);
+      if (live) {
+        if (!recent)
+          restart_attempt(n, p);
+        break;
+      }
       g_mutex_lock(&n->mu);
       n->st.ice_restarts++;
       g_mutex_unlock(&n->mu);
@@ -959,6 +1020,45 @@ static void build_failed(peer_t *p, int slot, const char *why) {
   wake(p->node);
 }
 
+/* restart_attempt: as offerer, restart ICE on @p's live WebRTC wire in
+ * place (a new offer, type ICE_RESTART_OFFER, on the same peer connection:
+ * DTLS and SCTP stay); attempts every ICE_RESTART_ATTEMPT_MS until the
+ * budget is spent, when the peer connection fails by itself and the wire
+ * is rebuilt whole.  Control thread (it alone frees wires). */
+static void restart_attempt(actr_node_t *n, peer_t *p) {
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&p->mu);
+  wire_t *w = p->w[W_RTC];
+  bool ok = w && w->link && w->ever_up && !w->dead && p->offerer && n->restart_budget_ms > 0;
+  if (ok && !p->restart_started_us)
+    p->restart_started_us = now;
+  gint64 left_ms = ok ? n->restart_budget_ms - (now - p->restart_started_us) / 1000 : 0;
+  ok = ok && left_ms > 0;
+  if (ok) {
+    p->restart_attempt_us = now;
+    p->restart_offer = true;
+  }
+  actr_webrtc_link_t *link = ok ? w->link : NULL;
+  g_mutex_unlock(&p->mu);
+  if (!ok)
+    return;
+  /* The peer connection fails when the budget is spent (or when this
+   * attempt and the next have gone unanswered). */
+  int limit = (int)MIN(left_ms, 2 * ICE_RESTART_ATTEMPT_MS);
+  int rc = actr_webrtc_link_restart_ice(link, limit);
+  g_mutex_lock(&p->mu);
+  p->restart_offer = false;
+  g_mutex_unlock(&p->mu);
+  if (rc != ACTR_OK) {
+    actr__log(ACTR_LOG_WARN, "node: ICE restart not started: %s", actr_err_detail());
+    return;
+  }
+  actr__log(ACTR_LOG_INFO, "node: ICE restart offered (in place)");
+  g_mutex_lock(&n->mu);
+  n->st.ice_restarts++;
+  g_mutex_unlock(&n->mu);
+}
+
 /* maintain: what @p's wires need now; the deadline of its next need into
  * *@next (monotonic µs). */
 static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
@@ -969,14 +1069,22 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
   bool rtc_up = rtc && rtc->up;
   bool late_answer = rtc && !rtc_up && !p->offerer && !p->got_offer &&
                      now - p->link_started_us > ANSWER_WAIT_US;
-  bool rtc_timeout = rtc && !rtc_up && now - rtc->started_us > timeout_us;
+  /* A wire that was up and is down now is being restarted or dies by
+   * itself (its peer connection's dead-peer detection): no set-up timeout. */
+  bool rtc_timeout = rtc && !rtc->ever_up && now - rtc->started_us > timeout_us;
+  gint64 restart_due = 0;
+  if (rtc && !rtc_up && !rtc->dead && p->offerer && p->restart_started_us &&
+      now - p->restart_started_us < (gint64)n->restart_budget_ms * 1000) {
+    restart_due = p->restart_attempt_us + ICE_RESTART_ATTEMPT_MS * 1000;
+    *next = MIN(*next, restart_due);
+  }
   bool want_rtc = !rtc && p->want[W_RTC];
   bool negotiating = p->negotiated_us != 0;
   bool unanswered = negotiating && now - p->negotiated_us > RENEGOTIATE_US;
   bool rtc_due = want_rtc && !negotiating && now >= p->retry_at[W_RTC];
   bool ws_due = !p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0] &&
                 now >= p->retry_at[W_WS_OUT];
-  if (rtc && !rtc_up)
+  if (rtc && !rtc->ever_up)
     *next = MIN(*next, rtc->started_us + timeout_us);
   if (rtc && !rtc_up && !p->offerer && !p->got_offer)
     *next = MIN(*next, p->link_started_us + ANSWER_WAIT_US);
@@ -994,6 +1102,8 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
     if (p->want[W_RTC])
       *next = MIN(*next, p->retry_at[W_RTC]);
     g_mutex_unlock(&p->mu);
+  } else if (restart_due && now >= restart_due) { /* the last restart offer went unanswered */
+    restart_attempt(n, p);
   } else if (late_answer) { /* no offer in 10 s: offer ourselves */
     actr__log(ACTR_LOG_INFO, "node: no offer in 10 s: offering instead");
     wire_stop(p, W_RTC);
@@ -1129,6 +1239,32 @@ static void handle_item(actr_node_t *n, item_t *it) {
     g_mutex_unlock(&p->mu);
     if (!was_up)
       build_failed(p, it->slot, NULL);
+    break;
+  }
+  case ITEM_ICE_LOST: { /* a WebRTC wire that was up lost connectivity */
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (!p || n->restart_budget_ms <= 0)
+      break; /* no restart: its dead-peer detection ends it, then a rebuild */
+    g_mutex_lock(&p->mu);
+    wire_t *w = p->w[W_RTC];
+    bool lost = w && w->serial == it->serial && !w->dead && !w->up;
+    bool offerer = p->offerer, under_way = p->restart_started_us != 0;
+    actr_webrtc_link_t *link = lost ? w->link : NULL;
+    g_mutex_unlock(&p->mu);
+    if (!lost)
+      break; /* back already, or gone */
+    if (offerer) {
+      if (!under_way)
+        restart_attempt(n, p);
+      break;
+    }
+    /* actr's answerer: hold the connection for the offerer's restart
+     * offer, and ask for one (the offerer may not have noticed). */
+    if (link && actr_webrtc_link_restart_ice(link, n->restart_budget_ms + ICE_RESTART_GAP_US / 1000) != ACTR_OK)
+      actr__log(ACTR_LOG_WARN, "node: ICE restart not awaited: %s", actr_err_detail());
+    ice_restart_request(p, "connection lost");
     break;
   }
   case ITEM_WS_ACCEPTED: {
@@ -1399,6 +1535,8 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->cfg.connect_timeout_ms = ACTR__OR_DEFAULT(n->cfg.connect_timeout_ms, 20000);
   n->cfg.max_peers = ACTR__OR_DEFAULT(n->cfg.max_peers, 64);
   n->cfg.max_pending_calls = ACTR__OR_DEFAULT(n->cfg.max_pending_calls, 1024);
+  n->restart_budget_ms = cfg->ice_restart_timeout_ms == 0 ? ICE_RESTART_BUDGET_MS
+                         : cfg->ice_restart_timeout_ms;
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     actr__route_resolve(&cfg->routes[t], (actr_payload_type_t)t, &n->routes[t]);
   n->ais_url = g_strdup(cfg->ais_url);
@@ -1853,6 +1991,12 @@ void actr__node_forget_keys(actr_node_t *n) {
   g_mutex_lock(&n->mu);
   memset(n->keys, 0, sizeof n->keys);
   n->keys_forgotten = true;
+  g_mutex_unlock(&n->mu);
+}
+
+void actr__node_ignore_restart_offers(actr_node_t *n, bool ignore) {
+  g_mutex_lock(&n->mu);
+  n->ignore_restart_offers = ignore;
   g_mutex_unlock(&n->mu);
 }
 

@@ -77,6 +77,10 @@ int actr__node_kill_wire(struct actr_node *n, const actr_actor_id_t *target, boo
  * registration's included): the next direct WebSocket is refused and the
  * key asked of actrix (GetSigningKeyRequest). */
 void actr__node_forget_keys(struct actr_node *n);
+/* Test hook: ignore (true) the ICE restart offers that arrive for a live
+ * connection we answered, so that the offerer's restart runs out and it
+ * falls back to a new peer connection. */
+void actr__node_ignore_restart_offers(struct actr_node *n, bool ignore);
 
 /* Test hook: the direct WebSocket address discovery gave for @target. */
 int actr__node_ws_url(struct actr_node *n, const actr_actor_id_t *target, char *url, size_t size);

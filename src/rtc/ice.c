@@ -555,3 +555,15 @@ void actr__ice_close(actr__ice_t *ice) {
    * this thread's default context — the runtime's, since we are on it. */
   nice_agent_close_async(ice->agent, close_done, ice);
 }
+
+/* ---- ICE restart in place (transport, issue 11) ---- */
+
+int actr__ice_restart(actr__ice_t *ice) {
+  if (ice->closed)
+    return actr__fail(ACTR_EINVALID_OPERATION, "ICE agent closed");
+  if (!nice_agent_restart_stream(ice->agent, ice->stream))
+    return actr__fail(ACTR_EICE, "libnice refused to restart the stream");
+  /* Checks start over: the pair they select is a CONNECTED to report. */
+  ice->state = ACTR__ICE_CHECKING;
+  return ACTR_OK;
+}

@@ -70,6 +70,13 @@ void actr__ice_remote_gathering_done(actr__ice_t *ice);
  * none yet or the socket refused it (a datagram loss: DTLS and SCTP
  * retransmit). */
 bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len);
+/* actr__ice_restart: an ICE restart (RFC 8445 §9) of the stream, in place:
+ * new local ufrag/pwd (actr__ice_local_credentials), the remote candidates
+ * forgotten (those of the next description follow), the local ones and
+ * the selected pair kept (sends go on over it meanwhile).  The next
+ * CONNECTED is reported even if libnice never said it lost the pair.
+ * Transport (issue 11). */
+int actr__ice_restart(actr__ice_t *ice);
 /* actr__ice_close: no callback after this; libnice releases its TURN
  * allocations in the background, then the agent and @ice are freed. */
 void actr__ice_close(actr__ice_t *ice);

@@ -235,14 +235,35 @@ static void alive_cb(void *data) {
   actr_webrtc_pc_t *pc = data;
   if (pc->closed)
     return; /* pc_end drops this timer */
-  gint64 silent_ms = (g_get_monotonic_time() - pc->last_rx_us) / 1000;
+  gint64 now = g_get_monotonic_time();
+  gint64 silent_ms = (now - pc->last_rx_us) / 1000;
+  int timeout = pc->peer_timeout_ms > 0 ? pc->peer_timeout_ms : DEFAULT_PEER_TIMEOUT_MS;
+  /* An ICE restart under way (issue 11): silence is expected until it
+   * completes; its own deadline ends the connection instead. */
+  if (pc->restarting) {
+    if (now >= pc->restart_deadline_us)
+      pc_end(pc, ACTR_WEBRTC_PC_FAILED, ACTR_EICE, "ICE restart not completed in time");
+    else if (silent_ms >= timeout / 4 && pc->sctp)
+      actr__sctp_heartbeat(pc->sctp);
+    return;
+  }
+  if (pc->peer_timeout_ms <= 0)
+    return; /* no dead-peer detection: the watch runs for a restart only */
   if (silent_ms >= pc->peer_timeout_ms) {
     char why[96];
     g_snprintf(why, sizeof why, "no packet from the peer for %" G_GINT64_FORMAT " ms", silent_ms);
     pc_end(pc, ACTR_WEBRTC_PC_FAILED, ACTR_ECONNECTION, why);
-  } else if (silent_ms >= pc->peer_timeout_ms / 4 && pc->sctp) {
-    actr__sctp_heartbeat(pc->sctp);
+    return;
   }
+  /* Half the timeout without a packet: connectivity is lost for now
+   * (W3C "disconnected"), which is when an owner restarts ICE. */
+  if (silent_ms >= pc->peer_timeout_ms / 2 && !pc->quiet &&
+      atomic_load(&pc->state) == ACTR_WEBRTC_PC_CONNECTED) {
+    pc->quiet = true;
+    set_state(pc, ACTR_WEBRTC_PC_DISCONNECTED, ACTR_OK);
+  }
+  if (silent_ms >= pc->peer_timeout_ms / 4 && pc->sctp)
+    actr__sctp_heartbeat(pc->sctp);
 }
 
 static void start_alive_check(actr_webrtc_pc_t *pc) {
@@ -318,6 +339,13 @@ static void ice_state_cb(void *user, actr__ice_state_t st) {
     return;
   switch (st) {
   case ACTR__ICE_CONNECTED:
+    if (pc->restarting) { /* the restart found a pair (issue 11) */
+      actr__log(ACTR_LOG_INFO, "webrtc: ICE restart completed");
+      pc->restarting = false;
+      pc->restart_deadline_us = 0;
+      pc->quiet = false;
+      pc->last_rx_us = g_get_monotonic_time();
+    }
     pc->ice_connected = true;
     flush_early(pc);
     start_dtls(pc);
@@ -328,6 +356,14 @@ static void ice_state_cb(void *user, actr__ice_state_t st) {
     set_state(pc, ACTR_WEBRTC_PC_DISCONNECTED, ACTR_OK);
     break;
   case ACTR__ICE_FAILED:
+    /* Once DTLS is up, ICE failure is recoverable by a restart (W3C): the
+     * connection is DISCONNECTED until one completes or dead-peer
+     * detection (or the restart's deadline) ends it. */
+    if (pc->dtls && actr__dtls_connected(pc->dtls) && (pc->peer_timeout_ms > 0 || pc->restarting)) {
+      actr__log(ACTR_LOG_INFO, "webrtc: ICE failed on a live connection: disconnected");
+      set_state(pc, ACTR_WEBRTC_PC_DISCONNECTED, ACTR_OK);
+      break;
+    }
     pc_end(pc, ACTR_WEBRTC_PC_FAILED, ACTR_EICE, "ICE failed: no candidate pair works");
     break;
   default:
@@ -338,6 +374,12 @@ static void ice_state_cb(void *user, actr__ice_state_t st) {
 static void ice_recv_cb(void *user, const uint8_t *buf, size_t len) {
   actr_webrtc_pc_t *pc = user;
   pc->last_rx_us = g_get_monotonic_time();
+  if (pc->quiet && !pc->closed) { /* the peer is heard again (issue 11) */
+    pc->quiet = false;
+    if (!pc->restarting && atomic_load(&pc->state) == ACTR_WEBRTC_PC_DISCONNECTED && pc->dtls &&
+        actr__dtls_connected(pc->dtls))
+      set_state(pc, ACTR_WEBRTC_PC_CONNECTED, ACTR_OK);
+  }
   if (!pc->closed && pc->dtls)
     actr__dtls_feed(pc->dtls, buf, len);
 }
@@ -587,6 +629,12 @@ static int create_answer_io(void *data) {
     return actr__fail(ACTR_EINVALID_OPERATION, "peer connection closed");
   if (pc->sig != PC_SIG_REMOTE_OFFER)
     return actr__fail(ACTR_EINVALID_OPERATION, "create_answer: no remote offer");
+  if (pc->role_known) { /* the answer to an ICE restart: DTLS and SCTP stay */
+    pc->sig = PC_SIG_STABLE;
+    apply_remote_candidates(pc);
+    c->sdp = local_sdp(pc);
+    return ACTR_OK;
+  }
   pc->sig = PC_SIG_STABLE;
   pc->answerer = true;
   int rc = gather(pc);
@@ -601,12 +649,118 @@ static int create_answer_io(void *data) {
   return ACTR_OK;
 }
 
+/* ---- ICE restart in place (transport, issue 11) ----
+ * The offerer makes a new offer with new ICE credentials on the same
+ * connection (actr_webrtc_pc_restart_ice); the answerer takes it on its
+ * live connection and answers with new credentials of its own.  ICE checks
+ * start over (libnice's stream restart) while DTLS and SCTP, and every
+ * channel, stay as they are.  Meanwhile dead-peer detection waits for the
+ * restart, until its deadline. */
+
+static void hold_for_restart(actr_webrtc_pc_t *pc, int timeout_ms) {
+  pc->restarting = true;
+  pc->restart_deadline_us = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  if (!pc->alive_w) { /* no dead-peer detection: a watch for the deadline */
+    pc->last_rx_us = g_get_monotonic_time();
+    pc->alive_w = actr__watch_every(actr__runtime_hub(pc->rt), (unsigned)MAX(timeout_ms / 8, 10),
+                                    alive_cb, pc);
+  }
+}
+
+/* ice_generation: restart our ICE: new local credentials, the remote
+ * candidates of the old generation forgotten. */
+static int ice_generation(actr_webrtc_pc_t *pc) {
+  int rc = actr__ice_restart(pc->ice);
+  if (rc)
+    return rc;
+  g_free(pc->ufrag);
+  g_free(pc->pwd);
+  actr__ice_local_credentials(pc->ice, &pc->ufrag, &pc->pwd);
+  pc->session_version++;
+  pc->n_remote_candidates = 0;
+  g_ptr_array_set_size(pc->early_candidates, 0);
+  pc->early_done = false;
+  return ACTR_OK;
+}
+
+static int restart_remote(actr_webrtc_pc_t *pc, bool is_offer, actr__sdp_t *sdp, int idx) {
+  const actr__sdp_media_t *m = &sdp->media[idx];
+  const actr__sdp_media_t *old = &pc->remote->media[pc->remote_dc];
+  if (old->ice_ufrag && strcmp(old->ice_ufrag, m->ice_ufrag) == 0 && old->ice_pwd &&
+      strcmp(old->ice_pwd, m->ice_pwd) == 0) {
+    actr__sdp_free(sdp);
+    return actr__fail(ACTR_EWEBRTC, "%s without new ICE credentials: only ICE restarts are "
+                      "supported on a live connection", is_offer ? "an offer" : "an answer");
+  }
+  int rc = ACTR_OK;
+  if (is_offer) {
+    rc = ice_generation(pc);
+    if (!pc->restarting)
+      hold_for_restart(pc, pc->peer_timeout_ms > 0 ? 2 * pc->peer_timeout_ms
+                                                   : 2 * DEFAULT_PEER_TIMEOUT_MS);
+    pc->sig = PC_SIG_REMOTE_OFFER;
+  } else {
+    pc->sig = PC_SIG_STABLE;
+  }
+  actr__sdp_free(pc->remote);
+  pc->remote = sdp;
+  pc->remote_dc = idx;
+  actr__log(ACTR_LOG_INFO, "webrtc: ICE restart: %s with new credentials", is_offer ? "offer" : "answer");
+  if (rc == ACTR_OK)
+    rc = actr__ice_set_remote_credentials(pc->ice, m->ice_ufrag, m->ice_pwd);
+  if (rc == ACTR_OK && !is_offer)
+    apply_remote_candidates(pc);
+  if (rc)
+    pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_err_detail());
+  return rc;
+}
+
+typedef struct restart_call {
+  actr_webrtc_pc_t *pc;
+  int timeout_ms;
+  char *sdp;
+} restart_call_t;
+
+static int restart_io(void *data) {
+  restart_call_t *c = data;
+  actr_webrtc_pc_t *pc = c->pc;
+  if (pc->closed)
+    return actr__fail(ACTR_EINVALID_OPERATION, "peer connection closed");
+  if (!pc->role_known || !pc->dtls || !actr__dtls_connected(pc->dtls))
+    return actr__fail(ACTR_EINVALID_OPERATION, "ICE restart: the connection was never up");
+  if (!pc->answerer && pc->sig != PC_SIG_STABLE && pc->sig != PC_SIG_LOCAL_OFFER)
+    return actr__fail(ACTR_EINVALID_OPERATION, "ICE restart: negotiation under way");
+  hold_for_restart(pc, c->timeout_ms);
+  if (pc->answerer)
+    return ACTR_OK; /* the peer's offer restarts it */
+  int rc = ice_generation(pc);
+  if (rc)
+    return rc;
+  pc->sig = PC_SIG_LOCAL_OFFER;
+  c->sdp = local_sdp(pc);
+  actr__log(ACTR_LOG_INFO, "webrtc: ICE restart: new offer");
+  return ACTR_OK;
+}
+
+int actr_webrtc_pc_restart_ice(actr_webrtc_pc_t *pc, int timeout_ms, char **sdp) {
+  if (!pc || !sdp || timeout_ms <= 0)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "pc, sdp and timeout_ms > 0 are required");
+  restart_call_t c = {.pc = pc, .timeout_ms = timeout_ms};
+  int rc = actr_runtime_call(pc->rt, restart_io, &c);
+  *sdp = c.sdp;
+  return rc;
+}
+
 static int set_remote_io(void *data) {
   sdp_call_t *c = data;
   actr_webrtc_pc_t *pc = c->pc;
   if (pc->closed)
     return actr__fail(ACTR_EINVALID_OPERATION, "peer connection closed");
-  if (c->is_offer ? pc->sig != PC_SIG_NONE : pc->sig != PC_SIG_LOCAL_OFFER)
+  /* A new offer on a live connection we answered, or the answer to our
+   * restart offer: an ICE restart in place (restart_remote). */
+  bool restart = pc->role_known && (c->is_offer ? pc->answerer && pc->sig == PC_SIG_STABLE
+                                                : pc->sig == PC_SIG_LOCAL_OFFER);
+  if (!restart && (c->is_offer ? pc->sig != PC_SIG_NONE : pc->sig != PC_SIG_LOCAL_OFFER))
     return actr__fail(ACTR_EINVALID_OPERATION, "set_remote_description: an %s is not expected now",
                       c->is_offer ? "offer" : "answer");
   actr__sdp_t *sdp;
@@ -627,6 +781,8 @@ static int set_remote_io(void *data) {
     actr__sdp_free(sdp);
     return rc;
   }
+  if (restart)
+    return restart_remote(pc, c->is_offer, sdp, idx);
   if (c->is_offer) {
     /* RFC 8842 §5.3: the answerer of actpass picks active (DTLS client);
      * an offer without a=setup is treated as actpass. */

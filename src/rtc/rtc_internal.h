@@ -110,6 +110,10 @@ struct actr_webrtc_pc {
   gint64 last_rx_us;  /* monotonic time of the last datagram from the peer */
   actr__watch_t *alive_w; /* the dead-peer check, once connected (a hub timer: coalesced) */
   GQueue early_out; /* GBytes: DTLS datagrams sent before ICE had a pair */
+  /* ICE restart in place (transport, issue 11; pc.c "ICE restart") */
+  bool restarting;            /* under way: dead-peer detection waits for it ... */
+  gint64 restart_deadline_us; /* ... until this (monotonic), then FAILED */
+  bool quiet;                 /* DISCONNECTED reported for silence (half peer_timeout_ms) */
   uint16_t out_streams;
 
   GHashTable *by_sid; /* stream id -> actr_webrtc_dc_t* (a reference each) */
