@@ -13,7 +13,10 @@
  * route, waits for one when none is (wires are built in the background and
  * rebuilt when they die), and is sent again with the same request id when
  * its wire dies before the answer, as the route allows; the callee runs a
- * request id once and answers a duplicate with the first reply.
+ * request id once and answers a duplicate with the first reply.  A WebRTC
+ * wire that loses connectivity is restarted in place (ICE restart) before
+ * it is rebuilt.  actr_node_call_by_type addresses an actor type: the node
+ * finds the actor, and finds it again when it restarts (a new serial).
  *
  * Threads.  actr_node_new, _discover, _call and _free block their caller
  * and must not run on the runtime's I/O thread.  The request handler
@@ -195,6 +198,27 @@ ACTR_API int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
                                   const void *payload, size_t len, int timeout_ms,
                                   actr_envelope_t **response);
 
+/** actr_node_call_by_type: actr_node_call to an actor of @p type, which the
+ * node finds and finds again (docs/actr-realm.md §10.9): the first call
+ * discovers the type's actors through actrix (actr_node_discover) and binds
+ * the type to the newest one (the highest serial); later calls go to it
+ * while a wire to it is up, else after checking that actrix still lists
+ * it.  When the bound actor's wires die during a call (it stopped, or the
+ * network was cut) the node asks actrix again: an actor still listed is
+ * called again with the same request id (its duplicate check holds), one
+ * no longer listed is replaced by the newest actor of the type (a remote
+ * node that restarted: a new serial), which gets the request with the same
+ * id; while none is listed the node asks again, backing off from 100 ms to
+ * 1 s.  All within @p timeout_ms (> 0).  A request the old actor received
+ * but never answered may run again on the new one.  At most 16 types stay
+ * bound (the oldest binding is forgotten first).  Codes of actr_node_call,
+ * and ACTR_ENO_ROUTE when no actor of @p type was listed in time;
+ * ACTR_ESIGNALING without a link to actrix.  Same threads and ownership as
+ * actr_node_call. */
+ACTR_API int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
+                                    const char *route_key, const void *payload, size_t len,
+                                    int timeout_ms, actr_envelope_t **response);
+
 /** actr_node_tell: a request that is never answered (timeout_ms 0). */
 ACTR_API int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len);
@@ -236,6 +260,8 @@ typedef struct actr_node_stats {
                                      restart offer), or a new connection offered at an
                                      IceRestartRequest when ours was gone */
   uint64_t signing_keys_fetched; /**< AIS keys asked of actrix (GetSigningKeyRequest) */
+  uint64_t targets_rebound;     /**< calls by type that moved to another actor of the type
+                                     (actr_node_call_by_type: the bound one was gone) */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 

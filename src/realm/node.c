@@ -64,7 +64,9 @@
 #define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
 #define ICE_RESTART_GAP_US (2 * G_USEC_PER_SEC) /* offers at least this far apart (actr) */
 #define ICE_RESTART_BUDGET_MS 30000 /* default ice_restart_timeout_ms */
-#define REBUILD_IDLE_US (60 * G_USEC_PER_SEC) /* dead wires of a destination we called
+#define REBUILD_IDLE_US (60 * G_USEC_PER_SEC)
+#define BINDINGS_MAX 16 /* actor types called by type: the actor each is bound to */
+#define REDISCOVER_MS 500 /* a lost actor still listed by actrix: asked again after this */ /* dead wires of a destination we called
                                                  within this long are rebuilt */
 
 /* The wires of a destination, by slot. */
@@ -113,6 +115,7 @@ struct peer {
   gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
   gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
   /* ICE restart in place (offerer; under mu) */
+  gint64 lost_us;            /* when a wire of it that was up died last (calls by type) */
   gint64 restart_started_us; /* 0: none under way */
   gint64 restart_attempt_us; /* the last restart offer */
   bool restart_offer;        /* the next offer endpoint_send relays is a restart offer */
@@ -128,6 +131,12 @@ typedef struct seen {
   char id[40];
   GBytes *reply; /* the first reply, for duplicates (NULL: none kept) */
 } seen_t;
+
+typedef struct binding {
+  bool set;
+  actr_actor_type_t type;
+  actr_actor_id_t id;
+} binding_t;
 
 typedef struct ws_addr {
   actr_actor_id_t id;
@@ -184,6 +193,8 @@ struct actr_node {
   int restart_budget_ms; /* ice_restart_timeout_ms resolved; <= 0: no restart in place */
   unsigned drop_replies; /* test hook */
   uint64_t disconnects_asked, disconnects_done;
+  binding_t bindings[BINDINGS_MAX]; /* calls by type (node->mu), a ring */
+  unsigned bindings_next;
   sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu), a ring */
   unsigned keys_next;
   bool keys_forgotten;       /* test hook: not even our registration's key */
@@ -1228,6 +1239,8 @@ static void handle_item(actr_node_t *n, item_t *it) {
      * by the side that calls through it: the callee waits to be called
      * again, so the two sides do not both negotiate. */
     g_mutex_lock(&p->mu);
+    if (was_up)
+      p->lost_us = g_get_monotonic_time();
     if (was_up) {
       p->attempts[it->slot] = 0;
       p->gave_up[it->slot] = false;
@@ -1239,6 +1252,8 @@ static void handle_item(actr_node_t *n, item_t *it) {
     g_mutex_unlock(&p->mu);
     if (!was_up)
       build_failed(p, it->slot, NULL);
+    else
+      wake(n); /* calls by type look for another actor (lost_us) */
     break;
   }
   case ITEM_ICE_LOST: { /* a WebRTC wire that was up lost connectivity */
@@ -1711,17 +1726,20 @@ static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route
   return lane;
 }
 
+static bool lost_since(peer_t *p, gint64 t);
 /* wait_wire_locked: a lane of @type to @p, waiting on node->cond (wires
  * coming up or dying wake it) until @until.  node->mu held. */
 static int wait_wire_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *route,
-                            actr_payload_type_t type, gint64 until, actr_lane_t **out, int *slot,
-                            unsigned *serial) {
+                            actr_payload_type_t type, gint64 until, gint64 lost_after,
+                            actr_lane_t **out, int *slot, unsigned *serial) {
   bool retried = false;
   for (;;) {
     bool hope;
     *out = pick_locked(n, p, route, type, slot, serial, &hope);
     if (*out)
       return ACTR_OK;
+    if (lost_after && lost_since(p, lost_after))
+      return actr__fail(ACTR_ENO_ROUTE, "node: the target's wires died");
     if (!hope && !retried) {
       /* Every wire gave up earlier: a new call starts a new series. */
       g_mutex_lock(&p->mu);
@@ -1747,6 +1765,14 @@ static int wait_wire_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *
                     : actr__fail(ACTR_ETIMEOUT, "node: no wire to the target ready in time");
     }
   }
+}
+
+/* lost_since: a wire of @p that was up died after @t (calls by type). */
+static bool lost_since(peer_t *p, gint64 t) {
+  g_mutex_lock(&p->mu);
+  bool lost = p->lost_us > t;
+  g_mutex_unlock(&p->mu);
+  return lost;
 }
 
 static bool wire_alive(peer_t *p, int slot, unsigned serial) {
@@ -1776,9 +1802,14 @@ static void release_peer(actr_node_t *n, peer_t *p) {
   (void)n;
 }
 
+/* call_common: one call to @target.  @rid: the request id (NULL: a new
+ * one).  @lost_after (calls by type; 0: none): give up with *@lost set
+ * (ACTR_ENO_ROUTE) as soon as a wire of @target that was up dies after this
+ * time, instead of waiting for it to be rebuilt. */
 static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_actor_id_t *target,
                        const char *route_key, const void *payload, size_t len, int timeout_ms,
-                       actr_envelope_t **response) {
+                       actr_envelope_t **response, const char *rid_in, gint64 lost_after,
+                       bool *lost) {
   if (!n || !target || !route_key || (!payload && len))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: NULL argument");
   if (type != ACTR_PAYLOAD_RPC_RELIABLE && type != ACTR_PAYLOAD_RPC_SIGNAL)
@@ -1788,7 +1819,7 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
   bool tell = response == NULL;
   const actr_node_route_t *route = &n->routes[type];
   gint64 until = g_get_monotonic_time() + (gint64)(tell ? n->cfg.connect_timeout_ms : timeout_ms) * 1000;
-  char *rid = g_uuid_string_random(); /* a UUIDv4, as actr */
+  char *rid = rid_in ? g_strdup(rid_in) : g_uuid_string_random(); /* a UUIDv4, as actr */
   actr_envelope_t *env;
   int rc = actr_envelope_new(route_key, rid, tell ? 0 : timeout_ms, &env);
   if (rc == ACTR_OK)
@@ -1825,9 +1856,12 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     actr_lane_t *lane;
     int slot;
     unsigned serial;
-    rc = wait_wire_locked(n, p, route, type, until, &lane, &slot, &serial);
-    if (rc != ACTR_OK)
+    rc = wait_wire_locked(n, p, route, type, until, lost_after, &lane, &slot, &serial);
+    if (rc != ACTR_OK) {
+      if (lost && lost_after && rc == ACTR_ENO_ROUTE)
+        *lost = true;
       break;
+    }
     g_mutex_unlock(&n->mu);
     rc = actr_lane_send(lane, buf, blen); /* not under the lock: it may wait */
     actr_lane_unref(lane);
@@ -1854,6 +1888,12 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     if (rc != ACTR_OK && wire_alive(p, slot, serial) && actr_err_class(rc) != ACTR_ERR_CLASS_TRANSIENT)
       break;
     /* The wire died with the request on it. */
+    if (lost_after && lost_since(p, lost_after)) { /* by type: look for the actor again */
+      rc = actr__fail(ACTR_ENO_ROUTE, "node: the wire died with request %s on it", rid);
+      if (lost)
+        *lost = true;
+      break;
+    }
     if (attempt >= route->max_attempts || tell) {
       rc = actr__fail(rc == ACTR_OK ? ACTR_ECONNECTION : rc,
                       "node: the wire died with request %s on it; %u attempt(s), the route "
@@ -1898,7 +1938,8 @@ int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
   *response = NULL;
   if (timeout_ms <= 0)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: timeout_ms must be > 0");
-  return call_common(node, type, target, route_key, payload, len, timeout_ms, response);
+  return call_common(node, type, target, route_key, payload, len, timeout_ms, response, NULL, 0,
+                     NULL);
 }
 
 int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
@@ -1907,9 +1948,150 @@ int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char 
                               timeout_ms, response);
 }
 
+/* ---- calls by actor type: the node finds the actor, and finds it again ---- */
+
+/* binding_get: the actor @type is bound to (false: none yet). */
+static bool binding_get(actr_node_t *n, const actr_actor_type_t *type, actr_actor_id_t *id) {
+  bool found = false;
+  g_mutex_lock(&n->mu);
+  for (unsigned i = 0; i < BINDINGS_MAX && !found; i++)
+    if (n->bindings[i].set && actr_actor_type_equal(&n->bindings[i].type, type)) {
+      *id = n->bindings[i].id;
+      found = true;
+    }
+  g_mutex_unlock(&n->mu);
+  return found;
+}
+
+static void binding_set(actr_node_t *n, const actr_actor_type_t *type, const actr_actor_id_t *id) {
+  g_mutex_lock(&n->mu);
+  binding_t *b = NULL;
+  for (unsigned i = 0; i < BINDINGS_MAX && !b; i++)
+    if (n->bindings[i].set && actr_actor_type_equal(&n->bindings[i].type, type))
+      b = &n->bindings[i];
+  if (!b) {
+    b = &n->bindings[n->bindings_next];
+    n->bindings_next = (n->bindings_next + 1) % BINDINGS_MAX;
+  } else if (!actr_actor_id_equal(&b->id, id)) {
+    n->st.targets_rebound++;
+  }
+  b->set = true;
+  b->type = *type;
+  b->id = *id;
+  g_mutex_unlock(&n->mu);
+}
+
+/* has_up_wire: a wire to @id is usable now. */
+static bool has_up_wire(actr_node_t *n, const actr_actor_id_t *id) {
+  bool up = false;
+  g_mutex_lock(&n->mu);
+  peer_t *p = peer_find_locked(n, id);
+  if (p) {
+    g_mutex_lock(&p->mu);
+    for (int s = 0; s < NWIRES; s++)
+      up = up || (p->w[s] && p->w[s]->up && !p->w[s]->dead);
+    g_mutex_unlock(&p->mu);
+  }
+  g_mutex_unlock(&n->mu);
+  return up;
+}
+
+#define BY_TYPE_CANDIDATES 8
+
+/* resolve: the actor of @type to call: the bound one while actrix still
+ * lists it (or while a wire to it is up), else the first listed (a new
+ * serial: bound from now on).  Waits for one to be listed until @until. */
+static int resolve(actr_node_t *n, const actr_actor_type_t *type, bool check, gint64 until,
+                   actr_actor_id_t *out) {
+  actr_actor_id_t bound;
+  bool have = binding_get(n, type, &bound);
+  if (have && !check && has_up_wire(n, &bound)) {
+    *out = bound;
+    return ACTR_OK;
+  }
+  unsigned delay_ms = 100, asked = 0;
+  for (;;) {
+    actr_actor_id_t found[BY_TYPE_CANDIDATES];
+    unsigned k = 0;
+    int rc = actr_node_discover(n, type, found, BY_TYPE_CANDIDATES, &k);
+    bool listed = false;
+    for (unsigned i = 0; rc == ACTR_OK && have && i < k; i++)
+      listed = listed || actr_actor_id_equal(&found[i], &bound);
+    asked++;
+    /* Lost and still listed: a cut, or actrix has not yet seen it leave;
+     * asked a few times before it is called again. */
+    if (rc == ACTR_OK && listed && check && asked < 4 && !has_up_wire(n, &bound) &&
+        g_get_monotonic_time() + REDISCOVER_MS * 1000 < until) {
+      g_usleep(REDISCOVER_MS * 1000);
+      continue;
+    }
+    if (rc == ACTR_OK && listed) {
+      *out = bound;
+      return ACTR_OK;
+    }
+    if (rc == ACTR_OK && k > 0) {
+      /* The newest registration (the highest serial) of the type. */
+      unsigned best = 0;
+      for (unsigned i = 1; i < k; i++)
+        if (found[i].serial > found[best].serial)
+          best = i;
+      binding_set(n, type, &found[best]);
+      *out = found[best];
+      return ACTR_OK;
+    }
+    gint64 now = g_get_monotonic_time();
+    if (now >= until)
+      return rc != ACTR_OK ? rc
+                           : actr__fail(ACTR_ENO_ROUTE, "node: no actor of that type registered");
+    g_usleep((gulong)MIN((gint64)delay_ms * 1000, until - now));
+    delay_ms = MIN(delay_ms * 2, 1000);
+  }
+}
+
+int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
+                           const char *route_key, const void *payload, size_t len, int timeout_ms,
+                           actr_envelope_t **response) {
+  if (!response)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call_by_type: response is NULL");
+  *response = NULL;
+  if (!node || !type || !route_key || (!payload && len) || timeout_ms <= 0)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call_by_type: bad argument");
+  if (actr_runtime_is_io_thread(node->rt))
+    return actr__fail(ACTR_EINVALID_OPERATION, "actr_node_call_by_type: not on the I/O thread");
+  gint64 until = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  char *rid = g_uuid_string_random(); /* one request id for every actor tried */
+  bool check = false;
+  int rc;
+  for (;;) {
+    actr_actor_id_t target;
+    rc = resolve(node, type, check, until, &target);
+    if (rc != ACTR_OK)
+      break;
+    gint64 now = g_get_monotonic_time();
+    int left = (int)((until - now) / 1000);
+    if (left <= 0) {
+      rc = actr__fail(ACTR_ETIMEOUT, "node: no response within %d ms", timeout_ms);
+      break;
+    }
+    bool lost = false;
+    rc = call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, &target, route_key, payload, len, left,
+                     response, rid, now, &lost);
+    if (!lost)
+      break;
+    /* The actor's wires died: is it still there (a cut), or gone (a new
+     * one of the type may have registered)?  Asked again shortly, so that
+     * actrix has seen a stopped actor leave. */
+    check = true;
+    g_usleep((gulong)MIN((gint64)REDISCOVER_MS * 1000, MAX(until - g_get_monotonic_time(), 0)));
+  }
+  g_free(rid);
+  return rc;
+}
+
 int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
                    const void *payload, size_t len) {
-  return call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len, 0, NULL);
+  return call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len, 0, NULL,
+                     NULL, 0, NULL);
 }
 
 int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const void *data,
@@ -1922,7 +2104,7 @@ int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const voi
   unsigned serial;
   g_mutex_lock(&n->mu);
   int rc = wait_wire_locked(n, p, &n->routes[ACTR_PAYLOAD_RPC_RELIABLE], ACTR_PAYLOAD_RPC_RELIABLE,
-                            g_get_monotonic_time() + (gint64)timeout_ms * 1000, &lane, &slot,
+                            g_get_monotonic_time() + (gint64)timeout_ms * 1000, 0, &lane, &slot,
                             &serial);
   g_mutex_unlock(&n->mu);
   if (rc == ACTR_OK) {

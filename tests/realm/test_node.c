@@ -718,6 +718,7 @@ static void test_cycles(void) {
 typedef struct caller {
   actr_node_t *node;
   actr_actor_id_t target;
+  bool by_type; /* actr_node_call_by_type to target.type */
   atomic_bool stop;
   unsigned ok, failed;
   gint64 longest_us;
@@ -730,7 +731,10 @@ static gpointer caller_main(gpointer data) {
     int len = snprintf(req, sizeof req, "cut-%u", i);
     actr_envelope_t *resp;
     gint64 t0 = g_get_monotonic_time();
-    int rc = actr_node_call(c->node, &c->target, "test.Reverse", req, (size_t)len, 40000, &resp);
+    int rc = c->by_type ? actr_node_call_by_type(c->node, &c->target.type, "test.Reverse", req,
+                                                 (size_t)len, 40000, &resp)
+                        : actr_node_call(c->node, &c->target, "test.Reverse", req, (size_t)len,
+                                         40000, &resp);
     gint64 took = g_get_monotonic_time() - t0;
     c->longest_us = MAX(c->longest_us, took);
     if (rc == ACTR_OK) {
@@ -935,6 +939,52 @@ static void test_remote_restart(void) {
   actrix_stop(&a);
 }
 
+/* Calls by actor type go on through the remote node's restart: a caller
+ * thread calls "acme:server:1" all along; the server node stops and a new
+ * one (a new serial) registers; the node notices the old actor's wires die,
+ * finds it gone from actrix, binds the type to the new actor, and every
+ * call succeeds — none fails, the new server answers. */
+static void test_remote_restart_by_type(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  caller_t c = {.node = client, .target = *actr_node_id(server), .by_type = true};
+  GThread *t = g_thread_new("caller", caller_main, &c);
+  for (int i = 0; i < 400 && c.ok < 5 && !c.failed; i++) /* 40 s at most */
+    g_usleep(100000);
+  g_assert_cmpuint(c.ok, >=, 5);
+  actr_node_free(server);
+  g_usleep(500000); /* a moment with no actor of the type at all */
+  server = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  g_assert_false(actr_actor_id_equal(&c.target, actr_node_id(server)));
+  unsigned before = c.ok;
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 400 && (c.ok < before + 5 || st.requests_answered < 5) && !c.failed; i++) {
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &st));
+  }
+  atomic_store(&c.stop, true);
+  g_thread_join(t);
+  g_test_message("calls %u ok, %u failed; longest %.1f s", c.ok, c.failed, c.longest_us / 1e6);
+  g_assert_cmpuint(c.failed, ==, 0);
+  g_assert_cmpuint(st.requests_answered, >=, 5); /* the new serial answers */
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.targets_rebound, ==, 1);
+  actr_envelope_t *resp;
+  ASSERT_RC(actr_node_call_by_type(client, NULL, "r", "x", 1, 1000, &resp), "INVALID_ARGUMENT");
+  actr_actor_type_t nobody;
+  ASSERT_OK(actr_actor_type_parse("acme:nobody:1", &nobody));
+  ASSERT_RC(actr_node_call_by_type(client, &nobody, "r", "x", 1, 1000, &resp), "NO_ROUTE");
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* The answerer's peer connection dies: it sends IceRestartRequest through
  * actrix, the offerer offers again at once (a new peer connection), and
  * calls go on.  (The mock's rule: the smaller serial, the server, offers.) */
@@ -1077,6 +1127,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);
+  g_test_add_func("/realm/node/remote-restart-by-type", test_remote_restart_by_type);
   g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);
   g_test_add_func("/realm/node/ice-restart-falls-back", test_ice_restart_falls_back);
