@@ -11,7 +11,7 @@
  * counts bytes.  Latency: 1 KiB ping-pong where each side answers from its
  * on_message callback.  CPU: process CPU time (both peers) per GB moved.
  *
- * Usage: bench_webrtc [--seconds S] [--mtu N] [--no-chromium]
+ * Usage: bench_webrtc [--seconds S] [--mtu N] [--no-chromium] [--only-64k]
  * Output: readable lines (#), `BENCH <name> <value> <unit>` lines and the
  * GOAL lines of issue 13.  With --mtu N (sctp_mtu, an explicit setting; the
  * default is 1200) every figure and goal is named dc.raw.mtuN.* instead of
@@ -215,7 +215,7 @@ static double cpu_seconds(void) {
 }
 
 static uint32_t sctp_buffer;
-static bool one_runtime;
+static bool one_runtime, only_64k;
 
 static void connect_peers(uint32_t mtu) {
   static const char *const lo[] = {"127.0.0.1"};
@@ -530,9 +530,11 @@ int main(int argc, char **argv) {
       one_runtime = true;
     else if (!strcmp(argv[i], "--no-chromium"))
       chromium = false;
+    else if (!strcmp(argv[i], "--only-64k"))
+      only_64k = true; /* for profiling: the 64 KiB figure alone, no baseline, no goal */
     else {
       fprintf(stderr, "usage: bench_webrtc [--seconds S] [--mtu N] [--sctp-buffer N] [--one-runtime] "
-                      "[--no-chromium]\n");
+                      "[--no-chromium] [--only-64k]\n");
       return 2;
     }
   }
@@ -542,6 +544,13 @@ int main(int argc, char **argv) {
   connect_peers(mtu);
   printf("# libactr <-> libactr, loopback, %s, SCTP packet %u bytes, %g s per figure\n",
          one_runtime ? "one runtime (one I/O thread)" : "two runtimes", mtu ? mtu : 1200, seconds);
+  if (only_64k) {
+    tput_t t = throughput(65535, seconds);
+    printf("# 64 KiB messages only: %.1f MB/s, %.2f CPU s/GB (both peers)\n", t.bytes_per_s / 1e6,
+           t.cpu_s_per_gb);
+    fflush(stdout);
+    _exit(0);
+  }
   /* 64 KiB messages and the UDP baseline, interleaved (issue 13): ROUNDS
    * rounds of one each, a third of --seconds per figure; the figures are
    * the medians, the goal ratios those of each round. */
