@@ -24,6 +24,11 @@
   "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
   "%SERVER_PRECEDENCE"
 #define DTLS_RETRANSMIT_MS 1000
+/* A batch of records made while corked: enough for a congestion window's
+ * burst of 1200-byte packets (usrsctp sends at most a few dozen per call),
+ * bounded in bytes for large MTUs. */
+#define BATCH_MAX 64
+#define BATCH_BYTES (128 * 1024)
 
 typedef enum { DTLS_NEW = 0, DTLS_HANDSHAKE, DTLS_CONNECTED, DTLS_DONE } dtls_state_t;
 
@@ -46,12 +51,41 @@ struct actr__dtls {
    * sending and one receiving thread on a session; receiving stays on the
    * I/O thread. */
   GMutex send_mu;
+  /* The batch (under send_mu): records kept while cork > 0. */
+  unsigned cork;
+  size_t batch_n, batch_used;
+  uint8_t *batch;
+  const uint8_t *batch_ptr[BATCH_MAX];
+  size_t batch_len[BATCH_MAX];
 };
 
 /* ---- the memory transport ---- */
 
+/* flush_locked: the batch goes out (send_mu held). */
+static void flush_locked(actr__dtls_t *d) {
+  if (d->batch_n)
+    d->cbs.send_many(d->user, d->batch_ptr, d->batch_len, d->batch_n);
+  d->batch_n = 0;
+  d->batch_used = 0;
+}
+
 static ssize_t push_fn(gnutls_transport_ptr_t p, const void *buf, size_t len) {
   actr__dtls_t *d = p;
+  /* Corked (send_mu is held: every record of a corked caller is made
+   * under it): one copy into the batch instead of a system call. */
+  if (d->cork && d->state == DTLS_CONNECTED && len <= BATCH_BYTES) {
+    if (d->batch_n == BATCH_MAX || d->batch_used + len > BATCH_BYTES)
+      flush_locked(d);
+    if (!d->batch)
+      d->batch = g_malloc(BATCH_BYTES);
+    uint8_t *slot = d->batch + d->batch_used;
+    memcpy(slot, buf, len);
+    d->batch_ptr[d->batch_n] = slot;
+    d->batch_len[d->batch_n] = len;
+    d->batch_n++;
+    d->batch_used += len;
+    return (ssize_t)len;
+  }
   d->cbs.send(d->user, buf, len);
   return (ssize_t)len; /* a datagram: loss is DTLS's business */
 }
@@ -313,14 +347,30 @@ bool actr__dtls_send(actr__dtls_t *d, const void *buf, size_t len) {
   return true;
 }
 
+void actr__dtls_cork(actr__dtls_t *d) {
+  g_mutex_lock(&d->send_mu);
+  d->cork++;
+  g_mutex_unlock(&d->send_mu);
+}
+
+void actr__dtls_uncork(actr__dtls_t *d) {
+  g_mutex_lock(&d->send_mu);
+  if (d->cork > 0 && --d->cork == 0 && !d->closed)
+    flush_locked(d);
+  g_mutex_unlock(&d->send_mu);
+}
+
 bool actr__dtls_connected(const actr__dtls_t *d) { return d && d->state == DTLS_CONNECTED; }
 
 void actr__dtls_close(actr__dtls_t *d) {
   if (!d || d->closed)
     return;
   g_mutex_lock(&d->send_mu);
-  if (d->state == DTLS_CONNECTED)
+  d->cork = 0;
+  if (d->state == DTLS_CONNECTED) {
+    flush_locked(d);                  /* what was made goes first */
     gnutls_bye(d->s, GNUTLS_SHUT_WR); /* close_notify, does not wait */
+  }
   d->closed = true;
   g_mutex_unlock(&d->send_mu);
   stop_timer(&d->retransmit);
@@ -334,6 +384,7 @@ void actr__dtls_free(actr__dtls_t *d) {
   gnutls_deinit(d->s);
   gnutls_certificate_free_credentials(d->cred);
   g_mutex_clear(&d->send_mu);
+  g_free(d->batch);
   g_free(d);
   actr__rtc_live_add(-1);
 }

@@ -5,7 +5,8 @@
  * polled).  The peer's certificate must match the remote SDP's fingerprint
  * (checked inside the handshake, so a mismatch aborts it with an alert).
  * Not: DTLS-SRTP key export (no media), renegotiation, DTLS 1.3.
- * I/O thread only. */
+ * I/O thread only, except actr__dtls_send, _cork and _uncork (direct
+ * senders). */
 #ifndef ACTR_RTC_DTLS_H
 #define ACTR_RTC_DTLS_H
 
@@ -19,6 +20,10 @@
 typedef struct actr__dtls_cbs {
   /* send: one datagram to the peer (loss is fine: DTLS retransmits). */
   void (*send)(void *user, const void *buf, size_t len);
+  /* send_many: @n datagrams to the peer, in order (a batch collected while
+   * corked, actr__dtls_cork); same rules as send.  Called with the
+   * session's send lock held, on whichever thread uncorked. */
+  void (*send_many)(void *user, const uint8_t *const *bufs, const size_t *lens, size_t n);
   void (*connected)(void *user);
   /* data: one decrypted record (transfer none). */
   void (*data)(void *user, const uint8_t *buf, size_t len);
@@ -51,6 +56,13 @@ void actr__dtls_feed(actr__dtls_t *d, const uint8_t *buf, size_t len);
 /* actr__dtls_send: one record of application data; false when not
  * connected or GnuTLS refused it. */
 bool actr__dtls_send(actr__dtls_t *d, const void *buf, size_t len);
+/* actr__dtls_cork: until the matching actr__dtls_uncork, records of
+ * application data are kept in a batch instead of going out one datagram
+ * at a time; the last uncork (corks nest, from any thread) hands the batch
+ * to send_many in one call, in the order the records were made.  A full
+ * batch goes out at once.  Safe from the I/O thread and direct senders. */
+void actr__dtls_cork(actr__dtls_t *d);
+void actr__dtls_uncork(actr__dtls_t *d);
 bool actr__dtls_connected(const actr__dtls_t *d);
 /* actr__dtls_close: send close_notify when connected; no callback after.
  * actr__dtls_free may follow at once. */

@@ -529,6 +529,33 @@ bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len) {
   return ok;
 }
 
+void actr__ice_send_many(actr__ice_t *ice, const uint8_t *const *bufs, const size_t *lens,
+                         size_t n) {
+  if (ice->closed || n == 0)
+    return;
+  if (n == 1) {
+    actr__ice_send(ice, bufs[0], lens[0]);
+    return;
+  }
+  GOutputVector vec[64];
+  NiceOutputMessage msgs[64];
+  in_send++;
+  for (size_t done = 0; done < n;) {
+    size_t k = MIN(n - done, G_N_ELEMENTS(msgs));
+    for (size_t i = 0; i < k; i++) {
+      vec[i].buffer = bufs[done + i];
+      vec[i].size = lens[done + i];
+      msgs[i].buffers = &vec[i];
+      msgs[i].n_buffers = 1;
+    }
+    /* One call: libnice's UDP socket sends them with one sendmmsg. */
+    (void)nice_agent_send_messages_nonblocking(ice->agent, ice->stream, 1, msgs, (guint)k, NULL,
+                                               NULL);
+    done += k;
+  }
+  in_send--;
+}
+
 static void ice_free(actr__ice_t *ice) {
   g_object_unref(ice->agent);
   g_main_context_unref(ice->ctx);

@@ -70,6 +70,11 @@ void actr__ice_remote_gathering_done(actr__ice_t *ice);
  * none yet or the socket refused it (a datagram loss: DTLS and SCTP
  * retransmit). */
 bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len);
+/* actr__ice_send_many: @n datagrams on the selected pair, in order, in as
+ * few system calls as libnice makes of them (sendmmsg on a UDP socket).
+ * Those the socket refuses are lost (as with actr__ice_send).  Thread-safe
+ * like actr__ice_send. */
+void actr__ice_send_many(actr__ice_t *ice, const uint8_t *const *bufs, const size_t *lens, size_t n);
 /* actr__ice_restart: an ICE restart (RFC 8445 §9) of the stream, in place:
  * new local ufrag/pwd (actr__ice_local_credentials), the remote candidates
  * forgotten (those of the next description follow), the local ones and

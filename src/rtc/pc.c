@@ -160,6 +160,19 @@ static void sctp_send_cb(void *user, const void *buf, size_t len) {
     actr__dtls_send(pc->dtls, buf, len);
 }
 
+/* sctp_batch_cb: usrsctp is about to make packets (begin) or is done: they
+ * leave as one batch (dtls.c, actr__dtls_cork). */
+static void sctp_batch_cb(void *user, bool begin) {
+  actr_webrtc_pc_t *pc = user;
+  actr__dtls_t *d = pc->dtls;
+  if (!d)
+    return;
+  if (begin)
+    actr__dtls_cork(d);
+  else
+    actr__dtls_uncork(d);
+}
+
 static void sctp_up_cb(void *user, uint16_t out_streams, uint16_t in_streams) {
   actr_webrtc_pc_t *pc = user;
   if (pc->closed)
@@ -213,6 +226,19 @@ static void dtls_send_cb(void *user, const void *buf, size_t len) {
     return;
   }
   actr__ice_send(pc->ice, buf, len);
+}
+
+static void dtls_send_many_cb(void *user, const uint8_t *const *bufs, const size_t *lens,
+                              size_t n) {
+  actr_webrtc_pc_t *pc = user;
+  if (!pc->ice)
+    return;
+  if (!pc->ice_connected) {
+    for (size_t i = 0; i < n; i++)
+      dtls_send_cb(user, bufs[i], lens[i]);
+    return;
+  }
+  actr__ice_send_many(pc->ice, bufs, lens, n);
 }
 
 static void flush_early(actr_webrtc_pc_t *pc) {
@@ -494,8 +520,8 @@ static int start_transport(actr_webrtc_pc_t *pc) {
     .mtu = pc->sctp_mtu + DTLS_OVERHEAD,
     .timeout_ms = (unsigned)pc->dtls_timeout_ms,
   };
-  actr__dtls_cbs_t dcbs = {dtls_send_cb, dtls_connected_cb, dtls_data_cb, dtls_failed_cb,
-                           dtls_closed_cb};
+  actr__dtls_cbs_t dcbs = {dtls_send_cb,   dtls_send_many_cb, dtls_connected_cb,
+                           dtls_data_cb,   dtls_failed_cb,    dtls_closed_cb};
   int rc = actr__dtls_new(pc->ctx, &dc, &dcbs, pc, &pc->dtls);
   if (rc)
     return rc;
@@ -507,7 +533,7 @@ static int start_transport(actr_webrtc_pc_t *pc) {
     .streams = ACTR__RTC_STREAMS,
     .max_message = pc->max_message_bytes,
   };
-  actr__sctp_cbs_t scbs = {sctp_send_cb,     sctp_up_cb,       sctp_down_cb,
+  actr__sctp_cbs_t scbs = {sctp_send_cb,     sctp_batch_cb,    sctp_up_cb,   sctp_down_cb,
                            sctp_message_cb,  sctp_writable_cb, sctp_reset_cb};
   rc = actr__sctp_new(pc->ctx, &sc, &scbs, pc, &pc->sctp);
   if (rc)

@@ -669,7 +669,9 @@ void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
     }
   }
   ENTER(s);
+  s->cbs.batch(s->user, true);
   usrsctp_conninput((void *)s->id, buf, len, 0);
+  s->cbs.batch(s->user, false);
   LEAVE(s);
   if (s->depth == 0)
     process(s);
@@ -694,8 +696,10 @@ int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, b
   int e;
   if (!direct) {
     ENTER(s);
+    s->cbs.batch(s->user, true);
     n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
     e = errno;
+    s->cbs.batch(s->user, false);
     LEAVE(s);
     if (s->depth == 0 && atomic_load(&s->events))
       actr__wake(s->wake); /* processed from the loop: this call runs no callback */
@@ -705,8 +709,10 @@ int actr__sctp_send(actr__sctp_t *s, bool direct, uint16_t sid, uint32_t ppid, b
     actr__sctp_t *prev = current;
     current = s;
     direct_out = s;
+    s->cbs.batch(s->user, true);
     n = usrsctp_sendv(s->sock, data, len, NULL, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0);
     e = errno;
+    s->cbs.batch(s->user, false);
     direct_out = NULL;
     current = prev;
   }

@@ -32,6 +32,10 @@ typedef enum actr__sctp_pr {
 typedef struct actr__sctp_cbs {
   /* send: one SCTP packet to the peer (through DTLS). */
   void (*send)(void *user, const void *buf, size_t len);
+  /* batch: @begin: the packets usrsctp makes from now on may be kept and
+   * sent together; !@begin: the matching end, send what was kept.  Pairs
+   * nest and come from the owner thread or a direct sender. */
+  void (*batch)(void *user, bool begin);
   /* up: the association is established (both directions' stream counts). */
   void (*up)(void *user, uint16_t out_streams, uint16_t in_streams);
   /* down: the association is gone (lost, aborted, shut down, or could not
