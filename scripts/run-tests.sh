@@ -32,6 +32,7 @@ max_len() {
     fuzz_ws_handshake) echo 20480 ;;    # ACTR__WS_HTTP_MAX_HEAD (16 KiB) + 4 KiB
     fuzz_ws_msg) echo 70000 ;;          # one lane message of 64 KiB
     fuzz_sig_envelope) echo 135168 ;;   # 64 KiB of unknown fields + an SDP
+    fuzz_dtls_split) echo 65536 ;;      # one coalesced UDP read (libnice's buffer)
     *) echo 8192 ;;                     # fuzz_dcep: two 1024-byte strings
   esac
 }

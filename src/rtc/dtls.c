@@ -310,7 +310,33 @@ static void read_records(actr__dtls_t *d) {
   }
 }
 
+size_t actr__dtls_record_len(const uint8_t *buf, size_t len) {
+  /* type (20..63, RFC 7983 §7), version (0xfe: DTLS 1.0 / 1.2), epoch (2),
+   * sequence number (6), length (2). */
+  if (len < 13 || buf[0] < 20 || buf[0] > 63 || buf[1] != 0xfe)
+    return 0;
+  size_t n = 13 + ((size_t)buf[11] << 8 | buf[12]);
+  return n <= len ? n : 0;
+}
+
+static void feed_one(actr__dtls_t *d, const uint8_t *buf, size_t len);
+
 void actr__dtls_feed(actr__dtls_t *d, const uint8_t *buf, size_t len) {
+  /* A read of several datagrams (UDP_GRO) is a run of whole records, in
+   * the order they were sent; each goes to GnuTLS as the datagram it was.
+   * During the handshake GnuTLS takes several records per datagram itself. */
+  while (d->state == DTLS_CONNECTED && !d->closed) {
+    size_t n = actr__dtls_record_len(buf, len);
+    if (n == 0 || n == len)
+      break;
+    feed_one(d, buf, n);
+    buf += n;
+    len -= n;
+  }
+  feed_one(d, buf, len);
+}
+
+static void feed_one(actr__dtls_t *d, const uint8_t *buf, size_t len) {
   if (d->closed || d->state == DTLS_DONE || len == 0)
     return;
   /* RFC 7983 §7: DTLS records start with 20..63; anything else is not
@@ -356,6 +382,13 @@ void actr__dtls_cork(actr__dtls_t *d) {
 void actr__dtls_uncork(actr__dtls_t *d) {
   g_mutex_lock(&d->send_mu);
   if (d->cork > 0 && --d->cork == 0 && !d->closed)
+    flush_locked(d);
+  g_mutex_unlock(&d->send_mu);
+}
+
+void actr__dtls_flush(actr__dtls_t *d) {
+  g_mutex_lock(&d->send_mu);
+  if (!d->closed)
     flush_locked(d);
   g_mutex_unlock(&d->send_mu);
 }

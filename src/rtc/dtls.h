@@ -51,7 +51,14 @@ int actr__dtls_new(GMainContext *ctx, const actr__dtls_config_t *cfg, const actr
 /* actr__dtls_start: ICE can carry datagrams: the client sends ClientHello,
  * both start the handshake deadline. */
 void actr__dtls_start(actr__dtls_t *d);
-/* actr__dtls_feed: one datagram from the peer.  Callbacks run inside. */
+/* actr__dtls_record_len: the length of the DTLS 1.x record at the start
+ * of @buf (its 13-byte header included, RFC 6347 §4.1) when its header is
+ * one and the whole record lies within @len; else 0.  Any thread. */
+size_t actr__dtls_record_len(const uint8_t *buf, size_t len);
+/* actr__dtls_feed: one datagram from the peer, or several coalesced by the
+ * kernel (a UDP_GRO read, ice.c): once connected it is taken apart record
+ * by record (actr__dtls_record_len); what is not a record ends it.
+ * Callbacks run inside. */
 void actr__dtls_feed(actr__dtls_t *d, const uint8_t *buf, size_t len);
 /* actr__dtls_send: one record of application data; false when not
  * connected or GnuTLS refused it. */
@@ -63,6 +70,8 @@ bool actr__dtls_send(actr__dtls_t *d, const void *buf, size_t len);
  * batch goes out at once.  Safe from the I/O thread and direct senders. */
 void actr__dtls_cork(actr__dtls_t *d);
 void actr__dtls_uncork(actr__dtls_t *d);
+/* actr__dtls_flush: send what the batch holds now, corked or not. */
+void actr__dtls_flush(actr__dtls_t *d);
 bool actr__dtls_connected(const actr__dtls_t *d);
 /* actr__dtls_close: send close_notify when connected; no callback after.
  * actr__dtls_free may follow at once. */

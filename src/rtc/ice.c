@@ -11,7 +11,10 @@
 #include "ice.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <nice/agent.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -27,6 +30,41 @@
  * doubles what we ask for. */
 #define ICE_SOCKET_BUFFER (8 * 1024 * 1024)
 
+/* UDP segmentation offload (Linux 4.18, UDP_SEGMENT) and its receiving
+ * half (Linux 5.0, UDP_GRO), here when the libc headers are older. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* One GSO send: at most 64 segments (UDP_MAX_SEGMENTS on older kernels)
+ * and a payload that fits one IP packet. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+
+/* The direct path of a batch (actr__ice_send_many): on a pair whose local
+ * candidate is our own UDP socket (host, server or peer reflexive: not a
+ * TURN relay, whose packets libnice wraps), a batch goes out with one
+ * sendmmsg straight on libnice's socket to the selected remote address,
+ * each run of equal-sized datagrams as one UDP_SEGMENT (GSO) message: the
+ * kernel cuts it into the same datagrams the wire would carry one by one,
+ * so the peer sees no difference, and on loopback (or a NIC doing GRO) the
+ * receiver takes a run in one read (UDP_GRO, below).  libnice keeps
+ * owning the socket: it reads it (STUN included), and sends everything
+ * else. */
+typedef struct fast_path {
+  GSocket *sock; /* a reference: NULL when batches go through libnice */
+  int fd;
+  bool gso; /* false after the kernel refused a UDP_SEGMENT send */
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+  } to;
+  socklen_t to_len;
+} fast_path_t;
+
 struct actr__ice {
   NiceAgent *agent;
   GMainContext *ctx;
@@ -37,6 +75,8 @@ struct actr__ice {
   bool closed;
   atomic_int deferred; /* signals waiting to be handled from the loop */
   bool free_when_idle; /* closed while some were: the last one frees */
+  GMutex fast_mu;      /* fast: set on the I/O thread, read by senders */
+  fast_path_t fast;
 };
 
 static _Thread_local int in_send; /* > 0 inside nice_agent_send */
@@ -330,6 +370,52 @@ static void enlarge_buffers(actr__ice_t *ice) {
   g_object_unref(sock);
 }
 
+/* fast_path_off: batches go through libnice again; the socket stops
+ * taking coalesced reads (libnice's TURN client on it must see one
+ * datagram per read). */
+static void fast_path_off(actr__ice_t *ice) {
+  g_mutex_lock(&ice->fast_mu);
+  GSocket *old = ice->fast.sock;
+  int fd = ice->fast.fd;
+  ice->fast.sock = NULL;
+  g_mutex_unlock(&ice->fast_mu);
+  if (old) {
+    int off = 0;
+    if (!g_socket_is_closed(old))
+      (void)setsockopt(fd, IPPROTO_UDP, UDP_GRO, &off, sizeof off);
+    g_object_unref(old);
+  }
+}
+
+/* fast_path_set: the selected pair is @l -> @r: use the direct path when
+ * @l is a UDP socket of ours. */
+static void fast_path_set(actr__ice_t *ice, const NiceCandidate *l, const NiceCandidate *r) {
+  fast_path_off(ice);
+  if (l->type == NICE_CANDIDATE_TYPE_RELAYED || l->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+      r->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+    return;
+  GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
+  if (!sock)
+    return;
+  if (g_socket_get_socket_type(sock) != G_SOCKET_TYPE_DATAGRAM) {
+    g_object_unref(sock);
+    return;
+  }
+  fast_path_t f = {.sock = sock, .fd = g_socket_get_fd(sock), .gso = true};
+  nice_address_copy_to_sockaddr(&r->addr, &f.to.sa);
+  f.to_len = f.to.sa.sa_family == AF_INET6 ? sizeof f.to.sin6 : sizeof f.to.sin;
+  /* Reads of runs sent with GSO (by us, or coalesced by a NIC) come whole:
+   * libnice hands them to us as one buffer of DTLS records, which
+   * actr__dtls_feed takes apart.  Best effort: without it the kernel cuts
+   * them into datagrams again. */
+  int on = 1;
+  if (setsockopt(f.fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) < 0)
+    actr__log(ACTR_LOG_DEBUG, "ice: UDP_GRO: %s", g_strerror(errno));
+  g_mutex_lock(&ice->fast_mu);
+  ice->fast = f;
+  g_mutex_unlock(&ice->fast_mu);
+}
+
 static void on_selected_pair(NiceAgent *agent, guint stream, guint comp, NiceCandidate *l,
                              NiceCandidate *r, gpointer data) {
   actr__ice_t *ice = data;
@@ -350,6 +436,7 @@ static void handle_selected_pair(actr__ice_t *ice, guint stream, NiceCandidate *
   actr__log(ACTR_LOG_INFO, "ice: selected pair %s:%u -> %s:%u", la, nice_address_get_port(&l->addr),
             ra, nice_address_get_port(&r->addr));
   enlarge_buffers(ice);
+  fast_path_set(ice, l, r);
 }
 
 static void on_component_state(NiceAgent *agent, guint stream, guint comp, guint state,
@@ -375,6 +462,7 @@ static void handle_component_state(actr__ice_t *ice, guint stream, guint state) 
     set_state(ice, ACTR__ICE_CONNECTED);
     break;
   case NICE_COMPONENT_STATE_FAILED:
+    fast_path_off(ice);
     set_state(ice, ACTR__ICE_FAILED);
     break;
   case NICE_COMPONENT_STATE_DISCONNECTED:
@@ -398,6 +486,7 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar
 int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__ice_cbs_t *cbs,
                   void *user, actr__ice_t **out) {
   actr__ice_t *ice = g_new0(actr__ice_t, 1);
+  g_mutex_init(&ice->fast_mu);
   ice->ctx = g_main_context_ref(ctx);
   ice->cbs = *cbs;
   ice->user = user;
@@ -406,6 +495,7 @@ int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__
   ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
   if (!ice->agent) {
     g_main_context_unref(ice->ctx);
+    g_mutex_clear(&ice->fast_mu);
     g_free(ice);
     return actr__fail(ACTR_EICE, "libnice agent");
   }
@@ -529,9 +619,90 @@ bool actr__ice_send(actr__ice_t *ice, const void *buf, size_t len) {
   return ok;
 }
 
+/* send_direct: @n datagrams (at most 64) with one sendmmsg on the fast
+ * path, each run of equal sizes (the last of a run may be shorter, as GSO
+ * allows) as one UDP_SEGMENT message.  Called with fast_mu held.  Returns
+ * how many datagrams the kernel took or dropped (a full buffer is a loss,
+ * as for any datagram); fewer only when GSO was refused (then off). */
+static size_t send_direct(fast_path_t *f, const uint8_t *const *bufs, const size_t *lens,
+                          size_t n) {
+  struct iovec iov[64];
+  struct mmsghdr mm[64];
+  size_t first[64]; /* the first datagram of each message */
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctl[64];
+  size_t nm = 0;
+  for (size_t i = 0; i < n && i < 64; i++) {
+    iov[i].iov_base = (void *)bufs[i];
+    iov[i].iov_len = lens[i];
+  }
+  n = MIN(n, 64);
+  for (size_t i = 0; i < n;) {
+    size_t seg = lens[i], j = i + 1, bytes = seg;
+    if (f->gso)
+      while (j < n && j - i < GSO_MAX_SEGMENTS && lens[j] <= seg && bytes + lens[j] <= GSO_MAX_BYTES) {
+        bytes += lens[j];
+        if (lens[j++] < seg)
+          break; /* a shorter one ends the run */
+      }
+    struct msghdr *h = &mm[nm].msg_hdr;
+    memset(&mm[nm], 0, sizeof mm[nm]);
+    h->msg_name = &f->to;
+    h->msg_namelen = f->to_len;
+    h->msg_iov = &iov[i];
+    h->msg_iovlen = j - i;
+    if (j - i > 1) {
+      memset(&ctl[nm], 0, sizeof ctl[nm]);
+      h->msg_control = ctl[nm].buf;
+      h->msg_controllen = sizeof ctl[nm].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = IPPROTO_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso = (uint16_t)seg;
+      memcpy(CMSG_DATA(c), &gso, sizeof gso);
+    }
+    first[nm++] = i;
+    i = j;
+  }
+  size_t done = 0;
+  while (done < nm) {
+    int r = sendmmsg(f->fd, &mm[done], (unsigned)(nm - done), MSG_DONTWAIT);
+    if (r > 0) {
+      done += (size_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0 && f->gso && mm[done].msg_hdr.msg_controllen &&
+        (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+      /* No GSO on this path (a device without checksum offload, an old
+       * kernel): plain datagrams from now on, through libnice. */
+      actr__log(ACTR_LOG_INFO, "ice: UDP GSO refused (%s): batches go datagram by datagram",
+                g_strerror(errno));
+      f->gso = false;
+      return first[done];
+    }
+    break; /* a full buffer or a gone route: lost datagrams, SCTP repairs */
+  }
+  return n;
+}
+
 void actr__ice_send_many(actr__ice_t *ice, const uint8_t *const *bufs, const size_t *lens,
                          size_t n) {
   if (ice->closed || n == 0)
+    return;
+  g_mutex_lock(&ice->fast_mu);
+  while (ice->fast.sock && ice->fast.gso && n > 0) {
+    size_t k = send_direct(&ice->fast, bufs, lens, n);
+    bufs += k;
+    lens += k;
+    n -= k;
+  }
+  g_mutex_unlock(&ice->fast_mu);
+  if (n == 0)
     return;
   if (n == 1) {
     actr__ice_send(ice, bufs[0], lens[0]);
@@ -557,6 +728,9 @@ void actr__ice_send_many(actr__ice_t *ice, const uint8_t *const *bufs, const siz
 }
 
 static void ice_free(actr__ice_t *ice) {
+  if (ice->fast.sock)
+    g_object_unref(ice->fast.sock);
+  g_mutex_clear(&ice->fast_mu);
   g_object_unref(ice->agent);
   g_main_context_unref(ice->ctx);
   g_free(ice);
@@ -575,6 +749,7 @@ void actr__ice_close(actr__ice_t *ice) {
   if (!ice || ice->closed)
     return;
   ice->closed = true;
+  fast_path_off(ice);
   g_signal_handlers_disconnect_by_data(ice->agent, ice);
   if (ice->stream)
     nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, NULL, NULL);

@@ -63,6 +63,10 @@ void actr__pc_unref(actr_webrtc_pc_t *pc) {
     g_source_destroy(pc->wake);
     g_source_unref(pc->wake);
   }
+  if (pc->rx_flush) {
+    g_source_destroy(pc->rx_flush);
+    g_source_unref(pc->rx_flush);
+  }
   actr__watch_drop(&pc->alive_w);
   if (pc->by_sid)
     g_hash_table_destroy(pc->by_sid);
@@ -111,8 +115,48 @@ static void direct_off(actr_webrtc_pc_t *pc) {
   g_mutex_unlock(&pc->direct_mu);
 }
 
+/* ---- one batch per loop iteration ----
+ * libnice reads every datagram the socket holds in one dispatch and hands
+ * them to us one by one; what they make (SACKs on the receiving side, the
+ * data a SACK lets out on the sending side) is kept (DTLS corked) until the
+ * loop has handled everything that was ready, then leaves as one batch
+ * (dtls.c, ice.c: one sendmmsg, runs of equal size as one GSO send).  The
+ * flush is a source that is ready whenever something is corked: GLib polls
+ * without waiting then and dispatches it in the next iteration, so nothing
+ * waits longer than the loop's current pass, and no wake-up is written. */
+
+typedef struct flush_source {
+  GSource src;
+  actr_webrtc_pc_t *pc; /* no reference: pc_unref destroys the source */
+} flush_source_t;
+
+static void rx_uncork(actr_webrtc_pc_t *pc) {
+  if (!pc->rx_corked)
+    return;
+  pc->rx_corked = false;
+  if (pc->dtls)
+    actr__dtls_uncork(pc->dtls);
+}
+
+static gboolean flush_prepare(GSource *src, gint *timeout) {
+  *timeout = -1;
+  return ((flush_source_t *)src)->pc->rx_corked;
+}
+
+static gboolean flush_check(GSource *src) { return ((flush_source_t *)src)->pc->rx_corked; }
+
+static gboolean flush_dispatch(GSource *src, GSourceFunc cb, gpointer ud) {
+  (void)cb;
+  (void)ud;
+  rx_uncork(((flush_source_t *)src)->pc);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_funcs = {flush_prepare, flush_check, flush_dispatch, NULL, NULL, NULL};
+
 static gboolean teardown_cb(gpointer data) {
   actr_webrtc_pc_t *pc = data; /* pc_end, which scheduled us, ended direct sends */
+  rx_uncork(pc);
   /* Order matters: the SCTP ABORT goes out through DTLS and ICE, then DTLS
    * sends close_notify, then ICE releases its TURN allocations. */
   if (pc->sctp) {
@@ -198,6 +242,10 @@ static bool sctp_message_cb(void *user, uint16_t sid, uint32_t ppid, actr_msg_t 
     actr_msg_free(msg);
     return true;
   }
+  /* What is kept goes before the application runs: no SACK waits behind
+   * its callback. */
+  if (pc->rx_corked && pc->dtls)
+    actr__dtls_flush(pc->dtls);
   return actr__dc_on_message(pc, sid, ppid, msg);
 }
 
@@ -406,8 +454,13 @@ static void ice_recv_cb(void *user, const uint8_t *buf, size_t len) {
         actr__dtls_connected(pc->dtls))
       set_state(pc, ACTR_WEBRTC_PC_CONNECTED, ACTR_OK);
   }
-  if (!pc->closed && pc->dtls)
+  if (!pc->closed && pc->dtls) {
+    if (!pc->rx_corked && pc->rx_flush) { /* until the loop's pass ends */
+      actr__dtls_cork(pc->dtls);
+      pc->rx_corked = true;
+    }
     actr__dtls_feed(pc->dtls, buf, len);
+  }
 }
 
 /* ---- creation ---- */
@@ -490,6 +543,9 @@ static int init_io(void *data) {
     return rc;
   actr__ice_local_credentials(pc->ice, &pc->ufrag, &pc->pwd);
   pc->wake = actr__wake_source_new(pc->ctx, wake_cb, pc);
+  pc->rx_flush = g_source_new(&flush_funcs, sizeof(flush_source_t));
+  ((flush_source_t *)pc->rx_flush)->pc = pc;
+  g_source_attach(pc->rx_flush, pc->ctx);
   return ACTR_OK;
 }
 

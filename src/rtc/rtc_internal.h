@@ -110,6 +110,10 @@ struct actr_webrtc_pc {
   gint64 last_rx_us;  /* monotonic time of the last datagram from the peer */
   actr__watch_t *alive_w; /* the dead-peer check, once connected (a hub timer: coalesced) */
   GQueue early_out; /* GBytes: DTLS datagrams sent before ICE had a pair */
+  /* What the datagrams of one loop iteration make leaves as one batch
+   * (pc.c, "one batch per loop iteration"). */
+  GSource *rx_flush;
+  bool rx_corked;
   /* ICE restart in place (transport, issue 11; pc.c "ICE restart") */
   bool restarting;            /* under way: dead-peer detection waits for it ... */
   gint64 restart_deadline_us; /* ... until this (monotonic), then FAILED */
