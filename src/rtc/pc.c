@@ -242,11 +242,15 @@ static bool sctp_message_cb(void *user, uint16_t sid, uint32_t ppid, actr_msg_t 
     actr_msg_free(msg);
     return true;
   }
-  /* What is kept goes before the application runs: no SACK waits behind
-   * its callback. */
+  /* What is kept goes before the application runs (no SACK waits behind
+   * its callback), and what it sends from its callback goes when it
+   * returns (an answer does not wait for the rest of the loop's pass). */
   if (pc->rx_corked && pc->dtls)
     actr__dtls_flush(pc->dtls);
-  return actr__dc_on_message(pc, sid, ppid, msg);
+  bool taken = actr__dc_on_message(pc, sid, ppid, msg);
+  if (pc->rx_corked && pc->dtls)
+    actr__dtls_flush(pc->dtls);
+  return taken;
 }
 
 static void sctp_writable_cb(void *user) {
