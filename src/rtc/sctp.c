@@ -234,7 +234,10 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
   }
   note_activity(buf, len);
   if (!s->muted) {
-    if (direct_out == s || g_main_context_is_owner(s->ctx)) {
+    /* Inside one of our calls on @s on this thread (the owner's, or a
+     * direct sender's): send here, without asking GLib who owns the loop
+     * (a lock per packet). */
+    if (current == s || g_main_context_is_owner(s->ctx)) {
       s->cbs.send(s->user, buf, len);
     } else {
       /* A timer fired on another runtime's thread: DTLS and ICE of @s are
@@ -267,7 +270,8 @@ static void upcall(struct socket *sock, void *arg, int flags) {
     atomic_fetch_or(&s->events, ev);
   /* Inside one of our calls on the owner thread the caller processes the
    * events when the call returns; otherwise wake the owner. */
-  if (!(g_main_context_is_owner(s->ctx) && s->depth > 0))
+  bool owner_inside = current == s && direct_out != s; /* ENTER: the owner's calls */
+  if (!owner_inside && !(g_main_context_is_owner(s->ctx) && s->depth > 0))
     actr__wake(s->wake);
   sctp_unref(s);
 }
