@@ -271,7 +271,11 @@ static void upcall(struct socket *sock, void *arg, int flags) {
   /* Inside one of our calls on the owner thread the caller processes the
    * events when the call returns; otherwise wake the owner. */
   bool owner_inside = current == s && direct_out != s; /* ENTER: the owner's calls */
-  if (!owner_inside && !(g_main_context_is_owner(s->ctx) && s->depth > 0))
+  /* usrsctp reports the socket's state, so a writable socket says so on
+   * every upcall (each direct send makes one): that alone wakes nobody
+   * unless a send is waiting for room (process() would drop it). */
+  bool news = ev <= 0 || (ev & ~SCTP_EVENT_WRITE) || atomic_load(&s->want_write);
+  if (news && !owner_inside && !(g_main_context_is_owner(s->ctx) && s->depth > 0))
     actr__wake(s->wake);
   sctp_unref(s);
 }
