@@ -128,6 +128,7 @@ struct actr_ws_conn {
   unsigned tx_waiters;
   bool tx_active, tx_closed;
   bool want_writable; /* a send found the queue full: tell on_writable at half */
+  bool writable_check_posted; /* a lane's look from the I/O thread is on its way */
 
   /* inbound queues (any thread) */
   GMutex rx_mu;
