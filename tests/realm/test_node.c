@@ -1095,39 +1095,54 @@ static void test_route_policy(void) {
   actrix_stop(&a);
 }
 
-/* The listening node does not know the key a caller's credential names
- * (its cache forgotten): the first direct WebSocket is refused (401), the
- * node asks actrix for the key (GetSigningKeyRequest), and the caller's
- * next attempt of the wire passes; WebRTC is blocked throughout. */
-static void test_signing_key_fetched(void) {
+/* key_scene: a listening node that knows no AIS key (its cache forgotten)
+ * and a caller reaching it over the direct WebSocket only (WebRTC blocked:
+ * UDP dropped on lo), after one call: the caller's first attempt of the wire
+ * was refused (401), the node asked actrix for the key, the next passed. */
+typedef struct key_scene {
   actrix_t a;
-  actrix_start(&a, NULL);
   actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_ws_server(rt, &a);
-  actr__node_forget_keys(server);
-  actr_node_t *client = start(rt, &a, "acme:client:1");
-  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_node_t *server, *client;
   actr_actor_id_t target;
+} key_scene_t;
+
+static void key_scene_start(key_scene_t *s) {
+  actrix_start(&s->a, NULL);
+  ASSERT_OK(actr_runtime_new(&s->rt));
+  s->server = start_ws_server(s->rt, &s->a);
+  actr__node_forget_keys(s->server);
+  s->client = start(s->rt, &s->a, "acme:client:1");
+  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
   unsigned n = 0;
-  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  ASSERT_OK(actr_node_discover(s->client, &actr_node_id(s->server)->type, &s->target, 1, &n));
   actr_envelope_t *resp;
-  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "key", 3, 30000, &resp));
+  ASSERT_OK(actr_node_call(s->client, &s->target, "test.Reverse", "key", 3, 30000, &resp));
   const uint8_t *d;
   size_t len;
   g_assert_true(actr_envelope_payload(resp, &d, &len));
   g_assert_cmpmem(d, len, "yek", 3);
   actr_envelope_free(resp);
-  actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(server, &st));
-  g_assert_cmpuint(st.ws_refused, ==, 1);
-  g_assert_cmpuint(st.signing_keys_fetched, ==, 1);
-  g_assert_cmpuint(st.ws_wires_up, ==, 1);
+}
+
+static void key_scene_stop(key_scene_t *s) {
   g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
-  actr_node_free(client);
-  actr_node_free(server);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
+  actr_node_free(s->client);
+  actr_node_free(s->server);
+  actr_runtime_unref(s->rt);
+  actrix_stop(&s->a);
+}
+
+/* The key a caller's credential names is fetched once and the wire comes up. */
+static void test_signing_key_fetched(void) {
+  key_scene_t s;
+  key_scene_start(&s);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(s.server, &st));
+  g_assert_cmpuint(st.ws_refused, ==, 1);
+  g_assert_cmpuint(st.signing_key_asks, ==, 1);
+  g_assert_cmpuint(st.signing_keys_fetched, ==, 1);
+  wait_ws_wires(s.server, 1);
+  key_scene_stop(&s);
 }
 
 /* A hostile caller of the direct WebSocket listener names a new signing
@@ -1138,31 +1153,14 @@ static void test_signing_key_fetched(void) {
  * key a genuine caller's credential named before the flood stays cached, so
  * a second genuine caller gets through at its first attempt. */
 static void test_hostile_key_ids(void) {
-  actrix_t a;
-  actrix_start(&a, NULL);
-  actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_ws_server(rt, &a);
-  actr__node_forget_keys(server);
-  actr_node_t *client = start(rt, &a, "acme:client:1");
-  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
-  actr_actor_id_t target;
-  unsigned n = 0;
-  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
-  actr_envelope_t *resp;
-  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "one", 3, 30000, &resp));
-  actr_envelope_free(resp);
-  actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(server, &st));
-  g_assert_cmpuint(st.ws_refused, ==, 1); /* the genuine key, asked once */
-  g_assert_cmpuint(st.signing_key_asks, ==, 1);
-
+  key_scene_t s;
+  key_scene_start(&s);
   actr_credential_t *cred;
   actr_actor_type_t t;
   ASSERT_OK(actr_actor_type_parse("acme:intruder:1", &t));
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  ASSERT_OK(actr_ais_register(s.a.ais, &t, 3, NULL, &cred));
   char url[300];
-  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
+  ASSERT_OK(actr__node_ws_url(s.client, &s.target, url, sizeof url));
   enum { FLOOD = 100 };
   gint64 t0 = g_get_monotonic_time();
   for (uint32_t i = 0; i < FLOOD; i++) {
@@ -1179,14 +1177,15 @@ static void test_hostile_key_ids(void) {
     wc.source_id = src;
     wc.credential = b64;
     actr_ws_conn_t *conn = NULL;
-    ASSERT_RC(actr_ws_connect(rt, url, &wc, &conn), "WEBSOCKET");
+    ASSERT_RC(actr_ws_connect(s.rt, url, &wc, &conn), "WEBSOCKET");
     g_assert_nonnull(strstr(actr_err_detail(), "401"));
     g_free(b64);
     g_free(src);
     g_free(unused);
   }
   double took_s = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
-  ASSERT_OK(actr_node_stats(server, &st));
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(s.server, &st));
   g_test_message("flood of %d key ids in %.2f s: %" G_GUINT64_FORMAT " asked, %" G_GUINT64_FORMAT
                  " refused without asking",
                  FLOOD, took_s, st.signing_key_asks - 1, st.signing_key_asks_refused);
@@ -1194,22 +1193,21 @@ static void test_hostile_key_ids(void) {
   /* The bucket: 4 at once, then 1 a second over the flood's time. */
   g_assert_cmpuint(st.signing_key_asks - 1, <=, 4 + (uint64_t)took_s + 1);
   g_assert_cmpuint(st.signing_key_asks - 1 + st.signing_key_asks_refused, ==, FLOOD);
+  actr_credential_free(cred);
 
   /* A second genuine caller: its key (the first caller's) is still known. */
-  actr_node_t *client2 = start(rt, &a, "acme:client:2");
-  ASSERT_OK(actr_node_discover(client2, &actr_node_id(server)->type, &target, 1, &n));
+  actr_node_t *client2 = start(s.rt, &s.a, "acme:client:2");
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client2, &actr_node_id(s.server)->type, &target, 1, &n));
+  actr_envelope_t *resp;
   ASSERT_OK(actr_node_call(client2, &target, "test.Reverse", "two", 3, 30000, &resp));
   actr_envelope_free(resp);
-  ASSERT_OK(actr_node_stats(server, &st));
+  ASSERT_OK(actr_node_stats(s.server, &st));
   g_assert_cmpuint(st.ws_refused, ==, 1 + FLOOD);
-  wait_ws_wires(server, 2);
-  actr_credential_free(cred);
-  g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
+  wait_ws_wires(s.server, 2);
   actr_node_free(client2);
-  actr_node_free(client);
-  actr_node_free(server);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
+  key_scene_stop(&s);
 }
 
 int main(int argc, char **argv) {
