@@ -459,7 +459,7 @@ static void wake_cb(void *data) {
 static int init_io(void *data) {
   actr_webrtc_pc_t *pc = data;
   actr__ice_cbs_t cbs = {ice_candidate_cb, ice_state_cb, ice_recv_cb};
-  int rc = actr__ice_new(pc->ctx, pc->ice_cfg, &cbs, pc, &pc->ice);
+  int rc = actr__ice_new(pc->ctx, actr__runtime_slack(pc->rt), pc->ice_cfg, &cbs, pc, &pc->ice);
   if (rc)
     return rc;
   actr__ice_local_credentials(pc->ice, &pc->ufrag, &pc->pwd);
