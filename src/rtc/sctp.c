@@ -8,9 +8,9 @@
  * Timers: usrsctp's timers are process-wide.  A thread of their own
  * ("actr-sctp-timer", started with the first association) drives
  * usrsctp_handle_timers: every 10 ms while any association moved a packet
- * in the last half second (the delayed SACK timer is 200 ms; every other
- * timer is an RTO, 1 s or more); every 250 ms while some association waits for an
- * answer -- DATA not acknowledged yet (its retransmission timer runs; the
+ * other than heartbeats in the last half second (the delayed SACK timer is
+ * 200 ms; every other timer is an RTO, 1 s or more); every 250 ms while
+ * some association waits for an answer -- DATA not acknowledged yet (its retransmission timer runs; the
  * smallest RTO is 1 s, so a tick a quarter second late costs little on a
  * link that was silent), or a control chunk with a timer (INIT,
  * COOKIE-ECHO, SHUTDOWN, SHUTDOWN-ACK, RE-CONFIG) that no packet from the
@@ -297,7 +297,7 @@ static bool track(actr__sctp_t *s, const uint8_t *buf, size_t len, bool out) {
 }
 
 /* note_activity: a packet of @s moved; unless it was only heartbeats, tick
- * finely for the next second. */
+ * finely for the next half second. */
 static inline void note_activity(actr__sctp_t *s, const uint8_t *buf, size_t len, bool out) {
   if (!track(s, buf, len, out))
     return;
