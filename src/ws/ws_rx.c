@@ -72,23 +72,43 @@ static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
 /* wake_receivers: I/O thread: wake the receivers of the queues that got
  * messages since the last call.  Called every WAKE_BATCH messages and
  * whenever the I/O thread stops reading (socket empty, paused, closing), so
- * a receiver never waits for a message that is queued. */
-static void wake_receivers_locked(actr_ws_conn_t *c) {
+ * a receiver never waits for a message that is queued.
+ *
+ * Which conditions to signal is decided under rx_mu (wake_take_locked), the
+ * signals go after it is let go (wake_now): a receiver woken while the I/O
+ * thread still held rx_mu found it taken and slept on it again, three futex
+ * calls more per message (strace).  Safe: a receiver checks its queue under
+ * rx_mu before it waits, so one not yet waiting sees the message. */
+#define WAKE_ANY (1u << ACTR_PAYLOAD_TYPE_COUNT)
+
+static unsigned wake_take_locked(actr_ws_conn_t *c) {
+  unsigned m = 0;
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     if ((c->rx_wake & (1u << t)) && c->q[t].waiters)
-      g_cond_broadcast(&c->q[t].cond);
+      m |= 1u << t;
   if (c->rx_wake && c->any_waiters)
-    g_cond_broadcast(&c->any_cond);
+    m |= WAKE_ANY;
   c->rx_wake = 0;
   c->rx_unwoken = 0;
+  return m;
+}
+
+/* wake_now: rx_mu not held; the I/O thread holds its reference to @c. */
+static void wake_now(actr_ws_conn_t *c, unsigned m) {
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    if (m & (1u << t))
+      g_cond_broadcast(&c->q[t].cond);
+  if (m & WAKE_ANY)
+    g_cond_broadcast(&c->any_cond);
 }
 
 static void wake_receivers(actr_ws_conn_t *c) {
   if (!c->rx_wake)
     return;
   g_mutex_lock(&c->rx_mu);
-  wake_receivers_locked(c);
+  unsigned m = wake_take_locked(c);
   g_mutex_unlock(&c->rx_mu);
+  wake_now(c, m);
 }
 
 /* deliver: a decoded lane message of @type; false when its queue is full
@@ -128,9 +148,9 @@ static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
     c->pending_type = type;
     c->read_pauses++;
   }
-  if (!ok || c->rx_unwoken >= WAKE_BATCH)
-    wake_receivers_locked(c);
+  unsigned wake = !ok || c->rx_unwoken >= WAKE_BATCH ? wake_take_locked(c) : 0;
   g_mutex_unlock(&c->rx_mu);
+  wake_now(c, wake);
   if (!ok) {
     c->pending = *m;
     c->paused = true;
