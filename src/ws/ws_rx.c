@@ -175,6 +175,7 @@ void actr__ws_conn_resume_on_io(void *p) {
 /* on_message: a whole data message from the reader. */
 static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   actr_msg_t *msg = ev->msg;
+  atomic_fetch_add_explicit(&c->rx_data_msgs, 1, memory_order_relaxed); /* ws_tx.c: direct writes */
   bool text = ev->text;
   uint8_t *bytes = (uint8_t *)actr_msg_data(msg); /* ours until queued */
   size_t n = actr_msg_len(msg);
