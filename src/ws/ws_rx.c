@@ -258,6 +258,7 @@ void actr__ws_conn_process_input(actr_ws_conn_t *c) {
 
 static void process_input_body(actr_ws_conn_t *c) {
   int budget = READS_PER_DISPATCH;
+  bool drained = false; /* the last read did not fill what it offered */
   while (atomic_load(&c->state) != WS_CLOSED) {
     if (c->paused)
       return;
@@ -290,7 +291,14 @@ static void process_input_body(actr_ws_conn_t *c) {
     }
     if (c->close_received || c->fail_after_close || atomic_load(&c->state) == WS_CLOSED)
       return;
-    if (budget-- == 0) {
+    /* A read into the buffer that gave less than it offered left a plain
+     * socket empty: the hub's watch is level-triggered, so what arrives
+     * later dispatches again; reading on would cost a recvmsg that finds
+     * nothing (EAGAIN) per message.  Not after a direct read or the header
+     * read after a large message: the rest of a large payload is usually
+     * arriving meanwhile, and reading on takes it without a trip through the
+     * loop.  TLS may hold decrypted bytes back: read until it blocks. */
+    if (budget-- == 0 || drained) {
       actr__ws_conn_watch_input(c);
       return;
     }
@@ -334,6 +342,7 @@ static void process_input_body(actr_ws_conn_t *c) {
       return;
     }
     c->last_rx_us = g_get_monotonic_time();
+    drained = !c->tls && !direct && !c->after_large && (size_t)n < v[0].size;
     if (direct) {
       size_t d = (size_t)n < want ? (size_t)n : want;
       c->rend = (size_t)n - d;
