@@ -1,13 +1,13 @@
 /* bench_scale.c — cost per connection and idle wake-ups (issue 13, point 5).
  *
- *   bench_scale --serve PATH/actr-lane [--conns N] [--rtc N]
+ *   bench_scale --serve PATH/actr-lane [--conns N] [--rtc N] [--rtc-only] [--idle-s S]
  *
  * WebSocket: starts two `actr-lane serve` (children of this process, which
  * raises its `ulimit -n` to the hard limit first; they inherit it), one that
  * will hold N idle connections (10,000 by default, fewer if the hard limit
  * is lower) and one that holds none.  Then:
  *   - wake-ups per second of the idle serve, no connection open: voluntary
- *     context switches of all its threads over IDLE_S seconds
+ *     context switches of all its threads over --idle-s seconds
  *     (/proc/PID/task/TID/status);
  *   - opens the N connections (a minimal client of our own on raw sockets:
  *     upgrade request, 101, then it only answers the server's pings with
@@ -25,7 +25,10 @@
  * echo traffic on every one; bytes of RSS per peer connection (this
  * process's VmRSS after minus before, over both ends: 2 x N), and wake-ups
  * per second of this process while they sit idle.  Run it in the
- * loopback-only namespace (scripts/run-bench.sh does).
+ * loopback-only namespace (scripts/run-bench.sh does).  --rtc-only skips
+ * the WebSocket part (as --conns 0); --idle-s sets how long idle wake-ups
+ * are counted (5 s; longer, to attach strace or perf meanwhile).  Each
+ * wake-up figure is preceded by a readable line per thread that woke.
  *
  * Units (SPEC §6): bytes in B; wake-ups as the mean time between two
  * wake-ups, in s (the readable line gives the rate). */
@@ -52,7 +55,8 @@
 
 #include "bench_common.h"
 
-#define IDLE_S 5.0
+/* how long idle wake-ups are counted (--idle-s) */
+static double idle_s = 5.0;
 #define RTT_PER_ROUND 400
 #define MAX_IN_FLIGHT 48
 
@@ -91,14 +95,23 @@ static long rss_bytes(pid_t pid) {
   return kib < 0 ? -1 : kib * 1024;
 }
 
-/* voluntary_switches: summed over every thread of @pid: each is a thread
- * going to sleep, so each later wake-up counts once. */
-static long voluntary_switches(pid_t pid) {
+/* A thread's count of voluntary context switches, with its name. */
+typedef struct thread_count {
+  long tid, n;
+  char name[32];
+} thread_count_t;
+
+/* voluntary_switches: of every thread of @pid, summed (each is a thread
+ * going to sleep, so each later wake-up counts once); with @each, also one
+ * entry per thread (g_free it). */
+static long voluntary_switches(pid_t pid, GArray **each) {
   char dir[40];
   snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
   DIR *d = opendir(dir);
   if (!d)
     return -1;
+  if (each)
+    *each = g_array_new(FALSE, TRUE, sizeof(thread_count_t));
   long sum = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
@@ -109,19 +122,46 @@ static long voluntary_switches(pid_t pid) {
     long v = status_field(p, "voluntary_ctxt_switches");
     if (v > 0)
       sum += v;
+    if (each && v >= 0) {
+      thread_count_t t = {.tid = strtol(e->d_name, NULL, 10), .n = v};
+      snprintf(p, sizeof p, "%s/%s/comm", dir, e->d_name);
+      FILE *f = fopen(p, "r");
+      if (f) {
+        if (fgets(t.name, sizeof t.name, f))
+          t.name[strcspn(t.name, "\n")] = 0;
+        fclose(f);
+      }
+      g_array_append_val(*each, t);
+    }
   }
   closedir(d);
   return sum;
 }
 
 /* wakeups_per_s: of @pid over @seconds (this thread sleeps meanwhile; when
- * @pid is this process, this thread's one wake-up is taken off). */
+ * @pid is this process, this thread's one wake-up is taken off); a readable
+ * line per thread that woke, so that a regression says where it is. */
 static double wakeups_per_s(pid_t pid, double seconds) {
-  long a = voluntary_switches(pid);
+  GArray *ta, *tb;
+  long a = voluntary_switches(pid, &ta);
   double t0 = bench_now();
   g_usleep((gulong)(seconds * 1e6));
-  long b = voluntary_switches(pid);
+  long b = voluntary_switches(pid, &tb);
   double dt = bench_now() - t0;
+  for (guint i = 0; ta && tb && i < tb->len; i++) {
+    thread_count_t *t = &g_array_index(tb, thread_count_t, i);
+    long before = 0;
+    for (guint j = 0; j < ta->len; j++)
+      if (g_array_index(ta, thread_count_t, j).tid == t->tid)
+        before = g_array_index(ta, thread_count_t, j).n;
+    long n = t->n - before - (t->tid == (long)gettid() ? 1 : 0);
+    if (n > 0)
+      printf("#   thread %ld (%s): %.1f wake-ups a second\n", t->tid, t->name, n / dt);
+  }
+  if (ta)
+    g_array_free(ta, TRUE);
+  if (tb)
+    g_array_free(tb, TRUE);
   long n = b - a - (pid == getpid() ? 1 : 0);
   return (double)(n > 0 ? n : 0) / dt;
 }
@@ -411,7 +451,7 @@ static void ws_scale(const char *exe, int conns) {
   serve_start(&busy, exe, conns + 64);
   serve_start(&empty, exe, 64);
   g_usleep(500000); /* let it settle */
-  wake_lines("serve.idle", "serve with no connection", wakeups_per_s(busy.pid, IDLE_S));
+  wake_lines("serve.idle", "serve with no connection", wakeups_per_s(busy.pid, idle_s));
   long rss0 = rss_bytes(busy.pid);
 
   idle_set_t s = {.port = busy.port};
@@ -437,10 +477,10 @@ static void ws_scale(const char *exe, int conns) {
   char what[96];
   snprintf(what, sizeof what, "serve holding %d idle connections (pings every 4 s each)", s.open);
   long p0 = atomic_load(&s.pongs);
-  double w = wakeups_per_s(busy.pid, IDLE_S);
+  double w = wakeups_per_s(busy.pid, idle_s);
   long p1 = atomic_load(&s.pongs);
   wake_lines("serve.ws.idle10k", what, w);
-  printf("# (pongs sent meanwhile: %ld, %.0f a second)\n", p1 - p0, (p1 - p0) / IDLE_S);
+  printf("# (pongs sent meanwhile: %ld, %.0f a second)\n", p1 - p0, (p1 - p0) / idle_s);
 
   /* A client among them against one on the serve that holds none. */
   actr_runtime_t *rt;
@@ -668,7 +708,7 @@ static void rtc_scale(int n) {
   bench_line("rtc.idle.bytes_per_conn", per, "B");
   char what[96];
   snprintf(what, sizeof what, "this process holding 2 x %d idle peer connections", n);
-  wake_lines("rtc.idle100", what, wakeups_per_s(getpid(), IDLE_S));
+  wake_lines("rtc.idle100", what, wakeups_per_s(getpid(), idle_s));
   for (int i = 0; i < n; i++) {
     actr_webrtc_dc_free(s.p[i].dc);
     if (s.p[i].in)
@@ -692,8 +732,12 @@ int main(int argc, char **argv) {
       conns = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--rtc") && i + 1 < argc)
       rtc = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--rtc-only"))
+      conns = 0;
+    else if (!strcmp(argv[i], "--idle-s") && i + 1 < argc)
+      idle_s = atof(argv[++i]);
     else {
-      fprintf(stderr, "usage: bench_scale --serve PATH/actr-lane [--conns N] [--rtc N]\n");
+      fprintf(stderr, "usage: bench_scale --serve PATH/actr-lane [--conns N] [--rtc N] [--rtc-only] [--idle-s S]\n");
       return 2;
     }
   }

@@ -174,32 +174,41 @@ static void ws_rtt(double *s, int rounds, bool lend_loop) {
 
 /* ws_rtt_both: the round trip with runtimes as made by default and with
  * lend_loop, and raw TCP with the lane's thread layout (tcp_threaded_rtt,
- * defined below), interleaved in PARTS parts; p50 and p99 of each, and per
- * part the lane's p50 over the threaded TCP p50 (@ratio, PARTS of them). */
+ * defined below; also with every send through the I/O thread, the lane's
+ * earlier layout), interleaved in PARTS parts; p50 and p99 of each, and per
+ * part the lane's p50 over the threaded TCP p50 (@ratio, PARTS of them;
+ * @ratio_q over the queued one). */
 enum { PARTS = BENCH_GOAL_ROUNDS };
-static void tcp_threaded_rtt(double *out, int rounds);
+static void tcp_threaded_rtt(double *out, int rounds, bool direct);
 static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99, double *tt50,
-                        double *ratio) {
+                        double *tq50, double *ratio, double *ratio_q) {
   const int per = RTT_ROUNDS / PARTS;
   double *s = malloc(sizeof(double) * RTT_ROUNDS), *l = malloc(sizeof(double) * RTT_ROUNDS),
-         *t = malloc(sizeof(double) * RTT_ROUNDS), *part = malloc(sizeof(double) * per);
+         *t = malloc(sizeof(double) * RTT_ROUNDS), *q = malloc(sizeof(double) * RTT_ROUNDS),
+         *part = malloc(sizeof(double) * per);
   for (int i = 0; i < PARTS; i++) {
     ws_rtt(s + i * per, per, false);
     ws_rtt(l + i * per, per, true);
-    tcp_threaded_rtt(t + i * per, per);
+    tcp_threaded_rtt(t + i * per, per, true);
+    tcp_threaded_rtt(q + i * per, per, false);
     memcpy(part, s + i * per, sizeof(double) * per);
     double lane = bench_median(part, per);
     memcpy(part, t + i * per, sizeof(double) * per);
     ratio[i] = lane / bench_median(part, per);
+    memcpy(part, q + i * per, sizeof(double) * per);
+    ratio_q[i] = lane / bench_median(part, per);
   }
   qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
   qsort(l, RTT_ROUNDS, sizeof *l, bench_cmp_double);
   qsort(t, RTT_ROUNDS, sizeof *t, bench_cmp_double);
+  qsort(q, RTT_ROUNDS, sizeof *q, bench_cmp_double);
   *p50 = s[RTT_ROUNDS / 2];
   *p99 = s[RTT_ROUNDS * 99 / 100];
   *lp50 = l[RTT_ROUNDS / 2];
   *lp99 = l[RTT_ROUNDS * 99 / 100];
   *tt50 = t[RTT_ROUNDS / 2];
+  *tq50 = q[RTT_ROUNDS / 2];
+  free(q);
   free(s);
   free(l);
   free(t);
@@ -310,16 +319,22 @@ static void tcp_rtt(double *p50) {
 }
 
 /* ---- raw TCP with the lane's thread layout ----
- * The lane's round trip crosses threads four times: the caller queues its
- * message for its side's I/O thread, which writes it; the other side's I/O
- * thread reads it and wakes the echo thread blocked in recv, whose answer
- * goes back through that I/O thread; ours reads it and wakes the caller.
- * This baseline does the same with no framing and no library: per side one
- * I/O thread polling its socket and an eventfd (its wake-up, as GLib's
- * context uses), an outbound queue under a mutex, and an inbound queue the
- * application thread waits on (condition variable).  Issue 13's round-trip
- * goal compares the lane against this: the same hops on both sides, so the
- * ratio shows what the lane adds on top of them. */
+ * The lane's round trip: the caller writes its message to the socket itself
+ * (a direct write: its side's I/O thread is idle, nothing queued); the other
+ * side's I/O thread reads it and wakes the echo thread blocked in recv,
+ * whose answer is again written directly; ours reads it and wakes the
+ * caller -- two thread hand-offs.  A sender that finds its I/O side busy
+ * queues instead and kicks the I/O thread (which then writes), as the
+ * lane's does.  This baseline does the same with no framing and no library:
+ * per side one I/O thread polling its socket and an eventfd (its wake-up,
+ * as GLib's context uses), an outbound queue under a mutex, and an inbound
+ * queue the application thread waits on (condition variable).  Issue 13's
+ * round-trip goal compares the lane against this: the same hops on both
+ * sides, so the ratio shows what the lane adds on top of them.
+ *
+ * With @direct false every send goes through the I/O thread (four hand-offs
+ * per round trip): the lane's layout before it wrote directly, measured
+ * for comparison with earlier figures (baseline.tcp.threads_queued). */
 
 enum { TT_MSG = 1024, TT_SLOTS = 64 };
 
@@ -333,6 +348,7 @@ typedef struct tt_side {
   uint8_t out[TT_SLOTS][TT_MSG], in[TT_SLOTS][TT_MSG];
   unsigned out_head, out_tail, in_head, in_tail;
   bool out_kicked; /* the I/O thread was woken and has not drained yet */
+  bool direct;     /* write from the sending thread when the I/O side is idle */
 } tt_side_t;
 
 static void *tt_io_main(void *p) {
@@ -382,6 +398,13 @@ static void *tt_io_main(void *p) {
 
 static void tt_send(tt_side_t *s, const uint8_t *msg) {
   pthread_mutex_lock(&s->mu);
+  if (s->direct && !s->out_kicked) {
+    /* The I/O side is idle: write here, under the mutex (one message in
+     * flight: the socket always takes it whole, the write never waits). */
+    write_all(s->fd, msg, TT_MSG);
+    pthread_mutex_unlock(&s->mu);
+    return;
+  }
   memcpy(s->out[s->out_tail % TT_SLOTS], msg, TT_MSG);
   s->out_tail++;
   bool kick = !s->out_kicked;
@@ -403,9 +426,10 @@ static void tt_recv(tt_side_t *s, uint8_t *msg) {
   pthread_mutex_unlock(&s->mu);
 }
 
-static void tt_open(tt_side_t *s, int fd) {
+static void tt_open(tt_side_t *s, int fd, bool direct) {
   memset(s, 0, sizeof *s);
   s->fd = fd;
+  s->direct = direct;
   s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cond, NULL);
@@ -442,13 +466,13 @@ static void *tt_echo(void *p) {
 }
 
 /* tcp_threaded_rtt: @rounds 1 KiB round trips (after 100 of warm-up) over
- * raw TCP with the lane's threads, into @s. */
-static void tcp_threaded_rtt(double *out, int rounds) {
+ * raw TCP with the lane's threads, into @s (@direct: see above). */
+static void tcp_threaded_rtt(double *out, int rounds, bool direct) {
   int a, b;
   tcp_pair(&a, &b);
   tt_side_t *ca = malloc(sizeof *ca), *cb = malloc(sizeof *cb);
-  tt_open(ca, a);
-  tt_open(cb, b);
+  tt_open(ca, a, direct);
+  tt_open(cb, b, direct);
   tt_echo_arg_t ea = {cb, rounds + 100};
   pthread_t t;
   pthread_create(&t, NULL, tt_echo, &ea);
@@ -578,13 +602,22 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "rtt") == 0) {
-    double p50, p99, lp50, lp99, tp50, tt50, ratio[PARTS];
-    ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, ratio);
+    double p50, p99, lp50, lp99, tp50, tt50, tq50, ratio[PARTS], ratio_q[PARTS];
+    ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, &tq50, ratio, ratio_q);
     tcp_rtt(&tp50);
     printf("rtt 1 KiB: lane p50 %.1f us p99 %.1f us, with lend_loop p50 %.1f us p99 %.1f us, "
-           "tcp p50 %.1f us, tcp with the lane's threads p50 %.1f us\n", p50 * 1e6, p99 * 1e6,
-           lp50 * 1e6, lp99 * 1e6, tp50 * 1e6, tt50 * 1e6);
+           "tcp p50 %.1f us, tcp with the lane's threads p50 %.1f us (every send through the "
+           "I/O thread: %.1f us, lane over it %.3f)\n", p50 * 1e6, p99 * 1e6, lp50 * 1e6,
+           lp99 * 1e6, tp50 * 1e6, tt50 * 1e6, tq50 * 1e6, bench_median(ratio_q, PARTS));
     bench_goal("lane.ws.1k.rtt.vs_tcp_threads", ratio, PARTS, "<=", 1.1);
+    return 0;
+  }
+  if (argc > 2 && strcmp(argv[1], "rtt-tt") == 0) { /* raw TCP, lane's threads [queued] */
+    int n = atoi(argv[2]);
+    double *v = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    tcp_threaded_rtt(v, n, !(argc > 3 && strcmp(argv[3], "queued") == 0));
+    printf("tt rtt p50 %.1f us\n", bench_median(v, n) * 1e6);
+    free(v);
     return 0;
   }
   if (argc > 2 && strcmp(argv[1], "tcp") == 0) {
@@ -628,8 +661,8 @@ int main(int argc, char **argv) {
       printf(" %7.0f", f[i].v[r] / 1e6);
   }
   printf("\n");
-  double p50, p99, lp50, lp99, tp50, tt50, rtt_ratio[PARTS];
-  ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, rtt_ratio);
+  double p50, p99, lp50, lp99, tp50, tt50, tq50, rtt_ratio[PARTS], rtt_ratio_q[PARTS];
+  ws_rtt_both(&p50, &p99, &lp50, &lp99, &tt50, &tq50, rtt_ratio, rtt_ratio_q);
   tcp_rtt(&tp50);
   bench_line_f("lane.ws.1k.rtt.p50", p50, "s");
   bench_line_f("lane.ws.1k.rtt.p99", p99, "s");
@@ -637,6 +670,7 @@ int main(int argc, char **argv) {
   bench_line_f("lane.ws.1k.rtt.lend.p99", lp99, "s");
   bench_line_f("baseline.tcp.1k.rtt.p50", tp50, "s");
   bench_line_f("baseline.tcp.threads.1k.rtt.p50", tt50, "s");
+  bench_line_f("baseline.tcp.threads_queued.1k.rtt.p50", tq50, "s");
   printf("# 64 KiB: ws lane %.0f MB/s = %.2f x raw TCP", ws64 / 1e6, ws64 / tcp64);
 #ifdef HAVE_NNG
   printf(", %.2f x NNG ws (%.0f MB/s)", ws64 / nng64, nng64 / 1e6);
@@ -647,8 +681,9 @@ int main(int argc, char **argv) {
   printf(", %.2f x NNG ws", ws1 / nng1);
 #endif
   printf("\n# 1 KiB round trip: p50 %.1f us, p99 %.1f us (raw TCP p50 %.1f us; raw TCP with the "
-         "lane's threads, an I/O thread per side, p50 %.1f us)\n", p50 * 1e6, p99 * 1e6,
-         tp50 * 1e6, tt50 * 1e6);
+         "lane's threads, an I/O thread per side, p50 %.1f us; with every send through the I/O "
+         "thread %.1f us, lane over it %.3f)\n", p50 * 1e6, p99 * 1e6, tp50 * 1e6, tt50 * 1e6,
+         tq50 * 1e6, bench_median(rtt_ratio_q, PARTS));
   /* Issue 13, point 4: each round's lane figure over raw TCP's beside it. */
   double tput_ratio[RUNS];
   for (int r = 0; r < RUNS; r++)

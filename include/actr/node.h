@@ -259,7 +259,12 @@ typedef struct actr_node_stats {
   uint64_t ice_restarts;        /**< ICE restarts offered: on a live peer connection (each
                                      restart offer), or a new connection offered at an
                                      IceRestartRequest when ours was gone */
-  uint64_t signing_keys_fetched; /**< AIS keys asked of actrix (GetSigningKeyRequest) */
+  uint64_t signing_keys_fetched; /**< AIS keys obtained from actrix (GetSigningKeyRequest) */
+  uint64_t signing_key_asks;     /**< GetSigningKeyRequests sent for key ids a direct
+                                      WebSocket caller named and we did not know */
+  uint64_t signing_key_asks_refused; /**< such ids not asked for: 4 asks under way, or
+                                          over 4 at once then 1 a second (the caller
+                                          got 401) */
   uint64_t targets_rebound;     /**< calls by type that moved to another actor of the type
                                      (actr_node_call_by_type: the bound one was gone) */
   unsigned destinations;        /**< remote actors with a transport now */

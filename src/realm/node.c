@@ -61,6 +61,14 @@
 #define WS_ADDRS_MAX 256                     /* discovered WebSocket addresses kept */
 #define WS_URL_MAX 256
 #define KEYS_MAX 8 /* AIS signing keys cached (key id -> Ed25519 public key) */
+/* Unknown key ids a direct WebSocket caller names are asked of actrix, but a
+ * caller picks the ids: at most KEY_ASKS_MAX asks under way at once (so the
+ * cache always keeps KEYS_MAX - KEY_ASKS_MAX slots for keys), and at most
+ * KEY_ASK_BURST at once then KEY_ASKS_PER_S a second; past that the request
+ * is refused (401) without asking. */
+#define KEY_ASKS_MAX (KEYS_MAX / 2)
+#define KEY_ASK_BURST 4.0
+#define KEY_ASKS_PER_S 1.0
 #define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
 #define ICE_RESTART_GAP_US (2 * G_USEC_PER_SEC) /* offers at least this far apart (actr) */
 #define ICE_RESTART_BUDGET_MS 30000 /* default ice_restart_timeout_ms */
@@ -161,7 +169,8 @@ typedef struct item {
 typedef struct sign_key {
   uint32_t id;
   uint8_t pub[32];
-  bool set, asking; /* asking: a GetSigningKeyRequest for it is under way */
+  bool set, asking;  /* asking: a GetSigningKeyRequest for it is under way */
+  gint64 used_us;    /* when it last passed a check (the least recently used goes first) */
 } sign_key_t;
 
 struct actr_node {
@@ -195,8 +204,10 @@ struct actr_node {
   uint64_t disconnects_asked, disconnects_done;
   binding_t bindings[BINDINGS_MAX]; /* calls by type (node->mu), a ring */
   unsigned bindings_next;
-  sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu), a ring */
-  unsigned keys_next;
+  sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu) */
+  unsigned key_asks;         /* slots asking now (<= KEY_ASKS_MAX) */
+  double key_tokens;         /* asks allowed now (a token bucket, <= KEY_ASK_BURST) */
+  gint64 key_tokens_us;      /* when key_tokens was last refilled */
   bool keys_forgotten;       /* test hook: not even our registration's key */
   actr_node_request_fn serve_fn;
   void *serve_user;
@@ -1329,9 +1340,11 @@ static void handle_item(actr_node_t *n, item_t *it) {
       sign_key_t *k = &n->keys[i];
       if (k->asking && k->id == it->key_id) {
         k->asking = false;
-        k->set = rc == ACTR_OK; /* a failure is asked again by the next connection */
+        n->key_asks--;
+        k->set = rc == ACTR_OK; /* a failure frees the slot: the next connection asks again */
         if (k->set) {
           memcpy(k->pub, pub, 32);
+          k->used_us = g_get_monotonic_time();
           n->st.signing_keys_fetched++;
         }
       }
@@ -1439,43 +1452,61 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
 
 /* ---- the direct WebSocket listener (the I/O thread) ---- */
 
-/* find_key: the public key of @key_id: our registration's, else the cache;
- * on a miss, asks the control thread to fetch it (GetSigningKeyRequest)
- * once and returns false. */
-static bool find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
+/* find_key: the public key of @key_id: our registration's, else the
+ * cache's.  On a miss, asks the control thread to fetch it
+ * (GetSigningKeyRequest) once, if the bounds on asks allow (KEY_ASKS_MAX,
+ * the token bucket), into a free slot or the least recently used key's, never
+ * one still asking.  Returns KEY_FOUND, KEY_ASKED or KEY_BUSY (not asked). */
+enum { KEY_FOUND, KEY_ASKED, KEY_BUSY };
+static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
   actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
   uint32_t own_id;
   const uint8_t *own;
   size_t own_len;
+  gint64 now = g_get_monotonic_time();
   g_mutex_lock(&n->mu);
-  bool found = false, ask = false;
   if (!n->keys_forgotten && actr__credential_signing_key(cred, &own_id, &own, &own_len) &&
       own_id == key_id && own_len == 32) {
     memcpy(pub, own, 32);
-    found = true;
+    g_mutex_unlock(&n->mu);
+    return KEY_FOUND;
   }
-  sign_key_t *k = NULL;
-  for (unsigned i = 0; i < KEYS_MAX && !found && !k; i++)
-    if ((n->keys[i].set || n->keys[i].asking) && n->keys[i].id == key_id)
-      k = &n->keys[i];
+  sign_key_t *k = NULL, *slot = NULL;
+  for (unsigned i = 0; i < KEYS_MAX && !k; i++) {
+    sign_key_t *c = &n->keys[i];
+    if ((c->set || c->asking) && c->id == key_id)
+      k = c;
+    else if (!c->asking && (!slot || (slot->set && (!c->set || c->used_us < slot->used_us))))
+      slot = c; /* free, else the least recently used key */
+  }
+  int res = KEY_ASKED;
   if (k && k->set) {
     memcpy(pub, k->pub, 32);
-    found = true;
-  } else if (!found && !k) { /* a slot for it, asked once */
-    k = &n->keys[n->keys_next];
-    n->keys_next = (n->keys_next + 1) % KEYS_MAX;
-    memset(k, 0, sizeof *k);
-    k->id = key_id;
-    k->asking = ask = true;
+    k->used_us = now;
+    res = KEY_FOUND;
+  } else if (!k) { /* not asked yet: ask if the bounds allow */
+    n->key_tokens = MIN(KEY_ASK_BURST, n->key_tokens + (double)(now - n->key_tokens_us) *
+                                                          KEY_ASKS_PER_S / G_USEC_PER_SEC);
+    n->key_tokens_us = now;
+    if (n->key_asks >= KEY_ASKS_MAX || n->key_tokens < 1.0 || !slot) {
+      n->st.signing_key_asks_refused++;
+      res = KEY_BUSY;
+    } else {
+      n->key_tokens -= 1.0;
+      n->key_asks++;
+      n->st.signing_key_asks++;
+      memset(slot, 0, sizeof *slot);
+      slot->id = key_id;
+      slot->asking = true;
+      item_t *it = g_new0(item_t, 1);
+      it->kind = ITEM_FETCH_KEY;
+      it->key_id = key_id;
+      /* Bounded by KEY_ASKS_MAX (relays are counted in enqueue). */
+      g_async_queue_push(n->q, it);
+    }
   }
   g_mutex_unlock(&n->mu);
-  if (ask) {
-    item_t *it = g_new0(item_t, 1);
-    it->kind = ITEM_FETCH_KEY;
-    it->key_id = key_id;
-    g_async_queue_push(n->q, it); /* our own items are not counted (relays are) */
-  }
-  return found;
+  return res;
 }
 
 /* check_identity: actr__ws_gate_check with the key the credential names. */
@@ -1484,10 +1515,12 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
   uint32_t key_id = 0;
   uint8_t pub[32];
   bool named = credential && actr__ws_gate_key_id(credential, &key_id) == ACTR_OK;
-  bool have = named && find_key(n, key_id, pub);
+  int found = named ? find_key(n, key_id, pub) : KEY_BUSY;
+  bool have = named && found == KEY_FOUND;
   if (named && !have) {
     if (why)
-      snprintf(why, why_size, "unknown signing key id %u (asked actrix for it)", key_id);
+      snprintf(why, why_size, "unknown signing key id %u (%s)", key_id,
+               found == KEY_ASKED ? "asked actrix for it" : "too many asks now: not asked");
     return 401;
   }
   return actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
@@ -1576,6 +1609,8 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->abandoned = calloc(ABANDONED_IDS, sizeof *n->abandoned);
   n->ws_addrs = calloc(WS_ADDRS_MAX, sizeof *n->ws_addrs);
   n->q = g_async_queue_new();
+  n->key_tokens = KEY_ASK_BURST;
+  n->key_tokens_us = g_get_monotonic_time();
   int rc = n->peers && n->calls && n->seen && n->abandoned && n->ws_addrs
                ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};

@@ -73,6 +73,8 @@ struct actr__ice {
   void *user;
   actr__ice_state_t state;
   bool closed;
+  actr__slack_t *slack; /* the runtime's, where libnice's timers are */
+  bool precise;         /* holding it precise: gathering, checking, restarting */
   atomic_int deferred; /* signals waiting to be handled from the loop */
   bool free_when_idle; /* closed while some were: the last one frees */
   GMutex fast_mu;      /* fast: set on the I/O thread, read by senders */
@@ -234,6 +236,18 @@ int actr__ice_config_build(const actr_webrtc_config_t *cfg, actr__ice_config_t *
 }
 
 /* ---- libnice signals ---- */
+
+/* set_precise: libnice's timers pace and retransmit connectivity checks
+ * while the agent connects (20 ms Ta, RTOs from 100 ms): they must fire on
+ * time then.  Once the pair is nominated (READY) what is left are
+ * keepalives and ticks that find nothing to do: fired on the idle grid. */
+static void set_precise(actr__ice_t *ice, bool on) {
+  if (ice->precise == on)
+    return;
+  ice->precise = on;
+  actr__slack_precise(ice->slack, on);
+  actr__log(ACTR_LOG_DEBUG, "ice: libnice's timers %s", on ? "precise" : "on the idle grid");
+}
 
 static void set_state(actr__ice_t *ice, actr__ice_state_t st) {
   if (ice->state == st || ice->closed)
@@ -458,11 +472,15 @@ static void handle_component_state(actr__ice_t *ice, guint stream, guint state) 
       set_state(ice, ACTR__ICE_CHECKING);
     break;
   case NICE_COMPONENT_STATE_CONNECTED:
+    set_state(ice, ACTR__ICE_CONNECTED);
+    break;
   case NICE_COMPONENT_STATE_READY:
+    set_precise(ice, false);
     set_state(ice, ACTR__ICE_CONNECTED);
     break;
   case NICE_COMPONENT_STATE_FAILED:
     fast_path_off(ice);
+    set_precise(ice, false);
     set_state(ice, ACTR__ICE_FAILED);
     break;
   case NICE_COMPONENT_STATE_DISCONNECTED:
@@ -483,8 +501,8 @@ static void on_recv(NiceAgent *agent, guint stream, guint comp, guint len, gchar
 
 /* ---- the agent ---- */
 
-int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__ice_cbs_t *cbs,
-                  void *user, actr__ice_t **out) {
+int actr__ice_new(GMainContext *ctx, actr__slack_t *slack, const actr__ice_config_t *cfg,
+                  const actr__ice_cbs_t *cbs, void *user, actr__ice_t **out) {
   actr__ice_t *ice = g_new0(actr__ice_t, 1);
   g_mutex_init(&ice->fast_mu);
   ice->ctx = g_main_context_ref(ctx);
@@ -492,8 +510,16 @@ int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__
   ice->user = user;
   /* RFC 8445 with trickle (RFC 8838): the agent does not conclude failure
    * before the peer said it has no more candidates. */
-  ice->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+  /* The agent's own context carries only its timers (keepalives, consent,
+   * pacing, retransmissions): those of all agents of a runtime fire
+   * together there (runtime/slack.h).  Its sockets and every callback are
+   * on @ctx (nice_agent_attach_recv below). */
+  ice->slack = slack;
+  set_precise(ice, true);
+  ice->agent = nice_agent_new_full(actr__slack_context(slack), NICE_COMPATIBILITY_RFC5245,
+                                   NICE_AGENT_OPTION_ICE_TRICKLE);
   if (!ice->agent) {
+    set_precise(ice, false);
     g_main_context_unref(ice->ctx);
     g_mutex_clear(&ice->fast_mu);
     g_free(ice);
@@ -750,6 +776,7 @@ void actr__ice_close(actr__ice_t *ice) {
     return;
   ice->closed = true;
   fast_path_off(ice);
+  set_precise(ice, false);
   g_signal_handlers_disconnect_by_data(ice->agent, ice);
   if (ice->stream)
     nice_agent_attach_recv(ice->agent, ice->stream, 1, ice->ctx, NULL, NULL);
@@ -763,6 +790,7 @@ void actr__ice_close(actr__ice_t *ice) {
 int actr__ice_restart(actr__ice_t *ice) {
   if (ice->closed)
     return actr__fail(ACTR_EINVALID_OPERATION, "ICE agent closed");
+  set_precise(ice, true); /* checks are paced again, until READY */
   if (!nice_agent_restart_stream(ice->agent, ice->stream))
     return actr__fail(ACTR_EICE, "libnice refused to restart the stream");
   /* Checks start over: the pair they select is a CONNECTED to report. */

@@ -13,6 +13,8 @@
 
 #include <actr/webrtc.h>
 
+#include "slack.h"
+
 typedef enum actr__ice_state {
   ACTR__ICE_NEW = 0,
   ACTR__ICE_CHECKING,
@@ -55,8 +57,12 @@ typedef struct actr__ice_cbs {
 
 typedef struct actr__ice actr__ice_t;
 
-int actr__ice_new(GMainContext *ctx, const actr__ice_config_t *cfg, const actr__ice_cbs_t *cbs,
-                  void *user, actr__ice_t **out);
+/* actr__ice_new: an agent whose sockets and callbacks are on @ctx and
+ * whose timers are on @slack's context (the runtime's: it fires them late
+ * and together, runtime/slack.h); the agent holds @slack precise while it
+ * gathers, checks or restarts. */
+int actr__ice_new(GMainContext *ctx, actr__slack_t *slack, const actr__ice_config_t *cfg,
+                  const actr__ice_cbs_t *cbs, void *user, actr__ice_t **out);
 void actr__ice_local_credentials(actr__ice_t *ice, char **ufrag, char **pwd);
 void actr__ice_set_controlling(actr__ice_t *ice, bool controlling);
 int actr__ice_gather(actr__ice_t *ice);

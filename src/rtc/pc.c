@@ -348,11 +348,12 @@ static void start_alive_check(actr_webrtc_pc_t *pc) {
   if (pc->peer_timeout_ms <= 0 || pc->alive_w)
     return;
   pc->last_rx_us = g_get_monotonic_time();
-  /* A hub timer (runtime/hub.h): the ticks of a runtime's peer connections
-   * fire together, so 100 idle ones wake the runtime a few times a second,
-   * not 100. */
+  /* A hub timer on a grid of the clock (runtime/hub.h): the ticks of every
+   * peer connection of every runtime fire at the same instants, and with
+   * libnice's idle timers (runtime/slack.h), so 100 idle ones wake a
+   * runtime about once a second, not 100 times. */
   unsigned tick = (unsigned)MAX(pc->peer_timeout_ms / 8, 10);
-  pc->alive_w = actr__watch_every(actr__runtime_hub(pc->rt), tick, alive_cb, pc);
+  pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt), tick, alive_cb, pc);
 }
 
 static void dtls_connected_cb(void *user) {
@@ -542,7 +543,7 @@ static void wake_cb(void *data) {
 static int init_io(void *data) {
   actr_webrtc_pc_t *pc = data;
   actr__ice_cbs_t cbs = {ice_candidate_cb, ice_state_cb, ice_recv_cb};
-  int rc = actr__ice_new(pc->ctx, pc->ice_cfg, &cbs, pc, &pc->ice);
+  int rc = actr__ice_new(pc->ctx, actr__runtime_slack(pc->rt), pc->ice_cfg, &cbs, pc, &pc->ice);
   if (rc)
     return rc;
   actr__ice_local_credentials(pc->ice, &pc->ufrag, &pc->pwd);
@@ -748,8 +749,8 @@ static void hold_for_restart(actr_webrtc_pc_t *pc, int timeout_ms) {
   pc->restart_deadline_us = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   if (!pc->alive_w) { /* no dead-peer detection: a watch for the deadline */
     pc->last_rx_us = g_get_monotonic_time();
-    pc->alive_w = actr__watch_every(actr__runtime_hub(pc->rt), (unsigned)MAX(timeout_ms / 8, 10),
-                                    alive_cb, pc);
+    pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt),
+                                            (unsigned)MAX(timeout_ms / 8, 10), alive_cb, pc);
   }
 }
 

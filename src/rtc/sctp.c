@@ -6,13 +6,22 @@
  * reg_mu, taking a reference, so a callback never reaches freed memory.
  *
  * Timers: usrsctp's timers are process-wide.  A thread of their own
- * ("actr-sctp-timers", started with the first association) drives
+ * ("actr-sctp-timer", started with the first association) drives
  * usrsctp_handle_timers: every 10 ms while any association moved a packet
- * in the last second, every 250 ms when all are idle (heartbeats are 30 s,
- * the smallest RTO 1 s: a late tick costs at most a quarter second on a
- * link that was silent), not at all when there is no association.  No
- * runtime's loop carries them, so a busy or blocked runtime stalls nobody
- * else's retransmissions, and an idle process wakes four times a second.
+ * other than heartbeats in the last half second (the delayed SACK timer is
+ * 200 ms; every other timer is an RTO, 1 s or more); every 250 ms while
+ * some association waits for an answer -- DATA not acknowledged yet (its retransmission timer runs; the
+ * smallest RTO is 1 s, so a tick a quarter second late costs little on a
+ * link that was silent), or a control chunk with a timer (INIT,
+ * COOKIE-ECHO, SHUTDOWN, SHUTDOWN-ACK, RE-CONFIG) that no packet from the
+ * peer followed yet; every QUIET_TICK_MS when none does (what is left are
+ * heartbeat timers, 30 s); not at all when there is no association.  What
+ * an association waits for is read from the packets (track): the highest
+ * TSN sent against the peer's cumulative ack.  At worst (a control chunk
+ * lost while other chunks of the peer arrive) one retransmission leaves up
+ * to QUIET_TICK_MS late.  No runtime's loop carries them, so a busy or
+ * blocked runtime stalls nobody else's retransmissions, and an idle process
+ * wakes for them once every few seconds.
  * Packets a timer makes go to their association's own thread through a
  * hand-over queue bounded in bytes (4 MiB); one that does not fit is
  * dropped, counted (actr__sctp_handover_drops) and logged once: SCTP
@@ -50,7 +59,8 @@
 
 #define TICK_MS 10
 #define IDLE_TICK_MS 250
-#define IDLE_AFTER_US (1000 * 1000)
+#define QUIET_TICK_MS 4000
+#define IDLE_AFTER_US (500 * 1000)
 #define MAX_HANDOVER_BYTES (4u << 20)
 #define READ_CHUNK (64 * 1024 + 64)
 #define SMALL_MESSAGE 2048
@@ -88,6 +98,11 @@ struct actr__sctp {
 
   GArray *resets;      /* uint16_t stream ids waiting to be reset */
   GSource *reset_retry;
+
+  /* What the association waits for the peer to answer (track): set from
+   * any sending thread, cleared on the owner's. */
+  atomic_uint tsn_hi;  /* the highest TSN sent */
+  atomic_bool tsn_known, data_out, ctl_out;
 };
 
 /* ---- the process-wide part ---- */
@@ -104,13 +119,27 @@ static GCond timer_cond;
 static unsigned timer_assocs; /* under timer_mu: associations alive */
 static atomic_llong last_activity_us;
 static atomic_bool timer_idle; /* ticking slowly: activity wakes it */
+static atomic_int timer_waits; /* data_out and ctl_out flags set, all associations */
 static atomic_uint_fast64_t timer_ticks, handover_drops;
+
+/* flag_set / flag_clear: a data_out or ctl_out flag, counted in timer_waits. */
+static void flag_set(atomic_bool *f) {
+  if (!atomic_load_explicit(f, memory_order_relaxed) && !atomic_exchange(f, true))
+    atomic_fetch_add(&timer_waits, 1);
+}
+
+static void flag_clear(atomic_bool *f) {
+  if (atomic_load_explicit(f, memory_order_relaxed) && atomic_exchange(f, false))
+    atomic_fetch_sub(&timer_waits, 1);
+}
 
 static void sctp_ref(actr__sctp_t *s) { atomic_fetch_add(&s->refs, 1); }
 
 static void sctp_unref(actr__sctp_t *s) {
   if (atomic_fetch_sub(&s->refs, 1) != 1)
     return;
+  flag_clear(&s->data_out); /* set by a packet after registry_remove */
+  flag_clear(&s->ctl_out);
   GBytes *b;
   while ((b = g_queue_pop_head(&s->out)))
     g_bytes_unref(b);
@@ -175,7 +204,8 @@ static gpointer timer_main(gpointer unused) {
     gint64 now = g_get_monotonic_time();
     bool idle = now - atomic_load(&last_activity_us) > IDLE_AFTER_US;
     atomic_store(&timer_idle, idle);
-    g_cond_wait_until(&timer_cond, &timer_mu, now + (idle ? IDLE_TICK_MS : TICK_MS) * 1000);
+    int tick = !idle ? TICK_MS : atomic_load(&timer_waits) > 0 ? IDLE_TICK_MS : QUIET_TICK_MS;
+    g_cond_wait_until(&timer_cond, &timer_mu, now + tick * 1000);
     now = g_get_monotonic_time();
     uint32_t elapsed = (uint32_t)((now - last) / 1000);
     if (!elapsed || timer_assocs == 0)
@@ -189,27 +219,87 @@ static gpointer timer_main(gpointer unused) {
   return NULL;
 }
 
-/* keeps_timers_busy: does the SCTP packet @buf carry anything but
- * heartbeats?  Heartbeats (sent by the peer-timeout check of an idle
- * connection) and their acks need no fine timer; data, SACKs, set-up and
- * stream resets do (retransmission and delayed-SACK timers). */
-static bool keeps_timers_busy(const uint8_t *buf, size_t len) {
+static uint32_t rd32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* note_tsn: DATA with @tsn left: the highest TSN sent (RFC 1982 order). */
+static void note_tsn(actr__sctp_t *s, uint32_t tsn) {
+  if (!atomic_load(&s->tsn_known)) { /* the first: TSNs start anywhere */
+    atomic_store(&s->tsn_hi, tsn);
+    atomic_store(&s->tsn_known, true);
+  }
+  uint32_t hi = atomic_load_explicit(&s->tsn_hi, memory_order_relaxed);
+  while ((int32_t)(tsn - hi) > 0 && !atomic_compare_exchange_weak(&s->tsn_hi, &hi, tsn))
+    ;
+  flag_set(&s->data_out);
+}
+
+/* note_ack: the peer acknowledged every TSN up to @cum: nothing waits for
+ * a retransmission any more if that is the highest sent.  A sender on
+ * another thread raises tsn_hi before it sets data_out: when it moved
+ * meanwhile, the flag is set again. */
+static void note_ack(actr__sctp_t *s, uint32_t cum) {
+  uint32_t hi = atomic_load(&s->tsn_hi);
+  if (!atomic_load_explicit(&s->data_out, memory_order_relaxed) || (int32_t)(cum - hi) < 0)
+    return;
+  flag_clear(&s->data_out);
+  if (atomic_load(&s->tsn_hi) != hi)
+    flag_set(&s->data_out);
+}
+
+/* track: what the packet @buf tells of usrsctp's timers.  Returns whether
+ * it carries anything but heartbeats: heartbeats (sent by the peer-timeout
+ * check of an idle connection) and their acks need no fine timer; data,
+ * SACKs, set-up and stream resets do (retransmission and delayed-SACK
+ * timers).  @out: a packet we send (chunk types: RFC 9260 §3.2, RFC 8260
+ * I-DATA, RFC 6525 RE-CONFIG). */
+static bool track(actr__sctp_t *s, const uint8_t *buf, size_t len, bool out) {
+  bool busy = false;
   for (size_t off = 12; off + 4 <= len;) {
     uint8_t type = buf[off];
     size_t clen = (size_t)buf[off + 2] << 8 | buf[off + 3];
-    if (type != 4 && type != 5) /* HEARTBEAT, HEARTBEAT ACK (RFC 9260 §3.3.5-6) */
-      return true;
     if (clen < 4)
       return true; /* malformed: usrsctp will say; tick as for anything */
+    switch (type) {
+    case 4: /* HEARTBEAT */
+    case 5: /* HEARTBEAT ACK */
+      break;
+    case 0:  /* DATA */
+    case 64: /* I-DATA */
+      busy = true;
+      if (out && off + 8 <= len)
+        note_tsn(s, rd32(buf + off + 4));
+      break;
+    case 3:  /* SACK */
+    case 16: /* NR-SACK */
+      busy = true;
+      if (!out && off + 8 <= len)
+        note_ack(s, rd32(buf + off + 4));
+      break;
+    case 1:   /* INIT */
+    case 10:  /* COOKIE ECHO */
+    case 7:   /* SHUTDOWN */
+    case 8:   /* SHUTDOWN ACK */
+    case 130: /* RE-CONFIG */
+      busy = true;
+      if (out)
+        flag_set(&s->ctl_out);
+      break;
+    default:
+      busy = true;
+    }
     off += (clen + 3) & ~(size_t)3;
   }
-  return false;
+  if (busy && !out) /* the peer answered something: no control chunk waits */
+    flag_clear(&s->ctl_out);
+  return busy;
 }
 
-/* note_activity: a packet that is not only heartbeats moved: tick finely
- * for the next second. */
-static inline void note_activity(const uint8_t *buf, size_t len) {
-  if (!keeps_timers_busy(buf, len))
+/* note_activity: a packet of @s moved; unless it was only heartbeats, tick
+ * finely for the next half second. */
+static inline void note_activity(actr__sctp_t *s, const uint8_t *buf, size_t len, bool out) {
+  if (!track(s, buf, len, out))
     return;
   atomic_store_explicit(&last_activity_us, g_get_monotonic_time(), memory_order_relaxed);
   if (atomic_load_explicit(&timer_idle, memory_order_relaxed) && atomic_exchange(&timer_idle, false)) {
@@ -232,7 +322,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
     uint32_t sum = actr__sctp_checksum(buf, len);
     memcpy((uint8_t *)buf + 8, &sum, 4);
   }
-  note_activity(buf, len);
+  note_activity(s, buf, len, true);
   if (!s->muted) {
     /* Inside one of our calls on @s on this thread (the owner's, or a
      * direct sender's): send here, without asking GLib who owns the loop
@@ -310,7 +400,8 @@ static bool timer_thread_start_locked(void) {
   if (timer_thread)
     return true;
   GError *err = NULL;
-  timer_thread = g_thread_try_new("actr-sctp-timers", timer_main, NULL, &err);
+  /* 15 characters at most: the kernel's limit for a thread's name. */
+  timer_thread = g_thread_try_new("actr-sctp-timer", timer_main, NULL, &err);
   if (!timer_thread) {
     actr__fail(ACTR_EINTERNAL, "SCTP timer thread: %s", err->message);
     g_error_free(err);
@@ -343,6 +434,8 @@ static void registry_remove(actr__sctp_t *s) {
   bool was = g_hash_table_remove(assocs, (void *)s->id);
   g_mutex_unlock(&reg_mu);
   if (was) {
+    flag_clear(&s->data_out);
+    flag_clear(&s->ctl_out);
     g_mutex_lock(&timer_mu);
     timer_assocs--;
     g_mutex_unlock(&timer_mu);
@@ -667,7 +760,7 @@ int actr__sctp_connect(actr__sctp_t *s) {
 void actr__sctp_input(actr__sctp_t *s, const uint8_t *buf, size_t len) {
   if (s->closed || len < 12)
     return;
-  note_activity(buf, len);
+  note_activity(s, buf, len, false);
   if (crc_offload) {
     uint32_t sum;
     memcpy(&sum, buf + 8, 4);

@@ -347,18 +347,31 @@ actr__watch_t *actr__watch_fd(actr__hub_t *h, int fd, bool out, actr__watch_fn f
   return w;
 }
 
-actr__watch_t *actr__watch_every(actr__hub_t *h, unsigned period_ms, actr__watch_fn fn, void *user) {
+static actr__watch_t *every(actr__hub_t *h, gint64 period, gint64 grid, actr__watch_fn fn,
+                            void *user) {
   actr__watch_t *w = watch_new(h, W_TIMER, fn, user);
-  w->period = (gint64)(period_ms ? period_ms : 1) * 1000;
-  w->grid = MIN(w->period / 8, 250000);
-  if (w->grid < 1)
-    w->grid = 1;
+  w->period = period;
+  w->grid = grid;
   g_mutex_lock(&h->mu);
   w->due = next_due(w, g_get_monotonic_time());
   heap_push(h, w);
   g_mutex_unlock(&h->mu);
   wake(h);
   return w;
+}
+
+actr__watch_t *actr__watch_every(actr__hub_t *h, unsigned period_ms, actr__watch_fn fn, void *user) {
+  gint64 period = (gint64)(period_ms ? period_ms : 1) * 1000;
+  return every(h, period, MAX(MIN(period / 8, 250000), 1), fn, user);
+}
+
+actr__watch_t *actr__watch_every_aligned(actr__hub_t *h, unsigned period_ms, actr__watch_fn fn,
+                                         void *user) {
+  gint64 period = (gint64)(period_ms ? period_ms : 1) * 1000, grid = 1;
+  while (grid * 3 / 2 < period) /* the nearest power of two (within 1.5x) */
+    grid <<= 1;
+  /* Fired on every grid point: the period is the grid's step. */
+  return every(h, grid, grid, fn, user);
 }
 
 actr__watch_t *actr__watch_kick_new(actr__hub_t *h, actr__watch_fn fn, void *user) {

@@ -46,6 +46,15 @@ actr__watch_t *actr__watch_fd(actr__hub_t *h, int fd, bool out, actr__watch_fn f
 /* actr__watch_every: @fn(@user) about every @period_ms (coalesced, above). */
 actr__watch_t *actr__watch_every(actr__hub_t *h, unsigned period_ms, actr__watch_fn fn, void *user);
 
+/* actr__watch_every_aligned: @fn(@user) on every point of a grid of the
+ * monotonic clock whose step is the power of two microseconds nearest to
+ * @period_ms (1000 ms: 2^20 µs, the idle grid of slack.h).  All such
+ * timers of about the same period, of every runtime, fire at the same
+ * instants, and with the idle timers of the slack: for checks of idle
+ * objects whose period may be up to 1.41 times longer or shorter. */
+actr__watch_t *actr__watch_every_aligned(actr__hub_t *h, unsigned period_ms, actr__watch_fn fn,
+                                         void *user);
+
 /* actr__watch_kick_new: @fn(@user) on the next dispatch after each
  * actr__watch_kick (kicks before it runs are one). */
 actr__watch_t *actr__watch_kick_new(actr__hub_t *h, actr__watch_fn fn, void *user);

@@ -17,6 +17,7 @@ struct actr_runtime {
   atomic_int refs;
   GMainContext *ctx;
   actr__hub_t *hub; /* the watches of many connections behind one source (hub.h) */
+  actr__slack_t *slack; /* foreign libraries' timers, fired late and together (slack.h) */
   GThread *thread;
 
   /* Lending the loop (actr__runtime_lend): a thread about to wait for the
@@ -31,6 +32,7 @@ struct actr_runtime {
 };
 
 static void runtime_free(actr_runtime_t *rt) {
+  actr__slack_free(rt->slack);
   actr__hub_free(rt->hub);
   g_main_context_unref(rt->ctx);
   g_mutex_clear(&rt->lf_mu);
@@ -101,11 +103,13 @@ int actr_runtime_new_with(const actr_runtime_config_t *cfg, actr_runtime_t **out
     free(rt);
     return actr__fail(ACTR_ERESOURCE_EXHAUSTED, "epoll_create1 failed");
   }
+  rt->slack = actr__slack_new(rt->ctx);
   GError *err = NULL;
   rt->thread = g_thread_try_new("actr-io", io_thread_main, rt, &err);
   if (!rt->thread) {
     int rc = actr__fail(ACTR_EINTERNAL, "cannot start the I/O thread: %s", err->message);
     g_error_free(err);
+    actr__slack_free(rt->slack);
     actr__hub_free(rt->hub);
     g_main_context_unref(rt->ctx);
     g_mutex_clear(&rt->lf_mu);
@@ -147,6 +151,8 @@ bool actr_runtime_is_io_thread(const actr_runtime_t *rt) {
 }
 
 GMainContext *actr__runtime_context(actr_runtime_t *rt) { return rt->ctx; }
+
+actr__slack_t *actr__runtime_slack(actr_runtime_t *rt) { return rt->slack; }
 
 actr__hub_t *actr__runtime_hub(actr_runtime_t *rt) { return rt->hub; }
 

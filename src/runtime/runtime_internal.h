@@ -7,10 +7,17 @@
 #include <actr/runtime.h>
 
 #include "hub.h"
+#include "slack.h"
 
 /* actr__runtime_context: the I/O thread's context (transfer none).  Every
  * GSource of every wire is attached here. */
 GMainContext *actr__runtime_context(actr_runtime_t *rt);
+
+/* actr__runtime_slack: the runtime's slack (slack.h; transfer none): a
+ * child of its context for a foreign library's timers (libnice's), fired
+ * late and together so that the timers of many objects wake the I/O thread
+ * at once.  The library's sockets stay on actr__runtime_context. */
+actr__slack_t *actr__runtime_slack(actr_runtime_t *rt);
 
 /* actr__runtime_hub: the runtime's hub (hub.h; transfer none): sockets,
  * periodic timers and wake-ups of many connections behind one source. */

@@ -68,6 +68,7 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
    * touch kick_w, which is dropped just below. */
   g_mutex_lock(&c->tx_mu);
   c->tx_closed = true;
+  c->direct_fd = -1; /* no sender writes to the socket closed below */
   g_mutex_unlock(&c->tx_mu);
   actr__ws_conn_unwatch_input(c);
   actr__ws_conn_unwatch_output(c);

@@ -102,6 +102,8 @@ actr_ws_conn_t *actr__ws_conn_new(actr_runtime_t *rt, bool is_server, const actr
   g_mutex_init(&c->tx_mu);
   g_cond_init(&c->tx_cond);
   c->tx_closed = true; /* until the handshake is done */
+  c->direct_fd = -1;
+  c->direct_rx_seen = UINT64_MAX; /* the first send may go directly */
   g_mutex_init(&c->rx_mu);
   g_cond_init(&c->any_cond);
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)

@@ -123,11 +123,17 @@ struct actr_ws_conn {
   /* outbound queue (any thread) */
   GMutex tx_mu;
   GCond tx_cond;
+  /* A plain socket's fd while senders may write to it directly (ws_tx.c:
+   * nothing queued, the I/O side not writing); -1 for TLS, before open and
+   * from teardown on.  Under tx_mu, which a direct write holds. */
+  int direct_fd;
+  uint64_t direct_rx_seen; /* under tx_mu: rx_data_msgs at the last small direct write */
   tx_frame_t *txq_head, *txq_tail;
   uint64_t tx_bytes, tx_bytes_peak;
   unsigned tx_waiters;
   bool tx_active, tx_closed;
   bool want_writable; /* a send found the queue full: tell on_writable at half */
+  bool writable_check_posted; /* a lane's look from the I/O thread is on its way */
 
   /* inbound queues (any thread) */
   GMutex rx_mu;
@@ -142,6 +148,7 @@ struct actr_ws_conn {
   unsigned rx_wake, rx_unwoken; /* I/O thread: queues with unannounced messages */
   uint64_t rx_bytes, rx_bytes_peak, read_pauses;
   atomic_uint_fast64_t dropped_invalid, pings_sent, pongs_received;
+  atomic_uint_fast64_t rx_data_msgs; /* data messages decoded (I/O thread writes) */
 
   /* lanes (cache, weak: a lane's fini clears its slot) */
   GMutex lane_mu;

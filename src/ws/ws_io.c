@@ -1,6 +1,7 @@
 /* ws_io.c — a WebSocket connection's socket on the I/O thread: plain
  * GSocket (non-blocking) or the TLS streams, reads and writes that never
- * block, the sources that wait for POLLIN / POLLOUT, and the TCP options. */
+ * block, the sources that wait for POLLIN / POLLOUT, and the TCP options.
+ * (A sender's direct write to an idle plain socket is in ws_tx.c.) */
 #include "ws_conn_io.h"
 
 #include <netinet/in.h>

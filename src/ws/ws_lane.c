@@ -26,12 +26,16 @@ static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
   int rc = actr__ws_conn_send(c, t, data, len, timeout_ms, &l->closed);
   if (rc == ACTR_EWOULD_BLOCK) {
     /* The queue may have drained to half between the refusal and now
-     * (a try_send from another thread): look again from the I/O thread. */
+     * (a try_send from another thread): look again from the I/O thread,
+     * one look on its way at a time however many sends are refused. */
     g_mutex_lock(&c->tx_mu);
     c->q[t].want_writable = true;
-    bool half = actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes);
+    bool post = actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes) &&
+                !c->writable_check_posted && !g_main_context_is_owner(c->ctx);
+    if (post)
+      c->writable_check_posted = true;
     g_mutex_unlock(&c->tx_mu);
-    if (half && !g_main_context_is_owner(c->ctx)) {
+    if (post) {
       actr__ws_conn_ref_internal(c);
       actr_runtime_post(c->rt, writable_check_posted, c);
     }
@@ -39,13 +43,15 @@ static int ws_lane_send(actr_lane_t *lane, const void *data, size_t len, int tim
   return rc;
 }
 
-void actr__ws_conn_tell_writable(actr_ws_conn_t *c) {
-  if (c->cbs.on_writable)
-    c->cbs.on_writable(c, c->cbs_user);
+/* tell_lanes (I/O thread): call the writable handler of each type a send
+ * was refused for; @known_half: the queue is known to be at half or below,
+ * else it is looked at under tx_mu. */
+static void tell_lanes(actr_ws_conn_t *c, bool known_half) {
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
     ws_queue_t *q = &c->q[t];
     g_mutex_lock(&c->tx_mu);
-    bool want = q->want_writable && q->writable;
+    bool want = q->want_writable && q->writable &&
+                (known_half || actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes));
     if (want)
       q->want_writable = false;
     g_mutex_unlock(&c->tx_mu);
@@ -54,21 +60,20 @@ void actr__ws_conn_tell_writable(actr_ws_conn_t *c) {
   }
 }
 
+void actr__ws_conn_tell_writable(actr_ws_conn_t *c) {
+  if (c->cbs.on_writable)
+    c->cbs.on_writable(c, c->cbs_user);
+  tell_lanes(c, true);
+}
+
 /* writable_check_posted (I/O thread): tell the refused types whose queue
  * room came back before they were marked. */
 static void writable_check_posted(void *p) {
   actr_ws_conn_t *c = p;
-  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++) {
-    ws_queue_t *q = &c->q[t];
-    g_mutex_lock(&c->tx_mu);
-    bool want = q->want_writable && q->writable &&
-                actr__half_empty(c->tx_bytes, c->cfg.outbound_queue_bytes);
-    if (want)
-      q->want_writable = false;
-    g_mutex_unlock(&c->tx_mu);
-    if (want)
-      q->writable(q->writable_lane, q->writable_user);
-  }
+  g_mutex_lock(&c->tx_mu);
+  c->writable_check_posted = false;
+  g_mutex_unlock(&c->tx_mu);
+  tell_lanes(c, false);
   actr__ws_conn_unref_internal(c);
 }
 

@@ -72,23 +72,43 @@ static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
 /* wake_receivers: I/O thread: wake the receivers of the queues that got
  * messages since the last call.  Called every WAKE_BATCH messages and
  * whenever the I/O thread stops reading (socket empty, paused, closing), so
- * a receiver never waits for a message that is queued. */
-static void wake_receivers_locked(actr_ws_conn_t *c) {
+ * a receiver never waits for a message that is queued.
+ *
+ * Which conditions to signal is decided under rx_mu (wake_take_locked), the
+ * signals go after it is let go (wake_now): a receiver woken while the I/O
+ * thread still held rx_mu found it taken and slept on it again, three futex
+ * calls more per message (strace).  Safe: a receiver checks its queue under
+ * rx_mu before it waits, so one not yet waiting sees the message. */
+#define WAKE_ANY (1u << ACTR_PAYLOAD_TYPE_COUNT)
+
+static unsigned wake_take_locked(actr_ws_conn_t *c) {
+  unsigned m = 0;
   for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
     if ((c->rx_wake & (1u << t)) && c->q[t].waiters)
-      g_cond_broadcast(&c->q[t].cond);
+      m |= 1u << t;
   if (c->rx_wake && c->any_waiters)
-    g_cond_broadcast(&c->any_cond);
+    m |= WAKE_ANY;
   c->rx_wake = 0;
   c->rx_unwoken = 0;
+  return m;
+}
+
+/* wake_now: rx_mu not held; the I/O thread holds its reference to @c. */
+static void wake_now(actr_ws_conn_t *c, unsigned m) {
+  for (int t = 0; t < ACTR_PAYLOAD_TYPE_COUNT; t++)
+    if (m & (1u << t))
+      g_cond_broadcast(&c->q[t].cond);
+  if (m & WAKE_ANY)
+    g_cond_broadcast(&c->any_cond);
 }
 
 static void wake_receivers(actr_ws_conn_t *c) {
   if (!c->rx_wake)
     return;
   g_mutex_lock(&c->rx_mu);
-  wake_receivers_locked(c);
+  unsigned m = wake_take_locked(c);
   g_mutex_unlock(&c->rx_mu);
+  wake_now(c, m);
 }
 
 /* deliver: a decoded lane message of @type; false when its queue is full
@@ -128,9 +148,9 @@ static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
     c->pending_type = type;
     c->read_pauses++;
   }
-  if (!ok || c->rx_unwoken >= WAKE_BATCH)
-    wake_receivers_locked(c);
+  unsigned wake = !ok || c->rx_unwoken >= WAKE_BATCH ? wake_take_locked(c) : 0;
   g_mutex_unlock(&c->rx_mu);
+  wake_now(c, wake);
   if (!ok) {
     c->pending = *m;
     c->paused = true;
@@ -155,6 +175,7 @@ void actr__ws_conn_resume_on_io(void *p) {
 /* on_message: a whole data message from the reader. */
 static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   actr_msg_t *msg = ev->msg;
+  atomic_fetch_add_explicit(&c->rx_data_msgs, 1, memory_order_relaxed); /* ws_tx.c: direct writes */
   bool text = ev->text;
   uint8_t *bytes = (uint8_t *)actr_msg_data(msg); /* ours until queued */
   size_t n = actr_msg_len(msg);
@@ -237,6 +258,7 @@ void actr__ws_conn_process_input(actr_ws_conn_t *c) {
 
 static void process_input_body(actr_ws_conn_t *c) {
   int budget = READS_PER_DISPATCH;
+  bool drained = false; /* the last read did not fill what it offered */
   while (atomic_load(&c->state) != WS_CLOSED) {
     if (c->paused)
       return;
@@ -269,7 +291,14 @@ static void process_input_body(actr_ws_conn_t *c) {
     }
     if (c->close_received || c->fail_after_close || atomic_load(&c->state) == WS_CLOSED)
       return;
-    if (budget-- == 0) {
+    /* A read into the buffer that gave less than it offered left a plain
+     * socket empty: the hub's watch is level-triggered, so what arrives
+     * later dispatches again; reading on would cost a recvmsg that finds
+     * nothing (EAGAIN) per message.  Not after a direct read or the header
+     * read after a large message: the rest of a large payload is usually
+     * arriving meanwhile, and reading on takes it without a trip through the
+     * loop.  TLS may hold decrypted bytes back: read until it blocks. */
+    if (budget-- == 0 || drained) {
       actr__ws_conn_watch_input(c);
       return;
     }
@@ -313,6 +342,7 @@ static void process_input_body(actr_ws_conn_t *c) {
       return;
     }
     c->last_rx_us = g_get_monotonic_time();
+    drained = !c->tls && !direct && !c->after_large && (size_t)n < v[0].size;
     if (direct) {
       size_t d = (size_t)n < want ? (size_t)n : want;
       c->rend = (size_t)n - d;

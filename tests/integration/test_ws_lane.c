@@ -607,6 +607,109 @@ static void test_many_threads(void) {
   fix_stop(&f);
 }
 
+/* Direct writes (ws_tx.c): senders write to the socket themselves while the
+ * I/O side is idle and queue behind it while it is not.  Threads sending
+ * large frames (always direct when idle; partial writes leave the rest to
+ * the I/O thread) and small ones (direct once the connection has received
+ * since: here the server echoes everything back), both ways at once: every
+ * message must arrive whole, in its sender's order. */
+static size_t mixed_size(uint32_t id, uint32_t i) {
+  return i % 3 == 0 ? 24 * 1024 + id * 1000 + i % 7 : 8 + id * 100 + i % 5;
+}
+
+static gpointer send_mixed_thread(gpointer p) {
+  sender_t *s = p;
+  for (uint32_t i = 0; i < s->count && s->rc == ACTR_OK; i++) {
+    size_t n = mixed_size(s->id, i);
+    uint8_t *d = fix_pattern(n, s->id * 100000u + i);
+    memcpy(d, &s->id, 4);
+    memcpy(d + 4, &i, 4);
+    s->rc = actr_lane_send(s->lane, d, n);
+    g_free(d);
+  }
+  return NULL;
+}
+
+typedef struct echo_all {
+  actr_ws_conn_t *conn;
+  actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
+  uint32_t count;
+  int rc;
+} echo_all_t;
+
+static gpointer echo_all_thread(gpointer p) {
+  echo_all_t *e = p;
+  for (uint32_t n = 0; n < e->count && e->rc == ACTR_OK; n++) {
+    actr_payload_type_t t;
+    actr_msg_t *m;
+    e->rc = actr_ws_conn_recv(e->conn, 10000, &t, &m);
+    if (e->rc == ACTR_OK) {
+      e->rc = actr_lane_send(e->lanes[t], actr_msg_data(m), actr_msg_len(m));
+      actr_msg_free(m);
+    }
+  }
+  return NULL;
+}
+
+static void test_direct_writes_interleaved(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.outbound_queue_bytes = 128 * 1024; /* senders block on each other too */
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &cfg, &cli, &srv);
+  enum { THREADS = 4, COUNT = 600 };
+  const actr_payload_type_t types[2] = {ACTR_PAYLOAD_RPC_RELIABLE, ACTR_PAYLOAD_STREAM_RELIABLE};
+  actr_lane_t *lanes[2];
+  echo_all_t echo = {srv, {NULL}, THREADS * COUNT, ACTR_OK};
+  for (int k = 0; k < 2; k++) {
+    ASSERT_OK(actr_ws_conn_lane(cli, types[k], &lanes[k]));
+    ASSERT_OK(actr_ws_conn_lane(srv, types[k], &echo.lanes[types[k]]));
+  }
+  GThread *et = g_thread_new("echo", echo_all_thread, &echo);
+  sender_t s[THREADS];
+  GThread *th[THREADS];
+  for (uint32_t i = 0; i < THREADS; i++) {
+    s[i] = (sender_t){actr_lane_ref(lanes[i % 2]), i, COUNT, 0, ACTR_OK};
+    th[i] = g_thread_new("sender", send_mixed_thread, &s[i]);
+  }
+  uint32_t next[THREADS] = {0};
+  for (uint32_t n = 0; n < THREADS * COUNT; n++) {
+    actr_payload_type_t t;
+    actr_msg_t *m;
+    ASSERT_OK(actr_ws_conn_recv(cli, 10000, &t, &m));
+    uint32_t id, seq;
+    g_assert_cmpuint(actr_msg_len(m), >=, 8);
+    memcpy(&id, actr_msg_data(m), 4);
+    memcpy(&seq, actr_msg_data(m) + 4, 4);
+    g_assert_cmpuint(id, <, THREADS);
+    g_assert_cmpint(t, ==, types[id % 2]);
+    g_assert_cmpuint(seq, ==, next[id]);
+    size_t len = mixed_size(id, seq);
+    g_assert_cmpuint(actr_msg_len(m), ==, len);
+    uint8_t *want = fix_pattern(len, id * 100000u + seq);
+    g_assert_cmpmem(actr_msg_data(m) + 8, len - 8, want + 8, len - 8);
+    g_free(want);
+    next[id]++;
+    actr_msg_free(m);
+  }
+  for (int i = 0; i < THREADS; i++) {
+    g_thread_join(th[i]);
+    ASSERT_OK(s[i].rc);
+    actr_lane_unref(s[i].lane);
+  }
+  g_thread_join(et);
+  ASSERT_OK(echo.rc);
+  for (int k = 0; k < 2; k++) {
+    actr_lane_unref(lanes[k]);
+    actr_lane_unref(echo.lanes[types[k]]);
+  }
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 static void test_many_clients(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
@@ -878,6 +981,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/handler/pause-one-type", test_pause_one_type);
   g_test_add_func("/runtime/post-never-inline", test_runtime_post);
   g_test_add_func("/ws/lane/many-threads", test_many_threads);
+  g_test_add_func("/ws/lane/direct-writes-interleaved", test_direct_writes_interleaved);
   g_test_add_func("/ws/lane/many-clients", test_many_clients);
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);
   g_test_add_func("/ws/lane/send-on-io-thread-never-waits", test_send_on_io_thread_never_waits);

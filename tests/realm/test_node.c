@@ -17,6 +17,7 @@
 #include <actr/websocket.h>
 
 #include "actrix_fixture.h"
+#include "pbwire.h"
 #include "realm_internal.h"
 #include "route_internal.h"
 #include "sig_client.h"
@@ -497,6 +498,20 @@ static void test_retry_executed_once(void) {
  * WebSocket wire to the address discovery gave (0.5), with our identity,
  * and the reply comes back on it.  A WebSocket without a valid identity is
  * refused before the upgrade. */
+/* wait_ws_wires: until @node counts @want direct WebSocket wires up (10 s
+ * at most).  The listening side adopts an inbound wire on its control
+ * thread after the upgrade, so its count may trail the caller's calls. */
+static void wait_ws_wires(actr_node_t *node, uint64_t want) {
+  actr_node_stats_t st;
+  for (int i = 0; i < 100; i++) {
+    ASSERT_OK(actr_node_stats(node, &st));
+    if (st.ws_wires_up >= want)
+      break;
+    g_usleep(100000);
+  }
+  g_assert_cmpuint(st.ws_wires_up, ==, want);
+}
+
 static void test_websocket_fallback(void) {
   actrix_t a;
   actrix_start(&a, NULL);
@@ -536,8 +551,8 @@ static void test_websocket_fallback(void) {
   actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(client, &st));
   g_assert_cmpuint(st.ws_wires_up, ==, 1);
+  wait_ws_wires(server, 1);
   ASSERT_OK(actr_node_stats(server, &st));
-  g_assert_cmpuint(st.ws_wires_up, ==, 1);
   g_assert_cmpuint(st.requests_answered, ==, 20);
 
   /* Identity: none, garbage, and a real credential presented for another
@@ -1080,39 +1095,119 @@ static void test_route_policy(void) {
   actrix_stop(&a);
 }
 
-/* The listening node does not know the key a caller's credential names
- * (its cache forgotten): the first direct WebSocket is refused (401), the
- * node asks actrix for the key (GetSigningKeyRequest), and the caller's
- * next attempt of the wire passes; WebRTC is blocked throughout. */
-static void test_signing_key_fetched(void) {
+/* key_scene: a listening node that knows no AIS key (its cache forgotten)
+ * and a caller reaching it over the direct WebSocket only (WebRTC blocked:
+ * UDP dropped on lo), after one call: the caller's first attempt of the wire
+ * was refused (401), the node asked actrix for the key, the next passed. */
+typedef struct key_scene {
   actrix_t a;
-  actrix_start(&a, NULL);
   actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_ws_server(rt, &a);
-  actr__node_forget_keys(server);
-  actr_node_t *client = start(rt, &a, "acme:client:1");
-  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_node_t *server, *client;
   actr_actor_id_t target;
+} key_scene_t;
+
+static void key_scene_start(key_scene_t *s) {
+  actrix_start(&s->a, NULL);
+  ASSERT_OK(actr_runtime_new(&s->rt));
+  s->server = start_ws_server(s->rt, &s->a);
+  actr__node_forget_keys(s->server);
+  s->client = start(s->rt, &s->a, "acme:client:1");
+  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
   unsigned n = 0;
-  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  ASSERT_OK(actr_node_discover(s->client, &actr_node_id(s->server)->type, &s->target, 1, &n));
   actr_envelope_t *resp;
-  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "key", 3, 30000, &resp));
+  ASSERT_OK(actr_node_call(s->client, &s->target, "test.Reverse", "key", 3, 30000, &resp));
   const uint8_t *d;
   size_t len;
   g_assert_true(actr_envelope_payload(resp, &d, &len));
   g_assert_cmpmem(d, len, "yek", 3);
   actr_envelope_free(resp);
-  actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(server, &st));
-  g_assert_cmpuint(st.ws_refused, ==, 1);
-  g_assert_cmpuint(st.signing_keys_fetched, ==, 1);
-  g_assert_cmpuint(st.ws_wires_up, ==, 1);
+}
+
+static void key_scene_stop(key_scene_t *s) {
   g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
-  actr_node_free(client);
-  actr_node_free(server);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
+  actr_node_free(s->client);
+  actr_node_free(s->server);
+  actr_runtime_unref(s->rt);
+  actrix_stop(&s->a);
+}
+
+/* The key a caller's credential names is fetched once and the wire comes up. */
+static void test_signing_key_fetched(void) {
+  key_scene_t s;
+  key_scene_start(&s);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(s.server, &st));
+  g_assert_cmpuint(st.ws_refused, ==, 1);
+  g_assert_cmpuint(st.signing_key_asks, ==, 1);
+  g_assert_cmpuint(st.signing_keys_fetched, ==, 1);
+  wait_ws_wires(s.server, 1);
+  key_scene_stop(&s);
+}
+
+/* A hostile caller of the direct WebSocket listener names a new signing
+ * key id in each of 100 handshakes (a real credential of the realm with its
+ * key id changed).  Every one is refused (401); the node asks actrix for at
+ * most its bound of them (4 at once, then 1 a second: the control thread and
+ * its queue stay free for relays), the rest are refused without asking; the
+ * key a genuine caller's credential named before the flood stays cached, so
+ * a second genuine caller gets through at its first attempt. */
+static void test_hostile_key_ids(void) {
+  key_scene_t s;
+  key_scene_start(&s);
+  actr_credential_t *cred;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:intruder:1", &t));
+  ASSERT_OK(actr_ais_register(s.a.ais, &t, 3, NULL, &cred));
+  char url[300];
+  ASSERT_OK(actr__node_ws_url(s.client, &s.target, url, sizeof url));
+  enum { FLOOD = 100 };
+  gint64 t0 = g_get_monotonic_time();
+  for (uint32_t i = 0; i < FLOOD; i++) {
+    Actr__AIdCredential forged = *actr__credential_pb(cred);
+    forged.key_id = 1000 + i;
+    uint8_t *buf = NULL;
+    size_t len;
+    ASSERT_OK(actr__pb_encode(&forged.base, &buf, &len));
+    char *b64 = g_base64_encode(buf, len), *src = NULL, *unused = NULL;
+    free(buf);
+    ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &unused));
+    actr_ws_config_t wc;
+    actr_ws_config_init(&wc);
+    wc.source_id = src;
+    wc.credential = b64;
+    actr_ws_conn_t *conn = NULL;
+    ASSERT_RC(actr_ws_connect(s.rt, url, &wc, &conn), "WEBSOCKET");
+    g_assert_nonnull(strstr(actr_err_detail(), "401"));
+    g_free(b64);
+    g_free(src);
+    g_free(unused);
+  }
+  double took_s = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(s.server, &st));
+  g_test_message("flood of %d key ids in %.2f s: %" G_GUINT64_FORMAT " asked, %" G_GUINT64_FORMAT
+                 " refused without asking",
+                 FLOOD, took_s, st.signing_key_asks - 1, st.signing_key_asks_refused);
+  g_assert_cmpuint(st.ws_refused, ==, 1 + FLOOD);
+  /* The bucket: 4 at once, then 1 a second over the flood's time. */
+  g_assert_cmpuint(st.signing_key_asks - 1, <=, 4 + (uint64_t)took_s + 1);
+  g_assert_cmpuint(st.signing_key_asks - 1 + st.signing_key_asks_refused, ==, FLOOD);
+  actr_credential_free(cred);
+
+  /* A second genuine caller: its key (the first caller's) is still known. */
+  actr_node_t *client2 = start(s.rt, &s.a, "acme:client:2");
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client2, &actr_node_id(s.server)->type, &target, 1, &n));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client2, &target, "test.Reverse", "two", 3, 30000, &resp));
+  actr_envelope_free(resp);
+  ASSERT_OK(actr_node_stats(s.server, &st));
+  g_assert_cmpuint(st.ws_refused, ==, 1 + FLOOD);
+  wait_ws_wires(s.server, 2);
+  actr_node_free(client2);
+  key_scene_stop(&s);
 }
 
 int main(int argc, char **argv) {
@@ -1124,6 +1219,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
   g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
+  g_test_add_func("/realm/node/hostile-key-ids", test_hostile_key_ids);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);

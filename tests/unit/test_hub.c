@@ -1,7 +1,8 @@
 /* test_hub.c — the runtime's hub (src/runtime/hub.h): socket watches
  * (level-triggered, input and output on one fd, dropped from their own
  * callback), kicks from another thread, periodic timers (never earlier than
- * the coalescing allows), a watch dropped while due.  The loop is a
+ * the coalescing allows), aligned timers started apart firing together, a
+ * watch dropped while due.  The loop is a
  * GMainContext of the test's own, iterated here. */
 #include <glib.h>
 #include <stdatomic.h>
@@ -195,6 +196,47 @@ static void test_timer_period(fixture_t *f, gconstpointer data) {
   g_assert_cmpint(atomic_load(&t.runs), ==, n); /* dropped: no more */
 }
 
+/* Aligned timers: on the points of one grid, so two started at different
+ * times fire in the same dispatch (the loop's iteration counted here). */
+static int iteration;
+
+typedef struct {
+  atomic_int runs;
+  int it[8];
+} aligned_t;
+
+static void on_aligned(void *p) {
+  aligned_t *a = p;
+  int i = atomic_load(&a->runs);
+  if (i < 8)
+    a->it[i] = iteration;
+  atomic_fetch_add(&a->runs, 1);
+}
+
+static void test_timer_aligned(fixture_t *f, gconstpointer data) {
+  aligned_t a = {0}, b = {0};
+  atomic_init(&a.runs, 0);
+  atomic_init(&b.runs, 0);
+  actr__watch_t *wa = actr__watch_every_aligned(f->hub, 50, on_aligned, &a);
+  g_usleep(20000);
+  actr__watch_t *wb = actr__watch_every_aligned(f->hub, 50, on_aligned, &b);
+  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  while (atomic_load(&b.runs) < 3) {
+    g_assert_cmpint(g_get_monotonic_time(), <, end);
+    g_main_context_iteration(f->ctx, TRUE);
+    iteration++;
+  }
+  actr__watch_drop(&wa);
+  actr__watch_drop(&wb);
+  /* b's firings are a's: each of b's iterations is one of a's. */
+  for (int j = 0; j < 3; j++) {
+    bool found = false;
+    for (int i = 0; i < 8 && i < atomic_load(&a.runs); i++)
+      found |= a.it[i] == b.it[j];
+    g_assert_true(found);
+  }
+}
+
 /* A watch dropped by another watch's callback in the same dispatch does
  * not run after it. */
 typedef struct {
@@ -232,6 +274,8 @@ int main(int argc, char **argv) {
   g_test_add("/hub/fd/in-and-out", fixture_t, NULL, setup, test_fd_in_and_out, teardown);
   g_test_add("/hub/kick/other-thread", fixture_t, NULL, setup, test_kick_other_thread, teardown);
   g_test_add("/hub/timer/never-early", fixture_t, NULL, setup, test_timer_period, teardown);
+  g_test_add("/hub/timer/aligned-together", fixture_t, NULL, setup, test_timer_aligned,
+             teardown);
   g_test_add("/hub/drop/while-due", fixture_t, NULL, setup, test_drop_while_due, teardown);
   return g_test_run();
 }
