@@ -401,6 +401,21 @@ static void fast_path_off(actr__ice_t *ice) {
   }
 }
 
+/* sockaddr_is_loopback: 127.0.0.0/8 or ::1. */
+static bool sockaddr_is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->sa_family == AF_INET6)
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+  return false;
+}
+
+static bool local_is_loopback(const NiceCandidate *l) {
+  struct sockaddr_storage ss;
+  nice_address_copy_to_sockaddr(&l->addr, (struct sockaddr *)&ss);
+  return sockaddr_is_loopback((const struct sockaddr *)&ss);
+}
+
 /* fast_path_set: the selected pair is @l -> @r: use the direct path when
  * @l is a UDP socket of ours. */
 static void fast_path_set(actr__ice_t *ice, const NiceCandidate *l, const NiceCandidate *r) {
@@ -418,12 +433,16 @@ static void fast_path_set(actr__ice_t *ice, const NiceCandidate *l, const NiceCa
   fast_path_t f = {.sock = sock, .fd = g_socket_get_fd(sock), .gso = true};
   nice_address_copy_to_sockaddr(&r->addr, &f.to.sa);
   f.to_len = f.to.sa.sa_family == AF_INET6 ? sizeof f.to.sin6 : sizeof f.to.sin;
-  /* Reads of runs sent with GSO (by us, or coalesced by a NIC) come whole:
-   * libnice hands them to us as one buffer of DTLS records, which
-   * actr__dtls_feed takes apart.  Best effort: without it the kernel cuts
-   * them into datagrams again. */
+  /* Reads of runs sent with GSO come whole: libnice hands them to us as
+   * one buffer of DTLS records, which actr__dtls_feed takes apart.  Only
+   * on a loopback pair: there a run is only ever what one sendmsg of the
+   * peer made.  On a real interface the kernel's GRO would also merge a
+   * shorter datagram of the same flow onto the end of a run -- a STUN
+   * consent check, which libnice would then never see -- so there the
+   * kernel cuts runs into datagrams again (best effort either way). */
   int on = 1;
-  if (setsockopt(f.fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) < 0)
+  if (sockaddr_is_loopback(&f.to.sa) &&
+      local_is_loopback(l) && setsockopt(f.fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) < 0)
     actr__log(ACTR_LOG_DEBUG, "ice: UDP_GRO: %s", g_strerror(errno));
   g_mutex_lock(&ice->fast_mu);
   ice->fast = f;
