@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "slack.h"
+#include "loop_spin.h"
 
 typedef struct {
   GMainContext *ctx;
@@ -27,15 +28,6 @@ static void teardown(fixture_t *f, gconstpointer data) {
     ;
   actr__slack_free(f->slack);
   g_main_context_unref(f->ctx);
-}
-
-/* spin: iterate the parent until *@flag reaches @want (30 s at most). */
-static void spin(GMainContext *ctx, atomic_int *flag, int want) {
-  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
-  while (atomic_load(flag) < want) {
-    g_assert_cmpint(g_get_monotonic_time(), <, end);
-    g_main_context_iteration(ctx, TRUE);
-  }
 }
 
 typedef struct {
