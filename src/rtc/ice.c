@@ -49,8 +49,8 @@
  * sendmmsg straight on libnice's socket to the selected remote address,
  * each run of equal-sized datagrams as one UDP_SEGMENT (GSO) message: the
  * kernel cuts it into the same datagrams the wire would carry one by one,
- * so the peer sees no difference, and on loopback (or a NIC doing GRO) the
- * receiver takes a run in one read (UDP_GRO, below).  libnice keeps
+ * so the peer sees no difference; on a loopback pair the receiver takes a
+ * run in one read (UDP_GRO, fast_path_set; not elsewhere).  libnice keeps
  * owning the socket: it reads it (STUN included), and sends everything
  * else. */
 typedef struct fast_path {
