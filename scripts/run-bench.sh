@@ -28,6 +28,10 @@ keep "$out/raw" tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc
 # 64 KiB): its figures and goal lines are named dc.raw.mtu16000.*.
 echo "== WebRTC data channel with sctp_mtu 16000 (libactr <-> libactr only; loopback-only namespace)"
 keep "$out/raw_mtu" tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc --mtu 16000 --no-chromium
+# Both peers in one process, on two runtimes (the layout before 2026-12-02,
+# sharing usrsctp's global lock): dc.raw.one_process.*, no goal lines.
+echo "== WebRTC data channel, both peers in one process (libactr <-> libactr only; loopback-only namespace)"
+keep "$out/raw_oneproc" tests/rtc/netns-run.sh build/bench/rtc/bench_webrtc --one-process --no-chromium
 echo "== DataChannel lane over WebRTC (fragments of 65527 bytes; loopback-only namespace)"
 keep "$out/lane" tests/rtc/netns-run.sh build/bench/bench_dc_lane
 # The lane against the raw channel measured just before, in this run.

@@ -1,17 +1,26 @@
 /* bench_webrtc.c — data channel throughput and latency, libactr <-> libactr
- * on loopback (two peer connections, each on its own runtime, as two
- * processes would be), then the same measured on Chromium <-> Chromium (two
- * peer connections in one headless page, tests/interop/chromium_bench.cjs)
- * in the same run.  Run it inside tests/rtc/netns-run.sh (scripts/run-bench.sh
- * does).
+ * on loopback (two peer connections in two processes: the sender in this one,
+ * the receiver in a child forked at the start, signaling over a socket pair),
+ * then the same measured on Chromium <-> Chromium (two peer connections in one
+ * headless page, tests/interop/chromium_bench.cjs) in the same run.  Run it
+ * inside tests/rtc/netns-run.sh (scripts/run-bench.sh does).
+ *
+ * Why two processes: usrsctp keeps one process-wide lock that every inbound
+ * packet takes (sctp_findassociation_addr); two peers on two I/O threads of
+ * one process contend on it for every packet (perf: nearly every futex call
+ * of the run), which no real pair of peers does.  --one-process puts both in
+ * this process, on two runtimes (or one, --one-runtime), for comparison: its
+ * figures are named dc.raw.one_process.* and carry no goal lines.
  *
  * Throughput: one ordered reliable channel; an application thread sends as
  * fast as the channel takes it, keeping the buffered amount between 1 and 4
  * MiB (it waits on the low-threshold callback, no polling); the receiver
  * counts bytes.  Latency: 1 KiB ping-pong where each side answers from its
- * on_message callback.  CPU: process CPU time (both peers) per GB moved.
+ * on_message callback.  CPU: the CPU time of both processes (both peers)
+ * per GB moved.
  *
  * Usage: bench_webrtc [--seconds S] [--mtu N] [--no-chromium] [--only-64k]
+ *                     [--one-process] [--one-runtime]
  * Output: readable lines (#), `BENCH <name> <value> <unit>` lines and the
  * GOAL lines of issue 13.  With --mtu N (sctp_mtu, an explicit setting; the
  * default is 1200) every figure and goal is named dc.raw.mtuN.* instead of
@@ -26,8 +35,12 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <actr/error.h>
@@ -63,8 +76,19 @@ static GQueue cands; /* {int to; char *cand} */
 static bool desc_sent[2];
 
 /* measurement state (under mu unless atomic) */
-static uint64_t rx_bytes, rx_msgs, rx_target;
-static gint64 rx_done_us;
+/* What the receiving peer counts, in memory shared with the child. */
+typedef struct shared {
+  atomic_uint_fast64_t rx_bytes, rx_msgs;
+} shared_t;
+static shared_t *sh;
+/* Two processes: this process's peer (0: the sender, 1: the child), the
+ * signaling socket, the child, the remote description received. */
+static bool one_process;
+static int self_idx;
+static int sig_fd = -1;
+static GMutex sig_wmu;
+static pid_t child_pid;
+static char *remote_desc;
 static bool low_fired;
 
 /* ping-pong */
@@ -80,8 +104,14 @@ typedef struct cand {
   char *cand;
 } cand_t;
 
+static void sig_send(char type, const char *text);
+
 static void on_candidate(actr_webrtc_pc_t *pc, const char *cand, const char *mid, void *user) {
   peer_t *p = user;
+  if (!one_process) {
+    sig_send(cand ? 'C' : 'E', cand ? cand : ""); /* E: the end of candidates */
+    return;
+  }
   cand_t *c = g_new(cand_t, 1);
   c->to = p == &P[0] ? 1 : 0;
   c->cand = g_strdup(cand);
@@ -106,14 +136,8 @@ static void on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err, v
 static bool rx_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void *user) {
   size_t n = actr_msg_len(msg);
   actr_msg_free(msg);
-  g_mutex_lock(&mu);
-  rx_bytes += n;
-  rx_msgs++;
-  if (rx_target && rx_bytes >= rx_target && !rx_done_us) {
-    rx_done_us = g_get_monotonic_time();
-    g_cond_broadcast(&cond);
-  }
-  g_mutex_unlock(&mu);
+  atomic_fetch_add_explicit(&sh->rx_bytes, n, memory_order_relaxed);
+  atomic_fetch_add_explicit(&sh->rx_msgs, 1, memory_order_relaxed);
   return true;
 }
 
@@ -199,27 +223,117 @@ static bool wait_for(bool (*pred)(void *), void *arg, int timeout_ms) {
 }
 
 static bool both_connected(void *arg) {
+  if (!one_process)
+    return P[self_idx].state == ACTR_WEBRTC_PC_CONNECTED;
   return P[0].state == ACTR_WEBRTC_PC_CONNECTED && P[1].state == ACTR_WEBRTC_PC_CONNECTED;
 }
+static bool has_remote_desc(void *arg) { return remote_desc != NULL; }
+static bool never(void *arg) { return false; }
 static bool dc_open(void *arg) { return actr_webrtc_dc_state(arg) == ACTR_WEBRTC_DC_OPEN; }
-static bool rx_complete(void *arg) { return rx_done_us != 0; }
 static bool low(void *arg) { return low_fired; }
 static bool pings_done(void *arg) { return pings_left == 0; }
-static bool has_in(void *arg) { return P[1].in != NULL; }
+/* The receiving side's channel: in the child, out of sight (its library
+ * delivers nothing before on_data_channel has run). */
+static bool has_in(void *arg) { return !one_process || P[1].in != NULL; }
 
+/* cpu_seconds: CPU time of both peers: this process and the child. */
 static double cpu_seconds(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-         ru.ru_stime.tv_usec / 1e6;
+  double t = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+             ru.ru_stime.tv_usec / 1e6;
+  clockid_t cid;
+  struct timespec ts;
+  if (child_pid > 0) {
+    if (clock_getcpuclockid(child_pid, &cid) || clock_gettime(cid, &ts)) {
+      fprintf(stderr, "CPU time of the child: %s\n", g_strerror(errno));
+      exit(1);
+    }
+    t += (double)ts.tv_sec + ts.tv_nsec / 1e9;
+  }
+  return t;
 }
 
 static uint32_t sctp_buffer;
 static bool one_runtime, only_64k;
 
-static void connect_peers(uint32_t mtu) {
+/* ---- signaling between the two processes: frames of a type byte ('O'
+ * offer, 'A' answer, 'C' candidate, 'E' end of candidates), a 32-bit length
+ * and the text ---- */
+
+static void write_all(int fd, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      fprintf(stderr, "signaling: %s\n", g_strerror(errno));
+      exit(1);
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static bool read_all(int fd, void *buf, size_t len) {
+  uint8_t *p = buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+static void sig_send(char type, const char *text) {
+  uint32_t len = (uint32_t)strlen(text);
+  g_mutex_lock(&sig_wmu);
+  write_all(sig_fd, &type, 1);
+  write_all(sig_fd, &len, sizeof len);
+  write_all(sig_fd, text, len);
+  g_mutex_unlock(&sig_wmu);
+}
+
+/* sig_reader: the other process's frames; candidates join the queue that
+ * wait_for hands over, a description waits in remote_desc.  The end of the
+ * socket ends the child (the parent closes it when it is done). */
+static gpointer sig_reader(gpointer unused) {
+  for (;;) {
+    char type;
+    uint32_t len;
+    if (!read_all(sig_fd, &type, 1) || !read_all(sig_fd, &len, sizeof len) || len > (1u << 20))
+      break;
+    char *text = g_malloc(len + 1);
+    if (!read_all(sig_fd, text, len))
+      break;
+    text[len] = 0;
+    g_mutex_lock(&mu);
+    if (type == 'C' || type == 'E') {
+      cand_t *c = g_new(cand_t, 1);
+      c->to = self_idx;
+      c->cand = type == 'C' ? text : NULL;
+      if (type == 'E')
+        g_free(text);
+      g_queue_push_tail(&cands, c);
+    } else {
+      remote_desc = text;
+    }
+    g_cond_broadcast(&cond);
+    g_mutex_unlock(&mu);
+  }
+  if (self_idx == 1)
+    _exit(0);
+  return NULL;
+}
+
+static void make_peer(int i, uint32_t mtu) {
   static const char *const lo[] = {"127.0.0.1"};
-  for (int i = 0; i < 2; i++) {
+  {
     if (one_runtime && i == 1)
       P[1].rt = actr_runtime_ref(P[0].rt);
     else
@@ -237,6 +351,95 @@ static void connect_peers(uint32_t mtu) {
     cfg.user = &P[i];
     CHECK(actr_webrtc_pc_new(P[i].rt, &cfg, &P[i].pc));
   }
+}
+
+/* take_remote_desc: the description the other process sent, once it came. */
+static char *take_remote_desc(void) {
+  if (!wait_for(has_remote_desc, NULL, 20000)) {
+    fprintf(stderr, "no description from the other peer\n");
+    exit(1);
+  }
+  g_mutex_lock(&mu);
+  char *d = remote_desc;
+  remote_desc = NULL;
+  g_mutex_unlock(&mu);
+  return d;
+}
+
+/* connect_two_processes: fork the child (peer 1, the answerer), before any
+ * runtime exists in this process; the child serves until the parent closes
+ * the signaling socket. */
+static void connect_two_processes(uint32_t mtu) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+    perror("socketpair");
+    exit(1);
+  }
+  fflush(stdout);
+  child_pid = fork();
+  if (child_pid < 0) {
+    perror("fork");
+    exit(1);
+  }
+  self_idx = child_pid == 0 ? 1 : 0;
+  sig_fd = sv[self_idx];
+  close(sv[1 - self_idx]);
+  g_thread_unref(g_thread_new("sig-reader", sig_reader, NULL));
+  make_peer(self_idx, mtu);
+  if (self_idx == 1) {
+    char *offer = take_remote_desc(), *answer;
+    CHECK(actr_webrtc_pc_set_remote_description(P[1].pc, true, offer));
+    CHECK(actr_webrtc_pc_create_answer(P[1].pc, &answer));
+    g_free(offer);
+    g_mutex_lock(&mu);
+    desc_sent[0] = true; /* the offer is set: its candidates may be added */
+    g_mutex_unlock(&mu);
+    sig_send('A', answer);
+    free(answer);
+    for (;;) /* hand candidates over; sig_reader ends the process */
+      wait_for(never, NULL, 1000);
+  }
+  char *offer;
+  CHECK(actr_webrtc_pc_create_offer(P[0].pc, &offer));
+  sig_send('O', offer);
+  free(offer);
+  char *answer = take_remote_desc();
+  CHECK(actr_webrtc_pc_set_remote_description(P[0].pc, false, answer));
+  g_free(answer);
+  g_mutex_lock(&mu);
+  desc_sent[1] = true;
+  g_mutex_unlock(&mu);
+  if (!wait_for(both_connected, NULL, 20000)) {
+    fprintf(stderr, "peers did not connect\n");
+    exit(1);
+  }
+}
+
+/* stop_child: close the signaling socket (the child exits) and reap it. */
+static void stop_child(void) {
+  if (child_pid <= 0)
+    return;
+  close(sig_fd);
+  int st;
+  gint64 end = g_get_monotonic_time() + 5000000;
+  while (waitpid(child_pid, &st, WNOHANG) == 0) {
+    if (g_get_monotonic_time() > end) {
+      kill(child_pid, SIGKILL);
+      waitpid(child_pid, &st, 0);
+      break;
+    }
+    g_usleep(10000);
+  }
+  child_pid = 0;
+}
+
+static void connect_peers(uint32_t mtu) {
+  if (!one_process) {
+    connect_two_processes(mtu);
+    return;
+  }
+  make_peer(0, mtu);
+  make_peer(1, mtu);
   char *offer, *answer;
   CHECK(actr_webrtc_pc_create_offer(P[0].pc, &offer));
   CHECK(actr_webrtc_pc_set_remote_description(P[1].pc, true, offer));
@@ -283,22 +486,16 @@ static tput_t throughput(size_t msg_len, double seconds) {
   uint8_t *buf = g_malloc(msg_len);
   memset(buf, 0xa5, msg_len);
   /* Warm-up: a quarter of a second. */
-  g_mutex_lock(&mu);
-  rx_bytes = rx_msgs = 0;
-  rx_target = 0;
-  rx_done_us = 0;
-  g_mutex_unlock(&mu);
   gint64 t0 = g_get_monotonic_time(), warm = t0 + 250000, stop = 0;
   double cpu0 = 0;
   uint64_t sent = 0, base_bytes = 0, base_msgs = 0;
+  uint64_t start_bytes = atomic_load(&sh->rx_bytes);
   bool measuring = false;
   for (;;) {
     gint64 now = g_get_monotonic_time();
     if (!measuring && now >= warm) {
-      g_mutex_lock(&mu);
-      base_bytes = rx_bytes;
-      base_msgs = rx_msgs;
-      g_mutex_unlock(&mu);
+      base_bytes = atomic_load(&sh->rx_bytes);
+      base_msgs = atomic_load(&sh->rx_msgs);
       cpu0 = cpu_seconds();
       t0 = now;
       stop = now + (gint64)(seconds * 1e6);
@@ -318,20 +515,16 @@ static tput_t throughput(size_t msg_len, double seconds) {
     sent += msg_len;
   }
   /* Everything received up to now counts; the tail in flight does not. */
-  g_mutex_lock(&mu);
-  uint64_t bytes = rx_bytes - base_bytes, msgs = rx_msgs - base_msgs;
-  g_mutex_unlock(&mu);
+  uint64_t bytes = atomic_load(&sh->rx_bytes) - base_bytes;
+  uint64_t msgs = atomic_load(&sh->rx_msgs) - base_msgs;
   gint64 t1 = g_get_monotonic_time();
   double cpu = cpu_seconds() - cpu0;
   double dt = (double)(t1 - t0) / 1e6;
   tput_t r = {bytes / dt, msgs / dt, cpu / (bytes / 1e9)};
-  /* Drain before the next run. */
-  g_mutex_lock(&mu);
-  rx_target = sent;
-  if (rx_bytes >= sent)
-    rx_done_us = 1;
-  g_mutex_unlock(&mu);
-  wait_for(rx_complete, NULL, 30000);
+  /* Drain before the next run (30 s at most). */
+  uint64_t target = start_bytes + sent; /* the run before was drained */
+  for (int i = 0; i < 30000 && atomic_load(&sh->rx_bytes) < target; i++)
+    g_usleep(1000);
   actr_webrtc_dc_free(dc);
   g_free(buf);
   return r;
@@ -527,23 +720,35 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--sctp-buffer") && i + 1 < argc)
       sctp_buffer = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(argv[i], "--one-runtime"))
-      one_runtime = true;
+      one_runtime = one_process = true;
+    else if (!strcmp(argv[i], "--one-process"))
+      one_process = true;
     else if (!strcmp(argv[i], "--no-chromium"))
       chromium = false;
     else if (!strcmp(argv[i], "--only-64k"))
       only_64k = true; /* for profiling: the 64 KiB figure alone, no baseline, no goal */
     else {
       fprintf(stderr, "usage: bench_webrtc [--seconds S] [--mtu N] [--sctp-buffer N] [--one-runtime] "
-                      "[--no-chromium] [--only-64k]\n");
+                      "[--one-process] [--no-chromium] [--only-64k]\n");
       return 2;
     }
   }
   g_mutex_init(&mu);
   g_cond_init(&cond);
   g_queue_init(&cands);
+  sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (sh == MAP_FAILED) {
+    perror("mmap");
+    return 1;
+  }
+  atomic_init(&sh->rx_bytes, 0);
+  atomic_init(&sh->rx_msgs, 0);
   connect_peers(mtu);
   printf("# libactr <-> libactr, loopback, %s, SCTP packet %u bytes, %g s per figure\n",
-         one_runtime ? "one runtime (one I/O thread)" : "two runtimes", mtu ? mtu : 1200, seconds);
+         !one_process ? "two processes"
+         : one_runtime ? "one process, one runtime (one I/O thread)"
+                       : "one process, two runtimes",
+         mtu ? mtu : 1200, seconds);
   if (only_64k) {
     tput_t t = throughput(65535, seconds);
     printf("# 64 KiB messages only: %.1f MB/s, %.2f CPU s/GB (both peers)\n", t.bytes_per_s / 1e6,
@@ -583,11 +788,10 @@ int main(int argc, char **argv) {
   /* With --mtu the figures and goal lines carry the setting in their names
    * (dc.raw.mtuN.*), so that a run with larger SCTP packets is never read
    * as the default's (1200 bytes, what browsers use). */
-  char pfx[32];
+  char pfx[48];
+  snprintf(pfx, sizeof pfx, "dc.raw%s", one_process ? ".one_process" : "");
   if (mtu)
-    snprintf(pfx, sizeof pfx, "dc.raw.mtu%u", mtu);
-  else
-    snprintf(pfx, sizeof pfx, "dc.raw");
+    snprintf(pfx + strlen(pfx), sizeof pfx - strlen(pfx), ".mtu%u", mtu);
   printf("BENCH %s.64k.throughput %.0f B/s\n", pfx, t64.bytes_per_s);
   printf("BENCH %s.64k.msgs %.0f msg/s\n", pfx, t64.msgs_per_s);
   printf("BENCH %s.64k.cpu_per_gb %.3f s\n", pfx, t64.cpu_s_per_gb);
@@ -596,25 +800,33 @@ int main(int argc, char **argv) {
   printf("BENCH %s.1k.cpu_per_gb %.3f s\n", pfx, t1k.cpu_s_per_gb);
   printf("BENCH %s.1k.rtt.p50 %.6f s\n", pfx, p50);
   printf("BENCH %s.1k.rtt.p99 %.6f s\n", pfx, p99);
-  if (mtu)
+  if (one_process)
+    printf("BENCH baseline.udp.1200.throughput.beside_one_process %.0f B/s\n", udp);
+  else if (mtu)
     printf("BENCH baseline.udp.1200.throughput.beside_mtu%u %.0f B/s\n", mtu, udp);
   else
     printf("BENCH baseline.udp.1200.throughput %.0f B/s\n", udp);
   /* Issue 13, point 3: 64 KiB at >= 0.5x the wire's limit, <= 8 CPU s/GB
-   * for both peers together (a value per round, not a ratio). */
+   * for both peers together (a value per round, not a ratio).  The goals
+   * are the two processes' (see the top of this file). */
   char name[64];
-  snprintf(name, sizeof name, "%s.64k.vs_udp", pfx);
-  bench_goal(name, ratio, ROUNDS, ">=", 0.5);
-  snprintf(name, sizeof name, "%s.64k.cpu_per_gb", pfx);
-  bench_goal(name, c64, ROUNDS, "<=", 8);
+  if (!one_process) {
+    snprintf(name, sizeof name, "%s.64k.vs_udp", pfx);
+    bench_goal(name, ratio, ROUNDS, ">=", 0.5);
+    snprintf(name, sizeof name, "%s.64k.cpu_per_gb", pfx);
+    bench_goal(name, c64, ROUNDS, "<=", 8);
+  }
   fflush(stdout);
   for (int i = 0; i < 2; i++) {
     if (P[i].in)
       actr_webrtc_dc_free(P[i].in);
-    actr_webrtc_pc_free(P[i].pc);
+    if (P[i].pc)
+      actr_webrtc_pc_free(P[i].pc);
   }
   for (int i = 0; i < 2; i++)
-    actr_runtime_unref(P[i].rt);
+    if (P[i].rt)
+      actr_runtime_unref(P[i].rt);
+  stop_child();
   if (chromium) {
     printf("# Chromium <-> Chromium (two peer connections in one headless page), same run\n");
     fflush(stdout);
