@@ -29,6 +29,10 @@
  * bounded in bytes for large MTUs. */
 #define BATCH_MAX 64
 #define BATCH_BYTES (128 * 1024)
+/* The batch buffer starts small (a call's few records) and doubles, up to
+ * BATCH_BYTES, each time a batch outgrows it: only a connection that moves
+ * bulk data keeps the large one. */
+#define BATCH_FIRST_BYTES (8 * 1024)
 
 typedef enum { DTLS_NEW = 0, DTLS_HANDSHAKE, DTLS_CONNECTED, DTLS_DONE } dtls_state_t;
 
@@ -53,7 +57,7 @@ struct actr__dtls {
   GMutex send_mu;
   /* The batch (under send_mu): records kept while cork > 0. */
   unsigned cork;
-  size_t batch_n, batch_used;
+  size_t batch_n, batch_used, batch_cap;
   uint8_t *batch;
   const uint8_t *batch_ptr[BATCH_MAX];
   size_t batch_len[BATCH_MAX];
@@ -74,10 +78,18 @@ static ssize_t push_fn(gnutls_transport_ptr_t p, const void *buf, size_t len) {
   /* Corked (send_mu is held: every record of a corked caller is made
    * under it): one copy into the batch instead of a system call. */
   if (d->cork && d->state == DTLS_CONNECTED && len <= BATCH_BYTES) {
-    if (d->batch_n == BATCH_MAX || d->batch_used + len > BATCH_BYTES)
-      flush_locked(d);
-    if (!d->batch)
-      d->batch = g_malloc(BATCH_BYTES);
+    if (d->batch_n == BATCH_MAX || d->batch_used + len > d->batch_cap) {
+      bool outgrown = d->batch_used + len > d->batch_cap && d->batch_cap < BATCH_BYTES;
+      flush_locked(d); /* the batch is empty now: its buffer may be replaced */
+      if (outgrown || !d->batch) {
+        size_t cap = d->batch_cap ? d->batch_cap * 2 : BATCH_FIRST_BYTES;
+        while (cap < len)
+          cap *= 2;
+        d->batch_cap = cap < BATCH_BYTES ? cap : BATCH_BYTES;
+        g_free(d->batch);
+        d->batch = g_malloc(d->batch_cap);
+      }
+    }
     uint8_t *slot = d->batch + d->batch_used;
     memcpy(slot, buf, len);
     d->batch_ptr[d->batch_n] = slot;
