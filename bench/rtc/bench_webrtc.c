@@ -309,8 +309,10 @@ static gpointer sig_reader(gpointer unused) {
     if (!read_all(sig_fd, &type, 1) || !read_all(sig_fd, &len, sizeof len) || len > (1u << 20))
       break;
     char *text = g_malloc(len + 1);
-    if (!read_all(sig_fd, text, len))
+    if (!read_all(sig_fd, text, len)) {
+      g_free(text);
       break;
+    }
     text[len] = 0;
     g_mutex_lock(&mu);
     if (type == 'C' || type == 'E') {
@@ -321,6 +323,7 @@ static gpointer sig_reader(gpointer unused) {
         g_free(text);
       g_queue_push_tail(&cands, c);
     } else {
+      g_free(remote_desc); /* one description each way: never set before */
       remote_desc = text;
     }
     g_cond_broadcast(&cond);
