@@ -3,7 +3,7 @@
  * callback), kicks from another thread, periodic timers (never earlier than
  * the coalescing allows), aligned timers started apart firing together, a
  * watch dropped while due, more input watches than GLib polls directly,
- * watches made and dropped on another thread.  The loop is a
+ * watches made and dropped on another thread, a direct one dropped there.  The loop is a
  * GMainContext of the test's own, iterated here. */
 #include <glib.h>
 #include <stdatomic.h>
@@ -366,6 +366,84 @@ static void test_fd_churn_other_thread(fixture_t *f, gconstpointer data) {
   close(sv[1]);
 }
 
+/* An input watch made on the loop's thread (polled by GLib directly) and
+ * dropped on another: its fd stays in GLib's poll set until the next
+ * dispatch takes it out (hub.c, DIRECT_IN), but its callback never runs
+ * again; a new watch of the fd made elsewhere meanwhile takes that entry
+ * over and fires. */
+typedef struct {
+  actr__hub_t *hub;
+  int fd;
+  atomic_int runs, made;
+  actr__watch_t *w;
+  bool rewatch; /* other_drop: watch the fd again right after the drop */
+} elsewhere_t;
+
+static void on_elsewhere(void *p) {
+  elsewhere_t *e = p;
+  atomic_fetch_add(&e->runs, 1);
+  char buf[64];
+  while (read(e->fd, buf, sizeof buf) > 0)
+    ;
+}
+
+static void make_on_loop(void *p) { /* a kick: runs on the loop's thread */
+  elsewhere_t *e = p;
+  e->w = actr__watch_fd(e->hub, e->fd, false, on_elsewhere, e);
+  g_assert_nonnull(e->w);
+  atomic_fetch_add(&e->made, 1);
+}
+
+static void on_stale_count(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
+
+static gpointer other_drop(gpointer p) {
+  elsewhere_t *e = p;
+  actr__watch_drop(&e->w);
+  if (e->rewatch) {
+    e->w = actr__watch_fd(e->hub, e->fd, false, on_elsewhere, e);
+    g_assert_nonnull(e->w);
+  }
+  return NULL;
+}
+
+static void test_fd_direct_dropped_elsewhere(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  elsewhere_t e = {.hub = f->hub, .fd = sv[0]};
+  atomic_init(&e.runs, 0);
+  atomic_init(&e.made, 0);
+  actr__watch_t *k = actr__watch_kick_new(f->hub, make_on_loop, &e);
+  for (int round = 0; round < 200; round++) {
+    e.rewatch = round % 2;
+    actr__watch_kick(k);
+    spin(f->ctx, &e.made, round + 1);
+    GThread *t = g_thread_new("other", other_drop, &e); /* the loop is idle meanwhile */
+    g_thread_join(t);
+    int before = atomic_load(&e.runs);
+    g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+    if (e.rewatch) {
+      spin(f->ctx, &e.runs, before + 1); /* the new watch, through the stale entry */
+      actr__watch_drop(&e.w);
+    } else {
+      /* The stale entry is polled (the byte is there) and taken out; the
+       * dropped watch does not run.  A second watch proves the loop went
+       * round: it sees the same byte. */
+      atomic_int seen;
+      atomic_init(&seen, 0);
+      actr__watch_t *w2 = actr__watch_fd(f->hub, sv[0], false, on_stale_count, &seen);
+      g_assert_nonnull(w2);
+      spin(f->ctx, &seen, 3);
+      g_assert_cmpint(atomic_load(&e.runs), ==, before);
+      actr__watch_drop(&w2);
+      char buf[8];
+      g_assert_cmpint(read(sv[0], buf, sizeof buf), ==, 1);
+    }
+  }
+  actr__watch_drop(&k);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/hub/fd/level-triggered", fixture_t, NULL, setup, test_fd_level, teardown);
@@ -373,6 +451,8 @@ int main(int argc, char **argv) {
              teardown);
   g_test_add("/hub/fd/in-and-out", fixture_t, NULL, setup, test_fd_in_and_out, teardown);
   g_test_add("/hub/fd/many", fixture_t, NULL, setup, test_fd_many, teardown);
+  g_test_add("/hub/fd/direct-dropped-elsewhere", fixture_t, NULL, setup,
+             test_fd_direct_dropped_elsewhere, teardown);
   g_test_add("/hub/fd/churn-other-thread", fixture_t, NULL, setup, test_fd_churn_other_thread,
              teardown);
   g_test_add("/hub/kick/other-thread", fixture_t, NULL, setup, test_kick_other_thread, teardown);
