@@ -7,7 +7,9 @@
  * walking every socket, GLib walking every source), so a round trip of the
  * one busy client took 25 times its usual time.  The hub puts all of a
  * runtime's watches behind one source: sockets in one epoll set (only the
- * ready ones cost anything), periodic timers in one heap (the source's ready
+ * ready ones cost anything; the first few input watches are polled by GLib
+ * directly instead, which spares an epoll_wait per wake-up: hub.c's
+ * DIRECT_IN), periodic timers in one heap (the source's ready
  * time is the earliest deadline), wake-ups ("kicks") in one list.  Idle
  * connections then cost nothing per iteration.
  *

@@ -129,6 +129,11 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
     }
     if (lend_locked(c, q, lane_closed, &budget))
       continue; /* look again */
+    /* Not lent, but rx_mu may have been let go meanwhile (lend_locked): a
+     * message queued then found no waiter to wake (q->waiters was 0), so
+     * look again before waiting, or it would wait for the next one. */
+    if (q->count || c->rx_closed || (lane_closed && atomic_load(lane_closed)))
+      continue;
     bool timed_out = !ws_cond_wait(&q->cond, &c->rx_mu, &q->waiters, &budget);
     if (timed_out && !q->count && !c->rx_closed) {
       rc = ACTR_ETIMEOUT;

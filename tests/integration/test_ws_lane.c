@@ -923,6 +923,96 @@ static void test_clean_close(void) {
   fix_stop(&f);
 }
 
+/* A receive that finds its queue empty may let rx_mu go before it waits
+ * (to try lending the loop); a message queued in that gap found no waiter
+ * to wake, and the receiver used to wait for the next one -- in a round
+ * trip, forever (bench_ws hung once in some hundred runs).  Round trips
+ * with a 5 s receive bound, through both ways to that gap: a runtime that
+ * does not lend, and one that lends while another thread is lending the
+ * loop already (waiting on a second connection), so this receiver's lend
+ * fails and it waits on its queue's condition. */
+typedef struct rt_echo {
+  actr_lane_t *lane;
+  int count, rc;
+} rt_echo_t;
+
+static gpointer rt_echo_thread(gpointer p) {
+  rt_echo_t *e = p;
+  for (int i = 0; i < e->count && e->rc == ACTR_OK; i++) {
+    actr_msg_t *m;
+    e->rc = actr_lane_recv(e->lane, 5000, &m);
+    if (e->rc == ACTR_OK) {
+      e->rc = actr_lane_send(e->lane, actr_msg_data(m), actr_msg_len(m));
+      actr_msg_free(m);
+    }
+  }
+  return NULL;
+}
+
+typedef struct lender {
+  actr_lane_t *lane;
+  int rc;
+} lender_t;
+
+static gpointer lender_thread(gpointer p) {
+  lender_t *l = p;
+  actr_msg_t *m;
+  l->rc = actr_lane_recv(l->lane, 60000, &m); /* lends the loop until its message */
+  if (l->rc == ACTR_OK)
+    actr_msg_free(m);
+  return NULL;
+}
+
+static void round_trips_case(bool lend_loop) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_runtime_config_t rcfg;
+  actr_runtime_config_init(&rcfg);
+  rcfg.lend_loop = lend_loop;
+  actr_runtime_t *crt;
+  ASSERT_OK(actr_runtime_new_with(&rcfg, &crt));
+  enum { ROUNDS = 3000 };
+  actr_ws_conn_t *cli[2], *srv[2];
+  actr_lane_t *cl[2], *sl[2];
+  for (int i = 0; i < 2; i++) {
+    ASSERT_OK(actr_ws_connect(crt, f.url, NULL, &cli[i]));
+    srv[i] = fix_accepted(&f);
+    ASSERT_OK(actr_ws_conn_lane(cli[i], ACTR_PAYLOAD_RPC_RELIABLE, &cl[i]));
+    ASSERT_OK(actr_ws_conn_lane(srv[i], ACTR_PAYLOAD_RPC_RELIABLE, &sl[i]));
+  }
+  lender_t lender = {cl[1], -1};
+  GThread *lt = lend_loop ? g_thread_new("lender", lender_thread, &lender) : NULL;
+  rt_echo_t echo = {sl[0], ROUNDS, ACTR_OK};
+  GThread *et = g_thread_new("echo", rt_echo_thread, &echo);
+  uint8_t buf[64] = {0};
+  for (int i = 0; i < ROUNDS; i++) {
+    memcpy(buf, &i, sizeof i);
+    ASSERT_OK(actr_lane_send(cl[0], buf, sizeof buf));
+    actr_msg_t *m;
+    ASSERT_OK(actr_lane_recv(cl[0], 5000, &m));
+    g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), buf, sizeof buf);
+    actr_msg_free(m);
+  }
+  g_thread_join(et);
+  ASSERT_OK(echo.rc);
+  if (lt) {
+    ASSERT_OK(actr_lane_send(sl[1], "x", 1)); /* the lender's message */
+    g_thread_join(lt);
+    ASSERT_OK(lender.rc);
+  }
+  for (int i = 0; i < 2; i++) {
+    actr_lane_unref(cl[i]);
+    actr_lane_unref(sl[i]);
+    actr_ws_conn_unref(cli[i]);
+    actr_ws_conn_unref(srv[i]);
+  }
+  actr_runtime_unref(crt);
+  fix_stop(&f);
+}
+
+static void test_round_trips_no_lost_wakeup(void) { round_trips_case(false); }
+static void test_round_trips_lend_taken(void) { round_trips_case(true); }
+
 static unsigned count_entries(const char *dir) {
   GDir *d = g_dir_open(dir, 0, NULL);
   g_assert_nonnull(d);
@@ -986,6 +1076,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/backpressure-stalled-receiver", test_backpressure_stalled_receiver);
   g_test_add_func("/ws/lane/send-on-io-thread-never-waits", test_send_on_io_thread_never_waits);
   g_test_add_func("/ws/lane/clean-close", test_clean_close);
+  g_test_add_func("/ws/lane/round-trips/no-lost-wakeup", test_round_trips_no_lost_wakeup);
+  g_test_add_func("/ws/lane/round-trips/lend-taken", test_round_trips_lend_taken);
   g_test_add_func("/ws/lane/no-leaked-fds-or-threads", test_no_leaked_fds_or_threads);
   return g_test_run();
 }

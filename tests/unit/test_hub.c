@@ -2,7 +2,8 @@
  * (level-triggered, input and output on one fd, dropped from their own
  * callback), kicks from another thread, periodic timers (never earlier than
  * the coalescing allows), aligned timers started apart firing together, a
- * watch dropped while due.  The loop is a
+ * watch dropped while due, more input watches than GLib polls directly,
+ * watches made and dropped on another thread, a direct one dropped there.  The loop is a
  * GMainContext of the test's own, iterated here. */
 #include <glib.h>
 #include <stdatomic.h>
@@ -258,12 +259,202 @@ static void test_drop_while_due(fixture_t *f, gconstpointer data) {
   actr__watch_drop(&k);
 }
 
+/* More input watches than GLib polls directly (hub.c's DIRECT_IN, 4): the
+ * first ones are unix fds of the hub's source, the rest in the epoll set;
+ * every one fires, direct ones dropped and replaced still do, an output
+ * watch beside a direct input one works, and an fd the kernel does not know
+ * is refused as epoll_ctl would refuse it. */
+enum { MANY = 10 };
+
+static void test_fd_many(fixture_t *f, gconstpointer data) {
+  int sv[MANY][2];
+  fd_case_t c[MANY];
+  for (int i = 0; i < MANY; i++) {
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[i]), ==, 0);
+    c[i] = (fd_case_t){.fd = sv[i][0], .drain_after = 1};
+    atomic_init(&c[i].runs, 0);
+    c[i].self = actr__watch_fd(f->hub, sv[i][0], false, on_readable, &c[i]);
+    g_assert_nonnull(c[i].self);
+  }
+  for (int i = 0; i < MANY; i++)
+    g_assert_cmpint(write(sv[i][1], "x", 1), ==, 1);
+  for (int i = 0; i < MANY; i++)
+    spin(f->ctx, &c[i].runs, 1);
+  /* Drop two of the first (direct) ones and one of the rest; watch them
+   * again (taking whichever kind is free now): all fire once more. */
+  int again[] = {0, 2, MANY - 1};
+  for (size_t k = 0; k < G_N_ELEMENTS(again); k++)
+    actr__watch_drop(&c[again[k]].self);
+  for (size_t k = 0; k < G_N_ELEMENTS(again); k++) {
+    fd_case_t *x = &c[again[k]];
+    x->self = actr__watch_fd(f->hub, x->fd, false, on_readable, x);
+    g_assert_nonnull(x->self);
+    x->drain_after = 2;
+  }
+  for (int i = 0; i < MANY; i++) {
+    c[i].drain_after = atomic_load(&c[i].runs) + 1;
+    g_assert_cmpint(write(sv[i][1], "y", 1), ==, 1);
+  }
+  for (int i = 0; i < MANY; i++)
+    spin(f->ctx, &c[i].runs, c[i].drain_after);
+  /* An output watch beside the input one of a direct fd. */
+  atomic_int out;
+  atomic_init(&out, 0);
+  actr__watch_t *wo = actr__watch_fd(f->hub, sv[1][0], true, on_count, &out);
+  g_assert_nonnull(wo);
+  spin(f->ctx, &out, 1);
+  actr__watch_drop(&wo);
+  c[1].drain_after = atomic_load(&c[1].runs) + 1;
+  g_assert_cmpint(write(sv[1][1], "z", 1), ==, 1);
+  spin(f->ctx, &c[1].runs, c[1].drain_after);
+  for (int i = 0; i < MANY; i++) {
+    actr__watch_drop(&c[i].self);
+    close(sv[i][0]);
+    close(sv[i][1]);
+  }
+  /* Every kind free again: a closed fd is refused, direct or not. */
+  int dead[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, dead), ==, 0);
+  close(dead[0]);
+  close(dead[1]);
+  g_assert_null(actr__watch_fd(f->hub, dead[0], false, on_count, &out));
+  g_assert_null(actr__watch_fd(f->hub, dead[0], true, on_count, &out));
+}
+
+/* Input watches made and dropped on another thread while this one runs the
+ * loop on a socket that stays readable (each add and drop changes GLib's
+ * poll set under its feet): no callback after its drop returned, no crash. */
+typedef struct {
+  actr__hub_t *hub;
+  int fd;
+  atomic_int runs, stop;
+} churn_t;
+
+static void on_churn(void *p) {
+  churn_t *ch = p;
+  g_assert_cmpint(atomic_load(&ch->stop), ==, 0);
+  atomic_fetch_add(&ch->runs, 1);
+}
+
+static gpointer churn_main(gpointer p) {
+  churn_t *ch = p;
+  for (int i = 0; i < 2000; i++) {
+    actr__watch_t *w = actr__watch_fd(ch->hub, ch->fd, false, on_churn, ch);
+    g_assert_nonnull(w);
+    if (i % 8 == 0)
+      g_usleep(100); /* now and then, let the loop see it */
+    actr__watch_drop(&w);
+  }
+  atomic_store(&ch->stop, 1);
+  return NULL;
+}
+
+static void test_fd_churn_other_thread(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+  churn_t ch = {.hub = f->hub, .fd = sv[0]};
+  atomic_init(&ch.runs, 0);
+  atomic_init(&ch.stop, 0);
+  GThread *t = g_thread_new("churn", churn_main, &ch);
+  while (!atomic_load(&ch.stop))
+    g_main_context_iteration(f->ctx, FALSE);
+  g_thread_join(t);
+  while (g_main_context_iteration(f->ctx, FALSE))
+    ;
+  close(sv[0]);
+  close(sv[1]);
+}
+
+/* An input watch made on the loop's thread (polled by GLib directly) and
+ * dropped on another: its fd stays in GLib's poll set until the next
+ * dispatch takes it out (hub.c, DIRECT_IN), but its callback never runs
+ * again; a new watch of the fd made elsewhere meanwhile takes that entry
+ * over and fires. */
+typedef struct {
+  actr__hub_t *hub;
+  int fd;
+  atomic_int runs, made;
+  actr__watch_t *w;
+  bool rewatch; /* other_drop: watch the fd again right after the drop */
+} elsewhere_t;
+
+static void on_elsewhere(void *p) {
+  elsewhere_t *e = p;
+  atomic_fetch_add(&e->runs, 1);
+  char buf[64];
+  while (read(e->fd, buf, sizeof buf) > 0)
+    ;
+}
+
+static void make_on_loop(void *p) { /* a kick: runs on the loop's thread */
+  elsewhere_t *e = p;
+  e->w = actr__watch_fd(e->hub, e->fd, false, on_elsewhere, e);
+  g_assert_nonnull(e->w);
+  atomic_fetch_add(&e->made, 1);
+}
+
+static void on_stale_count(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
+
+static gpointer other_drop(gpointer p) {
+  elsewhere_t *e = p;
+  actr__watch_drop(&e->w);
+  if (e->rewatch) {
+    e->w = actr__watch_fd(e->hub, e->fd, false, on_elsewhere, e);
+    g_assert_nonnull(e->w);
+  }
+  return NULL;
+}
+
+static void test_fd_direct_dropped_elsewhere(fixture_t *f, gconstpointer data) {
+  int sv[2];
+  g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), ==, 0);
+  elsewhere_t e = {.hub = f->hub, .fd = sv[0]};
+  atomic_init(&e.runs, 0);
+  atomic_init(&e.made, 0);
+  actr__watch_t *k = actr__watch_kick_new(f->hub, make_on_loop, &e);
+  for (int round = 0; round < 200; round++) {
+    e.rewatch = round % 2;
+    actr__watch_kick(k);
+    spin(f->ctx, &e.made, round + 1);
+    GThread *t = g_thread_new("other", other_drop, &e); /* the loop is idle meanwhile */
+    g_thread_join(t);
+    int before = atomic_load(&e.runs);
+    g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+    if (e.rewatch) {
+      spin(f->ctx, &e.runs, before + 1); /* the new watch, through the stale entry */
+      actr__watch_drop(&e.w);
+    } else {
+      /* The stale entry is polled (the byte is there) and taken out; the
+       * dropped watch does not run.  A second watch proves the loop went
+       * round: it sees the same byte. */
+      atomic_int seen;
+      atomic_init(&seen, 0);
+      actr__watch_t *w2 = actr__watch_fd(f->hub, sv[0], false, on_stale_count, &seen);
+      g_assert_nonnull(w2);
+      spin(f->ctx, &seen, 3);
+      g_assert_cmpint(atomic_load(&e.runs), ==, before);
+      actr__watch_drop(&w2);
+      char buf[8];
+      g_assert_cmpint(read(sv[0], buf, sizeof buf), ==, 1);
+    }
+  }
+  actr__watch_drop(&k);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/hub/fd/level-triggered", fixture_t, NULL, setup, test_fd_level, teardown);
   g_test_add("/hub/fd/drop-in-callback", fixture_t, NULL, setup, test_fd_drop_in_callback,
              teardown);
   g_test_add("/hub/fd/in-and-out", fixture_t, NULL, setup, test_fd_in_and_out, teardown);
+  g_test_add("/hub/fd/many", fixture_t, NULL, setup, test_fd_many, teardown);
+  g_test_add("/hub/fd/direct-dropped-elsewhere", fixture_t, NULL, setup,
+             test_fd_direct_dropped_elsewhere, teardown);
+  g_test_add("/hub/fd/churn-other-thread", fixture_t, NULL, setup, test_fd_churn_other_thread,
+             teardown);
   g_test_add("/hub/kick/other-thread", fixture_t, NULL, setup, test_kick_other_thread, teardown);
   g_test_add("/hub/timer/never-early", fixture_t, NULL, setup, test_timer_period, teardown);
   g_test_add("/hub/timer/aligned-together", fixture_t, NULL, setup, test_timer_aligned,
