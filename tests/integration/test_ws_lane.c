@@ -372,10 +372,40 @@ static gpointer client_sender(gpointer p) {
   return NULL;
 }
 
+/* sysctl_max: the last (maximum) figure of a tcp_rmem / tcp_wmem sysctl;
+ * 0 when unreadable. */
+static uint64_t sysctl_max(const char *path) {
+  gchar *text = NULL;
+  uint64_t max = 0;
+  if (g_file_get_contents(path, &text, NULL, NULL)) {
+    gchar **f = g_strsplit_set(g_strstrip(text), " \t", -1);
+    for (gchar **p = f; *p; p++)
+      if (**p)
+        max = g_ascii_strtoull(*p, NULL, 10);
+    g_strfreev(f);
+  }
+  g_free(text);
+  return max;
+}
+
+/* pushback_count: how many @size-byte messages more than fill all there is
+ * between a sender and an echo whose echoes nobody reads: each direction's
+ * kernel buffers at their autotuning maxima (tcp_wmem + tcp_rmem; 32 MiB of
+ * receive buffer on some machines) and both sides' lane queues (@queues
+ * bytes), with a quarter more; at least 1024.  With fewer, the kernel could
+ * take every message and the sender would never be pushed back. */
+static uint32_t pushback_count(uint32_t size, uint64_t queues) {
+  uint64_t kernel = sysctl_max("/proc/sys/net/ipv4/tcp_rmem") +
+                    sysctl_max("/proc/sys/net/ipv4/tcp_wmem");
+  uint64_t bytes = (2 * kernel + queues) * 5 / 4;
+  return (uint32_t)MAX(1024, bytes / size);
+}
+
 static void test_handler_echo_pushback(void) {
   actr_ws_config_t scfg;
   actr_ws_config_init(&scfg);
   scfg.outbound_queue_bytes = 1u << 20;
+  scfg.inbound_queue_bytes = 1u << 20;
   ws_fix_t f;
   fix_start(&f, &scfg);
   actr_ws_conn_t *cli, *srv;
@@ -388,7 +418,8 @@ static void test_handler_echo_pushback(void) {
   ASSERT_OK(actr_ws_conn_set_callbacks(srv, &cbs, &s));
   actr_lane_t *tx;
   ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
-  enum { N = 1024, SIZE = 65536 };
+  enum { SIZE = 65536 };
+  const uint32_t N = pushback_count(SIZE, 4u << 20); /* both sides' queues: 1 MiB each way */
   sender_t snd = {tx, 0, N, SIZE, ACTR_OK};
   GThread *t = g_thread_new("client-sender", client_sender, &snd);
   g_usleep(500 * 1000); /* the scenario: nobody reads the echoes for a while */
@@ -452,6 +483,7 @@ static void test_lane_pause_writable_echo(void) {
   actr_ws_config_t scfg;
   actr_ws_config_init(&scfg);
   scfg.outbound_queue_bytes = 1u << 20;
+  scfg.inbound_queue_bytes = 1u << 20;
   ws_fix_t f;
   fix_start(&f, &scfg);
   actr_ws_conn_t *cli, *srv;
@@ -463,7 +495,8 @@ static void test_lane_pause_writable_echo(void) {
   ASSERT_OK(actr_lane_set_handler(rx, lane_echo_msg, &e));
   actr_lane_t *tx;
   ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
-  enum { N = 1024, SIZE = 65536 };
+  enum { SIZE = 65536 };
+  const uint32_t N = pushback_count(SIZE, 4u << 20); /* both sides' queues: 1 MiB each way */
   sender_t snd = {tx, 0, N, SIZE, ACTR_OK};
   GThread *t = g_thread_new("client-sender", client_sender, &snd);
   g_usleep(500 * 1000); /* nobody reads the echoes for a while */
