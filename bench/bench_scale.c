@@ -26,9 +26,10 @@
  * process's VmRSS after minus before, over both ends: 2 x N), and wake-ups
  * per second of this process while they sit idle.  Run it in the
  * loopback-only namespace (scripts/run-bench.sh does).  --rtc-only skips
- * the WebSocket part (as --conns 0); --idle-s sets how long idle wake-ups
- * are counted (5 s; longer, to attach strace or perf meanwhile).  Each
- * wake-up figure is preceded by a readable line per thread that woke.
+ * the WebSocket part (as --conns 0); --idle-s sets how long each of the
+ * three windows in which idle wake-ups are counted lasts (5 s; longer, to
+ * attach strace or perf meanwhile); a wake-up figure is the median of the
+ * three.  Each window prints a readable line per thread that woke.
  *
  * Units (SPEC §6): bytes in B; wake-ups as the mean time between two
  * wake-ups, in s (the readable line gives the rate). */
@@ -166,17 +167,29 @@ static double wakeups_per_s(pid_t pid, double seconds) {
   return (double)(n > 0 ? n : 0) / dt;
 }
 
-/* wake_lines: the readable line, the BENCH line (SPEC §6 has no unit for a
- * rate of wake-ups: the mean interval between two, in s) and the goal of
- * issue 13: an idle process -- with no connection, or holding idle ones --
- * wakes at most a few (5) times a second. */
-static void wake_lines(const char *name, const char *what, double per_s) {
+/* wake_lines: wake-ups of @pid counted over WAKE_WINDOWS windows of
+ * idle_s each (one window alone swings with when the peers' keepalive
+ * traffic happens to fall: 3.2-6.8 a second for the same serve, once 43),
+ * then the readable line, the BENCH line of their median (SPEC §6 has no
+ * unit for a rate of wake-ups: the mean interval between two, in s) and the
+ * goal of issue 13: an idle process -- with no connection, or holding idle
+ * ones -- wakes at most a few (5) times a second; the goal line gives the
+ * median of the windows and their spread. */
+enum { WAKE_WINDOWS = 3 };
+static void wake_lines(const char *name, const char *what, pid_t pid) {
+  double w[WAKE_WINDOWS];
+  for (int i = 0; i < WAKE_WINDOWS; i++)
+    w[i] = wakeups_per_s(pid, idle_s);
+  printf("# %s: %.1f / %.1f / %.1f wake-ups a second (%g s windows)\n", what, w[0], w[1], w[2],
+         idle_s);
+  double sorted[WAKE_WINDOWS];
+  memcpy(sorted, w, sizeof w);
+  double per_s = bench_median(sorted, WAKE_WINDOWS);
   char line[128];
-  printf("# %s: %.1f wake-ups a second\n", what, per_s);
   snprintf(line, sizeof line, "%s.wakeup.interval", name);
   bench_line_f(line, per_s > 0 ? 1.0 / per_s : 3600, "s");
   snprintf(line, sizeof line, "%s.wakeups_per_s", name);
-  bench_goal(line, &per_s, 1, "<=", 5);
+  bench_goal(line, w, WAKE_WINDOWS, "<=", 5);
 }
 
 /* ---- serve ---- */
@@ -451,7 +464,7 @@ static void ws_scale(const char *exe, int conns) {
   serve_start(&busy, exe, conns + 64);
   serve_start(&empty, exe, 64);
   g_usleep(500000); /* let it settle */
-  wake_lines("serve.idle", "serve with no connection", wakeups_per_s(busy.pid, idle_s));
+  wake_lines("serve.idle", "serve with no connection", busy.pid);
   long rss0 = rss_bytes(busy.pid);
 
   idle_set_t s = {.port = busy.port};
@@ -477,10 +490,10 @@ static void ws_scale(const char *exe, int conns) {
   char what[96];
   snprintf(what, sizeof what, "serve holding %d idle connections (pings every 4 s each)", s.open);
   long p0 = atomic_load(&s.pongs);
-  double w = wakeups_per_s(busy.pid, idle_s);
+  double tp0 = bench_now();
+  wake_lines("serve.ws.idle10k", what, busy.pid);
   long p1 = atomic_load(&s.pongs);
-  wake_lines("serve.ws.idle10k", what, w);
-  printf("# (pongs sent meanwhile: %ld, %.0f a second)\n", p1 - p0, (p1 - p0) / idle_s);
+  printf("# (pongs sent meanwhile: %ld, %.0f a second)\n", p1 - p0, (p1 - p0) / (bench_now() - tp0));
 
   /* A client among them against one on the serve that holds none. */
   actr_runtime_t *rt;
@@ -708,7 +721,7 @@ static void rtc_scale(int n) {
   bench_line("rtc.idle.bytes_per_conn", per, "B");
   char what[96];
   snprintf(what, sizeof what, "this process holding 2 x %d idle peer connections", n);
-  wake_lines("rtc.idle100", what, wakeups_per_s(getpid(), idle_s));
+  wake_lines("rtc.idle100", what, getpid());
   for (int i = 0; i < n; i++) {
     actr_webrtc_dc_free(s.p[i].dc);
     if (s.p[i].in)
