@@ -445,11 +445,8 @@ actr__watch_t *actr__watch_fd(actr__hub_t *h, int fd, bool out, actr__watch_fn f
   w->rec = r;
   r->w[k] = w;
   if (rec_sync(h, r) != 0) {
-    if (added) { /* (on the owner: no stale entry) */
-      g_source_remove_unix_fd(h->src, r->in_tag);
-      r->in_tag = NULL;
-      h->n_direct--;
-    }
+    if (added) /* (on the owner; @r still holds the new watch: not forgotten) */
+      direct_remove(h, r);
     r->w[k] = NULL;
     g_free(w);
     if (fresh)
