@@ -66,13 +66,19 @@ typedef struct actr_ws_config {
                                       type asked for gets the full inbound bounds and
                                       a full queue pushes the peer back; so does every
                                       type while no lane at all was asked for. */
-  int ping_interval_ms;            /**< keepalive ping: 4000; < 0 disables.  A peer that
+  int ping_interval_ms;            /**< keepalive ping: 4000; < 0 disables.  The pings
+                                      of all connections of a process go out together,
+                                      on a shared grid whose step is the power of two
+                                      microseconds nearest to half the interval, every
+                                      second step (4000: every 4.19 s), so that a
+                                      process holding many connections wakes once for
+                                      all of them.  A peer that
                                       answers neither ping nor with any byte within
                                       another interval is taken as gone, and one whose
                                       kernel acknowledges nothing (data, pings, window
                                       probes) for an interval and a half too: a dead
                                       peer or a cut link ends the connection within
-                                      two intervals (8 s by default; blocked calls
+                                      two intervals (8.4 s by default; blocked calls
                                       return ACTR_EWEBSOCKET_CLOSED).  A peer that
                                       stopped reading is not gone: its kernel answers
                                       window probes (on Linux < 6.15, which cannot cap

@@ -53,13 +53,22 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
   if (atomic_load(&c->state) != WS_OPEN)
     return G_SOURCE_CONTINUE;
   gint64 now = g_get_monotonic_time();
-  if (!check_tcp(c))
+  gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
+  /* Bytes read from the peer within the interval came in segments that
+   * carried its kernel's ACKs: check_tcp would find it not silent.  So
+   * only a connection that read nothing for an interval asks TCP_INFO
+   * (10,000 idle connections answering pings: no getsockopt per tick). */
+  if (now - c->last_rx_us < p_us)
+    c->tcp_lost = false;
+  else if (!check_tcp(c))
     return G_SOURCE_REMOVE;
   /* The timer ticks every half interval (so that a gone peer is found
-   * within two intervals); two ticks after a ping are "a whole interval"
-   * (the hub's coalesced ticks are never more than a sixteenth early over
-   * two, hub.h; the sixteenth is left for that). */
-  gint64 p_us = (gint64)c->cfg.ping_interval_ms * 1000;
+   * within two intervals), on a grid shared by every connection of the
+   * process (hub.h, actr__watch_every_aligned: its step is the power of
+   * two microseconds nearest to half the interval, 2.1 s for 4 s), so that
+   * all of them ping together; two ticks after a ping are "a whole
+   * interval" (the sixteenth below is left for a tick fired a little
+   * early or late). */
   bool interval_passed = now - c->ping_sent_us >= p_us - p_us / 16;
   if (c->ping_outstanding) {
     if (c->last_rx_us > c->ping_sent_us) {
@@ -90,10 +99,9 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
 
 void actr__ws_conn_keepalive_start(actr_ws_conn_t *c) {
   if (c->cfg.ping_interval_ms > 0) {
-    /* Coalesced with the other connections' ticks (hub.h): never more
-     * than a sixteenth of an interval early over two ticks, as the
-     * interval_passed check of ping_timer allows. */
-    c->ping_w = actr__watch_every(actr__runtime_hub(c->rt),
+    /* On the grid every connection's ticks share (hub.h): one wake-up
+     * pings them all, not one per grid point where some are due. */
+    c->ping_w = actr__watch_every_aligned(actr__runtime_hub(c->rt),
                                   (unsigned)MAX(c->cfg.ping_interval_ms / 2, 1), on_ping_timer, c);
   }
 }
