@@ -21,10 +21,10 @@
  *     same on the serve that holds none, interleaved (BENCH_GOAL_ROUNDS
  *     rounds), as a GOAL ratio.
  * WebRTC: one runtime holds --rtc peer connections (100 by default), each
- * to its peer in a second runtime of this process, one data channel each,
- * echo traffic on every one; bytes of RSS per peer connection (this
- * process's VmRSS after minus before, over both ends: 2 x N), and wake-ups
- * per second of this process while they sit idle.  Run it in the
+ * to its peer in a child process (one runtime there too), one data channel
+ * each, echo traffic on every one; bytes of RSS per peer connection (both
+ * processes' VmRSS after minus before, over both ends: 2 x N), and wake-ups
+ * per second of this process (the one runtime) while they sit idle.  Run it in the
  * loopback-only namespace (scripts/run-bench.sh does).  --rtc-only skips
  * the WebSocket part (as --conns 0); --idle-s sets how long each of the
  * three windows in which idle wake-ups are counted lasts (5 s; longer, to
@@ -55,6 +55,7 @@
 #include <actr/websocket.h>
 
 #include "bench_common.h"
+#include "bench_io.h"
 
 /* how long idle wake-ups are counted (--idle-s) */
 static double idle_s = 5.0;
@@ -534,44 +535,75 @@ static void ws_scale(const char *exe, int conns) {
   serve_stop(&empty);
 }
 
-/* ---- WebRTC: N peer connections in one runtime ---- */
+/* ---- WebRTC: N peer connections in one runtime, their peers in a child ----
+ *
+ * The child (forked before any runtime exists) holds the other ends, in
+ * one runtime of its own, and echoes; signaling passes in frames over a
+ * socket pair (bench_io.h): 'R' the child is ready, 'O' offer and 'A'
+ * answer of peer connection i, 'C' a candidate, 'E' the end of them.  Each
+ * process handles frames on its main thread; a candidate that comes before
+ * its peer connection's remote description waits for it.  Two processes,
+ * as real peers are: in one, the two runtimes would also wake for each
+ * other (and share usrsctp's global lock, docs/webrtc.md). */
 
-typedef struct rtc_pair {
-  actr_webrtc_pc_t *pc[2];
-  actr_webrtc_dc_t *dc, *in;
-  int state[2];
-} rtc_pair_t;
+typedef struct rtc_peer {
+  actr_webrtc_pc_t *pc;
+  actr_webrtc_dc_t *dc;
+  int state;
+  bool desc_set;
+  GQueue early; /* candidates (char *, NULL: the end) before desc_set */
+} rtc_peer_t;
+
+typedef struct rtc_frame {
+  char type;
+  uint32_t idx;
+  char *text;
+} rtc_frame_t;
 
 static GMutex mu;
 static GCond cond;
-static GQueue cands; /* rtc_cand_t */
+static GQueue frames; /* rtc_frame_t, from the other process */
+static bool sig_closed;
+static int sig_fd = -1;
+static GMutex sig_wmu;
+static rtc_peer_t *peers;
+static int npeers;
+static bool child_ready;
 static atomic_int echoes;
 
-typedef struct rtc_cand {
-  actr_webrtc_pc_t *to;
-  char *cand;
-} rtc_cand_t;
+static void sig_out(char type, uint32_t idx, const char *text) {
+  g_mutex_lock(&sig_wmu);
+  bool ok = bench_frame_send(sig_fd, type, idx, text);
+  g_mutex_unlock(&sig_wmu);
+  if (!ok)
+    die_errno("signaling");
+}
 
-typedef struct rtc_end {
-  rtc_pair_t *pair;
-  int side;
-} rtc_end_t;
+static gpointer sig_reader(gpointer unused) {
+  for (;;) {
+    rtc_frame_t f;
+    f.text = bench_frame_recv(sig_fd, &f.type, &f.idx);
+    g_mutex_lock(&mu);
+    if (f.text)
+      g_queue_push_tail(&frames, g_memdup2(&f, sizeof f));
+    else
+      sig_closed = true;
+    g_cond_broadcast(&cond);
+    g_mutex_unlock(&mu);
+    if (!f.text)
+      return NULL;
+  }
+}
 
 static void on_candidate(actr_webrtc_pc_t *pc, const char *cand, const char *mid, void *user) {
-  rtc_end_t *e = user;
-  rtc_cand_t *c = g_new(rtc_cand_t, 1);
-  c->to = e->pair->pc[1 - e->side];
-  c->cand = g_strdup(cand);
-  g_mutex_lock(&mu);
-  g_queue_push_tail(&cands, c);
-  g_cond_broadcast(&cond);
-  g_mutex_unlock(&mu);
+  rtc_peer_t *p = user;
+  sig_out(cand ? 'C' : 'E', (uint32_t)(p - peers), cand ? cand : "");
 }
 
 static void on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err, void *user) {
-  rtc_end_t *e = user;
+  rtc_peer_t *p = user;
   g_mutex_lock(&mu);
-  e->pair->state[e->side] = st;
+  p->state = st;
   g_cond_broadcast(&cond);
   g_mutex_unlock(&mu);
 }
@@ -592,32 +624,99 @@ static bool back_message(actr_webrtc_dc_t *dc, actr_msg_t *msg, bool text, void 
 
 static const actr_webrtc_dc_callbacks_t echo_cbs = {.on_message = echo_message};
 
-static void on_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
-  rtc_end_t *e = user;
-  actr_webrtc_dc_set_callbacks(dc, &echo_cbs, NULL);
+static void on_open(actr_webrtc_dc_t *dc, void *user) {
   g_mutex_lock(&mu);
-  e->pair->in = dc;
-  g_cond_broadcast(&cond);
+  g_cond_broadcast(&cond); /* all_open may hold now */
   g_mutex_unlock(&mu);
 }
 
-/* pump_until: hand candidates over until @done() or @timeout_ms. */
-static bool pump_until(bool (*done)(void *), void *arg, int timeout_ms) {
+static void on_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
+  rtc_peer_t *p = user;
+  actr_webrtc_dc_set_callbacks(dc, &echo_cbs, NULL);
+  p->dc = dc; /* the child's: freed with its process */
+}
+
+static void new_peer(actr_runtime_t *rt, int i) {
+  static const char *const lo[] = {"127.0.0.1"};
+  actr_webrtc_config_t cfg;
+  actr_webrtc_config_init(&cfg);
+  cfg.local_addresses = lo;
+  cfg.local_address_count = 1;
+  cfg.on_candidate = on_candidate;
+  cfg.on_state = on_state;
+  cfg.on_data_channel = on_channel;
+  cfg.user = &peers[i];
+  g_queue_init(&peers[i].early);
+  int rc = actr_webrtc_pc_new(rt, &cfg, &peers[i].pc);
+  if (rc)
+    die("peer connection", rc);
+}
+
+static void add_candidate(rtc_peer_t *p, const char *cand) {
+  int rc = actr_webrtc_pc_add_remote_candidate(p->pc, cand, "0");
+  if (rc)
+    die("candidate", rc);
+}
+
+/* remote_set: @p's remote description is set; its early candidates now. */
+static void remote_set(rtc_peer_t *p) {
+  p->desc_set = true;
+  char *c;
+  while (!g_queue_is_empty(&p->early)) {
+    c = g_queue_pop_head(&p->early);
+    add_candidate(p, c);
+    g_free(c);
+  }
+}
+
+/* handle: one frame, on the main thread; @rt makes the child's peers. */
+static void handle(actr_runtime_t *rt, rtc_frame_t *f) {
+  int rc;
+  if (f->type == 'R') {
+    child_ready = true;
+    return;
+  }
+  if (f->idx >= (uint32_t)npeers)
+    die("signaling: peer index out of range", ACTR_EPROTOCOL);
+  rtc_peer_t *p = &peers[f->idx];
+  if (f->type == 'O') { /* the child: a new peer connection answers */
+    char *answer;
+    new_peer(rt, (int)f->idx);
+    if ((rc = actr_webrtc_pc_set_remote_description(p->pc, true, f->text)) ||
+        (rc = actr_webrtc_pc_create_answer(p->pc, &answer)))
+      die("answer", rc);
+    sig_out('A', f->idx, answer);
+    free(answer);
+    remote_set(p);
+  } else if (f->type == 'A') {
+    if ((rc = actr_webrtc_pc_set_remote_description(p->pc, false, f->text)))
+      die("answer", rc);
+    remote_set(p);
+  } else if (f->type == 'C' || f->type == 'E') {
+    const char *cand = f->type == 'C' ? f->text : NULL;
+    if (p->desc_set)
+      add_candidate(p, cand);
+    else
+      g_queue_push_tail(&p->early, g_strdup(cand));
+  }
+}
+
+/* pump_until: handle frames until @done() (NULL: until the other process
+ * closes the socket) or @timeout_ms. */
+static bool pump_until(actr_runtime_t *rt, bool (*done)(void *), void *arg, int timeout_ms) {
   gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   g_mutex_lock(&mu);
   for (;;) {
-    rtc_cand_t *c = g_queue_pop_head(&cands);
-    if (c) {
+    rtc_frame_t *f = g_queue_pop_head(&frames);
+    if (f) {
       g_mutex_unlock(&mu);
-      int rc = actr_webrtc_pc_add_remote_candidate(c->to, c->cand, "0");
-      if (rc)
-        die("candidate", rc);
-      g_free(c->cand);
-      g_free(c);
+      handle(rt, f);
+      free(f->text);
+      g_free(f);
       g_mutex_lock(&mu);
       continue;
     }
-    if (done(arg)) {
+    if (done ? done(arg) : sig_closed) {
       g_mutex_unlock(&mu);
       return true;
     }
@@ -628,24 +727,18 @@ static bool pump_until(bool (*done)(void *), void *arg, int timeout_ms) {
   }
 }
 
-typedef struct rtc_set {
-  rtc_pair_t *p;
-  rtc_end_t *ends;
-  int n;
-} rtc_set_t;
+static bool is_ready(void *arg) { return child_ready; }
 
 static bool all_connected(void *arg) {
-  rtc_set_t *s = arg;
-  for (int i = 0; i < s->n; i++)
-    if (s->p[i].state[0] != ACTR_WEBRTC_PC_CONNECTED || s->p[i].state[1] != ACTR_WEBRTC_PC_CONNECTED)
+  for (int i = 0; i < npeers; i++)
+    if (peers[i].state != ACTR_WEBRTC_PC_CONNECTED)
       return false;
   return true;
 }
 
 static bool all_open(void *arg) {
-  rtc_set_t *s = arg;
-  for (int i = 0; i < s->n; i++)
-    if (!s->p[i].in || actr_webrtc_dc_state(s->p[i].dc) != ACTR_WEBRTC_DC_OPEN)
+  for (int i = 0; i < npeers; i++)
+    if (actr_webrtc_dc_state(peers[i].dc) != ACTR_WEBRTC_DC_OPEN)
       return false;
   return true;
 }
@@ -653,52 +746,61 @@ static bool all_open(void *arg) {
 static int echo_target;
 static bool echoes_back(void *arg) { return atomic_load(&echoes) >= echo_target; }
 
+/* rtc_child: the other ends, until the parent closes the socket. */
+static void rtc_child(void) {
+  actr_runtime_t *rt;
+  int rc = actr_runtime_new(&rt);
+  if (rc)
+    die("runtime", rc);
+  sig_out('R', 0, "");
+  pump_until(rt, NULL, NULL, INT32_MAX);
+  _exit(0);
+}
+
 static void rtc_scale(int n) {
-  static const char *const lo[] = {"127.0.0.1"};
   g_mutex_init(&mu);
   g_cond_init(&cond);
-  g_queue_init(&cands);
+  g_queue_init(&frames);
   atomic_init(&echoes, 0);
-  actr_runtime_t *rt[2];
+  npeers = n;
+  peers = calloc((size_t)n, sizeof *peers);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+    die_errno("socketpair");
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0)
+    die_errno("fork");
+  sig_fd = sv[child == 0 ? 1 : 0];
+  close(sv[child == 0 ? 0 : 1]);
+  g_thread_unref(g_thread_new("sig-reader", sig_reader, NULL));
+  if (child == 0)
+    rtc_child();
+
+  actr_runtime_t *rt;
   int rc;
-  if ((rc = actr_runtime_new(&rt[0])) || (rc = actr_runtime_new(&rt[1])))
+  if ((rc = actr_runtime_new(&rt)))
     die("runtime", rc);
+  if (!pump_until(rt, is_ready, NULL, 20000))
+    die("the child process did not start", ACTR_ETIMEOUT);
   g_usleep(300000);
-  long rss0 = rss_bytes(getpid());
-  rtc_set_t s = {calloc((size_t)n, sizeof(rtc_pair_t)), calloc((size_t)n * 2, sizeof(rtc_end_t)), n};
+  long rss0 = rss_bytes(getpid()) + rss_bytes(child);
   double t0 = bench_now();
   for (int i = 0; i < n; i++) {
-    for (int side = 0; side < 2; side++) {
-      rtc_end_t *e = &s.ends[2 * i + side];
-      e->pair = &s.p[i];
-      e->side = side;
-      actr_webrtc_config_t cfg;
-      actr_webrtc_config_init(&cfg);
-      cfg.local_addresses = lo;
-      cfg.local_address_count = 1;
-      cfg.on_candidate = on_candidate;
-      cfg.on_state = on_state;
-      cfg.on_data_channel = on_channel;
-      cfg.user = e;
-      if ((rc = actr_webrtc_pc_new(rt[side], &cfg, &s.p[i].pc[side])))
-        die("peer connection", rc);
-    }
-    char *offer, *answer;
-    if ((rc = actr_webrtc_pc_create_offer(s.p[i].pc[0], &offer)) ||
-        (rc = actr_webrtc_pc_set_remote_description(s.p[i].pc[1], true, offer)) ||
-        (rc = actr_webrtc_pc_create_answer(s.p[i].pc[1], &answer)) ||
-        (rc = actr_webrtc_pc_set_remote_description(s.p[i].pc[0], false, answer)))
-      die("offer/answer", rc);
+    char *offer;
+    new_peer(rt, i);
+    if ((rc = actr_webrtc_pc_create_offer(peers[i].pc, &offer)))
+      die("offer", rc);
+    sig_out('O', (uint32_t)i, offer);
     free(offer);
-    free(answer);
   }
-  if (!pump_until(all_connected, &s, 120000))
+  if (!pump_until(rt, all_connected, NULL, 120000))
     die("peer connections did not all connect", ACTR_ETIMEOUT);
-  actr_webrtc_dc_callbacks_t cbs = {.on_message = back_message};
+  actr_webrtc_dc_callbacks_t cbs = {.on_open = on_open, .on_message = back_message};
   for (int i = 0; i < n; i++)
-    if ((rc = actr_webrtc_pc_create_data_channel(s.p[i].pc[0], "echo", NULL, &cbs, NULL, &s.p[i].dc)))
+    if ((rc = actr_webrtc_pc_create_data_channel(peers[i].pc, "echo", NULL, &cbs, NULL, &peers[i].dc)))
       die("data channel", rc);
-  if (!pump_until(all_open, &s, 60000))
+  if (!pump_until(rt, all_open, NULL, 60000))
     die("data channels did not all open", ACTR_ETIMEOUT);
   double setup_s = bench_now() - t0;
   /* Echo traffic on each: ten 1 KiB messages per channel, all at once. */
@@ -707,32 +809,38 @@ static void rtc_scale(int n) {
   echo_target = 10 * n;
   for (int k = 0; k < 10; k++)
     for (int i = 0; i < n; i++)
-      if ((rc = actr_webrtc_dc_send(s.p[i].dc, buf, sizeof buf, false)))
+      if ((rc = actr_webrtc_dc_send(peers[i].dc, buf, sizeof buf, false)))
         die("send", rc);
-  if (!pump_until(echoes_back, NULL, 60000))
+  if (!pump_until(rt, echoes_back, NULL, 60000))
     die("echoes did not all come back", ACTR_ETIMEOUT);
   g_usleep(1000000);
-  long rss1 = rss_bytes(getpid());
+  long rss1 = rss_bytes(getpid()) + rss_bytes(child);
   double per = (double)(rss1 - rss0) / (2.0 * n);
-  printf("# %d WebRTC peer connections in one runtime, each to a peer in a second runtime, "
-         "connected with a channel open in %.1f s, %d echoes back; RSS %.1f MiB -> %.1f MiB: "
-         "%.1f KiB per peer connection (both ends counted)\n", n, setup_s, atomic_load(&echoes),
-         rss0 / 1048576.0, rss1 / 1048576.0, per / 1024);
+  printf("# %d WebRTC peer connections in one runtime, each to a peer in a child process, "
+         "connected with a channel open in %.1f s, %d echoes back; RSS of both processes "
+         "%.1f MiB -> %.1f MiB: %.1f KiB per peer connection (both ends counted)\n", n, setup_s,
+         atomic_load(&echoes), rss0 / 1048576.0, rss1 / 1048576.0, per / 1024);
   bench_line("rtc.idle.bytes_per_conn", per, "B");
-  char what[96];
-  snprintf(what, sizeof what, "this process holding 2 x %d idle peer connections", n);
+  char what[112];
+  snprintf(what, sizeof what, "this process holding %d idle peer connections (their peers in a child)", n);
   wake_lines("rtc.idle100", what, getpid());
   for (int i = 0; i < n; i++) {
-    actr_webrtc_dc_free(s.p[i].dc);
-    if (s.p[i].in)
-      actr_webrtc_dc_free(s.p[i].in);
-    actr_webrtc_pc_free(s.p[i].pc[0]);
-    actr_webrtc_pc_free(s.p[i].pc[1]);
+    actr_webrtc_dc_free(peers[i].dc);
+    actr_webrtc_pc_free(peers[i].pc);
   }
-  actr_runtime_unref(rt[0]);
-  actr_runtime_unref(rt[1]);
-  free(s.p);
-  free(s.ends);
+  actr_runtime_unref(rt);
+  close(sig_fd); /* the child's reader sees the end: it exits */
+  int st;
+  gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while (waitpid(child, &st, WNOHANG) == 0) {
+    if (g_get_monotonic_time() > until) {
+      kill(child, SIGKILL);
+      waitpid(child, &st, 0);
+      break;
+    }
+    g_usleep(10000);
+  }
+  free(peers);
 }
 
 int main(int argc, char **argv) {

@@ -33,6 +33,7 @@
 #endif
 
 #include "bench_common.h"
+#include "bench_io.h"
 
 /* Rounds: more than BENCH_GOAL_ROUNDS.  On this 2-vCPU machine raw TCP alone
  * swings 1.6-3.4 GB/s between rounds at 64 KiB, and the threads of a round
@@ -241,23 +242,13 @@ static void tcp_pair(int *a, int *b) {
 }
 
 static void write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t k = write(fd, p, n);
-    if (k <= 0)
-      die("tcp write", ACTR_EIO);
-    p += k;
-    n -= (size_t)k;
-  }
+  if (!bench_write_all(fd, p, n))
+    die("tcp write", ACTR_EIO);
 }
 
 static void read_all(int fd, uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t k = read(fd, p, n);
-    if (k <= 0)
-      die("tcp read", ACTR_EIO);
-    p += k;
-    n -= (size_t)k;
-  }
+  if (!bench_read_all(fd, p, n))
+    die("tcp read", ACTR_EIO);
 }
 
 typedef struct tcp_arg {

@@ -49,6 +49,7 @@
 #include <actr/webrtc.h>
 
 #include "../bench_common.h"
+#include "../bench_io.h"
 
 #define CHECK(expr)                                                                            \
   do {                                                                                         \
@@ -257,46 +258,17 @@ static double cpu_seconds(void) {
 static uint32_t sctp_buffer;
 static bool one_runtime, only_64k;
 
-/* ---- signaling between the two processes: frames of a type byte ('O'
- * offer, 'A' answer, 'C' candidate, 'E' end of candidates), a 32-bit length
- * and the text ---- */
-
-static void write_all(int fd, const void *buf, size_t len) {
-  const uint8_t *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      fprintf(stderr, "signaling: %s\n", g_strerror(errno));
-      exit(1);
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
-static bool read_all(int fd, void *buf, size_t len) {
-  uint8_t *p = buf;
-  while (len > 0) {
-    ssize_t n = read(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    len -= (size_t)n;
-  }
-  return true;
-}
+/* ---- signaling between the two processes: frames (bench_io.h) of type
+ * 'O' offer, 'A' answer, 'C' candidate, 'E' end of candidates, index 0 ---- */
 
 static void sig_send(char type, const char *text) {
-  uint32_t len = (uint32_t)strlen(text);
   g_mutex_lock(&sig_wmu);
-  write_all(sig_fd, &type, 1);
-  write_all(sig_fd, &len, sizeof len);
-  write_all(sig_fd, text, len);
+  bool ok = bench_frame_send(sig_fd, type, 0, text);
   g_mutex_unlock(&sig_wmu);
+  if (!ok) {
+    fprintf(stderr, "signaling: %s\n", g_strerror(errno));
+    exit(1);
+  }
 }
 
 /* sig_reader: the other process's frames; candidates join the queue that
@@ -305,27 +277,21 @@ static void sig_send(char type, const char *text) {
 static gpointer sig_reader(gpointer unused) {
   for (;;) {
     char type;
-    uint32_t len;
-    if (!read_all(sig_fd, &type, 1) || !read_all(sig_fd, &len, sizeof len) || len > (1u << 20))
+    uint32_t idx;
+    char *text = bench_frame_recv(sig_fd, &type, &idx);
+    if (!text)
       break;
-    char *text = g_malloc(len + 1);
-    if (!read_all(sig_fd, text, len)) {
-      g_free(text);
-      break;
-    }
-    text[len] = 0;
     g_mutex_lock(&mu);
     if (type == 'C' || type == 'E') {
       cand_t *c = g_new(cand_t, 1);
       c->to = self_idx;
-      c->cand = type == 'C' ? text : NULL;
-      if (type == 'E')
-        g_free(text);
+      c->cand = type == 'C' ? g_strdup(text) : NULL;
       g_queue_push_tail(&cands, c);
     } else {
       g_free(remote_desc); /* one description each way: never set before */
-      remote_desc = text;
+      remote_desc = g_strdup(text);
     }
+    free(text);
     g_cond_broadcast(&cond);
     g_mutex_unlock(&mu);
   }
