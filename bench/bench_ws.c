@@ -157,36 +157,61 @@ static void *ws_echo(void *p) {
   return NULL;
 }
 
+/* One 1 KiB round trip at a time on a lane pair, its echo on a thread of
+ * the server side: open (for @count round trips), one, close. */
+typedef struct ws_rtt_ctx {
+  ws_pair_t p;
+  pthread_t t;
+  echo_job_t job;
+  uint8_t buf[1024];
+} ws_rtt_ctx_t;
+
+static void ws_rtt_open(ws_rtt_ctx_t *x, bool lend_loop, int count) {
+  memset(x, 0, sizeof *x);
+  x->p.lend_loop = lend_loop;
+  ws_open(&x->p);
+  x->job = (echo_job_t){x->p.rx, count};
+  pthread_create(&x->t, NULL, ws_echo, &x->job);
+}
+
+static double ws_rtt_one(ws_rtt_ctx_t *x) {
+  double t0 = bench_now();
+  actr_msg_t *m;
+  int rc = actr_lane_send(x->p.tx, x->buf, sizeof x->buf);
+  if (rc || (rc = actr_lane_recv(x->p.tx, 30000, &m)))
+    die("rtt", rc);
+  actr_msg_free(m);
+  return bench_now() - t0;
+}
+
+static void ws_rtt_close(ws_rtt_ctx_t *x) {
+  pthread_join(x->t, NULL);
+  ws_close(&x->p);
+}
+
 /* ws_rtt: @rounds 1 KiB round trips after 100 of warm-up, into @s. */
 static void ws_rtt(double *s, int rounds, bool lend_loop) {
-  ws_pair_t p = {.lend_loop = lend_loop};
-  ws_open(&p);
-  uint8_t buf[1024] = {0};
-  pthread_t t;
-  echo_job_t job = {p.rx, rounds + 100};
-  pthread_create(&t, NULL, ws_echo, &job);
+  ws_rtt_ctx_t *x = malloc(sizeof *x);
+  ws_rtt_open(x, lend_loop, rounds + 100);
   for (int i = 0; i < rounds + 100; i++) {
-    double t0 = bench_now();
-    actr_msg_t *m;
-    int rc = actr_lane_send(p.tx, buf, sizeof buf);
-    if (rc || (rc = actr_lane_recv(p.tx, 30000, &m)))
-      die("rtt", rc);
-    actr_msg_free(m);
+    double v = ws_rtt_one(x);
     if (i >= 100) /* warm-up */
-      s[i - 100] = bench_now() - t0;
+      s[i - 100] = v;
   }
-  pthread_join(t, NULL);
-  ws_close(&p);
+  ws_rtt_close(x);
+  free(x);
 }
 
 /* ws_rtt_both: the round trip with runtimes as made by default and with
  * lend_loop, and raw TCP with the lane's thread layout (tcp_threaded_rtt,
  * defined below; also with every send through the I/O thread, the lane's
- * earlier layout), interleaved in PARTS parts; p50 and p99 of each, and per
- * part the lane's p50 over the threaded TCP p50 (@ratio, PARTS of them;
- * @ratio_q over the queued one). */
+ * earlier layout), in PARTS parts; p50 and p99 of each, and per part the
+ * lane's p50 over the threaded TCP p50 (@ratio, PARTS of them, the two
+ * alternating round trip by round trip: rtt_alternating; @ratio_q over the
+ * queued one, measured after). */
 enum { PARTS = RUNS };
 static void tcp_threaded_rtt(double *out, int rounds, bool direct);
+static void rtt_alternating(double *lane, double *tt, int rounds);
 static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99, double *tt50,
                         double *tq50, double *ratio, double *ratio_q) {
   const int per = RTT_ROUNDS / PARTS;
@@ -194,9 +219,8 @@ static void ws_rtt_both(double *p50, double *p99, double *lp50, double *lp99, do
          *t = malloc(sizeof(double) * RTT_ROUNDS), *q = malloc(sizeof(double) * RTT_ROUNDS),
          *part = malloc(sizeof(double) * per);
   for (int i = 0; i < PARTS; i++) {
-    ws_rtt(s + i * per, per, false);
+    rtt_alternating(s + i * per, t + i * per, per);
     ws_rtt(l + i * per, per, true);
-    tcp_threaded_rtt(t + i * per, per, true);
     tcp_threaded_rtt(q + i * per, per, false);
     memcpy(part, s + i * per, sizeof(double) * per);
     double lane = bench_median(part, per);
@@ -462,30 +486,73 @@ static void *tt_echo(void *p) {
   return NULL;
 }
 
+/* The same three steps over raw TCP with the lane's threads. */
+typedef struct tt_ctx {
+  tt_side_t *ca, *cb;
+  tt_echo_arg_t ea;
+  pthread_t t;
+  uint8_t msg[TT_MSG];
+} tt_ctx_t;
+
+static void tt_rtt_open(tt_ctx_t *x, bool direct, int count) {
+  int a, b;
+  memset(x, 0, sizeof *x);
+  tcp_pair(&a, &b);
+  x->ca = malloc(sizeof *x->ca);
+  x->cb = malloc(sizeof *x->cb);
+  tt_open(x->ca, a, direct);
+  tt_open(x->cb, b, direct);
+  x->ea = (tt_echo_arg_t){x->cb, count};
+  pthread_create(&x->t, NULL, tt_echo, &x->ea);
+}
+
+static double tt_rtt_one(tt_ctx_t *x) {
+  double t0 = bench_now();
+  tt_send(x->ca, x->msg);
+  tt_recv(x->ca, x->msg);
+  return bench_now() - t0;
+}
+
+static void tt_rtt_close(tt_ctx_t *x) {
+  pthread_join(x->t, NULL);
+  tt_close(x->ca);
+  tt_close(x->cb);
+  free(x->ca);
+  free(x->cb);
+}
+
 /* tcp_threaded_rtt: @rounds 1 KiB round trips (after 100 of warm-up) over
  * raw TCP with the lane's threads, into @s (@direct: see above). */
 static void tcp_threaded_rtt(double *out, int rounds, bool direct) {
-  int a, b;
-  tcp_pair(&a, &b);
-  tt_side_t *ca = malloc(sizeof *ca), *cb = malloc(sizeof *cb);
-  tt_open(ca, a, direct);
-  tt_open(cb, b, direct);
-  tt_echo_arg_t ea = {cb, rounds + 100};
-  pthread_t t;
-  pthread_create(&t, NULL, tt_echo, &ea);
-  uint8_t msg[TT_MSG] = {0};
+  tt_ctx_t x;
+  tt_rtt_open(&x, direct, rounds + 100);
   for (int i = 0; i < rounds + 100; i++) {
-    double t0 = bench_now();
-    tt_send(ca, msg);
-    tt_recv(ca, msg);
+    double v = tt_rtt_one(&x);
     if (i >= 100)
-      out[i - 100] = bench_now() - t0;
+      out[i - 100] = v;
   }
-  pthread_join(t, NULL);
-  tt_close(ca);
-  tt_close(cb);
-  free(ca);
-  free(cb);
+  tt_rtt_close(&x);
+}
+
+/* rtt_alternating: @rounds round trips on the lane and as many on raw TCP
+ * with the lane's threads, one and one (after 100 of each to warm up), both
+ * pairs open throughout: each figure beside the other's under the same
+ * load of the machine, which swings at a tenth of a second. */
+static void rtt_alternating(double *lane, double *tt, int rounds) {
+  ws_rtt_ctx_t *w = malloc(sizeof *w);
+  tt_ctx_t x;
+  ws_rtt_open(w, false, rounds + 100);
+  tt_rtt_open(&x, true, rounds + 100);
+  for (int i = 0; i < rounds + 100; i++) {
+    double a = ws_rtt_one(w), b = tt_rtt_one(&x);
+    if (i >= 100) {
+      lane[i - 100] = a;
+      tt[i - 100] = b;
+    }
+  }
+  ws_rtt_close(w);
+  tt_rtt_close(&x);
+  free(w);
 }
 
 /* ---- NNG ws (push/pull) ---- */
