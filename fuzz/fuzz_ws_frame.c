@@ -3,8 +3,8 @@
  * control frames in between, limits, and the direct-read path.
  *
  * Input: one config byte (bit 0: expect masked frames, as a server; bits
- * 1-3: the chunking of the stream; bit 4: leave single-frame messages
- * masked for the consumer, as lane connections do), then the byte stream.  The stream is
+ * 1-3: the chunking of the stream; the others unused), then the byte
+ * stream.  The stream is
  * decoded twice — once fed in chunks, once using the direct path wherever
  * it is offered (as the socket layer does for large payloads) — and both
  * must produce the same events, byte for byte.  Messages never exceed the
@@ -49,8 +49,6 @@ static void record(ev_log_t *log, actr__ws_event_t *ev) {
   if (ev->kind == ACTR__WS_EV_MESSAGE) {
     p = actr_msg_data(ev->msg);
     n = actr_msg_len(ev->msg);
-    if (ev->masked) /* what the consumer's thread does */
-      actr__ws_mask((uint8_t *)p, p, n, ev->mask, 0);
     if (n > MAX_MESSAGE)
       abort();
   } else if (n > ACTR__WS_MAX_CONTROL) {
@@ -66,12 +64,9 @@ static void record(ev_log_t *log, actr__ws_event_t *ev) {
     actr_msg_free(ev->msg);
 }
 
-static bool defer;
-
 static void run_chunked(const uint8_t *s, size_t n, bool masked, size_t chunk, ev_log_t *log) {
   actr__ws_reader_t r;
   actr__ws_reader_init(&r, masked, MAX_MESSAGE);
-  r.defer_unmask = defer;
   size_t pos = 0;
   while (pos < n && !log->error) {
     size_t k = n - pos < chunk ? n - pos : chunk;
@@ -92,7 +87,6 @@ static void run_chunked(const uint8_t *s, size_t n, bool masked, size_t chunk, e
 static void run_direct(const uint8_t *s, size_t n, bool masked, ev_log_t *log) {
   actr__ws_reader_t r;
   actr__ws_reader_init(&r, masked, MAX_MESSAGE);
-  r.defer_unmask = !defer; /* the two runs differ in this too: same bytes out */
   size_t pos = 0;
   while (pos < n && !log->error) {
     uint8_t *dst;
@@ -119,7 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bool masked = data[0] & 1;
   static const size_t chunks[] = {1, 2, 3, 7, 14, 100, 4096, SIZE_MAX};
   size_t chunk = chunks[(data[0] >> 1) & 7];
-  defer = data[0] & 16;
   static ev_log_t a, b;
   memset(&a, 0, sizeof a);
   memset(&b, 0, sizeof b);

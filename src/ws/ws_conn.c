@@ -260,7 +260,6 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
       if (max && max < c->cfg.max_message_bytes)
         c->cfg.max_message_bytes = c->reader.max_message = max;
     }
-    c->reader.defer_unmask = !c->raw; /* lane data: unmasked by the receiver */
     char *resp = actr__ws_http_response_101(req.key);
     actr__ws_request_clear(&req);
     actr__ws_conn_queue_head(c, resp);

@@ -181,7 +181,6 @@ void actr__ws_reader_init(actr__ws_reader_t *r, bool expect_masked, uint64_t max
 }
 
 static void drop_message(actr__ws_reader_t *r) {
-  r->defer_this = false;
   if (r->msg)
     actr_msg_free(r->msg);
   else
@@ -236,9 +235,6 @@ static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
   ev->kind = ACTR__WS_EV_MESSAGE;
   ev->msg = msg;
   ev->text = r->text;
-  ev->masked = r->defer_this;
-  memcpy(ev->mask, r->h.mask, 4);
-  r->defer_this = false;
   r->msg = NULL;
   r->buf = NULL;
   r->len = r->cap = 0;
@@ -295,7 +291,6 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
     r->in_message = true;
     r->text = h->opcode == ACTR__WS_OP_TEXT;
     r->len = 0;
-    r->defer_this = r->defer_unmask && h->fin && h->masked;
     if (h->fin) {
       /* The common case: one frame, one message.  Its exact size is known,
        * so it goes into a message with inline storage, placed so that the
@@ -325,7 +320,7 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
 static void take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
   bool control = is_control(r->h.opcode);
   uint8_t *dst = control ? r->ctl + r->got : r->buf + r->len;
-  if (r->h.masked && (control || !r->defer_this))
+  if (r->h.masked)
     actr__ws_mask(dst, src, n, r->h.mask, (size_t)(r->got & 3));
   else
     memcpy(dst, src, n);
@@ -404,7 +399,7 @@ void actr__ws_reader_direct_done(actr__ws_reader_t *r, size_t n, actr__ws_event_
   if (n == 0)
     return;
   uint8_t *at = r->buf + r->len;
-  if (r->h.masked && !r->defer_this)
+  if (r->h.masked) /* while the bytes just read are in the cache */
     actr__ws_mask(at, at, n, r->h.mask, (size_t)(r->got & 3));
   r->got += n;
   r->len += n;

@@ -92,9 +92,6 @@ typedef struct actr__ws_event {
   actr__ws_ev_kind_t kind;
   actr_msg_t *msg;
   bool text;
-  bool masked;     /* MESSAGE: the bytes are still masked with mask, from offset 0
-                      (only with defer_unmask) */
-  uint8_t mask[4];
   uint8_t ctl[ACTR__WS_MAX_CONTROL];
   size_t ctl_len;
   uint16_t code;
@@ -110,9 +107,6 @@ typedef struct actr__ws_reader {
   uint64_t max_message;  /* payload bytes of one message, all fragments */
   actr__ws_alloc_fn alloc; /* NULL: actr__msg_alloc */
   void *alloc_user;
-  bool defer_unmask; /* leave single-frame messages masked: the consumer's
-                        thread unmasks them (event.masked) */
-  bool defer_this;   /* the message being read is one such */
   /* the frame being read */
   uint8_t hbuf[ACTR__WS_MAX_HEADER];
   size_t hhave;

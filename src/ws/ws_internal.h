@@ -26,12 +26,10 @@ typedef enum ws_state {
 typedef struct tx_frame tx_frame_t;
 struct ws_lane;
 
-/* ws_slot_t: a queued message; a server leaves the data masked (key from
- * offset 0) for the receiving thread to unmask when it takes it. */
+/* ws_slot_t: a queued message (unmasked by the I/O thread as it was read,
+ * while its bytes were in the cache). */
 typedef struct ws_slot {
   actr_msg_t *msg;
-  uint8_t key[4];
-  bool masked;
 } ws_slot_t;
 
 typedef struct ws_queue {

@@ -133,9 +133,6 @@ static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
     }
     g_mutex_unlock(&c->rx_mu);
     if (direct) {
-      if (m->masked)
-        actr__ws_mask((uint8_t *)actr_msg_data(msg), actr_msg_data(msg), actr_msg_len(msg),
-                      m->key, 0);
       q->handler(q->handler_lane, msg, q->handler_user);
       return atomic_load(&c->state) != WS_CLOSED;
     }
@@ -177,12 +174,6 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   actr_msg_t *msg = ev->msg;
   atomic_fetch_add_explicit(&c->rx_data_msgs, 1, memory_order_relaxed); /* ws_tx.c: direct writes */
   bool text = ev->text;
-  uint8_t *bytes = (uint8_t *)actr_msg_data(msg); /* ours until queued */
-  size_t n = actr_msg_len(msg);
-  if (ev->masked && c->raw) {
-    actr__ws_mask(bytes, bytes, n, ev->mask, 0);
-    ev->masked = false;
-  }
   if (c->raw) {
     if (text && !g_utf8_validate((const char *)actr_msg_data(msg), (gssize)actr_msg_len(msg), NULL)) {
       actr_msg_free(msg);
@@ -199,14 +190,7 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     actr__ws_conn_fail(c, ACTR__WS_CLOSE_UNSUPPORTED, "text message on an actr lane connection");
     return false;
   }
-  /* Only the 5-byte header is unmasked here; the data is left to the
-   * receiving thread (one pass over the bytes moved off the I/O thread). */
-  ws_slot_t slot = {.msg = msg, .masked = ev->masked};
-  if (ev->masked) {
-    actr__ws_mask(bytes, bytes, n < ACTR__WS_MSG_HEADER ? n : ACTR__WS_MSG_HEADER, ev->mask, 0);
-    for (int i = 0; i < 4; i++) /* the key as seen from offset 5 */
-      slot.key[i] = ev->mask[(i + ACTR__WS_MSG_HEADER) & 3];
-  }
+  ws_slot_t slot = {.msg = msg};
   actr_payload_type_t type;
   size_t data_len;
   if (actr__ws_msg_decode(actr_msg_data(msg), actr_msg_len(msg), &type, &data_len) != ACTR_OK) {

@@ -1,6 +1,5 @@
 /* ws_user.c — the user's side of a connection: taking messages from the
- * per-type queues (and unmasking what the I/O thread left masked, on the
- * receiving thread), asking the I/O thread to resume reading once a queue
+ * per-type queues, asking the I/O thread to resume reading once a queue
  * has drained to half, and the public connection calls (close, handles,
  * headers, stats).  Every function here may run on any thread. */
 #include <string.h>
@@ -34,14 +33,8 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
   }
 }
 
-/* taken: after a pop, outside the lock: unmask what the I/O thread left
- * masked, on the receiving thread. */
-static actr_msg_t *taken(ws_slot_t *s) {
-  if (s->masked)
-    actr__ws_mask((uint8_t *)actr_msg_data(s->msg), actr_msg_data(s->msg), actr_msg_len(s->msg),
-                  s->key, 0);
-  return s->msg;
-}
+/* taken: the message of a popped slot. */
+static actr_msg_t *taken(ws_slot_t *s) { return s->msg; }
 
 /* post_resume: resume reading from a fresh dispatch of the I/O thread (never
  * inline: the caller may be inside the reading code -- a handler, or a
