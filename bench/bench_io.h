@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BENCH_FRAME_MAX (1u << 20)
@@ -77,6 +80,21 @@ static inline char *bench_frame_recv(int fd, char *type, uint32_t *idx) {
   text[len] = 0;
   *type = (char)head[0];
   return text;
+}
+
+/* bench_reap: wait up to @timeout_ms for the child @pid to exit, then
+ * kill it (SIGKILL) and wait for that. */
+static inline void bench_reap(pid_t pid, int timeout_ms) {
+  int st;
+  const struct timespec tick = {0, 10 * 1000 * 1000};
+  for (int waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited += 10) {
+    if (waited >= timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      return;
+    }
+    nanosleep(&tick, NULL);
+  }
 }
 
 #endif

@@ -830,16 +830,7 @@ static void rtc_scale(int n) {
   }
   actr_runtime_unref(rt);
   close(sig_fd); /* the child's reader sees the end: it exits */
-  int st;
-  gint64 until = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-  while (waitpid(child, &st, WNOHANG) == 0) {
-    if (g_get_monotonic_time() > until) {
-      kill(child, SIGKILL);
-      waitpid(child, &st, 0);
-      break;
-    }
-    g_usleep(10000);
-  }
+  bench_reap(child, 5000);
   free(peers);
 }
 

@@ -389,16 +389,7 @@ static void stop_child(void) {
   if (child_pid <= 0)
     return;
   close(sig_fd);
-  int st;
-  gint64 end = g_get_monotonic_time() + 5000000;
-  while (waitpid(child_pid, &st, WNOHANG) == 0) {
-    if (g_get_monotonic_time() > end) {
-      kill(child_pid, SIGKILL);
-      waitpid(child_pid, &st, 0);
-      break;
-    }
-    g_usleep(10000);
-  }
+  bench_reap(child_pid, 5000);
   child_pid = 0;
 }
 
