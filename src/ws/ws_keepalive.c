@@ -102,6 +102,7 @@ void actr__ws_conn_keepalive_start(actr_ws_conn_t *c) {
     /* On the grid every connection's ticks share (hub.h): one wake-up
      * pings them all, not one per grid point where some are due. */
     c->ping_w = actr__watch_every_aligned(actr__runtime_hub(c->rt),
-                                  (unsigned)MAX(c->cfg.ping_interval_ms / 2, 1), on_ping_timer, c);
+                                          (unsigned)MAX(c->cfg.ping_interval_ms / 2, 1),
+                                          on_ping_timer, c);
   }
 }
