@@ -645,8 +645,8 @@ static void new_peer(actr_runtime_t *rt, int i) {
   cfg.on_candidate = on_candidate;
   cfg.on_state = on_state;
   cfg.on_data_channel = on_channel;
-  cfg.user = &peers[i];
-  g_queue_init(&peers[i].early);
+  cfg.user = &peers[i]; /* its early queue: zeroed by calloc, an empty GQueue, and may
+                          * hold candidates already (a 'C' can come before its 'O') */
   int rc = actr_webrtc_pc_new(rt, &cfg, &peers[i].pc);
   if (rc)
     die("peer connection", rc);
