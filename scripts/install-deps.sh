@@ -11,7 +11,9 @@ BUILD="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-de
 WS_BUILD="glib-networking"
 WS_TEST="gnutls-bin libgnutls28-dev python3-websockets nodejs node-ws"
 WS_BENCH="libnng-dev"
-# WebRTC wire: libnice (ICE), usrsctp (SCTP), GnuTLS (DTLS) to build; for the
+# WebRTC wire: libnice (ICE), usrsctp (SCTP; the package serves -Dusrsctp=system,
+# the default build compiles Debian's usrsctp tarball: subprojects/usrsctp.wrap),
+# GnuTLS (DTLS) to build; for the
 # tests coturn (TURN), aiortc and Chromium (interop, driven by playwright-core
 # from npm: scripts/install-npm.sh), iproute2 (the loopback-only network
 # namespace of tests/rtc/netns-run.sh); Chromium and node for the benchmark's
