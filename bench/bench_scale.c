@@ -18,8 +18,9 @@
  *   - wake-ups per second of serve holding the N idle connections (its
  *     pings included: one every 4 s per connection);
  *   - the 1 KiB lane round trip of a libactr client among them, against the
- *     same on the serve that holds none, interleaved (BENCH_GOAL_ROUNDS
- *     rounds), as a GOAL ratio.
+ *     same on the serve that holds none, alternating round trip by round
+ *     trip; a GOAL ratio per round (BENCH_GOAL_ROUNDS rounds of
+ *     RTT_PER_ROUND each).
  * WebRTC: one runtime holds --rtc peer connections (100 by default), each
  * to its peer in a child process (one runtime there too), one data channel
  * each, echo traffic on every one; bytes of RSS per peer connection (both
@@ -41,6 +42,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -200,6 +202,26 @@ typedef struct serve {
   uint16_t port;
 } serve_t;
 
+/* pin: the calling thread (and the threads it creates later) to CPU @cpu,
+ * or to every CPU with -1.  The WebSocket part runs both serves on the last
+ * CPU and this process on the first: on a 2-vCPU guest a round trip costs
+ * 70 us when the threads of a pair share a CPU and 100 us when they wake
+ * each other across, so an unpinned comparison of two serves measures
+ * where the scheduler put each (ratios 0.72-1.37 in one sitting).  Nothing
+ * without two CPUs. */
+static void pin(int cpu) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 2)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+    if (cpu < 0 || i == cpu)
+      CPU_SET((int)i, &set);
+  if (sched_setaffinity(0, sizeof set, &set))
+    perror("bench_scale: sched_setaffinity");
+}
+
 static void serve_start(serve_t *s, const char *exe, int max_conns) {
   int fds[2];
   if (pipe(fds))
@@ -211,6 +233,7 @@ static void serve_start(serve_t *s, const char *exe, int max_conns) {
   if (s->pid < 0)
     die_errno("fork");
   if (s->pid == 0) {
+    pin((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -423,19 +446,31 @@ static void idle_close(idle_set_t *s) {
 
 /* ---- a libactr client among them ---- */
 
-static void rtt_round(actr_lane_t *lane, double *out, int n) {
+/* rtt_one: one 1 KiB round trip on @lane, in seconds. */
+static double rtt_one(actr_lane_t *lane) {
   uint8_t buf[1024];
   memset(buf, 0x42, sizeof buf);
+  double t0 = bench_now();
+  actr_msg_t *m;
+  int rc = actr_lane_send(lane, buf, sizeof buf);
+  if (rc || (rc = actr_lane_recv(lane, 30000, &m)))
+    die("round trip", rc);
+  if (actr_msg_len(m) != sizeof buf)
+    die("echo length", ACTR_EPROTOCOL);
+  actr_msg_free(m);
+  return bench_now() - t0;
+}
+
+/* rtt_round: @n round trips on @a into @va and as many on @b (if not NULL)
+ * into @vb, one and one: each beside the other under the same load of the
+ * machine, which swings the round trip 70-100 us from one 30 ms stretch to
+ * the next on a 2-vCPU guest (rounds of 400 taken in turn gave ratios of
+ * 0.73-1.17 around a median of 1.0). */
+static void rtt_round(actr_lane_t *a, double *va, actr_lane_t *b, double *vb, int n) {
   for (int i = 0; i < n; i++) {
-    double t0 = bench_now();
-    actr_msg_t *m;
-    int rc = actr_lane_send(lane, buf, sizeof buf);
-    if (rc || (rc = actr_lane_recv(lane, 30000, &m)))
-      die("round trip", rc);
-    if (actr_msg_len(m) != sizeof buf)
-      die("echo length", ACTR_EPROTOCOL);
-    actr_msg_free(m);
-    out[i] = bench_now() - t0;
+    va[i] = rtt_one(a);
+    if (b)
+      vb[i] = rtt_one(b);
   }
 }
 
@@ -452,7 +487,7 @@ static void rtt_client_open(rtt_client_t *c, actr_runtime_t *rt, uint16_t port) 
       (rc = actr_ws_conn_lane(c->conn, ACTR_PAYLOAD_RPC_RELIABLE, &c->lane)))
     die("client", rc);
   double warm[100];
-  rtt_round(c->lane, warm, 100);
+  rtt_round(c->lane, warm, NULL, NULL, 100);
 }
 
 static void rtt_client_close(rtt_client_t *c) {
@@ -462,6 +497,7 @@ static void rtt_client_close(rtt_client_t *c) {
 
 static void ws_scale(const char *exe, int conns) {
   serve_t busy, empty;
+  pin(0); /* this thread, the idle clients' and the client runtime's (see pin) */
   serve_start(&busy, exe, conns + 64);
   serve_start(&empty, exe, 64);
   g_usleep(500000); /* let it settle */
@@ -509,8 +545,7 @@ static void ws_scale(const char *exe, int conns) {
                    *ve = malloc(sizeof(double) * R * RTT_PER_ROUND);
   double part[RTT_PER_ROUND];
   for (int r = 0; r < R; r++) {
-    rtt_round(cb.lane, vb + r * RTT_PER_ROUND, RTT_PER_ROUND);
-    rtt_round(ce.lane, ve + r * RTT_PER_ROUND, RTT_PER_ROUND);
+    rtt_round(cb.lane, vb + r * RTT_PER_ROUND, ce.lane, ve + r * RTT_PER_ROUND, RTT_PER_ROUND);
     memcpy(part, vb + r * RTT_PER_ROUND, sizeof part);
     double b = bench_median(part, RTT_PER_ROUND);
     memcpy(part, ve + r * RTT_PER_ROUND, sizeof part);
@@ -533,6 +568,7 @@ static void ws_scale(const char *exe, int conns) {
   idle_close(&s);
   serve_stop(&busy);
   serve_stop(&empty);
+  pin(-1);
 }
 
 /* ---- WebRTC: N peer connections in one runtime, their peers in a child ----
