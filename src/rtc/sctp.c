@@ -114,6 +114,13 @@ static bool usrsctp_ready;
 static bool crc_offload; /* we compute and check CRC32c, not usrsctp */
 
 /* the timer thread (see the top of this file) */
+/* close_mu: a timer tick and usrsctp_close never overlap.  A tick holds a
+ * reference on the socket of the association whose timer fired and drops
+ * it at the end (sctp_timeout_handler's sorele); usrsctp_close on an I/O
+ * thread meanwhile freed the socket under it (AddressSanitizer, with usrsctp
+ * built from source, in the loss test: heap-use-after-free in sctp_close,
+ * the socket freed by the timer thread's sorele). */
+static GMutex close_mu;
 static GMutex timer_mu;
 static GCond timer_cond;
 static unsigned timer_assocs; /* under timer_mu: associations alive */
@@ -212,7 +219,9 @@ static gpointer timer_main(gpointer unused) {
       continue;
     last += (gint64)elapsed * 1000;
     g_mutex_unlock(&timer_mu);
+    g_mutex_lock(&close_mu);
     usrsctp_handle_timers(elapsed);
+    g_mutex_unlock(&close_mu);
     atomic_fetch_add(&timer_ticks, 1);
     g_mutex_lock(&timer_mu);
   }
@@ -917,9 +926,11 @@ void actr__sctp_close(actr__sctp_t *s) {
     return;
   s->closed = true;
   if (s->sock) {
+    g_mutex_lock(&close_mu); /* no timer tick meanwhile (see close_mu) */
     ENTER(s);
     usrsctp_close(s->sock); /* SO_LINGER 0: ABORT goes out now */
     LEAVE(s);
+    g_mutex_unlock(&close_mu);
     s->sock = NULL;
   }
   s->muted = true;
