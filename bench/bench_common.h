@@ -3,10 +3,12 @@
 #ifndef ACTR_BENCH_COMMON_H
 #define ACTR_BENCH_COMMON_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double bench_now(void) {
   struct timespec ts;
@@ -28,6 +30,25 @@ static inline void bench_line_f(const char *name, double value, const char *unit
 static inline int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
+}
+
+/* bench_pin: the calling thread (and the threads it creates later) to CPU
+ * @cpu, or to every CPU with -1; nothing without two CPUs.  For the
+ * benchmarks that compare two round trips: on a 2-vCPU guest a round trip
+ * costs ~50 us when the threads of a pair share a CPU and ~90 us when they
+ * wake each other across, so unpinned pairs measure where the scheduler put
+ * each (bench_ws, bench_scale). */
+static inline void bench_pin(int cpu) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 2)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+    if (cpu < 0 || i == cpu)
+      CPU_SET((int)i, &set);
+  if (sched_setaffinity(0, sizeof set, &set))
+    perror("bench_pin: sched_setaffinity");
 }
 
 /* bench_median: the median of @n samples (sorts them). */

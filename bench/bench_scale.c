@@ -42,7 +42,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -202,25 +201,10 @@ typedef struct serve {
   uint16_t port;
 } serve_t;
 
-/* pin: the calling thread (and the threads it creates later) to CPU @cpu,
- * or to every CPU with -1.  The WebSocket part runs both serves on the last
- * CPU and this process on the first: on a 2-vCPU guest a round trip costs
- * 70 us when the threads of a pair share a CPU and 100 us when they wake
- * each other across, so an unpinned comparison of two serves measures
- * where the scheduler put each (ratios 0.72-1.37 in one sitting).  Nothing
- * without two CPUs. */
-static void pin(int cpu) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 2)
-    return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-    if (cpu < 0 || i == cpu)
-      CPU_SET((int)i, &set);
-  if (sched_setaffinity(0, sizeof set, &set))
-    perror("bench_scale: sched_setaffinity");
-}
+/* Pinning (bench_pin): the WebSocket part runs both serves on the last CPU
+ * and this process on the first; unpinned, the comparison of the two
+ * serves measured where the scheduler put each (ratios 0.72-1.37 in one
+ * sitting). */
 
 static void serve_start(serve_t *s, const char *exe, int max_conns) {
   int fds[2];
@@ -233,7 +217,7 @@ static void serve_start(serve_t *s, const char *exe, int max_conns) {
   if (s->pid < 0)
     die_errno("fork");
   if (s->pid == 0) {
-    pin((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
+    bench_pin((int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -497,7 +481,7 @@ static void rtt_client_close(rtt_client_t *c) {
 
 static void ws_scale(const char *exe, int conns) {
   serve_t busy, empty;
-  pin(0); /* this thread, the idle clients' and the client runtime's (see pin) */
+  bench_pin(0); /* this thread, the idle clients' and the client runtime's */
   serve_start(&busy, exe, conns + 64);
   serve_start(&empty, exe, 64);
   g_usleep(500000); /* let it settle */
@@ -568,7 +552,7 @@ static void ws_scale(const char *exe, int conns) {
   idle_close(&s);
   serve_stop(&busy);
   serve_stop(&empty);
-  pin(-1);
+  bench_pin(-1);
 }
 
 /* ---- WebRTC: N peer connections in one runtime, their peers in a child ----

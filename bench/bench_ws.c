@@ -18,7 +18,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -52,28 +51,13 @@ static void die(const char *what, int rc) {
   exit(1);
 }
 
-/* pin: the calling thread (and the threads it creates later) to CPU @cpu,
- * or to every CPU with -1.  The round trips run with the client side (the
+/* Pinning (bench_pin): the round trips run with the client side (the
  * caller and its I/O thread) on the first CPU and the server side (its I/O
  * thread and the echo thread) on the second, the lane's and raw TCP's
- * alike: unpinned, on a 2-vCPU guest, a round trip is ~50 us when a pair's
- * threads share a CPU and ~90 us when they wake each other across, and
- * which one each pair got decided the ratio (1.12-1.19 unpinned against
- * 1.07-1.09 pinned, three runs each in one sitting, 2026-12-02).  The
- * throughput figures are not pinned: raw TCP pinned swings 1.3-8 GB/s
- * between rounds (docs/websocket.md).  Nothing without two CPUs. */
-static void pin(int cpu) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 2)
-    return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-    if (cpu < 0 || i == cpu)
-      CPU_SET((int)i, &set);
-  if (sched_setaffinity(0, sizeof set, &set))
-    perror("bench_ws: sched_setaffinity");
-}
+ * alike; unpinned, which placement each pair got decided the ratio
+ * (1.12-1.19 unpinned against 1.07-1.09 pinned, three runs each in one
+ * sitting, 2026-12-02).  The throughput figures are not pinned: raw TCP
+ * pinned swings 1.3-8 GB/s between rounds (docs/websocket.md). */
 
 /* ---- libactr WebSocket lane ---- */
 
@@ -95,11 +79,11 @@ static void ws_open(ws_pair_t *p) {
   actr_runtime_config_init(&rcfg);
   rcfg.lend_loop = p->lend_loop;
   if (p->pinned)
-    pin(1);
+    bench_pin(1);
   if ((rc = actr_runtime_new_with(&rcfg, &p->rt_srv)))
     die("runtime", rc);
   if (p->pinned)
-    pin(0);
+    bench_pin(0);
   if (getenv("BENCH_WS_ONE_RUNTIME"))
     p->rt_cli = actr_runtime_ref(p->rt_srv);
   else if ((rc = actr_runtime_new_with(&rcfg, &p->rt_cli)))
@@ -201,9 +185,9 @@ static void ws_rtt_open(ws_rtt_ctx_t *x, bool lend_loop, int count) {
   x->p.pinned = true;
   ws_open(&x->p);
   x->job = (echo_job_t){x->p.rx, count};
-  pin(1);
+  bench_pin(1);
   pthread_create(&x->t, NULL, ws_echo, &x->job);
-  pin(0);
+  bench_pin(0);
 }
 
 static double ws_rtt_one(ws_rtt_ctx_t *x) {
@@ -219,7 +203,7 @@ static double ws_rtt_one(ws_rtt_ctx_t *x) {
 static void ws_rtt_close(ws_rtt_ctx_t *x) {
   pthread_join(x->t, NULL);
   ws_close(&x->p);
-  pin(-1);
+  bench_pin(-1);
 }
 
 /* ws_rtt: @rounds 1 KiB round trips after 100 of warm-up, into @s. */
@@ -354,9 +338,9 @@ static void tcp_rtt(double *p50) {
   int a, b;
   tcp_pair(&a, &b);
   pthread_t t;
-  pin(1);
+  bench_pin(1);
   pthread_create(&t, NULL, tcp_echo, &b);
-  pin(0);
+  bench_pin(0);
   uint8_t buf[1024] = {0};
   double *s = malloc(sizeof(double) * RTT_ROUNDS);
   for (int i = 0; i < RTT_ROUNDS + 100; i++) {
@@ -367,7 +351,7 @@ static void tcp_rtt(double *p50) {
       s[i - 100] = bench_now() - t0;
   }
   pthread_join(t, NULL);
-  pin(-1);
+  bench_pin(-1);
   qsort(s, RTT_ROUNDS, sizeof *s, bench_cmp_double);
   *p50 = s[RTT_ROUNDS / 2];
   free(s);
@@ -536,13 +520,13 @@ static void tt_rtt_open(tt_ctx_t *x, bool direct, int count) {
   tcp_pair(&a, &b);
   x->ca = malloc(sizeof *x->ca);
   x->cb = malloc(sizeof *x->cb);
-  pin(0);
+  bench_pin(0);
   tt_open(x->ca, a, direct);
-  pin(1);
+  bench_pin(1);
   tt_open(x->cb, b, direct);
   x->ea = (tt_echo_arg_t){x->cb, count};
   pthread_create(&x->t, NULL, tt_echo, &x->ea);
-  pin(0);
+  bench_pin(0);
 }
 
 static double tt_rtt_one(tt_ctx_t *x) {
@@ -558,7 +542,7 @@ static void tt_rtt_close(tt_ctx_t *x) {
   tt_close(x->cb);
   free(x->ca);
   free(x->cb);
-  pin(-1);
+  bench_pin(-1);
 }
 
 /* tcp_threaded_rtt: @rounds 1 KiB round trips (after 100 of warm-up) over
