@@ -68,7 +68,7 @@ typedef struct ws_pair {
   actr_ws_conn_t *cli, *scon;
   actr_lane_t *tx, *rx; /* client's lane, server's lane */
   bool lend_loop;       /* runtimes made with lend_loop */
-  bool pinned;          /* server side on CPU 1, client side on CPU 0 (see pin) */
+  bool pinned;          /* server side on CPU 1, client side on CPU 0 (bench_pin) */
 } ws_pair_t;
 
 static void on_accept(actr_ws_conn_t *c, const char *path, void *user) { g_async_queue_push(user, c); }

@@ -108,6 +108,7 @@ struct peer {
   bool offerer, got_offer;
   gint64 negotiated_us; /* when we last asked for roles (0: not asking) */
   gint64 link_started_us;
+  gint64 forced_down_us; /* when a role request of the peer last ended a young link of ours */
   char exchange_id[40]; /* the offer's sdp_exchange_id (0.5) */
   char local_ufrag[80];
   GPtrArray *held_out; /* our candidates before our SDP went out (char *) */
@@ -832,18 +833,27 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   bool has_link = has_rtc(p, &offerer, &started, &link_was_up);
   switch (r->payload_case) {
   case SIGNALING__ACTR_RELAY__PAYLOAD_ROLE_ASSIGNMENT: {
+    gint64 now = g_get_monotonic_time();
+    bool stale = now - started > RENEGOTIATE_US;
     g_mutex_lock(&p->mu);
     bool asked = p->negotiated_us != 0;
-    g_mutex_unlock(&p->mu);
-    /* The other side asked while we hold a link that has been connected,
-     * or that is not fresh: it lost the connection and builds a new one
+    /* The other side asked while we hold a link that is not fresh, or one
+     * that has been connected: it lost the connection and builds a new one
      * (actr: an offerer tears the old one down first).  A connected link
      * goes at once, however young: waiting until it is RENEGOTIATE_US old
      * left a peer that lost its side early, and was made answerer, waiting
      * ANSWER_WAIT_US for an offer that never came (bench_transport's
-     * rebuild: 10 s instead of 30 ms, by the draw of the roles). */
-    if (has_link && !asked &&
-        (link_was_up || g_get_monotonic_time() - started > RENEGOTIATE_US)) {
+     * rebuild: 10 s instead of 30 ms, by the draw of the roles).  A young
+     * link goes so at most once per RENEGOTIATE_US: a peer asking again
+     * and again makes us build peer connections no faster than a stale
+     * link would. */
+    bool young_ends = link_was_up && !stale &&
+                      (!p->forced_down_us || now - p->forced_down_us > RENEGOTIATE_US);
+    bool end = has_link && !asked && (stale || young_ends);
+    if (end && !stale)
+      p->forced_down_us = now;
+    g_mutex_unlock(&p->mu);
+    if (end) {
       wire_stop(p, W_RTC);
       has_link = false;
     }
