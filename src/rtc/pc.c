@@ -57,8 +57,10 @@ void actr__pc_ref(actr_webrtc_pc_t *pc) { atomic_fetch_add(&pc->refs, 1); }
 void actr__pc_unref(actr_webrtc_pc_t *pc) {
   if (atomic_fetch_sub(&pc->refs, 1) != 1)
     return;
-  /* Every layer is gone (the teardown held a reference); what is left is
-   * memory, safe to free on any thread. */
+  /* Every layer is gone and the loop's sources are destroyed (the teardown
+   * held a reference, teardown_cb); what is left is memory, safe to free on
+   * any thread.  The destroys below are for a connection whose loop ended
+   * before its teardown ran: then no thread runs the sources any more. */
   if (pc->wake) {
     g_source_destroy(pc->wake);
     g_source_unref(pc->wake);
@@ -172,6 +174,15 @@ static gboolean teardown_cb(gpointer data) {
     pc->ice = NULL;
   }
   g_queue_clear_full(&pc->early_out, (GDestroyNotify)g_bytes_unref);
+  /* The loop's own sources go here, on the loop's thread: GLib runs a
+   * source's prepare, check and dispatch with the context unlocked, so a
+   * g_source_destroy from another thread does not wait for one that is
+   * running, and the last pc_unref may come from any thread.  Destroyed
+   * here, neither is called again; pc_unref only drops the memory. */
+  if (pc->wake)
+    g_source_destroy(pc->wake);
+  if (pc->rx_flush)
+    g_source_destroy(pc->rx_flush);
   actr__pc_unref(pc);
   return G_SOURCE_REMOVE;
 }

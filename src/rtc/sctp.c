@@ -934,6 +934,12 @@ void actr__sctp_close(actr__sctp_t *s) {
     s->sock = NULL;
   }
   s->muted = true;
+  /* Our loop sources end here, on the loop's thread: the last reference may
+   * go on a usrsctp timer thread, and GLib does not wait for a source that
+   * is running when another thread destroys it (pc.c, teardown_cb). */
+  g_source_destroy(s->wake);
+  if (s->reset_retry)
+    g_source_destroy(s->reset_retry);
   usrsctp_deregister_address((void *)s->id);
   registry_remove(s);
   sctp_unref(s);
