@@ -45,11 +45,19 @@ ACTR_API int actr_ais_register(const char *ais_url, const actr_actor_type_t *typ
 
 /** actr_ais_renew: POST {ais_url}/renew with the renewal token AIS 0.5 gave
  * (actr_credential_can_renew): on ACTR_OK @p cred holds the new credential,
- * for the same ActrId.  Not with readers running on other threads.  Codes as
+ * for the same ActrId (its earlier content is freed: not with readers of
+ * @p cred running on other threads; use actr_ais_renew_new then).  Codes as
  * actr_ais_register, and ACTR_EINVALID_OPERATION when @p cred has no renewal
  * token (AIS 0.3: register again). */
 ACTR_API int actr_ais_renew(const char *ais_url, const actr_ais_options_t *opts,
                             actr_credential_t *cred);
+
+/** actr_ais_renew_new: as actr_ais_renew, but the renewed credential is a
+ * new one, *@p out (transfer full; free with actr_credential_free), and
+ * @p cred is only read: other threads may go on reading it, and the caller
+ * swaps in the new one when it suits (actr_node does, under its lock). */
+ACTR_API int actr_ais_renew_new(const char *ais_url, const actr_ais_options_t *opts,
+                                const actr_credential_t *cred, actr_credential_t **out);
 
 /** @name Readers
  * Readers of a credential (@p cred NULL gives NULL, 0 or false). */

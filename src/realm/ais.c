@@ -166,7 +166,11 @@ int actr_ais_register(const char *ais_url, const actr_actor_type_t *type, uint32
   return ACTR_OK;
 }
 
-int actr_ais_renew(const char *ais_url, const actr_ais_options_t *opts, actr_credential_t *cred) {
+int actr_ais_renew_new(const char *ais_url, const actr_ais_options_t *opts,
+                       const actr_credential_t *cred, actr_credential_t **out) {
+  if (!out)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_ais_renew_new: out is NULL");
+  *out = NULL;
   if (!ais_url || !cred)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_ais_renew: NULL argument");
   if (!actr_credential_can_renew(cred))
@@ -194,11 +198,29 @@ int actr_ais_renew(const char *ais_url, const actr_ais_options_t *opts, actr_cre
   rc = actr__actor_id_from_pb(r->success->actr_id, &got);
   if (rc == ACTR_OK && !actr_actor_id_equal(&got, &before))
     rc = actr__fail(ACTR_EPROTOCOL, "AIS renewed a different ActrId");
+  actr_credential_t *fresh = NULL;
+  if (rc == ACTR_OK && !(fresh = calloc(1, sizeof *fresh)))
+    rc = actr__fail(ACTR_ENO_MEMORY, "credential");
   if (rc == ACTR_OK)
-    rc = adopt(cred, answer, r->success);
-  if (rc != ACTR_OK)
+    rc = adopt(fresh, answer, r->success);
+  if (rc != ACTR_OK) {
     actr__pb_free(answer);
-  return rc;
+    free(fresh);
+    return rc;
+  }
+  *out = fresh;
+  return ACTR_OK;
+}
+
+int actr_ais_renew(const char *ais_url, const actr_ais_options_t *opts, actr_credential_t *cred) {
+  actr_credential_t *fresh;
+  int rc = actr_ais_renew_new(ais_url, opts, cred, &fresh);
+  if (rc != ACTR_OK)
+    return rc;
+  actr__pb_free(cred->answer); /* the new content moves in; its shell goes */
+  *cred = *fresh;
+  free(fresh);
+  return ACTR_OK;
 }
 
 const actr_actor_id_t *actr_credential_actor_id(const actr_credential_t *cred) {

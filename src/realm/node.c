@@ -52,8 +52,9 @@
 #define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
 #define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
 #define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
-#define ABANDONED_IDS 64                     /* ids of calls that timed out */
-#define OLD_CREDS 8                          /* earlier credentials kept (ActrId pointers) */
+#define ENDED_IDS 1024                       /* ids of our calls that ended */
+#define REPLAYS_MAX 4                        /* replays of one kept reply */
+#define OLD_IDS 8                            /* earlier ActrIds kept (actr_node_id pointers) */
 #define WIRE_ATTEMPTS 3                      /* a wire's builds before giving up (actr) */
 #define WIRE_BACKOFF_MS 1000                 /* ... 1 s doubling to 10 s between them */
 #define WIRE_BACKOFF_MAX_MS 10000
@@ -138,7 +139,8 @@ typedef struct call {
 
 typedef struct seen {
   char id[40];
-  GBytes *reply; /* the first reply, for duplicates (NULL: none kept) */
+  GBytes *reply;    /* the first reply, for duplicates (NULL: none kept) */
+  unsigned replays; /* how often sent again: REPLAYS_MAX at most */
 } seen_t;
 
 typedef struct binding {
@@ -181,8 +183,15 @@ struct actr_node {
   bool ignore_restart_offers; /* test hook (actr__node_ignore_restart_offers) */
   char *ais_url, *signaling_url, *realm_secret, *turn_url, *ws_host;
   const char **ice; /* copies of cfg.ice_addresses */
-  actr_credential_t *cred;  /* the current one (atomic pointer: replaced when registering again) */
-  GPtrArray *old_creds;     /* earlier ones, kept until the end (ids handed out) */
+  /* The current credential.  Only the control thread replaces it (renewed
+   * or registered again) and frees the one it replaced; both under cred_mu,
+   * which other threads hold while they read it.  A leaf lock. */
+  actr_credential_t *cred;
+  GMutex cred_mu;
+  /* Our ActrIds, the current at ids[id_at] (atomic): actr_node_id hands out
+   * pointers, valid until OLD_IDS more registrations (a renewal keeps it). */
+  actr_actor_id_t ids[OLD_IDS + 1];
+  gint id_at;
   uint64_t cred_since;      /* Unix seconds when the current one was obtained */
   uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
   unsigned cred_backoff_s;
@@ -217,8 +226,13 @@ struct actr_node {
   GAsyncQueue *q;
   atomic_int queued;
   atomic_size_t queued_bytes;
-  char (*abandoned)[40]; /* ids of calls that timed out: their late answers are dropped */
-  unsigned abandoned_next;
+  /* The request ids of our last ENDED_IDS calls (answered, timed out or
+   * failed), a ring and a set of its strings: an envelope with one of them
+   * is an answer that came late or twice, dropped, never taken for a
+   * request (0.3 answers carry no direction). */
+  char (*ended)[40];
+  unsigned ended_next;
+  GHashTable *ended_set;
   GThread *control;
   bool control_paused, control_parked; /* test hook (actr__node_pause_control), under mu */
 };
@@ -481,7 +495,20 @@ static seen_t *seen_locked(actr_node_t *n, const char *id) {
     s->reply = NULL;
   }
   snprintf(s->id, sizeof s->id, "%s", id);
+  s->replays = 0;
   return NULL;
+}
+
+/* ended_add_locked: remember @rid as a call of ours that ended. */
+static void ended_add_locked(actr_node_t *n, const char *rid) {
+  if (g_hash_table_contains(n->ended_set, rid))
+    return; /* one id for several actors (by type): once */
+  char *slot = n->ended[n->ended_next];
+  n->ended_next = (n->ended_next + 1) % ENDED_IDS;
+  if (slot[0])
+    g_hash_table_remove(n->ended_set, slot);
+  snprintf(slot, sizeof n->ended[0], "%s", rid);
+  g_hash_table_add(n->ended_set, slot);
 }
 
 static void keep_reply_locked(actr_node_t *n, const char *id, GBytes *reply) {
@@ -531,10 +558,8 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   }
   actr_envelope_direction_t dir = ACTR_ENVELOPE_DIRECTION_UNSPECIFIED;
   actr_envelope_direction(env, &dir);
-  bool late = dir == ACTR_ENVELOPE_DIRECTION_RESPONSE;
-  for (unsigned i = 0; i < ABANDONED_IDS && !late; i++) /* 0.3 responses carry no direction */
-    late = n->abandoned[i][0] && strcmp(n->abandoned[i], rid) == 0;
-  if (late) { /* a late response: its caller gave up */
+  bool late = dir == ACTR_ENVELOPE_DIRECTION_RESPONSE || g_hash_table_contains(n->ended_set, rid);
+  if (late) { /* a late or second response: its call has ended */
     g_mutex_unlock(&n->mu);
     actr_envelope_free(env);
     return;
@@ -543,9 +568,14 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   seen_t *dup = seen_locked(n, rid);
   if (dup) { /* the callee runs a request id once; a retry gets the first reply */
     n->st.requests_duplicate++;
-    GBytes *again = dup->reply ? g_bytes_ref(dup->reply) : NULL;
-    if (again)
+    /* Bounded: two peers that each took the other's reply for a request
+     * (an id neither remembers issuing) must not replay to each other
+     * for ever. */
+    GBytes *again = dup->reply && dup->replays < REPLAYS_MAX ? g_bytes_ref(dup->reply) : NULL;
+    if (again) {
+      dup->replays++;
       n->st.requests_replayed++;
+    }
     g_mutex_unlock(&n->mu);
     if (again) {
       send_reply(w, g_bytes_get_data(again, NULL), g_bytes_get_size(again));
@@ -675,8 +705,16 @@ static int start_link(peer_t *p, bool offerer) {
   lc.webrtc.on_state = rtc_on_state; /* readiness and death, as events */
   lc.webrtc.user = w;
   actr_webrtc_ice_server_t turn = {.url = n->cfg.turn_url};
+  char *turn_user = NULL, *turn_pass = NULL;
   if (n->cfg.turn_url) { /* with the TURN credential AIS gave (the current one) */
-    actr_credential_turn(g_atomic_pointer_get(&n->cred), &turn.username, &turn.credential, NULL);
+    const char *u, *pw;
+    g_mutex_lock(&n->cred_mu);
+    actr_credential_turn(n->cred, &u, &pw, NULL);
+    turn_user = g_strdup(u);
+    turn_pass = g_strdup(pw);
+    g_mutex_unlock(&n->cred_mu);
+    turn.username = turn_user;
+    turn.credential = turn_pass;
     lc.webrtc.ice_servers = &turn;
     lc.webrtc.ice_server_count = 1;
   }
@@ -692,7 +730,9 @@ static int start_link(peer_t *p, bool offerer) {
   g_mutex_unlock(&p->mu);
   /* Installed before the link exists: its first state may come at once. */
   wire_install(w);
-  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &w->link);
+  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &w->link); /* copies lc */
+  g_free(turn_user);
+  g_free(turn_pass);
   if (rc != ACTR_OK) {
     char why[200];
     snprintf(why, sizeof why, "%s", actr_err_detail());
@@ -741,9 +781,10 @@ static int ws_dial(peer_t *p) {
   g_mutex_lock(&p->mu);
   snprintf(url, sizeof url, "%s", p->ws_url);
   g_mutex_unlock(&p->mu);
-  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
   char *src = NULL, *cr = NULL;
-  int rc = actr__ws_gate_headers(actr_node_id(n), cred, &src, &cr);
+  g_mutex_lock(&n->cred_mu);
+  int rc = actr__ws_gate_headers(actr_node_id(n), n->cred, &src, &cr);
+  g_mutex_unlock(&n->cred_mu);
   actr_ws_conn_t *conn = NULL;
   if (rc == ACTR_OK) {
     actr_ws_config_t wc;
@@ -976,6 +1017,17 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
   }
 }
 
+/* replace_credential: make @fresh (transfer full) the current credential
+ * and free the one it replaces (the control thread; readers elsewhere hold
+ * cred_mu, so none is inside the old one). */
+static void replace_credential(actr_node_t *n, actr_credential_t *fresh) {
+  g_mutex_lock(&n->cred_mu);
+  actr_credential_t *old = n->cred;
+  n->cred = fresh;
+  g_mutex_unlock(&n->cred_mu);
+  actr_credential_free(old);
+}
+
 /* cred_backoff: the next attempt after a failure, 1 s doubling to 60 s. */
 static void cred_backoff(actr_node_t *n, uint64_t now) {
   n->cred_backoff_s = n->cred_backoff_s ? MIN(n->cred_backoff_s * 2, 60) : 1;
@@ -986,7 +1038,7 @@ static void cred_backoff(actr_node_t *n, uint64_t now) {
  * have passed or actrix rejected it; without a token (0.3) registered again
  * once actrix rejects it or it expires — a new ActrId. */
 static void check_credential(actr_node_t *n) {
-  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
+  actr_credential_t *cred = n->cred; /* this thread is the only one to replace it */
   uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
   uint64_t exp = actr_credential_expires_at(cred);
   actr__sig_stats_t s;
@@ -999,14 +1051,17 @@ static void check_credential(actr_node_t *n) {
   if (actr_credential_can_renew(cred)) {
     if (!due && !rejected)
       return;
-    int rc = actr_ais_renew(n->ais_url, &ao, cred);
+    actr_credential_t *fresh = NULL;
+    int rc = actr_ais_renew_new(n->ais_url, &ao, cred, &fresh);
     if (rc == ACTR_OK)
-      rc = actr__sig_client_set_credential(n->sig, cred, rejected);
+      rc = actr__sig_client_set_credential(n->sig, fresh, rejected);
     if (rc != ACTR_OK) {
       actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_err_detail());
+      actr_credential_free(fresh);
       cred_backoff(n, now);
       return;
     }
+    replace_credential(n, fresh); /* the same ActrId (actr_ais_renew_new checks) */
     n->cred_backoff_s = 0;
     n->cred_since = now;
     g_mutex_lock(&n->mu);
@@ -1024,12 +1079,12 @@ static void check_credential(actr_node_t *n) {
     return;
   }
   n->cred_backoff_s = 0;
-  /* Earlier credentials are kept for the ActrId pointers handed out
-   * (actr_node_id), the last OLD_CREDS of them. */
-  if (n->old_creds->len >= OLD_CREDS)
-    g_ptr_array_remove_index(n->old_creds, 0);
-  g_ptr_array_add(n->old_creds, cred);
-  g_atomic_pointer_set(&n->cred, fresh);
+  /* A new ActrId: into the next slot, the earlier ones stay for the
+   * pointers handed out (actr_node_id), the last OLD_IDS of them. */
+  int next = (g_atomic_int_get(&n->id_at) + 1) % (OLD_IDS + 1);
+  n->ids[next] = *actr_credential_actor_id(fresh);
+  g_atomic_int_set(&n->id_at, next);
+  replace_credential(n, fresh);
   actr__sig_client_set_credential(n->sig, fresh, true);
   n->cred_since = now;
   g_mutex_lock(&n->mu);
@@ -1476,15 +1531,20 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
  * one still asking.  Returns KEY_FOUND, KEY_ASKED or KEY_BUSY (not asked). */
 enum { KEY_FOUND, KEY_ASKED, KEY_BUSY };
 static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
-  actr_credential_t *cred = g_atomic_pointer_get(&n->cred);
   uint32_t own_id;
   const uint8_t *own;
   size_t own_len;
+  bool own_key = false;
+  g_mutex_lock(&n->cred_mu); /* the I/O thread: a renewal may replace it meanwhile */
+  if (actr__credential_signing_key(n->cred, &own_id, &own, &own_len) && own_id == key_id &&
+      own_len == 32) {
+    memcpy(pub, own, 32);
+    own_key = true;
+  }
+  g_mutex_unlock(&n->cred_mu);
   gint64 now = g_get_monotonic_time();
   g_mutex_lock(&n->mu);
-  if (!n->keys_forgotten && actr__credential_signing_key(cred, &own_id, &own, &own_len) &&
-      own_id == key_id && own_len == 32) {
-    memcpy(pub, own, 32);
+  if (own_key && !n->keys_forgotten) {
     g_mutex_unlock(&n->mu);
     return KEY_FOUND;
   }
@@ -1619,19 +1679,20 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     n->ice[i] = g_strdup(cfg->ice_addresses[i]);
   n->cfg.ice_addresses = n->ice;
   g_mutex_init(&n->mu);
+  g_mutex_init(&n->cred_mu);
   g_cond_init(&n->cond);
   n->peers = calloc(n->cfg.max_peers, sizeof *n->peers);
   n->calls = calloc(n->cfg.max_pending_calls, sizeof *n->calls);
   n->seen = calloc(DEDUP_IDS, sizeof *n->seen);
-  n->abandoned = calloc(ABANDONED_IDS, sizeof *n->abandoned);
+  n->ended = calloc(ENDED_IDS, sizeof *n->ended);
+  n->ended_set = g_hash_table_new(g_str_hash, g_str_equal);
   n->ws_addrs = calloc(WS_ADDRS_MAX, sizeof *n->ws_addrs);
   n->q = g_async_queue_new();
   n->key_tokens = KEY_ASK_BURST;
   n->key_tokens_us = g_get_monotonic_time();
-  int rc = n->peers && n->calls && n->seen && n->abandoned && n->ws_addrs
+  int rc = n->peers && n->calls && n->seen && n->ended && n->ws_addrs
                ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
-  n->old_creds = g_ptr_array_new_with_free_func((GDestroyNotify)actr_credential_free);
   char ws_address[WS_URL_MAX];
   if (rc == ACTR_OK && n->ws_host) { /* listen first: AIS gets the real port */
     rc = actr_ws_server_new(rt, n->ws_host, cfg->ws_listen_port, NULL, ws_accept, n,
@@ -1642,8 +1703,15 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
              n->ws_server ? actr_ws_server_port(n->ws_server) : 0);
     ao.ws_address = ws_address;
   }
+  actr_credential_t *cred = NULL;
   if (rc == ACTR_OK)
-    rc = actr_ais_register(n->ais_url, &cfg->type, cfg->realm_id, &ao, &n->cred);
+    rc = actr_ais_register(n->ais_url, &cfg->type, cfg->realm_id, &ao, &cred);
+  if (rc == ACTR_OK) {
+    n->ids[0] = *actr_credential_actor_id(cred);
+    g_mutex_lock(&n->cred_mu); /* the listener's checks may read it already */
+    n->cred = cred;
+    g_mutex_unlock(&n->cred_mu);
+  }
   n->cred_since = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
   if (rc == ACTR_OK) {
     actr__sig_config_t sc = {.url = n->signaling_url,
@@ -1665,8 +1733,9 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
 }
 
 const actr_actor_id_t *actr_node_id(const actr_node_t *node) {
-  actr_credential_t *cred = node ? g_atomic_pointer_get(&((actr_node_t *)node)->cred) : NULL;
-  return cred ? actr_credential_actor_id(cred) : NULL;
+  if (!node) /* ids[0] is set before actr_node_new hands the node out */
+    return NULL;
+  return &node->ids[g_atomic_int_get(&((actr_node_t *)node)->id_at)];
 }
 
 int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
@@ -1929,8 +1998,6 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
       if (!g_cond_wait_until(&n->cond, &n->mu, until) && !c->response) {
         rc = actr__fail(ACTR_ETIMEOUT, "node: no response to %s within %d ms", rid, timeout_ms);
         n->st.calls_timed_out++;
-        snprintf(n->abandoned[n->abandoned_next], sizeof n->abandoned[0], "%s", rid);
-        n->abandoned_next = (n->abandoned_next + 1) % ABANDONED_IDS;
       }
     }
     if (tell || !died || (c && c->response))
@@ -1973,6 +2040,7 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     }
     c->response = NULL;
     c->used = false;
+    ended_add_locked(n, rid);
   }
   g_mutex_unlock(&n->mu);
   if (p)
@@ -2304,8 +2372,6 @@ void actr_node_free(actr_node_t *n) {
   drain_queue(n);
   actr_ws_server_free(n->ws_server);
   actr_credential_free(n->cred);
-  if (n->old_creds)
-    g_ptr_array_unref(n->old_creds);
   for (unsigned i = 0; n->calls && i < n->cfg.max_pending_calls; i++)
     actr_envelope_free(n->calls[i].response);
   for (unsigned i = 0; n->seen && i < DEDUP_IDS; i++)
@@ -2316,7 +2382,9 @@ void actr_node_free(actr_node_t *n) {
   free(n->peers);
   free(n->calls);
   free(n->seen);
-  free(n->abandoned);
+  free(n->ended);
+  if (n->ended_set)
+    g_hash_table_unref(n->ended_set);
   free(n->ws_addrs);
   for (size_t i = 0; n->ice && i < n->cfg.ice_address_count; i++)
     g_free((char *)n->ice[i]);
@@ -2327,6 +2395,7 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->turn_url);
   g_free(n->ws_host);
   g_mutex_clear(&n->mu);
+  g_mutex_clear(&n->cred_mu);
   g_cond_clear(&n->cond);
   actr_runtime_unref(n->rt);
   free(n);

@@ -27,6 +27,8 @@
 
 static const char *const loopback[] = {"127.0.0.1"};
 static atomic_int tells, silent, counted;
+static GMutex remembered_mu;
+static char remembered[64];
 
 static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr_envelope_t *req,
                     actr_envelope_t **resp, void *user) {
@@ -37,6 +39,11 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
   }
   if (strcmp(route, "test.Count") == 0)
     atomic_fetch_add(&counted, 1);
+  if (strcmp(route, "test.Remember") == 0) { /* its request id, for test_03_answers_never_loop */
+    g_mutex_lock(&remembered_mu);
+    g_strlcpy(remembered, actr_envelope_request_id(req), sizeof remembered);
+    g_mutex_unlock(&remembered_mu);
+  }
   if (strcmp(route, "test.Silent") == 0) {
     atomic_fetch_add(&silent, 1);
     return; /* no answer: the caller times out */
@@ -261,6 +268,97 @@ static void test_credential_kept(gconstpointer data) {
   actrix_stop(&a);
 }
 
+/* The direct WebSocket listener checks each upgrade's credential on the
+ * I/O thread, and a credential signed with the node's own AIS key is
+ * checked with the node's own credential, which the control thread
+ * replaces at each renewal.  Upgrades keep coming (a realm actor's valid
+ * identity) while the server renews twice (3 s credentials): every one is
+ * accepted, and actr_node_id stays the same pointer and ActrId (a renewal
+ * keeps the ActrId).  Before the renewal made a new credential, it freed
+ * the old one's content in place under the listener's read: heap use after
+ * free under ASan, when an upgrade hit that window. */
+static actr_node_t *start_ws_server(actr_runtime_t *rt, const actrix_t *a);
+
+typedef struct gate_job {
+  const char *ais, *url;
+  actr_runtime_t *rt;
+  gint stop;
+  unsigned ok, refused;
+} gate_job_t;
+
+static gpointer gate_knocker(gpointer data) {
+  gate_job_t *j = data;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:visitor:1", &t));
+  actr_ais_options_t ao = {0};
+  actr_credential_t *cred = NULL;
+  char *src = NULL, *cr = NULL;
+  gint64 since = 0;
+  while (!g_atomic_int_get(&j->stop)) {
+    if (g_get_monotonic_time() - since > G_USEC_PER_SEC) { /* ours lives 3 s too */
+      actr_credential_free(cred);
+      ASSERT_OK(actr_ais_register(j->ais, &t, 3, &ao, &cred));
+      g_free(src);
+      g_free(cr);
+      ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &cr));
+      since = g_get_monotonic_time();
+    }
+    actr_ws_config_t wc;
+    actr_ws_config_init(&wc);
+    wc.source_id = src;
+    wc.credential = cr;
+    actr_ws_conn_t *conn = NULL;
+    if (actr_ws_connect(j->rt, j->url, &wc, &conn) == ACTR_OK) {
+      j->ok++;
+      actr_ws_conn_unref(conn);
+    } else {
+      g_test_message("upgrade refused: %s", actr_err_detail());
+      j->refused++;
+    }
+  }
+  g_free(src);
+  g_free(cr);
+  actr_credential_free(cred);
+  return NULL;
+}
+
+static void test_credential_renewed_under_gate(void) {
+  const char *args[] = {"--credential-ttl-secs", "3", "--heartbeat-secs", "1", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_ws_server(rt, &a);
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  const actr_actor_id_t *id = actr_node_id(server);
+  actr_actor_id_t first = *id, target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &first.type, &target, 1, &n));
+  g_assert_cmpuint(n, ==, 1);
+  char url[300];
+  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
+  gate_job_t job = {.ais = a.ais, .url = url, .rt = rt};
+  GThread *knocker = g_thread_new("knocker", gate_knocker, &job);
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 300 && st.credential_renewals < 2; i++) { /* 30 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &st));
+  }
+  g_atomic_int_set(&job.stop, 1);
+  g_thread_join(knocker);
+  g_test_message("upgrades during %u renewals: %u accepted, %u refused",
+                 (unsigned)st.credential_renewals, job.ok, job.refused);
+  g_assert_cmpuint(st.credential_renewals, >=, 2);
+  g_assert_cmpuint(job.ok, >, 0);
+  g_assert_cmpuint(job.refused, ==, 0);
+  g_assert_true(actr_node_id(server) == id);
+  g_assert_true(actr_actor_id_equal(id, &first));
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* TURN: actrix hands out coturn credentials (use-auth-secret) with the
  * registration; both nodes use them, relayed candidates only. */
 static GPid start_coturn(char **tmpdir) {
@@ -428,17 +526,25 @@ static void test_route_table(void) {
   g_assert_cmpuint(r.max_attempts, ==, 1);
 }
 
+/* start_03_pair: actrix speaking 0.3, a runtime, and two 0.3 nodes, the
+ * server serving handler(). */
+static void start_03_pair(actrix_t *a, actr_runtime_t **rt, actr_node_t **server,
+                          actr_node_t **client) {
+  const char *args[] = {"--dialect", "0.3", NULL};
+  actrix_start(a, args);
+  ASSERT_OK(actr_runtime_new(rt));
+  *server = start_dialect(*rt, a, "acme:server:1", ACTR_NODE_DIALECT_03);
+  *client = start_dialect(*rt, a, "acme:client:1", ACTR_NODE_DIALECT_03);
+  ASSERT_OK(actr_node_serve(*server, handler, NULL));
+}
+
 /* 0.3: a handler that gives no answer sends nothing back; the caller
  * times out as 0.3 does, and nothing of the call is left behind. */
 static void test_silent_03(void) {
-  const char *args[] = {"--dialect", "0.3", NULL};
   actrix_t a;
-  actrix_start(&a, args);
   actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_dialect(rt, &a, "acme:server:1", ACTR_NODE_DIALECT_03);
-  actr_node_t *client = start_dialect(rt, &a, "acme:client:1", ACTR_NODE_DIALECT_03);
-  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_t *server, *client;
+  start_03_pair(&a, &rt, &server, &client);
   actr_envelope_t *resp;
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
   actr_envelope_free(resp); /* connected */
@@ -451,6 +557,71 @@ static void test_silent_03(void) {
   g_assert_cmpuint(st.calls_timed_out, ==, 1);
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "cd", 2, 20000, &resp));
   actr_envelope_free(resp);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+/* 0.3 answers carry no direction: an answer is known by its request id.
+ * One that comes after its call ended (here: sent again by the callee) is
+ * dropped, not run as a request; and two 0.3 nodes that each took the
+ * other's answer for a request (an id neither of them issued through a
+ * call: a raw request here) replay their kept replies a bounded number of
+ * times, not to each other for ever. */
+static void test_03_answers_never_loop(void) {
+  actrix_t a;
+  actr_runtime_t *rt;
+  actr_node_t *server, *client;
+  start_03_pair(&a, &rt, &server, &client);
+  ASSERT_OK(actr_node_serve(client, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Remember", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  /* The same answer again, after the call: dropped by the client. */
+  char rid[64];
+  g_mutex_lock(&remembered_mu);
+  g_strlcpy(rid, remembered, sizeof rid);
+  g_mutex_unlock(&remembered_mu);
+  g_assert_cmpuint(strlen(rid), >, 0);
+  actr_envelope_t *again;
+  ASSERT_OK(actr_envelope_new("test.Remember", rid, 20000, &again));
+  ASSERT_OK(actr_envelope_set_payload(again, "ba", 2));
+  uint8_t *buf;
+  size_t len;
+  ASSERT_OK(actr_envelope_encode(again, &buf, &len));
+  actr_envelope_free(again);
+  ASSERT_OK(actr__node_send_raw(server, actr_node_id(client), buf, len, 20000));
+  g_free(buf);
+  /* A raw request: its answer is news to the client, which runs it. */
+  actr_envelope_t *raw;
+  ASSERT_OK(actr_envelope_new("test.Reverse", "loop-1", 5000, &raw));
+  ASSERT_OK(actr_envelope_set_payload(raw, "xy", 2));
+  ASSERT_OK(actr_envelope_encode(raw, &buf, &len));
+  actr_envelope_free(raw);
+  ASSERT_OK(actr__node_send_raw(client, actr_node_id(server), buf, len, 20000));
+  g_free(buf);
+  /* Ordered wire: once a later call is answered, both were handled. */
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "cd", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  g_usleep(500000); /* a loop would be thousands of messages by now */
+  actr_node_stats_t sc, ss, sc2, ss2;
+  ASSERT_OK(actr_node_stats(client, &sc));
+  ASSERT_OK(actr_node_stats(server, &ss));
+  g_test_message("client: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+                 " replayed; server: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT
+                 " replayed", (guint64)sc.requests_received, (guint64)sc.requests_replayed,
+                 (guint64)ss.requests_received, (guint64)ss.requests_replayed);
+  /* The client ran only the raw request's answer (taken for a request),
+   * not the repeated answer of its own call. */
+  g_assert_cmpuint(sc.requests_received - sc.requests_duplicate, ==, 1);
+  g_assert_cmpuint(sc.requests_replayed, <=, 4);
+  g_assert_cmpuint(ss.requests_replayed, <=, 4);
+  g_usleep(300000);
+  ASSERT_OK(actr_node_stats(client, &sc2));
+  ASSERT_OK(actr_node_stats(server, &ss2));
+  g_assert_cmpuint(sc2.requests_received, ==, sc.requests_received); /* over */
+  g_assert_cmpuint(ss2.requests_received, ==, ss.requests_received);
   actr_node_free(client);
   actr_node_free(server);
   actr_runtime_unref(rt);
@@ -1215,6 +1386,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/route-table", test_route_table);
   g_test_add_func("/realm/node/calls", test_calls);
   g_test_add_func("/realm/node/silent-0.3-times-out", test_silent_03);
+  g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
@@ -1231,6 +1403,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
   g_test_add_func("/realm/node/relay-flood-bounded", test_relay_flood_bounded);
+  g_test_add_func("/realm/node/credential-renewed-under-gate", test_credential_renewed_under_gate);
   g_test_add_data_func("/realm/node/credential-renewed-0.5", GINT_TO_POINTER(0),
                        test_credential_kept);
   g_test_add_data_func("/realm/node/credential-registered-again-0.3", GINT_TO_POINTER(1),

@@ -110,9 +110,31 @@ static void test_register_both_dialects(void) {
       actr_actor_id_t before = *id1;
       ASSERT_OK(actr_ais_renew(a.ais, &opts, c1));
       g_assert_true(actr_actor_id_equal(actr_credential_actor_id(c1), &before));
+      /* actr_ais_renew_new: a new credential, the old one untouched and
+       * still whole (other threads may be reading it), and renewable. */
+      uint64_t exp = actr_credential_expires_at(c1);
+      actr_credential_turn(c1, &user, &pass, NULL);
+      char *user_before = g_strdup(user);
+      actr_credential_t *c4 = (actr_credential_t *)&c4;
+      ASSERT_OK(actr_ais_renew_new(a.ais, &opts, c1, &c4));
+      g_assert_true(c4 != c1);
+      g_assert_true(actr_actor_id_equal(actr_credential_actor_id(c4), &before));
+      g_assert_true(actr_actor_id_equal(actr_credential_actor_id(c1), &before));
+      g_assert_cmpuint(actr_credential_expires_at(c1), ==, exp);
+      actr_credential_turn(c1, &user, &pass, NULL);
+      g_assert_cmpstr(user, ==, user_before);
+      g_assert_true(actr_credential_can_renew(c4));
+      g_free(user_before);
+      actr_credential_free(c4);
+      c4 = (actr_credential_t *)&c4; /* refused: *out is NULL, nothing to free */
+      ASSERT_RC(actr_ais_renew_new(a.ais, &opts, NULL, &c4), "INVALID_ARGUMENT");
+      g_assert_null(c4);
     } else { /* 0.3: register again instead */
       g_assert_false(actr_credential_can_renew(c1));
       ASSERT_RC(actr_ais_renew(a.ais, &opts, c1), "INVALID_OPERATION");
+      actr_credential_t *c4 = (actr_credential_t *)&c4;
+      ASSERT_RC(actr_ais_renew_new(a.ais, &opts, c1, &c4), "INVALID_OPERATION");
+      g_assert_null(c4);
     }
     /* A wrong realm secret, and none: refused, nothing returned. */
     actr_credential_t *c3 = (actr_credential_t *)&c3;
