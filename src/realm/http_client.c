@@ -97,7 +97,7 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
   /* GIO's timeout bounds each operation (in whole seconds); the deadline,
    * checked between reads, bounds the exchange: at most @timeout_ms plus
    * one operation's timeout, whatever the server drips. */
-  guint op_secs = (guint)(timeout_ms + 999) / 1000;
+  guint op_secs = (guint)(((gint64)timeout_ms + 999) / 1000); /* no int overflow near INT_MAX */
   g_socket_client_set_timeout(client, op_secs ? op_secs : 1);
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   GCancellable *cancel = g_cancellable_new();
