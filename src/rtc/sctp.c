@@ -539,8 +539,13 @@ static actr_msg_t *take_message(actr__sctp_t *s) {
     /* No copy: the read buffer becomes the message. */
     uint8_t *buf = g_realloc(s->rbuf, s->rlen);
     m = actr__msg_wrap(buf, s->rlen, g_free, buf);
-    s->rcap = READ_CHUNK;
-    s->rbuf = g_malloc(s->rcap);
+    if (m) {
+      s->rcap = READ_CHUNK;
+      s->rbuf = g_malloc(s->rcap);
+    } else { /* out of memory: the buffer stays the read buffer */
+      s->rbuf = buf;
+      s->rcap = s->rlen;
+    }
   }
   s->rlen = 0;
   return m;
