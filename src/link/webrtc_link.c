@@ -400,6 +400,20 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
     actr_webrtc_dc_free(dc);
     return;
   }
+  /* The lane sends with the channel's delivery: a peer's other settings
+   * (e.g. RPC_RELIABLE with no retransmission) would lose what its send
+   * reported sent, and its window assumes order. */
+  if (actr_webrtc_dc_ordered(dc) != qos.ordered ||
+      actr_webrtc_dc_max_retransmits(dc) != qos.max_retransmits ||
+      actr_webrtc_dc_max_packet_lifetime_ms(dc) != -1) {
+    actr__log(ACTR_LOG_WARN, "rtc link: channel '%s' refused (closed): %s, max_retransmits %d, "
+              "max_packet_lifetime %d ms where the lane type asks for %s, max_retransmits %d",
+              actr_webrtc_dc_label(dc), actr_webrtc_dc_ordered(dc) ? "ordered" : "unordered",
+              (int)actr_webrtc_dc_max_retransmits(dc), (int)actr_webrtc_dc_max_packet_lifetime_ms(dc),
+              qos.ordered ? "ordered" : "unordered", qos.max_retransmits);
+    actr_webrtc_dc_free(dc);
+    return;
+  }
   pthread_mutex_lock(&link->mu);
   rtc_port_t *port = NULL;
   int rc = link->closed ? ACTR_ECHANNEL_CLOSED : entry_locked(link, type, &port);

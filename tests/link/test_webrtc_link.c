@@ -877,6 +877,132 @@ static void test_lend_waiter_released(fixture_t *f, gconstpointer data) {
   actr_lane_unref(lb);
 }
 
+/* ---- a raw peer connection against a link ---- */
+
+/* The answerer is a bare peer connection that opens channels itself, as
+ * another stack would, over the signaling pair; the link offers. */
+typedef struct raw_peer {
+  actr_signaling_t *sig;
+  actr_webrtc_pc_t *pc;
+  GMutex mu;
+  GCond cond;
+  bool open[2], closed[2]; /* per channel: 0 with the wrong QoS, 1 with the right one */
+} raw_peer_t;
+
+static void raw_on_candidate(actr_webrtc_pc_t *pc, const char *cand, const char *mid, void *user) {
+  (void)pc;
+  raw_peer_t *r = user;
+  actr_signaling_msg_t m = {.kind = cand ? ACTR_SIGNALING_CANDIDATE : ACTR_SIGNALING_END_OF_CANDIDATES,
+                            .candidate = (char *)cand, .sdp_mid = (char *)mid,
+                            .sdp_mline_index = cand ? 0 : -1};
+  actr_signaling_send(r->sig, &m);
+}
+
+static void raw_on_signal(const actr_signaling_msg_t *msg, void *user) {
+  raw_peer_t *r = user;
+  if (msg->kind == ACTR_SIGNALING_OFFER) {
+    char *answer = NULL;
+    ASSERT_OK(actr_webrtc_pc_set_remote_description(r->pc, true, msg->sdp));
+    ASSERT_OK(actr_webrtc_pc_create_answer(r->pc, &answer));
+    actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ANSWER, .sdp = answer, .sdp_mline_index = -1};
+    ASSERT_OK(actr_signaling_send(r->sig, &m));
+    g_free(answer);
+  } else if (msg->kind == ACTR_SIGNALING_CANDIDATE || msg->kind == ACTR_SIGNALING_END_OF_CANDIDATES) {
+    actr_webrtc_pc_add_remote_candidate(r->pc, msg->candidate, msg->sdp_mid);
+  }
+}
+
+static void raw_dc_event(actr_webrtc_dc_t *dc, raw_peer_t *r, bool closed) {
+  int i = strcmp(actr_webrtc_dc_label(dc), "RPC_SIGNAL") == 0;
+  g_mutex_lock(&r->mu);
+  if (closed)
+    r->closed[i] = true;
+  else
+    r->open[i] = true;
+  g_cond_broadcast(&r->cond);
+  g_mutex_unlock(&r->mu);
+}
+static void raw_dc_open(actr_webrtc_dc_t *dc, void *user) { raw_dc_event(dc, user, false); }
+static void raw_dc_close(actr_webrtc_dc_t *dc, int err, void *user) {
+  (void)err;
+  raw_dc_event(dc, user, true);
+}
+
+/* A peer opens a lane's channel with another delivery than the lane's
+ * type asks for (here STREAM_RELIABLE unordered with no retransmission):
+ * the link closes it, since the lane would send its own traffic with the
+ * peer's settings and lose what it reported sent.  The same peer's channel
+ * with the right delivery (RPC_SIGNAL: ordered, reliable) becomes the lane,
+ * and its message arrives. */
+static void test_channel_qos_must_match(void) {
+  actr_runtime_t *rt, *rt_raw;
+  ASSERT_OK(actr_runtime_new(&rt));
+  ASSERT_OK(actr_runtime_new(&rt_raw));
+  actr_signaling_t *sa, *sb;
+  ASSERT_OK(actr_signaling_pair_new(&sa, &sb));
+  raw_peer_t *r = g_new0(raw_peer_t, 1);
+  g_mutex_init(&r->mu);
+  g_cond_init(&r->cond);
+  r->sig = sb;
+  actr_webrtc_config_t pcfg;
+  actr_webrtc_config_init(&pcfg);
+  pcfg.local_addresses = loopback;
+  pcfg.local_address_count = 1;
+  pcfg.on_candidate = raw_on_candidate;
+  pcfg.user = r;
+  ASSERT_OK(actr_webrtc_pc_new(rt_raw, &pcfg, &r->pc));
+  actr_signaling_set_receiver(sb, raw_on_signal, r);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
+  cfg.webrtc.local_addresses = loopback;
+  cfg.webrtc.local_address_count = 1;
+  actr_webrtc_link_t *link;
+  ASSERT_OK(actr_webrtc_link_new(rt, &cfg, sa, true, &link));
+  ASSERT_OK(actr_webrtc_link_wait_connected(link, 20000));
+
+  static const actr_webrtc_dc_callbacks_t cbs = {.on_open = raw_dc_open, .on_close = raw_dc_close};
+  actr_webrtc_dc_options_t bad, good;
+  actr_webrtc_dc_options_init(&bad);
+  bad.unordered = true;
+  bad.max_retransmits = 0;
+  actr_webrtc_dc_options_init(&good);
+  actr_webrtc_dc_t *dc_bad, *dc_good;
+  ASSERT_OK(actr_webrtc_pc_create_data_channel(r->pc, "STREAM_RELIABLE", &bad, &cbs, r, &dc_bad));
+  ASSERT_OK(actr_webrtc_pc_create_data_channel(r->pc, "RPC_SIGNAL", &good, &cbs, r, &dc_good));
+  gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  g_mutex_lock(&r->mu);
+  while (!(r->closed[0] && r->open[1]) && g_cond_wait_until(&r->cond, &r->mu, until))
+    ;
+  bool bad_closed = r->closed[0], good_open = r->open[1], good_closed = r->closed[1];
+  g_mutex_unlock(&r->mu);
+  g_assert_true(bad_closed);
+  g_assert_true(good_open);
+  g_assert_false(good_closed);
+  /* One whole message: fragment header (msg_id 1, index 0 of 1), "hi". */
+  static const uint8_t frame[] = {0, 0, 0, 1, 0, 0, 0, 1, 'h', 'i'};
+  ASSERT_OK(actr_webrtc_dc_send(dc_good, frame, sizeof frame, false));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_webrtc_link_lane(link, ACTR_PAYLOAD_RPC_SIGNAL, &lane));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(lane, 20000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "hi", 2);
+  actr_msg_free(m);
+  actr_lane_unref(lane);
+
+  actr_webrtc_link_free(link);
+  actr_signaling_free(sa);
+  actr_webrtc_dc_free(dc_bad);
+  actr_webrtc_dc_free(dc_good);
+  actr_webrtc_pc_close(r->pc);
+  actr_signaling_free(sb); /* no receiver call after it: then the pc can go */
+  actr_webrtc_pc_free(r->pc);
+  actr_runtime_unref(rt_raw);
+  actr_runtime_unref(rt);
+  g_mutex_clear(&r->mu);
+  g_cond_clear(&r->cond);
+  g_free(r);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
@@ -906,5 +1032,6 @@ int main(int argc, char **argv) {
              fixture_setup, test_handler_send_never_waits, fixture_teardown);
   ADD("/webrtc-link/handler/echo-pause-writable", test_handler_echo_pause_writable);
   ADD("/webrtc-link/handler/pause-resume-in-order", test_handler_pause_resume);
+  g_test_add_func("/webrtc-link/peer-channel-qos-must-match", test_channel_qos_must_match);
   return g_test_run();
 }
