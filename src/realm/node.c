@@ -134,11 +134,16 @@ struct peer {
 typedef struct call {
   bool used;
   char request_id[40];
+  actr_actor_id_t target; /* only its answer counts (another peer may know the id) */
   actr_envelope_t *response;
 } call_t;
 
 typedef struct seen {
   char id[40];
+  /* The caller (its realm and serial: unique in the realm): request ids
+   * are the caller's, another caller's same id is not a duplicate. */
+  uint32_t caller_realm;
+  uint64_t caller_serial;
   GBytes *reply;    /* the first reply, for duplicates (NULL: none kept) */
   unsigned replays; /* how often sent again: REPLAYS_MAX at most */
 } seen_t;
@@ -482,10 +487,15 @@ static void kill_wire_later(wire_t *w) {
   enqueue(w->p->node, it);
 }
 
-/* seen_locked: the dedup entry of @id, or NULL after recording it as new. */
-static seen_t *seen_locked(actr_node_t *n, const char *id) {
+static bool seen_from(const seen_t *s, const actr_actor_id_t *caller) {
+  return s->caller_realm == caller->realm_id && s->caller_serial == caller->serial;
+}
+
+/* seen_locked: the dedup entry of @id from @caller, or NULL after
+ * recording it as new. */
+static seen_t *seen_locked(actr_node_t *n, const actr_actor_id_t *caller, const char *id) {
   for (unsigned i = 0; i < DEDUP_IDS; i++)
-    if (n->seen[i].id[0] && strcmp(n->seen[i].id, id) == 0)
+    if (n->seen[i].id[0] && strcmp(n->seen[i].id, id) == 0 && seen_from(&n->seen[i], caller))
       return &n->seen[i];
   seen_t *s = &n->seen[n->seen_next];
   n->seen_next = (n->seen_next + 1) % DEDUP_IDS;
@@ -495,6 +505,8 @@ static seen_t *seen_locked(actr_node_t *n, const char *id) {
     s->reply = NULL;
   }
   snprintf(s->id, sizeof s->id, "%s", id);
+  s->caller_realm = caller->realm_id;
+  s->caller_serial = caller->serial;
   s->replays = 0;
   return NULL;
 }
@@ -511,12 +523,13 @@ static void ended_add_locked(actr_node_t *n, const char *rid) {
   g_hash_table_add(n->ended_set, slot);
 }
 
-static void keep_reply_locked(actr_node_t *n, const char *id, GBytes *reply) {
+static void keep_reply_locked(actr_node_t *n, const actr_actor_id_t *caller, const char *id,
+                              GBytes *reply) {
   size_t len = g_bytes_get_size(reply);
   if (n->seen_bytes + len > DEDUP_BYTES)
     return; /* over the bound: a duplicate of this one is dropped without a reply */
   for (unsigned i = 0; i < DEDUP_IDS; i++)
-    if (strcmp(n->seen[i].id, id) == 0 && !n->seen[i].reply) {
+    if (strcmp(n->seen[i].id, id) == 0 && !n->seen[i].reply && seen_from(&n->seen[i], caller)) {
       n->seen[i].reply = g_bytes_ref(reply);
       n->seen_bytes += len;
       return;
@@ -545,10 +558,12 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     return;
   }
   g_mutex_lock(&n->mu);
-  /* An envelope whose id is one of our pending calls is its response. */
+  /* An envelope whose id is one of our pending calls, from the actor
+   * called, is its response. */
   for (unsigned i = 0; i < n->cfg.max_pending_calls; i++) {
     call_t *c = &n->calls[i];
-    if (c->used && !c->response && strcmp(c->request_id, rid) == 0) {
+    if (c->used && !c->response && strcmp(c->request_id, rid) == 0 &&
+        actr_actor_id_equal(&c->target, &p->id)) {
       c->response = env;
       n->st.responses_received++;
       g_cond_broadcast(&n->cond);
@@ -565,7 +580,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     return;
   }
   n->st.requests_received++;
-  seen_t *dup = seen_locked(n, rid);
+  seen_t *dup = seen_locked(n, &p->id, rid);
   if (dup) { /* the callee runs a request id once; a retry gets the first reply */
     n->st.requests_duplicate++;
     /* Bounded: two peers that each took the other's reply for a request
@@ -616,7 +631,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     if (actr_envelope_encode(resp, &buf, &len) == ACTR_OK) {
       GBytes *reply = g_bytes_new_take(buf, len);
       g_mutex_lock(&n->mu);
-      keep_reply_locked(n, rid, reply);
+      keep_reply_locked(n, &p->id, rid, reply);
       bool drop = n->drop_replies > 0;
       if (drop)
         n->drop_replies--;
@@ -1964,6 +1979,7 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     if (c) {
       c->used = true;
       c->response = NULL;
+      c->target = *target;
       snprintf(c->request_id, sizeof c->request_id, "%s", rid);
     } else {
       rc = actr__fail(ACTR_ERESOURCE_EXHAUSTED, "node: %u calls pending already",

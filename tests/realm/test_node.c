@@ -39,11 +39,13 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
   }
   if (strcmp(route, "test.Count") == 0)
     atomic_fetch_add(&counted, 1);
-  if (strcmp(route, "test.Remember") == 0) { /* its request id, for test_03_answers_never_loop */
-    g_mutex_lock(&remembered_mu);
+  if (strcmp(route, "test.Remember") == 0 || strcmp(route, "test.Slow") == 0) {
+    g_mutex_lock(&remembered_mu); /* its request id (test_03_answers_never_loop, ...) */
     g_strlcpy(remembered, actr_envelope_request_id(req), sizeof remembered);
     g_mutex_unlock(&remembered_mu);
   }
+  if (strcmp(route, "test.Slow") == 0)
+    g_usleep(1500000); /* its own runtime's I/O thread: test_answer_from_the_callee_only */
   if (strcmp(route, "test.Silent") == 0) {
     atomic_fetch_add(&silent, 1);
     return; /* no answer: the caller times out */
@@ -625,6 +627,92 @@ static void test_03_answers_never_loop(void) {
   actr_node_free(client);
   actr_node_free(server);
   actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+/* A call's answer is the called actor's: another actor of the realm that
+ * learnt the request id (a call by type sends one id to every actor it
+ * tries) sends an envelope with it and direction RESPONSE while the call
+ * waits; the call still gets the callee's answer.  And the callee keys its
+ * duplicates by caller too. */
+typedef struct slow_call {
+  actr_node_t *client;
+  const actr_actor_id_t *target;
+  int rc;
+  actr_envelope_t *resp;
+} slow_call_t;
+
+static gpointer slow_call_main(gpointer data) {
+  slow_call_t *c = data;
+  c->rc = actr_node_call(c->client, c->target, "test.Slow", "abc", 3, 20000, &c->resp);
+  return NULL;
+}
+
+static void test_answer_from_the_callee_only(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt, *rt_server; /* the server's handler sleeps on its own I/O thread */
+  ASSERT_OK(actr_runtime_new(&rt));
+  ASSERT_OK(actr_runtime_new(&rt_server));
+  actr_node_t *server = start(rt_server, &a, "acme:server:1");
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  actr_node_t *other = start(rt, &a, "acme:other:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "c", 1, 20000, &resp));
+  actr_envelope_free(resp);
+  ASSERT_OK(actr_node_tell(other, actr_node_id(client), "test.Tell", "t", 1)); /* its wire up */
+  g_mutex_lock(&remembered_mu);
+  remembered[0] = '\0';
+  g_mutex_unlock(&remembered_mu);
+  slow_call_t c = {.client = client, .target = actr_node_id(server)};
+  GThread *t = g_thread_new("slow-call", slow_call_main, &c);
+  char rid[64] = "";
+  for (int i = 0; i < 200 && !rid[0]; i++) { /* the handler has it: the call waits */
+    g_usleep(10000);
+    g_mutex_lock(&remembered_mu);
+    g_strlcpy(rid, remembered, sizeof rid);
+    g_mutex_unlock(&remembered_mu);
+  }
+  g_assert_cmpuint(strlen(rid), >, 0);
+  actr_envelope_t *forged;
+  ASSERT_OK(actr_envelope_new("test.Slow", rid, 0, &forged));
+  ASSERT_OK(actr_envelope_set_payload(forged, "forged", 6));
+  ASSERT_OK(actr_envelope_set_direction(forged, ACTR_ENVELOPE_DIRECTION_RESPONSE));
+  uint8_t *buf;
+  size_t len;
+  ASSERT_OK(actr_envelope_encode(forged, &buf, &len));
+  actr_envelope_free(forged);
+  ASSERT_OK(actr__node_send_raw(other, actr_node_id(client), buf, len, 20000));
+  g_free(buf);
+  g_thread_join(t);
+  ASSERT_OK(c.rc);
+  const uint8_t *d;
+  size_t dl;
+  g_assert_true(actr_envelope_payload(c.resp, &d, &dl));
+  g_assert_cmpmem(d, dl, "cba", 3);
+  actr_envelope_free(c.resp);
+  /* The same request id from another caller is that caller's request, run
+   * for it, not a duplicate answered with the first caller's reply. */
+  actr_envelope_t *same;
+  ASSERT_OK(actr_envelope_new("test.Reverse", rid, 5000, &same));
+  ASSERT_OK(actr_envelope_set_payload(same, "xyz", 3));
+  ASSERT_OK(actr_envelope_set_direction(same, ACTR_ENVELOPE_DIRECTION_REQUEST));
+  ASSERT_OK(actr_envelope_encode(same, &buf, &len));
+  actr_envelope_free(same);
+  ASSERT_OK(actr__node_send_raw(other, actr_node_id(server), buf, len, 20000));
+  g_free(buf);
+  ASSERT_OK(actr_node_call(other, actr_node_id(server), "test.Reverse", "q", 1, 20000, &resp));
+  actr_envelope_free(resp); /* ordered wire: the raw one was handled before */
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.requests_duplicate, ==, 0);
+  g_assert_cmpuint(st.requests_answered, ==, 4); /* c, abc, xyz, q */
+  actr_node_free(other);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actr_runtime_unref(rt_server);
   actrix_stop(&a);
 }
 
@@ -1387,6 +1475,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/calls", test_calls);
   g_test_add_func("/realm/node/silent-0.3-times-out", test_silent_03);
   g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
+  g_test_add_func("/realm/node/answer-from-the-callee-only", test_answer_from_the_callee_only);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
