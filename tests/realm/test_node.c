@@ -528,6 +528,24 @@ static void test_route_table(void) {
   g_assert_cmpuint(r.max_attempts, ==, 1);
 }
 
+/* send_envelope: an envelope built here (direction: UNSPECIFIED for none,
+ * as 0.3 sends) from @from to @to as raw bytes on the RPC_RELIABLE lane. */
+static void send_envelope(actr_node_t *from, const actr_actor_id_t *to, const char *route,
+                          const char *rid, uint32_t timeout_ms, const char *payload,
+                          actr_envelope_direction_t dir) {
+  actr_envelope_t *env;
+  ASSERT_OK(actr_envelope_new(route, rid, timeout_ms, &env));
+  ASSERT_OK(actr_envelope_set_payload(env, payload, strlen(payload)));
+  if (dir != ACTR_ENVELOPE_DIRECTION_UNSPECIFIED)
+    ASSERT_OK(actr_envelope_set_direction(env, dir));
+  uint8_t *buf;
+  size_t len;
+  ASSERT_OK(actr_envelope_encode(env, &buf, &len));
+  actr_envelope_free(env);
+  ASSERT_OK(actr__node_send_raw(from, to, buf, len, 20000));
+  g_free(buf);
+}
+
 /* start_03_pair: actrix speaking 0.3, a runtime, and two 0.3 nodes, the
  * server serving handler(). */
 static void start_03_pair(actrix_t *a, actr_runtime_t **rt, actr_node_t **server,
@@ -586,23 +604,11 @@ static void test_03_answers_never_loop(void) {
   g_strlcpy(rid, remembered, sizeof rid);
   g_mutex_unlock(&remembered_mu);
   g_assert_cmpuint(strlen(rid), >, 0);
-  actr_envelope_t *again;
-  ASSERT_OK(actr_envelope_new("test.Remember", rid, 20000, &again));
-  ASSERT_OK(actr_envelope_set_payload(again, "ba", 2));
-  uint8_t *buf;
-  size_t len;
-  ASSERT_OK(actr_envelope_encode(again, &buf, &len));
-  actr_envelope_free(again);
-  ASSERT_OK(actr__node_send_raw(server, actr_node_id(client), buf, len, 20000));
-  g_free(buf);
+  send_envelope(server, actr_node_id(client), "test.Remember", rid, 20000, "ba",
+                ACTR_ENVELOPE_DIRECTION_UNSPECIFIED);
   /* A raw request: its answer is news to the client, which runs it. */
-  actr_envelope_t *raw;
-  ASSERT_OK(actr_envelope_new("test.Reverse", "loop-1", 5000, &raw));
-  ASSERT_OK(actr_envelope_set_payload(raw, "xy", 2));
-  ASSERT_OK(actr_envelope_encode(raw, &buf, &len));
-  actr_envelope_free(raw);
-  ASSERT_OK(actr__node_send_raw(client, actr_node_id(server), buf, len, 20000));
-  g_free(buf);
+  send_envelope(client, actr_node_id(server), "test.Reverse", "loop-1", 5000, "xy",
+                ACTR_ENVELOPE_DIRECTION_UNSPECIFIED);
   /* Ordered wire: once a later call is answered, both were handled. */
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "cd", 2, 20000, &resp));
   actr_envelope_free(resp);
@@ -675,16 +681,8 @@ static void test_answer_from_the_callee_only(void) {
     g_mutex_unlock(&remembered_mu);
   }
   g_assert_cmpuint(strlen(rid), >, 0);
-  actr_envelope_t *forged;
-  ASSERT_OK(actr_envelope_new("test.Slow", rid, 0, &forged));
-  ASSERT_OK(actr_envelope_set_payload(forged, "forged", 6));
-  ASSERT_OK(actr_envelope_set_direction(forged, ACTR_ENVELOPE_DIRECTION_RESPONSE));
-  uint8_t *buf;
-  size_t len;
-  ASSERT_OK(actr_envelope_encode(forged, &buf, &len));
-  actr_envelope_free(forged);
-  ASSERT_OK(actr__node_send_raw(other, actr_node_id(client), buf, len, 20000));
-  g_free(buf);
+  send_envelope(other, actr_node_id(client), "test.Slow", rid, 0, "forged",
+                ACTR_ENVELOPE_DIRECTION_RESPONSE);
   g_thread_join(t);
   ASSERT_OK(c.rc);
   const uint8_t *d;
@@ -694,14 +692,8 @@ static void test_answer_from_the_callee_only(void) {
   actr_envelope_free(c.resp);
   /* The same request id from another caller is that caller's request, run
    * for it, not a duplicate answered with the first caller's reply. */
-  actr_envelope_t *same;
-  ASSERT_OK(actr_envelope_new("test.Reverse", rid, 5000, &same));
-  ASSERT_OK(actr_envelope_set_payload(same, "xyz", 3));
-  ASSERT_OK(actr_envelope_set_direction(same, ACTR_ENVELOPE_DIRECTION_REQUEST));
-  ASSERT_OK(actr_envelope_encode(same, &buf, &len));
-  actr_envelope_free(same);
-  ASSERT_OK(actr__node_send_raw(other, actr_node_id(server), buf, len, 20000));
-  g_free(buf);
+  send_envelope(other, actr_node_id(server), "test.Reverse", rid, 5000, "xyz",
+                ACTR_ENVELOPE_DIRECTION_REQUEST);
   ASSERT_OK(actr_node_call(other, actr_node_id(server), "test.Reverse", "q", 1, 20000, &resp));
   actr_envelope_free(resp); /* ordered wire: the raw one was handled before */
   actr_node_stats_t st;
