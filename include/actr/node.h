@@ -13,7 +13,8 @@
  * route, waits for one when none is (wires are built in the background and
  * rebuilt when they die), and is sent again with the same request id when
  * its wire dies before the answer, as the route allows; the callee runs a
- * request id once and answers a duplicate with the first reply.  A WebRTC
+ * caller's request id once and answers a duplicate with the first reply
+ * (64 times at most), and an answer counts only from the actor called.  A WebRTC
  * wire that loses connectivity is restarted in place (ICE restart) before
  * it is rebuilt.  actr_node_call_by_type addresses an actor type: the node
  * finds the actor, and finds it again when it restarts (a new serial).

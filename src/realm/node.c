@@ -53,7 +53,7 @@
 #define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
 #define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
 #define ENDED_IDS 1024                       /* ids of our calls that ended */
-#define REPLAYS_MAX 4                        /* replays of one kept reply */
+#define REPLAYS_MAX 64                       /* replays of one kept reply (a caller's retries) */
 #define OLD_IDS 8                            /* earlier ActrIds kept (actr_node_id pointers) */
 #define WIRE_ATTEMPTS 3                      /* a wire's builds before giving up (actr) */
 #define WIRE_BACKOFF_MS 1000                 /* ... 1 s doubling to 10 s between them */
@@ -559,15 +559,20 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   }
   g_mutex_lock(&n->mu);
   /* An envelope whose id is one of our pending calls, from the actor
-   * called, is its response. */
+   * called, is its response (a second one, come before the caller woke
+   * and ended the call, is dropped). */
   for (unsigned i = 0; i < n->cfg.max_pending_calls; i++) {
     call_t *c = &n->calls[i];
-    if (c->used && !c->response && strcmp(c->request_id, rid) == 0 &&
-        actr_actor_id_equal(&c->target, &p->id)) {
-      c->response = env;
-      n->st.responses_received++;
-      g_cond_broadcast(&n->cond);
+    if (c->used && strcmp(c->request_id, rid) == 0 && actr_actor_id_equal(&c->target, &p->id)) {
+      bool first = !c->response;
+      if (first) {
+        c->response = env;
+        n->st.responses_received++;
+        g_cond_broadcast(&n->cond);
+      }
       g_mutex_unlock(&n->mu);
+      if (!first)
+        actr_envelope_free(env);
       return;
     }
   }
@@ -1972,6 +1977,8 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     rc = ACTR_ERESOURCE_EXHAUSTED;
   call_t *c = NULL;
   g_mutex_lock(&n->mu);
+  if (rc == ACTR_OK && tell && n->cfg.dialect == ACTR_NODE_DIALECT_03)
+    ended_add_locked(n, rid); /* 0.3 answers tells: that answer is no request */
   if (rc == ACTR_OK && !tell) { /* registered before sending: the answer may be quick */
     for (unsigned i = 0; i < n->cfg.max_pending_calls && !c; i++)
       if (!n->calls[i].used)
