@@ -189,8 +189,9 @@ struct actr_node {
   char *ais_url, *signaling_url, *realm_secret, *turn_url, *ws_host;
   const char **ice; /* copies of cfg.ice_addresses */
   /* The current credential.  Only the control thread replaces it (renewed
-   * or registered again) and frees the one it replaced; both under cred_mu,
-   * which other threads hold while they read it.  A leaf lock. */
+   * or registered again) and frees the one it replaced, under cred_mu;
+   * other threads (the I/O thread's upgrade check) hold cred_mu while they
+   * read it, the control thread reads it without.  A leaf lock. */
   actr_credential_t *cred;
   GMutex cred_mu;
   /* Our ActrIds, the current at ids[id_at] (atomic): actr_node_id hands out
@@ -725,16 +726,9 @@ static int start_link(peer_t *p, bool offerer) {
   lc.webrtc.on_state = rtc_on_state; /* readiness and death, as events */
   lc.webrtc.user = w;
   actr_webrtc_ice_server_t turn = {.url = n->cfg.turn_url};
-  char *turn_user = NULL, *turn_pass = NULL;
   if (n->cfg.turn_url) { /* with the TURN credential AIS gave (the current one) */
-    const char *u, *pw;
-    g_mutex_lock(&n->cred_mu);
-    actr_credential_turn(n->cred, &u, &pw, NULL);
-    turn_user = g_strdup(u);
-    turn_pass = g_strdup(pw);
-    g_mutex_unlock(&n->cred_mu);
-    turn.username = turn_user;
-    turn.credential = turn_pass;
+    /* The control thread, the one that replaces it: no lock needed here. */
+    actr_credential_turn(n->cred, &turn.username, &turn.credential, NULL);
     lc.webrtc.ice_servers = &turn;
     lc.webrtc.ice_server_count = 1;
   }
@@ -750,9 +744,7 @@ static int start_link(peer_t *p, bool offerer) {
   g_mutex_unlock(&p->mu);
   /* Installed before the link exists: its first state may come at once. */
   wire_install(w);
-  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &w->link); /* copies lc */
-  g_free(turn_user);
-  g_free(turn_pass);
+  int rc = actr_webrtc_link_new(n->rt, &lc, p->sig, offerer, &w->link);
   if (rc != ACTR_OK) {
     char why[200];
     snprintf(why, sizeof why, "%s", actr_err_detail());
@@ -801,10 +793,8 @@ static int ws_dial(peer_t *p) {
   g_mutex_lock(&p->mu);
   snprintf(url, sizeof url, "%s", p->ws_url);
   g_mutex_unlock(&p->mu);
-  char *src = NULL, *cr = NULL;
-  g_mutex_lock(&n->cred_mu);
+  char *src = NULL, *cr = NULL; /* the control thread: n->cred is its own (no lock) */
   int rc = actr__ws_gate_headers(actr_node_id(n), n->cred, &src, &cr);
-  g_mutex_unlock(&n->cred_mu);
   actr_ws_conn_t *conn = NULL;
   if (rc == ACTR_OK) {
     actr_ws_config_t wc;

@@ -30,6 +30,15 @@ static atomic_int tells, silent, counted;
 static GMutex remembered_mu;
 static char remembered[64];
 
+/* remembered_take: the request id handler() last remembered ("" for none)
+ * into @out, and forget it. */
+static void remembered_take(char out[64]) {
+  g_mutex_lock(&remembered_mu);
+  g_strlcpy(out, remembered, 64);
+  remembered[0] = '\0';
+  g_mutex_unlock(&remembered_mu);
+}
+
 static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr_envelope_t *req,
                     actr_envelope_t **resp, void *user) {
   const char *route = actr_envelope_route_key(req);
@@ -601,9 +610,7 @@ static void test_03_answers_never_loop(void) {
   actr_envelope_free(resp);
   /* The same answer again, after the call: dropped by the client. */
   char rid[64];
-  g_mutex_lock(&remembered_mu);
-  g_strlcpy(rid, remembered, sizeof rid);
-  g_mutex_unlock(&remembered_mu);
+  remembered_take(rid);
   g_assert_cmpuint(strlen(rid), >, 0);
   send_envelope(server, actr_node_id(client), "test.Remember", rid, 20000, "ba",
                 ACTR_ENVELOPE_DIRECTION_UNSPECIFIED);
@@ -671,17 +678,14 @@ static void test_answer_from_the_callee_only(void) {
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "c", 1, 20000, &resp));
   actr_envelope_free(resp);
   ASSERT_OK(actr_node_tell(other, actr_node_id(client), "test.Tell", "t", 1)); /* its wire up */
-  g_mutex_lock(&remembered_mu);
-  remembered[0] = '\0';
-  g_mutex_unlock(&remembered_mu);
+  char rid[64];
+  remembered_take(rid); /* forget an earlier test's */
   slow_call_t c = {.client = client, .target = actr_node_id(server)};
   GThread *t = g_thread_new("slow-call", slow_call_main, &c);
-  char rid[64] = "";
+  rid[0] = '\0';
   for (int i = 0; i < 200 && !rid[0]; i++) { /* the handler has it: the call waits */
     g_usleep(10000);
-    g_mutex_lock(&remembered_mu);
-    g_strlcpy(rid, remembered, sizeof rid);
-    g_mutex_unlock(&remembered_mu);
+    remembered_take(rid);
   }
   g_assert_cmpuint(strlen(rid), >, 0);
   send_envelope(other, actr_node_id(client), "test.Slow", rid, 0, "forged",
