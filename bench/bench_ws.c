@@ -118,23 +118,36 @@ typedef struct send_arg {
   actr_lane_t *lane;
   size_t size, count;
   const uint8_t *buf;
+  double busy; /* out: the sender thread's CPU time over its wall time */
 } send_arg_t;
+
+static double thread_cpu_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static void *ws_sender(void *p) {
   send_arg_t *a = p;
+  double c0 = thread_cpu_s(), w0 = bench_now();
   for (size_t i = 0; i < a->count; i++) {
     int rc = actr_lane_send(a->lane, a->buf, a->size);
     if (rc)
       die("send", rc);
   }
+  a->busy = (thread_cpu_s() - c0) / (bench_now() - w0);
   return NULL;
 }
 
+static double sender_busy; /* of the last ws_throughput, for `one` */
+static bool throughput_lend;  /* `one SIZE N lend`: runtimes made with lend_loop */
+
 static double ws_throughput(size_t size) {
   ws_pair_t p = {0};
+  p.lend_loop = throughput_lend;
   ws_open(&p);
   uint8_t *buf = calloc(1, size);
-  send_arg_t a = {p.tx, size, count_for(size), buf};
+  send_arg_t a = {p.tx, size, count_for(size), buf, 0};
   pthread_t t;
   double t0 = bench_now();
   pthread_create(&t, NULL, ws_sender, &a);
@@ -147,6 +160,7 @@ static double ws_throughput(size_t size) {
   }
   double dt = bench_now() - t0;
   pthread_join(t, NULL);
+  sender_busy = a.busy;
   free(buf);
   ws_close(&p);
   return (double)size * (double)a.count / dt;
@@ -304,6 +318,37 @@ static void *tcp_writer(void *p) {
     write_all(a->fd, buf, a->size);
   free(buf);
   return NULL;
+}
+
+/* tcp_throughput_spin: the reader never sleeps (MSG_DONTWAIT, retried at
+ * once); for `tcp-spin`, to see whether raw TCP's fast mode is its reader
+ * staying awake (docs/websocket.md). */
+static double tcp_throughput_spin(size_t size, unsigned long *eagain) {
+  int a, b;
+  tcp_pair(&a, &b);
+  tcp_arg_t arg = {a, size, count_for(size)};
+  uint8_t *buf = malloc(size);
+  pthread_t t;
+  *eagain = 0;
+  double t0 = bench_now();
+  pthread_create(&t, NULL, tcp_writer, &arg);
+  for (size_t i = 0; i < arg.count; i++)
+    for (size_t got = 0; got < size;) {
+      ssize_t k = recv(b, buf + got, size - got, MSG_DONTWAIT);
+      if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+        (*eagain)++;
+        continue;
+      }
+      if (k <= 0)
+        die("tcp read", ACTR_EIO);
+      got += (size_t)k;
+    }
+  double dt = bench_now() - t0;
+  pthread_join(t, NULL);
+  free(buf);
+  close(a);
+  close(b);
+  return (double)size * (double)arg.count / dt;
 }
 
 static double tcp_throughput(size_t size) {
@@ -668,8 +713,12 @@ typedef struct figure {
 int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "one") == 0) { /* for profiling: lane runs only */
     size_t size = (size_t)atol(argv[2]);
-    for (int i = 0; i < (argc > 3 ? atoi(argv[3]) : 1); i++)
-      printf("lane %zu B: %.0f MB/s\n", size, ws_throughput(size) / 1e6);
+    throughput_lend = argc > 4 && strcmp(argv[4], "lend") == 0;
+    for (int i = 0; i < (argc > 3 ? atoi(argv[3]) : 1); i++) {
+      double v = ws_throughput(size);
+      printf("lane %zu B: %.0f MB/s, sender thread on a CPU %.0f%% of its time\n", size, v / 1e6,
+             sender_busy * 100);
+    }
     return 0;
   }
 #ifdef HAVE_NNG
@@ -706,6 +755,16 @@ int main(int argc, char **argv) {
     tcp_threaded_rtt(v, n, !(argc > 3 && strcmp(argv[3], "queued") == 0));
     printf("tt rtt p50 %.1f us\n", bench_median(v, n) * 1e6);
     free(v);
+    return 0;
+  }
+  if (argc > 2 && strcmp(argv[1], "tcp-spin") == 0) {
+    size_t size = (size_t)atol(argv[2]);
+    for (int i = 0; i < (argc > 3 ? atoi(argv[3]) : 1); i++) {
+      unsigned long eagain;
+      double v = tcp_throughput_spin(size, &eagain);
+      printf("tcp, reader spinning, %zu B: %.0f MB/s (%lu reads found nothing)\n", size, v / 1e6,
+             eagain);
+    }
     return 0;
   }
   if (argc > 2 && strcmp(argv[1], "tcp") == 0) {
