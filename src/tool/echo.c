@@ -2,8 +2,15 @@
  * the lane's I/O thread with a handler: each message goes back with a send
  * that never waits; a refused one is kept, the lane paused (its queue fills,
  * then the wire pushes the client back) until the lane's writable handler
- * says it may go, then sent and the lane resumed.  No thread. */
+ * says it may go, then sent and the lane resumed.
+ *
+ * A message the lane could never send without waiting (a DataChannel
+ * message above half its channel's buffer: ACTR_EMESSAGE_TOO_LARGE from
+ * try_send) goes back from a thread of our own that may wait, as the
+ * library asks: the lane stays paused until that send is over, so the
+ * echoes keep their order and at most one such message is held. */
 #include <glib.h>
+#include <stdio.h>
 
 #include <actr/error.h>
 
@@ -12,7 +19,35 @@
 struct tool_echo {
   actr_lane_t *lane; /* owned handle */
   actr_msg_t *held;  /* refused by a full lane, sent first once writable */
+  GThread *big;      /* sending one message that cannot go without waiting */
 };
+
+/* big_send (its own thread): the message with a send that may wait for as
+ * long as the client takes to read it (it ends when the lane closes), then
+ * the lane's deliveries again.  Owns @msg. */
+typedef struct {
+  actr_lane_t *lane; /* owned handle */
+  actr_msg_t *msg;
+} big_job_t;
+
+static gpointer big_send(gpointer p) {
+  big_job_t *j = p;
+  int rc = actr_lane_send_timeout(j->lane, actr_msg_data(j->msg), actr_msg_len(j->msg), -1);
+  if (rc != ACTR_OK && actr_lane_is_healthy(j->lane))
+    fprintf(stderr, "actr-lane serve: echo of %zu bytes not sent: %s\n", actr_msg_len(j->msg),
+            actr_err_name(rc));
+  actr_msg_free(j->msg);
+  actr_lane_resume(j->lane);
+  actr_lane_unref(j->lane);
+  g_free(j);
+  return NULL;
+}
+
+static void join_big(tool_echo_t *e) {
+  if (e->big)
+    g_thread_join(e->big); /* its send is over: the lane was resumed */
+  e->big = NULL;
+}
 
 static void echo_on_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   tool_echo_t *e = user;
@@ -22,9 +57,22 @@ static void echo_on_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     actr_lane_pause(lane); /* no message until resume */
     return;
   }
+  if (rc == ACTR_EMESSAGE_TOO_LARGE) {
+    join_big(e); /* the previous one resumed the lane on its way out */
+    big_job_t *j = g_new(big_job_t, 1);
+    j->lane = actr_lane_ref(lane);
+    j->msg = msg;
+    actr_lane_pause(lane);
+    e->big = g_thread_try_new("echo-big", big_send, j, NULL);
+    if (e->big)
+      return;
+    fprintf(stderr, "actr-lane serve: no thread for an echo of %zu bytes\n", actr_msg_len(msg));
+    actr_lane_resume(lane);
+    actr_lane_unref(j->lane);
+    g_free(j);
+  }
   actr_msg_free(msg); /* sent, or the lane is closing */
 }
-
 static void echo_on_writable(actr_lane_t *lane, void *user) {
   tool_echo_t *e = user;
   if (!e->held)
@@ -56,6 +104,10 @@ void tool_echo_stop(tool_echo_t *e) {
     return;
   actr_lane_set_handler(e->lane, NULL, NULL);
   actr_lane_set_writable_handler(e->lane, NULL, NULL);
+  if (e->big) {
+    actr_lane_close(e->lane); /* the session ends: wakes the waiting send */
+    join_big(e);
+  }
   actr_msg_free(e->held);
   actr_lane_unref(e->lane);
   g_free(e);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # serve_send_rtc.sh ACTR_LANE — `actr-lane serve` and `actr-lane send --lane
 # rtc` against each other (SPEC §5): /signal signaling, every DataChannel
-# payload type, sizes across the fragment boundary up to 4 MiB, every echo
+# payload type, sizes across the fragment boundary up to 20 MB, every echo
 # checked by send; then bad signaling gets an error and serve stays up; serve
 # exits 0 on SIGINT.  Run inside tests/rtc/netns-run.sh (only lo).
 set -u
@@ -28,6 +28,11 @@ for t in RPC_RELIABLE RPC_SIGNAL STREAM_RELIABLE STREAM_LATENCY_FIRST; do
   run --lane rtc --type $t --size 65528 --count 5
 done
 run --lane rtc --size 4194304 --count 4
+# Above half the channel's buffer (8 MiB of 16): serve's echo cannot go
+# without waiting, so it goes from a thread that may wait; above the whole
+# buffer (20 MB) too.
+run --lane rtc --size 9000000 --count 2
+run --lane rtc --size 20000000 --count 1
 run --lane rtc --type STREAM_RELIABLE --size 1000 --count 2000
 # MEDIA_RTP is not a DataChannel lane: a clear refusal, non-zero exit.
 if timeout 20 "$BIN" send --url "$URL" --lane rtc --type MEDIA_RTP 2>/dev/null; then
