@@ -150,6 +150,13 @@ typedef struct actr_webrtc_config {
   size_t max_buffered_bytes;
   /** DTLS handshake time limit (default 30000 ms). */
   int dtls_timeout_ms;
+  /** Time from actr_webrtc_pc_new to CONNECTED (default 30000 ms; < 0: no
+   * limit).  A connection not connected by then (no offer or answer came,
+   * ICE found no pair, DTLS did not finish) becomes FAILED with
+   * ACTR_ETIMEOUT, as any failure: its channels close and its ICE agent
+   * stops, so a peer that starts a connection and walks away costs nothing
+   * for long. */
+  int connect_timeout_ms;
   /** Dead-peer detection (default 8000 ms; < 0: off).  Once connected, a peer
    * from which no packet at all has arrived for half of this makes the
    * state DISCONNECTED (back to CONNECTED at its next packet); for this

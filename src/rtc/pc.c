@@ -32,6 +32,7 @@
 #define DEFAULT_MAX_BUFFERED ((size_t)16 * 1024 * 1024)
 #define DEFAULT_DTLS_TIMEOUT_MS 30000
 #define DEFAULT_PEER_TIMEOUT_MS 8000
+#define DEFAULT_CONNECT_TIMEOUT_MS 30000
 /* DTLS record overhead over the SCTP packet (header, explicit nonce, tag or
  * padding and MAC), with room to spare. */
 #define DTLS_OVERHEAD 128u
@@ -315,8 +316,9 @@ static void flush_early(actr_webrtc_pc_t *pc) {
   }
 }
 
-/* alive_cb: the dead-peer check, every eighth of peer_timeout_ms once
- * connected.  Every datagram from the peer (DTLS: SCTP data, SACKs,
+/* alive_cb: until connected, the connect deadline (every eighth of
+ * connect_timeout_ms); then the dead-peer check, every eighth of
+ * peer_timeout_ms.  Every datagram from the peer (DTLS: SCTP data, SACKs,
  * heartbeats) counts as a sign of life; when none came for a quarter of the
  * timeout, a HEARTBEAT asks for one (SCTP may be silent for long on its own:
  * a sender facing a closed window backs its probes off up to a minute). */
@@ -325,6 +327,14 @@ static void alive_cb(void *data) {
   if (pc->closed)
     return; /* pc_end drops this timer */
   gint64 now = g_get_monotonic_time();
+  if (pc->connecting) { /* the connect deadline only, until connected */
+    if (now >= pc->connect_deadline_us) {
+      char why[80];
+      g_snprintf(why, sizeof why, "not connected within %d ms", pc->connect_timeout_ms);
+      pc_end(pc, ACTR_WEBRTC_PC_FAILED, ACTR_ETIMEOUT, why);
+    }
+    return;
+  }
   gint64 silent_ms = (now - pc->last_rx_us) / 1000;
   int timeout = pc->peer_timeout_ms > 0 ? pc->peer_timeout_ms : DEFAULT_PEER_TIMEOUT_MS;
   /* An ICE restart under way (issue 11): silence is expected until it
@@ -372,6 +382,10 @@ static void dtls_connected_cb(void *user) {
   if (pc->closed)
     return;
   set_state(pc, ACTR_WEBRTC_PC_CONNECTED, ACTR_OK);
+  if (pc->connecting) { /* the connect deadline's watch gives way to the dead-peer check */
+    pc->connecting = false;
+    actr__watch_drop(&pc->alive_w);
+  }
   start_alive_check(pc);
   int rc = actr__sctp_connect(pc->sctp);
   if (rc)
@@ -523,6 +537,8 @@ static int pc_build(actr_runtime_t *rt, const actr_webrtc_config_t *cfg, actr_we
   pc->sctp_mtu = ACTR__OR_DEFAULT(cfg->sctp_mtu, DEFAULT_SCTP_MTU);
   pc->max_buffered_bytes = ACTR__OR_DEFAULT(cfg->max_buffered_bytes, DEFAULT_MAX_BUFFERED);
   pc->dtls_timeout_ms = cfg->dtls_timeout_ms > 0 ? cfg->dtls_timeout_ms : DEFAULT_DTLS_TIMEOUT_MS;
+  pc->connect_timeout_ms = cfg->connect_timeout_ms == 0 ? DEFAULT_CONNECT_TIMEOUT_MS
+                           : cfg->connect_timeout_ms < 0 ? 0 : cfg->connect_timeout_ms;
   pc->peer_timeout_ms = cfg->peer_timeout_ms == 0 ? DEFAULT_PEER_TIMEOUT_MS
                         : cfg->peer_timeout_ms < 0 ? 0 : cfg->peer_timeout_ms;
   pc->on_candidate = cfg->on_candidate;
@@ -562,6 +578,13 @@ static int init_io(void *data) {
   pc->rx_flush = g_source_new(&flush_funcs, sizeof(flush_source_t));
   ((flush_source_t *)pc->rx_flush)->pc = pc;
   g_source_attach(pc->rx_flush, pc->ctx);
+  if (pc->connect_timeout_ms > 0) { /* alive_cb keeps the deadline until connected */
+    pc->connecting = true;
+    pc->connect_deadline_us = g_get_monotonic_time() + (gint64)pc->connect_timeout_ms * 1000;
+    pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt),
+                                            (unsigned)MAX(pc->connect_timeout_ms / 8, 10),
+                                            alive_cb, pc);
+  }
   return ACTR_OK;
 }
 

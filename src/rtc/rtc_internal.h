@@ -79,6 +79,9 @@ struct actr_webrtc_pc {
   size_t max_buffered_bytes;
   int dtls_timeout_ms;
   int peer_timeout_ms; /* <= 0: no dead-peer detection */
+  int connect_timeout_ms;      /* <= 0: no limit */
+  gint64 connect_deadline_us;  /* monotonic: FAILED if not yet connected by then */
+  bool connecting;             /* from init_io until the first CONNECTED */
 
   /* callbacks: I/O thread; cleared by destroy */
   actr_webrtc_candidate_fn on_candidate;

@@ -53,7 +53,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: actr-lane [demo]                 run every lane locally and report\n"
           "       actr-lane serve --listen HOST:PORT [--cert FILE --key FILE] [--ice-address IP]...\n"
-          "                      [--peer-timeout-ms MS] [--max-connections N] [--max-handshakes N]\n"
+          "                      [--peer-timeout-ms MS] [--connect-timeout-ms MS]\n"
+          "                      [--max-connections N] [--max-handshakes N]\n"
           "                                          echo peer (WebSocket lanes; /signal)\n"
           "       actr-lane send --url URL [--lane ws|rtc] [--type NAME] [--size N] [--count K]\n"
           "                      [--ca FILE] [--insecure] [--ice-address IP]...\n"

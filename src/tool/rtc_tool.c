@@ -41,6 +41,7 @@ struct tool_rtc_server {
   const char *const *ice;
   size_t nice;
   int peer_timeout_ms;
+  int connect_timeout_ms; /* 0: the library's default */
   GMutex mu;
   GCond cond;
   GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t *: the sessions */
@@ -82,6 +83,38 @@ bool tool_parse_peer_timeout(const char *s, int *ms, actr_ws_config_t *ws) {
 
 /* ---- /signal raw-mode handlers (I/O thread) ---- */
 
+/* A session whose peer connection is over ends with its /signal connection
+ * (SPEC §5: an error, then close), so no slot of MAX_SESSIONS is held by
+ * a connection that failed, was closed, or never connected (the link's
+ * connect_timeout_ms).  The close is posted: on_state runs inside the
+ * link, which signal_on_close frees. */
+typedef struct {
+  actr_ws_conn_t *conn; /* owned handle */
+  uint16_t code;
+  char reason[64];
+} session_end_t;
+
+static void session_end_cb(void *data) {
+  session_end_t *e = data;
+  actr_ws_conn_close_with(e->conn, e->code, e->reason);
+  actr_ws_conn_unref(e->conn);
+  g_free(e);
+}
+
+static void session_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err,
+                             void *user) {
+  rtc_session_t *s = user;
+  (void)pc;
+  if (state != ACTR_WEBRTC_PC_FAILED && state != ACTR_WEBRTC_PC_CLOSED)
+    return;
+  session_end_t *e = g_new0(session_end_t, 1);
+  e->conn = actr_ws_conn_ref(s->conn);
+  e->code = state == ACTR_WEBRTC_PC_CLOSED ? 1000 : 1011;
+  g_snprintf(e->reason, sizeof e->reason, "WebRTC session %s: %s",
+             state == ACTR_WEBRTC_PC_CLOSED ? "closed" : "failed", actr_err_name(err));
+  actr_runtime_post(s->srv->rt, session_end_cb, e);
+}
+
 /* signal_on_open: a slot is taken before anything costly (a DTLS key, an
  * ICE agent) is made, so a flood of /signal connections past the
  * cap costs nothing but its refusal. */
@@ -99,6 +132,9 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
   const char *why = "too many WebRTC sessions";
   if (!busy) {
     actr_webrtc_link_config_t cfg = link_config(srv->ice, srv->nice, srv->peer_timeout_ms);
+    cfg.webrtc.connect_timeout_ms = srv->connect_timeout_ms;
+    cfg.webrtc.on_state = session_on_state;
+    cfg.webrtc.user = s;
     rc = actr_signaling_ws_new(true, &s->sig, &s->wsig);
     if (rc == ACTR_OK) {
       actr_signaling_ws_attach(s->wsig, conn);
@@ -156,10 +192,12 @@ static void signal_on_close(actr_ws_conn_t *conn, int code, const char *reason, 
 static const actr_ws_message_ops_t signal_ops = {signal_on_open, signal_on_message, signal_on_close};
 
 int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *ws, const char *const *ice,
-                         size_t nice, int peer_timeout_ms, tool_rtc_server_t **out) {
+                         size_t nice, int peer_timeout_ms, int connect_timeout_ms,
+                         tool_rtc_server_t **out) {
   tool_rtc_server_t *srv = g_new0(tool_rtc_server_t, 1);
   srv->rt = rt;
   srv->peer_timeout_ms = peer_timeout_ms;
+  srv->connect_timeout_ms = connect_timeout_ms;
   srv->ice = ice;
   srv->nice = nice;
   g_mutex_init(&srv->mu);

@@ -138,6 +138,7 @@ int tool_serve(int argc, char **argv) {
   size_t nice = 0;
   uint32_t max_conns = 0, max_hs = 0; /* 0: the library's defaults */
   int peer_timeout_ms = 0;
+  uint32_t connect_timeout_ms = 0; /* 0: the library's default */
   actr_ws_config_t cfg;
   actr_ws_config_init(&cfg);
   for (int i = 1; i < argc; i++) {
@@ -157,6 +158,9 @@ int tool_serve(int argc, char **argv) {
         return 2;
       }
       i++;
+    } else if (strcmp(a, "--connect-timeout-ms") == 0 && v &&
+               parse_count(v, &connect_timeout_ms) && connect_timeout_ms <= 3600000) {
+      i++;
     } else if (strcmp(a, "--max-connections") == 0 && v && parse_count(v, &max_conns)) {
       i++;
     } else if (strcmp(a, "--max-handshakes") == 0 && v && parse_count(v, &max_hs)) {
@@ -164,7 +168,7 @@ int tool_serve(int argc, char **argv) {
     } else {
       fprintf(stderr, "actr-lane serve: unexpected argument '%s' (usage: serve --listen HOST:PORT "
                       "[--cert FILE --key FILE] [--ice-address IP]... [--peer-timeout-ms MS] "
-                      "[--max-connections N] [--max-handshakes N])\n", a);
+                      "[--connect-timeout-ms MS] [--max-connections N] [--max-handshakes N])\n", a);
       return 2;
     }
   }
@@ -208,7 +212,7 @@ int tool_serve(int argc, char **argv) {
     ice[nice++] = host;
   tool_rtc_server_t *rtc = NULL;
   if (rc == ACTR_OK)
-    rc = tool_rtc_serve_start(rt, srv, ice, nice, peer_timeout_ms, &rtc);
+    rc = tool_rtc_serve_start(rt, srv, ice, nice, peer_timeout_ms, (int)connect_timeout_ms, &rtc);
   if (rc != ACTR_OK) {
     fprintf(stderr, "actr-lane serve: %s: %s\n", actr_err_name(rc), actr_err_detail());
     actr_ws_server_free(srv);

@@ -59,11 +59,13 @@ void tool_echo_stop(tool_echo_t *e);
 /* rtc_tool.c: the WebRTC side of serve and send.
  * tool_rtc_serve_start: serve /signal on @srv: answer offers, echo every
  * DataChannel lane message (SPEC §5).  @ice: local addresses for ICE (NULL:
- * every interface).  tool_rtc_serve_stop: close every session, wait for
+ * every interface).  @connect_timeout_ms: a session not connected by then
+ * ends (0: the library's default).  tool_rtc_serve_stop: close every session, wait for
  * them. */
 typedef struct tool_rtc_server tool_rtc_server_t;
 int tool_rtc_serve_start(actr_runtime_t *rt, actr_ws_server_t *srv, const char *const *ice,
-                         size_t nice, int peer_timeout_ms, tool_rtc_server_t **out);
+                         size_t nice, int peer_timeout_ms, int connect_timeout_ms,
+                         tool_rtc_server_t **out);
 void tool_rtc_serve_stop(tool_rtc_server_t *s);
 /* tool_send_rtc: `send --lane rtc`: signaling on URL's /signal, offer, one
  * lane of @type, K messages of N bytes checked. */

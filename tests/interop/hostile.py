@@ -30,6 +30,10 @@ every process it started):
                 rest are closed with 1013; when they all close, serve's
                 threads go back to where they were (no session waits to be
                 reaped), and a new session is served.
+  signal-idle   64 /signal clients that never connect (one sends an offer
+                serve cannot take: an error, then close 1011): with
+                --connect-timeout-ms 2000 every session ends (1011) and a
+                real session is served after them.
 
 Run with /usr/bin/python3 (Debian's python3-websockets)."""
 import asyncio
@@ -398,6 +402,57 @@ async def signal_flood():
         stop_serve(p)
 
 
+async def signal_idle():
+    # serve ends a session whose peer connection is not connected within
+    # --connect-timeout-ms, or whose signaling failed: 64 clients that open
+    # /signal and walk away (one after sending an offer serve cannot take)
+    # do not lock WebRTC out.
+    p, url = start_serve("--connect-timeout-ms", "2000")
+    try:
+        conns = [await websockets.connect(url + "/signal") for _ in range(64)]
+        await conns[0].send(json.dumps({"type": "offer", "sdp": "v=0\r\nnot an offer\r\n"}))
+        t0 = time.time()
+        try:
+            await asyncio.wait_for(conns[0].recv(), 10)  # the error message
+            await asyncio.wait_for(conns[0].recv(), 10)
+            fail("a failed session stayed open")
+        except websockets.ConnectionClosed as e:
+            if not e.rcvd or e.rcvd.code != 1011:
+                fail("failed session closed with %r, want 1011" % (e.rcvd,))
+        except asyncio.TimeoutError:
+            fail("a session whose signaling failed was not closed")
+        async with websockets.connect(url + "/signal") as extra:
+            try:
+                await asyncio.wait_for(extra.recv(), 1)
+                fail("a /signal message where none was due")
+            except asyncio.TimeoutError:
+                pass  # the freed slot serves it
+        async def ended(ws):
+            try:
+                await asyncio.wait_for(ws.recv(), 15)
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code if e.rcvd else None
+            except asyncio.TimeoutError:
+                return "open"
+            return "message"
+        codes = await asyncio.gather(*(ended(ws) for ws in conns[1:]))
+        took = time.time() - t0
+        bad = [c for c in codes if c != 1011]
+        if bad:
+            fail("%d of 63 idle sessions not ended with 1011: %r" % (len(bad), bad[:5]))
+        # Every slot is free again: a real session runs.
+        out = subprocess.run([TOOL, "send", "--url", url, "--lane", "rtc", "--count", "3",
+                              "--size", "70000"], capture_output=True, timeout=60)
+        if out.returncode != 0:
+            fail("send after the idle sessions ended: %s" % out.stderr.decode()[-500:])
+        for ws in conns:
+            await ws.close()
+    finally:
+        stop_serve(p)
+    print("signal-idle: failed session closed with 1011, 63 idle ones ended in %.1f s, "
+          "then a session served" % took)
+
+
 def main():
     signal_timeout = 120
     if CASE == "deep-json":
@@ -414,6 +469,8 @@ def main():
         asyncio.run(asyncio.wait_for(signal_big(), signal_timeout))
     elif CASE == "signal-flood":
         asyncio.run(asyncio.wait_for(signal_flood(), signal_timeout))
+    elif CASE == "signal-idle":
+        asyncio.run(asyncio.wait_for(signal_idle(), signal_timeout))
     else:
         fail("unknown case " + CASE)
 

@@ -258,6 +258,39 @@ static void test_fingerprint_mismatch(void) {
   h_world_fini(&w);
 }
 
+static void short_connect(int idx, actr_webrtc_config_t *cfg, void *user) {
+  cfg->connect_timeout_ms = 400;
+}
+
+/* connect_timeout_ms: a connection nobody answers fails with ACTR_ETIMEOUT
+ * (its channel closes); one that connected in time is not touched by it. */
+static void test_connect_timeout(void) {
+  h_world_t w;
+  h_world_init(&w, short_connect, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "never", NULL);
+  g_assert_true(h_wait_state(&w, 0, ACTR_WEBRTC_PC_FAILED, T_MS));
+  g_assert_cmpint(w.peers[0].state_err, ==, ACTR_ETIMEOUT);
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_true(h_wait_state(&w, 1, ACTR_WEBRTC_PC_FAILED, T_MS));
+  g_assert_cmpint(w.peers[1].state_err, ==, ACTR_ETIMEOUT);
+  h_world_fini(&w);
+
+  h_world_init(&w, short_connect, NULL);
+  h_negotiate(&w, true, NULL);
+  c = h_open(&w.peers[0], "late", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_chan_t *in = h_incoming(&w.peers[1], "late", T_MS);
+  g_assert_nonnull(in);
+  g_usleep(1200 * 1000); /* three deadlines past */
+  g_mutex_lock(&w.mu);
+  g_assert_cmpint(w.peers[0].state, ==, ACTR_WEBRTC_PC_CONNECTED);
+  g_assert_cmpint(w.peers[1].state, ==, ACTR_WEBRTC_PC_CONNECTED);
+  g_mutex_unlock(&w.mu);
+  ASSERT_OK(actr_webrtc_dc_send(c->dc, "still", 5, false));
+  g_assert_true(h_wait_msgs(in, 1, T_MS));
+  h_world_fini(&w);
+}
+
 static bool refused_one(h_world_t *w, void *arg) { return ((h_chan_t *)arg)->refused > 0; }
 static unsigned low_base;
 static bool low_fired(h_world_t *w, void *arg) { return ((h_chan_t *)arg)->low_events > low_base; }
@@ -401,6 +434,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/close/channel", test_close_channel);
   g_test_add_func("/webrtc/close/peer", test_close_peer);
   g_test_add_func("/webrtc/dtls/fingerprint-mismatch", test_fingerprint_mismatch);
+  g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
   g_test_add_func("/webrtc/limits", test_limits);
   g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
