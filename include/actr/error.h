@@ -98,7 +98,11 @@ typedef enum actr_log_level {
 
 /** actr_log_fn: receives every log line libactr produces.  May be called from
  * any libactr thread (the I/O thread included); must not call back into a
- * blocking libactr function. */
+ * blocking libactr function.  @p msg holds no control bytes (a peer's text
+ * in it has them as '?').  A line a peer can cause once per message (a
+ * dropped frame, a refused fragment) comes at most 10 times per 10 s from
+ * each place in libactr; the next one after says how many were not logged
+ * (the lanes' stats count every one). */
 typedef void (*actr_log_fn)(actr_log_level_t level, const char *msg, void *user);
 
 /** actr_log_set_handler: route libactr's log lines to @p fn (NULL: discard, the

@@ -123,7 +123,7 @@ static void evict_stale(actr__reassembly_t *r, uint64_t now_ms) {
       i++;
       continue;
     }
-    actr__log(ACTR_LOG_WARN,
+    ACTR__LOG_PEER(ACTR_LOG_WARN,
               "reassembly: evicting stale message msg_id=%" PRIu32 " (age %" PRIu64
               " ms > ttl %" PRIu64 " ms, %u/%u fragments received)",
               p->msg_id, age, r->cfg.ttl_ms, (unsigned)p->received, (unsigned)p->total);
@@ -135,7 +135,7 @@ static void evict_stale(actr__reassembly_t *r, uint64_t now_ms) {
 /* evict_oldest_for_cap: drop the oldest partial message to make room. */
 static void evict_oldest_for_cap(actr__reassembly_t *r, const char *why) {
   pending_t *p = r->slots[0].p;
-  actr__log(ACTR_LOG_WARN,
+  ACTR__LOG_PEER(ACTR_LOG_WARN,
             "reassembly: evicting message msg_id=%" PRIu32 " (%u/%u fragments received) to stay "
             "within the %s cap",
             p->msg_id, (unsigned)p->received, (unsigned)p->total, why);
@@ -306,7 +306,7 @@ int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now
                " bytes, above the cap of %" PRIu64 " pending bytes",
                h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags, need,
                r->cfg.max_pending_bytes);
-    actr__log(ACTR_LOG_WARN, "reassembly: dropping message msg_id=%" PRIu32 ": %" PRIu64
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "reassembly: dropping message msg_id=%" PRIu32 ": %" PRIu64
               " bytes exceed the pending bytes cap", h.msg_id, need);
     r->evicted_cap++;
     drop_at(r, at);

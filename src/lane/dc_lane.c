@@ -344,7 +344,7 @@ static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
   if (actr__reassembly_push(l->reasm, frame, actr__now_ms(), &complete) != ACTR_OK) {
     /* Hostile or damaged fragment: counted in the reassembly stats, and
      * the lane goes on (SPEC §3.1). */
-    actr__log(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s: fragment dropped: %s",
               actr_payload_type_name(l->base.payload_type), actr_err_detail());
     atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
     return NULL;
@@ -694,7 +694,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
     /* Other lanes are read, this one not: drop rather than pause the whole
      * association (every channel on it). */
     if (atomic_fetch_add(&l->dropped_unread, 1) == 0)
-      actr__log(ACTR_LOG_WARN, "DataChannel %s is not read: fragments past %u are dropped",
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s is not read: fragments past %u are dropped",
                 actr_payload_type_name(l->base.payload_type), l->cfg.inbound_frames);
     actr_msg_free(frame);
     return true;

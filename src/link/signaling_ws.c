@@ -81,7 +81,7 @@ void actr_signaling_ws_feed(actr_signaling_ws_t *w, bool text, const uint8_t *da
     actr_signaling_msg_clear(&msg);
     return;
   }
-  actr__log(ACTR_LOG_WARN, "signaling: %s", actr_err_detail());
+  ACTR__LOG_PEER(ACTR_LOG_WARN, "signaling: %s", actr_err_detail());
   if (!w->strict_peer)
     return;
   /* SPEC §5: anything that does not fit gets an error message, then the

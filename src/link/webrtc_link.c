@@ -32,6 +32,7 @@
 #include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
+#include "pbwire.h"
 #include "runtime_internal.h"
 
 /* One channel per label: see the top of this file. */
@@ -395,7 +396,7 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
   actr_payload_type_qos_t qos;
   if (actr_payload_type_from_name(actr_webrtc_dc_label(dc), &type) != ACTR_OK ||
       actr_payload_type_qos(type, &qos) != ACTR_OK) {
-    actr__log(ACTR_LOG_WARN, "rtc link: channel '%s' is not a lane: closed",
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "rtc link: channel '%s' is not a lane: closed",
               actr_webrtc_dc_label(dc));
     actr_webrtc_dc_free(dc);
     return;
@@ -406,7 +407,7 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
   if (actr_webrtc_dc_ordered(dc) != qos.ordered ||
       actr_webrtc_dc_max_retransmits(dc) != qos.max_retransmits ||
       actr_webrtc_dc_max_packet_lifetime_ms(dc) != -1) {
-    actr__log(ACTR_LOG_WARN, "rtc link: channel '%s' refused (closed): %s, max_retransmits %d, "
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "rtc link: channel '%s' refused (closed): %s, max_retransmits %d, "
               "max_packet_lifetime %d ms where the lane type asks for %s, max_retransmits %d",
               actr_webrtc_dc_label(dc), actr_webrtc_dc_ordered(dc) ? "ordered" : "unordered",
               (int)actr_webrtc_dc_max_retransmits(dc), (int)actr_webrtc_dc_max_packet_lifetime_ms(dc),
@@ -424,7 +425,7 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
   }
   actr_webrtc_dc_set_callbacks(dc, &dc_callbacks, port);
   if (!attach(port, dc)) {
-    actr__log(ACTR_LOG_WARN, "rtc link: a second channel '%s' refused (closed): a lane reads "
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "rtc link: a second channel '%s' refused (closed): a lane reads "
               "one channel", actr_webrtc_dc_label(dc));
     actr_webrtc_dc_free(dc);
   }
@@ -432,8 +433,18 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
 
 /* ---- signaling (the endpoint's delivery thread) ---- */
 
+/* send_error: @why, cut to its longest UTF-8 prefix (a %.200s may have cut
+ * a character in two, and a text frame must be UTF-8 or it is not sent). */
 static void send_error(actr_webrtc_link_t *link, const char *why) {
-  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = (char *)why, .sdp_mline_index = -1};
+  char text[300];
+  size_t len = strlen(why);
+  if (len >= sizeof text)
+    len = sizeof text - 1;
+  memcpy(text, why, len);
+  while (len && !actr__utf8_valid((const uint8_t *)text, len))
+    len--;
+  text[len] = 0;
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = text, .sdp_mline_index = -1};
   actr_signaling_send(link->sig, &m);
 }
 
@@ -474,7 +485,7 @@ static void on_signal(const actr_signaling_msg_t *m, void *user) {
   }
   if (rc != ACTR_OK) {
     snprintf(why, sizeof why, "%s: %.200s", actr_err_name(rc), actr_err_detail());
-    actr__log(ACTR_LOG_WARN, "rtc link: signaling: %s", why);
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "rtc link: signaling: %s", why);
     link_fail(link, rc, why);
     send_error(link, why);
   }

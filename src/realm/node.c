@@ -550,7 +550,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
   int rc = actr_envelope_decode(actr_msg_data(msg), actr_msg_len(msg), &env);
   actr_msg_free(msg);
   if (rc != ACTR_OK) {
-    actr__log(ACTR_LOG_WARN, "node: envelope dropped: %s", actr_err_detail());
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "node: envelope dropped: %s", actr_err_detail());
     return;
   }
   const char *rid = actr_envelope_request_id(env);

@@ -222,7 +222,7 @@ static void on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, siz
   if (rc != ACTR_OK) {
     c->st.frames_refused++;
     g_mutex_unlock(&c->mu);
-    actr__log(ACTR_LOG_WARN, "signaling: frame refused: %s", actr_err_detail());
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "signaling: frame refused: %s", actr_err_detail());
     return;
   }
   if (e->reply_for) {

@@ -255,7 +255,7 @@ static void flush(actr_webrtc_dc_t *dc) {
     if (rc == ACTR_EWOULD_BLOCK)
       break;
     if (rc)
-      actr__log(ACTR_LOG_WARN, "webrtc: channel '%s': message of %zu bytes dropped: %s", dc->label,
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: channel '%s': message of %zu bytes dropped: %s", dc->label,
                 actr_msg_len(it->msg), actr_err_detail());
     g_mutex_lock(&dc->mu);
     g_queue_pop_head(&dc->queue);
@@ -342,7 +342,7 @@ static void on_dcep(actr_webrtc_pc_t *pc, uint16_t sid, actr_msg_t *msg) {
   uint8_t type;
   actr__dcep_open_t open;
   if (actr__dcep_decode(actr_msg_data(msg), actr_msg_len(msg), &type, &open)) {
-    actr__log(ACTR_LOG_WARN, "webrtc: stream %u: %s", sid, actr_err_detail());
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: stream %u: %s", sid, actr_err_detail());
     return;
   }
   actr_webrtc_dc_t *dc = g_hash_table_lookup(pc->by_sid, GUINT_TO_POINTER(sid));
@@ -353,7 +353,7 @@ static void on_dcep(actr_webrtc_pc_t *pc, uint16_t sid, actr_msg_t *msg) {
   }
   /* RFC 8832 §6: the peer opens on its own parity (DTLS client even). */
   if ((sid % 2 == 0) == pc->dtls_client || dc) {
-    actr__log(ACTR_LOG_WARN, "webrtc: DATA_CHANNEL_OPEN on stream %u refused (%s)", sid,
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: DATA_CHANNEL_OPEN on stream %u refused (%s)", sid,
               dc ? "in use" : "our parity");
     return;
   }
@@ -408,7 +408,7 @@ bool actr__dc_on_message(actr_webrtc_pc_t *pc, uint16_t sid, uint32_t ppid, actr
     text = false;
     break;
   default: /* 52, 54 (deprecated partial messages) and unknown PPIDs */
-    actr__log(ACTR_LOG_WARN, "webrtc: stream %u: message with PPID %u dropped", sid, ppid);
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: stream %u: message with PPID %u dropped", sid, ppid);
     actr_msg_free(msg);
     return true;
   }

@@ -643,7 +643,7 @@ int actr__ice_add_remote_candidate(actr__ice_t *ice, const char *candidate) {
   }
   GSList *list = g_slist_append(NULL, c);
   if (nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list) < 0)
-    actr__log(ACTR_LOG_WARN, "ice: remote candidate refused: %.200s", candidate);
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "ice: remote candidate refused: %.200s", candidate);
   g_slist_free(list);
   nice_candidate_free(c);
 out:

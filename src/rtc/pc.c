@@ -655,10 +655,10 @@ static int apply_remote_candidates(actr_webrtc_pc_t *pc) {
   const actr__sdp_media_t *m = &pc->remote->media[pc->remote_dc];
   for (size_t i = 0; i < m->n_candidates; i++)
     if (add_remote(pc, m->candidates[i]))
-      actr__log(ACTR_LOG_WARN, "webrtc: remote SDP candidate skipped: %s", actr_err_detail());
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: remote SDP candidate skipped: %s", actr_err_detail());
   for (guint i = 0; i < pc->early_candidates->len; i++)
     if (add_remote(pc, pc->early_candidates->pdata[i]))
-      actr__log(ACTR_LOG_WARN, "webrtc: early candidate skipped: %s", actr_err_detail());
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: early candidate skipped: %s", actr_err_detail());
   g_ptr_array_set_size(pc->early_candidates, 0);
   if (m->end_of_candidates || pc->early_done)
     actr__ice_remote_gathering_done(pc->ice);

@@ -611,7 +611,7 @@ static void read_all(actr__sctp_t *s) {
     if (s->discarding) {
       if (flags & MSG_EOR) {
         s->discarding = false;
-        actr__log(ACTR_LOG_WARN, "sctp: dropped a message over %zu bytes on stream %u",
+        ACTR__LOG_PEER(ACTR_LOG_WARN, "sctp: dropped a message over %zu bytes on stream %u",
                   s->cfg.max_message, s->rsid);
       }
       continue;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <actr/error.h>
 #include <actr/signaling.h>
@@ -191,6 +192,15 @@ int tool_serve(int argc, char **argv) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  /* A server holds a descriptor per connection: the soft limit (often
+   * 1024, the default --max-connections) goes up to the hard one, so the
+   * caps are what refuses clients.  Past the hard limit the library sheds
+   * clients with 503 (docs/websocket.md). */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   server_ctx_t ctx = {0};
   g_mutex_init(&ctx.mu);

@@ -53,7 +53,7 @@ void actr__ws_conn_start_close(actr_ws_conn_t *c, uint16_t code, const char *rea
 }
 
 void actr__ws_conn_fail(actr_ws_conn_t *c, uint16_t code, const char *why) {
-  actr__log(ACTR_LOG_WARN, "WebSocket %s: closing with %u: %s", c->path ? c->path : "", code, why);
+  ACTR__LOG_PEER(ACTR_LOG_WARN, "WebSocket %s: closing with %u: %s", c->path ? c->path : "", code, why);
   if (atomic_load(&c->state) == WS_OPEN)
     actr__ws_conn_start_close(c, code, why, true);
   else

@@ -46,7 +46,7 @@ static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
     /* Lanes of this connection are read, this type's is not: drop rather
      * than stop them all. */
     if (q->dropped_unread++ == 0)
-      actr__log(ACTR_LOG_WARN, "WebSocket %s: payload type %d is not read; its messages past "
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "WebSocket %s: payload type %d is not read; its messages past "
                 "%u / %llu bytes are dropped", c->path ? c->path : "", type,
                 c->cfg.unread_queue_messages, (unsigned long long)c->cfg.unread_queue_bytes);
     actr_msg_free(m->msg);
@@ -196,7 +196,7 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   if (actr__ws_msg_decode(actr_msg_data(msg), actr_msg_len(msg), &type, &data_len) != ACTR_OK) {
     /* SPEC §1.4: dropped and counted; the connection goes on. */
     atomic_fetch_add(&c->dropped_invalid, 1);
-    actr__log(ACTR_LOG_WARN, "WebSocket %s: dropped: %s", c->path ? c->path : "",
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "WebSocket %s: dropped: %s", c->path ? c->path : "",
               actr_err_detail());
     actr_msg_free(msg);
     return true;

@@ -1,9 +1,15 @@
-/* ws_server.c — the listening side: GSocketService on the I/O thread, TLS
+/* ws_server.c — the listening side: a listening socket accepted from on the
+ * I/O thread (our own loop: out of file descriptors it pauses and sheds,
+ * where GSocketService would spin and warn per try), TLS
  * through GTlsServerConnection, our upgrade handshake (ws_conn.c), then the
  * path decides: a raw path's handler, or a lane connection handed to the
  * accept callback.  Handshakes in progress are tracked so close can abort
  * them; accepted connections belong to the callback. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bounds.h"
 #include "error_internal.h"
@@ -38,7 +44,12 @@ struct actr_ws_server {
   atomic_uint live;
   atomic_uint_fast64_t accepted, refused_busy, refused_check;
   /* I/O thread */
-  GSocketService *service;
+  GSocket *listener;
+  GSource *accept_src; /* the listener readable; NULL while paused */
+  GSource *resume_src; /* the pause's end */
+  int spare_fd;        /* held for shedding when out of descriptors; -1: none */
+  bool starved;        /* out of descriptors since the last accept */
+  uint64_t shed;       /* connections closed unserved meanwhile */
   GList *handshaking;
   GList *lingering; /* linger_t: refused sockets reading out (refuse_busy) */
   atomic_uint handshakes_now; /* length of handshaking (read by stats) */
@@ -50,7 +61,7 @@ static void server_unref(struct actr_ws_server *s) {
   if (atomic_fetch_sub(&s->refs, 1) != 1)
     return;
   g_clear_object(&s->cert);
-  g_clear_object(&s->service);
+  g_clear_object(&s->listener);
   for (guint i = 0; i < s->raw_paths->len; i++) {
     raw_path_t *r = g_ptr_array_index(s->raw_paths, i);
     g_free(r->path);
@@ -76,7 +87,7 @@ static void on_tls_done(GObject *src, GAsyncResult *res, gpointer p) {
       actr__ws_conn_begin_io(c, c->stream, c->sock, true);
     } else {
       char *why = g_strdup_printf("TLS handshake failed: %s", err->message);
-      actr__log(ACTR_LOG_INFO, "WebSocket server: %s", why);
+      ACTR__LOG_PEER(ACTR_LOG_INFO, "WebSocket server: %s", why);
       actr__ws_conn_teardown(c, ACTR_ECONNECTION, why);
       g_free(why);
     }
@@ -93,7 +104,15 @@ static void on_tls_done(GObject *src, GAsyncResult *res, gpointer p) {
 #define LINGER_MS 2000
 #define MAX_LINGER 256
 
-typedef struct linger {
+/* The answer of a server at a cap (refuse_busy) or out of descriptors (shed_one). */
+static const char busy_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Content-Length: 20\r\n"
+                               "Retry-After: 1\r\n"
+                               "Connection: close\r\n\r\n"
+                               "server at capacity\r\n";
+
+typedef struct lingering_sock {
   struct actr_ws_server *srv;
   GSocket *sock;
   GSource *src;
@@ -143,18 +162,12 @@ static void refuse_busy(struct actr_ws_server *s, GSocketConnection *sc, const c
   atomic_fetch_add(&s->refused_busy, 1);
   GSocket *sock = g_socket_connection_get_socket(sc);
   g_socket_set_blocking(sock, FALSE);
-  actr__log(ACTR_LOG_INFO, "WebSocket server: connection refused: %s", why);
+  ACTR__LOG_PEER(ACTR_LOG_INFO, "WebSocket server: connection refused: %s", why);
   if (s->cert || g_list_length(s->lingering) >= MAX_LINGER) {
     g_socket_close(sock, NULL);
     return;
   }
-  static const char resp[] = "HTTP/1.1 503 Service Unavailable\r\n"
-                             "Content-Type: text/plain\r\n"
-                             "Content-Length: 20\r\n"
-                             "Retry-After: 1\r\n"
-                             "Connection: close\r\n\r\n"
-                             "server at capacity\r\n";
-  g_socket_send(sock, resp, sizeof resp - 1, NULL, NULL);
+  g_socket_send(sock, busy_503, sizeof busy_503 - 1, NULL, NULL);
   g_socket_shutdown(sock, FALSE, TRUE, NULL);
   linger_t *l = g_new0(linger_t, 1);
   l->srv = s;
@@ -167,23 +180,128 @@ static void refuse_busy(struct actr_ws_server *s, GSocketConnection *sc, const c
   s->lingering = g_list_prepend(s->lingering, l);
 }
 
+/* ---- accepting ----
+ * The listener's source accepts up to ACCEPT_BATCH connections per dispatch.
+ * Out of file descriptors (EMFILE, ENFILE) the backlog cannot shrink and
+ * the listener stays readable, so a plain loop would spin: each waiting
+ * client is then shed (the spare descriptor let go, the client accepted,
+ * told 503 and closed, the spare taken back), and when even that fails the
+ * listener is not watched for ACCEPT_PAUSE_MS.  One log line when it
+ * starts, one when accepting works again. */
+#define ACCEPT_BATCH 64
+#define ACCEPT_PAUSE_MS 100
+
+static gboolean on_listener(GSocket *ls, GIOCondition cond, gpointer p);
+
+static void watch_listener(struct actr_ws_server *s) {
+  s->accept_src = g_socket_create_source(s->listener, G_IO_IN, NULL);
+  g_source_set_callback(s->accept_src, (GSourceFunc)(void (*)(void))on_listener, s, NULL);
+  g_source_attach(s->accept_src, actr__runtime_context(s->rt));
+}
+
+static void unwatch_listener(struct actr_ws_server *s) {
+  if (s->accept_src) {
+    g_source_destroy(s->accept_src);
+    g_source_unref(s->accept_src);
+    s->accept_src = NULL;
+  }
+  if (s->resume_src) {
+    g_source_destroy(s->resume_src);
+    g_source_unref(s->resume_src);
+    s->resume_src = NULL;
+  }
+}
+
+static gboolean on_resume(gpointer p) {
+  struct actr_ws_server *s = p;
+  g_source_unref(s->resume_src);
+  s->resume_src = NULL;
+  if (!s->closed)
+    watch_listener(s);
+  return G_SOURCE_REMOVE;
+}
+
+/* shed_one: out of descriptors: the spare one makes room to accept one
+ * waiting client, which gets its 503 and is closed.  False when that was
+ * not possible (no spare, or another thread took its place). */
+static bool shed_one(struct actr_ws_server *s) {
+  if (s->spare_fd < 0)
+    return false;
+  close(s->spare_fd);
+  s->spare_fd = -1;
+  int fd = accept4(g_socket_get_fd(s->listener), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = send(fd, busy_503, sizeof busy_503 - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n; /* best effort: the client is closed either way */
+    close(fd);
+    s->shed++;
+    atomic_fetch_add(&s->refused_busy, 1);
+  }
+  s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
+}
+
+static void on_incoming(struct actr_ws_server *s, GSocketConnection *sc);
+
+static gboolean on_listener(GSocket *ls, GIOCondition cond, gpointer p) {
+  struct actr_ws_server *s = p;
+  (void)cond;
+  if (s->closed)
+    return G_SOURCE_CONTINUE; /* stop_on_io removes it */
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    GError *err = NULL;
+    GSocket *cs = g_socket_accept(ls, NULL, &err);
+    if (!cs) {
+      if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        g_error_free(err);
+        return G_SOURCE_CONTINUE;
+      }
+      bool starved = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+      if (!s->starved)
+        actr__log(ACTR_LOG_WARN, "WebSocket server on port %u: cannot accept: %s%s", s->port,
+                  err->message, starved ? " (shedding new clients with 503)" : "");
+      s->starved = true;
+      g_error_free(err);
+      if (starved && shed_one(s))
+        continue;
+      /* Nothing to do about it now: look again a little later. */
+      g_source_unref(s->accept_src); /* returning REMOVE destroys it */
+      s->accept_src = NULL;
+      s->resume_src = g_timeout_source_new(ACCEPT_PAUSE_MS);
+      g_source_set_callback(s->resume_src, on_resume, s, NULL);
+      g_source_attach(s->resume_src, actr__runtime_context(s->rt));
+      return G_SOURCE_REMOVE;
+    }
+    if (s->starved) {
+      actr__log(ACTR_LOG_WARN, "WebSocket server on port %u: accepting again (%llu clients "
+                "shed meanwhile)", s->port, (unsigned long long)s->shed);
+      s->starved = false;
+      s->shed = 0;
+    }
+    GSocketConnection *sc = g_socket_connection_factory_create_connection(cs);
+    g_object_unref(cs);
+    on_incoming(s, sc);
+    g_object_unref(sc);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 void actr__ws_server_conn_gone(struct actr_ws_server *s) {
   atomic_fetch_sub(&s->live, 1);
   server_unref(s);
 }
 
-static gboolean on_incoming(GSocketService *service, GSocketConnection *sc, GObject *source,
-                            gpointer p) {
-  struct actr_ws_server *s = p;
+/* on_incoming: one accepted connection (@sc borrowed). */
+static void on_incoming(struct actr_ws_server *s, GSocketConnection *sc) {
   if (s->closed)
-    return TRUE;
+    return;
   if (atomic_load(&s->live) >= s->cfg.max_connections) {
     refuse_busy(s, sc, "too many connections");
-    return TRUE;
+    return;
   }
   if (atomic_load(&s->handshakes_now) >= s->cfg.max_handshakes) {
     refuse_busy(s, sc, "too many handshakes in progress");
-    return TRUE;
+    return;
   }
   actr_ws_conn_t *c = actr__ws_conn_new(s->rt, true, &s->cfg);
   atomic_fetch_add(&s->live, 1);
@@ -203,7 +321,7 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc, GObj
   GSocket *sock = g_object_ref(g_socket_connection_get_socket(sc));
   if (!s->cert) {
     actr__ws_conn_begin_io(c, G_IO_STREAM(g_object_ref(sc)), sock, false);
-    return TRUE;
+    return;
   }
   GError *err = NULL;
   c->sock = sock;
@@ -213,13 +331,13 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *sc, GObj
     g_clear_error(&err);
     actr__ws_conn_teardown(c, ACTR_ECONFIGURATION, why);
     g_free(why);
-    return TRUE;
+    return;
   }
   c->stream = tls;
   actr__ws_conn_ref_internal(c);
   g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel,
                                    on_tls_done, c);
-  return TRUE;
+  return;
 }
 
 void actr__ws_server_orphan_gone(struct actr_ws_server *s) {
@@ -354,25 +472,30 @@ static int start_on_io(void *p) {
   }
   GSocketAddress *sa = g_inet_socket_address_new(addr, s->port);
   g_object_unref(addr);
-  s->service = g_socket_service_new();
-  /* GLib listens with a backlog of 10: a burst of clients would be dropped
-   * by the kernel before any cap of ours could answer them. */
-  g_socket_listener_set_backlog(G_SOCKET_LISTENER(s->service), 1024);
-  GSocketAddress *eff = NULL;
-  gboolean ok = g_socket_listener_add_address(G_SOCKET_LISTENER(s->service), sa,
-                                              G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
-                                              &eff, &err);
+  /* Our own listening socket (on_listener): the backlog is 1024, where
+   * GLib's listener has 10, so a burst of clients is not dropped by the
+   * kernel before any cap of ours could answer them. */
+  GSocket *ls = g_socket_new(g_socket_address_get_family(sa), G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_TCP, &err);
+  if (ls) {
+    g_socket_set_blocking(ls, FALSE); /* accept says WOULD_BLOCK, never waits */
+    g_socket_set_listen_backlog(ls, 1024);
+    if (!g_socket_bind(ls, sa, TRUE, &err) || !g_socket_listen(ls, &err))
+      g_clear_object(&ls);
+  }
   g_object_unref(sa);
-  if (!ok) {
+  GSocketAddress *eff = ls ? g_socket_get_local_address(ls, &err) : NULL;
+  if (!eff) {
     s->err = g_strdup_printf("cannot listen on %s:%u: %s", s->host, s->port, err->message);
     g_error_free(err);
-    g_clear_object(&s->service);
+    g_clear_object(&ls);
     return ACTR_EIO;
   }
   s->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(eff));
   g_object_unref(eff);
-  g_signal_connect(s->service, "incoming", G_CALLBACK(on_incoming), s);
-  g_socket_service_start(s->service);
+  s->listener = ls;
+  s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  watch_listener(s);
   return ACTR_OK;
 }
 
@@ -389,6 +512,7 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   if (cfg && (!cfg->cert_file != !cfg->key_file))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "cert_file and key_file go together");
   struct actr_ws_server *s = g_new0(struct actr_ws_server, 1);
+  s->spare_fd = -1;
   atomic_init(&s->refs, 1);
   s->rt = actr_runtime_ref(rt);
   actr_ws_config_init(&s->cfg);
@@ -453,11 +577,14 @@ static int stop_on_io(void *p) {
   if (s->closed)
     return ACTR_OK;
   s->closed = true;
-  if (s->service) {
-    g_signal_handlers_disconnect_by_data(s->service, s);
-    g_socket_service_stop(s->service);
-    g_socket_listener_close(G_SOCKET_LISTENER(s->service));
-    g_clear_object(&s->service);
+  unwatch_listener(s);
+  if (s->listener) {
+    g_socket_close(s->listener, NULL);
+    g_clear_object(&s->listener);
+  }
+  if (s->spare_fd >= 0) {
+    close(s->spare_fd);
+    s->spare_fd = -1;
   }
   while (s->lingering)
     linger_end(s->lingering->data);

@@ -24,6 +24,15 @@ every process it started):
                 once, and serve's RSS does not grow by a buffer per socket;
                 then completed lane connections past --max-connections get
                 503 too, and a closed one frees its place.
+  signal-utf8   a candidate serve refuses, full of two-byte characters: the
+                error message (its detail cut inside a character) still
+                goes out, then close 1011.
+  log-flood     5000 lane messages serve drops (bad payload type, bad
+                length): a few lines on stderr, not 5000; the lane echoes.
+  fd-exhaust    serve limited to 128 file descriptors, 200 clients: each
+                gets 101 or 503 (shed), serve writes a line or two, not one
+                per accept try (GSocketService spun and warned ~250,000
+                times a second), and serves again once they close.
   signal-big    a /signal client sends a 1 MiB text message: closed with
                 1009 (the /signal bound is 256 KiB, not the lane 64 MiB).
   signal-flood  80 /signal connections at once: past the 64-session cap the
@@ -40,10 +49,12 @@ import asyncio
 import base64
 import json
 import os
+import resource
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import websockets
@@ -57,14 +68,17 @@ def fail(msg):
     sys.exit(1)
 
 
-def start_serve(*extra):
+def start_serve(*extra, nofile=None, stderr=None):
     # Under AddressSanitizer freed memory sits in a quarantine (256 MiB by
     # default) before it is reused, which would show as growth in the RSS
     # measured here: keep it small.  Other builds ignore the variable.
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1").lstrip(":")
+    def limit():
+        if nofile:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     p = subprocess.Popen([TOOL, "serve", "--listen", "127.0.0.1:0", *extra],
-                         stdout=subprocess.PIPE, env=env)
+                         stdout=subprocess.PIPE, stderr=stderr, env=env, preexec_fn=limit)
     line = p.stdout.readline().decode().strip()
     if not line.startswith("listening ws://127.0.0.1:"):
         p.kill()
@@ -348,6 +362,128 @@ def conn_flood():
         stop_serve(p)
 
 
+async def signal_utf8():
+    # A candidate serve cannot take, full of two-byte characters: its error
+    # detail is cut at 200 bytes, inside a character.  The error message
+    # must still go out (a text frame must be UTF-8), then the close.
+    import aioice.ice
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    p, url = start_serve()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        pc.createDataChannel("RPC_RELIABLE")
+        async with websockets.connect(url + "/signal", max_size=1 << 20) as ws:
+            await pc.setLocalDescription(await pc.createOffer())
+            await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
+            while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "answer":
+                pass
+            # 21 bytes, then two-byte characters: both cuts at 200 bytes (of
+            # the candidate, then of the detail) fall inside one.
+            bad = "candidate:1 1 udp 10 %s 9 typ host" % ("\u00e9" * 150)
+            await ws.send(json.dumps({"type": "candidate", "candidate": bad,
+                                      "sdpMid": "0", "sdpMLineIndex": 0}))
+            error = None
+            try:
+                while True:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if msg["type"] == "error":
+                        error = msg["message"]
+            except websockets.ConnectionClosed as e:
+                code = e.rcvd.code if e.rcvd else None
+            except asyncio.TimeoutError:
+                fail("no close after a candidate serve refused")
+        if error is None:
+            fail("no error message for a refused candidate (closed with %r)" % code)
+        if code != 1011:
+            fail("closed with %r after the error, want 1011" % code)
+    finally:
+        await pc.close()
+        stop_serve(p)
+    print("signal-utf8: error %r..., then close 1011" % error[:60])
+
+
+async def log_flood():
+    # 5000 lane messages serve must drop (a payload type that does not
+    # exist, a declared length past the message): each is dropped and
+    # counted, but serve's log says so a few times, not 5000.
+    errf = tempfile.TemporaryFile()
+    p, url = start_serve(stderr=errf)
+    try:
+        async with websockets.connect(url + "/lane", max_size=None) as ws:
+            for i in range(5000):
+                await ws.send(bytes([99]) + struct.pack(">I", 5) + b"hello" if i % 2 else
+                              bytes([2]) + struct.pack(">I", 1000) + b"short")
+            # Behind them on the same connection: once this is echoed, serve
+            # has read (and dropped) all 5000.
+            msg = bytes([2]) + struct.pack(">I", 5) + b"after"
+            await ws.send(msg)
+            if await asyncio.wait_for(ws.recv(), 10) != msg:
+                fail("no echo behind the invalid messages")
+        errf.seek(0)
+        lines = errf.read().decode(errors="replace").splitlines()
+        print("log-flood: 5000 invalid messages, %d lines on stderr" % len(lines))
+        if len(lines) > 20:
+            fail("serve wrote %d lines for 5000 invalid messages: %r" % (len(lines), lines[:3]))
+        if not lines:
+            fail("serve said nothing of 5000 invalid messages")
+    finally:
+        stop_serve(p)
+
+
+def fd_exhaust():
+    # serve may hold 128 descriptors (its hard limit too): 200 clients run
+    # it out.  Each is answered (101, or 503 once none is left), serve
+    # neither spins nor logs per try, and serves again once they close.
+    errf = tempfile.TemporaryFile()
+    p, url = start_serve("--max-connections", "1000", "--max-handshakes", "1000",
+                         nofile=128, stderr=errf)
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        asyncio.run(lane_echo(url))
+        socks = []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall(("GET /lane HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+            socks.append(s)
+        heads = [read_head(s) for s in socks]
+        ok = sum(h.startswith(b"HTTP/1.1 101") for h in heads)
+        shed = sum(h.startswith(b"HTTP/1.1 503") for h in heads)
+        time.sleep(1)  # starved all along: a spinning accept loop would log on
+        errf.seek(0)
+        lines = errf.read().decode(errors="replace").splitlines()
+        print("fd-exhaust: of 200 clients %d served, %d shed with 503; serve wrote %d lines "
+              "to stderr" % (ok, shed, len(lines)))
+        if p.poll() is not None:
+            fail("serve died out of descriptors (exit %s)" % p.returncode)
+        if ok + shed != 200 or ok == 0 or shed == 0:
+            fail("%d served + %d shed of 200: some client got neither" % (ok, shed))
+        if len(lines) > 4:
+            fail("serve wrote %d lines out of descriptors: %r" % (len(lines), lines[:3]))
+        for s in socks:
+            s.close()
+        deadline = time.time() + 10
+        while True:  # descriptors come back as serve lets the connections go
+            try:
+                asyncio.run(asyncio.wait_for(lane_echo(url), 5))
+                break
+            except (SystemExit, OSError, asyncio.TimeoutError,
+                    websockets.exceptions.InvalidStatusCode):
+                if time.time() > deadline:
+                    fail("serve does not serve once the clients closed")
+                time.sleep(0.2)
+        errf.seek(0)
+        if b"accepting again" not in errf.read():
+            fail("serve did not say it accepts again")
+    finally:
+        stop_serve(p)
+    print("fd-exhaust: serving again after the clients closed")
+
+
 async def signal_big():
     p, url = start_serve()
     try:
@@ -369,6 +505,12 @@ async def signal_big():
 async def signal_flood():
     p, url = start_serve()
     try:
+        # One session first: the first one that ends starts GLib's worker
+        # thread ("gmain", once per process: libnice closes its agent with
+        # a GTask), which is no session's.
+        ws = await websockets.connect(url + "/signal")
+        await ws.close()
+        await asyncio.sleep(1)
         base = threads(p.pid)
         conns = [await websockets.connect(url + "/signal") for _ in range(80)]
         async def refused_1013(ws):
@@ -465,6 +607,12 @@ def main():
         ping_flood()
     elif CASE == "conn-flood":
         conn_flood()
+    elif CASE == "signal-utf8":
+        asyncio.run(asyncio.wait_for(signal_utf8(), signal_timeout))
+    elif CASE == "log-flood":
+        asyncio.run(asyncio.wait_for(log_flood(), signal_timeout))
+    elif CASE == "fd-exhaust":
+        fd_exhaust()
     elif CASE == "signal-big":
         asyncio.run(asyncio.wait_for(signal_big(), signal_timeout))
     elif CASE == "signal-flood":

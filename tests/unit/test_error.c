@@ -119,11 +119,45 @@ static void test_log_handler_switch(void) {
   g_test_message("%d lines logged during the switches", before);
 }
 
+/* Lines a peer can cause: a call site sends ACTR__LOG_SITE_BURST per
+ * window, then holds lines back and says how many with its next line in a
+ * later window; control bytes never reach the handler. */
+static GPtrArray *lines;
+
+static void keep_line(actr_log_level_t level, const char *msg, void *user) {
+  g_ptr_array_add(lines, g_strdup(msg));
+}
+
+static void test_log_peer_limit(void) {
+  lines = g_ptr_array_new_with_free_func(g_free);
+  actr_log_set_handler(keep_line, ACTR_LOG_WARN, NULL);
+  for (int i = 0; i < 1000; i++)
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "bad frame %d", i);
+  g_assert_cmpuint(lines->len, ==, ACTR__LOG_SITE_BURST);
+  g_assert_cmpstr(lines->pdata[0], ==, "bad frame 0");
+
+  actr__log_site_t site = {0};
+  for (int i = 0; i < 25; i++)
+    actr__log_site(&site, ACTR_LOG_WARN, "dropped %d", i);
+  g_assert_cmpuint(lines->len, ==, 2 * ACTR__LOG_SITE_BURST);
+  site.window_start_ms -= ACTR__LOG_SITE_WINDOW_MS; /* the window is over */
+  actr__log_site(&site, ACTR_LOG_WARN, "dropped again");
+  g_assert_cmpstr(lines->pdata[lines->len - 1], ==, "dropped again (and 15 more like it, not logged)");
+  actr__log_site(&site, ACTR_LOG_WARN, "next");
+  g_assert_cmpstr(lines->pdata[lines->len - 1], ==, "next");
+
+  actr__log(ACTR_LOG_WARN, "peer said: %s", "a\001b\nc\177\303\251");
+  g_assert_cmpstr(lines->pdata[lines->len - 1], ==, "peer said: a?b?c?\303\251");
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
+  g_ptr_array_free(lines, TRUE);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/error/names-unique", test_error_names_unique);
   g_test_add_func("/error/log-handler-switch", test_log_handler_switch);
   g_test_add_func("/error/known-values", test_error_known_values);
+  g_test_add_func("/error/log-peer-limit", test_log_peer_limit);
   g_test_add_func("/payload-type/table", test_payload_type_table);
   return g_test_run();
 }
