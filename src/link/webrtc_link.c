@@ -32,7 +32,6 @@
 #include "clock.h"
 #include "dc_port.h"
 #include "error_internal.h"
-#include "pbwire.h"
 #include "runtime_internal.h"
 
 /* One channel per label: see the top of this file. */
@@ -434,16 +433,17 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
 /* ---- signaling (the endpoint's delivery thread) ---- */
 
 /* send_error: @why, cut to its longest UTF-8 prefix (a %.200s may have cut
- * a character in two, and a text frame must be UTF-8 or it is not sent). */
+ * a character in two, and a text frame must be UTF-8 or it is not sent:
+ * the same g_utf8_validate as ws_tx.c). */
 static void send_error(actr_webrtc_link_t *link, const char *why) {
   char text[300];
   size_t len = strlen(why);
   if (len >= sizeof text)
     len = sizeof text - 1;
   memcpy(text, why, len);
-  while (len && !actr__utf8_valid((const uint8_t *)text, len))
-    len--;
-  text[len] = 0;
+  const char *valid_end;
+  g_utf8_validate(text, (gssize)len, &valid_end);
+  text[valid_end - text] = 0;
   actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = text, .sdp_mline_index = -1};
   actr_signaling_send(link->sig, &m);
 }

@@ -337,7 +337,6 @@ static void on_incoming(struct actr_ws_server *s, GSocketConnection *sc) {
   actr__ws_conn_ref_internal(c);
   g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel,
                                    on_tls_done, c);
-  return;
 }
 
 void actr__ws_server_orphan_gone(struct actr_ws_server *s) {

@@ -595,32 +595,31 @@ async def signal_idle():
           "then a session served" % took)
 
 
+# case name -> coroutine function (run under the signal timeout) or plain function
+CASES = {
+    "deep-json": deep_json,
+    "deep-json-server": deep_json_server,
+    "dup-label": dup_label,
+    "ping-flood": ping_flood,
+    "conn-flood": conn_flood,
+    "signal-utf8": signal_utf8,
+    "log-flood": log_flood,
+    "fd-exhaust": fd_exhaust,
+    "signal-big": signal_big,
+    "signal-flood": signal_flood,
+    "signal-idle": signal_idle,
+}
+
+
 def main():
     signal_timeout = 120
-    if CASE == "deep-json":
-        asyncio.run(asyncio.wait_for(deep_json(), signal_timeout))
-    elif CASE == "deep-json-server":
-        asyncio.run(asyncio.wait_for(deep_json_server(), signal_timeout))
-    elif CASE == "dup-label":
-        asyncio.run(asyncio.wait_for(dup_label(), signal_timeout))
-    elif CASE == "ping-flood":
-        ping_flood()
-    elif CASE == "conn-flood":
-        conn_flood()
-    elif CASE == "signal-utf8":
-        asyncio.run(asyncio.wait_for(signal_utf8(), signal_timeout))
-    elif CASE == "log-flood":
-        asyncio.run(asyncio.wait_for(log_flood(), signal_timeout))
-    elif CASE == "fd-exhaust":
-        fd_exhaust()
-    elif CASE == "signal-big":
-        asyncio.run(asyncio.wait_for(signal_big(), signal_timeout))
-    elif CASE == "signal-flood":
-        asyncio.run(asyncio.wait_for(signal_flood(), signal_timeout))
-    elif CASE == "signal-idle":
-        asyncio.run(asyncio.wait_for(signal_idle(), signal_timeout))
-    else:
+    run = CASES.get(CASE)
+    if run is None:
         fail("unknown case " + CASE)
+    if asyncio.iscoroutinefunction(run):
+        asyncio.run(asyncio.wait_for(run(), signal_timeout))
+    else:
+        run()
 
 
 if __name__ == "__main__":
