@@ -12,8 +12,9 @@
  * dialled to us).  A call takes the first ready wire of its payload type's
  * route, waits for one when none is (wires are built in the background and
  * rebuilt when they die), and is sent again with the same request id when
- * its wire dies before the answer, as the route allows; the callee runs a
- * caller's request id once and answers a duplicate with the first reply
+ * its wire dies before the answer, as the route allows (not after the node
+ * registered again with a new ActrId: the callee knows callers by ActrId);
+ * the callee runs a caller's request id once and answers a duplicate with the first reply
  * (64 times at most), and an answer counts only from the actor called.  A WebRTC
  * wire that loses connectivity is restarted in place (ICE restart) before
  * it is rebuilt.  actr_node_call_by_type addresses an actor type: the node
@@ -184,8 +185,10 @@ ACTR_API int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *u
  * ACTR_ETIMEOUT (nothing of the call is left behind; the detail says why no
  * wire was ready when that was the cause), ACTR_ECONNECTION (every wire the
  * route allows gave up, or the wire died with the request on it and the
- * route allows no more attempts), ACTR_ERESOURCE_EXHAUSTED (too many calls
- * or destinations). */
+ * route allows no more attempts -- or the node registered again since the
+ * request first went out, 0.3's new ActrId, under which the callee would
+ * run it a second time), ACTR_ERESOURCE_EXHAUSTED (too many calls or
+ * destinations). */
 ACTR_API int actr_node_call(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len,
                             int timeout_ms, actr_envelope_t **response);
@@ -252,6 +255,11 @@ typedef struct actr_node_stats {
   bool signaling_up;             /**< the link to actrix is up now */
   /* the transport */
   uint64_t calls_retried;       /**< sent again after their wire died */
+  uint64_t calls_not_retried;   /**< their wire died after the node had registered
+                                     again (0.3: a new ActrId) since the request first
+                                     went out: ended with ACTR_ECONNECTION, not sent
+                                     again (the callee would have run it as a new
+                                     request) */
   uint64_t wires_up;            /**< wires that became ready, all kinds */
   uint64_t wires_lost;          /**< wires that died, all kinds */
   uint64_t ws_wires_up;         /**< of which direct WebSocket wires (either side) */

@@ -95,6 +95,7 @@ typedef struct wire {
   actr_ws_conn_t *conn;
   actr_lane_t *lanes[NLANES];
   gint64 started_us;
+  int id_gen; /* node->id_gen when it was made: the ActrId its remote end knows us by */
   bool up, dead;
   bool ever_up; /* it worked once: its death starts a new series of builds */
 } wire_t;
@@ -198,6 +199,8 @@ struct actr_node {
    * pointers, valid until OLD_IDS more registrations (a renewal keeps it). */
   actr_actor_id_t ids[OLD_IDS + 1];
   gint id_at;
+  gint id_gen;          /* registrations since the first (atomic): a new one, a new ActrId */
+  bool force_register;  /* test hook (actr__node_register_again), under mu */
   uint64_t cred_since;      /* Unix seconds when the current one was obtained */
   uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
   unsigned cred_backoff_s;
@@ -669,6 +672,7 @@ static wire_t *wire_new(peer_t *p, int slot) {
   w->p = p;
   w->slot = slot;
   w->started_us = g_get_monotonic_time();
+  w->id_gen = g_atomic_int_get(&n->id_gen);
   g_mutex_lock(&n->mu);
   w->serial = ++n->wire_serial;
   g_mutex_unlock(&n->mu);
@@ -1053,7 +1057,10 @@ static void check_credential(actr_node_t *n) {
   uint64_t exp = actr_credential_expires_at(cred);
   actr__sig_stats_t s;
   actr__sig_client_stats(n->sig, &s);
-  bool rejected = s.credential_rejected;
+  g_mutex_lock(&n->mu);
+  bool rejected = s.credential_rejected || n->force_register;
+  n->force_register = false;
+  g_mutex_unlock(&n->mu);
   if (now < n->cred_retry_at)
     return; /* backing off after a failed attempt */
   bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) / 3 * 2;
@@ -1094,6 +1101,7 @@ static void check_credential(actr_node_t *n) {
   int next = (g_atomic_int_get(&n->id_at) + 1) % (OLD_IDS + 1);
   n->ids[next] = *actr_credential_actor_id(fresh);
   g_atomic_int_set(&n->id_at, next);
+  g_atomic_int_inc(&n->id_gen);
   replace_credential(n, fresh);
   actr__sig_client_set_credential(n->sig, fresh, true);
   n->cred_since = now;
@@ -1807,7 +1815,7 @@ static int route_slot(actr_node_wire_kind_t k, int which) {
  * says whether any of them may still come (*@hope). */
 static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *route,
                                 actr_payload_type_t type, int *slot, unsigned *serial,
-                                bool *hope) {
+                                int *id_gen, bool *hope) {
   actr_lane_t *lane = NULL;
   bool kick = false;
   int picked = ACTR_NODE_ROUTE_MAX_WIRES;
@@ -1823,6 +1831,7 @@ static actr_lane_t *pick_locked(actr_node_t *n, peer_t *p, const actr_node_route
         lane = actr_lane_ref(w->lanes[type]);
         *slot = s;
         *serial = w->serial;
+        *id_gen = w->id_gen;
         picked = i;
       }
     }
@@ -1862,11 +1871,11 @@ static bool lost_since(peer_t *p, gint64 t);
  * coming up or dying wake it) until @until.  node->mu held. */
 static int wait_wire_locked(actr_node_t *n, peer_t *p, const actr_node_route_t *route,
                             actr_payload_type_t type, gint64 until, gint64 lost_after,
-                            actr_lane_t **out, int *slot, unsigned *serial) {
+                            actr_lane_t **out, int *slot, unsigned *serial, int *id_gen) {
   bool retried = false;
   for (;;) {
     bool hope;
-    *out = pick_locked(n, p, route, type, slot, serial, &hope);
+    *out = pick_locked(n, p, route, type, slot, serial, id_gen, &hope);
     if (*out)
       return ACTR_OK;
     if (lost_after && lost_since(p, lost_after))
@@ -1986,16 +1995,35 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
   /* Attempts: each on the first ready wire of the route; the next one only
    * when the wire of the last died before the answer came, after the
    * route's backoff, within the call's timeout. */
+  int first_gen = -1; /* the ActrId the first attempt's wire knows us by (its id_gen) */
   for (unsigned attempt = 1; rc == ACTR_OK; attempt++) {
     actr_lane_t *lane;
-    int slot;
+    int slot, gen;
     unsigned serial;
-    rc = wait_wire_locked(n, p, route, type, until, lost_after, &lane, &slot, &serial);
+    rc = wait_wire_locked(n, p, route, type, until, lost_after, &lane, &slot, &serial, &gen);
     if (rc != ACTR_OK) {
       if (lost && lost_after && rc == ACTR_ENO_ROUTE)
         *lost = true;
       break;
     }
+    /* The callee runs a request id once per caller ActrId.  Registered
+     * again since the first attempt's wire was made (0.3: a new ActrId),
+     * a retry would reach it as another caller's request and run again:
+     * sent only while our ActrId is the one the first attempt went out
+     * under. */
+    if (first_gen < 0) {
+      first_gen = gen;
+    } else if (gen != first_gen || g_atomic_int_get(&n->id_gen) != first_gen) {
+      actr_lane_unref(lane);
+      n->st.calls_not_retried++;
+      rc = actr__fail(ACTR_ECONNECTION,
+                      "node: the wire died with request %s on it, and the node has registered "
+                      "again since (a new ActrId): not sent again, as the callee would take it "
+                      "for a new request (it may have run)", rid);
+      break;
+    }
+    if (attempt > 1)
+      n->st.calls_retried++;
     g_mutex_unlock(&n->mu);
     rc = actr_lane_send(lane, buf, blen); /* not under the lock: it may wait */
     actr_lane_unref(lane);
@@ -2032,7 +2060,6 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
                       "allows no more", rid, attempt);
       break;
     }
-    n->st.calls_retried++;
     gint64 at = g_get_monotonic_time() +
                 (gint64)actr__backoff_ms(route->backoff_initial_ms, route->backoff_max_ms, attempt) * 1000;
     while (!c->response && g_cond_wait_until(&n->cond, &n->mu, MIN(at, until)))
@@ -2233,12 +2260,12 @@ int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const voi
   if (!p)
     return ACTR_ERESOURCE_EXHAUSTED;
   actr_lane_t *lane;
-  int slot;
+  int slot, gen;
   unsigned serial;
   g_mutex_lock(&n->mu);
   int rc = wait_wire_locked(n, p, &n->routes[ACTR_PAYLOAD_RPC_RELIABLE], ACTR_PAYLOAD_RPC_RELIABLE,
                             g_get_monotonic_time() + (gint64)timeout_ms * 1000, 0, &lane, &slot,
-                            &serial);
+                            &serial, &gen);
   g_mutex_unlock(&n->mu);
   if (rc == ACTR_OK) {
     rc = actr_lane_send(lane, data, len);
@@ -2319,6 +2346,15 @@ void actr__node_drop_replies(actr_node_t *n, unsigned count) {
   g_mutex_lock(&n->mu);
   n->drop_replies = count;
   g_mutex_unlock(&n->mu);
+}
+
+void actr__node_register_again(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  n->force_register = true;
+  g_mutex_unlock(&n->mu);
+  item_t *it = g_new0(item_t, 1); /* wakes the control thread from its queue */
+  it->kind = ITEM_NOP;
+  enqueue(n, it);
 }
 
 void actr__node_pause_control(actr_node_t *n, bool paused) {

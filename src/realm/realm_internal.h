@@ -69,6 +69,11 @@ int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint
  * handler and the reply). */
 void actr__node_drop_replies(struct actr_node *n, unsigned count);
 
+/* Test hook: the control thread treats the credential as rejected by
+ * actrix at its next look (at once): 0.5 renews it, 0.3 registers again
+ * (a new ActrId); credential_renewals counts it when done. */
+void actr__node_register_again(struct actr_node *n);
+
 /* Test hook: tear down @target's WebRTC wire (or, @websocket, the one we
  * dialled), as if it had died. */
 int actr__node_kill_wire(struct actr_node *n, const actr_actor_id_t *target, bool websocket);

@@ -752,6 +752,56 @@ static void test_retry_executed_once(void) {
   actrix_stop(&a);
 }
 
+/* A 0.3 caller that registered again (a new ActrId) between a request and
+ * the death of its wire does not send it again: the callee keys the
+ * requests it ran by the caller's ActrId, so the retry, coming from the new
+ * one, ran the handler a second time (counted 2, the call answered).  Now
+ * the call ends with CONNECTION and the handler ran once.  The client
+ * registers again while its first wire is up: the request goes out on that
+ * wire (the old ActrId), the server drops its reply and the wire, and the
+ * only wire left to build is one under the new ActrId. */
+static void test_no_retry_after_registering_again(void) {
+  const char *args[] = {"--dialect", "0.3", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_dialect(rt, &a, "acme:server:1", ACTR_NODE_DIALECT_03);
+  actr_node_t *client = start_dialect(rt, &a, "acme:client:1", ACTR_NODE_DIALECT_03);
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  actr_actor_id_t before = *actr_node_id(client);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(client, &st));
+  uint64_t renewals = st.credential_renewals;
+  actr__node_register_again(client);
+  for (int i = 0; i < 200 && st.credential_renewals == renewals; i++) { /* 20 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(client, &st));
+  }
+  g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
+  g_assert_false(actr_actor_id_equal(&before, actr_node_id(client)));
+  atomic_store(&counted, 0);
+  actr__node_drop_replies(server, 1);
+  ASSERT_RC(actr_node_call(client, actr_node_id(server), "test.Count", "once", 4, 40000, &resp),
+            "CONNECTION");
+  g_assert_nonnull(strstr(actr_err_detail(), "registered again"));
+  g_assert_cmpint(atomic_load(&counted), ==, 1);
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.calls_not_retried, ==, 1);
+  g_assert_cmpuint(st.calls_retried, ==, 0);
+  /* The next call goes out under the new ActrId and is answered. */
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Count", "twice", 5, 40000, &resp));
+  actr_envelope_free(resp);
+  g_assert_cmpint(atomic_load(&counted), ==, 2);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* WebRTC blocked (every UDP packet dropped): the call goes over the direct
  * WebSocket wire to the address discovery gave (0.5), with our identity,
  * and the reply comes back on it.  A WebSocket without a valid identity is
@@ -1476,6 +1526,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
   g_test_add_func("/realm/node/answer-from-the-callee-only", test_answer_from_the_callee_only);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
+  g_test_add_func("/realm/node/no-retry-after-registering-again-0.3",
+                  test_no_retry_after_registering_again);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
   g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
