@@ -212,7 +212,8 @@ ACTR_API int actr_ws_conn_set_callbacks(actr_ws_conn_t *conn, const actr_ws_conn
                                         void *user);
 
 /** actr_ws_conn_pause: stop reading from the peer: a message already read
- * stays held, and TCP pushes the peer back.  actr_ws_conn_resume: read
+ * stays held, and TCP pushes the peer back (lane and message-mode
+ * connections alike).  actr_ws_conn_resume: read
  * again (the held message first).  Idempotent; any thread (on the I/O
  * thread, such as in a handler, they take effect at once: no handler of
  * this connection runs after pause returns, until resume). */

@@ -111,16 +111,25 @@ static void wake_receivers(actr_ws_conn_t *c) {
   wake_now(c, m);
 }
 
+/* c->pending_type of a held message-mode message (lane types are >= 0). */
+#define PENDING_RAW_BINARY (-1)
+#define PENDING_RAW_TEXT (-2)
+
+/* hold_for_user: actr_ws_conn_pause is in force: keep @m (of @type) and
+ * read nothing more until actr_ws_conn_resume.  Always false. */
+static bool hold_for_user(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
+  c->pending = *m;
+  c->pending_type = type;
+  c->paused = true;
+  actr__ws_conn_unwatch_input(c);
+  return false;
+}
+
 /* deliver: a decoded lane message of @type; false when its queue is full
  * (reading pauses, the message waits in c->pending). */
 static bool deliver(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
-  if (c->user_paused) { /* actr_ws_conn_pause: hold it, read nothing more */
-    c->pending = *m;
-    c->pending_type = type;
-    c->paused = true;
-    actr__ws_conn_unwatch_input(c);
-    return false;
-  }
+  if (c->user_paused)
+    return hold_for_user(c, type, m);
   ws_queue_t *q = &c->q[type];
   if (q->handler) { /* push delivery: written on this thread only */
     actr_msg_t *msg = m->msg;
@@ -169,6 +178,17 @@ void actr__ws_conn_resume_on_io(void *p) {
   actr__ws_conn_unref_internal(c);
 }
 
+/* deliver_raw: a message-mode message to on_message, or held while the
+ * connection is paused; false to stop reading. */
+static bool deliver_raw(actr_ws_conn_t *c, bool text, actr_msg_t *msg) {
+  if (c->user_paused)
+    return hold_for_user(c, text ? PENDING_RAW_TEXT : PENDING_RAW_BINARY, &(ws_slot_t){msg});
+  if (c->raw_ops->on_message)
+    c->raw_ops->on_message(c, text, actr_msg_data(msg), actr_msg_len(msg), c->raw_user);
+  actr_msg_free(msg);
+  return atomic_load(&c->state) != WS_CLOSED;
+}
+
 /* on_message: a whole data message from the reader. */
 static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
   actr_msg_t *msg = ev->msg;
@@ -180,10 +200,7 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
       actr__ws_conn_fail(c, ACTR__WS_CLOSE_INVALID_DATA, "text message is not UTF-8");
       return false;
     }
-    if (c->raw_ops->on_message)
-      c->raw_ops->on_message(c, text, actr_msg_data(msg), actr_msg_len(msg), c->raw_user);
-    actr_msg_free(msg);
-    return atomic_load(&c->state) != WS_CLOSED;
+    return deliver_raw(c, text, msg);
   }
   if (text) {
     actr_msg_free(msg);
@@ -250,7 +267,9 @@ static void process_input_body(actr_ws_conn_t *c) {
       ws_slot_t m = c->pending;
       c->pending.msg = NULL;
       c->paused = false;
-      if (!deliver(c, c->pending_type, &m))
+      bool raw = c->pending_type < 0;
+      if (!(raw ? deliver_raw(c, c->pending_type == PENDING_RAW_TEXT, m.msg)
+                : deliver(c, c->pending_type, &m)))
         return;
       actr__ws_conn_watch_input(c);
     }

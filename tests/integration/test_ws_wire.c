@@ -607,6 +607,77 @@ static void test_raw_path(void) {
   fix_stop(&f);
 }
 
+/* actr_ws_conn_pause in message mode, from the handler: no handler runs
+ * after it until resume, nothing more is read (the client's sends are
+ * pushed back until they would block), and after actr_ws_conn_resume every
+ * message arrives, in order.  Before, message mode ignored the pause: the
+ * handler went on running for every message and the client never blocked. */
+typedef struct held {
+  atomic_int count; /* messages handled */
+  atomic_int order_ok;
+  GAsyncQueue *opened;
+} held_t;
+
+static void held_on_open(actr_ws_conn_t *c, void *u) { g_async_queue_push(((held_t *)u)->opened, c); }
+static void held_on_message(actr_ws_conn_t *c, bool text, const uint8_t *d, size_t n, void *u) {
+  held_t *h = u;
+  int i = atomic_fetch_add(&h->count, 1);
+  uint32_t seq = 0;
+  if (n >= 4)
+    memcpy(&seq, d, 4);
+  if (i > 0 && seq != (uint32_t)i)
+    atomic_store(&h->order_ok, 0);
+  if (i == 0) /* the first message asks for the pause: at once, on this thread */
+    g_assert_cmpint(actr_ws_conn_pause(c), ==, ACTR_OK);
+}
+static const actr_ws_message_ops_t held_ops = {held_on_open, held_on_message, NULL};
+
+static void test_raw_path_pause(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  held_t h = {.opened = g_async_queue_new()};
+  atomic_init(&h.count, 0);
+  atomic_init(&h.order_ok, 1);
+  ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/held", &held_ops, &h, 0));
+  raw_peer_t p;
+  raw_init(&p);
+  char url[96];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/held", actr_ws_server_port(f.srv));
+  actr_ws_conn_t *cli;
+  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
+  actr_ws_conn_t *srv = g_async_queue_timeout_pop(h.opened, 5 * G_USEC_PER_SEC);
+  g_assert_nonnull(srv);
+  enum { SIZE = 64 * 1024, MAX_BYTES = 256 << 20 };
+  uint8_t *m = g_malloc0(SIZE);
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, m, SIZE, -1)); /* seq 0: pause */
+  /* Pushed back: sends are accepted until TCP's buffers and the outbound
+   * queue are full, then refused (never waiting: timeout 0). */
+  uint32_t sent = 0;
+  int rc = ACTR_OK;
+  for (size_t bytes = 0; bytes < MAX_BYTES; bytes += SIZE) {
+    uint32_t seq = sent + 1;
+    memcpy(m, &seq, 4);
+    rc = actr_ws_conn_send_message(cli, false, m, SIZE, 0);
+    if (rc != ACTR_OK)
+      break;
+    sent++;
+  }
+  ASSERT_RC(rc, "WOULD_BLOCK");
+  g_test_message("%u messages of 64 KiB accepted before the pushback", sent);
+  g_assert_cmpint(atomic_load(&h.count), ==, 1);
+  ASSERT_OK(actr_ws_conn_resume(srv));
+  for (int i = 0; i < 1000 && atomic_load(&h.count) < (int)sent + 1; i++)
+    g_usleep(10000); /* 10 s at most */
+  g_assert_cmpint(atomic_load(&h.count), ==, (int)sent + 1);
+  g_assert_cmpint(atomic_load(&h.order_ok), ==, 1);
+  g_free(m);
+  actr_ws_conn_unref(srv);
+  actr_ws_conn_unref(cli);
+  raw_clear(&p);
+  g_async_queue_unref(h.opened);
+  fix_stop(&f);
+}
+
 /* ---- TLS ---- */
 
 static void test_tls(void) {
@@ -699,6 +770,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
   g_test_add_func("/ws/wire/server-check", test_server_check);
   g_test_add_func("/ws/wire/raw-path", test_raw_path);
+  g_test_add_func("/ws/wire/raw-path-pause", test_raw_path_pause);
   g_test_add_func("/ws/wire/tls", test_tls);
   return g_test_run();
 }
