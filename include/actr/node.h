@@ -100,7 +100,9 @@ typedef struct actr_node_config {
   const char *turn_url;
   bool relay_only;            /**< see turn_url */
   int connect_timeout_ms;     /**< a peer connection's set-up, 0: 20000 */
-  unsigned max_peers;         /**< 0: 64 */
+  unsigned max_peers;         /**< remote actors with a transport at once, 0: 64
+                                   (when all are there, a half-open one gives its
+                                   place: see destinations_evicted) */
   unsigned max_pending_calls; /**< 0: 1024 */
   /** ICE restart in place (actr): when a WebRTC wire that was up loses
    * connectivity (its peer connection DISCONNECTED: no packet for half
@@ -276,6 +278,13 @@ typedef struct actr_node_stats {
                                           got 401) */
   uint64_t targets_rebound;     /**< calls by type that moved to another actor of the type
                                      (actr_node_call_by_type: the bound one was gone) */
+  uint64_t destinations_evicted; /**< half-open destinations (another actor's offers or
+                                      candidates, never connected, never called by us)
+                                      dropped to make room when max_peers were there:
+                                      for a call of ours at once, for another actor's
+                                      relay once they are 2 s old (10 s with a wire
+                                      being built), not for an actor evicted in the
+                                      last 10 s */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 

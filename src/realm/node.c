@@ -51,6 +51,13 @@
 #define DEDUP_BYTES (8u << 20)               /* replies kept for duplicates, in all */
 #define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
 #define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
+#define HALF_OPEN_EVICT_US (2 * G_USEC_PER_SEC) /* another actor's half-open destination:
+                                                   its place may go to a newcomer after this */
+#define HALF_OPEN_WIRE_EVICT_US (10 * G_USEC_PER_SEC) /* ... one with a wire being built */
+#define EVICTED_IDS 64 /* destinations evicted lately, remembered ... */
+#define EVICTED_KEEP_US (10 * G_USEC_PER_SEC) /* ... this long: they make no room for themselves */
+#define ROOM_WAIT_US (5 * G_USEC_PER_SEC) /* a call waits this long at most for the
+                                             control thread to make room */
 #define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
 #define ENDED_IDS 1024                       /* ids of our calls that ended */
 #define REPLAYS_MAX 64                       /* replays of one kept reply (a caller's retries) */
@@ -123,6 +130,8 @@ struct peer {
   char ws_url[WS_URL_MAX];
   char why[200];          /* the last build failure */
   unsigned users;         /* callers holding this destination (node->mu) */
+  gint64 created_us;
+  bool connected_once;    /* a wire of it came up (under mu): never evicted as half-open */
   gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
   gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
   /* ICE restart in place (offerer; under mu) */
@@ -162,7 +171,7 @@ typedef struct ws_addr {
 
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
-  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_NOP, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -201,6 +210,12 @@ struct actr_node {
   gint id_at;
   gint id_gen;          /* registrations since the first (atomic): a new one, a new ActrId */
   bool force_register;  /* test hook (actr__node_register_again), under mu */
+  unsigned room_asks, room_answered; /* ITEM_MAKE_ROOM asked by calls, handled (mu) */
+  struct {
+    actr_actor_id_t id;
+    gint64 at;
+  } evicted[EVICTED_IDS]; /* a ring (mu): half-open destinations dropped lately */
+  unsigned evicted_next;
   uint64_t cred_since;      /* Unix seconds when the current one was obtained */
   uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
   unsigned cred_backoff_s;
@@ -263,6 +278,57 @@ static peer_t *peer_find_locked(actr_node_t *n, const actr_actor_id_t *id) {
   return NULL;
 }
 
+/* evict_half_open_locked: make room for a destination when max_peers are
+ * there: take out the oldest one that is half-open -- never called by us,
+ * no caller holding it, no wire of it ever up (what another actor's offers
+ * and candidates alone create) -- and at least @min_age_us old (when not
+ * 0, at least HALF_OPEN_WIRE_EVICT_US for one with a wire being built),
+ * one with no wire at all before one with a wire; NULL when none is.  Without it, actors that trickle a candidate every few seconds
+ * and never connect held every place: our calls failed and no other actor
+ * got in.  The control thread only (it alone frees destinations), node->mu
+ * held; the caller frees what it gets (peer_free) after letting node->mu
+ * go, as its wires may be stopping. */
+static void peer_free(peer_t *p);
+static peer_t *evict_half_open_locked(actr_node_t *n, gint64 min_age_us) {
+  if (n->npeers < n->cfg.max_peers)
+    return NULL;
+  gint64 now = g_get_monotonic_time();
+  unsigned victim = n->npeers;
+  bool victim_bare = false;
+  for (unsigned i = 0; i < n->npeers; i++) {
+    peer_t *p = n->peers[i];
+    g_mutex_lock(&p->mu);
+    /* Bare: no wire even being built (candidates alone).  Bare ones go
+     * first, and one with a wire being built is old enough only after
+     * HALF_OPEN_WIRE_EVICT_US, so that candidates trickled again and again
+     * take each other's place, not that of a negotiation under way. */
+    bool bare = !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN];
+    gint64 age = bare || !min_age_us ? min_age_us : MAX(min_age_us, HALF_OPEN_WIRE_EVICT_US);
+    bool half_open = !p->users && !p->last_call_us && !p->connected_once &&
+                     now - p->created_us >= age;
+    g_mutex_unlock(&p->mu);
+    if (!half_open)
+      continue;
+    bool better = victim == n->npeers || (bare && !victim_bare) ||
+                  (bare == victim_bare && p->created_us < n->peers[victim]->created_us);
+    if (better) {
+      victim = i;
+      victim_bare = bare;
+    }
+  }
+  if (victim == n->npeers)
+    return NULL;
+  peer_t *p = n->peers[victim];
+  n->evicted[n->evicted_next].id = p->id;
+  n->evicted[n->evicted_next].at = now;
+  n->evicted_next = (n->evicted_next + 1) % EVICTED_IDS;
+  n->peers[victim] = n->peers[--n->npeers];
+  n->st.destinations = n->npeers;
+  n->st.destinations_evicted++;
+  g_cond_broadcast(&n->cond); /* a caller waiting for room (hold_peer) */
+  return p;
+}
+
 /* peer_get_locked: the destination of @id, created on first use; NULL when
  * max_peers are there already. */
 static peer_t *peer_get_locked(actr_node_t *n, const actr_actor_id_t *id) {
@@ -272,6 +338,7 @@ static peer_t *peer_get_locked(actr_node_t *n, const actr_actor_id_t *id) {
     if (p) {
       p->node = n;
       p->id = *id;
+      p->created_us = g_get_monotonic_time();
       g_mutex_init(&p->mu);
       p->held_out = g_ptr_array_new_with_free_func(g_free);
       p->held_in = g_ptr_array_new_with_free_func(g_free);
@@ -287,10 +354,32 @@ static peer_t *peer_get_locked(actr_node_t *n, const actr_actor_id_t *id) {
   return p;
 }
 
+/* evicted_lately_locked: @id's half-open destination was evicted less
+ * than EVICTED_KEEP_US ago. */
+static bool evicted_lately_locked(actr_node_t *n, const actr_actor_id_t *id) {
+  gint64 now = g_get_monotonic_time();
+  for (unsigned i = 0; i < EVICTED_IDS; i++)
+    if (n->evicted[i].at && now - n->evicted[i].at < EVICTED_KEEP_US &&
+        actr_actor_id_equal(&n->evicted[i].id, id))
+      return true;
+  return false;
+}
+
+/* peer_get: peer_get_locked for another actor's relay or connection (the
+ * control thread): it may take the place of a half-open destination
+ * HALF_OPEN_EVICT_US old, not of a younger one (a negotiation under way) --
+ * unless its own was evicted lately: an actor that trickles candidates and
+ * never connects would otherwise take back a place at each trickle, ahead
+ * of any newcomer. */
 static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id) {
   g_mutex_lock(&n->mu);
+  peer_t *gone = peer_find_locked(n, id) || evicted_lately_locked(n, id)
+                     ? NULL
+                     : evict_half_open_locked(n, HALF_OPEN_EVICT_US);
   peer_t *p = peer_get_locked(n, id);
   g_mutex_unlock(&n->mu);
+  if (gone)
+    peer_free(gone);
   return p;
 }
 
@@ -403,6 +492,7 @@ static void wire_event(wire_t *w, bool up, bool dead) {
     }
   }
   if (became_up) { /* a wire of this kind works: its build series starts over */
+    p->connected_once = true;
     p->attempts[w->slot] = 0;
     p->gave_up[w->slot] = false;
     p->want[w->slot] = false;
@@ -1253,7 +1343,6 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
 
 /* reap_locked: drop destinations with no wire, no caller and nothing being
  * built (node->mu held; control thread only, which alone frees peers). */
-static void peer_free(peer_t *p);
 static void reap_locked(actr_node_t *n) {
   for (unsigned i = 0; i < n->npeers;) {
     peer_t *p = n->peers[i];
@@ -1381,6 +1470,17 @@ static void handle_item(actr_node_t *n, item_t *it) {
     if (link && actr_webrtc_link_restart_ice(link, n->restart_budget_ms + ICE_RESTART_GAP_US / 1000) != ACTR_OK)
       actr__log(ACTR_LOG_WARN, "node: ICE restart not awaited: %s", actr_err_detail());
     ice_restart_request(p, "connection lost");
+    break;
+  }
+  case ITEM_MAKE_ROOM: /* a call found every destination taken (hold_peer) */
+  {
+    g_mutex_lock(&n->mu);
+    peer_t *gone = evict_half_open_locked(n, 0);
+    n->room_answered++;
+    g_cond_broadcast(&n->cond);
+    g_mutex_unlock(&n->mu);
+    if (gone)
+      peer_free(gone);
     break;
   }
   case ITEM_WS_ACCEPTED: {
@@ -1925,6 +2025,21 @@ static bool wire_alive(peer_t *p, int slot, unsigned serial) {
 static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target) {
   g_mutex_lock(&n->mu);
   peer_t *p = peer_get_locked(n, target);
+  if (!p && n->control) {
+    /* Full: the control thread gives us the place of a half-open
+     * destination when there is one (ITEM_MAKE_ROOM); it answers at once. */
+    unsigned ticket = ++n->room_asks;
+    g_mutex_unlock(&n->mu);
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_MAKE_ROOM;
+    enqueue(n, it);
+    g_mutex_lock(&n->mu);
+    gint64 until = g_get_monotonic_time() + ROOM_WAIT_US;
+    while (n->room_answered < ticket && n->npeers >= n->cfg.max_peers &&
+           g_cond_wait_until(&n->cond, &n->mu, until))
+      ;
+    p = peer_get_locked(n, target);
+  }
   if (p) {
     g_mutex_lock(&p->mu);
     p->users++;

@@ -71,17 +71,22 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
   g_free(rev);
 }
 
+/* node_config: a node of @type in @a's realm 3, ICE on loopback. */
+static void node_config(actr_node_config_t *cfg, const actrix_t *a, const char *type) {
+  actr_node_config_init(cfg);
+  cfg->ais_url = a->ais;
+  cfg->signaling_url = a->signaling;
+  cfg->realm_id = 3;
+  ASSERT_OK(actr_actor_type_parse(type, &cfg->type));
+  cfg->ice_addresses = loopback;
+  cfg->ice_address_count = 1;
+}
+
 static actr_node_t *start_dialect(actr_runtime_t *rt, const actrix_t *a, const char *type,
                                   actr_node_dialect_t dialect) {
   actr_node_config_t cfg;
-  actr_node_config_init(&cfg);
+  node_config(&cfg, a, type);
   cfg.dialect = dialect;
-  cfg.ais_url = a->ais;
-  cfg.signaling_url = a->signaling;
-  cfg.realm_id = 3;
-  ASSERT_OK(actr_actor_type_parse(type, &cfg.type));
-  cfg.ice_addresses = loopback;
-  cfg.ice_address_count = 1;
   actr_node_t *n;
   ASSERT_OK(actr_node_new(rt, &cfg, &n));
   return n;
@@ -502,6 +507,106 @@ static void test_relay_flood_bounded(void) {
   actr__sig_client_free(sig);
   actr_credential_free(cred);
   actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
+/* Actors that trickle an ICE candidate to a node every half second and
+ * never connect hold its destinations (max_peers, 4 here) for as long as
+ * they go on.  Before, every slot stayed taken: the node's own call failed
+ * at once with RESOURCE_EXHAUSTED ("4 destinations already") and no other
+ * actor could reach it.  Now a call of ours takes the place of the oldest
+ * half-open destination, and another actor's offer takes one 2 s old. */
+enum { TRICKLERS = 4 };
+typedef struct trickle {
+  actr__sig_client_t *sig[TRICKLERS];
+  actr__actor_id_pb_t target;
+  gint stop;
+} trickle_t;
+
+static void trickle_once(trickle_t *t) {
+  for (int i = 0; i < TRICKLERS; i++) {
+    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
+    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
+    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+    r.target = &t->target.id;
+    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
+    r.ice_candidate = &c;
+    int rc = actr__sig_client_relay(t->sig[i], &r);
+    g_assert_true(rc == ACTR_OK || rc == ACTR_EWOULD_BLOCK);
+  }
+}
+
+static gpointer trickler(gpointer data) {
+  trickle_t *t = data;
+  while (!g_atomic_int_get(&t->stop)) {
+    trickle_once(t);
+    g_usleep(500000);
+  }
+  return NULL;
+}
+
+static void test_half_open_destinations_evicted(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_config_t cfg;
+  node_config(&cfg, &a, "acme:victim:1");
+  cfg.max_peers = TRICKLERS;
+  actr_node_t *victim;
+  ASSERT_OK(actr_node_new(rt, &cfg, &victim));
+  ASSERT_OK(actr_node_serve(victim, handler, NULL));
+  trickle_t t = {.stop = 0};
+  actr__actor_id_to_pb(actr_node_id(victim), &t.target);
+  actr_credential_t *cred[TRICKLERS];
+  actr_actor_type_t tt;
+  ASSERT_OK(actr_actor_type_parse("acme:trickler:1", &tt));
+  for (int i = 0; i < TRICKLERS; i++) {
+    ASSERT_OK(actr_ais_register(a.ais, &tt, 3, NULL, &cred[i]));
+    actr__sig_config_t sc = {.url = a.signaling, .cred = cred[i]};
+    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &t.sig[i]));
+  }
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 100 && st.destinations < TRICKLERS; i++) { /* 10 s at most */
+    trickle_once(&t);
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(victim, &st));
+  }
+  g_assert_cmpuint(st.destinations, ==, TRICKLERS);
+  GThread *th = g_thread_new("trickler", trickler, &t);
+  /* Our call: the place of the oldest half-open destination, at once. */
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(victim, actr_node_id(server), "test.Reverse", "ok", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  ASSERT_OK(actr_node_stats(victim, &st));
+  g_assert_cmpuint(st.destinations_evicted, >=, 1);
+  g_assert_cmpuint(st.destinations, <=, TRICKLERS);
+  /* Another actor reaches it: its offer takes a place 2 s old. */
+  g_usleep(2 * G_USEC_PER_SEC);
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  int rc = actr_node_call(client, actr_node_id(victim), "test.Reverse", "in", 2, 20000, &resp);
+  ASSERT_OK(actr_node_stats(victim, &st));
+  if (rc != ACTR_OK)
+    g_test_message("call to the node: %s; it has %u destinations, %llu evicted, %llu relays "
+                   "dropped", actr_err_detail(), st.destinations,
+                   (unsigned long long)st.destinations_evicted,
+                   (unsigned long long)st.relays_dropped);
+  ASSERT_OK(rc);
+  actr_envelope_free(resp);
+  g_assert_cmpuint(st.destinations_evicted, >=, 2);
+  g_assert_cmpuint(st.destinations, <=, TRICKLERS);
+  g_atomic_int_set(&t.stop, 1);
+  g_thread_join(th);
+  actr_node_free(client);
+  for (int i = 0; i < TRICKLERS; i++) {
+    actr__sig_client_free(t.sig[i]);
+    actr_credential_free(cred[i]);
+  }
+  actr_node_free(victim);
+  actr_node_free(server);
   actr_runtime_unref(rt);
   actrix_stop(&a);
 }
@@ -1543,6 +1648,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
   g_test_add_func("/realm/node/relay-flood-bounded", test_relay_flood_bounded);
+  g_test_add_func("/realm/node/half-open-destinations-evicted",
+                  test_half_open_destinations_evicted);
   g_test_add_func("/realm/node/credential-renewed-under-gate", test_credential_renewed_under_gate);
   g_test_add_data_func("/realm/node/credential-renewed-0.5", GINT_TO_POINTER(0),
                        test_credential_kept);
