@@ -210,7 +210,7 @@ struct actr_node {
   gint id_at;
   gint id_gen;          /* registrations since the first (atomic): a new one, a new ActrId */
   bool force_register;  /* test hook (actr__node_register_again), under mu */
-  unsigned room_asks, room_answered; /* ITEM_MAKE_ROOM asked by calls, handled (mu) */
+  unsigned room_answered; /* ITEM_MAKE_ROOM items handled (mu) */
   struct {
     actr_actor_id_t id;
     gint64 at;
@@ -367,16 +367,20 @@ static bool evicted_lately_locked(actr_node_t *n, const actr_actor_id_t *id) {
 
 /* peer_get: peer_get_locked for another actor's relay or connection (the
  * control thread): it may take the place of a half-open destination
- * HALF_OPEN_EVICT_US old, not of a younger one (a negotiation under way) --
- * unless its own was evicted lately: an actor that trickles candidates and
- * never connects would otherwise take back a place at each trickle, ahead
- * of any newcomer. */
+ * HALF_OPEN_EVICT_US old, not of a younger one (a negotiation under way).
+ * An actor whose half-open destination was evicted lately gets none, not
+ * even a free place: one that trickles candidates and never connects would
+ * otherwise take back a place at each trickle, ahead of any newcomer, and
+ * the place a call of ours had made (hold_peer) before it could take it. */
 static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id) {
   g_mutex_lock(&n->mu);
-  peer_t *gone = peer_find_locked(n, id) || evicted_lately_locked(n, id)
-                     ? NULL
-                     : evict_half_open_locked(n, HALF_OPEN_EVICT_US);
-  peer_t *p = peer_get_locked(n, id);
+  peer_t *p = peer_find_locked(n, id);
+  if (!p && evicted_lately_locked(n, id)) {
+    g_mutex_unlock(&n->mu);
+    return NULL;
+  }
+  peer_t *gone = p ? NULL : evict_half_open_locked(n, HALF_OPEN_EVICT_US);
+  p = p ? p : peer_get_locked(n, id);
   g_mutex_unlock(&n->mu);
   if (gone)
     peer_free(gone);
@@ -1147,12 +1151,12 @@ static void check_credential(actr_node_t *n) {
   uint64_t exp = actr_credential_expires_at(cred);
   actr__sig_stats_t s;
   actr__sig_client_stats(n->sig, &s);
+  if (now < n->cred_retry_at)
+    return; /* backing off after a failed attempt */
   g_mutex_lock(&n->mu);
   bool rejected = s.credential_rejected || n->force_register;
   n->force_register = false;
   g_mutex_unlock(&n->mu);
-  if (now < n->cred_retry_at)
-    return; /* backing off after a failed attempt */
   bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) / 3 * 2;
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   if (actr_credential_can_renew(cred)) {
@@ -2022,23 +2026,31 @@ static bool wire_alive(peer_t *p, int slot, unsigned serial) {
   return alive;
 }
 
-static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target) {
+/* hold_peer: @target's destination, held (users) until release_peer;
+ * NULL (ACTR_ERESOURCE_EXHAUSTED) when max_peers are there and none of them
+ * is half-open, or no place came free before @until. */
+static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 until) {
   g_mutex_lock(&n->mu);
   peer_t *p = peer_get_locked(n, target);
-  if (!p && n->control) {
+  until = MIN(until, g_get_monotonic_time() + ROOM_WAIT_US);
+  while (!p && n->control) {
     /* Full: the control thread gives us the place of a half-open
-     * destination when there is one (ITEM_MAKE_ROOM); it answers at once. */
-    unsigned ticket = ++n->room_asks;
+     * destination when there is one (ITEM_MAKE_ROOM).  Asked again when
+     * another actor's relay took the place it made before we did. */
+    unsigned answered = n->room_answered;
+    uint64_t evicted = n->st.destinations_evicted;
     g_mutex_unlock(&n->mu);
     item_t *it = g_new0(item_t, 1);
     it->kind = ITEM_MAKE_ROOM;
     enqueue(n, it);
     g_mutex_lock(&n->mu);
-    gint64 until = g_get_monotonic_time() + ROOM_WAIT_US;
-    while (n->room_answered < ticket && n->npeers >= n->cfg.max_peers &&
-           g_cond_wait_until(&n->cond, &n->mu, until))
+    bool answer = true;
+    while (n->room_answered == answered && n->npeers >= n->cfg.max_peers &&
+           (answer = g_cond_wait_until(&n->cond, &n->mu, until)))
       ;
     p = peer_get_locked(n, target);
+    if (!answer || n->st.destinations_evicted == evicted)
+      break; /* out of time, or nothing was half-open */
   }
   if (p) {
     g_mutex_lock(&p->mu);
@@ -2057,14 +2069,29 @@ static void release_peer(actr_node_t *n, peer_t *p) {
   (void)n;
 }
 
+/* not_again_locked: a call's request is not sent again: the node has registered
+ * again (0.3: a new ActrId) since its first attempt went out, and the
+ * callee, which runs a request id once per caller ActrId, would run it
+ * again.  node->mu held. */
+static int not_again_locked(actr_node_t *n, const char *rid) {
+  n->st.calls_not_retried++;
+  return actr__fail(ACTR_ECONNECTION,
+                    "node: the wire died with request %s on it, and the node has registered "
+                    "again since (a new ActrId): not sent again, as the callee would take it "
+                    "for a new request (it may have run)", rid);
+}
+
 /* call_common: one call to @target.  @rid: the request id (NULL: a new
  * one).  @lost_after (calls by type; 0: none): give up with *@lost set
  * (ACTR_ENO_ROUTE) as soon as a wire of @target that was up dies after this
- * time, instead of waiting for it to be rebuilt. */
+ * time, instead of waiting for it to be rebuilt.  @first_gen_io (NULL for
+ * none): in, the registration (id_gen) an earlier call with this request id
+ * went out under to the same actor, -1 for none; out, this call's (calls by
+ * type keep it across their rounds). */
 static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_actor_id_t *target,
                        const char *route_key, const void *payload, size_t len, int timeout_ms,
                        actr_envelope_t **response, const char *rid_in, gint64 lost_after,
-                       bool *lost) {
+                       bool *lost, int *first_gen_io) {
   if (!n || !target || !route_key || (!payload && len))
     return actr__fail(ACTR_EINVALID_ARGUMENT, "node call: NULL argument");
   if (type != ACTR_PAYLOAD_RPC_RELIABLE && type != ACTR_PAYLOAD_RPC_SIGNAL)
@@ -2086,7 +2113,7 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
   if (rc == ACTR_OK)
     rc = actr_envelope_encode(env, &buf, &blen);
   actr_envelope_free(env);
-  peer_t *p = rc == ACTR_OK ? hold_peer(n, target) : NULL;
+  peer_t *p = rc == ACTR_OK ? hold_peer(n, target, until) : NULL;
   if (rc == ACTR_OK && !p)
     rc = ACTR_ERESOURCE_EXHAUSTED;
   call_t *c = NULL;
@@ -2110,31 +2137,31 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
   /* Attempts: each on the first ready wire of the route; the next one only
    * when the wire of the last died before the answer came, after the
    * route's backoff, within the call's timeout. */
-  int first_gen = -1; /* the ActrId the first attempt's wire knows us by (its id_gen) */
+  /* The ActrId the first attempt's wire knows us by (its id_gen).  The
+   * callee runs a request id once per caller ActrId: registered again since
+   * (0.3: a new ActrId), a retry would reach it as another caller's request
+   * and run again, so it is sent only while that is still our ActrId and
+   * the wire's. */
+  int first_gen = first_gen_io ? *first_gen_io : -1;
   for (unsigned attempt = 1; rc == ACTR_OK; attempt++) {
     actr_lane_t *lane;
     int slot, gen;
     unsigned serial;
+    if (first_gen >= 0 && g_atomic_int_get(&n->id_gen) != first_gen) {
+      rc = not_again_locked(n, rid); /* not worth waiting for a wire */
+      break;
+    }
     rc = wait_wire_locked(n, p, route, type, until, lost_after, &lane, &slot, &serial, &gen);
     if (rc != ACTR_OK) {
       if (lost && lost_after && rc == ACTR_ENO_ROUTE)
         *lost = true;
       break;
     }
-    /* The callee runs a request id once per caller ActrId.  Registered
-     * again since the first attempt's wire was made (0.3: a new ActrId),
-     * a retry would reach it as another caller's request and run again:
-     * sent only while our ActrId is the one the first attempt went out
-     * under. */
     if (first_gen < 0) {
       first_gen = gen;
     } else if (gen != first_gen || g_atomic_int_get(&n->id_gen) != first_gen) {
       actr_lane_unref(lane);
-      n->st.calls_not_retried++;
-      rc = actr__fail(ACTR_ECONNECTION,
-                      "node: the wire died with request %s on it, and the node has registered "
-                      "again since (a new ActrId): not sent again, as the callee would take it "
-                      "for a new request (it may have run)", rid);
+      rc = not_again_locked(n, rid);
       break;
     }
     if (attempt > 1)
@@ -2188,6 +2215,8 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     }
     rc = ACTR_OK;
   }
+  if (first_gen_io)
+    *first_gen_io = first_gen;
   if (c) { /* nothing of the call is left behind */
     if (c->response) {
       *response = c->response;
@@ -2214,7 +2243,7 @@ int actr_node_call_typed(actr_node_t *node, actr_payload_type_t type,
   if (timeout_ms <= 0)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_call: timeout_ms must be > 0");
   return call_common(node, type, target, route_key, payload, len, timeout_ms, response, NULL, 0,
-                     NULL);
+                     NULL, NULL);
 }
 
 int actr_node_call(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
@@ -2337,11 +2366,16 @@ int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
   char *rid = g_uuid_string_random(); /* one request id for every actor tried */
   bool check = false;
   int rc;
+  actr_actor_id_t last = {0};
+  int gen = -1; /* the registration the request went out under to @last (call_common) */
   for (;;) {
     actr_actor_id_t target;
     rc = resolve(node, type, check, until, &target);
     if (rc != ACTR_OK)
       break;
+    if (!actr_actor_id_equal(&target, &last)) /* another actor has not seen the request */
+      gen = -1;
+    last = target;
     gint64 now = g_get_monotonic_time();
     int left = (int)((until - now) / 1000);
     if (left <= 0) {
@@ -2350,7 +2384,7 @@ int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
     }
     bool lost = false;
     rc = call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, &target, route_key, payload, len, left,
-                     response, rid, now, &lost);
+                     response, rid, now, &lost, &gen);
     if (!lost)
       break;
     /* The actor's wires died: is it still there (a cut), or gone (a new
@@ -2366,12 +2400,12 @@ int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
 int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target, const char *route_key,
                    const void *payload, size_t len) {
   return call_common(node, ACTR_PAYLOAD_RPC_RELIABLE, target, route_key, payload, len, 0, NULL,
-                     NULL, 0, NULL);
+                     NULL, 0, NULL, NULL);
 }
 
 int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const void *data,
                         size_t len, int timeout_ms) {
-  peer_t *p = hold_peer(n, target);
+  peer_t *p = hold_peer(n, target, g_get_monotonic_time() + (gint64)timeout_ms * 1000);
   if (!p)
     return ACTR_ERESOURCE_EXHAUSTED;
   actr_lane_t *lane;

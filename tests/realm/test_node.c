@@ -901,6 +901,26 @@ static void test_no_retry_after_registering_again(void) {
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Count", "twice", 5, 40000, &resp));
   actr_envelope_free(resp);
   g_assert_cmpint(atomic_load(&counted), ==, 2);
+  /* A call by type likewise: its wire lost, it finds the same actor again
+   * and does not send the request from our newer ActrId. */
+  actr_actor_type_t st_type;
+  ASSERT_OK(actr_actor_type_parse("acme:server:1", &st_type));
+  ASSERT_OK(actr_node_call_by_type(client, &st_type, "test.Reverse", "ab", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  renewals = st.credential_renewals;
+  actr__node_register_again(client);
+  for (int i = 0; i < 200 && st.credential_renewals == renewals; i++) { /* 20 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(client, &st));
+  }
+  g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
+  actr__node_drop_replies(server, 1);
+  ASSERT_RC(actr_node_call_by_type(client, &st_type, "test.Count", "by type", 7, 40000, &resp),
+            "CONNECTION");
+  g_assert_nonnull(strstr(actr_err_detail(), "registered again"));
+  g_assert_cmpint(atomic_load(&counted), ==, 3);
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.calls_not_retried, ==, 2);
   actr_node_free(client);
   actr_node_free(server);
   actr_runtime_unref(rt);
