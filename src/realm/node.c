@@ -204,11 +204,12 @@ struct actr_node {
    * read it, the control thread reads it without.  A leaf lock. */
   actr_credential_t *cred;
   GMutex cred_mu;
-  /* Our ActrIds, the current at ids[id_at] (atomic): actr_node_id hands out
-   * pointers, valid until OLD_IDS more registrations (a renewal keeps it). */
+  /* Our ActrIds, the current at ids[id_gen % (OLD_IDS + 1)]: actr_node_id
+   * hands out pointers, valid until OLD_IDS more registrations (a renewal
+   * keeps it).  id_gen (atomic): registrations since the first, each a new
+   * ActrId; a wire records it (wire_t.id_gen). */
   actr_actor_id_t ids[OLD_IDS + 1];
-  gint id_at;
-  gint id_gen;          /* registrations since the first (atomic): a new one, a new ActrId */
+  gint id_gen;
   bool force_register;  /* test hook (actr__node_register_again), under mu */
   unsigned room_answered; /* ITEM_MAKE_ROOM items handled (mu) */
   struct {
@@ -374,13 +375,13 @@ static bool evicted_lately_locked(actr_node_t *n, const actr_actor_id_t *id) {
  * the place a call of ours had made (hold_peer) before it could take it. */
 static peer_t *peer_get(actr_node_t *n, const actr_actor_id_t *id) {
   g_mutex_lock(&n->mu);
-  peer_t *p = peer_find_locked(n, id);
-  if (!p && evicted_lately_locked(n, id)) {
-    g_mutex_unlock(&n->mu);
-    return NULL;
+  peer_t *p = NULL, *gone = NULL;
+  bool known = peer_find_locked(n, id) != NULL;
+  if (known || !evicted_lately_locked(n, id)) {
+    if (!known)
+      gone = evict_half_open_locked(n, HALF_OPEN_EVICT_US);
+    p = peer_get_locked(n, id);
   }
-  peer_t *gone = p ? NULL : evict_half_open_locked(n, HALF_OPEN_EVICT_US);
-  p = p ? p : peer_get_locked(n, id);
   g_mutex_unlock(&n->mu);
   if (gone)
     peer_free(gone);
@@ -1192,10 +1193,9 @@ static void check_credential(actr_node_t *n) {
   n->cred_backoff_s = 0;
   /* A new ActrId: into the next slot, the earlier ones stay for the
    * pointers handed out (actr_node_id), the last OLD_IDS of them. */
-  int next = (g_atomic_int_get(&n->id_at) + 1) % (OLD_IDS + 1);
-  n->ids[next] = *actr_credential_actor_id(fresh);
-  g_atomic_int_set(&n->id_at, next);
-  g_atomic_int_inc(&n->id_gen);
+  int gen = g_atomic_int_get(&n->id_gen) + 1;
+  n->ids[gen % (OLD_IDS + 1)] = *actr_credential_actor_id(fresh);
+  g_atomic_int_set(&n->id_gen, gen);
   replace_credential(n, fresh);
   actr__sig_client_set_credential(n->sig, fresh, true);
   n->cred_since = now;
@@ -1476,8 +1476,7 @@ static void handle_item(actr_node_t *n, item_t *it) {
     ice_restart_request(p, "connection lost");
     break;
   }
-  case ITEM_MAKE_ROOM: /* a call found every destination taken (hold_peer) */
-  {
+  case ITEM_MAKE_ROOM: { /* a call found every destination taken (hold_peer) */
     g_mutex_lock(&n->mu);
     peer_t *gone = evict_half_open_locked(n, 0);
     n->room_answered++;
@@ -1592,6 +1591,14 @@ static gpointer control_main(gpointer data) {
     check_credential(n);
   }
   return NULL;
+}
+
+/* enqueue_kind: an item of @kind with nothing else in it (ITEM_NOP wakes
+ * the control thread from its queue). */
+static void enqueue_kind(actr_node_t *n, item_kind_t kind) {
+  item_t *it = g_new0(item_t, 1);
+  it->kind = kind;
+  enqueue(n, it);
 }
 
 static bool enqueue(actr_node_t *n, item_t *it) {
@@ -1857,7 +1864,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
 const actr_actor_id_t *actr_node_id(const actr_node_t *node) {
   if (!node) /* ids[0] is set before actr_node_new hands the node out */
     return NULL;
-  return &node->ids[g_atomic_int_get(&((actr_node_t *)node)->id_at)];
+  return &node->ids[g_atomic_int_get(&((actr_node_t *)node)->id_gen) % (OLD_IDS + 1)];
 }
 
 int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
@@ -2040,9 +2047,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 u
     unsigned answered = n->room_answered;
     uint64_t evicted = n->st.destinations_evicted;
     g_mutex_unlock(&n->mu);
-    item_t *it = g_new0(item_t, 1);
-    it->kind = ITEM_MAKE_ROOM;
-    enqueue(n, it);
+    enqueue_kind(n, ITEM_MAKE_ROOM);
     g_mutex_lock(&n->mu);
     bool answer = true;
     while (n->room_answered == answered && n->npeers >= n->cfg.max_peers &&
@@ -2501,9 +2506,7 @@ void actr__node_register_again(actr_node_t *n) {
   g_mutex_lock(&n->mu);
   n->force_register = true;
   g_mutex_unlock(&n->mu);
-  item_t *it = g_new0(item_t, 1); /* wakes the control thread from its queue */
-  it->kind = ITEM_NOP;
-  enqueue(n, it);
+  enqueue_kind(n, ITEM_NOP);
 }
 
 void actr__node_pause_control(actr_node_t *n, bool paused) {
@@ -2513,9 +2516,7 @@ void actr__node_pause_control(actr_node_t *n, bool paused) {
   g_mutex_unlock(&n->mu);
   if (!paused || !n->control)
     return;
-  item_t *it = g_new0(item_t, 1); /* wakes the thread from its queue */
-  it->kind = ITEM_NOP;
-  enqueue(n, it);
+  enqueue_kind(n, ITEM_NOP);
   g_mutex_lock(&n->mu);
   while (!n->control_parked) /* held before this returns */
     g_cond_wait(&n->cond, &n->mu);

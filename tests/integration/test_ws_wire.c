@@ -557,6 +557,19 @@ static void echo_on_message(actr_ws_conn_t *c, bool text, const uint8_t *d, size
 }
 static const actr_ws_message_ops_t echo_ops = {echo_on_open, echo_on_message, NULL};
 
+/* raw_open: a message-mode client of @path (served already) collecting
+ * into @p; *@srv: the server's side, as its on_open pushed it to @opened. */
+static actr_ws_conn_t *raw_open(ws_fix_t *f, const char *path, raw_peer_t *p, GAsyncQueue *opened,
+                                actr_ws_conn_t **srv) {
+  char url[96];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u%s", actr_ws_server_port(f->srv), path);
+  actr_ws_conn_t *cli;
+  ASSERT_OK(actr_ws_connect_messages(f->rt, url, NULL, &raw_ops, p, &cli));
+  *srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
+  g_assert_nonnull(*srv);
+  return cli;
+}
+
 static void test_raw_path(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
@@ -564,12 +577,7 @@ static void test_raw_path(void) {
   ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/signal", &echo_ops, opened, 0));
   raw_peer_t p;
   raw_init(&p);
-  char url[96];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/signal", actr_ws_server_port(f.srv));
-  actr_ws_conn_t *cli;
-  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
-  actr_ws_conn_t *srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
-  g_assert_nonnull(srv);
+  actr_ws_conn_t *srv, *cli = raw_open(&f, "/signal", &p, opened, &srv);
   actr_lane_t *l;
   ASSERT_RC(actr_ws_conn_lane(srv, 0, &l), "INVALID_OPERATION");
   ASSERT_OK(actr_ws_conn_send_message(cli, true, "{\"type\":\"offer\"}", 16, -1));
@@ -588,10 +596,7 @@ static void test_raw_path(void) {
    * connection with 1009 (the server's lane bound is 64 MiB). */
   ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/small", &echo_ops, opened, 1024));
   raw_init(&p);
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/small", actr_ws_server_port(f.srv));
-  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
-  srv = g_async_queue_timeout_pop(opened, 5 * G_USEC_PER_SEC);
-  g_assert_nonnull(srv);
+  cli = raw_open(&f, "/small", &p, opened, &srv);
   char big[2048];
   memset(big, 'x', sizeof big);
   ASSERT_OK(actr_ws_conn_send_message(cli, true, big, 1000, -1));
@@ -641,12 +646,7 @@ static void test_raw_path_pause(void) {
   ASSERT_OK(actr_ws_server_add_message_path(f.srv, "/held", &held_ops, &h, 0));
   raw_peer_t p;
   raw_init(&p);
-  char url[96];
-  snprintf(url, sizeof url, "ws://127.0.0.1:%u/held", actr_ws_server_port(f.srv));
-  actr_ws_conn_t *cli;
-  ASSERT_OK(actr_ws_connect_messages(f.rt, url, NULL, &raw_ops, &p, &cli));
-  actr_ws_conn_t *srv = g_async_queue_timeout_pop(h.opened, 5 * G_USEC_PER_SEC);
-  g_assert_nonnull(srv);
+  actr_ws_conn_t *srv, *cli = raw_open(&f, "/held", &p, h.opened, &srv);
   enum { SIZE = 64 * 1024, MAX_BYTES = 256 << 20 };
   uint8_t *m = g_malloc0(SIZE);
   ASSERT_OK(actr_ws_conn_send_message(cli, false, m, SIZE, -1)); /* seq 0: pause */

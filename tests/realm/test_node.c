@@ -865,6 +865,20 @@ static void test_retry_executed_once(void) {
  * registers again while its first wire is up: the request goes out on that
  * wire (the old ActrId), the server drops its reply and the wire, and the
  * only wire left to build is one under the new ActrId. */
+/* register_again: @node registers again (actr__node_register_again) and
+ * this waits until it has (20 s at most). */
+static void register_again(actr_node_t *node) {
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(node, &st));
+  uint64_t renewals = st.credential_renewals;
+  actr__node_register_again(node);
+  for (int i = 0; i < 200 && st.credential_renewals == renewals; i++) {
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(node, &st));
+  }
+  g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
+}
+
 static void test_no_retry_after_registering_again(void) {
   const char *args[] = {"--dialect", "0.3", NULL};
   actrix_t a;
@@ -878,15 +892,7 @@ static void test_no_retry_after_registering_again(void) {
   ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ab", 2, 20000, &resp));
   actr_envelope_free(resp);
   actr_actor_id_t before = *actr_node_id(client);
-  actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(client, &st));
-  uint64_t renewals = st.credential_renewals;
-  actr__node_register_again(client);
-  for (int i = 0; i < 200 && st.credential_renewals == renewals; i++) { /* 20 s at most */
-    g_usleep(100000);
-    ASSERT_OK(actr_node_stats(client, &st));
-  }
-  g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
+  register_again(client);
   g_assert_false(actr_actor_id_equal(&before, actr_node_id(client)));
   atomic_store(&counted, 0);
   actr__node_drop_replies(server, 1);
@@ -894,6 +900,7 @@ static void test_no_retry_after_registering_again(void) {
             "CONNECTION");
   g_assert_nonnull(strstr(actr_err_detail(), "registered again"));
   g_assert_cmpint(atomic_load(&counted), ==, 1);
+  actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(client, &st));
   g_assert_cmpuint(st.calls_not_retried, ==, 1);
   g_assert_cmpuint(st.calls_retried, ==, 0);
@@ -907,13 +914,7 @@ static void test_no_retry_after_registering_again(void) {
   ASSERT_OK(actr_actor_type_parse("acme:server:1", &st_type));
   ASSERT_OK(actr_node_call_by_type(client, &st_type, "test.Reverse", "ab", 2, 20000, &resp));
   actr_envelope_free(resp);
-  renewals = st.credential_renewals;
-  actr__node_register_again(client);
-  for (int i = 0; i < 200 && st.credential_renewals == renewals; i++) { /* 20 s at most */
-    g_usleep(100000);
-    ASSERT_OK(actr_node_stats(client, &st));
-  }
-  g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
+  register_again(client);
   actr__node_drop_replies(server, 1);
   ASSERT_RC(actr_node_call_by_type(client, &st_type, "test.Count", "by type", 7, 40000, &resp),
             "CONNECTION");
