@@ -49,9 +49,11 @@ static char *find_header(const char *head, const char *name) {
   return NULL;
 }
 
-/* dechunk: the body of a chunked message in @raw (@len bytes) into @out;
- * false when malformed or not complete. */
-static bool dechunk(const uint8_t *raw, size_t len, size_t max, GByteArray *out, bool *complete) {
+/* dechunk: the body of a chunked message in @raw (@len bytes) into @out,
+ * *@used the bytes it took up to its last chunk's size line; false when
+ * malformed or over @max, true otherwise (*@complete when it ended). */
+static bool dechunk(const uint8_t *raw, size_t len, size_t max, GByteArray *out, bool *complete,
+                    size_t *used) {
   size_t pos = 0;
   *complete = false;
   for (;;) {
@@ -70,6 +72,7 @@ static bool dechunk(const uint8_t *raw, size_t len, size_t max, GByteArray *out,
       return false;
     pos += sl + 2;
     if (n == 0) {
+      *used = pos;
       *complete = true;
       return true;
     }
@@ -80,6 +83,96 @@ static bool dechunk(const uint8_t *raw, size_t len, size_t max, GByteArray *out,
     g_byte_array_append(out, raw + pos, (guint)n);
     pos += (size_t)n + 2;
   }
+}
+
+/* One response parse over everything read so far: the head (bounded), then
+ * the body by Content-Length, chunked, or up to the end of the connection.
+ * Pure, so that a fuzzer can drive it (fuzz/fuzz_http_response.c). */
+int actr__http_response_parse(const uint8_t *in, size_t len, bool eof, size_t max_body,
+                              bool *complete, int *status, uint8_t **body, size_t *body_len) {
+  *complete = false;
+  *status = 0;
+  *body = NULL;
+  *body_len = 0;
+  const uint8_t *eoh = len ? memmem(in, len, "\r\n\r\n", 4) : NULL;
+  if (!eoh || (size_t)(eoh - in) + 4 > HEAD_MAX) {
+    if (len >= HEAD_MAX)
+      return actr__fail(ACTR_EPROTOCOL, "HTTP: response head over %u bytes", HEAD_MAX);
+    if (eof)
+      return actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed before the response head");
+    return ACTR_OK;
+  }
+  size_t head_len = (size_t)(eoh - in) + 4;
+  char *head = g_strndup((const char *)in, head_len);
+  int code = 0;
+  if (sscanf(head, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
+    int rc = actr__fail(ACTR_EPROTOCOL, "HTTP: malformed status line '%.60s'", head);
+    g_free(head);
+    return rc;
+  }
+  char *cl = find_header(head, "Content-Length");
+  char *te = find_header(head, "Transfer-Encoding");
+  g_free(head);
+  bool chunked = te && g_ascii_strcasecmp(te, "chunked") == 0;
+  long long want = -1;
+  if (cl && !chunked) {
+    char *e;
+    want = strtoll(cl, &e, 10);
+    if (e == cl || *e || want < 0)
+      want = -2;
+  }
+  g_free(cl);
+  g_free(te);
+  if (want == -2 || (want > 0 && (size_t)want > max_body))
+    return actr__fail(ACTR_EPROTOCOL, "HTTP: bad or too large Content-Length (limit %zu)",
+                      max_body);
+  const uint8_t *raw = in + head_len;
+  size_t raw_len = len - head_len;
+  GByteArray *dechunked = NULL;
+  if (chunked) {
+    bool done;
+    size_t used = 0;
+    dechunked = g_byte_array_new();
+    if (!dechunk(raw, raw_len, max_body, dechunked, &done, &used)) {
+      g_byte_array_unref(dechunked);
+      return actr__fail(ACTR_EPROTOCOL, "HTTP: malformed or too large chunked body");
+    }
+    /* The framing may add 4 KiB: a bound that does not depend on where the
+     * reads ended (a finished body is measured where it finished). */
+    if ((done ? used : raw_len) > max_body + 4096) {
+      g_byte_array_unref(dechunked);
+      return actr__fail(ACTR_EPROTOCOL, "HTTP: chunked response body over %zu bytes", max_body);
+    }
+    if (!done) {
+      g_byte_array_unref(dechunked);
+      if (eof)
+        return actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed in the middle of the body");
+      return ACTR_OK;
+    }
+    raw = dechunked->data;
+    raw_len = dechunked->len;
+  } else if (want >= 0 && raw_len >= (size_t)want) {
+    raw_len = (size_t)want;
+  } else if (raw_len > max_body) {
+    return actr__fail(ACTR_EPROTOCOL, "HTTP: response body over %zu bytes", max_body);
+  } else if (!eof) {
+    return ACTR_OK;
+  } else if (want >= 0) {
+    return actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed in the middle of the body");
+  } /* else: no length, the body is what came before the end */
+  int rc = ACTR_OK;
+  *body = malloc(raw_len ? raw_len : 1);
+  if (!*body) {
+    rc = actr__fail(ACTR_ENO_MEMORY, "HTTP body");
+  } else {
+    memcpy(*body, raw, raw_len);
+    *body_len = raw_len;
+    *status = code;
+    *complete = true;
+  }
+  if (dechunked)
+    g_byte_array_unref(dechunked);
+  return rc;
 }
 
 int actr__http_post(const char *url, const char *const *headers, const char *content_type,
@@ -103,7 +196,7 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
   GCancellable *cancel = g_cancellable_new();
   GError *err = NULL;
   GSocketConnection *conn = NULL;
-  GByteArray *in = g_byte_array_new(), *out_body = g_byte_array_new();
+  GByteArray *in = g_byte_array_new();
   char *req = NULL;
 
   conn = g_socket_client_connect_to_host(client, u.host_header, u.port, cancel, &err);
@@ -127,75 +220,14 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
     goto done;
   }
   GInputStream *is = g_io_stream_get_input_stream(G_IO_STREAM(conn));
-  /* The head. */
-  size_t head_len = 0;
-  for (;;) {
-    const uint8_t *eoh = in->len ? memmem(in->data, in->len, "\r\n\r\n", 4) : NULL;
-    if (eoh) {
-      head_len = (size_t)(eoh - in->data) + 4;
-      break;
-    }
-    if (in->len >= HEAD_MAX) {
-      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: response head over %u bytes", HEAD_MAX);
+  for (bool eof = false;;) {
+    bool complete;
+    rc = actr__http_response_parse(in->data, in->len, eof, max_body, &complete, status, resp,
+                                   resp_len);
+    if (rc != ACTR_OK || complete)
       goto done;
-    }
     if (g_get_monotonic_time() > deadline) {
-      rc = actr__fail(ACTR_ETIMEOUT, "HTTP: no response head within %d ms", timeout_ms);
-      goto done;
-    }
-    gssize n = read_some(is, in, 4096, cancel, &err);
-    if (n <= 0) {
-      rc = n < 0 ? io_fail("receive", err)
-                 : actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed before the response head");
-      goto done;
-    }
-  }
-  char *head = g_strndup((const char *)in->data, head_len);
-  int code = 0;
-  if (sscanf(head, "HTTP/1.%*1[01] %3d", &code) != 1 || code < 100 || code > 599) {
-    rc = actr__fail(ACTR_EPROTOCOL, "HTTP: malformed status line '%.60s'", head);
-    g_free(head);
-    goto done;
-  }
-  char *cl = find_header(head, "Content-Length");
-  char *te = find_header(head, "Transfer-Encoding");
-  g_free(head);
-  bool chunked = te && g_ascii_strcasecmp(te, "chunked") == 0;
-  long long want = -1;
-  if (cl && !chunked) {
-    char *e;
-    want = strtoll(cl, &e, 10);
-    if (*e || want < 0)
-      want = -2;
-  }
-  g_free(cl);
-  g_free(te);
-  if (want == -2 || (want > 0 && (size_t)want > max_body)) {
-    rc = actr__fail(ACTR_EPROTOCOL, "HTTP: bad or too large Content-Length (limit %zu)", max_body);
-    goto done;
-  }
-  /* The body. */
-  g_byte_array_remove_range(in, 0, (guint)head_len);
-  for (;;) {
-    if (chunked) {
-      bool complete;
-      g_byte_array_set_size(out_body, 0);
-      if (!dechunk(in->data, in->len, max_body, out_body, &complete)) {
-        rc = actr__fail(ACTR_EPROTOCOL, "HTTP: malformed or too large chunked body");
-        goto done;
-      }
-      if (complete)
-        break;
-    } else if (want >= 0 && in->len >= (size_t)want) {
-      g_byte_array_set_size(in, (guint)want);
-      break;
-    }
-    if (in->len > max_body + (chunked ? 4096 : 0)) {
-      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: response body over %zu bytes", max_body);
-      goto done;
-    }
-    if (g_get_monotonic_time() > deadline) {
-      rc = actr__fail(ACTR_ETIMEOUT, "HTTP: response body not complete within %d ms", timeout_ms);
+      rc = actr__fail(ACTR_ETIMEOUT, "HTTP: response not complete within %d ms", timeout_ms);
       goto done;
     }
     gssize n = read_some(is, in, 16384, cancel, &err);
@@ -203,23 +235,8 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
       rc = io_fail("receive", err);
       goto done;
     }
-    if (n == 0) {
-      if (want < 0 && !chunked)
-        break; /* the body is what came before the end */
-      rc = actr__fail(ACTR_EPROTOCOL, "HTTP: connection closed in the middle of the body");
-      goto done;
-    }
+    eof = n == 0;
   }
-  GByteArray *b = chunked ? out_body : in;
-  *resp_len = b->len;
-  *resp = malloc(b->len ? b->len : 1);
-  if (!*resp) {
-    rc = actr__fail(ACTR_ENO_MEMORY, "HTTP body");
-    goto done;
-  }
-  memcpy(*resp, b->data, b->len);
-  *status = code;
-  rc = ACTR_OK;
 done:
   if (conn) {
     g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
@@ -227,7 +244,6 @@ done:
   }
   g_free(req);
   g_byte_array_unref(in);
-  g_byte_array_unref(out_body);
   g_object_unref(cancel);
   g_object_unref(client);
   actr__ws_url_clear(&u);

@@ -2,6 +2,7 @@
 #ifndef ACTR_REALM_HTTP_H
 #define ACTR_REALM_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +17,16 @@
 int actr__http_post(const char *url, const char *const *headers, const char *content_type,
                     const void *body, size_t body_len, int timeout_ms, size_t max_body,
                     int *status, uint8_t **resp, size_t *resp_len);
+
+/* actr__http_response_parse: parse a response from the @len bytes read so
+ * far (@in), @eof when the connection has ended after them.  ACTR_OK with
+ * *@complete false: more bytes are needed.  ACTR_OK with *@complete true:
+ * *@status (100-599) and *@body (malloc'ed, transfer full; never NULL) /
+ * *@body_len, at most @max_body bytes.  ACTR_EPROTOCOL: not HTTP/1.x, head
+ * over 16 KiB, bad Content-Length or chunked framing, body over @max_body,
+ * or the connection ended first; ACTR_ENO_MEMORY.  Pure: reads nothing
+ * else, keeps nothing between calls (call it again with more bytes). */
+int actr__http_response_parse(const uint8_t *in, size_t len, bool eof, size_t max_body,
+                              bool *complete, int *status, uint8_t **body, size_t *body_len);
 
 #endif

@@ -241,6 +241,7 @@ static void test_register_hostile_answers(void) {
   static const struct {
     const char *reply;
     const char *code;
+    const char *detail; /* in actr_err_detail(), when set */
   } cases[] = {
       {"", "PROTOCOL"},
       {"SSH-2.0-OpenSSH\r\n\r\n", "PROTOCOL"},
@@ -251,6 +252,10 @@ static void test_register_hostile_answers(void) {
       {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xff\xff", "PROTOCOL"},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "PROTOCOL"},
       {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "PROTOCOL"}, /* no result */
+      {"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", "PROTOCOL", "Content-Length"},
+      {"HTTP/1.1 200 OK\r\n\r\n", "PROTOCOL", "no result"}, /* read to the end: empty */
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "PROTOCOL",
+       "middle of the body"},
       /* RegisterResponse{error{code 401, message "expired"}}, chunked. */
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
        "4\r\n\x12\x0c\x08\x91\r\na\r\n\x03\x12\x07" "expired\r\n0\r\n\r\n", "AUTHENTICATION"},
@@ -267,6 +272,8 @@ static void test_register_hostile_answers(void) {
     if (strcmp(actr_err_name(rc), cases[i].code) != 0)
       g_error("case %zu: %s (%s), expected %s", i, actr_err_name(rc), actr_err_detail(),
               cases[i].code);
+    if (cases[i].detail && !strstr(actr_err_detail(), cases[i].detail))
+      g_error("case %zu: '%s' does not say '%s'", i, actr_err_detail(), cases[i].detail);
     g_assert_null(cred);
     canned_stop(&c);
   }
