@@ -225,7 +225,11 @@ static void on_message(actr_ws_conn_t *conn, bool text, const uint8_t *data, siz
     ACTR__LOG_PEER(ACTR_LOG_WARN, "signaling: frame refused: %s", actr_err_detail());
     return;
   }
-  if (e->reply_for) {
+  /* Only actrix answers: a relay is a peer's envelope, forwarded as the peer
+   * wrote it, reply_for included, and must never stand in for an answer. */
+  bool answer = e->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_SERVER_TO_ACTR ||
+                e->flow_case == SIGNALING__SIGNALING_ENVELOPE__FLOW_ENVELOPE_ERROR;
+  if (e->reply_for && answer) {
     for (unsigned i = 0; i < c->cfg.max_pending; i++) {
       pending_t *p = &c->pending[i];
       if (p->used && !p->reply && strcmp(p->id, e->reply_for) == 0) {

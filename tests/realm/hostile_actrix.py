@@ -8,6 +8,10 @@ and then, per connection:
   garbage  sends binary frames that are not SignalingEnvelopes, then keeps
            the connection open and never answers
   silent   never sends anything (requests are never answered)
+  relay-first  answers each request twice: first with an ActrRelay (what a
+           peer sends through actrix) carrying reply_for = the request's
+           envelope_id, as a peer guessing our ids would; then with the
+           real answer, an envelope_error 503 "hostile-busy"
 
 Runs until SIGTERM.  Run with /usr/bin/python3 (Debian's python3-websockets)."""
 import asyncio
@@ -17,6 +21,35 @@ import sys
 import websockets
 
 MODE = sys.argv[1]
+if MODE == "relay-first":
+    import test_actrix  # beside this file: its generated protobuf modules
+
+    test_actrix.load_protos()
+
+
+def envelope(eid, reply_for):
+    S = test_actrix.S
+    e = S.SignalingEnvelope(envelope_version=1, envelope_id=eid, reply_for=reply_for)
+    e.timestamp.GetCurrentTime()
+    return e
+
+
+def relay_then_error(data):
+    S, A = test_actrix.S, test_actrix.A
+    req = S.SignalingEnvelope()
+    req.ParseFromString(data)
+    if req.WhichOneof("flow") != "actr_to_server":
+        return []
+    peer = A.ActrId(serial_number=99, realm=A.Realm(realm_id=7),
+                    type=A.ActrType(manufacturer="acme", name="peer", version="1"))
+    relay = envelope("r-" + req.envelope_id, req.envelope_id)
+    relay.actr_relay.source.CopyFrom(peer)
+    relay.actr_relay.target.CopyFrom(peer)
+    relay.actr_relay.credential.CopyFrom(A.AIdCredential(key_id=1, claims=b"x", signature=b"y"))
+    answer = envelope("a-" + req.envelope_id, req.envelope_id)
+    answer.envelope_error.code = 503
+    answer.envelope_error.message = "hostile-busy"
+    return [relay.SerializeToString(), answer.SerializeToString()]
 
 
 async def handler(ws, path=None):
@@ -26,8 +59,10 @@ async def handler(ws, path=None):
         for junk in (b"\xff\x00garbage", b"\x0a\x05hello", b""):
             await ws.send(junk)
     try:
-        async for _ in ws:  # read and ignore everything
-            pass
+        async for msg in ws:  # read and ignore everything but relay-first's requests
+            if MODE == "relay-first" and isinstance(msg, bytes):
+                for frame in relay_then_error(msg):
+                    await ws.send(frame)
     except websockets.ConnectionClosed:
         pass
 
