@@ -269,7 +269,8 @@ typedef struct actr_node_stats {
   uint64_t requests_replayed;   /**< duplicates answered with the first reply again */
   uint64_t ice_restarts;        /**< ICE restarts offered: on a live peer connection (each
                                      restart offer), or a new connection offered at an
-                                     IceRestartRequest when ours was gone */
+                                     IceRestartRequest when ours was gone (at most one
+                                     every 2 s per destination) */
   uint64_t signing_keys_fetched; /**< AIS keys obtained from actrix (GetSigningKeyRequest) */
   uint64_t signing_key_asks;     /**< GetSigningKeyRequests sent for key ids a direct
                                       WebSocket caller named and we did not know */

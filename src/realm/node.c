@@ -138,6 +138,7 @@ struct peer {
   gint64 lost_us;            /* when a wire of it that was up died last (calls by type) */
   gint64 restart_started_us; /* 0: none under way */
   gint64 restart_attempt_us; /* the last restart offer */
+  gint64 asked_rebuild_us;   /* the last new connection offered at an IceRestartRequest */
   bool restart_offer;        /* the next offer endpoint_send relays is a restart offer */
 };
 
@@ -1103,16 +1104,26 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       /* Our connection is still there: restart ICE on it in place (at
        * once, or at most every 2 s while one is under way, as actr). */
       g_mutex_lock(&p->mu);
+      gint64 now = g_get_monotonic_time();
       wire_t *w = p->w[W_RTC];
       bool live = w && w->ever_up && !w->dead && n->restart_budget_ms > 0;
-      bool recent = p->restart_attempt_us &&
-                    g_get_monotonic_time() - p->restart_attempt_us < ICE_RESTART_GAP_US;
+      bool recent = p->restart_attempt_us && now - p->restart_attempt_us < ICE_RESTART_GAP_US;
+      /* A new connection too at most every ICE_RESTART_GAP_US: the one we
+       * offered at the last request is still on its way.  Each costs a new
+       * ICE agent, its sockets and gathering (a TURN allocation with TURN),
+       * and a peer may ask as often as actrix lets it. */
+      bool rebuilt_lately = !live && p->asked_rebuild_us &&
+                            now - p->asked_rebuild_us < ICE_RESTART_GAP_US;
+      if (!live && !rebuilt_lately)
+        p->asked_rebuild_us = now;
       g_mutex_unlock(&p->mu);
       if (live) {
         if (!recent)
           restart_attempt(n, p);
         break;
       }
+      if (rebuilt_lately)
+        break;
       g_mutex_lock(&n->mu);
       n->st.ice_restarts++;
       g_mutex_unlock(&n->mu);

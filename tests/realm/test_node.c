@@ -1465,6 +1465,78 @@ static void test_ice_restart_request(void) {
   actrix_stop(&a);
 }
 
+/* A peer that asks for an ICE restart again and again while our offer to
+ * it was never answered: each request used to cost a whole new peer
+ * connection (ICE agent, sockets, gathering), as often as the peer sent
+ * them.  Now at most one every 2 s per destination (ICE_RESTART_GAP_US). */
+static void test_restart_requests_throttled(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *victim = start(rt, &a, "acme:server:1");
+  /* The asker: an identity and a raw signaling client (a larger serial:
+   * the victim offers). */
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:asker:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
+  actr__sig_client_t *sig;
+  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sig));
+  const actr_actor_id_t *asker = actr_credential_actor_id(cred);
+  g_assert_cmpuint(actr_node_id(victim)->serial, <, asker->serial);
+  /* The victim calls it: a destination, an offer that is never answered. */
+  slow_call_t call = {.client = victim, .target = asker};
+  GThread *th = g_thread_new("call", slow_call_main, &call);
+  actr__sig_stats_t sst = {0};
+  for (int i = 0; i < 200 && sst.relays_received == 0; i++) { /* its offer: 20 s at most */
+    g_usleep(100000);
+    actr__sig_client_stats(sig, &sst);
+  }
+  g_assert_cmpuint(sst.relays_received, >=, 1);
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(actr_node_id(victim), &target);
+  enum { ASKS = 40 };
+  gint64 t0 = g_get_monotonic_time();
+  for (int i = 0; i < ASKS; i++) {
+    Actr__IceRestartRequest q = ACTR__ICE_RESTART_REQUEST__INIT;
+    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+    r.target = &target.id;
+    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST;
+    r.ice_restart_request = &q;
+    int rc;
+    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
+      g_usleep(1000);
+    ASSERT_OK(rc);
+  }
+  /* All handled: the victim has relayed no more offers for a while. */
+  for (int i = 0; i < 40; i++) { /* 20 s at most */
+    uint64_t before = sst.relays_received;
+    g_usleep(500000);
+    actr__sig_client_stats(sig, &sst);
+    if (sst.relays_received == before)
+      break;
+  }
+  gint64 spent = g_get_monotonic_time() - t0;
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(victim, &st));
+  uint64_t allowed = 1 + (uint64_t)(spent / (2 * G_USEC_PER_SEC));
+  g_test_message("%d requests in %.2f s: %llu new connections (at most %llu)", ASKS,
+                 (double)spent / 1e6, (unsigned long long)st.ice_restarts,
+                 (unsigned long long)allowed);
+  g_assert_cmpuint(st.ice_restarts, >=, 1);
+  g_assert_cmpuint(st.ice_restarts, <=, allowed);
+  g_assert_cmpuint(st.ice_restarts, <, ASKS);
+  g_thread_join(th);
+  g_assert_cmpint(call.rc, !=, ACTR_OK);
+  actr__sig_client_free(sig);
+  actr_credential_free(cred);
+  actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* The route decides: RPC_SIGNAL with one attempt fails clearly when its
  * wire dies with the request on it (the handler ran once, the reply was
  * lost); with actr's default (2 attempts) the same loss is ridden through
@@ -1663,6 +1735,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);
   g_test_add_func("/realm/node/remote-restart-by-type", test_remote_restart_by_type);
   g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
+  g_test_add_func("/realm/node/restart-requests-throttled", test_restart_requests_throttled);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);
   g_test_add_func("/realm/node/ice-restart-falls-back", test_ice_restart_falls_back);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
