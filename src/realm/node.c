@@ -213,6 +213,7 @@ struct actr_node {
   gint id_gen;
   bool force_register;  /* test hook (actr__node_register_again), under mu */
   unsigned room_answered; /* ITEM_MAKE_ROOM items handled (mu) */
+  unsigned room_waiters;  /* calls waiting for one (hold_peer; mu) */
   struct {
     actr_actor_id_t id;
     gint64 at;
@@ -1489,7 +1490,11 @@ static void handle_item(actr_node_t *n, item_t *it) {
   }
   case ITEM_MAKE_ROOM: { /* a call found every destination taken (hold_peer) */
     g_mutex_lock(&n->mu);
-    peer_t *gone = evict_half_open_locked(n, 0);
+    /* Only for a call still waiting, and still without room: one that gave
+     * up (its time ran out before we got here) costs nobody a place. */
+    peer_t *gone = n->room_waiters && n->npeers >= n->cfg.max_peers
+                       ? evict_half_open_locked(n, 0)
+                       : NULL;
     n->room_answered++;
     g_cond_broadcast(&n->cond);
     g_mutex_unlock(&n->mu);
@@ -2057,6 +2062,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 u
      * another actor's relay took the place it made before we did. */
     unsigned answered = n->room_answered;
     uint64_t evicted = n->st.destinations_evicted;
+    n->room_waiters++;
     g_mutex_unlock(&n->mu);
     enqueue_kind(n, ITEM_MAKE_ROOM);
     g_mutex_lock(&n->mu);
@@ -2064,6 +2070,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 u
     while (n->room_answered == answered && n->npeers >= n->cfg.max_peers &&
            (answer = g_cond_wait_until(&n->cond, &n->mu, until)))
       ;
+    n->room_waiters--;
     p = peer_get_locked(n, target);
     if (!answer || n->st.destinations_evicted == evicted)
       break; /* out of time, or nothing was half-open */

@@ -520,6 +520,7 @@ static void test_relay_flood_bounded(void) {
 enum { TRICKLERS = 4 };
 typedef struct trickle {
   actr__sig_client_t *sig[TRICKLERS];
+  actr_credential_t *cred[TRICKLERS];
   actr__actor_id_pb_t target;
   gint stop;
 } trickle_t;
@@ -546,6 +547,34 @@ static gpointer trickler(gpointer data) {
   return NULL;
 }
 
+/* trickle_fill: TRICKLERS actors, each with a destination on @victim
+ * (max_peers TRICKLERS: all its places). */
+static void trickle_fill(trickle_t *t, actr_runtime_t *rt, const actrix_t *a, actr_node_t *victim) {
+  memset(t, 0, sizeof *t);
+  actr__actor_id_to_pb(actr_node_id(victim), &t->target);
+  actr_actor_type_t tt;
+  ASSERT_OK(actr_actor_type_parse("acme:trickler:1", &tt));
+  for (int i = 0; i < TRICKLERS; i++) {
+    ASSERT_OK(actr_ais_register(a->ais, &tt, 3, NULL, &t->cred[i]));
+    actr__sig_config_t sc = {.url = a->signaling, .cred = t->cred[i]};
+    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &t->sig[i]));
+  }
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 100 && st.destinations < TRICKLERS; i++) { /* 10 s at most */
+    trickle_once(t);
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(victim, &st));
+  }
+  g_assert_cmpuint(st.destinations, ==, TRICKLERS);
+}
+
+static void trickle_free(trickle_t *t) {
+  for (int i = 0; i < TRICKLERS; i++) {
+    actr__sig_client_free(t->sig[i]);
+    actr_credential_free(t->cred[i]);
+  }
+}
+
 static void test_half_open_destinations_evicted(void) {
   actrix_t a;
   actrix_start(&a, NULL);
@@ -559,23 +588,9 @@ static void test_half_open_destinations_evicted(void) {
   actr_node_t *victim;
   ASSERT_OK(actr_node_new(rt, &cfg, &victim));
   ASSERT_OK(actr_node_serve(victim, handler, NULL));
-  trickle_t t = {.stop = 0};
-  actr__actor_id_to_pb(actr_node_id(victim), &t.target);
-  actr_credential_t *cred[TRICKLERS];
-  actr_actor_type_t tt;
-  ASSERT_OK(actr_actor_type_parse("acme:trickler:1", &tt));
-  for (int i = 0; i < TRICKLERS; i++) {
-    ASSERT_OK(actr_ais_register(a.ais, &tt, 3, NULL, &cred[i]));
-    actr__sig_config_t sc = {.url = a.signaling, .cred = cred[i]};
-    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &t.sig[i]));
-  }
-  actr_node_stats_t st = {0};
-  for (int i = 0; i < 100 && st.destinations < TRICKLERS; i++) { /* 10 s at most */
-    trickle_once(&t);
-    g_usleep(100000);
-    ASSERT_OK(actr_node_stats(victim, &st));
-  }
-  g_assert_cmpuint(st.destinations, ==, TRICKLERS);
+  trickle_t t;
+  trickle_fill(&t, rt, &a, victim);
+  actr_node_stats_t st;
   GThread *th = g_thread_new("trickler", trickler, &t);
   /* Our call: the place of the oldest half-open destination, at once. */
   actr_envelope_t *resp;
@@ -601,10 +616,7 @@ static void test_half_open_destinations_evicted(void) {
   g_atomic_int_set(&t.stop, 1);
   g_thread_join(th);
   actr_node_free(client);
-  for (int i = 0; i < TRICKLERS; i++) {
-    actr__sig_client_free(t.sig[i]);
-    actr_credential_free(cred[i]);
-  }
+  trickle_free(&t);
   actr_node_free(victim);
   actr_node_free(server);
   actr_runtime_unref(rt);
@@ -1537,6 +1549,41 @@ static void test_restart_requests_throttled(void) {
   actrix_stop(&a);
 }
 
+/* A call that gave up waiting for a place (max_peers taken by half-open
+ * destinations, the control thread busy) has its request for room
+ * answered later: it must not take a place then, for nobody. */
+static void test_stale_room_request_evicts_nobody(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1");
+  actr_node_config_t cfg;
+  node_config(&cfg, &a, "acme:victim:1");
+  cfg.max_peers = TRICKLERS;
+  actr_node_t *victim;
+  ASSERT_OK(actr_node_new(rt, &cfg, &victim));
+  trickle_t t;
+  trickle_fill(&t, rt, &a, victim);
+  actr_node_stats_t st;
+  /* The control thread held: the call asks for room and gives up. */
+  actr__node_pause_control(victim, true);
+  actr_envelope_t *resp = NULL;
+  int rc = actr_node_call(victim, actr_node_id(server), "test.Reverse", "ok", 2, 1000, &resp);
+  g_assert_cmpint(rc, !=, ACTR_OK);
+  actr__node_pause_control(victim, false);
+  actr__node_pause_control(victim, true); /* parked again: the request was handled */
+  ASSERT_OK(actr_node_stats(victim, &st));
+  actr__node_pause_control(victim, false);
+  g_assert_cmpuint(st.destinations_evicted, ==, 0);
+  g_assert_cmpuint(st.destinations, ==, TRICKLERS);
+  trickle_free(&t);
+  actr_node_free(victim);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* The route decides: RPC_SIGNAL with one attempt fails clearly when its
  * wire dies with the request on it (the handler ran once, the reply was
  * lost); with actr's default (2 attempts) the same loss is ridden through
@@ -1742,6 +1789,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
   g_test_add_func("/realm/node/relay-flood-bounded", test_relay_flood_bounded);
+  g_test_add_func("/realm/node/stale-room-request-evicts-nobody",
+                  test_stale_room_request_evicts_nobody);
   g_test_add_func("/realm/node/half-open-destinations-evicted",
                   test_half_open_destinations_evicted);
   g_test_add_func("/realm/node/credential-renewed-under-gate", test_credential_renewed_under_gate);
