@@ -49,6 +49,10 @@
 #define RELAY_QUEUE_MAX 1024
 #define DEDUP_IDS 1024
 #define DEDUP_BYTES (8u << 20)               /* replies kept for duplicates, in all */
+/* One caller's share once the table is full: past it, its new ids take the
+ * place of its own oldest, and its replies are kept up to half the bytes. */
+#define DEDUP_CALLER_IDS (DEDUP_IDS / 4)
+#define DEDUP_CALLER_BYTES (DEDUP_BYTES / 2)
 #define ANSWER_WAIT_US (10 * G_USEC_PER_SEC) /* an answerer with no offer offers */
 #define RENEGOTIATE_US (5 * G_USEC_PER_SEC)  /* roles asked again when unanswered */
 #define HALF_OPEN_EVICT_US (2 * G_USEC_PER_SEC) /* another actor's half-open destination:
@@ -157,6 +161,7 @@ typedef struct seen {
   uint64_t caller_serial;
   GBytes *reply;    /* the first reply, for duplicates (NULL: none kept) */
   unsigned replays; /* how often sent again: REPLAYS_MAX at most */
+  uint64_t seq;     /* when recorded (the node's seen_seq): the oldest goes first */
 } seen_t;
 
 typedef struct binding {
@@ -231,7 +236,7 @@ struct actr_node {
   unsigned npeers;
   call_t *calls;
   seen_t *seen; /* request ids already handled (a ring) */
-  unsigned seen_next;
+  uint64_t seen_seq;
   size_t seen_bytes;
   ws_addr_t *ws_addrs; /* from discovery (a ring) */
   unsigned ws_addrs_next;
@@ -593,13 +598,31 @@ static bool seen_from(const seen_t *s, const actr_actor_id_t *caller) {
 }
 
 /* seen_locked: the dedup entry of @id from @caller, or NULL after
- * recording it as new. */
+ * recording it as new: in a free place, else in that of @caller's own
+ * oldest when it holds its share (DEDUP_CALLER_IDS) already, else in the
+ * oldest one's.  So a caller that sends many ids (a hostile one, or a
+ * flood) pushes out its own, never more than 3/4 of everyone else's: the
+ * others' retries still find their first replies. */
 static seen_t *seen_locked(actr_node_t *n, const actr_actor_id_t *caller, const char *id) {
-  for (unsigned i = 0; i < DEDUP_IDS; i++)
-    if (n->seen[i].id[0] && strcmp(n->seen[i].id, id) == 0 && seen_from(&n->seen[i], caller))
-      return &n->seen[i];
-  seen_t *s = &n->seen[n->seen_next];
-  n->seen_next = (n->seen_next + 1) % DEDUP_IDS;
+  seen_t *free_at = NULL, *oldest = NULL, *own_oldest = NULL;
+  unsigned own = 0;
+  for (unsigned i = 0; i < DEDUP_IDS; i++) {
+    seen_t *e = &n->seen[i];
+    if (!e->id[0]) {
+      free_at = free_at ? free_at : e;
+      continue;
+    }
+    if (seen_from(e, caller)) {
+      if (strcmp(e->id, id) == 0)
+        return e;
+      own++;
+      if (!own_oldest || e->seq < own_oldest->seq)
+        own_oldest = e;
+    }
+    if (!oldest || e->seq < oldest->seq)
+      oldest = e;
+  }
+  seen_t *s = free_at ? free_at : own >= DEDUP_CALLER_IDS ? own_oldest : oldest;
   if (s->reply) {
     n->seen_bytes -= g_bytes_get_size(s->reply);
     g_bytes_unref(s->reply);
@@ -609,6 +632,7 @@ static seen_t *seen_locked(actr_node_t *n, const actr_actor_id_t *caller, const 
   s->caller_realm = caller->realm_id;
   s->caller_serial = caller->serial;
   s->replays = 0;
+  s->seq = ++n->seen_seq;
   return NULL;
 }
 
@@ -626,15 +650,21 @@ static void ended_add_locked(actr_node_t *n, const char *rid) {
 
 static void keep_reply_locked(actr_node_t *n, const actr_actor_id_t *caller, const char *id,
                               GBytes *reply) {
-  size_t len = g_bytes_get_size(reply);
+  size_t len = g_bytes_get_size(reply), own_bytes = 0;
   if (n->seen_bytes + len > DEDUP_BYTES)
     return; /* over the bound: a duplicate of this one is dropped without a reply */
+  seen_t *e = NULL;
   for (unsigned i = 0; i < DEDUP_IDS; i++)
-    if (strcmp(n->seen[i].id, id) == 0 && !n->seen[i].reply && seen_from(&n->seen[i], caller)) {
-      n->seen[i].reply = g_bytes_ref(reply);
-      n->seen_bytes += len;
-      return;
+    if (seen_from(&n->seen[i], caller) && n->seen[i].id[0]) {
+      if (n->seen[i].reply)
+        own_bytes += g_bytes_get_size(n->seen[i].reply);
+      else if (strcmp(n->seen[i].id, id) == 0)
+        e = &n->seen[i];
     }
+  if (e && own_bytes + len <= DEDUP_CALLER_BYTES) { /* one caller: half the bytes at most */
+    e->reply = g_bytes_ref(reply);
+    n->seen_bytes += len;
+  }
 }
 
 /* The 0.5 error codes of a failed handler (docs/actr-realm.md §5.1). */

@@ -869,6 +869,60 @@ static void test_retry_executed_once(void) {
   actrix_stop(&a);
 }
 
+/* The callee's table of request ids it ran is shared by its callers: one
+ * that sends many ids pushed everyone else's out (a FIFO of 1024), and a
+ * retry of another caller's request, arriving after, ran the handler a
+ * second time.  Now a caller past its share (256) replaces its own oldest
+ * ids.  The flooder sends 1100 requests between a request of the client and
+ * its copy (a retry as the client's node would send it). */
+static void test_dedup_fair_share(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1"),
+              *flooder = start(rt, &a, "acme:flooder:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  actr_node_t *callers[] = {client, flooder};
+  for (int i = 0; i < 2; i++) { /* a wire from each */
+    ASSERT_OK(actr_node_call(callers[i], actr_node_id(server), "test.Reverse", "ab", 2, 20000,
+                             &resp));
+    actr_envelope_free(resp);
+  }
+  atomic_store(&counted, 0);
+  send_envelope(client, actr_node_id(server), "test.Count", "client-request-1", 20000, "once",
+                ACTR_ENVELOPE_DIRECTION_REQUEST);
+  enum { FLOOD = 1100 };
+  for (int i = 0; i < FLOOD; i++) {
+    char rid[32];
+    snprintf(rid, sizeof rid, "flood-%d", i);
+    send_envelope(flooder, actr_node_id(server), "test.Reverse", rid, 20000, "x",
+                  ACTR_ENVELOPE_DIRECTION_REQUEST);
+  }
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 300 && st.requests_received < 2 + 1 + FLOOD; i++) { /* 30 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &st));
+  }
+  g_assert_cmpuint(st.requests_received, ==, 2 + 1 + FLOOD);
+  g_assert_cmpint(atomic_load(&counted), ==, 1);
+  send_envelope(client, actr_node_id(server), "test.Count", "client-request-1", 20000, "once",
+                ACTR_ENVELOPE_DIRECTION_REQUEST);
+  for (int i = 0; i < 300 && st.requests_received < 2 + 2 + FLOOD; i++) {
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &st));
+  }
+  g_assert_cmpuint(st.requests_received, ==, 2 + 2 + FLOOD);
+  g_assert_cmpuint(st.requests_duplicate, ==, 1);
+  g_assert_cmpuint(st.requests_replayed, ==, 1);
+  g_assert_cmpint(atomic_load(&counted), ==, 1); /* was 2 */
+  for (int i = 0; i < 3; i++)
+    actr_node_free(i == 0 ? client : i == 1 ? flooder : server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* A 0.3 caller that registered again (a new ActrId) between a request and
  * the death of its wire does not send it again: the callee keys the
  * requests it ran by the caller's ActrId, so the retry, coming from the new
@@ -1771,6 +1825,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
   g_test_add_func("/realm/node/answer-from-the-callee-only", test_answer_from_the_callee_only);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
+  g_test_add_func("/realm/node/dedup-fair-share", test_dedup_fair_share);
   g_test_add_func("/realm/node/no-retry-after-registering-again-0.3",
                   test_no_retry_after_registering_again);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
