@@ -1775,8 +1775,17 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
                found == KEY_ASKED ? "asked actrix for it" : "too many asks now: not asked");
     return 401;
   }
-  return actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
-                             (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
+  int status =
+      actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
+                          (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
+  if (status == 0 && actr_actor_id_equal(src, actr_node_id(n))) {
+    /* Our own credential, replayed by an actor we dialed (it came in our
+     * headers): nobody else holds it, and we never dial ourselves. */
+    if (why)
+      snprintf(why, why_size, "the source is this node's own ActrId");
+    return 403;
+  }
+  return status;
 }
 
 static int ws_check(const actr_ws_request_t *req, void *user) {
@@ -2474,6 +2483,13 @@ int actr__node_send_raw(actr_node_t *n, const actr_actor_id_t *target, const voi
     actr_lane_unref(lane);
   }
   release_peer(n, p);
+  return rc;
+}
+
+int actr__node_gate_headers(actr_node_t *n, char **source, char **credential) {
+  g_mutex_lock(&n->cred_mu);
+  int rc = actr__ws_gate_headers(actr_node_id(n), n->cred, source, credential);
+  g_mutex_unlock(&n->cred_mu);
   return rc;
 }
 

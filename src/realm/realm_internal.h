@@ -89,5 +89,8 @@ void actr__node_ignore_restart_offers(struct actr_node *n, bool ignore);
 
 /* Test hook: the direct WebSocket address discovery gave for @target. */
 int actr__node_ws_url(struct actr_node *n, const actr_actor_id_t *target, char *url, size_t size);
+/* Test hook: the identity headers the node sends when it dials a direct
+ * WebSocket (what every actor it dials receives); g_free both. */
+int actr__node_gate_headers(struct actr_node *n, char **source, char **credential);
 
 #endif

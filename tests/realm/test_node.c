@@ -1055,8 +1055,9 @@ static void test_websocket_fallback(void) {
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.requests_answered, ==, 20);
 
-  /* Identity: none, garbage, and a real credential presented for another
-   * actor are refused before the upgrade (401, 400, 403). */
+  /* Identity: none, garbage, a real credential presented for another
+   * actor, and the server's own identity (as every actor it dials receives
+   * it) are refused before the upgrade (401, 400, 403, 403). */
   char url[300];
   actr_credential_t *cred;
   actr_actor_type_t t;
@@ -1066,11 +1067,13 @@ static void test_websocket_fallback(void) {
   ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &cr));
   char *other = NULL, *other_cr = NULL; /* the client's id with the intruder's credential */
   ASSERT_OK(actr__ws_gate_headers(actr_node_id(client), cred, &other, &other_cr));
+  char *own = NULL, *own_cr = NULL;
+  ASSERT_OK(actr__node_gate_headers(server, &own, &own_cr));
   /* The server's address: what discovery gave the client. */
   ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
   struct {
     const char *src, *cred, *status;
-  } bad[] = {{NULL, NULL, "401"}, {"zz", "!!", "400"}, {other, cr, "403"}};
+  } bad[] = {{NULL, NULL, "401"}, {"zz", "!!", "400"}, {other, cr, "403"}, {own, own_cr, "403"}};
   for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
     actr_ws_config_t wc;
     actr_ws_config_init(&wc);
@@ -1093,6 +1096,8 @@ static void test_websocket_fallback(void) {
   g_free(cr);
   g_free(other);
   g_free(other_cr);
+  g_free(own);
+  g_free(own_cr);
   actr_credential_free(cred);
   g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
   actr_node_free(client);
