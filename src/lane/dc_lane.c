@@ -677,6 +677,16 @@ void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state) {
 
 bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
+  if (actr_msg_len(frame) > ACTR__DC_MAX_MESSAGE) {
+    /* No fragment is larger (SPEC §1): refused here, before it takes a
+     * place in the ring (64 of them would pin 64 such messages). */
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s: a frame of %zu bytes dropped (at most %u)",
+                   actr_payload_type_name(l->base.payload_type), actr_msg_len(frame),
+                   ACTR__DC_MAX_MESSAGE);
+    atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+    actr_msg_free(frame);
+    return true;
+  }
   if (atomic_load_explicit(&l->has_handler, memory_order_acquire))
     return deliver_to_handler(l, frame);
   return queue_frame(l, frame);
@@ -715,8 +725,14 @@ void actr__dc_lane_claim(actr_lane_t *lane) {
 }
 
 void actr__dc_lane_mark_unread(actr_lane_t *lane) {
+  dc_lane_t *l = to_dc(lane);
   int unasked = READ_UNASKED;
-  atomic_compare_exchange_strong(&to_dc(lane)->reading, &unasked, READ_UNREAD);
+  /* Its ring may be full already, with a frame refused and the port (the
+   * whole association) waiting for a resume that no reader of this lane
+   * will ever give: resume now, and that frame is dropped as unread. */
+  if (atomic_compare_exchange_strong(&l->reading, &unasked, READ_UNREAD) &&
+      atomic_exchange(&l->refused, false))
+    l->ops->resume(l->port);
 }
 
 void *actr__dc_lane_port(actr_lane_t *lane) { return to_dc(lane)->port; }

@@ -188,6 +188,39 @@ static void test_unread_type_stalls_nobody(fixture_t *f, gconstpointer data) {
   actr_lane_unref(unread_a);
 }
 
+/* The same, in the other order: the peer floods a type before the
+ * receiver has asked for any lane, so that type's queue is full and SCTP
+ * holds the next frame, waiting for a reader.  Asking for another type
+ * then makes the flooded one unread: its held frame is dropped and the
+ * association goes on.  (Before, it stayed paused for good: the other
+ * type's channel open and data never came.) */
+static void test_unread_before_any_lane(fixture_t *f, gconstpointer data) {
+  (void)data;
+  actr_lane_t *flood_a;
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_STREAM_RELIABLE, &flood_a));
+  enum { N = 100, SIZE = 8192 }; /* past b's queue of 64 frames */
+  for (uint32_t i = 0; i < N; i++) {
+    uint8_t *d = pattern(SIZE, i);
+    ASSERT_OK(actr_lane_send_timeout(flood_a, d, SIZE, 10000));
+    g_free(d);
+  }
+  g_usleep(500000); /* set-up: the frames reach b, which has asked for nothing */
+  actr_lane_t *read_a, *read_b;
+  ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &read_b));
+  ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &read_a));
+  ASSERT_OK(actr_lane_send(read_a, "after", 5));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(read_b, 10000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
+  actr_msg_free(m);
+  actr_lane_stats_t st;
+  ASSERT_OK(actr_webrtc_link_stats(f->b, ACTR_PAYLOAD_STREAM_RELIABLE, &st));
+  g_assert_cmpuint(st.dropped_unread, >=, 1);
+  actr_lane_unref(read_a);
+  actr_lane_unref(read_b);
+  actr_lane_unref(flood_a);
+}
+
 typedef struct {
   actr_lane_t *lane;
   int id;
@@ -933,7 +966,8 @@ static void raw_dc_close(actr_webrtc_dc_t *dc, int err, void *user) {
  * the link closes it, since the lane would send its own traffic with the
  * peer's settings and lose what it reported sent.  The same peer's channel
  * with the right delivery (RPC_SIGNAL: ordered, reliable) becomes the lane,
- * and its message arrives. */
+ * and its message arrives; frames over the fragment size on it are dropped
+ * on arrival. */
 static void test_channel_qos_must_match(void) {
   actr_runtime_t *rt, *rt_raw;
   ASSERT_OK(actr_runtime_new(&rt));
@@ -978,6 +1012,19 @@ static void test_channel_qos_must_match(void) {
   g_assert_true(bad_closed);
   g_assert_true(good_open);
   g_assert_false(good_closed);
+  /* Frames over 65535 bytes (no fragment is larger) are dropped as they
+   * arrive, counted, never queued for a reader (none has asked yet). */
+  size_t big = 100 * 1024;
+  uint8_t *huge = g_malloc0(big);
+  for (int i = 0; i < 3; i++)
+    ASSERT_OK(actr_webrtc_dc_send(dc_good, huge, big, false));
+  g_free(huge);
+  actr_lane_stats_t st = {0};
+  for (int i = 0; i < 2000 && st.dropped_invalid < 3; i++) { /* 20 s at most */
+    g_usleep(10000);
+    ASSERT_OK(actr_webrtc_link_stats(link, ACTR_PAYLOAD_RPC_SIGNAL, &st));
+  }
+  g_assert_cmpuint(st.dropped_invalid, ==, 3);
   /* One whole message: fragment header (msg_id 1, index 0 of 1), "hi". */
   static const uint8_t frame[] = {0, 0, 0, 1, 0, 0, 0, 1, 'h', 'i'};
   ASSERT_OK(actr_webrtc_dc_send(dc_good, frame, sizeof frame, false));
@@ -1008,6 +1055,7 @@ int main(int argc, char **argv) {
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
   ADD("/webrtc-link/every-type-every-size", test_every_type_every_size);
   ADD("/webrtc-link/kept-before-lane-asked", test_kept_before_lane_asked);
+  ADD("/webrtc-link/unread-before-any-lane-stalls-nobody", test_unread_before_any_lane);
   ADD("/webrtc-link/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   ADD("/webrtc-link/threads-send-at-once", test_threads_send_at_once);
   /* Three senders of 2-4 fragment messages against caps of 2 partial
