@@ -617,6 +617,14 @@ static void read_all(actr__sctp_t *s) {
       continue;
     }
     s->rlen += (size_t)n;
+    if (s->rlen > s->cfg.max_message) { /* past what we advertise, not just the buffer */
+      s->rlen = 0;
+      s->discarding = !(flags & MSG_EOR);
+      if (!s->discarding)
+        ACTR__LOG_PEER(ACTR_LOG_WARN, "sctp: dropped a message over %zu bytes on stream %u",
+                       s->cfg.max_message, s->rsid);
+      continue;
+    }
     if (!(flags & MSG_EOR))
       continue;
     actr_msg_t *m = take_message(s);

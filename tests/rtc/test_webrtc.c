@@ -391,6 +391,38 @@ static void test_limits(void) {
   h_world_fini(&w);
 }
 
+static char *advertise_huge(const char *sdp) {
+  char *out = g_strdup(sdp), *at = strstr(out, "a=max-message-size:262144");
+  g_assert_nonnull(at);
+  GString *s = g_string_new_len(out, at - out);
+  g_string_append(s, "a=max-message-size:1073741823");
+  g_string_append(s, at + strlen("a=max-message-size:262144"));
+  g_free(out);
+  return g_string_free(s, FALSE);
+}
+
+/* A peer that sends past our advertised a=max-message-size (256 KiB): the
+ * message is dropped whole, whatever our read buffer could hold (it held
+ * up to 64 KiB more), and the next one arrives.  The offer given to the
+ * sender claims 1 GiB so that its own check lets the message go. */
+static void test_receive_limit(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_negotiate(&w, true, advertise_huge);
+  h_chan_t *c = h_open(&w.peers[0], "big", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_chan_t *in = h_incoming(&w.peers[1], "big", T_MS);
+  size_t over = 262144 + 40000; /* within the old read buffer's 64 KiB of slack */
+  uint8_t *big = g_malloc0(over);
+  ASSERT_OK(actr_webrtc_dc_send(in->dc, big, over, false));
+  g_free(big);
+  ASSERT_OK(actr_webrtc_dc_send(in->dc, "next", 4, false));
+  g_assert_true(h_wait_msgs(c, 1, T_MS));
+  h_msg_t *m = c->msgs->pdata[0];
+  g_assert_cmpmem(actr_msg_data(m->msg), actr_msg_len(m->msg), "next", 4);
+  h_world_fini(&w);
+}
+
 static void port_range(int idx, actr_webrtc_config_t *cfg, void *user) {
   cfg->port_min = 45000;
   cfg->port_max = 45099;
@@ -437,6 +469,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
   g_test_add_func("/webrtc/limits", test_limits);
+  g_test_add_func("/webrtc/limits/receive-over-advertised", test_receive_limit);
   g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
   g_test_add_func("/webrtc/ice/port-range", test_port_range);
   return g_test_run();
