@@ -248,8 +248,10 @@ typedef struct actr_node_stats {
   uint64_t requests_dropped;    /**< requests not answered: no handler, or the
                                      response could not be sent without waiting */
   uint64_t peers_connected;     /**< peer connections that came up */
-  uint64_t relays_dropped;      /**< relays from actrix dropped: queue full, or an
-                                     SDP or candidate over its bound */
+  uint64_t relays_dropped;      /**< relays from actrix dropped: the queue full (1024
+                                     relays, 16 MiB), or the sending actor's share of
+                                     it (128, 4 MiB), or an SDP or candidate over its
+                                     bound */
   uint64_t heartbeats_sent;     /**< signaling heartbeats (pings) sent to actrix */
   uint64_t heartbeats_answered; /**< their answers (pongs) received */
   uint64_t signaling_reconnects; /**< the link to actrix came back after a drop */
@@ -286,6 +288,7 @@ typedef struct actr_node_stats {
                                       relay once they are 2 s old (10 s with a wire
                                       being built), not for an actor evicted in the
                                       last 10 s */
+  uint64_t relays_handled;      /**< relays from actrix taken off the queue and handled */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 

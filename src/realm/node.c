@@ -63,6 +63,10 @@
 #define ROOM_WAIT_US (5 * G_USEC_PER_SEC) /* a call waits this long at most for the
                                              control thread to make room */
 #define RELAY_BYTES_MAX (16u << 20)         /* bytes of queued relays */
+/* One actor's share of the relay queue: a flood of one (actrix forwards
+ * what it sends) must leave room for everyone else's offers. */
+#define RELAY_SOURCE_MAX (RELAY_QUEUE_MAX / 8)
+#define RELAY_SOURCE_BYTES (RELAY_BYTES_MAX / 4)
 #define ENDED_IDS 1024                       /* ids of our calls that ended */
 #define REPLAYS_MAX 64                       /* replays of one kept reply (a caller's retries) */
 #define OLD_IDS 8                            /* earlier ActrIds kept (actr_node_id pointers) */
@@ -258,6 +262,9 @@ struct actr_node {
   GAsyncQueue *q;
   atomic_int queued;
   atomic_size_t queued_bytes;
+  /* Relays queued per sending actor (its serial: relays come from our own
+   * realm only): relay_share_t, under mu; an actor with none has no entry. */
+  GHashTable *relay_shares;
   /* The request ids of our last ENDED_IDS calls (answered, timed out or
    * failed), a ring and a set of its strings: an envelope with one of them
    * is an answer that came late or twice, dropped, never taken for a
@@ -270,6 +277,7 @@ struct actr_node {
 };
 
 static bool enqueue(actr_node_t *n, item_t *it);
+static void relay_share_give(actr_node_t *n, const actr_actor_id_t *source, size_t bytes);
 
 static void wake(actr_node_t *n) {
   g_mutex_lock(&n->mu);
@@ -1614,6 +1622,7 @@ static gpointer control_main(gpointer data) {
       if (it->kind == ITEM_RELAY) {
         atomic_fetch_sub(&n->queued, 1);
         atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
+        relay_share_give(n, &it->source, g_bytes_get_size(it->env));
       }
       item_kind_t kind = it->kind;
       handle_item(n, it);
@@ -1647,13 +1656,52 @@ static void enqueue_kind(actr_node_t *n, item_kind_t kind) {
   enqueue(n, it);
 }
 
+typedef struct relay_share {
+  gint64 serial; /* the key */
+  unsigned items;
+  size_t bytes;
+} relay_share_t;
+
+/* relay_share_take: count a relay of @bytes from @source, unless that
+ * actor holds its share of the queue already (false). */
+static bool relay_share_take(actr_node_t *n, const actr_actor_id_t *source, size_t bytes) {
+  gint64 key = (gint64)source->serial;
+  g_mutex_lock(&n->mu);
+  relay_share_t *sh = g_hash_table_lookup(n->relay_shares, &key);
+  bool ok = !sh || (sh->items < RELAY_SOURCE_MAX && sh->bytes + bytes <= RELAY_SOURCE_BYTES);
+  if (ok && !sh) {
+    sh = g_new0(relay_share_t, 1);
+    sh->serial = key;
+    g_hash_table_insert(n->relay_shares, &sh->serial, sh);
+  }
+  if (ok) {
+    sh->items++;
+    sh->bytes += bytes;
+  }
+  g_mutex_unlock(&n->mu);
+  return ok;
+}
+
+static void relay_share_give(actr_node_t *n, const actr_actor_id_t *source, size_t bytes) {
+  gint64 key = (gint64)source->serial;
+  g_mutex_lock(&n->mu);
+  n->st.relays_handled++; /* (about to be) */
+  relay_share_t *sh = g_hash_table_lookup(n->relay_shares, &key);
+  if (sh && --sh->items == 0)
+    g_hash_table_remove(n->relay_shares, &key); /* frees it */
+  else if (sh)
+    sh->bytes -= bytes;
+  g_mutex_unlock(&n->mu);
+}
+
 static bool enqueue(actr_node_t *n, item_t *it) {
   size_t bytes = it->env ? g_bytes_get_size(it->env) : 0;
   bool over = false;
   if (it->kind == ITEM_RELAY) {
     int queued = atomic_fetch_add(&n->queued, 1);
     size_t queued_bytes = atomic_fetch_add(&n->queued_bytes, bytes);
-    over = queued >= RELAY_QUEUE_MAX || queued_bytes + bytes > RELAY_BYTES_MAX;
+    over = queued >= RELAY_QUEUE_MAX || queued_bytes + bytes > RELAY_BYTES_MAX ||
+           !relay_share_take(n, &it->source, bytes); /* last: taken only if kept */
   }
   if (over) {
     atomic_fetch_sub(&n->queued, 1);
@@ -1693,6 +1741,7 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
   item_t *it = g_new0(item_t, 1);
   it->kind = ITEM_RELAY;
   it->env = g_bytes_new_take(buf, len);
+  it->source.serial = r->source->serial_number; /* its share of the queue (a required field) */
   enqueue(n, it);
 }
 
@@ -1870,6 +1919,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->seen = calloc(DEDUP_IDS, sizeof *n->seen);
   n->ended = calloc(ENDED_IDS, sizeof *n->ended);
   n->ended_set = g_hash_table_new(g_str_hash, g_str_equal);
+  n->relay_shares = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
   n->ws_addrs = calloc(WS_ADDRS_MAX, sizeof *n->ws_addrs);
   n->q = g_async_queue_new();
   n->key_tokens = KEY_ASK_BURST;
@@ -2648,6 +2698,8 @@ void actr_node_free(actr_node_t *n) {
   free(n->ended);
   if (n->ended_set)
     g_hash_table_unref(n->ended_set);
+  if (n->relay_shares)
+    g_hash_table_unref(n->relay_shares);
   free(n->ws_addrs);
   for (size_t i = 0; n->ice && i < n->cfg.ice_address_count; i++)
     g_free((char *)n->ice[i]);

@@ -458,8 +458,10 @@ static void test_via_turn(void) {
   g_free(tmpdir);
 }
 
-/* A flood of relays while the node's control thread is held: 1024 are
- * queued, the rest dropped and counted; once it goes on, the node works. */
+/* A flood of relays from one actor while the node's control thread is
+ * held: its share (128) is queued, the rest dropped and counted, and
+ * another actor's relays still get in (before, the flood took all 1024
+ * places); once it goes on, the node works. */
 static void test_relay_flood_bounded(void) {
   actrix_t a;
   actrix_start(&a, NULL);
@@ -491,13 +493,43 @@ static void test_relay_flood_bounded(void) {
       g_usleep(1000); /* the link's own queue is full: pushed back */
     ASSERT_OK(rc);
   }
+  /* One actor's share of the queue is 128 relays: the rest of its flood is
+   * dropped, and another actor's relays still find room. */
+  enum { SHARE = 128, OTHERS = 50 };
   actr_node_stats_t st = {0};
-  for (int i = 0; i < 300 && st.relays_dropped < FLOOD - 1024; i++) { /* 30 s at most */
+  for (int i = 0; i < 300 && st.relays_dropped < FLOOD - SHARE; i++) { /* 30 s at most */
     g_usleep(100000);
     ASSERT_OK(actr_node_stats(victim, &st));
   }
-  g_assert_cmpuint(st.relays_dropped, ==, FLOOD - 1024);
+  g_assert_cmpuint(st.relays_dropped, ==, FLOOD - SHARE);
+  actr_credential_t *cred2;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred2));
+  actr__sig_config_t sc2 = {.url = a.signaling, .cred = cred2};
+  actr__sig_client_t *sig2;
+  ASSERT_OK(actr__sig_client_new(rt, &sc2, NULL, NULL, &sig2));
+  for (int i = 0; i < OTHERS; i++) {
+    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
+    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
+    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+    r.target = &target.id;
+    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
+    r.ice_candidate = &c;
+    ASSERT_OK(actr__sig_client_relay(sig2, &r));
+  }
+  actr__sig_stats_t sst = {0};
+  for (int i = 0; i < 300 && sst.relays_sent < OTHERS; i++) {
+    g_usleep(10000);
+    actr__sig_client_stats(sig2, &sst);
+  }
   actr__node_pause_control(victim, false);
+  for (int i = 0; i < 300 && st.relays_handled < SHARE + OTHERS; i++) { /* 30 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(victim, &st));
+  }
+  g_assert_cmpuint(st.relays_handled, ==, SHARE + OTHERS); /* every one of the other's */
+  g_assert_cmpuint(st.relays_dropped, ==, FLOOD - SHARE);
+  actr__sig_client_free(sig2);
+  actr_credential_free(cred2);
   /* It goes on: a caller reaches it. */
   actr_node_t *client = start(rt, &a, "acme:client:1");
   actr_envelope_t *resp;
