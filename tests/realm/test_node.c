@@ -458,6 +458,38 @@ static void test_via_turn(void) {
   g_free(tmpdir);
 }
 
+/* A raw actor: an identity of @type in @a's realm 3 and a bare signaling
+ * client, to send relays of any kind (what a hostile actor can send). */
+typedef struct raw_actor {
+  actr_credential_t *cred;
+  actr__sig_client_t *sig;
+} raw_actor_t;
+
+static void raw_actor_start(raw_actor_t *r, actr_runtime_t *rt, const actrix_t *a,
+                            const char *type) {
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse(type, &t));
+  ASSERT_OK(actr_ais_register(a->ais, &t, 3, NULL, &r->cred));
+  actr__sig_config_t sc = {.url = a->signaling, .cred = r->cred};
+  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &r->sig));
+}
+
+static void raw_actor_stop(raw_actor_t *r) {
+  actr__sig_client_free(r->sig);
+  actr_credential_free(r->cred);
+}
+
+/* relay_candidate: one ICE candidate (a bare host one) relayed to @target. */
+static int relay_candidate(actr__sig_client_t *sig, actr__actor_id_pb_t *target) {
+  Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
+  c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target->id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
+  r.ice_candidate = &c;
+  return actr__sig_client_relay(sig, &r);
+}
+
 /* A flood of relays from one actor while the node's control thread is
  * held: its share (128) is queued, the rest dropped and counted, and
  * another actor's relays still get in (before, the flood took all 1024
@@ -470,26 +502,14 @@ static void test_relay_flood_bounded(void) {
   actr_node_t *victim = start(rt, &a, "acme:server:1");
   ASSERT_OK(actr_node_serve(victim, handler, NULL));
   actr__node_pause_control(victim, true);
-  /* The flooder: an identity and a raw signaling client. */
-  actr_actor_type_t t;
-  ASSERT_OK(actr_actor_type_parse("acme:flooder:1", &t));
-  actr_credential_t *cred;
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
-  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
-  actr__sig_client_t *sig;
-  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sig));
+  raw_actor_t flooder, other;
+  raw_actor_start(&flooder, rt, &a, "acme:flooder:1");
   actr__actor_id_pb_t target;
   actr__actor_id_to_pb(actr_node_id(victim), &target);
   enum { FLOOD = 2000 };
   for (int i = 0; i < FLOOD; i++) {
-    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
-    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
-    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
-    r.target = &target.id;
-    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
-    r.ice_candidate = &c;
     int rc;
-    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
+    while ((rc = relay_candidate(flooder.sig, &target)) == ACTR_EWOULD_BLOCK)
       g_usleep(1000); /* the link's own queue is full: pushed back */
     ASSERT_OK(rc);
   }
@@ -502,25 +522,9 @@ static void test_relay_flood_bounded(void) {
     ASSERT_OK(actr_node_stats(victim, &st));
   }
   g_assert_cmpuint(st.relays_dropped, ==, FLOOD - SHARE);
-  actr_credential_t *cred2;
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred2));
-  actr__sig_config_t sc2 = {.url = a.signaling, .cred = cred2};
-  actr__sig_client_t *sig2;
-  ASSERT_OK(actr__sig_client_new(rt, &sc2, NULL, NULL, &sig2));
-  for (int i = 0; i < OTHERS; i++) {
-    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
-    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
-    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
-    r.target = &target.id;
-    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
-    r.ice_candidate = &c;
-    ASSERT_OK(actr__sig_client_relay(sig2, &r));
-  }
-  actr__sig_stats_t sst = {0};
-  for (int i = 0; i < 300 && sst.relays_sent < OTHERS; i++) {
-    g_usleep(10000);
-    actr__sig_client_stats(sig2, &sst);
-  }
+  raw_actor_start(&other, rt, &a, "acme:flooder:1");
+  for (int i = 0; i < OTHERS; i++)
+    ASSERT_OK(relay_candidate(other.sig, &target));
   actr__node_pause_control(victim, false);
   for (int i = 0; i < 300 && st.relays_handled < SHARE + OTHERS; i++) { /* 30 s at most */
     g_usleep(100000);
@@ -528,16 +532,14 @@ static void test_relay_flood_bounded(void) {
   }
   g_assert_cmpuint(st.relays_handled, ==, SHARE + OTHERS); /* every one of the other's */
   g_assert_cmpuint(st.relays_dropped, ==, FLOOD - SHARE);
-  actr__sig_client_free(sig2);
-  actr_credential_free(cred2);
+  raw_actor_stop(&other);
   /* It goes on: a caller reaches it. */
   actr_node_t *client = start(rt, &a, "acme:client:1");
   actr_envelope_t *resp;
   ASSERT_OK(actr_node_call(client, actr_node_id(victim), "test.Reverse", "ok", 2, 20000, &resp));
   actr_envelope_free(resp);
   actr_node_free(client);
-  actr__sig_client_free(sig);
-  actr_credential_free(cred);
+  raw_actor_stop(&flooder);
   actr_node_free(victim);
   actr_runtime_unref(rt);
   actrix_stop(&a);
@@ -551,21 +553,14 @@ static void test_relay_flood_bounded(void) {
  * half-open destination, and another actor's offer takes one 2 s old. */
 enum { TRICKLERS = 4 };
 typedef struct trickle {
-  actr__sig_client_t *sig[TRICKLERS];
-  actr_credential_t *cred[TRICKLERS];
+  raw_actor_t actor[TRICKLERS];
   actr__actor_id_pb_t target;
   gint stop;
 } trickle_t;
 
 static void trickle_once(trickle_t *t) {
   for (int i = 0; i < TRICKLERS; i++) {
-    Webrtc__IceCandidate c = WEBRTC__ICE_CANDIDATE__INIT;
-    c.candidate = "candidate:1 1 UDP 2130706431 127.0.0.1 9 typ host";
-    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
-    r.target = &t->target.id;
-    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_CANDIDATE;
-    r.ice_candidate = &c;
-    int rc = actr__sig_client_relay(t->sig[i], &r);
+    int rc = relay_candidate(t->actor[i].sig, &t->target);
     g_assert_true(rc == ACTR_OK || rc == ACTR_EWOULD_BLOCK);
   }
 }
@@ -584,13 +579,8 @@ static gpointer trickler(gpointer data) {
 static void trickle_fill(trickle_t *t, actr_runtime_t *rt, const actrix_t *a, actr_node_t *victim) {
   memset(t, 0, sizeof *t);
   actr__actor_id_to_pb(actr_node_id(victim), &t->target);
-  actr_actor_type_t tt;
-  ASSERT_OK(actr_actor_type_parse("acme:trickler:1", &tt));
-  for (int i = 0; i < TRICKLERS; i++) {
-    ASSERT_OK(actr_ais_register(a->ais, &tt, 3, NULL, &t->cred[i]));
-    actr__sig_config_t sc = {.url = a->signaling, .cred = t->cred[i]};
-    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &t->sig[i]));
-  }
+  for (int i = 0; i < TRICKLERS; i++)
+    raw_actor_start(&t->actor[i], rt, a, "acme:trickler:1");
   actr_node_stats_t st = {0};
   for (int i = 0; i < 100 && st.destinations < TRICKLERS; i++) { /* 10 s at most */
     trickle_once(t);
@@ -601,10 +591,8 @@ static void trickle_fill(trickle_t *t, actr_runtime_t *rt, const actrix_t *a, ac
 }
 
 static void trickle_free(trickle_t *t) {
-  for (int i = 0; i < TRICKLERS; i++) {
-    actr__sig_client_free(t->sig[i]);
-    actr_credential_free(t->cred[i]);
-  }
+  for (int i = 0; i < TRICKLERS; i++)
+    raw_actor_stop(&t->actor[i]);
 }
 
 static void test_half_open_destinations_evicted(void) {
@@ -1578,16 +1566,10 @@ static void test_restart_requests_throttled(void) {
   actr_runtime_t *rt;
   ASSERT_OK(actr_runtime_new(&rt));
   actr_node_t *victim = start(rt, &a, "acme:server:1");
-  /* The asker: an identity and a raw signaling client (a larger serial:
-   * the victim offers). */
-  actr_actor_type_t t;
-  ASSERT_OK(actr_actor_type_parse("acme:asker:1", &t));
-  actr_credential_t *cred;
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
-  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
-  actr__sig_client_t *sig;
-  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sig));
-  const actr_actor_id_t *asker = actr_credential_actor_id(cred);
+  raw_actor_t raw; /* a larger serial: the victim offers */
+  raw_actor_start(&raw, rt, &a, "acme:asker:1");
+  actr__sig_client_t *sig = raw.sig;
+  const actr_actor_id_t *asker = actr_credential_actor_id(raw.cred);
   g_assert_cmpuint(actr_node_id(victim)->serial, <, asker->serial);
   /* The victim calls it: a destination, an offer that is never answered. */
   slow_call_t call = {.client = victim, .target = asker};
@@ -1633,8 +1615,7 @@ static void test_restart_requests_throttled(void) {
   g_assert_cmpuint(st.ice_restarts, <, ASKS);
   g_thread_join(th);
   g_assert_cmpint(call.rc, !=, ACTR_OK);
-  actr__sig_client_free(sig);
-  actr_credential_free(cred);
+  raw_actor_stop(&raw);
   actr_node_free(victim);
   actr_runtime_unref(rt);
   actrix_stop(&a);
