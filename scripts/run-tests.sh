@@ -33,7 +33,7 @@ max_len() {
     fuzz_ws_msg) echo 70000 ;;          # one lane message of 64 KiB
     fuzz_sig_envelope) echo 135168 ;;   # 64 KiB of unknown fields + an SDP
     fuzz_dtls_split) echo 65536 ;;      # one coalesced UDP read (libnice's buffer)
-    fuzz_http_response) echo 28672 ;;   # 16 KiB head + its 4 KiB body + 4 KiB framing
+    fuzz_http_response) echo 28672 ;;   # 16 KiB head + its 4 KiB body, 4+4 KiB framing
     *) echo 8192 ;;                     # fuzz_dcep: two 1024-byte strings
   esac
 }

@@ -692,6 +692,17 @@ bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   return queue_frame(l, frame);
 }
 
+/* drop_unread: a frame of a type other lanes' readers leave unread, past
+ * its bound: dropped rather than pause the whole association (every
+ * channel on it), counted, logged once. */
+static bool drop_unread(dc_lane_t *l, actr_msg_t *frame) {
+  if (atomic_fetch_add(&l->dropped_unread, 1) == 0)
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s is not read: fragments past %u are dropped",
+                   actr_payload_type_name(l->base.payload_type), l->cfg.inbound_frames);
+  actr_msg_free(frame);
+  return true;
+}
+
 /* queue_frame: into the ring for recv; false (refused) when it is full. */
 static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
   if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
@@ -700,16 +711,14 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
     actr_msg_free(frame); /* nobody will read it: the lane is closed */
     return true;
   }
-  if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD) {
-    /* Other lanes are read, this one not: drop rather than pause the whole
-     * association (every channel on it). */
-    if (atomic_fetch_add(&l->dropped_unread, 1) == 0)
-      ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s is not read: fragments past %u are dropped",
-                actr_payload_type_name(l->base.payload_type), l->cfg.inbound_frames);
-    actr_msg_free(frame);
-    return true;
-  }
+  if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD)
+    return drop_unread(l, frame);
   atomic_store_explicit(&l->refused, true, memory_order_release);
+  /* Made unread meanwhile (actr__dc_lane_mark_unread found nothing refused
+   * yet, so it resumes nobody): drop it after all, never wait for a reader. */
+  if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD &&
+      atomic_exchange(&l->refused, false))
+    return drop_unread(l, frame);
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
   if (actr__ring_half_empty(&l->inbound) && atomic_exchange(&l->refused, false)) {

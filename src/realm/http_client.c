@@ -137,9 +137,10 @@ int actr__http_response_parse(const uint8_t *in, size_t len, bool eof, size_t ma
       g_byte_array_unref(dechunked);
       return actr__fail(ACTR_EPROTOCOL, "HTTP: malformed or too large chunked body");
     }
-    /* The framing may add 4 KiB: a bound that does not depend on where the
-     * reads ended (a finished body is measured where it finished). */
-    if ((done ? used : raw_len) > max_body + 4096) {
+    /* The framing may add as much as the body and 4 KiB more (chunks of 6
+     * bytes and up): a bound that does not depend on where the reads ended
+     * (a finished body is measured where it finished). */
+    if ((done ? used : raw_len) > 2 * max_body + 4096) {
       g_byte_array_unref(dechunked);
       return actr__fail(ACTR_EPROTOCOL, "HTTP: chunked response body over %zu bytes", max_body);
     }

@@ -181,7 +181,7 @@ typedef struct ws_addr {
 
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
-  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_SYNC, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -190,7 +190,8 @@ typedef struct item {
   unsigned serial;
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
   actr_actor_id_t source; /* the destination (all but relays) */
-  uint64_t seq;           /* ITEM_DISCONNECT */
+  uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC */
+  bool shared;            /* ITEM_RELAY: counted in its sender's share */
   uint32_t key_id;        /* ITEM_FETCH_KEY */
 } item_t;
 
@@ -274,6 +275,7 @@ struct actr_node {
   GHashTable *ended_set;
   GThread *control;
   bool control_paused, control_parked; /* test hook (actr__node_pause_control), under mu */
+  uint64_t sync_next, synced;          /* ITEM_SYNC asked and handled (that hook), under mu */
 };
 
 static bool enqueue(actr_node_t *n, item_t *it);
@@ -513,6 +515,8 @@ static void wire_event(wire_t *w, bool up, bool dead) {
   }
   if (became_up) { /* a wire of this kind works: its build series starts over */
     p->connected_once = true;
+    if (w->slot == W_RTC)
+      p->asked_rebuild_us = 0; /* the next IceRestartRequest is about this one */
     p->attempts[w->slot] = 0;
     p->gave_up[w->slot] = false;
     p->want[w->slot] = false;
@@ -1167,8 +1171,12 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       n->st.ice_restarts++;
       g_mutex_unlock(&n->mu);
       wire_stop(p, W_RTC);
-      if (start_link(p, true) != ACTR_OK)
+      if (start_link(p, true) != ACTR_OK) {
         actr__log(ACTR_LOG_WARN, "node: restart offer not made: %s", actr_err_detail());
+        g_mutex_lock(&p->mu);
+        p->asked_rebuild_us = 0; /* nothing is on its way: the next request tries again */
+        g_mutex_unlock(&p->mu);
+      }
     }
     break;
   default:
@@ -1599,6 +1607,12 @@ static void handle_item(actr_node_t *n, item_t *it) {
     g_mutex_unlock(&n->mu);
     break;
   }
+  case ITEM_SYNC: /* everything queued before it is handled */
+    g_mutex_lock(&n->mu);
+    n->synced = it->seq;
+    g_cond_broadcast(&n->cond);
+    g_mutex_unlock(&n->mu);
+    break;
   default: /* ITEM_CONNECT: maintain does it; ITEM_NOP, ITEM_STOP */
     break;
   }
@@ -1622,7 +1636,8 @@ static gpointer control_main(gpointer data) {
       if (it->kind == ITEM_RELAY) {
         atomic_fetch_sub(&n->queued, 1);
         atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
-        relay_share_give(n, &it->source, g_bytes_get_size(it->env));
+        if (it->shared)
+          relay_share_give(n, &it->source, g_bytes_get_size(it->env));
       }
       item_kind_t kind = it->kind;
       handle_item(n, it);
@@ -1701,7 +1716,7 @@ static bool enqueue(actr_node_t *n, item_t *it) {
     int queued = atomic_fetch_add(&n->queued, 1);
     size_t queued_bytes = atomic_fetch_add(&n->queued_bytes, bytes);
     over = queued >= RELAY_QUEUE_MAX || queued_bytes + bytes > RELAY_BYTES_MAX ||
-           !relay_share_take(n, &it->source, bytes); /* last: taken only if kept */
+           (it->shared && !relay_share_take(n, &it->source, bytes)); /* last: only if kept */
   }
   if (over) {
     atomic_fetch_sub(&n->queued, 1);
@@ -1741,7 +1756,12 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
   item_t *it = g_new0(item_t, 1);
   it->kind = ITEM_RELAY;
   it->env = g_bytes_new_take(buf, len);
-  it->source.serial = r->source->serial_number; /* its share of the queue (a required field) */
+  /* Its sender's share of the queue (source: a required field); actrix's
+   * role assignments to us name us as their source, and count for nobody. */
+  const actr_actor_id_t *me = actr_node_id(n);
+  it->source.serial = r->source->serial_number;
+  it->shared = r->source->serial_number != me->serial ||
+               r->source->realm->realm_id != me->realm_id;
   enqueue(n, it);
 }
 
@@ -1811,6 +1831,16 @@ static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
 }
 
 /* check_identity: actr__ws_gate_check with the key the credential names. */
+/* is_our_id: @id is this node's ActrId, now or from an earlier
+ * registration still in the ring (its credential may not have expired). */
+static bool is_our_id(actr_node_t *n, const actr_actor_id_t *id) {
+  int gen = g_atomic_int_get(&n->id_gen);
+  for (int i = 0; i <= OLD_IDS && i <= gen; i++)
+    if (actr_actor_id_equal(&n->ids[i], id))
+      return true;
+  return false;
+}
+
 static int check_identity(actr_node_t *n, const char *source, const char *credential,
                           actr_actor_id_t *src, char *why, size_t why_size) {
   uint32_t key_id = 0;
@@ -1827,7 +1857,7 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
   int status =
       actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
                           (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
-  if (status == 0 && actr_actor_id_equal(src, actr_node_id(n))) {
+  if (status == 0 && is_our_id(n, src)) {
     /* Our own credential, replayed by an actor we dialed (it came in our
      * headers): nobody else holds it, and we never dial ourselves. */
     if (why)
@@ -2624,6 +2654,20 @@ void actr__node_register_again(actr_node_t *n) {
 }
 
 void actr__node_pause_control(actr_node_t *n, bool paused) {
+  g_mutex_lock(&n->mu);
+  bool sync = paused && !n->control_paused && n->control;
+  uint64_t want = ++n->sync_next;
+  g_mutex_unlock(&n->mu);
+  if (sync) { /* first, whatever was queued before this call is handled */
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_SYNC;
+    it->seq = want;
+    enqueue(n, it);
+    g_mutex_lock(&n->mu);
+    while (n->synced < want)
+      g_cond_wait(&n->cond, &n->mu);
+    g_mutex_unlock(&n->mu);
+  }
   g_mutex_lock(&n->mu);
   n->control_paused = paused;
   g_cond_broadcast(&n->cond);

@@ -40,7 +40,8 @@ int actr__node_send_raw(struct actr_node *n, const actr_actor_id_t *target, cons
                         size_t len, int timeout_ms);
 
 /* Test hook: hold the node's control thread (relays then queue up, within
- * their bound) or let it go on. */
+ * their bound) or let it go on.  Holding it waits until everything queued
+ * before the call has been handled. */
 void actr__node_pause_control(struct actr_node *n, bool paused);
 
 /* The AIS signing key that came with @cred (key id, 32-byte Ed25519 public

@@ -204,7 +204,9 @@ static void test_unread_before_any_lane(fixture_t *f, gconstpointer data) {
     ASSERT_OK(actr_lane_send_timeout(flood_a, d, SIZE, 10000));
     g_free(d);
   }
-  g_usleep(500000); /* set-up: the frames reach b, which has asked for nothing */
+  /* Set-up: the frames reach b, which has asked for nothing (if they were
+   * slower than this, the test would not fail on the old code either). */
+  g_usleep(G_USEC_PER_SEC);
   actr_lane_t *read_a, *read_b;
   ASSERT_OK(actr_webrtc_link_lane(f->b, ACTR_PAYLOAD_RPC_RELIABLE, &read_b));
   ASSERT_OK(actr_webrtc_link_lane(f->a, ACTR_PAYLOAD_RPC_RELIABLE, &read_a));

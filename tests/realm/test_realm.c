@@ -193,6 +193,12 @@ static gboolean on_incoming(GSocketService *svc, GSocketConnection *conn, GObjec
   (void)n;
   GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
   g_output_stream_write_all(out, c->reply, c->reply_len, NULL, NULL, NULL);
+  /* The end of the reply; then read what is left of the request until the
+   * client closes: closing with it unread would reset the connection, and
+   * the client would see a reset instead of the end of a cut-short reply. */
+  g_socket_shutdown(g_socket_connection_get_socket(conn), FALSE, TRUE, NULL);
+  while (g_input_stream_read(in, buf, sizeof buf, NULL, NULL) > 0)
+    ;
   g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
   return TRUE;
 }
@@ -243,22 +249,22 @@ static void test_register_hostile_answers(void) {
     const char *code;
     const char *detail; /* in actr_err_detail(), when set */
   } cases[] = {
-      {"", "PROTOCOL"},
-      {"SSH-2.0-OpenSSH\r\n\r\n", "PROTOCOL"},
-      {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", "CONNECTION"},
-      {"HTTP/1.1 403 No\r\nContent-Length: 0\r\n\r\n", "PERMISSION_DENIED"},
-      {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "PROTOCOL"},
-      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "PROTOCOL"}, /* cut short */
-      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xff\xff", "PROTOCOL"},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "PROTOCOL"},
-      {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "PROTOCOL"}, /* no result */
+      {"", "PROTOCOL", NULL},
+      {"SSH-2.0-OpenSSH\r\n\r\n", "PROTOCOL", NULL},
+      {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", "CONNECTION", NULL},
+      {"HTTP/1.1 403 No\r\nContent-Length: 0\r\n\r\n", "PERMISSION_DENIED", NULL},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "PROTOCOL", NULL},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "PROTOCOL", NULL}, /* cut short */
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xff\xff\xff", "PROTOCOL", NULL},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "PROTOCOL", NULL},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "PROTOCOL", NULL}, /* no result */
       {"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n", "PROTOCOL", "Content-Length"},
       {"HTTP/1.1 200 OK\r\n\r\n", "PROTOCOL", "no result"}, /* read to the end: empty */
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "PROTOCOL",
        "middle of the body"},
       /* RegisterResponse{error{code 401, message "expired"}}, chunked. */
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-       "4\r\n\x12\x0c\x08\x91\r\na\r\n\x03\x12\x07" "expired\r\n0\r\n\r\n", "AUTHENTICATION"},
+       "4\r\n\x12\x0c\x08\x91\r\na\r\n\x03\x12\x07" "expired\r\n0\r\n\r\n", "AUTHENTICATION", NULL},
   };
   actr_actor_type_t t = type_of("acme:echo:1");
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
