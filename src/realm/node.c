@@ -727,6 +727,16 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     actr_envelope_free(env);
     return;
   }
+  if (n->cfg.dialect == ACTR_NODE_DIALECT_05 && dir != ACTR_ENVELOPE_DIRECTION_REQUEST &&
+      dir != ACTR_ENVELOPE_DIRECTION_TELL) {
+    /* 0.5 routes on the direction alone: none, or one it does not know,
+     * is no request (actr drops it too; 0.3 sends none and is not here). */
+    n->st.requests_dropped++;
+    g_mutex_unlock(&n->mu);
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "node: envelope '%.40s' with no request direction dropped", rid);
+    actr_envelope_free(env);
+    return;
+  }
   n->st.requests_received++;
   seen_t *dup = seen_locked(n, &p->id, rid);
   if (dup) { /* the callee runs a request id once; a retry gets the first reply */

@@ -848,6 +848,17 @@ static void test_answer_from_the_callee_only(void) {
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.requests_duplicate, ==, 0);
   g_assert_cmpuint(st.requests_answered, ==, 4); /* c, abc, xyz, q */
+  /* 0.5 routes on the direction alone: an envelope with none (as 0.3
+   * sends) is not run as a request, as in actr. */
+  uint64_t dropped = st.requests_dropped;
+  atomic_store(&counted, 0);
+  send_envelope(other, actr_node_id(server), "test.Count", "no-direction-1", 5000, "x",
+                ACTR_ENVELOPE_DIRECTION_UNSPECIFIED);
+  ASSERT_OK(actr_node_call(other, actr_node_id(server), "test.Reverse", "r", 1, 20000, &resp));
+  actr_envelope_free(resp); /* ordered wire: the raw one was handled before */
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpint(atomic_load(&counted), ==, 0);
+  g_assert_cmpuint(st.requests_dropped, ==, dropped + 1);
   actr_node_free(other);
   actr_node_free(client);
   actr_node_free(server);
