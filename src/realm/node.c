@@ -189,7 +189,7 @@ typedef struct item {
   int slot;             /* ITEM_WIRE_DEAD, _KILL_WIRE */
   unsigned serial;
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
-  actr_actor_id_t source; /* the destination (all but relays) */
+  actr_actor_id_t source; /* the destination; ITEM_RELAY: its sender's serial only */
   uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC */
   bool shared;            /* ITEM_RELAY: counted in its sender's share */
   uint32_t key_id;        /* ITEM_FETCH_KEY */
@@ -279,7 +279,7 @@ struct actr_node {
 };
 
 static bool enqueue(actr_node_t *n, item_t *it);
-static void relay_share_give(actr_node_t *n, const actr_actor_id_t *source, size_t bytes);
+static void relay_dequeued(actr_node_t *n, const item_t *it);
 
 static void wake(actr_node_t *n) {
   g_mutex_lock(&n->mu);
@@ -1643,12 +1643,8 @@ static gpointer control_main(gpointer data) {
     gint64 wait = next - g_get_monotonic_time();
     item_t *it = wait > 0 ? g_async_queue_timeout_pop(n->q, (guint64)wait) : g_async_queue_try_pop(n->q);
     if (it) {
-      if (it->kind == ITEM_RELAY) {
-        atomic_fetch_sub(&n->queued, 1);
-        atomic_fetch_sub(&n->queued_bytes, g_bytes_get_size(it->env));
-        if (it->shared)
-          relay_share_give(n, &it->source, g_bytes_get_size(it->env));
-      }
+      if (it->kind == ITEM_RELAY)
+        relay_dequeued(n, it);
       item_kind_t kind = it->kind;
       handle_item(n, it);
       g_free(it);
@@ -1707,11 +1703,16 @@ static bool relay_share_take(actr_node_t *n, const actr_actor_id_t *source, size
   return ok;
 }
 
-static void relay_share_give(actr_node_t *n, const actr_actor_id_t *source, size_t bytes) {
-  gint64 key = (gint64)source->serial;
+/* relay_dequeued: @it left the queue for the control thread: out of the
+ * queue's counts and its sender's share, counted as handled. */
+static void relay_dequeued(actr_node_t *n, const item_t *it) {
+  size_t bytes = g_bytes_get_size(it->env);
+  atomic_fetch_sub(&n->queued, 1);
+  atomic_fetch_sub(&n->queued_bytes, bytes);
+  gint64 key = (gint64)it->source.serial;
   g_mutex_lock(&n->mu);
   n->st.relays_handled++; /* (about to be) */
-  relay_share_t *sh = g_hash_table_lookup(n->relay_shares, &key);
+  relay_share_t *sh = it->shared ? g_hash_table_lookup(n->relay_shares, &key) : NULL;
   if (sh && --sh->items == 0)
     g_hash_table_remove(n->relay_shares, &key); /* frees it */
   else if (sh)
@@ -1840,7 +1841,6 @@ static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
   return res;
 }
 
-/* check_identity: actr__ws_gate_check with the key the credential names. */
 /* is_our_id: @id is this node's ActrId, now or from an earlier
  * registration still in the ring (its credential may not have expired). */
 static bool is_our_id(actr_node_t *n, const actr_actor_id_t *id) {
@@ -1851,6 +1851,8 @@ static bool is_our_id(actr_node_t *n, const actr_actor_id_t *id) {
   return false;
 }
 
+/* check_identity: actr__ws_gate_check with the key the credential names;
+ * the node's own ActrId is refused (403). */
 static int check_identity(actr_node_t *n, const char *source, const char *credential,
                           actr_actor_id_t *src, char *why, size_t why_size) {
   uint32_t key_id = 0;
@@ -2666,7 +2668,7 @@ void actr__node_register_again(actr_node_t *n) {
 void actr__node_pause_control(actr_node_t *n, bool paused) {
   g_mutex_lock(&n->mu);
   bool sync = paused && !n->control_paused && n->control;
-  uint64_t want = ++n->sync_next;
+  uint64_t want = sync ? ++n->sync_next : 0;
   g_mutex_unlock(&n->mu);
   if (sync) { /* first, whatever was queued before this call is handled */
     item_t *it = g_new0(item_t, 1);

@@ -570,17 +570,9 @@ static void read_all(actr__sctp_t *s) {
       deliver(s, s->hsid, s->hppid, m);
       continue;
     }
-    if (s->rcap - s->rlen < 1024) {
-      size_t cap = s->rcap * 2;
-      if (cap > s->cfg.max_message + READ_CHUNK)
-        cap = s->cfg.max_message + READ_CHUNK;
-      if (cap <= s->rcap) { /* over the limit: drop this message */
-        s->discarding = true;
-        s->rlen = 0;
-      } else {
-        s->rbuf = g_realloc(s->rbuf, cap);
-        s->rcap = cap;
-      }
+    if (s->rcap - s->rlen < 1024) { /* rlen stays within max_message: it always grows */
+      s->rcap = MIN(s->rcap * 2, s->cfg.max_message + READ_CHUNK);
+      s->rbuf = g_realloc(s->rbuf, s->rcap);
     }
     struct sctp_rcvinfo info;
     memset(&info, 0, sizeof info);
@@ -608,6 +600,10 @@ static void read_all(actr__sctp_t *s) {
       s->rsid = info.rcv_sid;
       s->rppid = ntohl(info.rcv_ppid);
     }
+    if (!s->discarding && s->rlen + (size_t)n > s->cfg.max_message) {
+      s->discarding = true; /* past what we advertise: the rest of it is read and dropped */
+      s->rlen = 0;
+    }
     if (s->discarding) {
       if (flags & MSG_EOR) {
         s->discarding = false;
@@ -617,14 +613,6 @@ static void read_all(actr__sctp_t *s) {
       continue;
     }
     s->rlen += (size_t)n;
-    if (s->rlen > s->cfg.max_message) { /* past what we advertise, not just the buffer */
-      s->rlen = 0;
-      s->discarding = !(flags & MSG_EOR);
-      if (!s->discarding)
-        ACTR__LOG_PEER(ACTR_LOG_WARN, "sctp: dropped a message over %zu bytes on stream %u",
-                       s->cfg.max_message, s->rsid);
-      continue;
-    }
     if (!(flags & MSG_EOR))
       continue;
     actr_msg_t *m = take_message(s);

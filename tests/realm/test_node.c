@@ -904,6 +904,17 @@ static void test_retry_executed_once(void) {
   actrix_stop(&a);
 }
 
+/* wait_requests_received: until @node has received @want requests (30 s at
+ * most), and exactly that many; its stats in *@st. */
+static void wait_requests_received(actr_node_t *node, uint64_t want, actr_node_stats_t *st) {
+  ASSERT_OK(actr_node_stats(node, st));
+  for (int i = 0; i < 300 && st->requests_received < want; i++) {
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(node, st));
+  }
+  g_assert_cmpuint(st->requests_received, ==, want);
+}
+
 /* The callee's table of request ids it ran is shared by its callers: one
  * that sends many ids pushed everyone else's out (a FIFO of 1024), and a
  * retry of another caller's request, arriving after, ran the handler a
@@ -935,25 +946,18 @@ static void test_dedup_fair_share(void) {
     send_envelope(flooder, actr_node_id(server), "test.Reverse", rid, 20000, "x",
                   ACTR_ENVELOPE_DIRECTION_REQUEST);
   }
-  actr_node_stats_t st = {0};
-  for (int i = 0; i < 300 && st.requests_received < 2 + 1 + FLOOD; i++) { /* 30 s at most */
-    g_usleep(100000);
-    ASSERT_OK(actr_node_stats(server, &st));
-  }
-  g_assert_cmpuint(st.requests_received, ==, 2 + 1 + FLOOD);
+  actr_node_stats_t st;
+  wait_requests_received(server, 2 + 1 + FLOOD, &st);
   g_assert_cmpint(atomic_load(&counted), ==, 1);
   send_envelope(client, actr_node_id(server), "test.Count", "client-request-1", 20000, "once",
                 ACTR_ENVELOPE_DIRECTION_REQUEST);
-  for (int i = 0; i < 300 && st.requests_received < 2 + 2 + FLOOD; i++) {
-    g_usleep(100000);
-    ASSERT_OK(actr_node_stats(server, &st));
-  }
-  g_assert_cmpuint(st.requests_received, ==, 2 + 2 + FLOOD);
+  wait_requests_received(server, 2 + 2 + FLOOD, &st);
   g_assert_cmpuint(st.requests_duplicate, ==, 1);
   g_assert_cmpuint(st.requests_replayed, ==, 1);
   g_assert_cmpint(atomic_load(&counted), ==, 1); /* was 2 */
-  for (int i = 0; i < 3; i++)
-    actr_node_free(i == 0 ? client : i == 1 ? flooder : server);
+  actr_node_free(client);
+  actr_node_free(flooder);
+  actr_node_free(server);
   actr_runtime_unref(rt);
   actrix_stop(&a);
 }
