@@ -52,7 +52,10 @@ ACTR_API int actr_signaling_msg_parse(const char *json, size_t len, actr_signali
 
 /** actr_signaling_msg_to_json: encode @p msg; *@p out is a NUL-terminated string
  * (transfer full, release with free()).  ACTR_EINVALID_ARGUMENT for a message
- * missing what its kind needs. */
+ * missing what its kind needs, or whose sdp, candidate or sdp_mid is not
+ * UTF-8.  An ERROR's message goes out cut to its longest valid UTF-8 prefix
+ * of at most 4096 bytes (an error detail that quotes the peer may have been
+ * cut inside a character). */
 ACTR_API int actr_signaling_msg_to_json(const actr_signaling_msg_t *msg, char **out);
 
 /** actr_signaling_msg_clear: free the strings of a parsed message and zero it. */

@@ -9,8 +9,12 @@
  * retransmits, the others ordered and reliable; MEDIA_RTP refused with
  * ACTR_ENOT_IMPLEMENTED).  The offering side opens the channels, on demand;
  * the answering side binds each lane to the channel the peer opens with that
- * label, and keeps what arrives before the lane is asked for.  A channel the
- * peer opens with a label already bound is read into the same lane.
+ * label, and keeps what arrives before the lane is asked for.  A second
+ * channel the peer opens with a label already bound is refused (closed): a
+ * lane reads one channel.  A trickled candidate the peer connection cannot
+ * take (actr_webrtc_pc_add_remote_candidate fails) is logged and skipped;
+ * any other signaling message that cannot be applied fails the link and is
+ * answered with an ERROR message.
  *
  * Threads: every function may be called from any thread except the
  * runtime's I/O thread (they may wait for it). */

@@ -432,19 +432,11 @@ static void pc_on_data_channel(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void 
 
 /* ---- signaling (the endpoint's delivery thread) ---- */
 
-/* send_error: @why, cut to its longest UTF-8 prefix (a %.200s may have cut
- * a character in two, and a text frame must be UTF-8 or it is not sent:
- * the same g_utf8_validate as ws_tx.c). */
+/* send_error: tell the peer why (actr_signaling_msg_to_json cuts it to
+ * valid UTF-8). */
 static void send_error(actr_webrtc_link_t *link, const char *why) {
-  char text[300];
-  size_t len = strlen(why);
-  if (len >= sizeof text)
-    len = sizeof text - 1;
-  memcpy(text, why, len);
-  const char *valid_end;
-  g_utf8_validate(text, (gssize)len, &valid_end);
-  text[valid_end - text] = 0;
-  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = text, .sdp_mline_index = -1};
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_ERROR, .message = (char *)why,
+                            .sdp_mline_index = -1};
   actr_signaling_send(link->sig, &m);
 }
 
@@ -473,11 +465,15 @@ static void on_signal(const actr_signaling_msg_t *m, void *user) {
                        : actr__fail(ACTR_ESIGNALING, "an answer arrived at the answering side");
     break;
   case ACTR_SIGNALING_CANDIDATE:
-    rc = actr_webrtc_pc_add_remote_candidate(link->pc, m->candidate, m->sdp_mid);
-    break;
   case ACTR_SIGNALING_END_OF_CANDIDATES:
-    rc = actr_webrtc_pc_add_remote_candidate(link->pc, NULL, m->sdp_mid);
-    break;
+    /* A candidate we cannot take (not understood, a host name, past the
+     * bound of 128) is skipped, as a browser's addIceCandidate failure
+     * leaves its connection be: the others may still connect, and a
+     * connection that is up stays up. */
+    if (actr_webrtc_pc_add_remote_candidate(link->pc, m->candidate, m->sdp_mid) != ACTR_OK) {
+      ACTR__LOG_PEER(ACTR_LOG_WARN, "rtc link: remote candidate skipped: %s", actr_err_detail());
+    }
+    return;
   case ACTR_SIGNALING_ERROR:
     snprintf(why, sizeof why, "peer reported: %.200s", m->message ? m->message : "");
     link_fail(link, ACTR_ESIGNALING, why);

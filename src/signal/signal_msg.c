@@ -11,6 +11,13 @@
 #include "error_internal.h"
 #include "json_check.h"
 
+/* The longest error message read or written (bytes of UTF-8). */
+#define MAX_ERROR_MESSAGE 4096u
+
+/* utf8_ok: @s is valid UTF-8 (JSON text must be, and so must a WebSocket
+ * text frame: ws_tx.c refuses one that is not). */
+static bool utf8_ok(const char *s) { return g_utf8_validate(s, -1, NULL); }
+
 void actr_signaling_msg_clear(actr_signaling_msg_t *msg) {
   if (!msg)
     return;
@@ -68,7 +75,7 @@ static int parse_object(JsonObject *obj, actr_signaling_msg_t *out) {
       out->kind = out->candidate[0] ? ACTR_SIGNALING_CANDIDATE : ACTR_SIGNALING_END_OF_CANDIDATES;
   } else if (strcmp(type, "error") == 0) {
     out->kind = ACTR_SIGNALING_ERROR;
-    rc = get_string(obj, "message", 4096, true, &out->message);
+    rc = get_string(obj, "message", MAX_ERROR_MESSAGE, true, &out->message);
   } else {
     rc = actr__fail(ACTR_ESIGNALING, "signaling: unknown type \"%.32s\"", type);
   }
@@ -122,8 +129,8 @@ int actr_signaling_msg_to_json(const actr_signaling_msg_t *msg, char **out) {
   switch (msg->kind) {
   case ACTR_SIGNALING_OFFER:
   case ACTR_SIGNALING_ANSWER:
-    if (!msg->sdp) {
-      rc = actr__fail(ACTR_EINVALID_ARGUMENT, "offer/answer without sdp");
+    if (!msg->sdp || !utf8_ok(msg->sdp)) {
+      rc = actr__fail(ACTR_EINVALID_ARGUMENT, "offer/answer without sdp, or not UTF-8");
       break;
     }
     json_builder_set_member_name(b, "type");
@@ -135,6 +142,11 @@ int actr_signaling_msg_to_json(const actr_signaling_msg_t *msg, char **out) {
   case ACTR_SIGNALING_END_OF_CANDIDATES:
     if (msg->kind == ACTR_SIGNALING_CANDIDATE && (!msg->candidate || !msg->candidate[0])) {
       rc = actr__fail(ACTR_EINVALID_ARGUMENT, "candidate message without candidate");
+      break;
+    }
+    if ((msg->kind == ACTR_SIGNALING_CANDIDATE && !utf8_ok(msg->candidate)) ||
+        (msg->sdp_mid && !utf8_ok(msg->sdp_mid))) {
+      rc = actr__fail(ACTR_EINVALID_ARGUMENT, "candidate or sdpMid not UTF-8");
       break;
     }
     json_builder_set_member_name(b, "type");
@@ -150,12 +162,22 @@ int actr_signaling_msg_to_json(const actr_signaling_msg_t *msg, char **out) {
       json_builder_add_int_value(b, msg->sdp_mline_index);
     }
     break;
-  case ACTR_SIGNALING_ERROR:
+  case ACTR_SIGNALING_ERROR: {
+    /* The message is often an error detail that quotes the peer, cut by a
+     * %.Ns inside a character: it goes out cut to its longest valid UTF-8
+     * prefix (and to MAX_ERROR_MESSAGE bytes), so that the error still
+     * reaches the peer. */
+    const char *m = msg->message ? msg->message : "";
+    const char *valid_end;
+    g_utf8_validate(m, (gssize)strnlen(m, MAX_ERROR_MESSAGE), &valid_end);
+    gchar *cut = g_strndup(m, (gsize)(valid_end - m));
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b, "error");
     json_builder_set_member_name(b, "message");
-    json_builder_add_string_value(b, msg->message ? msg->message : "");
+    json_builder_add_string_value(b, cut);
+    g_free(cut);
     break;
+  }
   default:
     rc = actr__fail(ACTR_EINVALID_ARGUMENT, "unknown signaling kind %d", (int)msg->kind);
   }

@@ -1,6 +1,7 @@
 /* test_signaling.c — the JSON signaling codec (SPEC §5) and the in-process
  * signaling pair. */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <actr/error.h>
@@ -156,6 +157,47 @@ static void test_roundtrip(void) {
   g_assert_cmpint(actr_signaling_msg_to_json(&bad, &json), ==, ACTR_EINVALID_ARGUMENT);
 }
 
+/* What goes out is JSON text, so UTF-8: an error message (often a detail
+ * quoting the peer, cut by a %.Ns inside a character) is cut to its longest
+ * valid prefix and to 4096 bytes; anything else not UTF-8 is refused. */
+static void test_to_json_utf8(void) {
+  char cut[64];
+  snprintf(cut, sizeof cut, "bad: x%.5s", "\xc3\xa9\xc3\xa9\xc3\xa9"); /* ends in half an e-acute */
+  char *big = g_malloc(6000);
+  memset(big, 'a', 6000);
+  big[5999] = 0;
+  struct {
+    const char *in, *out;
+  } errs[] = {{cut, "bad: x\xc3\xa9\xc3\xa9"}, {"\xff", ""}, {big, NULL}};
+  for (size_t i = 0; i < G_N_ELEMENTS(errs); i++) {
+    actr_signaling_msg_t e = {.kind = ACTR_SIGNALING_ERROR, .message = (char *)errs[i].in,
+                              .sdp_mline_index = -1};
+    char *json;
+    ASSERT_OK(actr_signaling_msg_to_json(&e, &json));
+    g_assert_true(g_utf8_validate(json, -1, NULL));
+    actr_signaling_msg_t back;
+    ASSERT_OK(actr_signaling_msg_parse(json, strlen(json), &back));
+    if (errs[i].out)
+      g_assert_cmpstr(back.message, ==, errs[i].out);
+    else
+      g_assert_cmpuint(strlen(back.message), ==, 4096);
+    actr_signaling_msg_clear(&back);
+    free(json);
+  }
+  g_free(big);
+  actr_signaling_msg_t bad[] = {
+    {.kind = ACTR_SIGNALING_OFFER, .sdp = "v=0\xc3", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = "candidate:\xe9", .sdp_mline_index = -1},
+    {.kind = ACTR_SIGNALING_CANDIDATE, .candidate = "candidate:1", .sdp_mid = "\x80",
+     .sdp_mline_index = -1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    char *json = NULL;
+    g_assert_cmpint(actr_signaling_msg_to_json(&bad[i], &json), ==, ACTR_EINVALID_ARGUMENT);
+    g_assert_null(json);
+  }
+}
+
 typedef struct {
   GMutex mu;
   GCond cond;
@@ -252,6 +294,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/signaling/parse/hostile", test_parse_hostile);
   g_test_add_func("/signaling/parse/strict-json", test_parse_strict_json);
   g_test_add_func("/signaling/roundtrip", test_roundtrip);
+  g_test_add_func("/signaling/to-json/utf8", test_to_json_utf8);
   g_test_add_func("/signaling/pair", test_pair);
   g_test_add_func("/signaling/pair-bounded", test_pair_bounded);
   return g_test_run();
