@@ -377,6 +377,8 @@ static void start_alive_check(actr_webrtc_pc_t *pc) {
   pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt), tick, alive_cb, pc);
 }
 
+static void watch_restart(actr_webrtc_pc_t *pc);
+
 static void dtls_connected_cb(void *user) {
   actr_webrtc_pc_t *pc = user;
   if (pc->closed)
@@ -387,6 +389,7 @@ static void dtls_connected_cb(void *user) {
     actr__watch_drop(&pc->alive_w);
   }
   start_alive_check(pc);
+  watch_restart(pc); /* a restart offered while connecting keeps its deadline */
   int rc = actr__sctp_connect(pc->sctp);
   if (rc)
     pc_end(pc, ACTR_WEBRTC_PC_FAILED, rc, actr_err_detail());
@@ -778,14 +781,21 @@ static int create_answer_io(void *data) {
  * channel, stay as they are.  Meanwhile dead-peer detection waits for the
  * restart, until its deadline. */
 
-static void hold_for_restart(actr_webrtc_pc_t *pc, int timeout_ms) {
+/* watch_restart: with no dead-peer detection (and no connect deadline
+ * watched), a watch of its own for the restart's deadline. */
+static void watch_restart(actr_webrtc_pc_t *pc) {
+  if (pc->alive_w || !pc->restarting)
+    return;
+  gint64 left_ms = (pc->restart_deadline_us - g_get_monotonic_time()) / 1000;
+  pc->last_rx_us = g_get_monotonic_time();
+  pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt),
+                                          (unsigned)CLAMP(left_ms / 8, 10, 60000), alive_cb, pc);
+}
+
+static void hold_for_restart(actr_webrtc_pc_t *pc, gint64 timeout_ms) {
   pc->restarting = true;
-  pc->restart_deadline_us = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  if (!pc->alive_w) { /* no dead-peer detection: a watch for the deadline */
-    pc->last_rx_us = g_get_monotonic_time();
-    pc->alive_w = actr__watch_every_aligned(actr__runtime_hub(pc->rt),
-                                            (unsigned)MAX(timeout_ms / 8, 10), alive_cb, pc);
-  }
+  pc->restart_deadline_us = g_get_monotonic_time() + timeout_ms * 1000;
+  watch_restart(pc);
 }
 
 /* ice_generation: restart our ICE: new local credentials, the remote
@@ -817,8 +827,8 @@ static int restart_remote(actr_webrtc_pc_t *pc, bool is_offer, actr__sdp_t *sdp,
   if (is_offer) {
     rc = ice_generation(pc);
     if (!pc->restarting)
-      hold_for_restart(pc, pc->peer_timeout_ms > 0 ? 2 * pc->peer_timeout_ms
-                                                   : 2 * DEFAULT_PEER_TIMEOUT_MS);
+      hold_for_restart(pc, 2 * (gint64)(pc->peer_timeout_ms > 0 ? pc->peer_timeout_ms
+                                                                : DEFAULT_PEER_TIMEOUT_MS));
     pc->sig = PC_SIG_REMOTE_OFFER;
   } else {
     pc->sig = PC_SIG_STABLE;
