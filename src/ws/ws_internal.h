@@ -30,6 +30,9 @@ struct ws_lane;
  * while its bytes were in the cache). */
 typedef struct ws_slot {
   actr_msg_t *msg;
+  size_t held; /* the bytes its storage holds, counted against the queue
+                * limits: a lane message whose header declares fewer data
+                * bytes than it carries holds them all (ws_rx.c) */
 } ws_slot_t;
 
 typedef struct ws_queue {

@@ -40,7 +40,7 @@ static void grow_queue(ws_queue_t *q, size_t max) {
 /* push_locked: queue @m (data of @type) if its queue has room. */
 static bool push_locked(actr_ws_conn_t *c, int type, const ws_slot_t *m) {
   ws_queue_t *q = &c->q[type];
-  size_t len = actr_msg_len(m->msg);
+  size_t len = m->held;
   if (c->any_claimed && !q->claimed && !c->all_claimed && q->count &&
       (q->count >= c->cfg.unread_queue_messages || q->bytes + len > c->cfg.unread_queue_bytes)) {
     /* Lanes of this connection are read, this type's is not: drop rather
@@ -182,7 +182,7 @@ void actr__ws_conn_resume_on_io(void *p) {
  * connection is paused; false to stop reading. */
 static bool deliver_raw(actr_ws_conn_t *c, bool text, actr_msg_t *msg) {
   if (c->user_paused)
-    return hold_for_user(c, text ? PENDING_RAW_TEXT : PENDING_RAW_BINARY, &(ws_slot_t){msg});
+    return hold_for_user(c, text ? PENDING_RAW_TEXT : PENDING_RAW_BINARY, &(ws_slot_t){msg, actr_msg_len(msg)});
   if (c->raw_ops->on_message)
     c->raw_ops->on_message(c, text, actr_msg_data(msg), actr_msg_len(msg), c->raw_user);
   actr_msg_free(msg);
@@ -219,6 +219,7 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     return true;
   }
   actr__msg_advance(msg, ACTR__WS_MSG_HEADER);
+  slot.held = actr_msg_len(msg); /* the bounds count what is kept, trailing bytes too */
   msg->len = data_len; /* bytes after 5 + data_len are ignored (as the reference) */
   return deliver(c, (int)type, &slot);
 }

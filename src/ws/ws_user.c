@@ -19,11 +19,10 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
   s->msg = NULL;
   q->head = (q->head + 1) % q->cap;
   q->count--;
-  size_t len = actr_msg_len(m);
-  q->bytes -= len;
-  c->rx_bytes -= len;
+  q->bytes -= s->held;
+  c->rx_bytes -= s->held;
   q->msgs_received++;
-  q->bytes_received += len;
+  q->bytes_received += actr_msg_len(m);
   /* Resume reading once the queue that stopped it is down to half. */
   if (c->rx_paused && !c->resume_pending && type == c->pending_type &&
       actr__half_empty(q->count, c->cfg.inbound_queue_messages) &&

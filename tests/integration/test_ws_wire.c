@@ -97,6 +97,59 @@ static void test_bad_lane_messages(void) {
   fix_stop(&f);
 }
 
+/* A lane message whose header declares fewer data bytes than it carries
+ * holds them all until it is read: the queue bounds count what it holds.
+ * 200 messages declaring 0 bytes and carrying 64 KiB each, of a type the
+ * server does not read while it reads another: its unread bound (1 MiB)
+ * keeps 16 of them, not 64 (the message bound) holding 4 MiB. */
+static void test_declared_short_counts_whole(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  raw_peer_t p;
+  raw_init(&p);
+  actr_ws_conn_t *cli;
+  ASSERT_OK(actr_ws_connect_messages(f.rt, f.url, NULL, &raw_ops, &p, &cli));
+  actr_ws_conn_t *srv = fix_accepted(&f);
+  actr_lane_t *read;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_RPC_RELIABLE, &read));
+  enum { N = 200, CARRIED = 65536 };
+  uint8_t *m = g_malloc0(5 + CARRIED);
+  lane_msg(m, ACTR_PAYLOAD_STREAM_RELIABLE, 0);
+  for (int i = 0; i < N; i++)
+    ASSERT_OK(actr_ws_conn_send_message(cli, false, m, 5 + CARRIED, 10000));
+  g_free(m);
+  uint8_t ok[7];
+  lane_msg(ok, ACTR_PAYLOAD_RPC_RELIABLE, 2);
+  memcpy(ok + 5, "ok", 2);
+  ASSERT_OK(actr_ws_conn_send_message(cli, false, ok, 7, 10000));
+  actr_msg_t *msg;
+  ASSERT_OK(actr_lane_recv(read, 10000, &msg)); /* after the 200, in order */
+  g_assert_cmpmem(actr_msg_data(msg), actr_msg_len(msg), "ok", 2);
+  actr_msg_free(msg);
+  actr_ws_conn_stats_t st;
+  ASSERT_OK(actr_ws_conn_stats(srv, &st));
+  g_assert_cmpuint(st.dropped_unread, ==, N - (1u << 20) / CARRIED); /* 16 kept */
+  g_assert_cmpuint(st.inbound_queued_bytes_peak, <=, (1u << 20) + 2); /* and "ok" */
+  actr_lane_t *late;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &late));
+  guint kept = 0;
+  while (actr_lane_try_recv(late, &msg) == ACTR_OK) {
+    g_assert_cmpuint(actr_msg_len(msg), ==, 0);
+    actr_msg_free(msg);
+    kept++;
+  }
+  g_assert_cmpuint(kept + st.dropped_unread, ==, N);
+  ASSERT_OK(actr_ws_conn_stats(srv, &st));
+  g_assert_cmpuint(st.inbound_queued_bytes, ==, 0);
+  actr_lane_unref(late);
+  actr_lane_unref(read);
+  actr_ws_conn_unref(cli);
+  g_assert_cmpint(raw_wait_close(&p), ==, 1000);
+  actr_ws_conn_unref(srv);
+  raw_clear(&p);
+  fix_stop(&f);
+}
+
 static void test_text_frame_refused(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
@@ -759,6 +812,7 @@ int main(int argc, char **argv) {
 #endif
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/ws/wire/bad-lane-messages-dropped", test_bad_lane_messages);
+  g_test_add_func("/ws/wire/declared-short-counts-whole", test_declared_short_counts_whole);
   g_test_add_func("/ws/wire/text-frame-refused", test_text_frame_refused);
   g_test_add_func("/ws/wire/oversized-frame-refused", test_oversized_frame_refused);
   g_test_add_func("/ws/wire/peer-reset", test_peer_reset);
