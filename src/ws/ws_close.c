@@ -111,7 +111,10 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
     g_cond_broadcast(&c->q[t].cond);
   g_cond_broadcast(&c->any_cond);
   g_mutex_unlock(&c->rx_mu);
-  if (prev == WS_CONNECTING) {
+  /* A server's connection is handshaking until it is handed over (c->server
+   * is cleared then), even once open_stream has made it OPEN: torn down
+   * before, it ends as a failed handshake; nobody has seen it open. */
+  if (prev == WS_CONNECTING || c->server) {
     g_mutex_lock(&c->done_mu);
     if (!c->handshake_done) {
       c->handshake_done = true;

@@ -267,6 +267,10 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
     c->rpos = head_len;
     open_stream(c);
     actr__ws_conn_flush(c);
+    /* The 101 could not be written (the client reset the connection after
+     * its request): teardown ended the handshake as failed (c->server). */
+    if (atomic_load(&c->state) == WS_CLOSED)
+      return false;
     actr__ws_server_handshake_done(c->server, c, true);
   } else {
     int status;

@@ -24,6 +24,10 @@ every process it started):
                 once, and serve's RSS does not grow by a buffer per socket;
                 then completed lane connections past --max-connections get
                 503 too, and a closed one frees its place.
+  signal-reset  100 clients send a /signal upgrade request and reset the
+                connection at once: none becomes a session (10 real ones
+                are served after them, none refused 1013), and serve exits
+                0 on SIGTERM.
   bad-candidates
                 a connected aiortc peer trickles a candidate serve cannot
                 parse and 140 past the bound of 128: each is skipped, no
@@ -575,6 +579,43 @@ async def signal_flood():
         stop_serve(p)
 
 
+async def signal_reset():
+    # Clients that send a /signal upgrade request and reset the connection
+    # at once (SO_LINGER 0): serve reads the request, and its 101 cannot be
+    # written.  Each must end as a failed handshake.  They used to become
+    # sessions of a dead connection that nothing ended: 64 filled the cap,
+    # every real client got 1013, and serve hung on SIGTERM.
+    p, url = start_serve()
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        for _ in range(100):
+            s = socket.create_connection(("127.0.0.1", port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall(("GET /signal HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        await asyncio.sleep(1)
+        conns = [await websockets.connect(url + "/signal") for _ in range(10)]
+        async def refused_1013(ws):
+            try:
+                await asyncio.wait_for(ws.recv(), 2)
+            except websockets.ConnectionClosed as e:
+                return bool(e.rcvd and e.rcvd.code == 1013)
+            except asyncio.TimeoutError:
+                pass
+            return False
+        refused = sum(await asyncio.gather(*(refused_1013(ws) for ws in conns)))
+        for ws in conns:
+            await ws.close()
+        if refused:
+            fail("%d of 10 /signal sessions refused (1013) after 100 reset handshakes" % refused)
+    finally:
+        stop_serve(p)  # fails unless serve exits 0 on SIGTERM within 10 s
+    print("signal-reset: 100 reset handshakes, then 10 sessions served")
+
+
 async def signal_idle():
     # serve ends a session whose peer connection is not connected within
     # --connect-timeout-ms, or whose signaling failed: 64 clients that open
@@ -632,6 +673,7 @@ CASES = {
     "deep-json-server": deep_json_server,
     "dup-label": dup_label,
     "bad-candidates": bad_candidates,
+    "signal-reset": signal_reset,
     "ping-flood": ping_flood,
     "conn-flood": conn_flood,
     "log-flood": log_flood,
