@@ -106,6 +106,7 @@ struct actr_ws_conn {
   char peer_close_reason[124];
   gint64 last_rx_us, ping_sent_us;
   bool ping_outstanding;
+  bool pong_due; /* a pong queued by this read batch, written at its end */
   bool rto_capped; /* TCP_RTO_MAX_MS took the ping interval */
   bool tcp_lost;   /* check_tcp at the last tick: a probe unanswered, no ACK for long */
   char key[25]; /* client: the Sec-WebSocket-Key sent */

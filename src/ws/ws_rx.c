@@ -233,9 +233,12 @@ static bool on_event(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     c->after_large = actr_msg_len(ev->msg) >= DIRECT_MIN;
     return on_message(c, ev);
   case ACTR__WS_EV_PING:
+    /* Written once the read batch is done (actr__ws_conn_process_input):
+     * the pings of one batch get one pong, the latest (RFC 6455 §5.5.3),
+     * and a peer streaming pings costs no write per ping. */
     if (atomic_load(&c->state) == WS_OPEN) {
       actr__ws_conn_queue_pong(c, ev->ctl, ev->ctl_len);
-      actr__ws_conn_flush(c);
+      c->pong_due = true;
     }
     return atomic_load(&c->state) != WS_CLOSED;
   case ACTR__WS_EV_PONG:
@@ -256,6 +259,11 @@ static void process_input_body(actr_ws_conn_t *c);
 void actr__ws_conn_process_input(actr_ws_conn_t *c) {
   process_input_body(c);
   wake_receivers(c); /* whatever made it stop, queued messages are seen */
+  if (c->pong_due) {
+    c->pong_due = false;
+    if (atomic_load(&c->state) == WS_OPEN)
+      actr__ws_conn_flush(c);
+  }
 }
 
 static void process_input_body(actr_ws_conn_t *c) {

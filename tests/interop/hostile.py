@@ -15,6 +15,10 @@ every process it started):
                 with a one-line error, not by a signal.
   ping-flood    a raw client floods a lane connection with pings and never
                 reads; serve's RSS must not grow with the number of pings.
+  ping-flood-reading
+                a raw client streams 200,000 pings and reads the answers:
+                one pong per read batch, not one write per ping (at most
+                one pong per 50 pings); the lane echoes after.
   dup-label     an aiortc peer opens two channels labelled RPC_RELIABLE and
                 sends fragment 0/2 of msg_id 0 on one, 1/2 on the other:
                 serve refuses (closes) the second channel and never joins
@@ -211,6 +215,50 @@ def ping_flood():
             fail("only %d pings went out before serve stopped reading" % pings)
         if grown > 32 * 1024:
             fail("serve RSS grew %d KiB under a ping flood" % grown)
+        asyncio.run(lane_echo(url))
+    finally:
+        stop_serve(p)
+
+
+def ping_flood_reading():
+    # A client that streams pings and reads what comes back: serve answers
+    # the pings of one read batch with one pong (the latest, RFC 6455
+    # §5.5.3), not a write per ping: 200,000 pings once cost 200,000
+    # writes of the one I/O thread every connection shares.
+    import threading
+    p, url = start_serve()
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        s = socket.create_connection(("127.0.0.1", port))
+        ws_handshake(s, "/lane")
+        frame = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125
+        batch = frame * 1000
+        got = [0]
+        def reader():
+            while True:
+                try:
+                    b = s.recv(65536)
+                except OSError:
+                    return
+                if not b:
+                    return
+                got[0] += len(b)
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        pings = 0
+        for _ in range(200):
+            s.sendall(batch)
+            pings += 1000
+        time.sleep(1)
+        s.shutdown(socket.SHUT_RDWR)
+        t.join(5)
+        s.close()
+        pongs = got[0] // (2 + 125)  # unmasked pongs, each with the 125-byte payload
+        print("ping-flood-reading: %d pings, %d pongs" % (pings, pongs))
+        if pongs < 1:
+            fail("no pong for %d pings" % pings)
+        if pongs > pings // 50:
+            fail("%d pongs for %d pings: a write per ping" % (pongs, pings))
         asyncio.run(lane_echo(url))
     finally:
         stop_serve(p)
@@ -671,6 +719,7 @@ async def signal_idle():
 CASES = {
     "deep-json": deep_json,
     "deep-json-server": deep_json_server,
+    "ping-flood-reading": ping_flood_reading,
     "dup-label": dup_label,
     "bad-candidates": bad_candidates,
     "signal-reset": signal_reset,
