@@ -46,7 +46,28 @@ struct tool_rtc_server {
   GCond cond;
   GHashTable *by_conn; /* actr_ws_conn_t * -> rtc_session_t *: the sessions */
   bool stopping;
+  gint64 refused_said_us; /* the last "session refused" line (say_refused) */
+  unsigned refused_unsaid;
 };
+
+/* say_refused (I/O thread): a refused /signal session on stderr, at most a
+ * line a second: a flood of clients past the cap must not become a flood
+ * of lines, written by the one I/O thread to a stderr that may be a pipe
+ * nobody drains.  The next line counts the ones left unsaid. */
+static void say_refused(tool_rtc_server_t *srv, const char *why, int rc) {
+  gint64 now = g_get_monotonic_time();
+  if (srv->refused_said_us && now - srv->refused_said_us < G_USEC_PER_SEC) {
+    srv->refused_unsaid++;
+    return;
+  }
+  if (srv->refused_unsaid)
+    fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s); %u more refused before\n",
+            why, actr_err_name(rc), srv->refused_unsaid);
+  else
+    fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
+  srv->refused_said_us = now;
+  srv->refused_unsaid = 0;
+}
 
 /* session_free (I/O thread): the echoes, the link (its peer connection
  * and lanes), the signaling endpoint, the connection handle. */
@@ -158,7 +179,7 @@ static void signal_on_open(actr_ws_conn_t *conn, void *user) {
     g_hash_table_remove(srv->by_conn, conn);
   g_cond_broadcast(&srv->cond);
   g_mutex_unlock(&srv->mu);
-  fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
+  say_refused(srv, why, rc);
   actr_ws_conn_close_with(conn, busy ? 1013 : 1011, why);
   session_free(s);
 }

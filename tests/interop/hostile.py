@@ -45,9 +45,10 @@ every process it started):
   signal-big    a /signal client sends a 1 MiB text message: closed with
                 1009 (the /signal bound is 256 KiB, not the lane 64 MiB).
   signal-flood  80 /signal connections at once: past the 64-session cap the
-                rest are closed with 1013; when they all close, serve's
-                threads go back to where they were (no session waits to be
-                reaped), and a new session is served.
+                rest are closed with 1013 (a line or two on stderr, not
+                16); when they all close, serve's threads go back to where
+                they were (no session waits to be reaped), and a new
+                session is served.
   signal-idle   64 /signal clients that never connect (one sends an offer
                 serve cannot take: an error, then close 1011): with
                 --connect-timeout-ms 2000 every session ends (1011) and a
@@ -586,7 +587,7 @@ async def signal_big():
 
 
 async def signal_flood():
-    p, url = start_serve()
+    p, url = start_serve(stderr=subprocess.PIPE)
     try:
         # One session first: the first one that ends starts GLib's worker
         # thread ("gmain", once per process: libnice closes its agent with
@@ -625,6 +626,12 @@ async def signal_flood():
                 pass  # no refusal: the session is being served
     finally:
         stop_serve(p)
+    # The 16 refusals came within a second or two: a line or two on
+    # stderr, not one per refused client.
+    lines = [l for l in p.stderr.read().decode().splitlines() if "session refused" in l]
+    print("signal-flood: %d stderr lines for 16 refusals" % len(lines))
+    if not 1 <= len(lines) <= 3:
+        fail("%d 'session refused' lines on stderr for 16 refusals" % len(lines))
 
 
 async def signal_reset():
