@@ -217,7 +217,7 @@ static void open_stream(actr_ws_conn_t *c) {
 /* refuse_handshake: answer the request with @status, then close.  False
  * (stop reading), for handshake_input to return. */
 static bool refuse_handshake(actr_ws_conn_t *c, int status, const char *why) {
-  actr__log(ACTR_LOG_INFO, "WebSocket handshake refused (%d): %s", status, why);
+  ACTR__LOG_PEER(ACTR_LOG_INFO, "WebSocket handshake refused (%d): %s", status, why);
   char *resp = actr__ws_http_response_error(status, why);
   actr__ws_conn_queue_head(c, resp);
   g_free(resp);
