@@ -835,6 +835,7 @@ int main(int argc, char **argv) {
   figure_t f[] = {
     {"lane.ws.64k.throughput", ws_throughput, 65536, {0}, 0},
     {"baseline.tcp.64k.throughput", tcp_throughput, 65536, {0}, 0},
+    {"baseline.tcp.masked.64k.throughput", tcp_masked_throughput, 65536, {0}, 0},
 #ifdef HAVE_NNG
     {"baseline.nng.ws.64k.throughput", nng_isolated, 65536, {0}, 0},
 #endif
@@ -843,7 +844,6 @@ int main(int argc, char **argv) {
 #ifdef HAVE_NNG
     {"baseline.nng.ws.1k.throughput", nng_isolated, 1024, {0}, 0},
 #endif
-    {"baseline.tcp.masked.64k.throughput", tcp_masked_throughput, 65536, {0}, 0},
   };
   size_t nf = sizeof f / sizeof f[0];
   for (int r = 0; r < RUNS; r++)
@@ -857,9 +857,9 @@ int main(int argc, char **argv) {
   }
   double ws64 = f[0].median, tcp64 = f[1].median;
 #ifdef HAVE_NNG
-  double nng64 = f[2].median, ws1 = f[3].median, tcp1 = f[4].median, nng1 = f[5].median;
+  double nng64 = f[3].median, ws1 = f[4].median, tcp1 = f[5].median, nng1 = f[6].median;
 #else
-  double ws1 = f[2].median, tcp1 = f[3].median;
+  double ws1 = f[3].median, tcp1 = f[4].median;
 #endif
   bench_line("lane.ws.1k.msgs", ws1 / 1024, "msg/s");
   printf("# per round (MB/s):");
@@ -901,8 +901,8 @@ int main(int argc, char **argv) {
    * rounds paired with raw TCP's and with the lane's as for the goal. */
   double masked_tcp[RUNS], lane_masked[RUNS];
   for (int r = 0; r < RUNS; r++) {
-    masked_tcp[r] = f[nf - 1].v[r] / f[1].v[r];
-    lane_masked[r] = f[0].v[r] / f[nf - 1].v[r];
+    masked_tcp[r] = f[2].v[r] / f[1].v[r];
+    lane_masked[r] = f[0].v[r] / f[2].v[r];
   }
   printf("# 64 KiB, median of the paired rounds: raw TCP with a client's masking over raw TCP "
          "%.3f, the lane over it %.3f\n", bench_median(masked_tcp, RUNS),

@@ -14,7 +14,8 @@
  * lane reads one channel.  A trickled candidate the peer connection cannot
  * take (actr_webrtc_pc_add_remote_candidate fails) is logged and skipped;
  * any other signaling message that cannot be applied fails the link and is
- * answered with an ERROR message.
+ * answered with an ERROR message, and an ERROR from the peer fails the link
+ * (unanswered).
  *
  * Threads: every function may be called from any thread except the
  * runtime's I/O thread (they may wait for it). */

@@ -116,7 +116,9 @@ typedef struct actr_ws_conn_stats {
   uint64_t msgs_received;  /**< lane messages taken by recv ... */
   uint64_t bytes_received; /**< ... and their data bytes */
   uint64_t dropped_invalid;               /**< short / bad type / truncated, dropped */
-  uint64_t inbound_queued_bytes;       /**< queued for receivers now, all types */
+  uint64_t inbound_queued_bytes;       /**< queued for receivers now, all types: the bytes
+                                          the messages keep (a lane message carrying more
+                                          than its header declares counts whole) */
   uint64_t inbound_queued_bytes_peak;  /**< the most queued at once, all types */
   uint64_t outbound_queued_bytes;      /**< accepted by send, not yet written, now */
   uint64_t outbound_queued_bytes_peak; /**< the most at once */

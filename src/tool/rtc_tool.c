@@ -53,20 +53,27 @@ struct tool_rtc_server {
 /* say_refused (I/O thread): a refused /signal session on stderr, at most a
  * line a second: a flood of clients past the cap must not become a flood
  * of lines, written by the one I/O thread to a stderr that may be a pipe
- * nobody drains.  The next line counts the ones left unsaid. */
+ * nobody drains.  The next line counts the ones left unsaid, and so does
+ * tool_rtc_serve_stop for the last of them: every refusal is counted. */
 static void say_refused(tool_rtc_server_t *srv, const char *why, int rc) {
   gint64 now = g_get_monotonic_time();
-  if (srv->refused_said_us && now - srv->refused_said_us < G_USEC_PER_SEC) {
+  g_mutex_lock(&srv->mu);
+  bool quiet = srv->refused_said_us && now - srv->refused_said_us < G_USEC_PER_SEC;
+  unsigned before = quiet ? 0 : srv->refused_unsaid;
+  if (quiet) {
     srv->refused_unsaid++;
-    return;
+  } else {
+    srv->refused_said_us = now;
+    srv->refused_unsaid = 0;
   }
-  if (srv->refused_unsaid)
+  g_mutex_unlock(&srv->mu);
+  if (quiet)
+    return;
+  if (before)
     fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s); %u more refused before\n",
-            why, actr_err_name(rc), srv->refused_unsaid);
+            why, actr_err_name(rc), before);
   else
     fprintf(stderr, "actr-lane serve: /signal session refused: %s (%s)\n", why, actr_err_name(rc));
-  srv->refused_said_us = now;
-  srv->refused_unsaid = 0;
 }
 
 /* session_free (I/O thread): the echoes, the link (its peer connection
@@ -246,7 +253,10 @@ void tool_rtc_serve_stop(tool_rtc_server_t *srv) {
     actr_ws_conn_close(conn); /* signal_on_close ends each session */
   while (g_hash_table_size(srv->by_conn))
     g_cond_wait(&srv->cond, &srv->mu);
+  unsigned unsaid = srv->refused_unsaid;
   g_mutex_unlock(&srv->mu);
+  if (unsaid)
+    fprintf(stderr, "actr-lane serve: %u more /signal sessions refused\n", unsaid);
   g_hash_table_destroy(srv->by_conn);
   g_mutex_clear(&srv->mu);
   g_cond_clear(&srv->cond);
