@@ -125,7 +125,7 @@ typedef struct actr_ws_conn_stats {
   uint64_t read_pauses; /**< times the socket stopped being read for a full queue */
   uint64_t dropped_unread; /**< messages of a type nobody had asked for, past its
                               unread bound: dropped (never a stall) */
-  uint64_t pings_sent;     /**< keepalive pings sent */
+  uint64_t pings_sent;     /**< keepalive pings queued (none while one waits unwritten) */
   uint64_t pongs_received; /**< pongs received */
 } actr_ws_conn_stats_t;
 

@@ -51,10 +51,11 @@ void actr__ws_conn_tx_open(actr_ws_conn_t *c);
 /* actr__ws_conn_flush: write what is queued until done or the socket is
  * full (then wait for POLLOUT); moves the close handshake on once drained. */
 void actr__ws_conn_flush(actr_ws_conn_t *c);
-/* actr__ws_conn_queue_ping / _queue_pong / _queue_head: queue a ping, the
- * pong that answers @payload (replacing an unsent one), or an HTTP head;
- * written before the next data frame, on the next flush. */
-void actr__ws_conn_queue_ping(actr_ws_conn_t *c);
+/* actr__ws_conn_queue_ping / _queue_pong / _queue_head: queue a ping (none
+ * while one is still unwritten: false then), the pong that answers @payload
+ * (replacing an unsent one), or an HTTP head; written before the next data
+ * frame, on the next flush. */
+bool actr__ws_conn_queue_ping(actr_ws_conn_t *c);
 void actr__ws_conn_queue_pong(actr_ws_conn_t *c, const uint8_t *payload, size_t len);
 void actr__ws_conn_queue_head(actr_ws_conn_t *c, const char *text);
 /* actr__ws_conn_drop_unsent_data: drop the data frames not yet begun and

@@ -87,10 +87,10 @@ static gboolean ping_timer(actr_ws_conn_t *c) {
    * each interval tells it we live (and, left unacknowledged by a gone
    * peer, shows in check_tcp). */
   if ((!c->ping_outstanding || c->paused) && interval_passed) {
-    actr__ws_conn_queue_ping(c);
+    if (actr__ws_conn_queue_ping(c))
+      atomic_fetch_add(&c->pings_sent, 1);
     c->ping_outstanding = true;
     c->ping_sent_us = now;
-    atomic_fetch_add(&c->pings_sent, 1);
     actr__ws_conn_flush(c);
   }
   return G_SOURCE_CONTINUE;

@@ -35,7 +35,7 @@
 #define WRITE_VECS 128
 #define DIRECT_WRITE_MIN (16u * 1024u) /* a frame this large may always go directly */
 
-enum { F_DATA = 0, F_CONTROL, F_PONG, F_CLOSE, F_HEAD };
+enum { F_DATA = 0, F_PING, F_PONG, F_CLOSE, F_HEAD };
 
 struct tx_frame {
   tx_frame_t *next;
@@ -182,8 +182,15 @@ void actr__ws_conn_queue_pong(actr_ws_conn_t *c, const uint8_t *payload, size_t 
   queue_ctl(c, f);
 }
 
-void actr__ws_conn_queue_ping(actr_ws_conn_t *c) {
-  queue_ctl(c, frame_build(NULL, !c->is_server, ACTR__WS_OP_PING, NULL, 0, NULL, 0, F_CONTROL));
+bool actr__ws_conn_queue_ping(actr_ws_conn_t *c) {
+  /* One ping at a time waits unwritten: while the peer keeps its window
+   * closed (it stopped reading) a ping each interval would pile up. */
+  for (tx_frame_t *f = c->ctl_head; f; f = f->next)
+    if (f->kind == F_PING)
+      return false;
+  tx_frame_t *f = frame_build(NULL, !c->is_server, ACTR__WS_OP_PING, NULL, 0, NULL, 0, F_PING);
+  queue_ctl(c, f);
+  return f != NULL;
 }
 
 void actr__ws_conn_queue_head(actr_ws_conn_t *c, const char *text) {

@@ -371,6 +371,44 @@ static void test_peer_vanishes(void) {
   actr_runtime_unref(rt);
 }
 
+/* Both sides stop reading and the server fills the socket: a live peer
+ * whose window stays closed.  While its reading is paused the server pings
+ * each interval, and a ping that cannot be written waits: one, not one more
+ * per interval (they piled up, about a megabyte a day per connection). */
+static void test_pings_do_not_pile_up(void) {
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.ping_interval_ms = 1000; /* TCP_RTO_MAX_MS keeps window probes within it */
+  cfg.outbound_queue_bytes = 1u << 20;
+  ws_fix_t f;
+  fix_start(&f, &cfg);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, &cfg, &cli, &srv);
+  ASSERT_OK(actr_ws_conn_pause(cli));
+  ASSERT_OK(actr_ws_conn_pause(srv));
+  actr_lane_t *tx;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_STREAM_RELIABLE, &tx));
+  enum { SIZE = 65536 };
+  uint8_t *d = g_malloc0(SIZE);
+  int rc;
+  while ((rc = actr_lane_send_timeout(tx, d, SIZE, 500)) == ACTR_OK)
+    ;
+  g_free(d);
+  ASSERT_RC(rc, "TIMEOUT"); /* pushed back: the socket and the queue are full */
+  actr_ws_conn_stats_t before, after;
+  ASSERT_OK(actr_ws_conn_stats(srv, &before));
+  g_usleep(6 * G_USEC_PER_SEC); /* six intervals */
+  ASSERT_OK(actr_ws_conn_stats(srv, &after));
+  g_test_message("pings queued: %" G_GUINT64_FORMAT " before, %" G_GUINT64_FORMAT " after",
+                 before.pings_sent, after.pings_sent);
+  g_assert_true(actr_ws_conn_is_open(srv));
+  g_assert_cmpuint(after.pings_sent - before.pings_sent, <=, 1);
+  actr_lane_unref(tx);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 /* Disconnect in the middle of a message: the partial message is freed, the
  * receiver gets WEBSOCKET_CLOSED. */
 static void test_disconnect_mid_message(void) {
@@ -817,6 +855,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/oversized-frame-refused", test_oversized_frame_refused);
   g_test_add_func("/ws/wire/peer-reset", test_peer_reset);
   g_test_add_func("/ws/wire/peer-vanishes", test_peer_vanishes);
+  g_test_add_func("/ws/wire/pings-do-not-pile-up", test_pings_do_not_pile_up);
   g_test_add_func("/ws/wire/disconnect-mid-message", test_disconnect_mid_message);
   g_test_add_func("/ws/wire/connect-failures", test_connect_failures);
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
