@@ -677,12 +677,13 @@ void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state) {
 
 bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
-  if (actr_msg_len(frame) > ACTR__DC_MAX_MESSAGE) {
-    /* No fragment is larger (SPEC §1): refused here, before it takes a
-     * place in the ring (64 of them would pin 64 such messages). */
-    ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s: a frame of %zu bytes dropped (at most %u)",
+  if (actr_msg_len(frame) > ACTR__DC_MAX_MESSAGE || actr_msg_len(frame) < ACTR__FRAG_HEADER) {
+    /* No fragment is larger (SPEC §1), or shorter than its header: refused
+     * here, before it takes a place in the ring (64 of them would pin 64
+     * such messages, and an "empty" one may hold more than it shows). */
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "DataChannel %s: a frame of %zu bytes dropped (%u to %u)",
                    actr_payload_type_name(l->base.payload_type), actr_msg_len(frame),
-                   ACTR__DC_MAX_MESSAGE);
+                   ACTR__FRAG_HEADER, ACTR__DC_MAX_MESSAGE);
     atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
     actr_msg_free(frame);
     return true;

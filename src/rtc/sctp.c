@@ -53,6 +53,7 @@
 #include <usrsctp.h>
 
 #include "crc32c.h"
+#include "dcep.h"
 #include "error_internal.h"
 #include "msg_internal.h"
 #include "rtc_internal.h"
@@ -615,6 +616,12 @@ static void read_all(actr__sctp_t *s) {
     s->rlen += (size_t)n;
     if (!(flags & MSG_EOR))
       continue;
+    /* RFC 8831 §6.6: an empty message goes as one byte under PPID 56/57.
+     * Whatever else such a message carries is no one's: only that byte is
+     * taken (its view is emptied above us), the rest stays read buffer, not
+     * held by a message that says it is empty. */
+    if ((s->rppid == ACTR__PPID_STRING_EMPTY || s->rppid == ACTR__PPID_BINARY_EMPTY) && s->rlen > 1)
+      s->rlen = 1;
     actr_msg_t *m = take_message(s);
     if (!m) {
       actr__log(ACTR_LOG_ERROR, "sctp: out of memory for a message");

@@ -1014,19 +1014,23 @@ static void test_channel_qos_must_match(void) {
   g_assert_true(bad_closed);
   g_assert_true(good_open);
   g_assert_false(good_closed);
-  /* Frames over 65535 bytes (no fragment is larger) are dropped as they
+  /* Frames over 65535 bytes (no fragment is larger) or shorter than a
+   * fragment header (empty ones included: PPID 57) are dropped as they
    * arrive, counted, never queued for a reader (none has asked yet). */
   size_t big = 100 * 1024;
   uint8_t *huge = g_malloc0(big);
   for (int i = 0; i < 3; i++)
     ASSERT_OK(actr_webrtc_dc_send(dc_good, huge, big, false));
   g_free(huge);
+  for (int i = 0; i < 2; i++)
+    ASSERT_OK(actr_webrtc_dc_send(dc_good, "", 0, false));
+  ASSERT_OK(actr_webrtc_dc_send(dc_good, "short", 5, false));
   actr_lane_stats_t st = {0};
-  for (int i = 0; i < 2000 && st.dropped_invalid < 3; i++) { /* 20 s at most */
+  for (int i = 0; i < 2000 && st.dropped_invalid < 6; i++) { /* 20 s at most */
     g_usleep(10000);
     ASSERT_OK(actr_webrtc_link_stats(link, ACTR_PAYLOAD_RPC_SIGNAL, &st));
   }
-  g_assert_cmpuint(st.dropped_invalid, ==, 3);
+  g_assert_cmpuint(st.dropped_invalid, ==, 6);
   /* One whole message: fragment header (msg_id 1, index 0 of 1), "hi". */
   static const uint8_t frame[] = {0, 0, 0, 1, 0, 0, 0, 1, 'h', 'i'};
   ASSERT_OK(actr_webrtc_dc_send(dc_good, frame, sizeof frame, false));
