@@ -223,7 +223,16 @@ static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
     return; /* more fragments follow */
   actr_msg_t *msg = r->msg;
   if (!msg) {
-    /* A fragmented message grew in a malloc buffer: wrap it as it is. */
+    /* A fragmented message grew in a malloc buffer (doubling): cut it to
+     * its bytes, so that what it keeps is what the queue bounds count
+     * (a 16 KiB first fragment and a 1-byte last one kept 32 KiB), then
+     * wrap it.  Shrinking does not copy (glibc trims in place, or
+     * mremaps a large block). */
+    if (r->buf && r->cap > r->len) {
+      uint8_t *nb = realloc(r->buf, r->len ? r->len : 1);
+      if (nb)
+        r->buf = nb;
+    }
     msg = actr__msg_wrap(r->buf ? r->buf : (uint8_t *)"", r->len, r->buf ? free_buf : NULL,
                          r->buf);
     if (!msg) {

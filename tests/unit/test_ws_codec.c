@@ -3,6 +3,7 @@
  * (fragments, interleaved control frames, limits, direct reads), the 5-byte
  * lane message header (SPEC §1.4), the upgrade handshake (§4) and URLs. */
 #include <glib.h>
+#include <malloc.h>
 #include <string.h>
 
 #include <actr/error.h>
@@ -115,6 +116,42 @@ static void feed_chunked(actr__ws_reader_t *r, const GByteArray *s, size_t chunk
       collect(e, &ev);
     }
     pos += n;
+  }
+}
+
+/* A fragmented message keeps its bytes, not the doubled buffer it grew
+ * in: the queue bounds count what a message shows (16 KiB and 1 byte
+ * kept 32 KiB; 5 bytes and an empty last fragment kept 4 KiB). */
+static void test_reader_fragmented_keeps_its_bytes(void) {
+  static const size_t first[] = {16384, 5, 70000};
+  static const size_t last[] = {1, 0, 1};
+  for (size_t i = 0; i < G_N_ELEMENTS(first); i++) {
+    GByteArray *s = g_byte_array_new();
+    uint8_t *a = g_malloc0(first[i]);
+    put_frame(s, false, ACTR__WS_OP_BINARY, a, first[i], true);
+    put_frame(s, true, ACTR__WS_OP_CONT, "z", last[i], true);
+    g_free(a);
+    actr__ws_reader_t r;
+    actr__ws_reader_init(&r, true, 1 << 20);
+    size_t pos = 0;
+    actr_msg_t *msg = NULL;
+    while (pos < s->len && !msg) {
+      actr__ws_event_t ev;
+      pos += actr__ws_reader_feed(&r, s->data + pos, s->len - pos, &ev);
+      g_assert_cmpint(ev.kind, !=, ACTR__WS_EV_ERROR);
+      if (ev.kind == ACTR__WS_EV_MESSAGE)
+        msg = ev.msg;
+    }
+    g_assert_nonnull(msg);
+    size_t len = first[i] + last[i];
+    g_assert_cmpuint(actr_msg_len(msg), ==, len);
+    size_t kept = malloc_usable_size((void *)actr_msg_data(msg));
+    g_test_message("%zu + %zu bytes: %zu kept", first[i], last[i], kept);
+    /* The allocator's rounding: a few bytes, a page for an mmapped block. */
+    g_assert_cmpuint(kept, <, len + (len > 65536 ? 4096 + 64 : 64));
+    actr_msg_free(msg);
+    actr__ws_reader_clear(&r);
+    g_byte_array_unref(s);
   }
 }
 
@@ -382,6 +419,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/frame/header-refusals", test_header_refusals);
   g_test_add_func("/ws/frame/mask-matches-bytewise", test_mask_matches_bytewise);
   g_test_add_func("/ws/reader/fragments-and-control", test_reader_fragments_and_control);
+  g_test_add_func("/ws/reader/fragmented-keeps-its-bytes", test_reader_fragmented_keeps_its_bytes);
   g_test_add_func("/ws/reader/refusals", test_reader_refusals);
   g_test_add_func("/ws/reader/direct", test_reader_direct);
   g_test_add_func("/ws/msg/header", test_msg_header);
