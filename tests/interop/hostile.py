@@ -188,22 +188,47 @@ def ws_handshake(sock, path):
         fail("handshake refused: %r" % head)
 
 
+async def aiortc_signaling(ws, pc, errors=None):
+    """Answer and trickled candidates from serve's /signal into the aiortc
+    peer connection @pc, until the connection ends; error messages go to
+    the list @errors (when given)."""
+    from aiortc import RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp
+    async for raw in ws:
+        msg = json.loads(raw)
+        if msg["type"] == "answer":
+            await pc.setRemoteDescription(RTCSessionDescription(msg["sdp"], "answer"))
+        elif msg["type"] == "candidate" and msg.get("candidate"):
+            c = candidate_from_sdp(msg["candidate"].split(":", 1)[1])
+            c.sdpMid = msg.get("sdpMid") or "0"
+            c.sdpMLineIndex = msg.get("sdpMLineIndex") or 0
+            await pc.addIceCandidate(c)
+        elif msg["type"] == "error" and errors is not None:
+            errors.append(msg["message"])
+
+
+def raw_lane_socket(url):
+    """A TCP socket to serve, upgraded to a lane connection (/lane)."""
+    s = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    ws_handshake(s, "/lane")
+    return s
+
+
+# 1000 masked pings, each with a 125-byte payload (mask key 0: payload as is).
+PING_BATCH = (bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125) * 1000
+
+
 def ping_flood():
     p, url = start_serve()
     try:
-        port = int(url.rsplit(":", 1)[1])
-        s = socket.create_connection(("127.0.0.1", port))
-        ws_handshake(s, "/lane")
-        # Masked ping with a 125-byte payload (mask key 0: payload as is).
-        frame = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125
-        batch = frame * 1000
+        s = raw_lane_socket(url)
         base = rss_kib(p.pid)
         pings = 0
         deadline = time.time() + 60
         s.settimeout(5)
         while pings < 1_000_000 and time.time() < deadline:
             try:
-                s.sendall(batch)
+                s.sendall(PING_BATCH)
             except (socket.timeout, OSError):
                 break  # serve stopped reading us: pushed back, fine
             pings += 1000
@@ -230,11 +255,7 @@ def ping_flood_reading():
     import threading
     p, url = start_serve()
     try:
-        port = int(url.rsplit(":", 1)[1])
-        s = socket.create_connection(("127.0.0.1", port))
-        ws_handshake(s, "/lane")
-        frame = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125
-        batch = frame * 1000
+        s = raw_lane_socket(url)
         got = [0]
         def reader():
             while True:
@@ -249,7 +270,7 @@ def ping_flood_reading():
         t.start()
         pings = 0
         for _ in range(200):
-            s.sendall(batch)
+            s.sendall(PING_BATCH)
             pings += 1000
         time.sleep(1)
         s.shutdown(socket.SHUT_RDWR)
@@ -269,8 +290,7 @@ def ping_flood_reading():
 async def dup_label():
     import aioice.ice
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-    from aiortc.sdp import candidate_from_sdp
+    from aiortc import RTCConfiguration, RTCPeerConnection
 
     hdr = struct.Struct(">IHH")
     p, url = start_serve()
@@ -288,17 +308,7 @@ async def dup_label():
             await pc.setLocalDescription(await pc.createOffer())
             await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
 
-            async def signaling():
-                async for raw in ws:
-                    msg = json.loads(raw)
-                    if msg["type"] == "answer":
-                        await pc.setRemoteDescription(RTCSessionDescription(msg["sdp"], "answer"))
-                    elif msg["type"] == "candidate" and msg.get("candidate"):
-                        c = candidate_from_sdp(msg["candidate"].split(":", 1)[1])
-                        c.sdpMid = msg.get("sdpMid") or "0"
-                        c.sdpMLineIndex = msg.get("sdpMLineIndex") or 0
-                        await pc.addIceCandidate(c)
-            sig = asyncio.ensure_future(signaling())
+            sig = asyncio.ensure_future(aiortc_signaling(ws, pc))
             try:
                 await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened)), 30)
                 # serve may already be closing the second channel: a send on
@@ -427,8 +437,7 @@ async def bad_candidates():
     # error, close 1011, the connection torn down.)
     import aioice.ice
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-    from aiortc.sdp import candidate_from_sdp
+    from aiortc import RTCConfiguration, RTCPeerConnection
 
     hdr = struct.Struct(">IHH")
     p, url = start_serve()
@@ -443,20 +452,7 @@ async def bad_candidates():
             await pc.setLocalDescription(await pc.createOffer())
             await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
             refused = []
-
-            async def signaling():
-                async for raw in ws:
-                    msg = json.loads(raw)
-                    if msg["type"] == "answer":
-                        await pc.setRemoteDescription(RTCSessionDescription(msg["sdp"], "answer"))
-                    elif msg["type"] == "candidate" and msg.get("candidate"):
-                        c = candidate_from_sdp(msg["candidate"].split(":", 1)[1])
-                        c.sdpMid = msg.get("sdpMid") or "0"
-                        c.sdpMLineIndex = msg.get("sdpMLineIndex") or 0
-                        await pc.addIceCandidate(c)
-                    elif msg["type"] == "error":
-                        refused.append(msg["message"])
-            sig = asyncio.ensure_future(signaling())
+            sig = asyncio.ensure_future(aiortc_signaling(ws, pc, refused))
             try:
                 await asyncio.wait_for(opened.wait(), 30)
                 ch.send(hdr.pack(0, 0, 1) + b"before")
