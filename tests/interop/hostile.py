@@ -173,11 +173,27 @@ async def deep_json_server():
           (proc.returncode, err.decode().strip().splitlines()[-1]))
 
 
-def ws_handshake(sock, path):
+def ws_request(path):
+    """A WebSocket upgrade request for @path, with a fresh key."""
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+    return ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode()
+
+
+async def refused_1013(ws):
+    """True if serve closes the /signal connection @ws with 1013 within 2 s."""
+    try:
+        await asyncio.wait_for(ws.recv(), 2)
+    except websockets.ConnectionClosed as e:
+        return bool(e.rcvd and e.rcvd.code == 1013)
+    except asyncio.TimeoutError:
+        pass
+    return False
+
+
+def ws_handshake(sock, path):
+    sock.sendall(ws_request(path))
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(1)
@@ -596,14 +612,6 @@ async def signal_flood():
         await asyncio.sleep(1)
         base = threads(p.pid)
         conns = [await websockets.connect(url + "/signal") for _ in range(80)]
-        async def refused_1013(ws):
-            try:
-                await asyncio.wait_for(ws.recv(), 2)
-            except websockets.ConnectionClosed as e:
-                return bool(e.rcvd and e.rcvd.code == 1013)
-            except asyncio.TimeoutError:
-                pass
-            return False
         refused = sum(await asyncio.gather(*(refused_1013(ws) for ws in conns)))
         busy = threads(p.pid)
         for ws in conns:
@@ -656,22 +664,11 @@ async def signal_reset():
     try:
         for _ in range(100):
             s = socket.create_connection(("127.0.0.1", port))
-            key = base64.b64encode(os.urandom(16)).decode()
-            s.sendall(("GET /signal HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                       "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+            s.sendall(ws_request("/signal"))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
         await asyncio.sleep(1)
         conns = [await websockets.connect(url + "/signal") for _ in range(10)]
-        async def refused_1013(ws):
-            try:
-                await asyncio.wait_for(ws.recv(), 2)
-            except websockets.ConnectionClosed as e:
-                return bool(e.rcvd and e.rcvd.code == 1013)
-            except asyncio.TimeoutError:
-                pass
-            return False
         refused = sum(await asyncio.gather(*(refused_1013(ws) for ws in conns)))
         for ws in conns:
             await ws.close()
