@@ -79,9 +79,11 @@ ACTR_API int actr_runtime_invoke(actr_runtime_t *rt, void (*fn)(void *data), voi
 ACTR_API int actr_runtime_post(actr_runtime_t *rt, void (*fn)(void *data), void *data);
 
 /** actr_runtime_call: run @p fn(@p data) on @p rt's I/O thread and wait for it;
- * returns what @p fn returns (inline when called on the I/O thread).  For
- * set-up and tear-down steps, not for the data path.  Hold your runtime
- * reference during the call.  ACTR_EINVALID_ARGUMENT for a NULL argument. */
+ * returns what @p fn returns (inline when called on the I/O thread), and
+ * when that is an error, actr_err_detail() on the calling thread says what
+ * it said on the I/O thread.  For set-up and tear-down steps, not for the
+ * data path.  Hold your runtime reference during the call.
+ * ACTR_EINVALID_ARGUMENT for a NULL argument. */
 ACTR_API int actr_runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data);
 
 /** actr_runtime_is_io_thread: true when called from the thread that runs

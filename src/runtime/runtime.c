@@ -199,6 +199,7 @@ typedef struct call {
   int (*fn)(void *);
   void *data;
   int rc;
+  char *detail; /* the I/O thread's error detail, for the caller's thread */
   bool done;
   GMutex mu;
   GCond cond;
@@ -207,8 +208,10 @@ typedef struct call {
 static void call_cb(void *p) {
   call_t *c = p;
   int rc = c->fn(c->data);
+  char *detail = rc != ACTR_OK ? g_strdup(actr_err_detail()) : NULL;
   g_mutex_lock(&c->mu);
   c->rc = rc;
+  c->detail = detail;
   c->done = true;
   g_cond_signal(&c->cond);
   g_mutex_unlock(&c->mu);
@@ -229,6 +232,9 @@ int actr_runtime_call(actr_runtime_t *rt, int (*fn)(void *data), void *data) {
   g_mutex_unlock(&c.mu);
   g_mutex_clear(&c.mu);
   g_cond_clear(&c.cond);
+  if (c.rc != ACTR_OK) /* the detail is per thread: the caller's is set here */
+    actr__fail(c.rc, "%s", c.detail ? c.detail : "");
+  g_free(c.detail);
   return c.rc;
 }
 

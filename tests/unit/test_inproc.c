@@ -611,9 +611,30 @@ static void test_last_runtime_ref_on_io_thread(void) {
   g_assert_cmpint(count_threads(), ==, before);
 }
 
+/* An error of a function run by actr_runtime_call reaches the caller with
+ * its detail: the detail is per thread, and the call's caller read its own
+ * (empty, or what an earlier call of its own had left). */
+static int fail_on_io(void *data) {
+  (void)data;
+  return actr_runtime_post(NULL, NULL, NULL); /* fails, with a detail, on the I/O thread */
+}
+
+static void test_runtime_call_carries_detail(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  g_assert_cmpint(actr_lane_inproc_new(ACTR_PAYLOAD_RPC_RELIABLE, 0, NULL), !=, ACTR_OK);
+  char before[256];
+  g_strlcpy(before, actr_err_detail(), sizeof before); /* this thread's own detail */
+  g_assert_cmpint(actr_runtime_call(rt, fail_on_io, NULL), ==, ACTR_EINVALID_ARGUMENT);
+  g_assert_cmpstr(actr_err_detail(), !=, before);
+  g_assert_cmpstr(actr_err_detail(), ==, "runtime or function is NULL");
+  actr_runtime_unref(rt);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/inproc/mpsc-lane", test_mpsc_lane);
+  g_test_add_func("/runtime/call-carries-error-detail", test_runtime_call_carries_detail);
   g_test_add_func("/inproc/mpsc-lane-clone", test_mpsc_lane_clone);
   g_test_add_func("/inproc/mpsc-lane-with-shared-rx", test_mpsc_lane_with_shared_rx);
   g_test_add_func("/inproc/lane-type-name", test_lane_type_name);
