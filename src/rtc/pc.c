@@ -908,6 +908,12 @@ static int set_remote_io(void *data) {
     rc = actr__fail(ACTR_EWEBRTC, "remote SDP has no usable a=fingerprint");
   else if (m->setup == ACTR__SDP_SETUP_HOLDCONN)
     rc = actr__fail(ACTR_EWEBRTC, "remote SDP says setup:holdconn");
+  else if (!c->is_offer && m->setup == ACTR__SDP_SETUP_ACTPASS)
+    /* RFC 8842 §5.3: the answerer picks active or passive.  Taken as
+     * passive, both sides would wait as DTLS servers until the connect
+     * deadline; Chromium refuses such an answer too. */
+    rc = actr__fail(ACTR_EWEBRTC, "remote answer says setup:actpass (an answer must say active "
+                                  "or passive, RFC 8842 5.3)");
   if (rc) {
     actr__sdp_free(sdp);
     return rc;

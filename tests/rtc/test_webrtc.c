@@ -423,6 +423,41 @@ static void test_receive_limit(void) {
   h_world_fini(&w);
 }
 
+/* An answer that says setup:actpass (RFC 8842 §5.3: an answerer must pick)
+ * is refused with a clear error, and the offer still waits for its answer:
+ * the real one connects.  Taken, it made the offerer a DTLS server, and an
+ * answerer that meant it would have waited as a server too. */
+static void test_answer_actpass_refused(void) {
+  h_world_t w;
+  h_world_init(&w, NULL, NULL);
+  h_peer_t *a = &w.peers[0], *b = &w.peers[1];
+  char *offer, *answer;
+  ASSERT_OK(actr_webrtc_pc_create_offer(a->pc, &offer));
+  g_assert_true(h_wait_gathered(&w, 0, T_MS));
+  free(offer);
+  ASSERT_OK(actr_webrtc_pc_local_description(a->pc, &offer));
+  ASSERT_OK(actr_webrtc_pc_set_remote_description(b->pc, true, offer));
+  ASSERT_OK(actr_webrtc_pc_create_answer(b->pc, &answer));
+  g_assert_true(h_wait_gathered(&w, 1, T_MS));
+  free(answer);
+  ASSERT_OK(actr_webrtc_pc_local_description(b->pc, &answer));
+  char *at = strstr(answer, "a=setup:active");
+  g_assert_nonnull(at);
+  GString *bad = g_string_new_len(answer, at - answer);
+  g_string_append(bad, "a=setup:actpass");
+  g_string_append(bad, at + strlen("a=setup:active"));
+  g_assert_cmpint(actr_webrtc_pc_set_remote_description(a->pc, false, bad->str), ==, ACTR_EWEBRTC);
+  g_test_message("refused: %s", actr_err_detail());
+  g_assert_nonnull(strstr(actr_err_detail(), "setup:actpass"));
+  g_string_free(bad, TRUE);
+  ASSERT_OK(actr_webrtc_pc_set_remote_description(a->pc, false, answer));
+  free(offer);
+  free(answer);
+  h_chan_t *c = h_open(a, "after", NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  h_world_fini(&w);
+}
+
 static void port_range(int idx, actr_webrtc_config_t *cfg, void *user) {
   cfg->port_min = 45000;
   cfg->port_max = 45099;
@@ -472,5 +507,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/limits/receive-over-advertised", test_receive_limit);
   g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
   g_test_add_func("/webrtc/ice/port-range", test_port_range);
+  g_test_add_func("/webrtc/sdp/answer-actpass-refused", test_answer_actpass_refused);
   return g_test_run();
 }
