@@ -810,7 +810,8 @@ int main(int argc, char **argv) {
     size_t size = (size_t)atol(argv[2]);
     for (int i = 0; i < (argc > 3 ? atoi(argv[3]) : 1); i++) {
       double l = ws_throughput(size), t = tcp_throughput(size), m = tcp_masked_throughput(size);
-      printf("lane %5.0f  tcp %5.0f  tcp-masked %5.0f MB/s  lane/tcp %.3f  masked/tcp %.3f  lane/masked %.3f\n",
+      printf("lane %5.0f  tcp %5.0f  tcp-masked %5.0f MB/s  lane/tcp %.3f  masked/tcp %.3f  "
+             "lane/masked %.3f\n",
              l / 1e6, t / 1e6, m / 1e6, l / t, m / t, l / m);
       fflush(stdout);
     }

@@ -419,7 +419,7 @@ bool actr__dc_on_message(actr_webrtc_pc_t *pc, uint16_t sid, uint32_t ppid, actr
   if (!dc->remote)
     dc->acked = true; /* RFC 8832 §6.6: data implies the OPEN arrived */
   if (ppid == ACTR__PPID_STRING_EMPTY || ppid == ACTR__PPID_BINARY_EMPTY)
-    actr__msg_advance(msg, actr_msg_len(msg));
+    actr__msg_advance(msg, actr_msg_len(msg)); /* its one byte (sctp.c kept no more) */
   if (!dc->cbs.on_message)
     return false; /* waits for a handler */
   dc_ref(dc);

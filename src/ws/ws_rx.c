@@ -182,7 +182,8 @@ void actr__ws_conn_resume_on_io(void *p) {
  * connection is paused; false to stop reading. */
 static bool deliver_raw(actr_ws_conn_t *c, bool text, actr_msg_t *msg) {
   if (c->user_paused)
-    return hold_for_user(c, text ? PENDING_RAW_TEXT : PENDING_RAW_BINARY, &(ws_slot_t){msg, actr_msg_len(msg)});
+    return hold_for_user(c, text ? PENDING_RAW_TEXT : PENDING_RAW_BINARY,
+                         &(ws_slot_t){msg, actr_msg_len(msg)});
   if (c->raw_ops->on_message)
     c->raw_ops->on_message(c, text, actr_msg_data(msg), actr_msg_len(msg), c->raw_user);
   actr_msg_free(msg);
