@@ -36,7 +36,8 @@ typedef struct actr_credential actr_credential_t;
  * (@p opts may be NULL).  *@p out is (transfer full; free with
  * actr_credential_free).  Codes: ACTR_EURL_PARSE, ACTR_ECONNECTION (AIS not
  * reached, or an HTTP error status), ACTR_ETIMEOUT, ACTR_EPROTOCOL (not the
- * answer AIS gives), ACTR_EAUTHENTICATION / ACTR_EPERMISSION_DENIED (AIS
+ * answer AIS gives, or a credential already expired by this machine's
+ * clock), ACTR_EAUTHENTICATION / ACTR_EPERMISSION_DENIED (AIS
  * refused: 401 / 403, e.g. a wrong realm secret), ACTR_EINVALID_ARGUMENT
  * (AIS found the request invalid, or @p type is). */
 ACTR_API int actr_ais_register(const char *ais_url, const actr_actor_type_t *type,

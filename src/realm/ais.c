@@ -1,5 +1,7 @@
 /* ais.c — registration with AIS (actr/ais.h): RegisterRequest over HTTP,
  * RegisterResponse decoded strictly and kept as the credential. */
+#include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,13 @@ static int adopt(actr_credential_t *cred, ProtobufCMessage *answer,
   }
   uint64_t expires = claims->expires_at;
   actr__pb_free(&claims->base);
+  /* One already past is refused: kept, a node without a renewal token
+   * registered again at every pass of its control loop (a new ActrId each
+   * second), and one with a token was refused by actrix at once. */
+  uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+  if (expires < now)
+    return actr__fail(ACTR_EPROTOCOL, "AIS credential expired %" PRIu64 " s ago (by this "
+                      "machine's clock)", now - expires);
   actr__pb_free(cred->answer);
   cred->answer = answer;
   cred->ok = ok;
