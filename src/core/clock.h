@@ -35,6 +35,14 @@ static inline int64_t actr__now_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* actr__unix_now_s: the wall clock in Unix seconds, the clock of
+ * credential expiry (AIS claims, TURN usernames). */
+static inline uint64_t actr__unix_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec > 0 ? (uint64_t)ts.tv_sec : 0;
+}
+
 /* actr__wait_t: a blocking call's time budget: its @timeout_ms as given (-1:
  * no limit, 0: never wait) and, with a limit, when it ends (@until_us, on
  * actr__now_us's clock). */

@@ -1,6 +1,5 @@
 /* ais.c — registration with AIS (actr/ais.h): RegisterRequest over HTTP,
  * RegisterResponse decoded strictly and kept as the credential. */
-#include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <actr/ais.h>
 #include <actr/error.h>
 
+#include "clock.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_http.h"
@@ -114,7 +114,7 @@ static int adopt(actr_credential_t *cred, ProtobufCMessage *answer,
   /* One already past is refused: kept, a node without a renewal token
    * registered again at every pass of its control loop (a new ActrId each
    * second), and one with a token was refused by actrix at once. */
-  uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+  uint64_t now = actr__unix_now_s();
   if (expires < now)
     return actr__fail(ACTR_EPROTOCOL, "AIS credential expired %" PRIu64 " s ago (by this "
                       "machine's clock)", now - expires);

@@ -38,6 +38,7 @@
 #include <actr/websocket.h>
 
 #include "bounds.h"
+#include "clock.h"
 #include "error_internal.h"
 #include "pbwire.h"
 #include "realm_internal.h"
@@ -1216,7 +1217,7 @@ static void cred_backoff(actr_node_t *n, uint64_t now) {
  * once actrix rejects it or it expires — a new ActrId. */
 static void check_credential(actr_node_t *n) {
   actr_credential_t *cred = n->cred; /* this thread is the only one to replace it */
-  uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+  uint64_t now = actr__unix_now_s();
   uint64_t exp = actr_credential_expires_at(cred);
   actr__sig_stats_t s;
   actr__sig_client_stats(n->sig, &s);
@@ -1868,7 +1869,7 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
   }
   int status =
       actr__ws_gate_check(source, credential, key_id, have ? pub : NULL, have ? 32 : 0,
-                          (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), src, why, why_size);
+                          actr__unix_now_s(), src, why, why_size);
   if (status == 0 && is_our_id(n, src)) {
     /* Our own credential, replayed by an actor we dialed (it came in our
      * headers): nobody else holds it, and we never dial ourselves. */
@@ -1988,7 +1989,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     n->cred = cred;
     g_mutex_unlock(&n->cred_mu);
   }
-  n->cred_since = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+  n->cred_since = actr__unix_now_s();
   if (rc == ACTR_OK) {
     actr__sig_config_t sc = {.url = n->signaling_url,
                              .ca_file = cfg->ca_file,
