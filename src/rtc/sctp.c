@@ -389,7 +389,10 @@ static void global_init_locked(void) {
   usrsctp_sysctl_set_sctp_auto_asconf(0);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
   /* The default of 512 chunks per association caps the send queue at about
-   * 600 KB of 1200-byte chunks, far below the socket buffer. */
+   * 600 KB of 1200-byte chunks, far below the socket buffer.  The cap counts
+   * held received chunks too; what one of them costs is bounded by our
+   * usrsctp patch (subprojects/packagefiles/: a small chunk no longer keeps
+   * its whole packet), and their number by the receive window. */
   usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
   /* Browsers retransmit INIT/DATA after 1 s, not 3 s (RFC 4960 default). */
   usrsctp_sysctl_set_sctp_rto_initial_default(1000);

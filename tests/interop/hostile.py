@@ -37,6 +37,12 @@ every process it started):
                 parse, then 300 more, most past the bound of 128: each is
                 skipped, no error, the connection stays up and keeps
                 echoing.
+  sctp-pin      a connected aiortc peer sends 4,000 SCTP packets (in DTLS
+                records of its own making), each a ~15 KB chunk SCTP skips
+                and then one byte of DATA on a stream whose first message
+                never comes, so that SCTP holds it: serve's RSS grows by
+                less than 24 MiB (it grew ~70 MiB, a whole packet's buffers
+                per held byte), and the lane echoes after.
   log-flood     5000 lane messages serve drops (bad payload type, bad
                 length): a few lines on stderr, not 5000; the lane echoes.
   fd-exhaust    serve limited to 128 file descriptors, 200 clients: each
@@ -221,6 +227,30 @@ async def aiortc_signaling(ws, pc, errors=None):
             await pc.addIceCandidate(c)
         elif msg["type"] == "error" and errors is not None:
             errors.append(msg["message"])
+
+
+async def aiortc_lane(url):
+    """An aiortc peer connected to serve through /signal, with one open
+    channel labelled RPC_RELIABLE: returns (pc, ws, channel, echoes, signaling
+    task, errors); the caller cancels the task, closes the websocket and
+    the peer connection."""
+    import aioice.ice
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    ch = pc.createDataChannel("RPC_RELIABLE")
+    opened = asyncio.Event()
+    echoes = asyncio.Queue()
+    ch.on("open", opened.set)
+    ch.on("message", echoes.put_nowait)
+    ws = await websockets.connect(url + "/signal", max_size=1 << 20)
+    await pc.setLocalDescription(await pc.createOffer())
+    await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
+    errors = []
+    sig = asyncio.ensure_future(aiortc_signaling(ws, pc, errors))
+    await asyncio.wait_for(opened.wait(), 30)
+    return pc, ws, ch, echoes, sig, errors
 
 
 def raw_lane_socket(url):
@@ -451,55 +481,106 @@ async def bad_candidates():
     # (the offer's own candidate and the bad one count too).  Each is skipped: no error message, no
     # close, and the channel keeps echoing.  (They used to fail the link:
     # error, close 1011, the connection torn down.)
-    import aioice.ice
-    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
-    from aiortc import RTCConfiguration, RTCPeerConnection
+    hdr = struct.Struct(">IHH")
+    p, url = start_serve()
+    pc = ws = sig = None
+    try:
+        pc, ws, ch, echoes, sig, refused = await aiortc_lane(url)
+        ch.send(hdr.pack(0, 0, 1) + b"before")
+        got = await asyncio.wait_for(echoes.get(), 30)
+        if got[8:] != b"before":
+            fail("first echo: %r" % got[:40])
+        bad = ["candidate:1 1 udp 10 %s 9 typ host" % ("\u00e9" * 150)]
+        bad += ["candidate:%d 1 udp 10 127.0.0.1 %d typ host" % (100 + i, 20000 + i)
+                for i in range(300)]
+        for c in bad:
+            await ws.send(json.dumps({"type": "candidate", "candidate": c,
+                                      "sdpMid": "0", "sdpMLineIndex": 0}))
+        # serve reads in order: once the next echo is back, every
+        # candidate above has been handled.
+        ch.send(hdr.pack(1, 0, 1) + b"after")
+        got = await asyncio.wait_for(echoes.get(), 30)
+        if got[8:] != b"after":
+            fail("echo after the candidates: %r" % got[:40])
+        await asyncio.sleep(1)
+        if refused:
+            fail("serve sent an error for a candidate: %r" % refused[0][:80])
+        if sig.done():
+            fail("serve closed /signal after the candidates")
+        if pc.connectionState != "connected":
+            fail("connection %s after the candidates" % pc.connectionState)
+    finally:
+        await aiortc_lane_close(pc, ws, sig)
+        stop_serve(p)
+    print("bad-candidates: 301 candidates sent, those serve cannot take skipped, connection kept")
+
+
+async def aiortc_lane_close(pc, ws, sig):
+    """Undoes aiortc_lane (any of the three may be None)."""
+    if sig:
+        sig.cancel()
+    if ws:
+        await ws.close()
+    if pc:
+        await pc.close()
+
+
+async def sctp_pin():
+    # Each packet is an unknown chunk of ~15 KB that SCTP skips, then one
+    # DATA chunk of 1 byte on a stream whose sequence number 0 never comes,
+    # so that it is held.  usrsctp 0.9.5.0 kept the whole packet (~18 KB of
+    # buffers) for that byte, charging ~257 bytes of the receive window:
+    # 4,000 packets grew serve by ~70 MiB, far past the 2 MiB window.  The
+    # patched one (subprojects/packagefiles/) copies a small chunk out.
+    from aiortc.rtcsctptransport import DataChunk, tsn_plus_one
+    from crc32c import crc32c
 
     hdr = struct.Struct(">IHH")
     p, url = start_serve()
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc = ws = sig = None
     try:
-        ch = pc.createDataChannel("RPC_RELIABLE")
-        opened = asyncio.Event()
-        echoes = asyncio.Queue()
-        ch.on("open", opened.set)
-        ch.on("message", echoes.put_nowait)
-        async with websockets.connect(url + "/signal", max_size=1 << 20) as ws:
-            await pc.setLocalDescription(await pc.createOffer())
-            await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
-            refused = []
-            sig = asyncio.ensure_future(aiortc_signaling(ws, pc, refused))
-            try:
-                await asyncio.wait_for(opened.wait(), 30)
-                ch.send(hdr.pack(0, 0, 1) + b"before")
-                got = await asyncio.wait_for(echoes.get(), 30)
-                if got[8:] != b"before":
-                    fail("first echo: %r" % got[:40])
-                bad = ["candidate:1 1 udp 10 %s 9 typ host" % ("\u00e9" * 150)]
-                bad += ["candidate:%d 1 udp 10 127.0.0.1 %d typ host" % (100 + i, 20000 + i)
-                        for i in range(300)]
-                for c in bad:
-                    await ws.send(json.dumps({"type": "candidate", "candidate": c,
-                                              "sdpMid": "0", "sdpMLineIndex": 0}))
-                # serve reads in order: once the next echo is back, every
-                # candidate above has been handled.
-                ch.send(hdr.pack(1, 0, 1) + b"after")
-                got = await asyncio.wait_for(echoes.get(), 30)
-                if got[8:] != b"after":
-                    fail("echo after the candidates: %r" % got[:40])
-                await asyncio.sleep(1)
-                if refused:
-                    fail("serve sent an error for a candidate: %r" % refused[0][:80])
-                if sig.done():
-                    fail("serve closed /signal after the candidates")
-                if pc.connectionState != "connected":
-                    fail("connection %s after the candidates" % pc.connectionState)
-            finally:
-                sig.cancel()
+        pc, ws, ch, echoes, sig, _ = await aiortc_lane(url)
+        ch.send(hdr.pack(0, 0, 1) + b"before")
+        if (await asyncio.wait_for(echoes.get(), 30))[8:] != b"before":
+            fail("first echo")
+        base = rss_kib(p.pid)
+        sctp = pc.sctp
+        dtls = sctp.transport
+        pad = 15000
+        skip = struct.pack(">BBH", 0xBD, 0, 4 + pad) + b"\0" * pad
+        packets = 4000
+        for i in range(packets):
+            data = DataChunk(flags=0x03)  # ordered, first and last fragment
+            data.tsn = sctp._local_tsn
+            sctp._local_tsn = tsn_plus_one(sctp._local_tsn)
+            data.stream_id, data.stream_seq, data.protocol = 100, 1 + i, 53
+            data.user_data = b"x"
+            head = struct.pack(">HHL", sctp._local_port, sctp._remote_port,
+                               sctp._remote_verification_tag)
+            body = skip + bytes(data)
+            check = crc32c(head + b"\0\0\0\0" + body)
+            # One DTLS record, in one datagram (aiortc's own sending cuts
+            # what OpenSSL wrote into datagrams of 1500 bytes).
+            dtls.ssl.send(head + struct.pack("<L", check) + body)
+            await dtls.transport._send(dtls.ssl.bio_read(1 << 16))
+            if i % 20 == 19:
+                await asyncio.sleep(0.01)  # no loss: a lost TSN would stop the rest
+        ch.send(hdr.pack(1, 0, 1) + b"after")
+        try:
+            got = await asyncio.wait_for(echoes.get(), 30)
+        except asyncio.TimeoutError:
+            got = b""
+        if got[8:] != b"after":
+            fail("no echo after the packets (serve grew %d KiB, peer %s)"
+                 % (rss_kib(p.pid) - base, pc.connectionState))
+        grown = rss_kib(p.pid) - base
+        print("sctp-pin: %d packets of %d bytes, each holding 1 byte: serve grew %d KiB"
+              % (packets, len(body) + 12, grown))
+        if grown > 24 * 1024:
+            fail("serve grew %d KiB for %d held bytes (window 2 MiB)" % (grown, packets))
     finally:
-        await pc.close()
+        await aiortc_lane_close(pc, ws, sig)
         stop_serve(p)
-    print("bad-candidates: 301 candidates sent, those serve cannot take skipped, connection kept")
 
 
 async def log_flood():
@@ -741,6 +822,7 @@ CASES = {
     "ping-flood": ping_flood,
     "conn-flood": conn_flood,
     "log-flood": log_flood,
+    "sctp-pin": sctp_pin,
     "fd-exhaust": fd_exhaust,
     "signal-big": signal_big,
     "signal-flood": signal_flood,
