@@ -26,7 +26,7 @@ extern "C" {
 typedef struct actr_ais_options {
   const char *realm_secret; /**< sent as x-actrix-realm-secret; NULL: none */
   const char *ws_address;   /**< where this node takes direct WebSocket peers; NULL: none */
-  int timeout_ms;           /**< the whole exchange; 0: 30000 */
+  int timeout_ms;           /**< the whole exchange, TLS included (then ETIMEOUT); 0: 30000 */
 } actr_ais_options_t;
 
 /** actr_credential_t: what AIS gave one actor (opaque). */

@@ -171,6 +171,15 @@ int actr_ais_register(const char *ais_url, const actr_actor_type_t *type, uint32
     free(cred);
     return rc;
   }
+  /* The actor asked for, as renewal checks the ActrId. */
+  if (!actr_actor_type_equal(&cred->id.type, type) || cred->id.realm_id != realm_id) {
+    char got[ACTR_ACTOR_TYPE_STRING_MAX];
+    actr_actor_type_format(&cred->id.type, got, sizeof got);
+    rc = actr__fail(ACTR_EPROTOCOL, "AIS registered a '%s' in realm %" PRIu32 ", not the '%s' in "
+                    "realm %" PRIu32 " asked for", got, cred->id.realm_id, check, realm_id);
+    actr_credential_free(cred);
+    return rc;
+  }
   *out = cred;
   return ACTR_OK;
 }

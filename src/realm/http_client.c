@@ -176,6 +176,53 @@ int actr__http_response_parse(const uint8_t *in, size_t len, bool eof, size_t ma
   return rc;
 }
 
+/* The exchange's watchdog: a thread that cancels the exchange at its
+ * deadline.  Checking the deadline between reads is not enough: over TLS a
+ * read waits for a whole record, and GIO's socket timeout restarts with
+ * every byte, so a server dripping one byte a second held a read (and the
+ * node's control thread behind it) for as long as it liked. */
+typedef struct watchdog {
+  GMutex mu;
+  GCond cond;
+  bool done;
+  gint64 deadline; /* monotonic, µs */
+  GCancellable *cancel;
+  GThread *thread;
+} watchdog_t;
+
+static gpointer watchdog_main(gpointer p) {
+  watchdog_t *w = p;
+  g_mutex_lock(&w->mu);
+  while (!w->done && g_cond_wait_until(&w->cond, &w->mu, w->deadline))
+    ; /* woken early (done, or spuriously): look again */
+  if (!w->done)
+    g_cancellable_cancel(w->cancel);
+  g_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static void watchdog_start(watchdog_t *w, GCancellable *cancel, gint64 deadline) {
+  g_mutex_init(&w->mu);
+  g_cond_init(&w->cond);
+  w->done = false;
+  w->deadline = deadline;
+  w->cancel = cancel;
+  /* Without a thread (none to be had), the deadline is still checked
+   * between reads. */
+  w->thread = g_thread_try_new("actr-http-deadline", watchdog_main, w, NULL);
+}
+
+static void watchdog_stop(watchdog_t *w) {
+  g_mutex_lock(&w->mu);
+  w->done = true;
+  g_cond_signal(&w->cond);
+  g_mutex_unlock(&w->mu);
+  if (w->thread)
+    g_thread_join(w->thread);
+  g_cond_clear(&w->cond);
+  g_mutex_clear(&w->mu);
+}
+
 int actr__http_post(const char *url, const char *const *headers, const char *content_type,
                     const void *body, size_t body_len, int timeout_ms, size_t max_body,
                     int *status, uint8_t **resp, size_t *resp_len) {
@@ -188,9 +235,9 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
     return rc;
   GSocketClient *client = g_socket_client_new();
   g_socket_client_set_tls(client, u.tls);
-  /* GIO's timeout bounds each operation (in whole seconds); the deadline,
-   * checked between reads, bounds the exchange: at most @timeout_ms plus
-   * one operation's timeout, whatever the server drips. */
+  /* The deadline bounds the exchange (the watchdog cancels whatever is
+   * under way when it passes), GIO's timeout each operation (in whole
+   * seconds). */
   guint op_secs = (guint)(((gint64)timeout_ms + 999) / 1000); /* no int overflow near INT_MAX */
   g_socket_client_set_timeout(client, op_secs ? op_secs : 1);
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -199,6 +246,8 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
   GSocketConnection *conn = NULL;
   GByteArray *in = g_byte_array_new();
   char *req = NULL;
+  watchdog_t dog;
+  watchdog_start(&dog, cancel, deadline);
 
   conn = g_socket_client_connect_to_host(client, u.host_header, u.port, cancel, &err);
   if (!conn) {
@@ -239,6 +288,9 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
     eof = n == 0;
   }
 done:
+  watchdog_stop(&dog);
+  if (rc == ACTR_ECONNECTION && g_cancellable_is_cancelled(cancel))
+    rc = actr__fail(ACTR_ETIMEOUT, "HTTP: exchange not complete within %d ms", timeout_ms);
   if (conn) {
     g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
     g_object_unref(conn);

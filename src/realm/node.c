@@ -1227,7 +1227,11 @@ static void check_credential(actr_node_t *n) {
   bool rejected = s.credential_rejected || n->force_register;
   n->force_register = false;
   g_mutex_unlock(&n->mu);
-  bool due = exp > n->cred_since && now >= n->cred_since + (exp - n->cred_since) / 3 * 2;
+  /* At least a second after the last change: a credential of 1-2 s
+   * (two thirds of it round to 0) was renewed at every pass, and a pass
+   * comes with every queued item, a peer's signaling included. */
+  uint64_t life = exp > n->cred_since ? exp - n->cred_since : 0;
+  bool due = now >= n->cred_since + MAX(life / 3 * 2, 1);
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   if (actr_credential_can_renew(cred)) {
     if (!due && !rejected)

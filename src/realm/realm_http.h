@@ -9,7 +9,8 @@
 /* actr__http_post: POST @body_len bytes of @content_type (also sent as
  * Accept) to @url (http:// or https://), with extra request @headers
  * ("Name: value", NULL-terminated list, may be NULL).  Blocks the calling
- * thread for at most about @timeout_ms.  On ACTR_OK *@status is the HTTP
+ * thread for at most about @timeout_ms (a thread of its own cancels the
+ * exchange at that deadline, whatever is under way).  On ACTR_OK *@status is the HTTP
  * status (any) and *@resp (malloc'ed, transfer full) / *@resp_len the body,
  * at most @max_body bytes.  Codes: ACTR_EURL_PARSE, ACTR_ECONNECTION
  * (connect, TLS, send or receive failed), ACTR_ETIMEOUT, ACTR_EPROTOCOL (not

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,13 +17,21 @@ typedef struct actrix {
   char ais[128], signaling[160];
 } actrix_t;
 
+/* die_with_parent: the child is killed when the test process ends, even
+ * by an assertion (before, it kept the pipe meson reads open, and a failed
+ * test hung until meson's timeout). */
+static inline void die_with_parent(gpointer unused) {
+  (void)unused;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* spawn_first_line: start @argv (NULL-terminated) with its stdout on a pipe
  * and read its first line into @line (20 s at most); its pid. */
 static inline GPid spawn_first_line(const char *const *argv, char *line, size_t size) {
   GPid pid;
   int out_fd;
   GError *err = NULL;
-  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
                                 &pid, NULL, &out_fd, NULL, &err))
     g_error("%s: %s", argv[1], err->message);
   GIOChannel *ch = g_io_channel_unix_new(out_fd);

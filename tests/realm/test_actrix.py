@@ -339,6 +339,9 @@ class Actrix:
         self.next_serial += 1
         aid.realm.realm_id = req.realm.realm_id
         aid.type.CopyFrom(req.actr_type)
+        other = getattr(self.opts, "answer_type", None)
+        if other:  # a misbehaving AIS: registers another type than asked
+            aid.type.manufacturer, aid.type.name, aid.type.version = other.split(":")
         self.issued[aid.serial_number] = aid
         spec = req.service_spec if req.HasField("service_spec") else None
         self.rows.append(Row(aid, req.ws_address if req.HasField("ws_address") else None, spec))
@@ -1042,6 +1045,8 @@ def main():
                    help="TURN passwords as coturn's use-auth-secret computes them")
     p.add_argument("--credential-ttl-secs", type=int, default=86400)
     p.add_argument("--fixed-key", action="store_true", help="use the mock's AIS key seed (32 x 0x2a)")
+    p.add_argument("--answer-type", default=None,
+                   help="register every actor as this type (m:n:v), not the one asked for")
     p.add_argument("--verbose", action="store_true", help="log every envelope to stderr")
     p.add_argument("--self-test", action="store_true")
     args = p.parse_args()

@@ -549,6 +549,51 @@ static void test_relay_flood_bounded(void) {
   actrix_stop(&a);
 }
 
+/* A 0.5 credential of 2 s (two thirds of it round to 0 s) while other
+ * actors trickle candidates to the node, 100 a second: each relay is a pass
+ * of the control thread, and each pass used to renew (one AIS exchange per
+ * relay).  Now a renewal waits at least a second after the last. */
+static void test_renewal_floor(void) {
+  const char *args[] = {"--credential-ttl-secs", "2", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  gint64 t0 = g_get_monotonic_time();
+  actr_node_t *victim = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(victim, handler, NULL));
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(actr_node_id(victim), &target);
+  /* 5 tricklers one after the other, 30 relays each: theirs are 2 s
+   * credentials too, which none of them renews. */
+  enum { TRICKLERS = 5, EACH = 30, RELAYS = TRICKLERS * EACH };
+  for (int t = 0; t < TRICKLERS; t++) {
+    raw_actor_t trickler;
+    raw_actor_start(&trickler, rt, &a, "acme:trickler:1");
+    for (int i = 0; i < EACH; i++) {
+      int rc;
+      while ((rc = relay_candidate(trickler.sig, &target)) == ACTR_EWOULD_BLOCK)
+        g_usleep(1000);
+      ASSERT_OK(rc);
+      g_usleep(10000);
+    }
+    raw_actor_stop(&trickler);
+  }
+  actr_node_stats_t st = {0};
+  for (int i = 0; i < 300 && st.relays_handled < RELAYS; i++) { /* 30 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(victim, &st));
+  }
+  g_assert_cmpuint(st.relays_handled, ==, RELAYS); /* a pass each */
+  double secs = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+  g_test_message("%u renewals in %.1f s", (unsigned)st.credential_renewals, secs);
+  g_assert_cmpuint(st.credential_renewals, >=, 1);
+  g_assert_cmpfloat(st.credential_renewals, <=, secs + 1);
+  actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* Actors that trickle an ICE candidate to a node every half second and
  * never connect hold its destinations (max_peers, 4 here) for as long as
  * they go on.  Before, every slot stayed taken: the node's own call failed
@@ -1881,6 +1926,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
   g_test_add_func("/realm/node/relay-flood-bounded", test_relay_flood_bounded);
+  g_test_add_func("/realm/node/renewal-floor", test_renewal_floor);
   g_test_add_func("/realm/node/stale-room-request-evicts-nobody",
                   test_stale_room_request_evicts_nobody);
   g_test_add_func("/realm/node/half-open-destinations-evicted",

@@ -1,7 +1,8 @@
 /* test_realm.c — an actr node's identity: ActrType / ActrId string forms,
  * and registration with AIS (our test actrix, tests/realm/test_actrix.py,
- * on 127.0.0.1) in both dialects, refused and unreachable cases, and an
- * HTTP server that answers what AIS never would. */
+ * on 127.0.0.1) in both dialects, refused and unreachable cases, an
+ * HTTP server that answers what AIS never would, and one that drips a TLS
+ * record. */
 #include <gio/gio.h>
 #include <glib.h>
 #include <limits.h>
@@ -153,19 +154,33 @@ static void test_register_both_dialects(void) {
  * lifetime gone wrong: here a lifetime of -5 s) is refused with a clear
  * error, in both dialects.  Kept, a 0.3 node registered again at every pass
  * of its control loop, a new ActrId each second. */
+/* An AIS started with @args answers a register of acme:late:1 in realm 7
+ * with a credential we refuse: PROTOCOL, the detail says @why. */
+static void expect_refused(const char **args, const char *why) {
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_actor_type_t t = type_of("acme:late:1");
+  actr_ais_options_t opts = {.timeout_ms = 10000};
+  actr_credential_t *c = (actr_credential_t *)&c;
+  ASSERT_RC(actr_ais_register(a.ais, &t, 7, &opts, &c), "PROTOCOL");
+  if (!strstr(actr_err_detail(), why))
+    g_error("'%s' does not say '%s'", actr_err_detail(), why);
+  g_assert_null(c);
+  actrix_stop(&a);
+}
+
 static void test_register_expired_refused(void) {
   for (int d = 0; d < 2; d++) {
     const char *args[] = {"--dialect", d ? "0.3" : "0.5", "--credential-ttl-secs", "-5", NULL};
-    actrix_t a;
-    actrix_start(&a, args);
-    actr_actor_type_t t = type_of("acme:late:1");
-    actr_ais_options_t opts = {.timeout_ms = 10000};
-    actr_credential_t *c = (actr_credential_t *)&c;
-    ASSERT_RC(actr_ais_register(a.ais, &t, 7, &opts, &c), "PROTOCOL");
-    g_assert_nonnull(strstr(actr_err_detail(), "expired"));
-    g_assert_null(c);
-    actrix_stop(&a);
+    expect_refused(args, "expired");
   }
+}
+
+/* An AIS that registers another type than the one asked for (before: the
+ * node took it and served under a type nobody asked it to be). */
+static void test_register_other_type_refused(void) {
+  const char *args[] = {"--answer-type", "acme:other:1", NULL};
+  expect_refused(args, "acme:other:1");
 }
 
 static void test_register_unreachable(void) {
@@ -304,13 +319,77 @@ static void test_register_hostile_answers(void) {
   }
 }
 
+/* A server that takes the TLS ClientHello, announces a record of 16 KiB
+ * and then sends one byte of it every 100 ms, for at most 30 s: each byte
+ * restarts the client's socket timeout. */
+typedef struct drip {
+  GSocket *listener;
+  guint16 port;
+  gboolean client_left; /* the client closed first (before the 30 s) */
+  GThread *thread;
+} drip_t;
+
+static gpointer drip_main(gpointer p) {
+  drip_t *d = p;
+  GSocket *s = g_socket_accept(d->listener, NULL, NULL);
+  g_assert_nonnull(s);
+  char hello[4096];
+  g_assert_cmpint(g_socket_receive(s, hello, sizeof hello, NULL, NULL), >, 0);
+  static const char head[] = {0x16, 0x03, 0x03, 0x40, 0x00}; /* handshake, 16384 bytes */
+  g_assert_cmpint(g_socket_send(s, head, sizeof head, NULL, NULL), ==, sizeof head);
+  for (int i = 0; i < 300; i++) {
+    if (g_socket_condition_timed_wait(s, G_IO_IN, 100 * 1000, NULL, NULL)) {
+      d->client_left = TRUE; /* its close (or a TLS alert before it) */
+      break;
+    }
+    if (g_socket_send(s, "", 1, NULL, NULL) != 1) {
+      d->client_left = TRUE;
+      break;
+    }
+  }
+  g_socket_close(s, NULL);
+  g_object_unref(s);
+  return NULL;
+}
+
+static void test_register_https_drip(void) {
+  drip_t d = {0};
+  d.listener = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new(lo, 0);
+  g_assert_true(g_socket_bind(d.listener, sa, FALSE, NULL));
+  g_assert_true(g_socket_listen(d.listener, NULL));
+  GInetSocketAddress *bound =
+      G_INET_SOCKET_ADDRESS(g_socket_get_local_address(d.listener, NULL));
+  d.port = g_inet_socket_address_get_port(bound);
+  d.thread = g_thread_new("drip", drip_main, &d);
+  char url[64];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/ais/", d.port);
+  actr_actor_type_t t = type_of("acme:echo:1");
+  actr_credential_t *cred = (actr_credential_t *)&cred;
+  actr_ais_options_t opts = {.timeout_ms = 1000};
+  /* Before the watchdog: the handshake's read waited for the whole record,
+   * so the call returned (ECONNECTION) only when the server gave up. */
+  ASSERT_RC(actr_ais_register(url, &t, 1, &opts, &cred), "TIMEOUT");
+  g_assert_null(cred);
+  g_thread_join(d.thread);
+  g_assert_true(d.client_left);
+  g_object_unref(bound);
+  g_object_unref(sa);
+  g_object_unref(lo);
+  g_socket_close(d.listener, NULL);
+  g_object_unref(d.listener);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/identity/type-forms", test_type_forms);
   g_test_add_func("/realm/identity/id-forms", test_id_forms);
   g_test_add_func("/realm/ais/register-both-dialects", test_register_both_dialects);
   g_test_add_func("/realm/ais/expired-refused", test_register_expired_refused);
+  g_test_add_func("/realm/ais/other-type-refused", test_register_other_type_refused);
   g_test_add_func("/realm/ais/unreachable", test_register_unreachable);
   g_test_add_func("/realm/ais/hostile-answers", test_register_hostile_answers);
+  g_test_add_func("/realm/ais/https-drip", test_register_https_drip);
   return g_test_run();
 }
