@@ -46,7 +46,8 @@ typedef struct actr_lane_dc_port_ops {
   /** Queue one frame (one data channel message) for the peer.  @p frame is
    * (transfer full): consumed even on failure.  ACTR_EDATA_CHANNEL_CLOSED
    * once closing or closed, ACTR_EDATA_CHANNEL_NOT_OPEN while connecting,
-   * ACTR_EDATA_CHANNEL for anything else.  Never blocks. */
+   * ACTR_EMESSAGE_TOO_LARGE for a frame over what the peer takes (the lane
+   * passes it on), ACTR_EDATA_CHANNEL for anything else.  Never blocks. */
   int (*send)(void *port, actr_msg_t *frame);
   /** Bytes accepted by send and not yet handed to the transport (read
    * without a lock: called often). */

@@ -209,10 +209,12 @@ static void window_give(dc_lane_t *l, uint64_t len) {
     post_writable(l);
 }
 
-/* classify: a failed port send is closed, not-open, or another error. */
+/* classify: a failed port send is closed, not-open, too large for the
+ * peer (a fragment over its a=max-message-size: the port's detail says
+ * so), or another error. */
 static int classify(int rc, uint16_t index) {
   if (rc == ACTR_EDATA_CHANNEL_CLOSED || rc == ACTR_EDATA_CHANNEL_NOT_OPEN ||
-      rc == ACTR_EDATA_CHANNEL)
+      rc == ACTR_EDATA_CHANNEL || rc == ACTR_EMESSAGE_TOO_LARGE)
     return rc;
   return actr__fail(ACTR_EDATA_CHANNEL, "Send fragment %u failed: %s", index, actr_err_name(rc));
 }

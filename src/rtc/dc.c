@@ -609,7 +609,8 @@ static int do_send(actr_webrtc_dc_t *dc, const void *data, size_t len, actr_msg_
     rc = actr__fail(ACTR_EDATA_CHANNEL_CLOSED, "channel '%s' is %s", dc->label,
                     actr_webrtc_dc_state_name(st));
   else if (len > max)
-    rc = actr__fail(ACTR_EMESSAGE_TOO_LARGE, "message of %zu bytes over the peer's %zu", len, max);
+    rc = actr__fail(ACTR_EMESSAGE_TOO_LARGE,
+                    "message of %zu bytes over the peer's %zu (its a=max-message-size)", len, max);
   else if (buffered + len > pc->max_buffered_bytes)
     rc = actr__fail(ACTR_ERESOURCE_EXHAUSTED, "channel '%s': %zu bytes buffered, limit %zu",
                     dc->label, buffered, pc->max_buffered_bytes);

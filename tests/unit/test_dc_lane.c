@@ -563,6 +563,28 @@ static void test_public_port_checks(void) {
   actr_lane_unref(lane);
 }
 
+/* A port whose peer takes messages of at most 100 bytes (a tiny
+ * a=max-message-size): the lane's send says MESSAGE_TOO_LARGE, the port's
+ * own code, not a bare DATA_CHANNEL. */
+static int op_send_upto_100(void *p, actr_msg_t *m) {
+  (void)p;
+  size_t len = actr_msg_len(m);
+  actr_msg_free(m);
+  return len > 100 ? ACTR_EMESSAGE_TOO_LARGE : ACTR_OK;
+}
+
+static void test_peer_max_message_passed_through(void) {
+  actr_lane_dc_port_ops_t ops = {.send = op_send_upto_100, .buffered_amount = op_amount,
+                                 .resume = op_void, .close = op_void, .release = op_void};
+  actr_lane_t *lane = NULL;
+  ASSERT_OK(actr_lane_dc_new(ACTR_PAYLOAD_RPC_RELIABLE, &ops, NULL, ACTR_LANE_DC_OPEN, NULL,
+                             &lane));
+  uint8_t buf[1000] = {0};
+  ASSERT_OK(actr_lane_send(lane, buf, 50));
+  ASSERT_RC(actr_lane_send(lane, buf, sizeof buf), "MESSAGE_TOO_LARGE");
+  actr_lane_unref(lane);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/dc-lane/lane-type-and-health", test_lane_type_and_health);
@@ -580,5 +602,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/dc-lane/backpressure/small-messages-held-back", test_stalled_receiver_blocks_small_messages);
   g_test_add_func("/dc-lane/backpressure/try-send-and-timeout", test_try_send_and_timeout);
   g_test_add_func("/dc-lane/public-port/ops-checked", test_public_port_checks);
+  g_test_add_func("/dc-lane/public-port/peer-max-message", test_peer_max_message_passed_through);
   return g_test_run();
 }
