@@ -718,6 +718,13 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
   struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close = ABORT, no lingering state */
   int one = 1;
   int buf = (int)cfg->buffer_bytes;
+  /* usrsctp hands a message over in pieces once it passes this point (at
+   * socket creation, half the default buffer: ~113 KB).  A message the
+   * peer abandons (PR-SCTP) after its first pieces were read comes with
+   * MSG_EOR on what was read so far, as if whole: half our buffer puts the
+   * point past the default max_message_bytes, so such a message is whole
+   * before any of it is read. */
+  uint32_t pd_point = cfg->buffer_bytes / 2;
   struct sctp_assoc_value av = {.assoc_id = SCTP_ALL_ASSOC,
                                 .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
   struct sctp_initmsg init = {.sinit_num_ostreams = cfg->streams,
@@ -730,6 +737,8 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
   if ((rc = setopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg, "SO_LINGER")) ||
       (rc = setopt(s, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf, "SO_SNDBUF")) ||
       (rc = setopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf, "SO_RCVBUF")) ||
+      (rc = setopt(s, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, &pd_point, sizeof pd_point,
+                   "partial delivery point")) ||
       (rc = setopt(s, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof av, "stream reset")) ||
       (rc = setopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &one, sizeof one, "RECVRCVINFO")) ||
       (rc = setopt(s, IPPROTO_SCTP, SCTP_NODELAY, &one, sizeof one, "NODELAY")) ||
