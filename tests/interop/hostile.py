@@ -77,6 +77,7 @@ import time
 import websockets
 
 TOOL = sys.argv[1]
+LANE_HDR = struct.Struct(">IHH")  # a DataChannel lane frame: msg_id, index, total
 CASE = sys.argv[2]
 
 
@@ -231,7 +232,7 @@ async def aiortc_signaling(ws, pc, errors=None):
 
 async def aiortc_lane(url):
     """An aiortc peer connected to serve through /signal, with one open
-    channel labelled RPC_RELIABLE: returns (pc, ws, channel, echoes, signaling
+    channel labelled RPC_RELIABLE that has echoed a first message: returns (pc, ws, channel, echoes, signaling
     task, errors); the caller cancels the task, closes the websocket and
     the peer connection."""
     import aioice.ice
@@ -250,6 +251,10 @@ async def aiortc_lane(url):
     errors = []
     sig = asyncio.ensure_future(aiortc_signaling(ws, pc, errors))
     await asyncio.wait_for(opened.wait(), 30)
+    ch.send(LANE_HDR.pack(0, 0, 1) + b"before")  # msg_id 0: the first echo
+    got = await asyncio.wait_for(echoes.get(), 30)
+    if got[8:] != b"before":
+        fail("first echo: %r" % got[:40])
     return pc, ws, ch, echoes, sig, errors
 
 
@@ -338,7 +343,6 @@ async def dup_label():
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
     from aiortc import RTCConfiguration, RTCPeerConnection
 
-    hdr = struct.Struct(">IHH")
     p, url = start_serve()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     try:
@@ -360,8 +364,8 @@ async def dup_label():
                 # serve may already be closing the second channel: a send on
                 # it then fails here, which is the refusal itself.
                 from aiortc.exceptions import InvalidStateError
-                for ch, frag in ((chans[0], hdr.pack(0, 0, 2) + b"A" * 65527),
-                                 (chans[1], hdr.pack(0, 1, 2) + b"B" * 10)):
+                for ch, frag in ((chans[0], LANE_HDR.pack(0, 0, 2) + b"A" * 65527),
+                                 (chans[1], LANE_HDR.pack(0, 1, 2) + b"B" * 10)):
                     try:
                         ch.send(frag)
                     except InvalidStateError:
@@ -377,9 +381,9 @@ async def dup_label():
                     fail("serve closed both channels")
                 # A valid message on the kept channel: its echo is the first
                 # and only thing that comes back (no joined 2-fragment message).
-                chans[kept].send(hdr.pack(1, 0, 1) + b"ok")
+                chans[kept].send(LANE_HDR.pack(1, 0, 1) + b"ok")
                 got = await asyncio.wait_for(echoes[kept].get(), 30)
-                if got[8:] != b"ok" or hdr.unpack_from(got)[2] != 1:
+                if got[8:] != b"ok" or LANE_HDR.unpack_from(got)[2] != 1:
                     fail("first echo on the kept channel: %r" % got[:40])
                 await asyncio.sleep(0)
                 if not echoes[kept].empty():
@@ -481,15 +485,10 @@ async def bad_candidates():
     # (the offer's own candidate and the bad one count too).  Each is skipped: no error message, no
     # close, and the channel keeps echoing.  (They used to fail the link:
     # error, close 1011, the connection torn down.)
-    hdr = struct.Struct(">IHH")
     p, url = start_serve()
     pc = ws = sig = None
     try:
         pc, ws, ch, echoes, sig, refused = await aiortc_lane(url)
-        ch.send(hdr.pack(0, 0, 1) + b"before")
-        got = await asyncio.wait_for(echoes.get(), 30)
-        if got[8:] != b"before":
-            fail("first echo: %r" % got[:40])
         bad = ["candidate:1 1 udp 10 %s 9 typ host" % ("\u00e9" * 150)]
         bad += ["candidate:%d 1 udp 10 127.0.0.1 %d typ host" % (100 + i, 20000 + i)
                 for i in range(300)]
@@ -498,7 +497,7 @@ async def bad_candidates():
                                       "sdpMid": "0", "sdpMLineIndex": 0}))
         # serve reads in order: once the next echo is back, every
         # candidate above has been handled.
-        ch.send(hdr.pack(1, 0, 1) + b"after")
+        ch.send(LANE_HDR.pack(1, 0, 1) + b"after")
         got = await asyncio.wait_for(echoes.get(), 30)
         if got[8:] != b"after":
             fail("echo after the candidates: %r" % got[:40])
@@ -535,14 +534,10 @@ async def sctp_pin():
     from aiortc.rtcsctptransport import DataChunk, tsn_plus_one
     from crc32c import crc32c
 
-    hdr = struct.Struct(">IHH")
     p, url = start_serve()
     pc = ws = sig = None
     try:
         pc, ws, ch, echoes, sig, _ = await aiortc_lane(url)
-        ch.send(hdr.pack(0, 0, 1) + b"before")
-        if (await asyncio.wait_for(echoes.get(), 30))[8:] != b"before":
-            fail("first echo")
         base = rss_kib(p.pid)
         sctp = pc.sctp
         dtls = sctp.transport
@@ -565,7 +560,7 @@ async def sctp_pin():
             await dtls.transport._send(dtls.ssl.bio_read(1 << 16))
             if i % 20 == 19:
                 await asyncio.sleep(0.01)  # no loss: a lost TSN would stop the rest
-        ch.send(hdr.pack(1, 0, 1) + b"after")
+        ch.send(LANE_HDR.pack(1, 0, 1) + b"after")
         try:
             got = await asyncio.wait_for(echoes.get(), 30)
         except asyncio.TimeoutError:
