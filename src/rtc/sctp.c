@@ -634,6 +634,19 @@ static void read_all(actr__sctp_t *s) {
   }
 }
 
+/* check_lost: reading is paused (a refused message waits), so the
+ * notification that the association is gone (an ABORT, or the peer silent
+ * past SCTP's retransmissions) waits behind that message, unread: with
+ * peer_timeout_ms < 0 the connection stayed CONNECTED until the message was
+ * taken.  The socket's error says so at once (usrsctp sets it on a
+ * one-to-one socket when the association is lost). */
+static void check_lost(actr__sctp_t *s) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (s->sock && usrsctp_getsockopt(s->sock, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
+    report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association lost or aborted by the peer");
+}
+
 static void process(actr__sctp_t *s) {
   if (s->processing || s->closed)
     return;
@@ -661,8 +674,11 @@ static void process(actr__sctp_t *s) {
     int ev = atomic_exchange(&s->events, 0);
     if (!ev)
       break;
-    if (ev & (SCTP_EVENT_READ | SCTP_EVENT_ERROR))
+    if (ev & (SCTP_EVENT_READ | SCTP_EVENT_ERROR)) {
       read_all(s);
+      if (s->paused && (ev & SCTP_EVENT_ERROR) && !s->closed)
+        check_lost(s);
+    }
     if ((ev & SCTP_EVENT_WRITE) && s->want_write && !s->closed) {
       s->want_write = false;
       s->cbs.writable(s->user);

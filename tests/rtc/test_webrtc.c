@@ -493,6 +493,101 @@ static void test_port_range(void) {
   h_world_fini(&w);
 }
 
+/* ---- two SCTP associations back to back (no DTLS, no ICE) ---- */
+
+typedef struct sctp_end {
+  actr__sctp_t *s;
+  struct sctp_end *peer;
+  GQueue in; /* packets for s, GBytes */
+  bool up, down, refuse, refused;
+} sctp_end_t;
+
+static void se_send(void *user, const void *buf, size_t len) {
+  sctp_end_t *e = user;
+  g_queue_push_tail(&e->peer->in, g_bytes_new(buf, len));
+}
+static void se_batch(void *user, bool begin) { (void)user, (void)begin; }
+static void se_up(void *user, uint16_t out, uint16_t in) {
+  (void)out, (void)in;
+  ((sctp_end_t *)user)->up = true;
+}
+static void se_down(void *user, int err, const char *why) {
+  (void)err, (void)why;
+  ((sctp_end_t *)user)->down = true;
+}
+static bool se_message(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg) {
+  (void)sid, (void)ppid;
+  sctp_end_t *e = user;
+  if (e->refuse) {
+    e->refused = true;
+    return false; /* kept by the association, which stops reading */
+  }
+  actr_msg_free(msg);
+  return true;
+}
+static void se_writable(void *user) { (void)user; }
+static void se_reset(void *user, uint16_t sid, bool incoming) { (void)user, (void)sid, (void)incoming; }
+
+/* se_pump: carry the packets both ways and run @ctx until *@flag, 10 s at most. */
+static bool se_pump(GMainContext *ctx, sctp_end_t *ends, const bool *flag) {
+  gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (!*flag && g_get_monotonic_time() < end) {
+    bool moved = false;
+    for (int i = 0; i < 2; i++) {
+      GBytes *b;
+      while ((b = g_queue_pop_head(&ends[i].in))) {
+        gsize n;
+        const uint8_t *p = g_bytes_get_data(b, &n);
+        if (ends[i].s)
+          actr__sctp_input(ends[i].s, p, n);
+        g_bytes_unref(b);
+        moved = true;
+      }
+    }
+    while (g_main_context_iteration(ctx, FALSE))
+      moved = true;
+    if (!moved)
+      g_usleep(1000);
+  }
+  return *flag;
+}
+
+/* A peer aborts the association while we have stopped reading (a refused
+ * message waits): the abort is reported at once.  Before, its notification
+ * waited unread behind the refused message, and the association stayed up
+ * (with peer_timeout_ms < 0, the connection CONNECTED) until the message
+ * was taken. */
+static void test_sctp_abort_while_paused(void) {
+  GMainContext *ctx = g_main_context_new();
+  g_main_context_push_thread_default(ctx);
+  sctp_end_t ends[2];
+  memset(ends, 0, sizeof ends);
+  ends[0].peer = &ends[1];
+  ends[1].peer = &ends[0];
+  actr__sctp_config_t cfg = {.local_port = 5000, .remote_port = 5000, .buffer_bytes = 256 * 1024,
+                             .mtu = 1200, .streams = 16, .max_message = 65536};
+  actr__sctp_cbs_t cbs = {se_send, se_batch, se_up, se_down, se_message, se_writable, se_reset};
+  for (int i = 0; i < 2; i++) {
+    g_queue_init(&ends[i].in);
+    ASSERT_OK(actr__sctp_new(ctx, &cfg, &cbs, &ends[i], &ends[i].s));
+  }
+  for (int i = 0; i < 2; i++)
+    ASSERT_OK(actr__sctp_connect(ends[i].s));
+  g_assert_true(se_pump(ctx, ends, &ends[0].up));
+  g_assert_true(se_pump(ctx, ends, &ends[1].up));
+  ends[1].refuse = true;
+  ASSERT_OK(actr__sctp_send(ends[0].s, false, 1, 53, false, ACTR__SCTP_PR_NONE, 0, "held", 4));
+  g_assert_true(se_pump(ctx, ends, &ends[1].refused));
+  actr__sctp_close(ends[0].s); /* SO_LINGER 0: an ABORT */
+  ends[0].s = NULL;
+  g_assert_true(se_pump(ctx, ends, &ends[1].down));
+  actr__sctp_close(ends[1].s);
+  for (int i = 0; i < 2; i++)
+    g_queue_clear_full(&ends[i].in, (GDestroyNotify)g_bytes_unref);
+  g_main_context_pop_thread_default(ctx);
+  g_main_context_unref(ctx);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   h_log_init();
@@ -503,6 +598,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/dtls/fingerprint-mismatch", test_fingerprint_mismatch);
   g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
+  g_test_add_func("/webrtc/sctp/abort-while-paused", test_sctp_abort_while_paused);
   g_test_add_func("/webrtc/limits", test_limits);
   g_test_add_func("/webrtc/limits/receive-over-advertised", test_receive_limit);
   g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
