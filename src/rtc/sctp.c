@@ -600,6 +600,15 @@ static void read_all(actr__sctp_t *s) {
         handle_notification(s, s->rbuf + s->rlen, (size_t)n);
       continue;
     }
+    if (flags & MSG_TRUNC) {
+      /* The peer abandoned it (PR-SCTP) after a part of it was handed to
+       * us (a partial delivery): what was read is no message. */
+      ACTR__LOG_PEER(ACTR_LOG_DEBUG, "sctp: a message abandoned in the middle (%zu bytes read) "
+                     "dropped on stream %u", s->rlen + (size_t)n, s->rsid);
+      s->rlen = 0;
+      s->discarding = false;
+      continue;
+    }
     if (s->rlen == 0 && !s->discarding && itype == SCTP_RECVV_RCVINFO) {
       s->rsid = info.rcv_sid;
       s->rppid = ntohl(info.rcv_ppid);
@@ -735,11 +744,11 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
   int one = 1;
   int buf = (int)cfg->buffer_bytes;
   /* usrsctp hands a message over in pieces once it passes this point (at
-   * socket creation, half the default buffer: ~113 KB).  A message the
-   * peer abandons (PR-SCTP) after its first pieces were read comes with
-   * MSG_EOR on what was read so far, as if whole: half our buffer puts the
-   * point past the default max_message_bytes, so such a message is whole
-   * before any of it is read. */
+   * socket creation, half the default buffer: ~113 KB).  Half our buffer
+   * puts the point past the default max_message_bytes, so a message we
+   * take is whole before any of it is read: one the peer abandons midway
+   * (PR-SCTP) is never half read (read_all drops one marked MSG_TRUNC, our
+   * usrsctp patch; an unordered one stalled the reading, docs/webrtc.md). */
   uint32_t pd_point = cfg->buffer_bytes / 2;
   struct sctp_assoc_value av = {.assoc_id = SCTP_ALL_ASSOC,
                                 .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};

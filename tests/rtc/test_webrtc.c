@@ -498,12 +498,26 @@ static void test_port_range(void) {
 typedef struct sctp_end {
   actr__sctp_t *s;
   struct sctp_end *peer;
-  GQueue in; /* packets for s, GBytes */
-  bool up, down, refuse, refused;
+  GQueue in;            /* packets for s, GBytes */
+  unsigned data_sent;   /* packets sent that carry DATA */
+  unsigned drop_data;   /* the packet with DATA of this number is lost, and every */
+  uint32_t drop_tsn;    /* retransmission of its first TSN (drop_tsn) too */
+  GArray *lens;         /* the length of each message taken */
+  bool up, down, refuse, refused, got_last, forward_tsn;
 } sctp_end_t;
 
 static void se_send(void *user, const void *buf, size_t len) {
   sctp_end_t *e = user;
+  const uint8_t *p = buf;
+  if (len > 12 && p[12] == 0xC0) /* FORWARD-TSN: chunks abandoned (RFC 3758) */
+    e->forward_tsn = true;
+  if (len >= 20 && p[12] == 0) { /* chunk type 0: DATA, its TSN at 16 */
+    uint32_t tsn = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+    if (++e->data_sent == e->drop_data)
+      e->drop_tsn = tsn;
+    if (e->drop_data && e->data_sent >= e->drop_data && tsn == e->drop_tsn)
+      return;
+  }
   g_queue_push_tail(&e->peer->in, g_bytes_new(buf, len));
 }
 static void se_batch(void *user, bool begin) { (void)user, (void)begin; }
@@ -515,6 +529,7 @@ static void se_down(void *user, int err, const char *why) {
   (void)err, (void)why;
   ((sctp_end_t *)user)->down = true;
 }
+/* A message of 4 bytes, "last", ends a test's sending. */
 static bool se_message(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg) {
   (void)sid, (void)ppid;
   sctp_end_t *e = user;
@@ -522,15 +537,19 @@ static bool se_message(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg)
     e->refused = true;
     return false; /* kept by the association, which stops reading */
   }
+  size_t len = actr_msg_len(msg);
+  g_array_append_val(e->lens, len);
+  if (len == 4 && memcmp(actr_msg_data(msg), "last", 4) == 0)
+    e->got_last = true;
   actr_msg_free(msg);
   return true;
 }
 static void se_writable(void *user) { (void)user; }
 static void se_reset(void *user, uint16_t sid, bool incoming) { (void)user, (void)sid, (void)incoming; }
 
-/* se_pump: carry the packets both ways and run @ctx until *@flag, 10 s at most. */
-static bool se_pump(GMainContext *ctx, sctp_end_t *ends, const bool *flag) {
-  gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+/* se_pump: carry the packets both ways and run @ctx until *@flag, @ms at most. */
+static bool se_pump(GMainContext *ctx, sctp_end_t *ends, const bool *flag, int ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
   while (!*flag && g_get_monotonic_time() < end) {
     bool moved = false;
     for (int i = 0; i < 2; i++) {
@@ -552,40 +571,88 @@ static bool se_pump(GMainContext *ctx, sctp_end_t *ends, const bool *flag) {
   return *flag;
 }
 
+/* se_start: two associations of @cfg on a new context (this thread's
+ * default until se_stop), up. */
+static GMainContext *se_start(sctp_end_t ends[2], const actr__sctp_config_t *cfg) {
+  GMainContext *ctx = g_main_context_new();
+  g_main_context_push_thread_default(ctx);
+  memset(ends, 0, 2 * sizeof *ends);
+  ends[0].peer = &ends[1];
+  ends[1].peer = &ends[0];
+  actr__sctp_cbs_t cbs = {se_send, se_batch, se_up, se_down, se_message, se_writable, se_reset};
+  for (int i = 0; i < 2; i++) {
+    g_queue_init(&ends[i].in);
+    ends[i].lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+    ASSERT_OK(actr__sctp_new(ctx, cfg, &cbs, &ends[i], &ends[i].s));
+  }
+  for (int i = 0; i < 2; i++)
+    ASSERT_OK(actr__sctp_connect(ends[i].s));
+  g_assert_true(se_pump(ctx, ends, &ends[0].up, 10000));
+  g_assert_true(se_pump(ctx, ends, &ends[1].up, 10000));
+  return ctx;
+}
+
+static void se_stop(GMainContext *ctx, sctp_end_t ends[2]) {
+  for (int i = 0; i < 2; i++) {
+    actr__sctp_close(ends[i].s);
+    g_queue_clear_full(&ends[i].in, (GDestroyNotify)g_bytes_unref);
+    g_array_unref(ends[i].lens);
+  }
+  g_main_context_pop_thread_default(ctx);
+  g_main_context_unref(ctx);
+}
+
 /* A peer aborts the association while we have stopped reading (a refused
  * message waits): the abort is reported at once.  Before, its notification
  * waited unread behind the refused message, and the association stayed up
  * (with peer_timeout_ms < 0, the connection CONNECTED) until the message
  * was taken. */
 static void test_sctp_abort_while_paused(void) {
-  GMainContext *ctx = g_main_context_new();
-  g_main_context_push_thread_default(ctx);
-  sctp_end_t ends[2];
-  memset(ends, 0, sizeof ends);
-  ends[0].peer = &ends[1];
-  ends[1].peer = &ends[0];
   actr__sctp_config_t cfg = {.local_port = 5000, .remote_port = 5000, .buffer_bytes = 256 * 1024,
                              .mtu = 1200, .streams = 16, .max_message = 65536};
-  actr__sctp_cbs_t cbs = {se_send, se_batch, se_up, se_down, se_message, se_writable, se_reset};
-  for (int i = 0; i < 2; i++) {
-    g_queue_init(&ends[i].in);
-    ASSERT_OK(actr__sctp_new(ctx, &cfg, &cbs, &ends[i], &ends[i].s));
-  }
-  for (int i = 0; i < 2; i++)
-    ASSERT_OK(actr__sctp_connect(ends[i].s));
-  g_assert_true(se_pump(ctx, ends, &ends[0].up));
-  g_assert_true(se_pump(ctx, ends, &ends[1].up));
+  sctp_end_t ends[2];
+  GMainContext *ctx = se_start(ends, &cfg);
   ends[1].refuse = true;
   ASSERT_OK(actr__sctp_send(ends[0].s, false, 1, 53, false, ACTR__SCTP_PR_NONE, 0, "held", 4));
-  g_assert_true(se_pump(ctx, ends, &ends[1].refused));
+  g_assert_true(se_pump(ctx, ends, &ends[1].refused, 10000));
   actr__sctp_close(ends[0].s); /* SO_LINGER 0: an ABORT */
   ends[0].s = NULL;
-  g_assert_true(se_pump(ctx, ends, &ends[1].down));
-  actr__sctp_close(ends[1].s);
-  for (int i = 0; i < 2; i++)
-    g_queue_clear_full(&ends[i].in, (GDestroyNotify)g_bytes_unref);
-  g_main_context_pop_thread_default(ctx);
-  g_main_context_unref(ctx);
+  g_assert_true(se_pump(ctx, ends, &ends[1].down, 10000));
+  se_stop(ctx, ends);
+}
+
+/* A message past the partial-delivery point (half the buffer) on a
+ * stream with a lifetime (PR-SCTP) comes while we have stopped reading (a
+ * refused message waits); one of its packets is lost, and the sender
+ * abandons the rest (FORWARD-TSN).  When we read on, nothing of it may be
+ * delivered: usrsctp 0.9.5.0 ended the read of what had come with MSG_EOR
+ * and no MSG_TRUNC, and that part went up as a whole message.  The
+ * messages around it arrive. */
+static void test_sctp_abandoned_mid_delivery(void) {
+  actr__sctp_config_t cfg = {.local_port = 5000, .remote_port = 5000, .buffer_bytes = 256 * 1024,
+                             .mtu = 1200, .streams = 16, .max_message = 256 * 1024};
+  sctp_end_t ends[2];
+  GMainContext *ctx = se_start(ends, &cfg);
+  ends[1].refuse = true;
+  ASSERT_OK(actr__sctp_send(ends[0].s, false, 1, 53, false, ACTR__SCTP_PR_NONE, 0, "first", 5));
+  g_assert_true(se_pump(ctx, ends, &ends[1].refused, 10000));
+  enum { BIG = 200 * 1024 };
+  uint8_t *big = g_malloc0(BIG);
+  ends[0].drop_data = ends[0].data_sent + 150; /* ~170 KB in: past the point (128 KiB) */
+  ASSERT_OK(actr__sctp_send(ends[0].s, false, 1, 53, false, ACTR__SCTP_PR_TTL, 200, big, BIG));
+  g_free(big);
+  ASSERT_OK(actr__sctp_send(ends[0].s, false, 1, 53, false, ACTR__SCTP_PR_NONE, 0, "last", 4));
+  g_assert_true(se_pump(ctx, ends, &ends[0].forward_tsn, 10000));
+  bool never = false;
+  se_pump(ctx, ends, &never, 500); /* the FORWARD-TSN and what follows it reach us */
+  ends[1].refuse = false;
+  actr__sctp_resume(ends[1].s);
+  g_assert_true(se_pump(ctx, ends, &ends[1].got_last, 10000));
+  for (guint i = 0; i < ends[1].lens->len; i++)
+    g_test_message("message %u: %zu bytes", i, g_array_index(ends[1].lens, size_t, i));
+  g_assert_cmpuint(ends[1].lens->len, ==, 2); /* "first" (offered again) and "last" */
+  g_assert_cmpuint(g_array_index(ends[1].lens, size_t, 0), ==, 5);
+  se_stop(ctx, ends);
 }
 
 int main(int argc, char **argv) {
@@ -599,6 +666,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
   g_test_add_func("/webrtc/sctp/abort-while-paused", test_sctp_abort_while_paused);
+#if ACTR_USRSCTP_PATCHED /* usrsctp-truncated-mark.patch */
+  g_test_add_func("/webrtc/sctp/abandoned-mid-delivery", test_sctp_abandoned_mid_delivery);
+#endif
   g_test_add_func("/webrtc/limits", test_limits);
   g_test_add_func("/webrtc/limits/receive-over-advertised", test_receive_limit);
   g_test_add_func("/webrtc/sctp/timers-own-thread-idle-sleeps", test_sctp_timers);
