@@ -291,8 +291,8 @@ done:
   watchdog_stop(&dog);
   if (rc == ACTR_ECONNECTION && g_cancellable_is_cancelled(cancel))
     rc = actr__fail(ACTR_ETIMEOUT, "HTTP: exchange not complete within %d ms", timeout_ms);
-  if (conn) {
-    g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+  if (conn) { /* cancelled: TLS's close_notify is not waited for either */
+    g_io_stream_close(G_IO_STREAM(conn), cancel, NULL);
     g_object_unref(conn);
   }
   g_free(req);

@@ -1254,7 +1254,7 @@ static void check_credential(actr_node_t *n) {
     g_mutex_unlock(&n->mu);
     return;
   }
-  if (!rejected && (now < exp || now < n->cred_since + 1)) /* the same floor as above */
+  if (!rejected && (now < exp || now <= n->cred_since)) /* the same floor as above */
     return;
   actr_credential_t *fresh;
   int rc = actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &fresh);

@@ -459,6 +459,10 @@ static void registry_remove(actr__sctp_t *s) {
 
 static void try_resets(actr__sctp_t *s);
 
+/* Why the association went down when it was lost (its notification, or
+ * check_lost while reading is paused). */
+#define LOST_WHY "SCTP association lost or aborted by the peer"
+
 static void report_down(actr__sctp_t *s, int err, const char *why) {
   if (s->down_reported || s->closed)
     return;
@@ -483,7 +487,7 @@ static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len)
       }
       break;
     case SCTP_COMM_LOST:
-      report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association lost or aborted by the peer");
+      report_down(s, ACTR_ECONNECTION_CLOSED, LOST_WHY);
       break;
     case SCTP_SHUTDOWN_COMP:
       report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association shut down");
@@ -653,7 +657,7 @@ static void check_lost(actr__sctp_t *s) {
   int err = 0;
   socklen_t len = sizeof err;
   if (s->sock && usrsctp_getsockopt(s->sock, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
-    report_down(s, ACTR_ECONNECTION_CLOSED, "SCTP association lost or aborted by the peer");
+    report_down(s, ACTR_ECONNECTION_CLOSED, LOST_WHY);
 }
 
 static void process(actr__sctp_t *s) {
@@ -747,8 +751,9 @@ int actr__sctp_new(GMainContext *ctx, const actr__sctp_config_t *cfg, const actr
    * socket creation, half the default buffer: ~113 KB).  Half our buffer
    * puts the point past the default max_message_bytes, so a message we
    * take is whole before any of it is read: one the peer abandons midway
-   * (PR-SCTP) is never half read (read_all drops one marked MSG_TRUNC, our
-   * usrsctp patch; an unordered one stalled the reading, docs/webrtc.md). */
+   * (PR-SCTP) is never half read.  Past the point, read_all drops an
+   * ordered one (MSG_TRUNC, our usrsctp patch); an unordered one still
+   * stalls usrsctp's reading (docs/webrtc.md, Known limits). */
   uint32_t pd_point = cfg->buffer_bytes / 2;
   struct sctp_assoc_value av = {.assoc_id = SCTP_ALL_ASSOC,
                                 .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};

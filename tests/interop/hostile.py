@@ -234,9 +234,9 @@ async def aiortc_signaling(ws, pc, errors=None):
 
 async def aiortc_lane(url):
     """An aiortc peer connected to serve through /signal, with one open
-    channel labelled RPC_RELIABLE that has echoed a first message: returns (pc, ws, channel, echoes, signaling
-    task, errors); the caller cancels the task, closes the websocket and
-    the peer connection."""
+    channel labelled RPC_RELIABLE that has echoed a first message.  Returns
+    (pc, ws, channel, echoes, signaling task, errors); aiortc_lane_close
+    undoes it."""
     import aioice.ice
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
     from aiortc import RTCConfiguration, RTCPeerConnection

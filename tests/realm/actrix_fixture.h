@@ -31,8 +31,8 @@ static inline GPid spawn_first_line(const char *const *argv, char *line, size_t 
   GPid pid;
   int out_fd;
   GError *err = NULL;
-  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
-                                &pid, NULL, &out_fd, NULL, &err))
+  if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                die_with_parent, NULL, &pid, NULL, &out_fd, NULL, &err))
     g_error("%s: %s", argv[1], err->message);
   GIOChannel *ch = g_io_channel_unix_new(out_fd);
   g_io_channel_set_close_on_unref(ch, TRUE);

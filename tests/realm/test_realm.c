@@ -150,10 +150,6 @@ static void test_register_both_dialects(void) {
   }
 }
 
-/* A credential that has expired by the time it arrives (AIS's clock or
- * lifetime gone wrong: here a lifetime of -5 s) is refused with a clear
- * error, in both dialects.  Kept, a 0.3 node registered again at every pass
- * of its control loop, a new ActrId each second. */
 /* An AIS started with @args answers a register of acme:late:1 in realm 7
  * with a credential we refuse: PROTOCOL, the detail says @why. */
 static void expect_refused(const char **args, const char *why) {
@@ -169,6 +165,10 @@ static void expect_refused(const char **args, const char *why) {
   actrix_stop(&a);
 }
 
+/* A credential that has expired by the time it arrives (AIS's clock or
+ * lifetime gone wrong: here a lifetime of -5 s) is refused with a clear
+ * error, in both dialects.  Kept, a 0.3 node registered again at every pass
+ * of its control loop, a new ActrId each second. */
 static void test_register_expired_refused(void) {
   for (int d = 0; d < 2; d++) {
     const char *args[] = {"--dialect", d ? "0.3" : "0.5", "--credential-ttl-secs", "-5", NULL};
