@@ -1,7 +1,8 @@
 /* fuzz_ws_gate.c — libFuzzer target for the identity check of a direct
  * WebSocket wire (src/realm/ws_gate.c): the X-Actr-Source-ID and
  * X-Actr-Credential header values a stranger sends before the upgrade, and
- * the key id read from the credential before the key is looked up.
+ * the key id read from the credential before the key is looked up, and the
+ * source read alone (actr__ws_gate_source).
  * The input is the two values separated by the first NUL byte (absent: the
  * credential is missing).  Any input is refused with 400/401/403 or
  * accepted; an accepted one has a source (checked by re-formatting it).
@@ -35,6 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                    sizeof why);
   if (status != 400 && status != 401 && status != 403)
     abort(); /* nothing signed by that key can be in a fuzzer's input */
+  /* The source alone, as read again after a check passed: parsed or 400. */
+  int parsed = actr__ws_gate_source(source, &id, why, sizeof why);
+  char text[ACTR_ACTOR_ID_STRING_MAX];
+  if (parsed != 0 && parsed != 400)
+    abort();
+  if (parsed == 0 && actr_actor_id_format(&id, text, sizeof text) != ACTR_OK)
+    abort();
   uint32_t key_id;
   int rc = actr__ws_gate_key_id(cred, &key_id);
   if (rc != ACTR_OK && rc != ACTR_EDESERIALIZATION && rc != ACTR_ENO_MEMORY)

@@ -278,9 +278,11 @@ typedef struct actr_node_stats {
   uint64_t signing_keys_fetched; /**< AIS keys obtained from actrix (GetSigningKeyRequest) */
   uint64_t signing_key_asks;     /**< GetSigningKeyRequests sent for key ids a direct
                                       WebSocket caller named and we did not know */
-  uint64_t signing_key_asks_refused; /**< such ids not asked for: 4 asks under way, or
-                                          over 4 at once then 1 a second (the caller
-                                          got 401) */
+  uint64_t signing_key_asks_refused; /**< such ids not asked for: 4 asks under way,
+                                          over 4 at once then 1 a second, or over
+                                          the caller's address's share, 2 at once
+                                          then 1 each 10 s (IPv6: per /64; the
+                                          caller got 401) */
   uint64_t targets_rebound;     /**< calls by type that moved to another actor of the type
                                      (actr_node_call_by_type: the bound one was gone) */
   uint64_t destinations_evicted; /**< half-open destinations (another actor's offers or

@@ -46,6 +46,38 @@ typedef struct actr_ws_conn actr_ws_conn_t;
  * actr_ws_server_free). */
 typedef struct actr_ws_server actr_ws_server_t;
 
+/* ---- checking requests before the upgrade ---- */
+
+/** actr_ws_request_t: a valid upgrade request, as the check callback sees it
+ * (before the 101 is sent).  Valid during the callback only. */
+typedef struct actr_ws_request actr_ws_request_t;
+
+/** actr_ws_request_target: the request-target as sent ("/lane?x=1");
+ * actr_ws_request_path: its path ("/lane").  (transfer none) */
+ACTR_API const char *actr_ws_request_target(const actr_ws_request_t *req);
+/** actr_ws_request_path: see actr_ws_request_target. */
+ACTR_API const char *actr_ws_request_path(const actr_ws_request_t *req);
+
+/** actr_ws_request_header: the value of the first header called @p name (any
+ * case; "Origin", "X-Actr-Source-ID", "Cookie"...), NULL when absent
+ * (transfer none, valid during the callback). */
+ACTR_API const char *actr_ws_request_header(const actr_ws_request_t *req, const char *name);
+
+/** actr_ws_request_peer: the address the request came from: its host in
+ * numeric form ("127.0.0.1", "::1") into @p host (@p host_size bytes; 46
+ * hold any), its port into *@p port (@p port may be NULL).  Codes:
+ * ACTR_EINVALID_ARGUMENT (NULL or too small a buffer), ACTR_EIO (the socket
+ * has no peer address any more: it was reset). */
+ACTR_API int actr_ws_request_peer(const actr_ws_request_t *req, char *host, size_t host_size,
+                                  uint16_t *port);
+
+/** actr_ws_check_fn: decide on a request before the upgrade: return 0 to go
+ * on, or an HTTP status 400..599 to refuse with it (the client's connect
+ * fails with ACTR_EWEBSOCKET naming the status); any other value refuses
+ * with 500.  Runs on the I/O thread, for lane and message paths alike;
+ * must not block. */
+typedef int (*actr_ws_check_fn)(const actr_ws_request_t *req, void *user);
+
 /** actr_ws_config_t: settings of a connection or a server (copied at
  * creation; strings too).  A zero number means "the default";
  * actr_ws_config_init() writes the defaults out. */
@@ -104,6 +136,10 @@ typedef struct actr_ws_config {
                                 closed; nothing is allocated for it.  A
                                 handshaking connection costs a 16 KiB head
                                 buffer, an open one its 256 KiB read buffer. */
+  actr_ws_check_fn check;    /**< checks every upgrade request from the first
+                                connection on (NULL: accept all); see
+                                actr_ws_check_fn */
+  void *check_user;          /**< passed to check; must outlive the server */
 } actr_ws_config_t;
 
 /** actr_ws_config_init: fill *@p cfg with the defaults (strings NULL). */
@@ -256,33 +292,12 @@ ACTR_API int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t p
                                 const actr_ws_config_t *cfg, actr_ws_accept_fn on_accept,
                                 void *user, actr_ws_server_t **out);
 
-/* ---- checking requests before the upgrade ---- */
-
-/** actr_ws_request_t: a valid upgrade request, as the check callback sees it
- * (before the 101 is sent).  Valid during the callback only. */
-typedef struct actr_ws_request actr_ws_request_t;
-
-/** actr_ws_request_target: the request-target as sent ("/lane?x=1");
- * actr_ws_request_path: its path ("/lane").  (transfer none) */
-ACTR_API const char *actr_ws_request_target(const actr_ws_request_t *req);
-/** actr_ws_request_path: see actr_ws_request_target. */
-ACTR_API const char *actr_ws_request_path(const actr_ws_request_t *req);
-
-/** actr_ws_request_header: the value of the first header called @p name (any
- * case; "Origin", "X-Actr-Source-ID", "Cookie"...), NULL when absent
- * (transfer none, valid during the callback). */
-ACTR_API const char *actr_ws_request_header(const actr_ws_request_t *req, const char *name);
-
-/** actr_ws_check_fn: decide on a request before the upgrade: return 0 to go
- * on, or an HTTP status 400..599 to refuse with it (the client's connect
- * fails with ACTR_EWEBSOCKET naming the status); any other value refuses
- * with 500.  Runs on the I/O thread, for lane and message paths alike;
- * must not block. */
-typedef int (*actr_ws_check_fn)(const actr_ws_request_t *req, void *user);
-
-/** actr_ws_server_set_check: check every upgrade request with @p fn (NULL:
- * accept all, the default).  Call before clients arrive.  Any thread but
- * the I/O thread. */
+/** actr_ws_server_set_check: check every upgrade request from now on with
+ * @p fn (NULL: accept all), replacing the config's check.  The server
+ * listens from actr_ws_server_new on, so requests that arrive before this
+ * call are checked by the config's check, if any: give the check there
+ * (actr_ws_config_t.check) when none may pass unchecked.  Any thread but the
+ * I/O thread. */
 ACTR_API int actr_ws_server_set_check(actr_ws_server_t *srv, actr_ws_check_fn fn, void *user);
 
 /** actr_ws_server_stats_t: a server's connections now and refusals so far. */

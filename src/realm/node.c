@@ -86,13 +86,22 @@
 #define KEY_ASKS_MAX (KEYS_MAX / 2)
 #define KEY_ASK_BURST 4.0
 #define KEY_ASKS_PER_S 1.0
+/* Within those, each address the requests come from (an IPv4 address, an
+ * IPv6 /64) may have asks at most ASKER_BURST at once then one each
+ * 1 / ASKER_ASKS_PER_S seconds, so that one address flooding key ids uses up
+ * its own share, not everybody's.  ASKERS_MAX addresses are remembered (the
+ * least recently seen makes room): more addresses than that are held back by
+ * the node's bucket alone. */
+#define ASKERS_MAX 64
+#define ASKER_BURST 2.0
+#define ASKER_ASKS_PER_S 0.1
 #define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
 #define ICE_RESTART_GAP_US (2 * G_USEC_PER_SEC) /* offers at least this far apart (actr) */
 #define ICE_RESTART_BUDGET_MS 30000 /* default ice_restart_timeout_ms */
+/* dead wires of a destination we called within this long are rebuilt */
 #define REBUILD_IDLE_US (60 * G_USEC_PER_SEC)
 #define BINDINGS_MAX 16 /* actor types called by type: the actor each is bound to */
-#define REDISCOVER_MS 500 /* a lost actor still listed by actrix: asked again after this */ /* dead wires of a destination we called
-                                                 within this long are rebuilt */
+#define REDISCOVER_MS 500 /* a lost actor still listed by actrix: asked again after this */
 
 /* The wires of a destination, by slot. */
 enum { W_RTC = 0, W_WS_OUT = 1, W_WS_IN = 2, NWIRES = 3 };
@@ -203,6 +212,19 @@ typedef struct sign_key {
   gint64 used_us;    /* when it last passed a check (the least recently used goes first) */
 } sign_key_t;
 
+/* bucket_t: a token bucket (bucket_take). */
+typedef struct bucket {
+  double tokens;
+  gint64 us; /* when tokens was last refilled */
+} bucket_t;
+
+/* asker_t: the asks for signing keys of one address (ASKERS_MAX). */
+typedef struct asker {
+  uint8_t addr[16]; /* IPv4: the first 4 bytes; IPv6: the first 8, then a 6 at the end */
+  bool set;
+  bucket_t bucket;
+} asker_t;
+
 struct actr_node {
   actr_runtime_t *rt;
   actr_node_config_t cfg;
@@ -254,8 +276,8 @@ struct actr_node {
   unsigned bindings_next;
   sign_key_t keys[KEYS_MAX]; /* the key cache (node->mu) */
   unsigned key_asks;         /* slots asking now (<= KEY_ASKS_MAX) */
-  double key_tokens;         /* asks allowed now (a token bucket, <= KEY_ASK_BURST) */
-  gint64 key_tokens_us;      /* when key_tokens was last refilled */
+  bucket_t key_bucket;       /* asks allowed now (<= KEY_ASK_BURST) */
+  asker_t askers[ASKERS_MAX]; /* each address's asks (node->mu) */
   bool keys_forgotten;       /* test hook: not even our registration's key */
   actr_node_request_fn serve_fn;
   void *serve_user;
@@ -1784,13 +1806,58 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
 
 /* ---- the direct WebSocket listener (the I/O thread) ---- */
 
+/* bucket_has / bucket_take: refill @b at @per_s a second up to @burst by
+ * @now, then tell whether it holds a whole token / take one. */
+static bool bucket_has(bucket_t *b, double burst, double per_s, gint64 now) {
+  b->tokens = MIN(burst, b->tokens + (double)(now - b->us) * per_s / G_USEC_PER_SEC);
+  b->us = now;
+  return b->tokens >= 1.0;
+}
+
+static void bucket_take(bucket_t *b) { b->tokens -= 1.0; }
+
+/* asker_of: the asker entry of numeric address @host (an IPv6 address
+ * counts by its /64, an IPv4-mapped one as IPv4), made (full) if new in the
+ * least recently seen entry's place; NULL when @host is none.  Under n->mu. */
+static asker_t *asker_of(actr_node_t *n, const char *host, gint64 now) {
+  GInetAddress *ia = host ? g_inet_address_new_from_string(host) : NULL;
+  if (!ia)
+    return NULL;
+  uint8_t key[16] = {0};
+  const uint8_t *b = g_inet_address_to_bytes(ia);
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV4)
+    memcpy(key, b, 4);
+  else if (memcmp(b, mapped, sizeof mapped) == 0)
+    memcpy(key, b + 12, 4);
+  else {
+    memcpy(key, b, 8);
+    key[15] = 6; /* not an IPv4 key */
+  }
+  g_object_unref(ia);
+  asker_t *lru = &n->askers[0];
+  for (unsigned i = 0; i < ASKERS_MAX; i++) {
+    asker_t *a = &n->askers[i];
+    if (a->set && memcmp(a->addr, key, sizeof key) == 0)
+      return a;
+    if (!a->set || (lru->set && a->bucket.us < lru->bucket.us))
+      lru = a;
+  }
+  memcpy(lru->addr, key, sizeof key);
+  lru->set = true;
+  lru->bucket = (bucket_t){ASKER_BURST, now};
+  return lru;
+}
+
 /* find_key: the public key of @key_id: our registration's, else the
  * cache's.  On a miss, asks the control thread to fetch it
  * (GetSigningKeyRequest) once, if the bounds on asks allow (KEY_ASKS_MAX,
- * the token bucket), into a free slot or the least recently used key's, never
- * one still asking.  Returns KEY_FOUND, KEY_ASKED or KEY_BUSY (not asked). */
+ * the node's token bucket, the bucket of @peer: the numeric address the
+ * request came from, NULL when unknown, which asks nothing), into a free
+ * slot or the least recently used key's, never one still asking.  Returns
+ * KEY_FOUND, KEY_ASKED or KEY_BUSY (not asked). */
 enum { KEY_FOUND, KEY_ASKED, KEY_BUSY };
-static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
+static int find_key(actr_node_t *n, uint32_t key_id, const char *peer, uint8_t pub[32]) {
   uint32_t own_id;
   const uint8_t *own;
   size_t own_len;
@@ -1822,14 +1889,15 @@ static int find_key(actr_node_t *n, uint32_t key_id, uint8_t pub[32]) {
     k->used_us = now;
     res = KEY_FOUND;
   } else if (!k) { /* not asked yet: ask if the bounds allow */
-    n->key_tokens = MIN(KEY_ASK_BURST, n->key_tokens + (double)(now - n->key_tokens_us) *
-                                                          KEY_ASKS_PER_S / G_USEC_PER_SEC);
-    n->key_tokens_us = now;
-    if (n->key_asks >= KEY_ASKS_MAX || n->key_tokens < 1.0 || !slot) {
+    asker_t *who = asker_of(n, peer, now);
+    if (!who || !bucket_has(&who->bucket, ASKER_BURST, ASKER_ASKS_PER_S, now) ||
+        !bucket_has(&n->key_bucket, KEY_ASK_BURST, KEY_ASKS_PER_S, now) ||
+        n->key_asks >= KEY_ASKS_MAX || !slot) {
       n->st.signing_key_asks_refused++;
       res = KEY_BUSY;
     } else {
-      n->key_tokens -= 1.0;
+      bucket_take(&who->bucket);
+      bucket_take(&n->key_bucket);
       n->key_asks++;
       n->st.signing_key_asks++;
       memset(slot, 0, sizeof *slot);
@@ -1859,11 +1927,11 @@ static bool is_our_id(actr_node_t *n, const actr_actor_id_t *id) {
 /* check_identity: actr__ws_gate_check with the key the credential names;
  * the node's own ActrId is refused (403). */
 static int check_identity(actr_node_t *n, const char *source, const char *credential,
-                          actr_actor_id_t *src, char *why, size_t why_size) {
+                          const char *peer, actr_actor_id_t *src, char *why, size_t why_size) {
   uint32_t key_id = 0;
   uint8_t pub[32];
   bool named = credential && actr__ws_gate_key_id(credential, &key_id) == ACTR_OK;
-  int found = named ? find_key(n, key_id, pub) : KEY_BUSY;
+  int found = named ? find_key(n, key_id, peer, pub) : KEY_BUSY;
   bool have = named && found == KEY_FOUND;
   if (named && !have) {
     if (why)
@@ -1887,10 +1955,11 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
 static int ws_check(const actr_ws_request_t *req, void *user) {
   actr_node_t *n = user;
   actr_actor_id_t src;
-  char why[120];
+  char why[120], peer[64];
+  bool known = actr_ws_request_peer(req, peer, sizeof peer, NULL) == ACTR_OK;
   int status = check_identity(n, actr_ws_request_header(req, "X-Actr-Source-ID"),
-                              actr_ws_request_header(req, "X-Actr-Credential"), &src, why,
-                              sizeof why);
+                              actr_ws_request_header(req, "X-Actr-Credential"),
+                              known ? peer : NULL, &src, why, sizeof why);
   if (status) {
     actr__log(ACTR_LOG_WARN, "node: direct WebSocket refused (%d): %s", status, why);
     g_mutex_lock(&n->mu);
@@ -1906,9 +1975,9 @@ static void ws_accept(actr_ws_conn_t *conn, const char *path, void *user) {
   item_t *it = g_new0(item_t, 1);
   it->kind = ITEM_WS_ACCEPTED;
   it->conn = conn;
-  /* Checked before the upgrade (ws_check): the source parses. */
-  if (check_identity(n, actr_ws_conn_source_id(conn), actr_ws_conn_credential(conn), &it->source,
-                     NULL, 0) != 0) {
+  /* Verified before the upgrade (ws_check, installed with the server, so no
+   * request passed unchecked): only the source is read again. */
+  if (actr__ws_gate_source(actr_ws_conn_source_id(conn), &it->source, NULL, 0) != 0) {
     actr_ws_conn_close_with(conn, 1008, "identity rejected");
     actr_ws_conn_unref(conn);
     g_free(it);
@@ -1969,17 +2038,18 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   n->relay_shares = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
   n->ws_addrs = calloc(WS_ADDRS_MAX, sizeof *n->ws_addrs);
   n->q = g_async_queue_new();
-  n->key_tokens = KEY_ASK_BURST;
-  n->key_tokens_us = g_get_monotonic_time();
+  n->key_bucket = (bucket_t){KEY_ASK_BURST, g_get_monotonic_time()};
   int rc = n->peers && n->calls && n->seen && n->ended && n->ws_addrs
                ? ACTR_OK : actr__fail(ACTR_ENO_MEMORY, "node tables");
   actr_ais_options_t ao = {.realm_secret = n->realm_secret};
   char ws_address[WS_URL_MAX];
   if (rc == ACTR_OK && n->ws_host) { /* listen first: AIS gets the real port */
-    rc = actr_ws_server_new(rt, n->ws_host, cfg->ws_listen_port, NULL, ws_accept, n,
+    actr_ws_config_t wc;
+    actr_ws_config_init(&wc);
+    wc.check = ws_check;
+    wc.check_user = n;
+    rc = actr_ws_server_new(rt, n->ws_host, cfg->ws_listen_port, &wc, ws_accept, n,
                             &n->ws_server);
-    if (rc == ACTR_OK)
-      rc = actr_ws_server_set_check(n->ws_server, ws_check, n);
     snprintf(ws_address, sizeof ws_address, "ws://%s:%u", n->ws_host,
              n->ws_server ? actr_ws_server_port(n->ws_server) : 0);
     ao.ws_address = ws_address;

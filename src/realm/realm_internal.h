@@ -57,10 +57,14 @@ bool actr__credential_signing_key(const actr_credential_t *cred, uint32_t *key_i
  * refuse with (400 malformed, 401 key / signature / expiry, 403 claims of
  * another actor) and a reason in @why.  actr__ws_gate_key_id: the key id
  * the credential names (ACTR_EDESERIALIZATION when it is malformed), to find
- * the key before checking.  Any thread, no I/O. */
+ * the key before checking.  actr__ws_gate_source: X-Actr-Source-ID alone
+ * into *@source, unverified (0, or 400 and @why): for a request
+ * actr__ws_gate_check passed already.  Any thread, no I/O. */
 int actr__ws_gate_headers(const actr_actor_id_t *self, const actr_credential_t *cred,
                           char **source_hex, char **credential_b64);
 int actr__ws_gate_key_id(const char *credential_b64, uint32_t *key_id);
+int actr__ws_gate_source(const char *source_hex, actr_actor_id_t *source, char *why,
+                         size_t why_size);
 int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint32_t key_id,
                         const uint8_t *pub, size_t pub_len, uint64_t now,
                         actr_actor_id_t *source, char *why, size_t why_size);

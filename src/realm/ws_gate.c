@@ -89,14 +89,11 @@ int actr__ws_gate_key_id(const char *credential_b64, uint32_t *key_id) {
   return rc;
 }
 
-int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint32_t key_id,
-                        const uint8_t *pub, size_t pub_len, uint64_t now,
-                        actr_actor_id_t *source, char *why, size_t why_size) {
-  if (!source_hex || !credential_b64)
-    return deny(401, why, why_size, "no X-Actr-Source-ID / X-Actr-Credential");
-  size_t hl = strlen(source_hex);
-  if (hl == 0 || hl % 2 || hl > SOURCE_HEX_MAX || strlen(credential_b64) > CREDENTIAL_B64_MAX)
-    return deny(400, why, why_size, "malformed identity headers");
+int actr__ws_gate_source(const char *source_hex, actr_actor_id_t *source, char *why,
+                         size_t why_size) {
+  size_t hl = source_hex ? strlen(source_hex) : 0;
+  if (hl == 0 || hl % 2 || hl > SOURCE_HEX_MAX)
+    return deny(400, why, why_size, "malformed X-Actr-Source-ID");
   uint8_t raw[SOURCE_HEX_MAX / 2];
   for (size_t i = 0; i < hl / 2; i++) {
     int hi = hexval(source_hex[2 * i]), lo = hexval(source_hex[2 * i + 1]);
@@ -112,6 +109,19 @@ int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint
     return deny(400, why, why_size, "X-Actr-Source-ID is no ActrId");
   }
   actr__pb_free(&idpb->base);
+  return 0;
+}
+
+int actr__ws_gate_check(const char *source_hex, const char *credential_b64, uint32_t key_id,
+                        const uint8_t *pub, size_t pub_len, uint64_t now,
+                        actr_actor_id_t *source, char *why, size_t why_size) {
+  if (!source_hex || !credential_b64)
+    return deny(401, why, why_size, "no X-Actr-Source-ID / X-Actr-Credential");
+  if (strlen(credential_b64) > CREDENTIAL_B64_MAX)
+    return deny(400, why, why_size, "malformed identity headers");
+  int bad = actr__ws_gate_source(source_hex, source, why, why_size);
+  if (bad)
+    return bad;
   /* base64: only its alphabet (g_base64_decode skips anything else). */
   if (strspn(credential_b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
       strlen(credential_b64))

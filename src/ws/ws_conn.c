@@ -240,8 +240,8 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
       return true;
     if (r < 0)
       return refuse_handshake(c, status, why);
-    int refuse = actr__ws_server_check(c->server, req.target, req.path, (const char *)c->rbuf,
-                                       head_len);
+    int refuse = actr__ws_server_check(c->server, c->sock, req.target, req.path,
+                                       (const char *)c->rbuf, head_len);
     if (refuse) {
       actr__ws_request_clear(&req);
       return refuse_handshake(c, refuse, "refused by the server's check");

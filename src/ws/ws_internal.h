@@ -231,10 +231,10 @@ void actr__ws_server_orphan_gone(struct actr_ws_server *srv);
  * path is refused. */
 const actr_ws_message_ops_t *actr__ws_server_route(struct actr_ws_server *srv, const char *path,
                                                 void **user, uint64_t *max_message_bytes);
-/* ws_server.c: the user's check of a valid request (0: go on, else the HTTP
- * status to refuse with). */
-int actr__ws_server_check(struct actr_ws_server *srv, const char *target, const char *path,
-                          const char *head, size_t head_len);
+/* ws_server.c: the user's check of a valid request that came on @sock (0: go
+ * on, else the HTTP status to refuse with). */
+int actr__ws_server_check(struct actr_ws_server *srv, GSocket *sock, const char *target,
+                          const char *path, const char *head, size_t head_len);
 /* ws_server.c: a counted connection's I/O side has let go of its socket. */
 void actr__ws_server_conn_gone(struct actr_ws_server *srv);
 

@@ -376,6 +376,7 @@ struct actr_ws_request {
   const char *head;
   size_t head_len;
   GPtrArray *values; /* header values handed out, freed after the call */
+  GSocket *sock;     /* the connection's (transfer none) */
 };
 
 const char *actr_ws_request_target(const actr_ws_request_t *req) { return req ? req->target : NULL; }
@@ -391,6 +392,35 @@ const char *actr_ws_request_header(const actr_ws_request_t *req, const char *nam
   return v;
 }
 
+int actr_ws_request_peer(const actr_ws_request_t *req, char *host, size_t host_size,
+                         uint16_t *port) {
+  if (!req || !host || !host_size)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_ws_request_peer: req and host are needed");
+  host[0] = '\0';
+  GError *err = NULL;
+  GSocketAddress *a = req->sock ? g_socket_get_remote_address(req->sock, &err) : NULL;
+  if (!G_IS_INET_SOCKET_ADDRESS(a)) {
+    int rc = actr__fail(ACTR_EIO, "the request's peer address: %s",
+                        err ? err->message : "not an internet socket");
+    g_clear_error(&err);
+    g_clear_object(&a);
+    return rc;
+  }
+  GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS(a);
+  char *s = g_inet_address_to_string(g_inet_socket_address_get_address(ia));
+  int rc = ACTR_OK;
+  if (strlen(s) >= host_size)
+    rc = actr__fail(ACTR_EINVALID_ARGUMENT, "actr_ws_request_peer: %zu bytes hold no %s",
+                    host_size, s);
+  else
+    memcpy(host, s, strlen(s) + 1);
+  if (port)
+    *port = g_inet_socket_address_get_port(ia);
+  g_free(s);
+  g_object_unref(a);
+  return rc;
+}
+
 int actr_ws_server_set_check(actr_ws_server_t *s, actr_ws_check_fn fn, void *user) {
   if (!s)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "server is NULL");
@@ -401,15 +431,16 @@ int actr_ws_server_set_check(actr_ws_server_t *s, actr_ws_check_fn fn, void *use
   return ACTR_OK;
 }
 
-int actr__ws_server_check(struct actr_ws_server *s, const char *target, const char *path,
-                          const char *head, size_t head_len) {
+int actr__ws_server_check(struct actr_ws_server *s, GSocket *sock, const char *target,
+                          const char *path, const char *head, size_t head_len) {
   g_mutex_lock(&s->mu);
   actr_ws_check_fn fn = s->check;
   void *user = s->check_user;
   g_mutex_unlock(&s->mu);
   if (!fn)
     return 0;
-  actr_ws_request_t req = {target, path, head, head_len, g_ptr_array_new_with_free_func(g_free)};
+  actr_ws_request_t req = {target, path, head, head_len, g_ptr_array_new_with_free_func(g_free),
+                           sock};
   int status = fn(&req, user);
   g_ptr_array_free(req.values, TRUE);
   if (status != 0) {
@@ -526,6 +557,8 @@ int actr_ws_server_new(actr_runtime_t *rt, const char *host, uint16_t port,
   s->port = port;
   s->on_accept = on_accept;
   s->user = user;
+  s->check = s->cfg.check; /* before the listener starts: none passes unchecked */
+  s->check_user = s->cfg.check_user;
   g_mutex_init(&s->mu);
   g_cond_init(&s->orphans_cond);
   s->raw_paths = g_ptr_array_new();

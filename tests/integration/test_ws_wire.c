@@ -640,6 +640,68 @@ static void test_server_check(void) {
   fix_stop(&f);
 }
 
+/* A check given in the config holds from the server's first connection on
+ * (none passes before it is installed), and sees the address each request
+ * came from; actr_ws_server_set_check replaces it. */
+typedef struct peer_seen {
+  int calls, rc, small_rc;
+  char host[64];
+  uint16_t port;
+} peer_seen_t;
+
+static int peer_check(const actr_ws_request_t *req, void *u) {
+  peer_seen_t *s = u;
+  s->calls++;
+  s->rc = actr_ws_request_peer(req, s->host, sizeof s->host, &s->port);
+  char tiny[4];
+  s->small_rc = actr_ws_request_peer(req, tiny, sizeof tiny, NULL);
+  return 403;
+}
+
+static void test_server_check_from_config(void) {
+  peer_seen_t seen = {0};
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.check = peer_check;
+  cfg.check_user = &seen;
+  ws_fix_t f;
+  fix_start(&f, &cfg);
+  GSocketClient *sc = g_socket_client_new();
+  GSocketConnection *conn =
+      g_socket_client_connect_to_host(sc, "127.0.0.1", actr_ws_server_port(f.srv), NULL, NULL);
+  g_assert_nonnull(conn);
+  GSocket *sock = g_socket_connection_get_socket(conn);
+  GSocketAddress *local = g_socket_get_local_address(sock, NULL);
+  uint16_t local_port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+  g_object_unref(local);
+  const char *req = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  send_all(sock, req, strlen(req));
+  char buf[512] = {0};
+  size_t got = 0;
+  gssize n;
+  while (!strstr(buf, "\r\n\r\n") && got < sizeof buf - 1 &&
+         (n = g_socket_receive(sock, buf + got, sizeof buf - 1 - got, NULL, NULL)) > 0)
+    got += (size_t)n;
+  g_assert_true(g_str_has_prefix(buf, "HTTP/1.1 403 "));
+  g_object_unref(conn);
+  g_object_unref(sc);
+  g_assert_cmpint(seen.calls, ==, 1);
+  g_assert_cmpstr(actr_err_name(seen.rc), ==, "OK");
+  g_assert_cmpstr(seen.host, ==, "127.0.0.1");
+  g_assert_cmpuint(seen.port, ==, local_port);
+  g_assert_cmpstr(actr_err_name(seen.small_rc), ==, "INVALID_ARGUMENT");
+  /* Replaced: accepted now, the config's check not called. */
+  ASSERT_OK(actr_ws_server_set_check(f.srv, NULL, NULL));
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, NULL, &cli, &srv);
+  g_assert_cmpint(seen.calls, ==, 1);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 /* ---- raw paths (the /signal shape) ---- */
 
 static void echo_on_open(actr_ws_conn_t *c, void *u) { g_async_queue_push(u, c); }
@@ -862,6 +924,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
   g_test_add_func("/ws/wire/server-check", test_server_check);
+  g_test_add_func("/ws/wire/server-check-from-config", test_server_check_from_config);
   g_test_add_func("/ws/wire/raw-path", test_raw_path);
   g_test_add_func("/ws/wire/raw-path-pause", test_raw_path_pause);
   g_test_add_func("/ws/wire/tls", test_tls);

@@ -3,8 +3,12 @@
  * a call nobody answers times out and leaves nothing behind (the next call
  * works, the late reply is ignored), a tell reaches the handler and is
  * never answered, MEDIA_RTP is no lane.  Inside netns-run.sh (only lo). */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <glib.h>
 #include <stdlib.h>
@@ -1834,6 +1838,18 @@ static void test_signing_key_fetched(void) {
   key_scene_stop(&s);
 }
 
+/* forged_credential: @cred's AIdCredential with key id @key_id, base64. */
+static char *forged_credential(const actr_credential_t *cred, uint32_t key_id) {
+  Actr__AIdCredential forged = *actr__credential_pb(cred);
+  forged.key_id = key_id;
+  uint8_t *buf = NULL;
+  size_t len;
+  ASSERT_OK(actr__pb_encode(&forged.base, &buf, &len));
+  char *b64 = g_base64_encode(buf, len);
+  free(buf);
+  return b64;
+}
+
 /* A hostile caller of the direct WebSocket listener names a new signing
  * key id in each of 100 handshakes (a real credential of the realm with its
  * key id changed).  Every one is refused (401); the node asks actrix for at
@@ -1853,13 +1869,7 @@ static void test_hostile_key_ids(void) {
   enum { FLOOD = 100 };
   gint64 t0 = g_get_monotonic_time();
   for (uint32_t i = 0; i < FLOOD; i++) {
-    Actr__AIdCredential forged = *actr__credential_pb(cred);
-    forged.key_id = 1000 + i;
-    uint8_t *buf = NULL;
-    size_t len;
-    ASSERT_OK(actr__pb_encode(&forged.base, &buf, &len));
-    char *b64 = g_base64_encode(buf, len), *src = NULL, *unused = NULL;
-    free(buf);
+    char *b64 = forged_credential(cred, 1000 + i), *src = NULL, *unused = NULL;
     ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &unused));
     actr_ws_config_t wc;
     actr_ws_config_init(&wc);
@@ -1899,6 +1909,107 @@ static void test_hostile_key_ids(void) {
   key_scene_stop(&s);
 }
 
+/* upgrade_from: a WebSocket upgrade to @url (ws://IPv4:port[/path]) sent
+ * from the local IPv4 address @from, with the identity headers @src and
+ * @cred: the HTTP status of the answer. */
+static int upgrade_from(const char *from, const char *url, const char *src, const char *cred) {
+  char host[64], path[200] = "/";
+  unsigned port = 0;
+  g_assert_cmpint(sscanf(url, "ws://%63[^:]:%u%199s", host, &port, path), >=, 2);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint(fd, >=, 0);
+  struct timeval tv = {10, 0}; /* a bound, not a measurement */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_in la = {.sin_family = AF_INET}, ra = {.sin_family = AF_INET};
+  g_assert_cmpint(inet_pton(AF_INET, from, &la.sin_addr), ==, 1);
+  g_assert_cmpint(inet_pton(AF_INET, host, &ra.sin_addr), ==, 1);
+  ra.sin_port = htons((uint16_t)port);
+  g_assert_cmpint(bind(fd, (struct sockaddr *)&la, sizeof la), ==, 0);
+  g_assert_cmpint(connect(fd, (struct sockaddr *)&ra, sizeof ra), ==, 0);
+  char *req = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\nX-Actr-Source-ID: %s\r\n"
+                              "X-Actr-Credential: %s\r\n\r\n",
+                              path, host, port, src, cred);
+  size_t len = strlen(req);
+  g_assert_cmpint(write(fd, req, len), ==, (ssize_t)len);
+  g_free(req);
+  char buf[512] = {0};
+  size_t got = 0;
+  ssize_t r;
+  while (!strstr(buf, "\r\n") && got < sizeof buf - 1 &&
+         (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+    got += (size_t)r;
+  close(fd);
+  int status = 0;
+  g_assert_cmpint(sscanf(buf, "HTTP/1.1 %d", &status), ==, 1);
+  return status;
+}
+
+/* The asks for signing keys are shared out by address.  A caller at
+ * 127.0.0.2 floods the direct WebSocket listener with 40 handshakes, each
+ * naming a new key id: it gets its own share of asks (2 at once, then one
+ * each 10 s), the rest are refused without asking.  A genuine caller at
+ * 127.0.0.1, right after, names a key the node has never seen (its cache
+ * forgotten): that key is asked for at its first attempt (not refused as
+ * "too many asks": the node's own bucket of 4 was left alone) and its
+ * second attempt gets through. */
+static void test_key_asks_per_address(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_ws_server(rt, &a);
+  actr__node_forget_keys(server);
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  char url[300];
+  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
+  actr_credential_t *cred;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:intruder:1", &t));
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  char *src = NULL, *unused = NULL;
+  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &unused));
+  enum { FLOOD = 40 };
+  gint64 t0 = g_get_monotonic_time();
+  for (uint32_t i = 0; i < FLOOD; i++) {
+    char *b64 = forged_credential(cred, 1000 + i);
+    g_assert_cmpint(upgrade_from("127.0.0.2", url, src, b64), ==, 401);
+    g_free(b64);
+  }
+  double took_s = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  uint64_t flood_asks = st.signing_key_asks;
+  g_test_message("flood of %d key ids from 127.0.0.2 in %.2f s: %" G_GUINT64_FORMAT
+                 " asked, %" G_GUINT64_FORMAT " refused without asking",
+                 FLOOD, took_s, flood_asks, st.signing_key_asks_refused);
+  g_assert_cmpuint(flood_asks, >=, 1);
+  g_assert_cmpuint(flood_asks, <=, 2 + (uint64_t)(took_s / 10));
+  g_assert_cmpuint(flood_asks + st.signing_key_asks_refused, ==, FLOOD);
+  g_free(src);
+  g_free(unused);
+  actr_credential_free(cred);
+
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "key", 3, 30000, &resp));
+  actr_envelope_free(resp);
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.signing_key_asks, ==, flood_asks + 1);
+  g_assert_cmpuint(st.ws_refused, ==, FLOOD + 1);
+  wait_ws_wires(server, 1);
+  g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/route-table", test_route_table);
@@ -1914,6 +2025,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
   g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
   g_test_add_func("/realm/node/hostile-key-ids", test_hostile_key_ids);
+  g_test_add_func("/realm/node/key-asks-per-address", test_key_asks_per_address);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);

@@ -131,6 +131,13 @@ static void test_gate(void) {
   g_assert_cmpint(actr__ws_gate_key_id("A*AA", &kid), ==, ACTR_EDESERIALIZATION);
   g_assert_cmpint(actr__ws_gate_key_id("AAAA", &kid), ==, ACTR_EDESERIALIZATION);
   g_assert_cmpint(actr__ws_gate_key_id(NULL, &kid), ==, ACTR_EDESERIALIZATION);
+  /* The source alone (read again after the check passed). */
+  actr_actor_id_t again;
+  g_assert_cmpint(actr__ws_gate_source(hex, &again, why, sizeof why), ==, 0);
+  g_assert_true(actr_actor_id_equal(&again, &src));
+  g_assert_cmpint(actr__ws_gate_source(NULL, &again, why, sizeof why), ==, 400);
+  g_assert_cmpint(actr__ws_gate_source("zz", &again, why, sizeof why), ==, 400);
+  g_assert_cmpint(actr__ws_gate_source("0a00", &again, NULL, 0), ==, 400);
   g_free(hex);
   g_free(b64);
   gnutls_privkey_deinit(k.priv);
