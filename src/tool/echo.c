@@ -8,7 +8,10 @@
  * message above half its channel's buffer: ACTR_EMESSAGE_TOO_LARGE from
  * try_send) goes back from a thread of our own that may wait, as the
  * library asks: the lane stays paused until that send is over, so the
- * echoes keep their order and at most one such message is held. */
+ * echoes keep their order and at most one such message is held.  That
+ * thread is joined only once it has resumed the lane; when the echo stops
+ * (on the I/O thread) while it still sends, it is let go instead, never
+ * joined there: its send and its resume may be waiting for the I/O thread. */
 #include <glib.h>
 #include <stdio.h>
 
@@ -43,9 +46,11 @@ static gpointer big_send(gpointer p) {
   return NULL;
 }
 
+/* join_big: only once the lane was resumed (a message was delivered since):
+ * what is left of big_send then needs no other thread. */
 static void join_big(tool_echo_t *e) {
   if (e->big)
-    g_thread_join(e->big); /* its send is over: the lane was resumed */
+    g_thread_join(e->big);
   e->big = NULL;
 }
 
@@ -105,8 +110,13 @@ void tool_echo_stop(tool_echo_t *e) {
   actr_lane_set_handler(e->lane, NULL, NULL);
   actr_lane_set_writable_handler(e->lane, NULL, NULL);
   if (e->big) {
-    actr_lane_close(e->lane); /* the session ends: wakes the waiting send */
-    join_big(e);
+    /* The session ends: the close wakes the waiting send.  Not joined: this
+     * runs on the I/O thread, which that send (a frame at a time) and the
+     * resume after it call into, so a join would wait for itself.  The
+     * thread owns its lane reference and message. */
+    actr_lane_close(e->lane);
+    g_thread_unref(e->big);
+    e->big = NULL;
   }
   actr_msg_free(e->held);
   actr_lane_unref(e->lane);

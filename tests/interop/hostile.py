@@ -45,6 +45,13 @@ every process it started):
                 per held byte), and the lane echoes after; then, with a new
                 serve, 1,000 such packets holding 1,100 bytes each: less
                 than 10 MiB.
+  big-echo-close
+                a connected aiortc peer sends one 40 MiB message, too large
+                for the echo's non-waiting send, so serve echoes it from a
+                thread that waits; the peer stops reading and its
+                signaling connection is cut while that send waits: serve
+                ends the session and keeps serving (it froze: the I/O
+                thread joined the sending thread, which waited for it).
   log-flood     5000 lane messages serve drops (bad payload type, bad
                 length): a few lines on stderr, not 5000; the lane echoes.
   fd-exhaust    serve limited to 128 file descriptors, 200 clients: each
@@ -531,6 +538,39 @@ async def aiortc_lane_close(pc, ws, sig):
         await pc.close()
 
 
+async def big_echo_close():
+    p, url = start_serve()
+    pc = ws = sig = None
+    try:
+        pc, ws, ch, echoes, sig, errors = await aiortc_lane(url)
+        size, chunk = 40 << 20, 65535 - LANE_HDR.size
+        total = -(-size // chunk)
+        body = bytes(chunk)
+        for i in range(total):
+            ch.send(LANE_HDR.pack(1, i, total) + body[:min(chunk, size - i * chunk)])
+        while True:  # the first fragment of its echo: serve's thread is sending
+            got = await asyncio.wait_for(echoes.get(), 90)
+            if LANE_HDR.unpack(got[:LANE_HDR.size])[0] == 1:
+                break
+        # The whole event loop stalls: nothing is read or acknowledged, so
+        # the echo's send fills the channel's 16 MiB and waits.  Then the
+        # signaling connection is cut under it.
+        time.sleep(2)
+        fd = ws.transport.get_extra_info("socket").fileno()
+        cut = socket.socket(fileno=os.dup(fd))
+        cut.shutdown(socket.SHUT_RDWR)
+        cut.close()
+        time.sleep(1)
+        try:
+            await asyncio.wait_for(lane_echo(url), 15)
+        except (asyncio.TimeoutError, OSError) as e:
+            fail("serve froze after a session ended during a big echo: %r" % e)
+    finally:
+        await aiortc_lane_close(pc, None, sig)
+    stop_serve(p)
+    print("big-echo-close: a session cut during a 40 MiB echo ended; serve kept serving")
+
+
 async def sctp_pin():
     # Each packet is an unknown chunk of ~15 KB that SCTP skips, then one
     # DATA chunk on a stream whose sequence number 0 never comes, so that it
@@ -832,6 +872,7 @@ CASES = {
     "conn-flood": conn_flood,
     "log-flood": log_flood,
     "sctp-pin": sctp_pin,
+    "big-echo-close": big_echo_close,
     "fd-exhaust": fd_exhaust,
     "signal-big": signal_big,
     "signal-flood": signal_flood,
