@@ -199,6 +199,9 @@ void actr__ws_conn_arm_handshake_timer(actr_ws_conn_t *c);
 void actr__ws_conn_start_close(actr_ws_conn_t *c, uint16_t code, const char *reason, bool fail);
 /* I/O thread (an invoke, holding a reference it releases): resume reading. */
 void actr__ws_conn_resume_on_io(void *conn);
+/* ws_user.c: actr__ws_conn_resume_on_io from a fresh dispatch of the I/O
+ * thread (any thread; never inline). */
+void actr__ws_conn_post_resume(actr_ws_conn_t *c);
 /* Any thread: ACTR_EWEBSOCKET_CLOSED with why the connection ended. */
 int actr__ws_conn_closed_error(actr_ws_conn_t *c);
 

@@ -230,7 +230,17 @@ int actr_ws_conn_lane(actr_ws_conn_t *c, actr_payload_type_t type, actr_lane_t *
   g_mutex_lock(&c->rx_mu);
   c->q[type].claimed = true; /* read from now on: full bounds, pushback */
   c->any_claimed = true;      /* types not asked for are now "unread" */
+  /* Reading stopped at the full queue of a type nobody asked for (before
+   * any lane was): that type is unread now, so reading goes on (its held
+   * message meets the unread bounds) instead of waiting for a read of it
+   * that may never come. */
+  bool resume = c->rx_paused && !c->resume_pending && c->pending_type >= 0 &&
+                !c->q[c->pending_type].claimed;
+  if (resume)
+    c->resume_pending = true;
   g_mutex_unlock(&c->rx_mu);
+  if (resume)
+    actr__ws_conn_post_resume(c);
   *out = &l->base;
   return ACTR_OK;
 }

@@ -35,15 +35,16 @@ static void pop_locked(actr_ws_conn_t *c, int type, ws_slot_t *out, bool *resume
 /* taken: the message of a popped slot. */
 static actr_msg_t *taken(ws_slot_t *s) { return s->msg; }
 
-/* post_resume: resume reading from a fresh dispatch of the I/O thread (never
- * inline: the caller may be inside the reading code -- a handler, or a
- * receiver lending the loop -- which must not be entered again). */
+/* actr__ws_conn_post_resume: resume reading from a fresh dispatch of the
+ * I/O thread (never inline: the caller may be inside the reading code -- a
+ * handler, or a receiver lending the loop -- which must not be entered
+ * again). */
 static gboolean post_resume_cb(gpointer p) {
   actr__ws_conn_resume_on_io(p); /* releases the reference */
   return G_SOURCE_REMOVE;
 }
 
-static void post_resume(actr_ws_conn_t *c) {
+void actr__ws_conn_post_resume(actr_ws_conn_t *c) {
   actr__ws_conn_ref_internal(c);
   GSource *s = g_idle_source_new();
   g_source_set_priority(s, G_PRIORITY_DEFAULT); /* as sockets: not starved by them */
@@ -134,7 +135,7 @@ int actr__ws_conn_recv_type(actr_ws_conn_t *c, int type, int timeout_ms, actr_ms
   }
   g_mutex_unlock(&c->rx_mu);
   if (resume)
-    post_resume(c);
+    actr__ws_conn_post_resume(c);
   switch (rc) {
   case ACTR_OK:
     *out = taken(&got);
@@ -172,7 +173,7 @@ static void drain_to_handler(actr_ws_conn_t *c, int type) {
     g_mutex_lock(&c->rx_mu);
     c->resume_pending = false;
     g_mutex_unlock(&c->rx_mu);
-    post_resume(c);
+    actr__ws_conn_post_resume(c);
   }
 }
 
@@ -259,7 +260,7 @@ static int resume_on_io(void *p) {
   if (c->user_paused) {
     c->user_paused = false;
     if (c->paused)
-      post_resume(c);
+      actr__ws_conn_post_resume(c);
   }
   return ACTR_OK;
 }
@@ -324,7 +325,7 @@ int actr_ws_conn_recv(actr_ws_conn_t *c, int timeout_ms, actr_payload_type_t *ty
   }
   g_mutex_unlock(&c->rx_mu);
   if (resume)
-    post_resume(c);
+    actr__ws_conn_post_resume(c);
   if (rc == ACTR_OK) {
     *out = taken(&got);
     return ACTR_OK;

@@ -183,6 +183,52 @@ static void test_unread_type_stalls_nobody(void) {
   fix_stop(&f);
 }
 
+/* A type floods the connection before the application asks for any lane:
+ * while none is asked for, every type pushes back, so its queue fills (1024
+ * messages) and reading stops.  Asking for a lane of another type then
+ * makes the flooded one "unread": reading goes on (the held message and the
+ * rest are dropped past the unread bounds) and the lane asked for gets its
+ * messages.  Before, reading waited for a read of the flooded type that
+ * never came: the lane got nothing, for good. */
+static void test_unread_type_after_pause(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  actr_ws_conn_t *cli, *srv;
+  fix_pair(&f, NULL, &cli, &srv);
+  actr_lane_t *read_cli, *flood_cli;
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_RPC_RELIABLE, &read_cli));
+  ASSERT_OK(actr_ws_conn_lane(cli, ACTR_PAYLOAD_STREAM_RELIABLE, &flood_cli));
+  enum { N = 1100, SIZE = 1024 };
+  for (uint32_t i = 0; i < N; i++) {
+    uint8_t *d = fix_pattern(SIZE, i);
+    ASSERT_OK(actr_lane_send_timeout(flood_cli, d, SIZE, 10000));
+    g_free(d);
+  }
+  actr_ws_conn_stats_t st;
+  for (int i = 0; i < 1000; i++) { /* until the server's reading stops (10 s at most) */
+    ASSERT_OK(actr_ws_conn_stats(srv, &st));
+    if (st.read_pauses)
+      break;
+    g_usleep(10000);
+  }
+  g_assert_cmpuint(st.read_pauses, ==, 1);
+  actr_lane_t *read_srv;
+  ASSERT_OK(actr_ws_conn_lane(srv, ACTR_PAYLOAD_RPC_RELIABLE, &read_srv));
+  ASSERT_OK(actr_lane_send(read_cli, "after", 5));
+  actr_msg_t *m;
+  ASSERT_OK(actr_lane_recv(read_srv, 10000, &m));
+  g_assert_cmpmem(actr_msg_data(m), actr_msg_len(m), "after", 5);
+  actr_msg_free(m);
+  ASSERT_OK(actr_ws_conn_stats(srv, &st));
+  g_assert_cmpuint(st.dropped_unread, ==, N - 1024);
+  actr_lane_unref(read_srv);
+  actr_lane_unref(read_cli);
+  actr_lane_unref(flood_cli);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
+  fix_stop(&f);
+}
+
 /* A function of the user's on the I/O thread: call waits for its result,
  * invoke returns at once; both run where actr_runtime_is_io_thread holds. */
 static actr_runtime_t *io_rt;
@@ -1097,6 +1143,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/sizes-0-to-16m", test_sizes);
   g_test_add_func("/ws/lane/queued-before-lane", test_queued_before_lane);
   g_test_add_func("/ws/lane/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
+  g_test_add_func("/ws/lane/unread-type-after-pause", test_unread_type_after_pause);
   g_test_add_func("/runtime/call-and-invoke-on-io-thread", test_runtime_call_and_invoke);
   g_test_add_func("/ws/lane/handler/queued-first-in-order", test_handler);
   g_test_add_func("/ws/lane/handler/echo-pushback-writable-closed", test_handler_echo_pushback);
