@@ -184,13 +184,13 @@ static int member_name(cur_t *c) {
   return ACTR_OK;
 }
 
-int actr__json_check(const char *text, size_t len, unsigned max_depth) {
+int actr__json_check(const char *text, size_t len, unsigned max_depth, unsigned max_members) {
   cur_t c = {(const unsigned char *)text, (const unsigned char *)text + len,
              (const unsigned char *)text};
   /* The open containers, one bit each (1 = object): no recursion, and
    * nothing allocated whatever the input. */
   uint64_t kinds = 0;
-  unsigned depth = 0;
+  unsigned depth = 0, members = 0;
   if (max_depth > 64)
     max_depth = 64;
   bool want_value = true;
@@ -217,8 +217,12 @@ int actr__json_check(const char *text, size_t len, unsigned max_depth) {
           kinds >>= 1;
           depth--;
           want_value = false;
-        } else if (ch == '{' && (rc = member_name(&c)) != ACTR_OK) {
-          return rc;
+        } else if (ch == '{') {
+          if (++members > max_members)
+            return actr__fail(ACTR_ESIGNALING, "signaling: JSON with more than %u object members",
+                              max_members);
+          if ((rc = member_name(&c)) != ACTR_OK)
+            return rc;
         }
         continue;
       }
@@ -245,6 +249,9 @@ int actr__json_check(const char *text, size_t len, unsigned max_depth) {
     bool in_object = kinds & 1;
     if (ch == ',') {
       c.p++;
+      if (in_object && ++members > max_members)
+        return actr__fail(ACTR_ESIGNALING, "signaling: JSON with more than %u object members",
+                          max_members);
       if (in_object && (rc = member_name(&c)) != ACTR_OK)
         return rc;
       want_value = true;

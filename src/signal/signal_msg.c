@@ -95,9 +95,9 @@ int actr_signaling_msg_parse(const char *json, size_t len, actr_signaling_msg_t 
                       ACTR_SIGNALING_MAX_JSON);
   if (memchr(json, '\0', len))
     return actr__fail(ACTR_ESIGNALING, "signaling: NUL byte in message");
-  /* Before json-glib: it recurses per nesting level and accepts escapes
-   * JSON does not have. */
-  int checked = actr__json_check(json, len, ACTR__SIGNAL_MAX_DEPTH);
+  /* Before json-glib: it recurses per nesting level, accepts escapes JSON
+   * does not have, and takes time quadratic in an object's members. */
+  int checked = actr__json_check(json, len, ACTR__SIGNAL_MAX_DEPTH, ACTR__SIGNAL_MAX_MEMBERS);
   if (checked != ACTR_OK)
     return checked;
   JsonParser *parser = json_parser_new_immutable();
