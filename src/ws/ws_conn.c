@@ -231,6 +231,8 @@ static bool refuse_handshake(actr_ws_conn_t *c, int status, const char *why) {
  * (client) in rbuf[0..rend).  False to stop reading for now. */
 bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
   size_t head_len = 0;
+  if (!actr__ws_http_head_ready((const char *)c->rbuf, c->rend, &c->head_scanned))
+    return true; /* not parsed again for every byte of a head that drips in */
   if (c->is_server) {
     actr__ws_request_t req;
     int status;

@@ -39,6 +39,22 @@ static bool name_is(const hdr_t *h, const char *name) {
   return strlen(name) == h->name_len && g_ascii_strncasecmp(h->name, name, h->name_len) == 0;
 }
 
+bool actr__ws_http_head_ready(const char *buf, size_t len, size_t *scanned) {
+  if (len >= ACTR__WS_HTTP_MAX_HEAD)
+    return true;
+  size_t i = *scanned > 2 ? *scanned - 2 : 0; /* an ending may straddle two reads */
+  *scanned = len;
+  for (; i < len; i++) {
+    unsigned char c = (unsigned char)buf[i];
+    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
+      return true; /* split_head refuses it */
+    if (c == '\n' && i + 1 < len &&
+        (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')))
+      return true;
+  }
+  return false;
+}
+
 /* split_head: find the end of the head and cut it into lines and headers.
  * Returns a HEAD_* code; *@head_len on HEAD_OK. */
 static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd, const char **why) {

@@ -25,6 +25,14 @@ typedef struct actr__ws_request {
 
 void actr__ws_request_clear(actr__ws_request_t *req);
 
+/* actr__ws_http_head_ready: whether parsing buf[0..@len) may now say more
+ * than "need more": it holds the empty line that ends a head, a byte no head
+ * may hold (refused at once), or ACTR__WS_HTTP_MAX_HEAD bytes.  Looks only
+ * at the bytes after *@scanned (then set to @len; start at 0), so a head
+ * that comes a byte at a time costs time linear in its length, not
+ * quadratic as parsing it again at every read would. */
+bool actr__ws_http_head_ready(const char *buf, size_t len, size_t *scanned);
+
 /* actr__ws_http_parse_request: look for a whole request head in the @len
  * bytes at @buf.  Returns
  *    1  a valid upgrade request: *@head_len bytes form the head, *@req is set;

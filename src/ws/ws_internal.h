@@ -88,6 +88,7 @@ struct actr_ws_conn {
   actr__watch_t *in_w, *out_w, *kick_w, *ping_w;
   uint8_t *rbuf; /* the handshake head's size until open, then 256 KiB */
   size_t rbuf_size, rpos, rend;
+  size_t head_scanned; /* CONNECTING: rbuf bytes actr__ws_http_head_ready has seen */
   bool after_large; /* the last message was large: read small until the next header */
   actr__ws_reader_t reader;
   ws_slot_t pending;     /* a message waiting for room in its queue (msg NULL: none) */

@@ -324,6 +324,31 @@ static void test_request_valid(void) {
   }
 }
 
+/* A head that comes a byte at a time is parsed once, when its empty line
+ * is there (CRLF or bare LF), not again at every byte; a byte no head may
+ * hold, or the size bound, lets the parser refuse at once. */
+static void test_head_ready(void) {
+  const char *full = REQ("");
+  size_t scanned = 0, n = strlen(full);
+  for (size_t i = 1; i < n; i++)
+    g_assert_false(actr__ws_http_head_ready(full, i, &scanned));
+  g_assert_true(actr__ws_http_head_ready(full, n, &scanned));
+  const char *lf = "GET / HTTP/1.1\nHost: x\n\n";
+  scanned = 0;
+  for (size_t i = 1; i < strlen(lf); i++)
+    g_assert_false(actr__ws_http_head_ready(lf, i, &scanned));
+  g_assert_true(actr__ws_http_head_ready(lf, strlen(lf), &scanned));
+  scanned = 0;
+  g_assert_false(actr__ws_http_head_ready("GET / HT", 8, &scanned));
+  g_assert_true(actr__ws_http_head_ready("GET / HT\x16", 9, &scanned)); /* TLS to ws:// */
+  char *big = g_malloc0(ACTR__WS_HTTP_MAX_HEAD);
+  memset(big, 'a', ACTR__WS_HTTP_MAX_HEAD);
+  scanned = 0;
+  g_assert_false(actr__ws_http_head_ready(big, ACTR__WS_HTTP_MAX_HEAD - 1, &scanned));
+  g_assert_true(actr__ws_http_head_ready(big, ACTR__WS_HTTP_MAX_HEAD, &scanned));
+  g_free(big);
+}
+
 static void test_request_refused(void) {
   static const struct {
     const char *text;
@@ -426,6 +451,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/handshake/accept-key-rfc-example", test_accept_key_rfc_example);
   g_test_add_func("/ws/handshake/request-valid", test_request_valid);
   g_test_add_func("/ws/handshake/request-refused", test_request_refused);
+  g_test_add_func("/ws/handshake/head-ready", test_head_ready);
   g_test_add_func("/ws/handshake/response-roundtrip", test_response_roundtrip);
   g_test_add_func("/ws/url", test_url);
   return g_test_run();
