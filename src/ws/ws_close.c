@@ -178,6 +178,13 @@ bool actr__ws_conn_on_close_frame(actr_ws_conn_t *c, const actr__ws_event_t *ev)
     memcpy(c->peer_close_reason, ev->ctl + 2, rl);
     c->peer_close_reason[rl] = 0;
   }
+  if (bad) {
+    /* What the user is told is what we answer: a code no peer may send
+     * (1005, 1006, 0...) or a reason that is not UTF-8 never reaches
+     * on_close or closed_why. */
+    code = ACTR__WS_CLOSE_PROTOCOL;
+    g_strlcpy(c->peer_close_reason, bad, sizeof c->peer_close_reason);
+  }
   c->peer_close_code = code;
   c->close_received = true;
   actr__ws_conn_unwatch_input(c); /* nothing may follow a close frame */

@@ -193,7 +193,14 @@ static void test_oversized_frame_refused(void) {
 
 /* ---- a scripted TCP peer on a thread (blocking GSocket) ---- */
 
-typedef enum { PEER_RESET, PEER_VANISH, PEER_HALF_FRAME, PEER_404, PEER_SILENT } peer_mode_t;
+typedef enum {
+  PEER_RESET,
+  PEER_VANISH,
+  PEER_HALF_FRAME,
+  PEER_404,
+  PEER_SILENT,
+  PEER_BAD_CLOSE
+} peer_mode_t;
 
 typedef struct fake {
   GSocket *listener;
@@ -237,6 +244,16 @@ static gpointer fake_main(gpointer data) {
     size_t hl = actr__ws_frame_header_encode(h, true, ACTR__WS_OP_BINARY, 100000, NULL);
     send_all(s, h, hl);
     send_all(s, "\x01\x00\x01\x86\x9b" "abcde", 10);
+  }
+  if (f->mode == PEER_BAD_CLOSE) {
+    /* Close code 1005 ("no status": never on the wire), reason not UTF-8. */
+    uint8_t h[ACTR__WS_MAX_HEADER];
+    size_t hl = actr__ws_frame_header_encode(h, true, ACTR__WS_OP_CLOSE, 4, NULL);
+    send_all(s, h, hl);
+    send_all(s, "\x03\xed\xff\xfe", 4);
+    char buf[256]; /* our answer, then our close of the TCP connection */
+    while (g_socket_receive(s, buf, sizeof buf, NULL, NULL) > 0) {
+    }
   }
   if (f->mode == PEER_RESET) {
     g_usleep(100 * 1000); /* let the client block first */
@@ -336,6 +353,29 @@ static void test_peer_reset(void) {
   actr_lane_unref(b[0].lane);
   actr_lane_unref(b[1].lane);
   actr_ws_conn_unref(c);
+  fake_stop(&fk);
+  g_free(url);
+  actr_runtime_unref(rt);
+}
+
+/* A peer's close frame with a code no peer may send (1005) and a reason
+ * that is not UTF-8: answered with 1002, and the application is told 1002
+ * with our reason, never the peer's code or bytes (it was told 1005). */
+static void test_peer_bad_close(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  fake_t fk;
+  fake_start(&fk, PEER_BAD_CLOSE);
+  char *url = fake_url(&fk);
+  raw_peer_t p;
+  raw_init(&p);
+  actr_ws_conn_t *c;
+  ASSERT_OK(actr_ws_connect_messages(rt, url, NULL, &raw_ops, &p, &c));
+  g_assert_cmpint(raw_wait_close(&p), ==, ACTR__WS_CLOSE_PROTOCOL);
+  ASSERT_RC(actr_ws_conn_send_message(c, false, "x", 1, 1000), "WEBSOCKET_CLOSED");
+  g_assert_nonnull(strstr(actr_err_detail(), "invalid close code"));
+  actr_ws_conn_unref(c);
+  raw_clear(&p);
   fake_stop(&fk);
   g_free(url);
   actr_runtime_unref(rt);
@@ -923,6 +963,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
+  g_test_add_func("/ws/wire/peer-bad-close", test_peer_bad_close);
   g_test_add_func("/ws/wire/server-check", test_server_check);
   g_test_add_func("/ws/wire/server-check-from-config", test_server_check_from_config);
   g_test_add_func("/ws/wire/raw-path", test_raw_path);
