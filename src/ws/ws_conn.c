@@ -204,6 +204,7 @@ void actr__ws_conn_release_handle(actr_ws_conn_t *c) {
 
 /* open_stream: I/O thread: the handshake succeeded; frames may flow. */
 static void open_stream(actr_ws_conn_t *c) {
+  c->reader.binary_only = !c->raw; /* lanes carry binary messages only */
   /* What followed the head is kept: realloc moves it with the buffer. */
   c->rbuf_size = RBUF_BYTES;
   c->rbuf = g_realloc(c->rbuf, c->rbuf_size);

@@ -297,6 +297,11 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
       fail(ev, ACTR__WS_CLOSE_TOO_BIG, "message over the size limit");
       return;
     }
+    if (r->binary_only && h->opcode == ACTR__WS_OP_TEXT) {
+      /* Before its payload is read, let alone assembled (up to max_message). */
+      fail(ev, ACTR__WS_CLOSE_UNSUPPORTED, "text message on an actr lane connection");
+      return;
+    }
     r->in_message = true;
     r->text = h->opcode == ACTR__WS_OP_TEXT;
     r->len = 0;

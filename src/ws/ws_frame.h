@@ -107,6 +107,7 @@ typedef struct actr__ws_reader {
   uint64_t max_message;  /* payload bytes of one message, all fragments */
   actr__ws_alloc_fn alloc; /* NULL: actr__msg_alloc */
   void *alloc_user;
+  bool binary_only;      /* a text message is refused (1003) at its first frame header */
   /* the frame being read */
   uint8_t hbuf[ACTR__WS_MAX_HEADER];
   size_t hhave;

@@ -358,6 +358,61 @@ static void test_peer_reset(void) {
   actr_runtime_unref(rt);
 }
 
+/* A text frame on a lane connection is refused at its header, before its
+ * payload: a header declaring 10 MiB (and no payload) gets close 1003 at
+ * once.  Before, the connection waited to read and assemble the 10 MiB. */
+static void test_text_frame_refused_at_header(void) {
+  ws_fix_t f;
+  fix_start(&f, NULL);
+  GSocketClient *sc = g_socket_client_new();
+  GSocketConnection *conn =
+      g_socket_client_connect_to_host(sc, "127.0.0.1", actr_ws_server_port(f.srv), NULL, NULL);
+  g_assert_nonnull(conn);
+  GSocket *sock = g_socket_connection_get_socket(conn);
+  g_socket_set_timeout(sock, 10); /* a bound, not a measurement */
+  const char *req = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  send_all(sock, req, strlen(req));
+  GString *in = g_string_new(NULL);
+  char buf[512];
+  gssize n;
+  while (!strstr(in->str, "\r\n\r\n") &&
+         (n = g_socket_receive(sock, buf, sizeof buf, NULL, NULL)) > 0)
+    g_string_append_len(in, buf, n);
+  g_assert_true(g_str_has_prefix(in->str, "HTTP/1.1 101 "));
+  size_t rest = in->len - (size_t)(strstr(in->str, "\r\n\r\n") + 4 - in->str);
+  actr_ws_conn_t *srv = fix_accepted(&f); /* held: its last handle's release closes it */
+  uint8_t h[ACTR__WS_MAX_HEADER], key[4] = {1, 2, 3, 4};
+  size_t hl = actr__ws_frame_header_encode(h, true, ACTR__WS_OP_TEXT, 10 << 20, key);
+  send_all(sock, h, hl);
+  GByteArray *got = g_byte_array_new();
+  if (rest)
+    g_byte_array_append(got, (const guint8 *)in->str + in->len - rest, (guint)rest);
+  /* The server's frames (unmasked, short): a keepalive ping may come first. */
+  size_t at = 0;
+  for (;;) {
+    while (got->len < at + 2 || got->len < at + 2 + (got->data[at + 1] & 0x7f)) {
+      n = g_socket_receive(sock, buf, sizeof buf, NULL, NULL);
+      g_assert_cmpint(n, >, 0); /* no close within 10 s: the test fails here */
+      g_byte_array_append(got, (const guint8 *)buf, (guint)n);
+    }
+    if (got->data[at] != (0x80 | ACTR__WS_OP_PING))
+      break;
+    at += 2 + (got->data[at + 1] & 0x7f);
+  }
+  g_assert_cmpuint(got->data[at], ==, 0x80 | ACTR__WS_OP_CLOSE);
+  g_assert_cmpuint(got->data[at + 1] & 0x7f, >=, 2);
+  g_assert_cmpuint((unsigned)(got->data[at + 2] << 8 | got->data[at + 3]), ==,
+                   ACTR__WS_CLOSE_UNSUPPORTED);
+  actr_ws_conn_unref(srv);
+  g_byte_array_free(got, TRUE);
+  g_string_free(in, TRUE);
+  g_object_unref(conn);
+  g_object_unref(sc);
+  fix_stop(&f);
+}
+
 /* A peer's close frame with a code no peer may send (1005) and a reason
  * that is not UTF-8: answered with 1002, and the application is told 1002
  * with our reason, never the peer's code or bytes (it was told 1005). */
@@ -963,6 +1018,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
+  g_test_add_func("/ws/wire/text-frame-refused-at-header", test_text_frame_refused_at_header);
   g_test_add_func("/ws/wire/peer-bad-close", test_peer_bad_close);
   g_test_add_func("/ws/wire/server-check", test_server_check);
   g_test_add_func("/ws/wire/server-check-from-config", test_server_check_from_config);
