@@ -87,6 +87,8 @@ typedef struct queued {
 typedef struct pair {
   pthread_mutex_t mu;
   pthread_cond_t cond;
+  pthread_cond_t delivered; /* delivering went back to -1 */
+  int delivering; /* the side a message is being handed to, outside mu; -1: none */
   int refs;
   int queued;
   bool stop;
@@ -116,12 +118,17 @@ static void *pair_thread(void *p) {
       pair->tail = NULL;
     pair->queued--;
     actr_signaling_t *to = pair->end[q->to];
+    /* Marked, so that freeing that end (pair_close) waits until this is
+     * over: it must not free the endpoint while it is being locked. */
+    pair->delivering = to ? q->to : -1;
     pthread_mutex_unlock(&pair->mu);
     if (to)
       actr_signaling_deliver(to, &q->msg);
     actr_signaling_msg_clear(&q->msg);
     free(q);
     pthread_mutex_lock(&pair->mu);
+    pair->delivering = -1;
+    pthread_cond_broadcast(&pair->delivered);
   }
   pthread_mutex_unlock(&pair->mu);
   return NULL;
@@ -140,6 +147,12 @@ static int pair_send(void *impl, const actr_signaling_msg_t *msg) {
   q->msg.candidate = dup_or_null(msg->candidate);
   q->msg.sdp_mid = dup_or_null(msg->sdp_mid);
   q->msg.message = dup_or_null(msg->message);
+  if ((msg->sdp && !q->msg.sdp) || (msg->candidate && !q->msg.candidate) ||
+      (msg->sdp_mid && !q->msg.sdp_mid) || (msg->message && !q->msg.message)) {
+    actr_signaling_msg_clear(&q->msg);
+    free(q);
+    return actr__fail(ACTR_ENO_MEMORY, "signaling message");
+  }
   pthread_mutex_lock(&pair->mu);
   if (!pair->end[q->to]) {
     pthread_mutex_unlock(&pair->mu);
@@ -165,11 +178,16 @@ static int pair_send(void *impl, const actr_signaling_msg_t *msg) {
   return ACTR_OK;
 }
 
+/* pair_close: from actr_signaling_free (not from this end's receiver):
+ * nothing is handed to this end any more once it returns. */
 static void pair_close(void *impl) {
   pair_end_t *e = impl;
-  pthread_mutex_lock(&e->pair->mu);
-  e->pair->end[e->side] = NULL;
-  pthread_mutex_unlock(&e->pair->mu);
+  pair_t *pair = e->pair;
+  pthread_mutex_lock(&pair->mu);
+  pair->end[e->side] = NULL;
+  while (pair->delivering == e->side)
+    pthread_cond_wait(&pair->delivered, &pair->mu);
+  pthread_mutex_unlock(&pair->mu);
 }
 
 static void pair_free(void *impl) {
@@ -194,6 +212,7 @@ static void pair_free(void *impl) {
   }
   pthread_mutex_destroy(&pair->mu);
   pthread_cond_destroy(&pair->cond);
+  pthread_cond_destroy(&pair->delivered);
   free(pair);
 }
 
@@ -212,19 +231,31 @@ int actr_signaling_pair_new(actr_signaling_t **a, actr_signaling_t **b) {
   }
   pthread_mutex_init(&pair->mu, NULL);
   pthread_cond_init(&pair->cond, NULL);
+  pthread_cond_init(&pair->delivered, NULL);
+  pair->delivering = -1;
   pair->refs = 2;
   *ea = (pair_end_t){pair, 0};
   *eb = (pair_end_t){pair, 1};
-  if (pthread_create(&pair->thread, NULL, pair_thread, pair) != 0) {
+  /* Both ends before the thread: it may read them as soon as it runs. */
+  int rc = actr_signaling_new(&pair_ops, ea, &pair->end[0]);
+  if (rc == ACTR_OK)
+    rc = actr_signaling_new(&pair_ops, eb, &pair->end[1]);
+  if (rc == ACTR_OK && pthread_create(&pair->thread, NULL, pair_thread, pair) != 0)
+    rc = actr__fail(ACTR_EINTERNAL, "cannot start the signaling pair's thread");
+  if (rc != ACTR_OK) {
+    for (int i = 0; i < 2; i++)
+      if (pair->end[i]) {
+        pthread_mutex_destroy(&pair->end[i]->mu);
+        free(pair->end[i]);
+      }
     pthread_mutex_destroy(&pair->mu);
     pthread_cond_destroy(&pair->cond);
+    pthread_cond_destroy(&pair->delivered);
     free(pair);
     free(ea);
     free(eb);
-    return actr__fail(ACTR_EINTERNAL, "cannot start the signaling pair's thread");
+    return rc;
   }
-  actr_signaling_new(&pair_ops, ea, &pair->end[0]);
-  actr_signaling_new(&pair_ops, eb, &pair->end[1]);
   *a = pair->end[0];
   *b = pair->end[1];
   return ACTR_OK;
