@@ -267,7 +267,7 @@ static bool room(actr__ws_reader_t *r, size_t n) {
   while (cap < need)
     cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   if (cap > r->max_message)
-    cap = need;
+    cap = (size_t)r->max_message; /* >= need: checked at the header */
   uint8_t *nb = realloc(r->buf, cap);
   if (!nb)
     return false;

@@ -72,6 +72,15 @@ static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd,
         *why = "head too large";
         return HEAD_TOO_LARGE;
       }
+      /* The unfinished line is refused now for a byte it may not hold
+       * (actr__ws_http_head_ready asks again at once for one). */
+      for (size_t i = pos; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (((c < 0x20 && c != '\t') || c == 0x7F) && !(c == '\r' && i + 1 == len)) {
+          *why = "control character in the head";
+          return HEAD_BAD;
+        }
+      }
       return HEAD_MORE;
     }
     size_t end = (size_t)(nl - buf);

@@ -316,6 +316,20 @@ static void test_reader_reserves_ahead(void) {
     actr__ws_reader_clear(&r);
     g_byte_array_unref(s);
   }
+  /* Near a limit that is no power of two the buffer takes the limit at
+   * once, not the bytes needed at each read (a realloc per read). */
+  actr__ws_reader_init(&r, false, 3000000);
+  GByteArray *s = g_byte_array_new();
+  put_frame(s, true, ACTR__WS_OP_BINARY, payload, 2900000, false);
+  size_t pos = actr__ws_reader_feed(&r, s->data, 2500000, &ev);
+  g_assert_cmpuint(pos, ==, 2500000);
+  g_assert_cmpuint(r.cap, ==, 3000000);
+  pos += actr__ws_reader_feed(&r, s->data + pos, s->len - pos, &ev);
+  g_assert_cmpint(ev.kind, ==, ACTR__WS_EV_MESSAGE);
+  g_assert_cmpmem(actr_msg_data(ev.msg), actr_msg_len(ev.msg), payload, 2900000);
+  actr_msg_free(ev.msg);
+  actr__ws_reader_clear(&r);
+  g_byte_array_unref(s);
   g_free(payload);
 }
 
@@ -399,6 +413,21 @@ static void test_head_ready(void) {
   scanned = 0;
   g_assert_false(actr__ws_http_head_ready("GET / HT", 8, &scanned));
   g_assert_true(actr__ws_http_head_ready("GET / HT\x16", 9, &scanned)); /* TLS to ws:// */
+  /* ... and the parser then refuses it, unfinished line or not, so it is
+   * not asked again at every byte that follows. */
+  actr__ws_request_t req;
+  int status;
+  size_t head;
+  const char *why;
+  g_assert_cmpint(actr__ws_http_parse_request("GET / HT\x16", 9, &head, &req, &status, &why), ==,
+                  -1);
+  g_assert_cmpint(status, ==, 400);
+  const char *late = "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\x01";
+  g_assert_cmpint(actr__ws_http_parse_request(late, strlen(late), &head, &req, &status, &why), ==,
+                  -1);
+  g_assert_cmpint(actr__ws_http_parse_request(late, strlen(late) - 1, &head, &req, &status, &why),
+                  ==, 0);
+  g_assert_cmpint(actr__ws_http_parse_request("GET / H\r", 8, &head, &req, &status, &why), ==, 0);
   char *big = g_malloc0(ACTR__WS_HTTP_MAX_HEAD);
   memset(big, 'a', ACTR__WS_HTTP_MAX_HEAD);
   scanned = 0;
