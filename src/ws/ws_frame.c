@@ -250,39 +250,8 @@ static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
   r->in_message = false;
 }
 
-/* A header declares its payload's length, but the bytes are the peer's to
- * send: at most this much is reserved ahead of them (the rest as they
- * come, doubling), so a header declaring 64 MiB followed by a trickle
- * holds 1 MiB, not 64. */
-#define RESERVE_AHEAD ((size_t)1 << 20)
-
-/* room: let the growing buffer (r->msg NULL) take @n more bytes of the
- * current frame, doubling its size; false when out of memory.  A message
- * with inline storage (r->msg) was made to the frame's exact size. */
-static bool room(actr__ws_reader_t *r, size_t n) {
-  if (r->cap - r->len >= n)
-    return true;
-  size_t need = r->len + n; /* within max_message: checked at the header */
-  size_t cap = r->cap ? r->cap : 4096;
-  while (cap < need)
-    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-  if (cap > r->max_message)
-    cap = (size_t)r->max_message; /* >= need: checked at the header */
-  uint8_t *nb = realloc(r->buf, cap);
-  if (!nb)
-    return false;
-  r->buf = nb;
-  r->cap = cap;
-  return true;
-}
-
-static size_t ahead(uint64_t payload_len) {
-  return payload_len < RESERVE_AHEAD ? (size_t)payload_len : RESERVE_AHEAD;
-}
-
 /* start_frame: a header was decoded; check it against the message state
- * (§5.4) and make room for (the start of) its payload.  May finish an
- * empty frame. */
+ * (§5.4) and make room for its payload.  May finish an empty frame. */
 static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
   actr__ws_frame_hdr_t *h = &r->h;
   if (h->masked != r->expect_masked) {
@@ -304,9 +273,20 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
       fail(ev, ACTR__WS_CLOSE_TOO_BIG, "message over the size limit");
       return;
     }
-    if (!room(r, ahead(h->payload_len))) {
-      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
-      return;
+    size_t need = r->len + (size_t)h->payload_len;
+    if (need > r->cap) {
+      size_t cap = r->cap ? r->cap : 4096;
+      while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+      if (cap > r->max_message)
+        cap = need > r->max_message ? need : (size_t)r->max_message;
+      uint8_t *nb = realloc(r->buf, cap);
+      if (!nb) {
+        fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+        return;
+      }
+      r->buf = nb;
+      r->cap = cap;
     }
   } else { /* TEXT or BINARY: a new message */
     if (r->in_message) {
@@ -325,7 +305,7 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
     r->in_message = true;
     r->text = h->opcode == ACTR__WS_OP_TEXT;
     r->len = 0;
-    if (h->fin && h->payload_len <= RESERVE_AHEAD) {
+    if (h->fin) {
       /* The common case: one frame, one message.  Its exact size is known,
        * so it goes into a message with inline storage, placed so that the
        * data after the 5-byte actr header starts on a 64-byte boundary. */
@@ -333,10 +313,8 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
                         : actr__msg_alloc((size_t)h->payload_len, 64 - ACTR__WS_MSG_HEADER, &r->buf);
       r->cap = (size_t)h->payload_len;
     } else {
-      /* Fragmented, or larger than what is reserved ahead: a buffer that
-       * grows as the bytes come (room). */
       r->msg = NULL;
-      r->cap = h->payload_len > 4096 ? ahead(h->payload_len) : 4096;
+      r->cap = h->payload_len > 4096 ? (size_t)h->payload_len : 4096;
       if (r->cap > r->max_message)
         r->cap = (size_t)r->max_message;
       r->buf = malloc(r->cap ? r->cap : 1);
@@ -352,21 +330,17 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
     finish_frame(r, ev);
 }
 
-/* take: @n payload bytes of the current frame from @src into place; false
- * when out of memory. */
-static bool take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
+/* take: @n payload bytes of the current frame from @src into place. */
+static void take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
   bool control = is_control(r->h.opcode);
-  if (!control && !room(r, n))
-    return false;
   uint8_t *dst = control ? r->ctl + r->got : r->buf + r->len;
   if (r->h.masked)
     actr__ws_mask(dst, src, n, r->h.mask, (size_t)(r->got & 3));
   else
     memcpy(dst, src, n);
   r->got += n;
-  if (!control)
+  if (!is_control(r->h.opcode))
     r->len += n;
-  return true;
 }
 
 size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
@@ -415,10 +389,7 @@ size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
     size_t k = n - used;
     if (k > rest)
       k = (size_t)rest;
-    if (!take(r, p + used, k)) {
-      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
-      return used;
-    }
+    take(r, p + used, k);
     used += k;
     if (r->got == r->h.payload_len)
       finish_frame(r, ev);
@@ -432,10 +403,8 @@ bool actr__ws_reader_direct(actr__ws_reader_t *r, size_t min, uint8_t **dst, siz
   uint64_t rest = r->h.payload_len - r->got;
   if (rest < min || rest == 0)
     return false;
-  if (!room(r, ahead(rest)))
-    return false; /* read through feed, which reports it */
   *dst = r->buf + r->len;
-  *want = r->cap - r->len < rest ? r->cap - r->len : (size_t)rest;
+  *want = (size_t)rest;
   return true;
 }
 

@@ -5,12 +5,10 @@
  * (actr__ws_reader_feed) and, while the payload of a data frame is being
  * read, it can also tell the caller where to put the next payload bytes so
  * that the socket reads straight into the message's final storage
- * (actr__ws_reader_direct): messages up to 1 MiB then cost no copy in user
- * space, only the in-place unmasking a server must do; larger ones grow as
- * their bytes come (never more than 1 MiB ahead of them), which may copy
- * when realloc cannot grow in place.  Control frames may arrive between the
- * fragments of a data message (§5.4).  Every length is checked against the
- * configured maximum before anything is allocated. */
+ * (actr__ws_reader_direct): large messages then cost no copy in user space,
+ * only the in-place unmasking a server must do.  Control frames may arrive
+ * between the fragments of a data message (§5.4).  Every length is checked
+ * against the configured maximum before anything is allocated. */
 #ifndef ACTR_WS_FRAME_H
 #define ACTR_WS_FRAME_H
 
