@@ -1852,12 +1852,13 @@ static asker_t *asker_of(actr_node_t *n, const char *host, gint64 now) {
 /* find_key: the public key of @key_id: our registration's, else the
  * cache's.  On a miss, asks the control thread to fetch it
  * (GetSigningKeyRequest) once, if the bounds on asks allow (KEY_ASKS_MAX,
- * the node's token bucket, the bucket of @peer: the numeric address the
- * request came from, NULL when unknown, which asks nothing), into a free
- * slot or the least recently used key's, never one still asking.  Returns
- * KEY_FOUND, KEY_ASKED or KEY_BUSY (not asked). */
+ * the node's token bucket, the bucket of the address @req came from: one
+ * whose address is unknown asks nothing), into a free slot or the least
+ * recently used key's, never one still asking.  Returns KEY_FOUND, KEY_ASKED
+ * or KEY_BUSY (not asked). */
 enum { KEY_FOUND, KEY_ASKED, KEY_BUSY };
-static int find_key(actr_node_t *n, uint32_t key_id, const char *peer, uint8_t pub[32]) {
+static int find_key(actr_node_t *n, uint32_t key_id, const actr_ws_request_t *req,
+                    uint8_t pub[32]) {
   uint32_t own_id;
   const uint8_t *own;
   size_t own_len;
@@ -1889,7 +1890,9 @@ static int find_key(actr_node_t *n, uint32_t key_id, const char *peer, uint8_t p
     k->used_us = now;
     res = KEY_FOUND;
   } else if (!k) { /* not asked yet: ask if the bounds allow */
-    asker_t *who = asker_of(n, peer, now);
+    char peer[64]; /* only on this path: a known key needs no address */
+    bool known = actr_ws_request_peer(req, peer, sizeof peer, NULL) == ACTR_OK;
+    asker_t *who = asker_of(n, known ? peer : NULL, now);
     if (!who || !bucket_has(&who->bucket, ASKER_BURST, ASKER_ASKS_PER_S, now) ||
         !bucket_has(&n->key_bucket, KEY_ASK_BURST, KEY_ASKS_PER_S, now) ||
         n->key_asks >= KEY_ASKS_MAX || !slot) {
@@ -1924,14 +1927,16 @@ static bool is_our_id(actr_node_t *n, const actr_actor_id_t *id) {
   return false;
 }
 
-/* check_identity: actr__ws_gate_check with the key the credential names;
- * the node's own ActrId is refused (403). */
-static int check_identity(actr_node_t *n, const char *source, const char *credential,
-                          const char *peer, actr_actor_id_t *src, char *why, size_t why_size) {
+/* check_identity: actr__ws_gate_check of @req's identity headers with the
+ * key its credential names; the node's own ActrId is refused (403). */
+static int check_identity(actr_node_t *n, const actr_ws_request_t *req, actr_actor_id_t *src,
+                          char *why, size_t why_size) {
+  const char *source = actr_ws_request_header(req, "X-Actr-Source-ID");
+  const char *credential = actr_ws_request_header(req, "X-Actr-Credential");
   uint32_t key_id = 0;
   uint8_t pub[32];
   bool named = credential && actr__ws_gate_key_id(credential, &key_id) == ACTR_OK;
-  int found = named ? find_key(n, key_id, peer, pub) : KEY_BUSY;
+  int found = named ? find_key(n, key_id, req, pub) : KEY_BUSY;
   bool have = named && found == KEY_FOUND;
   if (named && !have) {
     if (why)
@@ -1955,11 +1960,8 @@ static int check_identity(actr_node_t *n, const char *source, const char *creden
 static int ws_check(const actr_ws_request_t *req, void *user) {
   actr_node_t *n = user;
   actr_actor_id_t src;
-  char why[120], peer[64];
-  bool known = actr_ws_request_peer(req, peer, sizeof peer, NULL) == ACTR_OK;
-  int status = check_identity(n, actr_ws_request_header(req, "X-Actr-Source-ID"),
-                              actr_ws_request_header(req, "X-Actr-Credential"),
-                              known ? peer : NULL, &src, why, sizeof why);
+  char why[120];
+  int status = check_identity(n, req, &src, why, sizeof why);
   if (status) {
     actr__log(ACTR_LOG_WARN, "node: direct WebSocket refused (%d): %s", status, why);
     g_mutex_lock(&n->mu);

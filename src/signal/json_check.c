@@ -184,6 +184,13 @@ static int member_name(cur_t *c) {
   return ACTR_OK;
 }
 
+/* next_member: count an object member against @max, then read its name. */
+static int next_member(cur_t *c, unsigned *members, unsigned max) {
+  if (++*members > max)
+    return actr__fail(ACTR_ESIGNALING, "signaling: JSON with more than %u object members", max);
+  return member_name(c);
+}
+
 int actr__json_check(const char *text, size_t len, unsigned max_depth, unsigned max_members) {
   cur_t c = {(const unsigned char *)text, (const unsigned char *)text + len,
              (const unsigned char *)text};
@@ -217,12 +224,8 @@ int actr__json_check(const char *text, size_t len, unsigned max_depth, unsigned 
           kinds >>= 1;
           depth--;
           want_value = false;
-        } else if (ch == '{') {
-          if (++members > max_members)
-            return actr__fail(ACTR_ESIGNALING, "signaling: JSON with more than %u object members",
-                              max_members);
-          if ((rc = member_name(&c)) != ACTR_OK)
-            return rc;
+        } else if (ch == '{' && (rc = next_member(&c, &members, max_members)) != ACTR_OK) {
+          return rc;
         }
         continue;
       }
@@ -249,10 +252,7 @@ int actr__json_check(const char *text, size_t len, unsigned max_depth, unsigned 
     bool in_object = kinds & 1;
     if (ch == ',') {
       c.p++;
-      if (in_object && ++members > max_members)
-        return actr__fail(ACTR_ESIGNALING, "signaling: JSON with more than %u object members",
-                          max_members);
-      if (in_object && (rc = member_name(&c)) != ACTR_OK)
+      if (in_object && (rc = next_member(&c, &members, max_members)) != ACTR_OK)
         return rc;
       want_value = true;
     } else if (ch == (in_object ? '}' : ']')) {

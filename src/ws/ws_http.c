@@ -39,6 +39,10 @@ static bool name_is(const hdr_t *h, const char *name) {
   return strlen(name) == h->name_len && g_ascii_strncasecmp(h->name, name, h->name_len) == 0;
 }
 
+/* head_ctl: a control byte no head line may hold (HTAB aside; CR and LF
+ * end lines and are the caller's). */
+static bool head_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
+
 bool actr__ws_http_head_ready(const char *buf, size_t len, size_t *scanned) {
   if (len >= ACTR__WS_HTTP_MAX_HEAD)
     return true;
@@ -46,7 +50,7 @@ bool actr__ws_http_head_ready(const char *buf, size_t len, size_t *scanned) {
   *scanned = len;
   for (; i < len; i++) {
     unsigned char c = (unsigned char)buf[i];
-    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7F)
+    if (head_ctl(c) && c != '\r' && c != '\n')
       return true; /* split_head refuses it */
     if (c == '\n' && i + 1 < len &&
         (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')))
@@ -76,7 +80,7 @@ static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd,
        * (actr__ws_http_head_ready asks again at once for one). */
       for (size_t i = pos; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
-        if (((c < 0x20 && c != '\t') || c == 0x7F) && !(c == '\r' && i + 1 == len)) {
+        if (head_ctl(c) && !(c == '\r' && i + 1 == len)) {
           *why = "control character in the head";
           return HEAD_BAD;
         }
@@ -94,8 +98,7 @@ static int split_head(const char *buf, size_t len, size_t *head_len, head_t *hd,
     const char *line = buf + pos;
     pos = end + 1;
     for (size_t i = 0; i < l; i++) {
-      unsigned char c = (unsigned char)line[i];
-      if ((c < 0x20 && c != '\t') || c == 0x7F) {
+      if (head_ctl((unsigned char)line[i])) {
         *why = "control character in the head";
         return HEAD_BAD;
       }

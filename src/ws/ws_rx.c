@@ -203,11 +203,8 @@ static bool on_message(actr_ws_conn_t *c, actr__ws_event_t *ev) {
     }
     return deliver_raw(c, text, msg);
   }
-  if (text) {
-    actr_msg_free(msg);
-    actr__ws_conn_fail(c, ACTR__WS_CLOSE_UNSUPPORTED, "text message on an actr lane connection");
-    return false;
-  }
+  /* A lane connection's reader refused a text message at its header
+   * (binary_only): what comes here is binary. */
   ws_slot_t slot = {.msg = msg};
   actr_payload_type_t type;
   size_t data_len;

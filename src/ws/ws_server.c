@@ -409,11 +409,12 @@ int actr_ws_request_peer(const actr_ws_request_t *req, char *host, size_t host_s
   GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS(a);
   char *s = g_inet_address_to_string(g_inet_socket_address_get_address(ia));
   int rc = ACTR_OK;
-  if (strlen(s) >= host_size)
+  size_t n = strlen(s);
+  if (n >= host_size)
     rc = actr__fail(ACTR_EINVALID_ARGUMENT, "actr_ws_request_peer: %zu bytes hold no %s",
                     host_size, s);
   else
-    memcpy(host, s, strlen(s) + 1);
+    memcpy(host, s, n + 1);
   if (port)
     *port = g_inet_socket_address_get_port(ia);
   g_free(s);

@@ -214,6 +214,29 @@ static void send_all(GSocket *s, const void *p, size_t n) {
   g_assert_cmpint(g_socket_send(s, p, n, NULL, NULL), ==, (gssize)n);
 }
 
+/* raw_upgrade: a plain TCP connection to @f's server (10 s socket timeout)
+ * that sent a lane upgrade request; the answer's head, and any bytes after
+ * it, are appended to @in. */
+static GSocketConnection *raw_upgrade(ws_fix_t *f, GString *in) {
+  GSocketClient *sc = g_socket_client_new();
+  GSocketConnection *conn =
+      g_socket_client_connect_to_host(sc, "127.0.0.1", actr_ws_server_port(f->srv), NULL, NULL);
+  g_object_unref(sc);
+  g_assert_nonnull(conn);
+  GSocket *sock = g_socket_connection_get_socket(conn);
+  g_socket_set_timeout(sock, 10); /* a bound, not a measurement */
+  const char *req = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  send_all(sock, req, strlen(req));
+  char buf[512];
+  gssize n;
+  while (!strstr(in->str, "\r\n\r\n") &&
+         (n = g_socket_receive(sock, buf, sizeof buf, NULL, NULL)) > 0)
+    g_string_append_len(in, buf, n);
+  return conn;
+}
+
 static gpointer fake_main(gpointer data) {
   fake_t *f = data;
   GSocket *s = g_socket_accept(f->listener, f->stop, NULL);
@@ -364,22 +387,11 @@ static void test_peer_reset(void) {
 static void test_text_frame_refused_at_header(void) {
   ws_fix_t f;
   fix_start(&f, NULL);
-  GSocketClient *sc = g_socket_client_new();
-  GSocketConnection *conn =
-      g_socket_client_connect_to_host(sc, "127.0.0.1", actr_ws_server_port(f.srv), NULL, NULL);
-  g_assert_nonnull(conn);
-  GSocket *sock = g_socket_connection_get_socket(conn);
-  g_socket_set_timeout(sock, 10); /* a bound, not a measurement */
-  const char *req = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\n\r\n";
-  send_all(sock, req, strlen(req));
   GString *in = g_string_new(NULL);
+  GSocketConnection *conn = raw_upgrade(&f, in);
+  GSocket *sock = g_socket_connection_get_socket(conn);
   char buf[512];
   gssize n;
-  while (!strstr(in->str, "\r\n\r\n") &&
-         (n = g_socket_receive(sock, buf, sizeof buf, NULL, NULL)) > 0)
-    g_string_append_len(in, buf, n);
   g_assert_true(g_str_has_prefix(in->str, "HTTP/1.1 101 "));
   size_t rest = in->len - (size_t)(strstr(in->str, "\r\n\r\n") + 4 - in->str);
   actr_ws_conn_t *srv = fix_accepted(&f); /* held: its last handle's release closes it */
@@ -409,7 +421,6 @@ static void test_text_frame_refused_at_header(void) {
   g_byte_array_free(got, TRUE);
   g_string_free(in, TRUE);
   g_object_unref(conn);
-  g_object_unref(sc);
   fix_stop(&f);
 }
 
@@ -761,27 +772,14 @@ static void test_server_check_from_config(void) {
   cfg.check_user = &seen;
   ws_fix_t f;
   fix_start(&f, &cfg);
-  GSocketClient *sc = g_socket_client_new();
-  GSocketConnection *conn =
-      g_socket_client_connect_to_host(sc, "127.0.0.1", actr_ws_server_port(f.srv), NULL, NULL);
-  g_assert_nonnull(conn);
-  GSocket *sock = g_socket_connection_get_socket(conn);
-  GSocketAddress *local = g_socket_get_local_address(sock, NULL);
+  GString *in = g_string_new(NULL);
+  GSocketConnection *conn = raw_upgrade(&f, in);
+  GSocketAddress *local = g_socket_get_local_address(g_socket_connection_get_socket(conn), NULL);
   uint16_t local_port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
   g_object_unref(local);
-  const char *req = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\n\r\n";
-  send_all(sock, req, strlen(req));
-  char buf[512] = {0};
-  size_t got = 0;
-  gssize n;
-  while (!strstr(buf, "\r\n\r\n") && got < sizeof buf - 1 &&
-         (n = g_socket_receive(sock, buf + got, sizeof buf - 1 - got, NULL, NULL)) > 0)
-    got += (size_t)n;
-  g_assert_true(g_str_has_prefix(buf, "HTTP/1.1 403 "));
+  g_assert_true(g_str_has_prefix(in->str, "HTTP/1.1 403 "));
+  g_string_free(in, TRUE);
   g_object_unref(conn);
-  g_object_unref(sc);
   g_assert_cmpint(seen.calls, ==, 1);
   g_assert_cmpstr(actr_err_name(seen.rc), ==, "OK");
   g_assert_cmpstr(seen.host, ==, "127.0.0.1");
