@@ -233,8 +233,8 @@ static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
       if (nb)
         r->buf = nb;
     }
-    msg = actr__msg_wrap(r->buf ? r->buf : (uint8_t *)"", r->len, r->buf ? free_buf : NULL,
-                         r->buf);
+    /* No byte came (fragments of length 0): nothing was allocated. */
+    msg = r->buf ? actr__msg_wrap(r->buf, r->len, free_buf, r->buf) : actr__msg_alloc(0, 0, NULL);
     if (!msg) {
       drop_message(r);
       fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
@@ -250,8 +250,40 @@ static void finish_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
   r->in_message = false;
 }
 
+/* Storage follows the bytes that came, not the lengths headers declare: a
+ * header declaring 64 MiB followed by a trickle must not hold 64 MiB.  A
+ * single-frame message up to EXACT_MAX gets its exact storage at its header
+ * (the common sizes, lane messages of 4 MiB and their 5-byte header
+ * included); anything else grows as its bytes come, doubling, never more
+ * than EXACT_MAX ahead of them, and never past the end of a final frame, so
+ * a large single-frame message ends exactly full (nothing to cut back). */
+#define EXACT_MAX (((size_t)4 << 20) + 4096)
+
+/* room: make the growing buffer (r->msg NULL) hold more of the current data
+ * frame's payload; called when it is full and bytes remain.  false when out
+ * of memory. */
+static bool room(actr__ws_reader_t *r) {
+  uint64_t rest = r->h.payload_len - r->got; /* > 0; within max_message - len */
+  size_t cap = r->cap > SIZE_MAX / 2 ? SIZE_MAX : r->cap * 2;
+  size_t step = rest < EXACT_MAX ? (size_t)rest : EXACT_MAX;
+  if (cap < r->len + step)
+    cap = r->len + step;
+  if (cap < 4096)
+    cap = 4096;
+  if (r->h.fin && cap > r->len + rest)
+    cap = r->len + (size_t)rest; /* the message's last frame: its end is known */
+  if (cap > r->max_message)
+    cap = (size_t)r->max_message;
+  uint8_t *nb = realloc(r->buf, cap);
+  if (!nb)
+    return false;
+  r->buf = nb;
+  r->cap = cap;
+  return true;
+}
+
 /* start_frame: a header was decoded; check it against the message state
- * (§5.4) and make room for its payload.  May finish an empty frame. */
+ * (§5.4).  May finish an empty frame. */
 static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
   actr__ws_frame_hdr_t *h = &r->h;
   if (h->masked != r->expect_masked) {
@@ -273,21 +305,6 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
       fail(ev, ACTR__WS_CLOSE_TOO_BIG, "message over the size limit");
       return;
     }
-    size_t need = r->len + (size_t)h->payload_len;
-    if (need > r->cap) {
-      size_t cap = r->cap ? r->cap : 4096;
-      while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-      if (cap > r->max_message)
-        cap = need > r->max_message ? need : (size_t)r->max_message;
-      uint8_t *nb = realloc(r->buf, cap);
-      if (!nb) {
-        fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
-        return;
-      }
-      r->buf = nb;
-      r->cap = cap;
-    }
   } else { /* TEXT or BINARY: a new message */
     if (r->in_message) {
       fail(ev, ACTR__WS_CLOSE_PROTOCOL, "new message inside a fragmented one");
@@ -302,45 +319,49 @@ static void start_frame(actr__ws_reader_t *r, actr__ws_event_t *ev) {
       fail(ev, ACTR__WS_CLOSE_UNSUPPORTED, "text message on an actr lane connection");
       return;
     }
-    r->in_message = true;
     r->text = h->opcode == ACTR__WS_OP_TEXT;
     r->len = 0;
-    if (h->fin) {
+    r->msg = NULL;
+    r->buf = NULL;
+    r->cap = 0;
+    if (h->fin && h->payload_len <= EXACT_MAX) {
       /* The common case: one frame, one message.  Its exact size is known,
        * so it goes into a message with inline storage, placed so that the
        * data after the 5-byte actr header starts on a 64-byte boundary. */
       r->msg = r->alloc ? r->alloc(r->alloc_user, (size_t)h->payload_len, &r->buf)
                         : actr__msg_alloc((size_t)h->payload_len, 64 - ACTR__WS_MSG_HEADER, &r->buf);
+      if (!r->buf) {
+        r->msg = NULL;
+        fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+        return;
+      }
       r->cap = (size_t)h->payload_len;
-    } else {
-      r->msg = NULL;
-      r->cap = h->payload_len > 4096 ? (size_t)h->payload_len : 4096;
-      if (r->cap > r->max_message)
-        r->cap = (size_t)r->max_message;
-      r->buf = malloc(r->cap ? r->cap : 1);
-    }
-    if (!r->buf) {
-      r->msg = NULL;
-      r->in_message = false;
-      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
-      return;
-    }
+    } /* else a buffer that grows as the bytes come (room) */
+    r->in_message = true;
   }
   if (h->payload_len == 0)
     finish_frame(r, ev);
 }
 
-/* take: @n payload bytes of the current frame from @src into place. */
-static void take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
+/* take: up to @n payload bytes of the current frame from @src into place;
+ * returns how many (0: out of memory). */
+static size_t take(actr__ws_reader_t *r, const uint8_t *src, size_t n) {
   bool control = is_control(r->h.opcode);
+  if (!control) {
+    if (r->len == r->cap && !room(r))
+      return 0;
+    if (n > r->cap - r->len)
+      n = r->cap - r->len;
+  }
   uint8_t *dst = control ? r->ctl + r->got : r->buf + r->len;
   if (r->h.masked)
     actr__ws_mask(dst, src, n, r->h.mask, (size_t)(r->got & 3));
   else
     memcpy(dst, src, n);
   r->got += n;
-  if (!is_control(r->h.opcode))
+  if (!control)
     r->len += n;
+  return n;
 }
 
 size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
@@ -389,7 +410,10 @@ size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
     size_t k = n - used;
     if (k > rest)
       k = (size_t)rest;
-    take(r, p + used, k);
+    if ((k = take(r, p + used, k)) == 0) {
+      fail(ev, ACTR__WS_CLOSE_INTERNAL, "out of memory");
+      return used;
+    }
     used += k;
     if (r->got == r->h.payload_len)
       finish_frame(r, ev);
@@ -403,8 +427,10 @@ bool actr__ws_reader_direct(actr__ws_reader_t *r, size_t min, uint8_t **dst, siz
   uint64_t rest = r->h.payload_len - r->got;
   if (rest < min || rest == 0)
     return false;
+  if (r->len == r->cap && !room(r))
+    return false; /* read through feed, which reports it */
   *dst = r->buf + r->len;
-  *want = (size_t)rest;
+  *want = r->cap - r->len < rest ? r->cap - r->len : (size_t)rest;
   return true;
 }
 

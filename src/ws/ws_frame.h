@@ -8,7 +8,11 @@
  * (actr__ws_reader_direct): large messages then cost no copy in user space,
  * only the in-place unmasking a server must do.  Control frames may arrive
  * between the fragments of a data message (§5.4).  Every length is checked
- * against the configured maximum before anything is allocated. */
+ * against the configured maximum before anything is allocated, and storage
+ * follows the bytes that came, not the lengths headers declare: exact at the
+ * header for a single-frame message up to 4 MiB + 4 KiB, otherwise growing
+ * as the bytes come, at most 4 MiB + 4 KiB (or as much again as came) ahead
+ * of them. */
 #ifndef ACTR_WS_FRAME_H
 #define ACTR_WS_FRAME_H
 
@@ -138,8 +142,10 @@ size_t actr__ws_reader_feed(actr__ws_reader_t *r, const uint8_t *p, size_t n,
 
 /* actr__ws_reader_direct: when the payload of a data frame is being read and
  * at least @min bytes of it remain, where they go (*@dst) and how many
- * (*@want); false otherwise.  The caller reads at most *@want bytes there and
- * reports them with actr__ws_reader_direct_done. */
+ * (*@want: the frame's rest, or less while the storage grows as the bytes
+ * come); false otherwise, also when growing it failed (feed reports that).
+ * The caller reads at most *@want bytes there and reports them with
+ * actr__ws_reader_direct_done. */
 bool actr__ws_reader_direct(actr__ws_reader_t *r, size_t min, uint8_t **dst, size_t *want);
 
 /* actr__ws_reader_direct_done: @n bytes were written at the direct

@@ -261,6 +261,82 @@ static void test_reader_direct(void) {
   g_free(payload);
 }
 
+/* A header declares its payload's length; the bytes are the peer's to
+ * send.  Storage follows the bytes: a header declaring 64 MiB (one frame,
+ * or the first of several) holds nothing until bytes come, then at most
+ * 4 MiB + 4 KiB (before: 64 MiB at the header); a single-frame message up
+ * to that size (a 4 MiB lane message and its 5-byte header) gets its exact
+ * storage at the header; a 9 MiB message, one frame or three fragments,
+ * read directly and through feed in turns, grows as its bytes come, never
+ * more than 4 MiB + 4 KiB or as much again as came ahead of them, and, in
+ * one frame, never past its end. */
+static void test_reader_storage_follows_bytes(void) {
+  const size_t exact = (4u << 20) + 4096;
+  actr__ws_reader_t r;
+  actr__ws_event_t ev;
+  uint8_t h[ACTR__WS_MAX_HEADER], *dst;
+  size_t want;
+  for (int fin = 0; fin < 2; fin++) {
+    actr__ws_reader_init(&r, false, 64u << 20);
+    size_t hl = actr__ws_frame_header_encode(h, fin, ACTR__WS_OP_BINARY, 64u << 20, NULL);
+    g_assert_cmpuint(actr__ws_reader_feed(&r, h, hl, &ev), ==, hl);
+    g_assert_cmpint(ev.kind, ==, ACTR__WS_EV_NONE);
+    g_assert_cmpuint(r.cap, ==, 0);
+    g_assert_true(actr__ws_reader_direct(&r, 1, &dst, &want));
+    g_assert_cmpuint(want, ==, exact);
+    g_assert_cmpuint(actr__ws_reader_feed(&r, (const uint8_t *)"x", 1, &ev), ==, 1);
+    g_assert_cmpuint(r.cap, ==, exact);
+    actr__ws_reader_clear(&r);
+  }
+  actr__ws_reader_init(&r, false, 64u << 20);
+  size_t hl = actr__ws_frame_header_encode(h, true, ACTR__WS_OP_BINARY, (4u << 20) + 5, NULL);
+  actr__ws_reader_feed(&r, h, hl, &ev);
+  g_assert_nonnull(r.msg); /* inline storage, exact */
+  g_assert_cmpuint(r.cap, ==, (4u << 20) + 5);
+  actr__ws_reader_clear(&r);
+
+  size_t len = 9u << 20;
+  uint8_t *payload = g_malloc(len);
+  for (size_t i = 0; i < len; i++)
+    payload[i] = (uint8_t)(i * 13 + (i >> 11));
+  for (int fragmented = 0; fragmented < 2; fragmented++) {
+    GByteArray *s = g_byte_array_new();
+    if (fragmented) {
+      put_frame(s, false, ACTR__WS_OP_BINARY, payload, 1000, false);
+      put_frame(s, false, ACTR__WS_OP_CONT, payload + 1000, len - 2000, false);
+      put_frame(s, true, ACTR__WS_OP_CONT, payload + len - 1000, 1000, false);
+    } else {
+      put_frame(s, true, ACTR__WS_OP_BINARY, payload, len, false);
+    }
+    actr__ws_reader_init(&r, false, 64u << 20);
+    size_t pos = 0;
+    ev.kind = ACTR__WS_EV_NONE;
+    for (int turn = 0; ev.kind == ACTR__WS_EV_NONE && pos < s->len; turn++) {
+      if (turn % 2 && actr__ws_reader_direct(&r, 1, &dst, &want)) {
+        g_assert_cmpuint(want, <=, r.cap - r.len);
+        size_t n = MIN(want, (size_t)300000);
+        memcpy(dst, s->data + pos, n);
+        pos += n;
+        actr__ws_reader_direct_done(&r, n, &ev);
+      } else {
+        pos += actr__ws_reader_feed(&r, s->data + pos, MIN(s->len - pos, (size_t)200000), &ev);
+      }
+      if (ev.kind == ACTR__WS_EV_NONE) {
+        g_assert_cmpuint(r.cap, <=, MAX(2 * r.len, r.len + exact));
+        if (!fragmented)
+          g_assert_cmpuint(r.cap, <=, len);
+      }
+    }
+    g_assert_cmpint(ev.kind, ==, ACTR__WS_EV_MESSAGE);
+    g_assert_cmpuint(pos, ==, s->len);
+    g_assert_cmpmem(actr_msg_data(ev.msg), actr_msg_len(ev.msg), payload, len);
+    actr_msg_free(ev.msg);
+    actr__ws_reader_clear(&r);
+    g_byte_array_unref(s);
+  }
+  g_free(payload);
+}
+
 /* ---- SPEC §1.4 ---- */
 
 static void test_msg_header(void) {
@@ -462,6 +538,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/reader/fragmented-keeps-its-bytes", test_reader_fragmented_keeps_its_bytes);
   g_test_add_func("/ws/reader/refusals", test_reader_refusals);
   g_test_add_func("/ws/reader/direct", test_reader_direct);
+  g_test_add_func("/ws/reader/storage-follows-bytes", test_reader_storage_follows_bytes);
   g_test_add_func("/ws/msg/header", test_msg_header);
   g_test_add_func("/ws/handshake/accept-key-rfc-example", test_accept_key_rfc_example);
   g_test_add_func("/ws/handshake/request-valid", test_request_valid);
