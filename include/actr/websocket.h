@@ -97,7 +97,8 @@ typedef struct actr_ws_config {
                                       reads never stops the lanes that are read.  A
                                       type asked for gets the full inbound bounds and
                                       a full queue pushes the peer back; so does every
-                                      type while no lane at all was asked for. */
+                                      type while no lane at all was asked for.  Both
+                                      unread bounds are cut to the inbound ones. */
   int ping_interval_ms;            /**< keepalive ping: 4000; < 0 disables.  The pings
                                       of all connections of a process go out together,
                                       on a shared grid whose step is the power of two

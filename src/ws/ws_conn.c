@@ -84,6 +84,14 @@ static void resolve_config(actr_ws_config_t *out, const actr_ws_config_t *in) {
 #undef DEF
   if (out->inbound_queue_messages > (1u << 24))
     out->inbound_queue_messages = 1u << 24;
+  /* A type nobody reads drops past its unread bounds before its queue
+   * could pause reading (push_locked checks them first); bounds at or above
+   * the inbound ones would pause instead, and the lanes that are read would
+   * stop with it. */
+  if (out->unread_queue_messages > out->inbound_queue_messages)
+    out->unread_queue_messages = out->inbound_queue_messages;
+  if (out->unread_queue_bytes > out->inbound_queue_bytes)
+    out->unread_queue_bytes = out->inbound_queue_bytes;
   actr__ws_config_own_strings(out);
 }
 

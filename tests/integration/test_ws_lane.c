@@ -190,9 +190,9 @@ static void test_unread_type_stalls_nobody(void) {
  * rest are dropped past the unread bounds) and the lane asked for gets its
  * messages.  Before, reading waited for a read of the flooded type that
  * never came: the lane got nothing, for good. */
-static void test_unread_type_after_pause(void) {
+static void unread_type_after_pause(const actr_ws_config_t *server_cfg) {
   ws_fix_t f;
-  fix_start(&f, NULL);
+  fix_start(&f, server_cfg);
   actr_ws_conn_t *cli, *srv;
   fix_pair(&f, NULL, &cli, &srv);
   actr_lane_t *read_cli, *flood_cli;
@@ -227,6 +227,19 @@ static void test_unread_type_after_pause(void) {
   actr_ws_conn_unref(cli);
   actr_ws_conn_unref(srv);
   fix_stop(&f);
+}
+
+static void test_unread_type_after_pause(void) { unread_type_after_pause(NULL); }
+
+/* The same with unread bounds set above the inbound ones: they are cut to
+ * them, so the held message is dropped, not queued into a queue that pauses
+ * again (before: the lane's message never came). */
+static void test_unread_bounds_above_inbound(void) {
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.unread_queue_messages = 5000;
+  cfg.unread_queue_bytes = 64u << 20;
+  unread_type_after_pause(&cfg);
 }
 
 /* A function of the user's on the I/O thread: call waits for its result,
@@ -1144,6 +1157,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/lane/queued-before-lane", test_queued_before_lane);
   g_test_add_func("/ws/lane/unread-type-stalls-nobody", test_unread_type_stalls_nobody);
   g_test_add_func("/ws/lane/unread-type-after-pause", test_unread_type_after_pause);
+  g_test_add_func("/ws/lane/unread-bounds-above-inbound", test_unread_bounds_above_inbound);
   g_test_add_func("/runtime/call-and-invoke-on-io-thread", test_runtime_call_and_invoke);
   g_test_add_func("/ws/lane/handler/queued-first-in-order", test_handler);
   g_test_add_func("/ws/lane/handler/echo-pushback-writable-closed", test_handler_echo_pushback);
