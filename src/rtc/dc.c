@@ -384,9 +384,12 @@ static void on_dcep(actr_webrtc_pc_t *pc, uint16_t sid, actr_msg_t *msg) {
   flush(dc); /* DATA_CHANNEL_ACK */
   dc_ref(dc); /* the application's reference */
   actr__log(ACTR_LOG_INFO, "webrtc: the peer opened channel '%s' on stream %u", dc->label, sid);
+  dc_ref(dc); /* ours, across the callbacks: the application may free the
+               * channel and close the connection in them */
   pc->on_data_channel(pc, dc, pc->user);
   if (get_state(dc) == ACTR_WEBRTC_DC_OPEN && !dc->released && dc->cbs.on_open)
     dc->cbs.on_open(dc, dc->user);
+  actr__dc_unref(dc);
 }
 
 bool actr__dc_on_message(actr_webrtc_pc_t *pc, uint16_t sid, uint32_t ppid, actr_msg_t *msg) {

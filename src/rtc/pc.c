@@ -194,6 +194,10 @@ static void pc_end(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t final_state, int
   if (pc->closed)
     return;
   pc->closed = true;
+  /* teardown_cb's reference, taken before any callback: the application may
+   * free the connection in on_state or in a channel's on_close, and the
+   * caller of pc_end, up the stack, still uses it. */
+  actr__pc_ref(pc);
   direct_off(pc);
   actr__watch_drop(&pc->alive_w);
   if (why)
@@ -201,7 +205,6 @@ static void pc_end(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t final_state, int
               "webrtc: %s", why);
   actr__dc_close_all(pc, err ? err : ACTR_ECONNECTION_CLOSED);
   set_state(pc, final_state, err);
-  actr__pc_ref(pc);
   GSource *idle = g_idle_source_new();
   g_source_set_callback(idle, teardown_cb, pc, NULL);
   g_source_attach(idle, pc->ctx);
@@ -360,6 +363,8 @@ static void alive_cb(void *data) {
       atomic_load(&pc->state) == ACTR_WEBRTC_PC_CONNECTED) {
     pc->quiet = true;
     set_state(pc, ACTR_WEBRTC_PC_DISCONNECTED, ACTR_OK);
+    if (pc->closed) /* closed by the application in on_state */
+      return;
   }
   if (silent_ms >= pc->peer_timeout_ms / 4 && pc->sctp)
     actr__sctp_heartbeat(pc->sctp);
@@ -384,6 +389,8 @@ static void dtls_connected_cb(void *user) {
   if (pc->closed)
     return;
   set_state(pc, ACTR_WEBRTC_PC_CONNECTED, ACTR_OK);
+  if (pc->closed) /* closed by the application in on_state */
+    return;
   if (pc->connecting) { /* the connect deadline's watch gives way to the dead-peer check */
     pc->connecting = false;
     actr__watch_drop(&pc->alive_w);
@@ -641,7 +648,8 @@ static int start_transport(actr_webrtc_pc_t *pc) {
             sc.local_port, sc.remote_port);
   actr__dc_assign_ids(pc);
   set_state(pc, ACTR_WEBRTC_PC_CONNECTING, ACTR_OK);
-  start_dtls(pc);
+  if (!pc->closed) /* not closed by the application in on_state */
+    start_dtls(pc);
   return ACTR_OK;
 }
 

@@ -192,6 +192,89 @@ static void test_close_peer(void) {
   h_world_fini(&w);
 }
 
+/* The application may free a connection in its own on_state (the header
+ * allows any call from a callback).  Peer 1 frees its connection when it
+ * reaches the state given: CLOSED (peer 0 went away: before, pc_end took
+ * its teardown reference after the callback, on freed memory, under ASan a
+ * heap-use-after-free) or CONNECTED (before, the DTLS callback went on to
+ * start the dead-peer check of a closed connection).  Nothing is left
+ * alive after (h_world_fini waits for every WebRTC object to go). */
+static struct {
+  actr_webrtc_pc_state_t at;
+  bool freed;
+} free_in_state;
+
+static void free_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err, void *user) {
+  h_peer_t *p = user;
+  bool now = false;
+  g_mutex_lock(&p->w->mu);
+  p->state = st;
+  p->state_err = err;
+  if (st == free_in_state.at && !free_in_state.freed) {
+    free_in_state.freed = now = true;
+    p->pc = NULL; /* the harness's h_world_fini frees NULL: nothing */
+  }
+  g_cond_broadcast(&p->w->cond);
+  g_mutex_unlock(&p->w->mu);
+  if (now)
+    actr_webrtc_pc_free(pc); /* on the I/O thread; calls this again with CLOSED */
+}
+
+static void peer1_frees_on_state(int idx, actr_webrtc_config_t *cfg, void *user) {
+  if (idx == 1)
+    cfg->on_state = free_on_state;
+}
+
+static bool peer1_freed(h_world_t *w, void *arg) { return free_in_state.freed; }
+static bool peer0_ended(h_world_t *w, void *arg) {
+  return w->peers[0].state == ACTR_WEBRTC_PC_CLOSED || w->peers[0].state == ACTR_WEBRTC_PC_FAILED;
+}
+
+static void test_free_in_on_state(void) {
+  static const actr_webrtc_pc_state_t at[] = {ACTR_WEBRTC_PC_CLOSED, ACTR_WEBRTC_PC_CONNECTED};
+  for (size_t i = 0; i < G_N_ELEMENTS(at); i++) {
+    free_in_state.at = at[i];
+    free_in_state.freed = false;
+    h_world_t w;
+    h_world_init(&w, peer1_frees_on_state, NULL);
+    h_negotiate(&w, false, NULL); /* no candidates handed to peer 1 afterwards */
+    if (at[i] == ACTR_WEBRTC_PC_CLOSED) {
+      g_assert_true(h_wait_state(&w, 1, ACTR_WEBRTC_PC_CONNECTED, T_MS));
+      actr_webrtc_pc_close(w.peers[0].pc);
+    }
+    g_assert_true(h_wait(&w, peer1_freed, NULL, T_MS));
+    g_assert_true(h_wait(&w, peer0_ended, NULL, T_MS));
+    g_assert_cmpint(w.peers[1].state, ==, ACTR_WEBRTC_PC_CLOSED);
+    h_world_fini(&w);
+  }
+}
+
+/* The application refuses a channel the peer opened by freeing it in
+ * on_data_channel, and closes the connection there too: the channel was
+ * then freed by the close while the DCEP handler still used it (under
+ * ASan a heap-use-after-free); now it holds its own reference across the
+ * callbacks. */
+static void refuse_and_close(actr_webrtc_pc_t *pc, actr_webrtc_dc_t *dc, void *user) {
+  actr_webrtc_dc_free(dc);
+  actr_webrtc_pc_close(pc);
+}
+
+static void peer1_refuses_and_closes(int idx, actr_webrtc_config_t *cfg, void *user) {
+  if (idx == 1)
+    cfg->on_data_channel = refuse_and_close;
+}
+
+static void test_close_in_on_data_channel(void) {
+  h_world_t w;
+  h_world_init(&w, peer1_refuses_and_closes, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *c = h_open(&w.peers[0], "refused", NULL);
+  g_assert_true(h_wait_state(&w, 1, ACTR_WEBRTC_PC_CLOSED, T_MS));
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_true(h_wait(&w, peer0_ended, NULL, T_MS));
+  h_world_fini(&w);
+}
+
 /* SCTP timers: usrsctp's are process-wide.  They run on a thread of their
  * own: while both peers' loops are blocked, they still tick (before, they
  * ran on one runtime's loop and stopped with it); an idle association ticks
@@ -662,6 +745,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/exchange/non-trickle-given-certificate", test_exchange_non_trickle);
   g_test_add_func("/webrtc/close/channel", test_close_channel);
   g_test_add_func("/webrtc/close/peer", test_close_peer);
+  g_test_add_func("/webrtc/close/free-in-on-state", test_free_in_on_state);
+  g_test_add_func("/webrtc/close/close-in-on-data-channel", test_close_in_on_data_channel);
   g_test_add_func("/webrtc/dtls/fingerprint-mismatch", test_fingerprint_mismatch);
   g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
