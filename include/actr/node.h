@@ -185,7 +185,8 @@ ACTR_API int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *u
  * (actr_envelope_error; 0.5 handlers that failed: 10010, no handler: 10001).
  * Travels on RPC_RELIABLE's route (actr_node_config_t.routes).  Codes:
  * ACTR_ETIMEOUT (nothing of the call is left behind; the detail says why no
- * wire was ready when that was the cause), ACTR_ECONNECTION (every wire the
+ * wire was ready, or that the request could not be sent because the callee
+ * takes no more -- sending waits within @p timeout_ms too), ACTR_ECONNECTION (every wire the
  * route allows gave up, or the wire died with the request on it and the
  * route allows no more attempts -- or the node registered again since the
  * request first went out, 0.3's new ActrId, under which the callee would
@@ -225,7 +226,9 @@ ACTR_API int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *
                                     const char *route_key, const void *payload, size_t len,
                                     int timeout_ms, actr_envelope_t **response);
 
-/** actr_node_tell: a request that is never answered (timeout_ms 0). */
+/** actr_node_tell: a request that is never answered (timeout_ms 0).  Waits
+ * for a wire and for room to send it at most connect_timeout_ms in all
+ * (ACTR_ETIMEOUT after that); codes of actr_node_call otherwise. */
 ACTR_API int actr_node_tell(actr_node_t *node, const actr_actor_id_t *target,
                             const char *route_key, const void *payload, size_t len);
 

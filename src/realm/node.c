@@ -2398,11 +2398,21 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     if (attempt > 1)
       n->st.calls_retried++;
     g_mutex_unlock(&n->mu);
-    rc = actr_lane_send(lane, buf, blen); /* not under the lock: it may wait */
+    /* Not under the lock: it may wait, while the peer takes no more, but
+     * only within the call's time (a tell's: connect_timeout_ms). */
+    gint64 left_us = until - g_get_monotonic_time();
+    rc = actr_lane_send_timeout(lane, buf, blen,
+                                left_us > 0 ? (int)MIN((left_us + 999) / 1000, G_MAXINT) : 0);
     actr_lane_unref(lane);
     g_mutex_lock(&n->mu);
     if (rc == ACTR_OK)
       n->st.calls_sent++;
+    if (rc == ACTR_ETIMEOUT || rc == ACTR_EWOULD_BLOCK) { /* the wire is alive, just full */
+      rc = actr__fail(ACTR_ETIMEOUT, "node: request %s not sent within %d ms: the peer takes "
+                      "no more", rid, tell ? n->cfg.connect_timeout_ms : timeout_ms);
+      n->st.calls_timed_out++;
+      break;
+    }
     bool died = rc != ACTR_OK;
     while (rc == ACTR_OK && !tell && !c->response) {
       if (!wire_alive(p, slot, serial)) {

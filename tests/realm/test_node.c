@@ -31,6 +31,9 @@
 
 static const char *const loopback[] = {"127.0.0.1"};
 static atomic_int tells, silent, counted;
+static GMutex gate_mu;
+static GCond gate_cond;
+static bool gate_open;
 static GMutex remembered_mu;
 static char remembered[64];
 
@@ -59,6 +62,13 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
   }
   if (strcmp(route, "test.Slow") == 0)
     g_usleep(1500000); /* its own runtime's I/O thread: test_answer_from_the_callee_only */
+  if (strcmp(route, "test.Gate") == 0) { /* until opened (test_send_within_timeout), 60 s at most */
+    gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    g_mutex_lock(&gate_mu);
+    while (!gate_open && g_cond_wait_until(&gate_cond, &gate_mu, end))
+      ;
+    g_mutex_unlock(&gate_mu);
+  }
   if (strcmp(route, "test.Silent") == 0) {
     atomic_fetch_add(&silent, 1);
     return; /* no answer: the caller times out */
@@ -852,6 +862,83 @@ static gpointer slow_call_main(gpointer data) {
   slow_call_t *c = data;
   c->rc = actr_node_call(c->client, c->target, "test.Slow", "abc", 3, 20000, &c->resp);
   return NULL;
+}
+
+/* A callee that takes no more (here its handler holds its runtime's I/O
+ * thread, so nothing it is sent is read; a hostile one keeps its window
+ * shut): sending waits within the call's time, a tell's within
+ * connect_timeout_ms.  Before, the send had no limit: once the channel was
+ * full a tell or call blocked until the callee read again (here: never
+ * within the 30 s the test waits). */
+typedef struct fill {
+  actr_node_t *client;
+  const actr_actor_id_t *target;
+  int tell_rc, call_rc;
+  unsigned sent;
+  GAsyncQueue *done;
+} fill_t;
+
+static gpointer fill_main(gpointer p) {
+  fill_t *f = p;
+  enum { SIZE = 200000 };
+  uint8_t *big = g_malloc0(SIZE);
+  f->tell_rc = ACTR_OK;
+  for (f->sent = 0; f->sent < 1000 && f->tell_rc == ACTR_OK; f->sent++)
+    f->tell_rc = actr_node_tell(f->client, f->target, "test.Count", big, SIZE);
+  g_free(big);
+  actr_envelope_t *resp = NULL;
+  f->call_rc = actr_node_call(f->client, f->target, "test.Reverse", "z", 1, 500, &resp);
+  actr_envelope_free(resp);
+  g_async_queue_push(f->done, GINT_TO_POINTER(1));
+  return NULL;
+}
+
+static void test_send_within_timeout(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt, *rt_server; /* the server's handler holds its own I/O thread */
+  ASSERT_OK(actr_runtime_new(&rt));
+  ASSERT_OK(actr_runtime_new(&rt_server));
+  actr_node_t *server = start(rt_server, &a, "acme:server:1");
+  actr_node_config_t cfg;
+  node_config(&cfg, &a, "acme:client:1");
+  cfg.connect_timeout_ms = 2000; /* a tell's time */
+  actr_node_t *client;
+  ASSERT_OK(actr_node_new(rt, &cfg, &client));
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "c", 1, 20000, &resp));
+  actr_envelope_free(resp); /* connected */
+  gate_open = false;
+  ASSERT_OK(actr_node_tell(client, actr_node_id(server), "test.Gate", "g", 1));
+  fill_t f = {.client = client, .target = actr_node_id(server), .done = g_async_queue_new()};
+  GThread *t = g_thread_new("fill", fill_main, &f);
+  gboolean done = g_async_queue_timeout_pop(f.done, 30 * G_USEC_PER_SEC) != NULL;
+  g_mutex_lock(&gate_mu);
+  gate_open = true;
+  g_cond_broadcast(&gate_cond);
+  g_mutex_unlock(&gate_mu);
+  g_assert_true(done); /* before: still blocked in a send */
+  g_thread_join(t);
+  g_test_message("%u tells went before one found no room", f.sent - 1);
+  ASSERT_RC(f.tell_rc, "TIMEOUT");
+  ASSERT_RC(f.call_rc, "TIMEOUT");
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(client, &st));
+  g_assert_cmpuint(st.calls_timed_out, ==, 2);
+  /* The callee reads again: the wire still works. */
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ok", 2, 20000, &resp));
+  const uint8_t *d;
+  size_t dl;
+  g_assert_true(actr_envelope_payload(resp, &d, &dl));
+  g_assert_cmpmem(d, dl, "ko", 2);
+  actr_envelope_free(resp);
+  g_async_queue_unref(f.done);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actr_runtime_unref(rt_server);
+  actrix_stop(&a);
 }
 
 static void test_answer_from_the_callee_only(void) {
@@ -2017,6 +2104,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/silent-0.3-times-out", test_silent_03);
   g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
   g_test_add_func("/realm/node/answer-from-the-callee-only", test_answer_from_the_callee_only);
+  g_test_add_func("/realm/node/send-within-timeout", test_send_within_timeout);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/dedup-fair-share", test_dedup_fair_share);
   g_test_add_func("/realm/node/no-retry-after-registering-again-0.3",
