@@ -249,9 +249,12 @@ typedef struct actr_node_stats {
   uint64_t requests_answered;   /**< responses sent back */
   uint64_t requests_duplicate;  /**< requests dropped for a request id seen before */
   uint64_t requests_dropped;    /**< requests not answered: no handler, or the
-                                     response could not be sent without waiting;
-                                     and (0.5) envelopes with no direction that
-                                     makes them a request or a tell */
+                                     response could not be sent (a response the
+                                     channel cannot take at once waits for room, in
+                                     order, up to 256 responses and 4 MiB per wire;
+                                     past that it is dropped, and a retry finds it
+                                     kept); and (0.5) envelopes with no direction
+                                     that makes them a request or a tell */
   uint64_t peers_connected;     /**< peer connections that came up */
   uint64_t relays_dropped;      /**< relays from actrix dropped: the queue full (1024
                                      relays, 16 MiB), or the sending actor's share of

@@ -123,6 +123,10 @@ typedef struct wire {
   int id_gen; /* node->id_gen when it was made: the ActrId its remote end knows us by */
   bool up, dead;
   bool ever_up; /* it worked once: its death starts a new series of builds */
+  /* Replies RPC_RELIABLE could not take at once, in order (GBytes *): the
+   * runtime's I/O thread only, while the wire's handlers are set. */
+  GQueue replies;
+  size_t replies_bytes;
 } wire_t;
 
 struct peer {
@@ -604,19 +608,96 @@ static void ws_on_closed(actr_ws_conn_t *conn, void *user) {
 
 /* ---- envelopes on the lanes (the runtime's I/O thread) ---- */
 
-/* send_reply: @bytes on the RPC_RELIABLE lane of the wire the request came
+/* A wire's replies waiting for room: at most this many, and bytes.  Past
+ * them a reply is dropped (counted in requests_dropped); the caller's retry
+ * after its wire died gets it from the kept replies. */
+#define REPLIES_QUEUED_MAX 256
+#define REPLIES_QUEUED_BYTES ((size_t)4 << 20)
+
+static void count_replies(actr_node_t *n, unsigned sent, unsigned dropped) {
+  if (!sent && !dropped)
+    return;
+  g_mutex_lock(&n->mu);
+  n->st.requests_answered += sent;
+  n->st.requests_dropped += dropped;
+  g_mutex_unlock(&n->mu);
+}
+
+/* A queued reply; @counted: in requests_answered / requests_dropped (a
+ * duplicate's reply sent again is not). */
+typedef struct queued_reply {
+  GBytes *bytes;
+  bool counted;
+} queued_reply_t;
+
+static void queued_reply_free(queued_reply_t *q) {
+  g_bytes_unref(q->bytes);
+  g_free(q);
+}
+
+/* send_reply: @reply on the RPC_RELIABLE lane of the wire the request came
  * on (actr: replies on RPC_RELIABLE; 0.5: back on the WebSocket a request
- * came over). */
-static int send_reply(wire_t *w, const void *bytes, size_t len) {
+ * came over).  On the I/O thread a send never waits: a reply the lane
+ * cannot take now, or while earlier ones wait, waits in the wire's queue
+ * (bounded) and goes from the lane's writable handler (on_reply_writable).
+ * With @counted, counts it answered or dropped (when it goes, if queued). */
+static void send_reply(wire_t *w, GBytes *reply, bool counted) {
   peer_t *p = w->p;
+  gsize len;
+  const void *bytes = g_bytes_get_data(reply, &len);
   g_mutex_lock(&p->mu);
   actr_lane_t *lane = w->lanes[ACTR_PAYLOAD_RPC_RELIABLE] && !w->dead
                           ? actr_lane_ref(w->lanes[ACTR_PAYLOAD_RPC_RELIABLE]) : NULL;
   g_mutex_unlock(&p->mu);
-  int rc = lane ? actr_lane_send(lane, bytes, len) : ACTR_EDATA_CHANNEL_NOT_OPEN;
+  int rc = !lane                           ? ACTR_EDATA_CHANNEL_NOT_OPEN
+           : g_queue_is_empty(&w->replies) ? actr_lane_send(lane, bytes, len)
+                                           : ACTR_EWOULD_BLOCK;
   if (lane)
     actr_lane_unref(lane);
-  return rc;
+  if (rc == ACTR_EWOULD_BLOCK && w->replies.length < REPLIES_QUEUED_MAX &&
+      w->replies_bytes + len <= REPLIES_QUEUED_BYTES) {
+    queued_reply_t *q = g_new(queued_reply_t, 1);
+    q->bytes = g_bytes_ref(reply);
+    q->counted = counted;
+    g_queue_push_tail(&w->replies, q);
+    w->replies_bytes += len;
+    return;
+  }
+  if (counted)
+    count_replies(p->node, rc == ACTR_OK, rc != ACTR_OK);
+}
+
+/* on_reply_writable: RPC_RELIABLE takes messages again: the queued replies,
+ * in order, until it is full again (then this runs again when it has
+ * room). */
+static void on_reply_writable(actr_lane_t *lane, void *user) {
+  wire_t *w = user;
+  unsigned sent = 0, dropped = 0;
+  queued_reply_t *q;
+  while ((q = g_queue_peek_head(&w->replies))) {
+    gsize len;
+    const void *bytes = g_bytes_get_data(q->bytes, &len);
+    int rc = actr_lane_send(lane, bytes, len);
+    if (rc == ACTR_EWOULD_BLOCK)
+      break;
+    g_queue_pop_head(&w->replies);
+    w->replies_bytes -= len;
+    if (q->counted && rc == ACTR_OK)
+      sent++;
+    else if (q->counted)
+      dropped++;
+    queued_reply_free(q);
+  }
+  count_replies(w->p->node, sent, dropped);
+}
+
+static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user);
+
+/* lane_bind: @w's handlers on @lane of @type (unbind: @w NULL). */
+static void lane_bind(actr_lane_t *lane, int type, wire_t *w) {
+  actr_lane_set_handler(lane, w ? on_lane_message : NULL, w);
+  if (type == ACTR_PAYLOAD_RPC_RELIABLE)
+    actr_lane_set_writable_handler(lane, w ? on_reply_writable : NULL, w);
 }
 
 static void kill_wire_later(wire_t *w) {
@@ -774,7 +855,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     }
     g_mutex_unlock(&n->mu);
     if (again) {
-      send_reply(w, g_bytes_get_data(again, NULL), g_bytes_get_size(again));
+      send_reply(w, again, false);
       g_bytes_unref(again);
     }
     actr_envelope_free(env);
@@ -819,17 +900,11 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
       g_mutex_unlock(&n->mu);
       if (drop) {
         kill_wire_later(w);
-        rc = ACTR_ECONNECTION;
+        count_replies(n, 0, 1);
       } else {
-        rc = send_reply(w, g_bytes_get_data(reply, NULL), len);
+        send_reply(w, reply, true);
       }
       g_bytes_unref(reply);
-      g_mutex_lock(&n->mu);
-      if (rc == ACTR_OK)
-        n->st.requests_answered++;
-      else
-        n->st.requests_dropped++; /* a handler's send never waits: the channel was full */
-      g_mutex_unlock(&n->mu);
     }
   }
   actr_envelope_free(resp);
@@ -874,9 +949,11 @@ static void wire_stop(peer_t *p, int slot) {
   wake(p->node); /* a caller on this wire stops waiting for its answer there */
   for (int t = 0; t < NLANES; t++)
     if (w->lanes[t]) {
-      actr_lane_set_handler(w->lanes[t], NULL, NULL);
+      lane_bind(w->lanes[t], t, NULL);
       actr_lane_unref(w->lanes[t]);
     }
+  /* No handler of it runs any more: the queue is ours. */
+  g_queue_clear_full(&w->replies, (GDestroyNotify)queued_reply_free);
   if (w->link)
     actr_webrtc_link_free(w->link);
   if (w->conn) {
@@ -933,7 +1010,7 @@ static int start_link(peer_t *p, bool offerer) {
   for (int t = 0; t < NLANES; t++) {
     if (actr_webrtc_link_lane(w->link, (actr_payload_type_t)t, &lanes[t]) != ACTR_OK)
       continue;
-    actr_lane_set_handler(lanes[t], on_lane_message, w);
+    lane_bind(lanes[t], t, w);
   }
   g_mutex_lock(&p->mu);
   memcpy(w->lanes, lanes, sizeof lanes);
@@ -954,7 +1031,7 @@ static void ws_wire_attach(peer_t *p, int slot, actr_ws_conn_t *conn) {
   w->conn = conn;
   for (int t = 0; t < NLANES; t++)
     if (actr_ws_conn_lane(conn, (actr_payload_type_t)t, &w->lanes[t]) == ACTR_OK)
-      actr_lane_set_handler(w->lanes[t], on_lane_message, w);
+      lane_bind(w->lanes[t], t, w);
   wire_install(w);
   wire_event(w, true, false); /* open: it may carry requests already */
   actr_ws_conn_callbacks_t cbs = {.on_closed = ws_on_closed};

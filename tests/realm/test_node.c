@@ -30,6 +30,7 @@
 #define ASSERT_RC(expr, name) g_assert_cmpstr(actr_err_name(expr), ==, name)
 
 static const char *const loopback[] = {"127.0.0.1"};
+#define BIG_REPLY 100000
 static atomic_int tells, silent, counted;
 static GMutex gate_mu;
 static GCond gate_cond;
@@ -72,6 +73,15 @@ static void handler(actr_node_t *node, const actr_actor_id_t *caller, const actr
   if (strcmp(route, "test.Silent") == 0) {
     atomic_fetch_add(&silent, 1);
     return; /* no answer: the caller times out */
+  }
+  if (strcmp(route, "test.Big") == 0) { /* a large reply to a small request */
+    uint8_t *big = g_malloc(BIG_REPLY);
+    for (size_t i = 0; i < BIG_REPLY; i++)
+      big[i] = (uint8_t)(i * 7);
+    ASSERT_OK(actr_envelope_new(route, actr_envelope_request_id(req), 0, resp));
+    ASSERT_OK(actr_envelope_set_payload(*resp, big, BIG_REPLY));
+    g_free(big);
+    return;
   }
   const uint8_t *d;
   size_t len;
@@ -934,6 +944,70 @@ static void test_send_within_timeout(void) {
   g_assert_cmpmem(d, dl, "ko", 2);
   actr_envelope_free(resp);
   g_async_queue_unref(f.done);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actr_runtime_unref(rt_server);
+  actrix_stop(&a);
+}
+
+/* Many calls in flight whose replies add up to more than the channel
+ * takes at once: the handler runs on the I/O thread, where a send never
+ * waits, so a reply the channel could not take was dropped (requests_dropped)
+ * and its caller waited out its timeout though the handler had answered.
+ * Now such replies wait, in order and bounded, for the lane's writable
+ * handler: all 40 callers get their 100,000 bytes (4 MB in all: within the
+ * queue's 4 MiB, what the channel holds besides). */
+typedef struct big_call {
+  actr_node_t *client;
+  const actr_actor_id_t *target;
+  atomic_int *ok;
+} big_call_t;
+
+static gpointer big_call_main(gpointer p) {
+  big_call_t *c = p;
+  actr_envelope_t *resp = NULL;
+  if (actr_node_call(c->client, c->target, "test.Big", "b", 1, 15000, &resp) == ACTR_OK) {
+    const uint8_t *d;
+    size_t dl;
+    bool whole = actr_envelope_payload(resp, &d, &dl) && dl == BIG_REPLY;
+    for (size_t i = 0; whole && i < dl; i++)
+      whole = d[i] == (uint8_t)(i * 7);
+    if (whole)
+      atomic_fetch_add(c->ok, 1);
+  }
+  actr_envelope_free(resp);
+  return NULL;
+}
+
+static void test_replies_wait_for_room(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt, *rt_server;
+  ASSERT_OK(actr_runtime_new(&rt));
+  ASSERT_OK(actr_runtime_new(&rt_server));
+  actr_node_t *server = start(rt_server, &a, "acme:server:1");
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "c", 1, 20000, &resp));
+  actr_envelope_free(resp); /* connected */
+  enum { CALLS = 40 };
+  atomic_int ok = 0;
+  big_call_t c = {.client = client, .target = actr_node_id(server), .ok = &ok};
+  GThread *t[CALLS];
+  for (int i = 0; i < CALLS; i++)
+    t[i] = g_thread_new("big-call", big_call_main, &c);
+  for (int i = 0; i < CALLS; i++)
+    g_thread_join(t[i]);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_test_message("%d of %d calls answered whole; server: %llu answered, %llu dropped",
+                 atomic_load(&ok), CALLS, (unsigned long long)st.requests_answered,
+                 (unsigned long long)st.requests_dropped);
+  g_assert_cmpint(atomic_load(&ok), ==, CALLS);
+  g_assert_cmpuint(st.requests_dropped, ==, 0);
+  g_assert_cmpuint(st.requests_answered, ==, CALLS + 1);
   actr_node_free(client);
   actr_node_free(server);
   actr_runtime_unref(rt);
@@ -2105,6 +2179,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/0.3-answers-never-loop", test_03_answers_never_loop);
   g_test_add_func("/realm/node/answer-from-the-callee-only", test_answer_from_the_callee_only);
   g_test_add_func("/realm/node/send-within-timeout", test_send_within_timeout);
+  g_test_add_func("/realm/node/replies-wait-for-room", test_replies_wait_for_room);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/dedup-fair-share", test_dedup_fair_share);
   g_test_add_func("/realm/node/no-retry-after-registering-again-0.3",
