@@ -2168,12 +2168,14 @@ const actr_actor_id_t *actr_node_id(const actr_node_t *node) {
   return &node->ids[g_atomic_int_get(&((actr_node_t *)node)->id_gen) % (OLD_IDS + 1)];
 }
 
-int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
-                       unsigned max, unsigned *n) {
+/* discover: actr_node_discover within @timeout_ms (0: the signaling
+ * client's request timeout). */
+static int discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
+                    unsigned max, unsigned *n, int timeout_ms) {
   if (!node || !type || (!out && max) || !n)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "actr_node_discover: NULL argument");
   char(*urls)[WS_URL_MAX] = max ? g_malloc0((gsize)max * WS_URL_MAX) : NULL;
-  int rc = actr__sig_client_discover(node->sig, type, max, out, urls, WS_URL_MAX, n);
+  int rc = actr__sig_client_discover(node->sig, type, max, out, urls, WS_URL_MAX, n, timeout_ms);
   /* 0.5: the WebSocket addresses that came with the candidates, for the
    * direct wire (kept in a bounded ring; a destination reads them). */
   g_mutex_lock(&node->mu);
@@ -2200,6 +2202,11 @@ int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_ac
   g_mutex_unlock(&node->mu);
   g_free(urls);
   return rc;
+}
+
+int actr_node_discover(actr_node_t *node, const actr_actor_type_t *type, actr_actor_id_t *out,
+                       unsigned max, unsigned *n) {
+  return discover(node, type, out, max, n, 0);
 }
 
 int actr_node_serve(actr_node_t *node, actr_node_request_fn fn, void *user) {
@@ -2632,10 +2639,16 @@ static int resolve(actr_node_t *n, const actr_actor_type_t *type, bool check, gi
     return ACTR_OK;
   }
   unsigned delay_ms = 100, asked = 0;
+  int rc = ACTR_OK;
   for (;;) {
     actr_actor_id_t found[BY_TYPE_CANDIDATES];
     unsigned k = 0;
-    int rc = actr_node_discover(n, type, found, BY_TYPE_CANDIDATES, &k);
+    /* Within the call's time: a slow actrix must not hold it past it. */
+    gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
+    if (left_ms <= 0)
+      return rc != ACTR_OK ? rc
+                           : actr__fail(ACTR_ENO_ROUTE, "node: no actor of that type registered");
+    rc = discover(n, type, found, BY_TYPE_CANDIDATES, &k, (int)MIN(left_ms, G_MAXINT));
     bool listed = false;
     for (unsigned i = 0; rc == ACTR_OK && have && i < k; i++)
       listed = listed || actr_actor_id_equal(&found[i], &bound);
@@ -2661,12 +2674,8 @@ static int resolve(actr_node_t *n, const actr_actor_type_t *type, bool check, gi
       *out = found[best];
       return ACTR_OK;
     }
-    gint64 now = g_get_monotonic_time();
-    if (now >= until)
-      return rc != ACTR_OK ? rc
-                           : actr__fail(ACTR_ENO_ROUTE, "node: no actor of that type registered");
-    g_usleep((gulong)MIN((gint64)delay_ms * 1000, until - now));
-    delay_ms = MIN(delay_ms * 2, 1000);
+    g_usleep((gulong)CLAMP(until - g_get_monotonic_time(), 0, (gint64)delay_ms * 1000));
+    delay_ms = MIN(delay_ms * 2, 1000); /* the loop's top ends it when the time is up */
   }
 }
 

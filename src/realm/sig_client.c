@@ -559,7 +559,7 @@ static int server_error(const char *what, const Signaling__SignalingEnvelope *r)
 
 int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *type, unsigned max,
                               actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
-                              unsigned *n) {
+                              unsigned *n, int timeout_ms) {
   *n = 0;
   Actr__RouteCandidatesRequest rq = ACTR__ROUTE_CANDIDATES_REQUEST__INIT;
   Actr__RouteCandidatesRequest__NodeSelectionCriteria crit =
@@ -578,7 +578,7 @@ int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *ty
   req.payload_case = SIGNALING__ACTR_TO_SIGNALING__PAYLOAD_ROUTE_CANDIDATES_REQUEST;
   req.route_candidates_request = &rq;
   Signaling__SignalingEnvelope *r;
-  int rc = actr__sig_client_request(c, &req, 0, &r);
+  int rc = actr__sig_client_request(c, &req, timeout_ms, &r);
   if (rc != ACTR_OK)
     return rc;
   const Signaling__SignalingToActr *s = to_actr(r);

@@ -75,13 +75,14 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay);
 
 /* actr__sig_client_discover: RouteCandidatesRequest for @type, at most
- * @max candidates into @out; *@n how many.  With @ws_urls (nullable, @max
+ * @max candidates into @out; *@n how many; waits at most @timeout_ms (0:
+ * the client's request timeout).  With @ws_urls (nullable, @max
  * rows of @url_size = 256 bytes), each candidate's direct WebSocket
  * address from ws_address_map ("" when none).  Codes of request, and
  * ACTR_ENO_ROUTE when actrix answered with an error. */
 int actr__sig_client_discover(actr__sig_client_t *c, const actr_actor_type_t *type, unsigned max,
                               actr_actor_id_t *out, char (*ws_urls)[256], size_t url_size,
-                              unsigned *n);
+                              unsigned *n, int timeout_ms);
 
 /* actr__sig_client_signing_key: GetSigningKeyRequest for @key_id; the
  * 32-byte Ed25519 key into @pub.  Codes of request, ACTR_EPROTOCOL (an

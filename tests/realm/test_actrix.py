@@ -665,7 +665,12 @@ class Actrix:
                 if r.ws_address is not None:
                     e = resp.success.ws_address_map.add(ws_address=r.ws_address)
                     e.candidate_id.CopyFrom(r.actr_id)
-            self.reply(conn, env, src, "route_candidates_response", resp)
+            delay = getattr(self.opts, "discover_delay_ms", 0) or 0
+            if delay:  # a slow actrix (test_node's call-by-type-within-timeout)
+                asyncio.get_event_loop().call_later(delay / 1000, self.reply, conn, env, src,
+                                                    "route_candidates_response", resp)
+            else:
+                self.reply(conn, env, src, "route_candidates_response", resp)
         elif kind == "unregister_request":
             self.rows = [r for r in self.rows if r.conn is not conn]
             resp = A.UnregisterResponse()
@@ -1047,6 +1052,8 @@ def main():
     p.add_argument("--fixed-key", action="store_true", help="use the mock's AIS key seed (32 x 0x2a)")
     p.add_argument("--answer-type", default=None,
                    help="register every actor as this type (m:n:v), not the one asked for")
+    p.add_argument("--discover-delay-ms", type=int, default=0,
+                   help="answer route candidate requests this late (a slow actrix)")
     p.add_argument("--verbose", action="store_true", help="log every envelope to stderr")
     p.add_argument("--self-test", action="store_true")
     args = p.parse_args()

@@ -1015,6 +1015,46 @@ static void test_replies_wait_for_room(void) {
   actrix_stop(&a);
 }
 
+/* A call by type within its timeout while actrix is slow to list the
+ * type's actors (here: never within the test): looking for them waits
+ * only the call's time.  Before, it waited the signaling request's own
+ * timeout (15 s in 0.3), far past a 500 ms call's. */
+typedef struct by_type_call {
+  actr_node_t *client;
+  int rc;
+  GAsyncQueue *done;
+} by_type_call_t;
+
+static gpointer by_type_call_main(gpointer p) {
+  by_type_call_t *c = p;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:server:1", &t));
+  actr_envelope_t *resp = NULL;
+  c->rc = actr_node_call_by_type(c->client, &t, "test.Reverse", "x", 1, 500, &resp);
+  actr_envelope_free(resp);
+  g_async_queue_push(c->done, GINT_TO_POINTER(1));
+  return NULL;
+}
+
+static void test_by_type_within_timeout(void) {
+  const char *args[] = {"--dialect", "0.3", "--discover-delay-ms", "60000", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *client = start_dialect(rt, &a, "acme:client:1", ACTR_NODE_DIALECT_03);
+  by_type_call_t c = {.client = client, .done = g_async_queue_new()};
+  GThread *t = g_thread_new("by-type", by_type_call_main, &c);
+  gboolean done = g_async_queue_timeout_pop(c.done, 10 * G_USEC_PER_SEC) != NULL;
+  g_assert_true(done); /* before: still asking actrix (15 s) */
+  g_thread_join(t);
+  ASSERT_RC(c.rc, "TIMEOUT");
+  g_async_queue_unref(c.done);
+  actr_node_free(client);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 static void test_answer_from_the_callee_only(void) {
   actrix_t a;
   actrix_start(&a, NULL);
@@ -2193,6 +2233,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);
   g_test_add_func("/realm/node/remote-restart-by-type", test_remote_restart_by_type);
+  g_test_add_func("/realm/node/by-type-within-timeout", test_by_type_within_timeout);
   g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
   g_test_add_func("/realm/node/restart-requests-throttled", test_restart_requests_throttled);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);

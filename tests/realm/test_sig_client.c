@@ -91,12 +91,12 @@ static void test_session(gconstpointer data) {
   /* Discovery: x finds y by its type, and nothing of a type nobody has. */
   actr_actor_id_t found[4];
   unsigned n;
-  ASSERT_OK(actr__sig_client_discover(x.sig, &yid->type, 4, found, NULL, 0, &n));
+  ASSERT_OK(actr__sig_client_discover(x.sig, &yid->type, 4, found, NULL, 0, &n, 0));
   g_assert_cmpuint(n, ==, 1);
   g_assert_true(actr_actor_id_equal(&found[0], yid));
   actr_actor_type_t nobody;
   ASSERT_OK(actr_actor_type_parse("acme:nobody:1", &nobody));
-  ASSERT_OK(actr__sig_client_discover(x.sig, &nobody, 4, found, NULL, 0, &n));
+  ASSERT_OK(actr__sig_client_discover(x.sig, &nobody, 4, found, NULL, 0, &n, 0));
   g_assert_cmpuint(n, ==, 0);
 
   /* Role negotiation through the relay: both sides told, one offers. */
@@ -150,7 +150,7 @@ static void test_session(gconstpointer data) {
   /* Closing y unregisters it: x no longer finds it. */
   actr_actor_type_t ytype = yid->type;
   node_stop(&y);
-  ASSERT_OK(actr__sig_client_discover(x.sig, &ytype, 4, found, NULL, 0, &n));
+  ASSERT_OK(actr__sig_client_discover(x.sig, &ytype, 4, found, NULL, 0, &n, 0));
   g_assert_cmpuint(n, ==, 0);
   node_stop(&x);
   actr_runtime_unref(rt);
@@ -181,7 +181,7 @@ static void test_wss(void) {
   ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
   actr_actor_id_t found[2];
   unsigned n;
-  ASSERT_OK(actr__sig_client_discover(sig, &t, 2, found, NULL, 0, &n));
+  ASSERT_OK(actr__sig_client_discover(sig, &t, 2, found, NULL, 0, &n, 0));
   g_assert_cmpuint(n, ==, 0); /* only us: the requester is excluded */
   actr__sig_client_free(sig);
   actr_credential_free(cred);
@@ -222,7 +222,7 @@ static gpointer discover_main(gpointer p) {
   actr_actor_type_parse("acme:any:1", &t);
   actr_actor_id_t ids[1];
   unsigned n;
-  w->rc = actr__sig_client_discover(w->sig, &t, 1, ids, NULL, 0, &n);
+  w->rc = actr__sig_client_discover(w->sig, &t, 1, ids, NULL, 0, &n, 0);
   return NULL;
 }
 
@@ -287,7 +287,7 @@ static void test_hostile_server(void) {
   g_assert_cmpuint(st.pending, ==, 2);
   actr_actor_id_t ids[1];
   unsigned n;
-  int rc = actr__sig_client_discover(sig, &t, 1, ids, NULL, 0, &n);
+  int rc = actr__sig_client_discover(sig, &t, 1, ids, NULL, 0, &n, 0);
   ASSERT_RC(rc, "RESOURCE_EXHAUSTED");
   for (int i = 0; i < 2; i++) {
     g_thread_join(th[i]);
@@ -303,7 +303,7 @@ static void test_hostile_server(void) {
   hostile_start(&h, "relay-first");
   cfg = (actr__sig_config_t){.url = h.url, .cred = cred};
   ASSERT_OK(actr__sig_client_new(rt, &cfg, NULL, NULL, &sig));
-  ASSERT_RC(actr__sig_client_discover(sig, &t, 1, ids, NULL, 0, &n), "SIGNALING");
+  ASSERT_RC(actr__sig_client_discover(sig, &t, 1, ids, NULL, 0, &n, 0), "SIGNALING");
   if (!strstr(actr_err_detail(), "503 hostile-busy"))
     g_error("the answer was not actrix's: %s", actr_err_detail());
   actr__sig_client_stats(sig, &st);
