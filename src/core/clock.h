@@ -56,13 +56,17 @@ static inline actr__wait_t actr__wait_start(int timeout_ms) {
   return w;
 }
 
+/* actr__ms_left: whole milliseconds from now until @until_us (on
+ * actr__now_us's clock); 0 when less than one is left. */
+static inline int actr__ms_left(int64_t until_us) {
+  int64_t left = (until_us - actr__now_us()) / 1000;
+  return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 /* actr__wait_left_ms: what is left of @w: -1 (no limit), 0 (never wait, or
  * less than a millisecond left), else whole milliseconds. */
 static inline int actr__wait_left_ms(const actr__wait_t *w) {
-  if (w->timeout_ms <= 0)
-    return w->timeout_ms;
-  int64_t left = (w->until_us - actr__now_us()) / 1000;
-  return left > 0 ? (int)left : 0;
+  return w->timeout_ms <= 0 ? w->timeout_ms : actr__ms_left(w->until_us);
 }
 
 /* actr__lend_fn: run @owner's event loop on the calling thread until

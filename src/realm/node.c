@@ -123,8 +123,8 @@ typedef struct wire {
   int id_gen; /* node->id_gen when it was made: the ActrId its remote end knows us by */
   bool up, dead;
   bool ever_up; /* it worked once: its death starts a new series of builds */
-  /* Replies RPC_RELIABLE could not take at once, in order (GBytes *): the
-   * runtime's I/O thread only, while the wire's handlers are set. */
+  /* Replies RPC_RELIABLE could not take at once, in order (queued_reply_t *):
+   * the runtime's I/O thread only, while the wire's handlers are set. */
   GQueue replies;
   size_t replies_bytes;
 } wire_t;
@@ -2415,7 +2415,8 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     return actr__fail(ACTR_EINVALID_OPERATION, "node call: not on the I/O thread");
   bool tell = response == NULL;
   const actr_node_route_t *route = &n->routes[type];
-  gint64 until = g_get_monotonic_time() + (gint64)(tell ? n->cfg.connect_timeout_ms : timeout_ms) * 1000;
+  int limit_ms = tell ? n->cfg.connect_timeout_ms : timeout_ms; /* waiting and sending */
+  gint64 until = g_get_monotonic_time() + (gint64)limit_ms * 1000;
   char *rid = rid_in ? g_strdup(rid_in) : g_uuid_string_random(); /* a UUIDv4, as actr */
   actr_envelope_t *env;
   int rc = actr_envelope_new(route_key, rid, tell ? 0 : timeout_ms, &env);
@@ -2484,16 +2485,14 @@ static int call_common(actr_node_t *n, actr_payload_type_t type, const actr_acto
     g_mutex_unlock(&n->mu);
     /* Not under the lock: it may wait, while the peer takes no more, but
      * only within the call's time (a tell's: connect_timeout_ms). */
-    gint64 left_us = until - g_get_monotonic_time();
-    rc = actr_lane_send_timeout(lane, buf, blen,
-                                left_us > 0 ? (int)MIN((left_us + 999) / 1000, G_MAXINT) : 0);
+    rc = actr_lane_send_timeout(lane, buf, blen, actr__ms_left(until));
     actr_lane_unref(lane);
     g_mutex_lock(&n->mu);
     if (rc == ACTR_OK)
       n->st.calls_sent++;
     if (rc == ACTR_ETIMEOUT || rc == ACTR_EWOULD_BLOCK) { /* the wire is alive, just full */
       rc = actr__fail(ACTR_ETIMEOUT, "node: request %s not sent within %d ms: the peer takes "
-                      "no more", rid, tell ? n->cfg.connect_timeout_ms : timeout_ms);
+                      "no more", rid, limit_ms);
       n->st.calls_timed_out++;
       break;
     }
@@ -2644,11 +2643,11 @@ static int resolve(actr_node_t *n, const actr_actor_type_t *type, bool check, gi
     actr_actor_id_t found[BY_TYPE_CANDIDATES];
     unsigned k = 0;
     /* Within the call's time: a slow actrix must not hold it past it. */
-    gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
-    if (left_ms <= 0)
+    int left_ms = actr__ms_left(until);
+    if (left_ms == 0)
       return rc != ACTR_OK ? rc
                            : actr__fail(ACTR_ENO_ROUTE, "node: no actor of that type registered");
-    rc = discover(n, type, found, BY_TYPE_CANDIDATES, &k, (int)MIN(left_ms, G_MAXINT));
+    rc = discover(n, type, found, BY_TYPE_CANDIDATES, &k, left_ms);
     bool listed = false;
     for (unsigned i = 0; rc == ACTR_OK && have && i < k; i++)
       listed = listed || actr_actor_id_equal(&found[i], &bound);
@@ -2703,9 +2702,9 @@ int actr_node_call_by_type(actr_node_t *node, const actr_actor_type_t *type,
     if (!actr_actor_id_equal(&target, &last)) /* another actor has not seen the request */
       gen = -1;
     last = target;
-    gint64 now = g_get_monotonic_time();
-    int left = (int)((until - now) / 1000);
-    if (left <= 0) {
+    gint64 now = g_get_monotonic_time(); /* the wires lost after it are this round's */
+    int left = actr__ms_left(until);
+    if (left == 0) {
       rc = actr__fail(ACTR_ETIMEOUT, "node: no response within %d ms", timeout_ms);
       break;
     }
