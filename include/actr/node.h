@@ -255,7 +255,7 @@ typedef struct actr_node_stats {
                                      past that it is dropped, and a retry finds it
                                      kept); and (0.5) envelopes with no direction
                                      that makes them a request or a tell */
-  uint64_t peers_connected;     /**< peer connections that came up */
+  uint64_t peers_connected;     /**< peer connections made (offering or answering) */
   uint64_t relays_dropped;      /**< relays from actrix dropped: the queue full (1024
                                      relays, 16 MiB), or the sending actor's share of
                                      it (128, 4 MiB), or an SDP or candidate over its
@@ -299,6 +299,11 @@ typedef struct actr_node_stats {
                                       being built), not for an actor evicted in the
                                       last 10 s */
   uint64_t relays_handled;      /**< relays from actrix taken off the queue and handled */
+  uint64_t offers_waited;       /**< offers that would have replaced our peer connection
+                                     with their actor sooner than it may (3 at once, then
+                                     one each 2 s): each waited its turn, and a newer
+                                     offer of the same actor took the place of one
+                                     waiting */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 

@@ -98,10 +98,32 @@
 #define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
 #define ICE_RESTART_GAP_US (2 * G_USEC_PER_SEC) /* offers at least this far apart (actr) */
 #define ICE_RESTART_BUDGET_MS 30000 /* default ice_restart_timeout_ms */
+/* A peer's offers that replace our peer connection with it (each a new ICE
+ * agent, its sockets, gathering; a TURN allocation with TURN): OFFER_BURST
+ * at once, then one each ICE_RESTART_GAP_US.  An offer past that waits its
+ * turn (the newest replaces it): nothing a genuine peer sends is lost. */
+#define OFFER_BURST 3.0
+#define OFFERS_PER_S ((double)G_USEC_PER_SEC / ICE_RESTART_GAP_US)
 /* dead wires of a destination we called within this long are rebuilt */
 #define REBUILD_IDLE_US (60 * G_USEC_PER_SEC)
 #define BINDINGS_MAX 16 /* actor types called by type: the actor each is bound to */
 #define REDISCOVER_MS 500 /* a lost actor still listed by actrix: asked again after this */
+
+/* bucket_t: a token bucket (bucket_take). */
+typedef struct bucket {
+  double tokens;
+  gint64 us; /* when tokens was last refilled */
+} bucket_t;
+
+/* bucket_has / bucket_take: refill @b at @per_s a second up to @burst by
+ * @now, then tell whether it holds a whole token / take one. */
+static bool bucket_has(bucket_t *b, double burst, double per_s, gint64 now) {
+  b->tokens = MIN(burst, b->tokens + (double)(now - b->us) * per_s / G_USEC_PER_SEC);
+  b->us = now;
+  return b->tokens >= 1.0;
+}
+
+static void bucket_take(bucket_t *b) { b->tokens -= 1.0; }
 
 /* The wires of a destination, by slot. */
 enum { W_RTC = 0, W_WS_OUT = 1, W_WS_IN = 2, NWIRES = 3 };
@@ -162,6 +184,10 @@ struct peer {
   gint64 restart_attempt_us; /* the last restart offer */
   gint64 asked_rebuild_us;   /* the last new connection offered at an IceRestartRequest */
   bool restart_offer;        /* the next offer endpoint_send relays is a restart offer */
+  /* offers that replace our peer connection (control thread; under mu) */
+  bucket_t offer_bucket;
+  char *offer_waiting;              /* the newest offer past the bucket (NULL: none) */
+  char offer_waiting_xid[40];       /* ... its sdp_exchange_id */
 };
 
 typedef struct call {
@@ -215,12 +241,6 @@ typedef struct sign_key {
   bool set, asking;  /* asking: a GetSigningKeyRequest for it is under way */
   gint64 used_us;    /* when it last passed a check (the least recently used goes first) */
 } sign_key_t;
-
-/* bucket_t: a token bucket (bucket_take). */
-typedef struct bucket {
-  double tokens;
-  gint64 us; /* when tokens was last refilled */
-} bucket_t;
 
 /* asker_t: the asks for signing keys of one address (ASKERS_MAX). */
 typedef struct asker {
@@ -1105,6 +1125,51 @@ static bool has_rtc(peer_t *p, bool *offerer, gint64 *started, bool *ever_up) {
   return has;
 }
 
+/* take_offer: @p's offer @sdp (not an ICE restart offer; @xid its
+ * sdp_exchange_id or NULL), answered by the link we answer with, made new
+ * unless it is fresh.  Both offered: the smaller serial keeps offering (the
+ * mock's rule), the other answers.  An offer that would replace our link
+ * when the bucket is empty waits in offer_waiting (maintain takes it). */
+static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *xid) {
+  bool offerer;
+  bool has_link = has_rtc(p, &offerer, NULL, NULL);
+  if (has_link && offerer && actr_node_id(n)->serial < p->id.serial)
+    return;
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&p->mu);
+  bool replace = has_link && (offerer || p->got_offer);
+  bool wait = replace && !bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now);
+  g_free(p->offer_waiting); /* a newer offer: the one waiting is stale */
+  p->offer_waiting = wait ? g_strdup(sdp) : NULL;
+  snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s", wait && xid ? xid : "");
+  if (replace && !wait)
+    bucket_take(&p->offer_bucket);
+  g_mutex_unlock(&p->mu);
+  if (wait) {
+    g_mutex_lock(&n->mu);
+    n->st.offers_waited++;
+    g_mutex_unlock(&n->mu);
+    return;
+  }
+  if (replace)
+    wire_stop(p, W_RTC);
+  if ((replace || !has_link) && start_link(p, false) != ACTR_OK) {
+    actr__log(ACTR_LOG_WARN, "node: answerer not started: %s", actr_err_detail());
+    return;
+  }
+  g_mutex_lock(&p->mu);
+  p->got_offer = true;
+  snprintf(p->exchange_id, sizeof p->exchange_id, "%s", xid ? xid : "");
+  GPtrArray *held = p->held_in;
+  p->held_in = g_ptr_array_new_with_free_func(g_free);
+  g_mutex_unlock(&p->mu);
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = (char *)sdp, .sdp_mline_index = -1};
+  actr_signaling_deliver(p->sig, &m);
+  for (guint i = 0; i < held->len; i++)
+    deliver_candidate(p, g_ptr_array_index(held, i));
+  g_ptr_array_unref(held);
+}
+
 static void restart_attempt(actr_node_t *n, peer_t *p);
 static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
   const Signaling__ActrRelay *r = e->actr_relay;
@@ -1190,39 +1255,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       break;
     }
     if (is_offer) {
-      if (has_link && offerer) {
-        /* Both offered: the smaller serial keeps offering (the mock's
-         * rule); the other answers. */
-        if (actr_node_id(n)->serial < remote->serial)
-          break;
-        wire_stop(p, W_RTC);
-        has_link = false;
-      }
-      if (has_link && !offerer) {
-        g_mutex_lock(&p->mu);
-        bool fresh = !p->got_offer;
-        g_mutex_unlock(&p->mu);
-        if (!fresh) { /* a new offer (a restart): start over as answerer */
-          wire_stop(p, W_RTC);
-          has_link = false;
-        }
-      }
-      if (!has_link && start_link(p, false) != ACTR_OK) {
-        actr__log(ACTR_LOG_WARN, "node: answerer not started: %s", actr_err_detail());
-        break;
-      }
-      g_mutex_lock(&p->mu);
-      p->got_offer = true;
-      snprintf(p->exchange_id, sizeof p->exchange_id, "%s",
-               sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
-      GPtrArray *held = p->held_in;
-      p->held_in = g_ptr_array_new_with_free_func(g_free);
-      g_mutex_unlock(&p->mu);
-      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
-      actr_signaling_deliver(p->sig, &m);
-      for (guint i = 0; i < held->len; i++)
-        deliver_candidate(p, g_ptr_array_index(held, i));
-      g_ptr_array_unref(held);
+      take_offer(n, p, sd->sdp, sd->sdp_exchange_id);
     } else if (has_link && offerer) {
       /* 0.5: an answer to another offer than our pending one is stale. */
       g_mutex_lock(&p->mu);
@@ -1240,7 +1273,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
     /* Kept until there is a link with the remote description (a peer may
      * trickle before its offer reaches us). */
     g_mutex_lock(&p->mu);
-    bool ready = p->w[W_RTC] && (p->offerer || p->got_offer);
+    bool ready = p->w[W_RTC] && (p->offerer || p->got_offer) && !p->offer_waiting;
     if (!ready && p->held_in->len < MAX_HELD)
       g_ptr_array_add(p->held_in, g_strdup(r->ice_candidate->candidate));
     g_mutex_unlock(&p->mu);
@@ -1462,6 +1495,16 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
   bool rtc_due = want_rtc && !negotiating && now >= p->retry_at[W_RTC];
   bool ws_due = !p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0] &&
                 now >= p->retry_at[W_WS_OUT];
+  char *offer = NULL; /* an offer that waited, its turn come */
+  char offer_xid[sizeof p->offer_waiting_xid];
+  if (p->offer_waiting && bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now)) {
+    offer = p->offer_waiting; /* ours now */
+    p->offer_waiting = NULL;
+    memcpy(offer_xid, p->offer_waiting_xid, sizeof offer_xid);
+  } else if (p->offer_waiting) {
+    *next = MIN(*next, now + (gint64)((1.0 - p->offer_bucket.tokens) / OFFERS_PER_S *
+                                      G_USEC_PER_SEC) + 1);
+  }
   if (rtc && !rtc->ever_up)
     *next = MIN(*next, rtc->started_us + timeout_us);
   if (rtc && !rtc_up && !p->offerer && !p->got_offer)
@@ -1473,6 +1516,11 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
   if (!p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0])
     *next = MIN(*next, p->retry_at[W_WS_OUT]);
   g_mutex_unlock(&p->mu);
+  if (offer) {
+    take_offer(n, p, offer, offer_xid[0] ? offer_xid : NULL);
+    g_free(offer);
+    return; /* the rest next round, with the new link */
+  }
   if (rtc_timeout) {
     wire_stop(p, W_RTC);
     build_failed(p, W_RTC, "WebRTC wire not connected in time");
@@ -1524,7 +1572,7 @@ static void reap_locked(actr_node_t *n) {
     peer_t *p = n->peers[i];
     g_mutex_lock(&p->mu);
     bool idle = !p->users && !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN] &&
-                !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us &&
+                !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us && !p->offer_waiting &&
                 (!p->touched_us || g_get_monotonic_time() - p->touched_us > RENEGOTIATE_US);
     g_mutex_unlock(&p->mu);
     if (!idle) {
@@ -1543,6 +1591,7 @@ static void peer_free(peer_t *p) {
   actr_signaling_free(p->sig);
   g_ptr_array_unref(p->held_in);
   g_ptr_array_unref(p->held_out);
+  g_free(p->offer_waiting);
   g_mutex_clear(&p->mu);
   free(p);
 }
@@ -1882,16 +1931,6 @@ static void on_relay(const Signaling__SignalingEnvelope *env, void *user) {
 
 
 /* ---- the direct WebSocket listener (the I/O thread) ---- */
-
-/* bucket_has / bucket_take: refill @b at @per_s a second up to @burst by
- * @now, then tell whether it holds a whole token / take one. */
-static bool bucket_has(bucket_t *b, double burst, double per_s, gint64 now) {
-  b->tokens = MIN(burst, b->tokens + (double)(now - b->us) * per_s / G_USEC_PER_SEC);
-  b->us = now;
-  return b->tokens >= 1.0;
-}
-
-static void bucket_take(bucket_t *b) { b->tokens -= 1.0; }
 
 /* asker_of: the asker entry of numeric address @host (an IPv6 address
  * counts by its /64, an IPv4-mapped one as IPv4), made (full) if new in the

@@ -1648,6 +1648,112 @@ static void cut_udp(actr_node_t *client, actr_node_t *server, int seconds) {
   g_assert_cmpuint(c.ok, >=, before + 5);
 }
 
+/* What a raw actor's signaling client receives: the answers to its offers. */
+typedef struct answers {
+  GMutex mu;
+  unsigned count;
+  char last_xid[40];
+} answers_t;
+
+static void answers_on_relay(const Signaling__SignalingEnvelope *env, void *user) {
+  answers_t *an = user;
+  const Signaling__ActrRelay *r = env->actr_relay;
+  if (!r || r->payload_case != SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION ||
+      r->session_description->type != WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER)
+    return;
+  g_mutex_lock(&an->mu);
+  an->count++;
+  snprintf(an->last_xid, sizeof an->last_xid, "%s",
+           r->session_description->sdp_exchange_id ? r->session_description->sdp_exchange_id
+                                                   : "");
+  g_mutex_unlock(&an->mu);
+}
+
+/* An actor offering again and again: each offer after the first replaces
+ * the victim's peer connection with it (a new ICE agent, its sockets and
+ * gathering).  3 go at once, then one each 2 s; the others wait their
+ * turn, the newest in the place of the one waiting, so the last offer is
+ * still answered.  (Before, each of the 40 made a peer connection.) */
+static void test_offers_wait_their_turn(void) {
+  static const char offer_sdp[] =
+      "v=0\r\n"
+      "o=- 1 2 IN IP4 127.0.0.1\r\n"
+      "s=-\r\n"
+      "t=0 0\r\n"
+      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+      "c=IN IP4 0.0.0.0\r\n"
+      "a=mid:0\r\n"
+      "a=ice-ufrag:abcd\r\n"
+      "a=ice-pwd:0123456789012345678901\r\n"
+      "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:"
+      "55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+      "a=setup:actpass\r\n"
+      "a=sctp-port:5000\r\n";
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *victim = start(rt, &a, "acme:server:1");
+  answers_t an = {0};
+  g_mutex_init(&an.mu);
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:offerer:1", &t));
+  actr_credential_t *cred;
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
+  actr__sig_events_t ev = {.on_relay = answers_on_relay};
+  actr__sig_client_t *sig;
+  ASSERT_OK(actr__sig_client_new(rt, &sc, &ev, &an, &sig));
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(actr_node_id(victim), &target);
+  enum { OFFERS = 40 };
+  gint64 t0 = g_get_monotonic_time();
+  for (int i = 0; i < OFFERS; i++) {
+    char xid[40];
+    snprintf(xid, sizeof xid, "offer-%d", i);
+    Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
+    sd.type = WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER;
+    sd.sdp = (char *)offer_sdp;
+    sd.sdp_exchange_id = xid;
+    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+    r.target = &target.id;
+    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
+    r.session_description = &sd;
+    int rc;
+    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
+      g_usleep(1000);
+    ASSERT_OK(rc);
+  }
+  /* The last offer is answered (20 s at most). */
+  char last[40] = "";
+  for (int i = 0; i < 200 && strcmp(last, "offer-39") != 0; i++) {
+    g_usleep(100000);
+    g_mutex_lock(&an.mu);
+    memcpy(last, an.last_xid, sizeof last);
+    g_mutex_unlock(&an.mu);
+  }
+  gint64 spent = g_get_monotonic_time() - t0;
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(victim, &st));
+  /* The first offer's connection, 3 at once, one each 2 s since. */
+  uint64_t allowed = 1 + 3 + 1 + (uint64_t)(spent / (2 * G_USEC_PER_SEC));
+  g_test_message("%d offers in %.2f s: %llu peer connections (at most %llu), %llu waited, "
+                 "%u answers, the last to %s", OFFERS, (double)spent / 1e6,
+                 (unsigned long long)st.peers_connected, (unsigned long long)allowed,
+                 (unsigned long long)st.offers_waited, an.count, last);
+  g_assert_cmpstr(last, ==, "offer-39");
+  g_assert_cmpuint(st.peers_connected, >=, 2);
+  g_assert_cmpuint(st.peers_connected, <=, allowed);
+  g_assert_cmpuint(st.peers_connected, <, OFFERS);
+  g_assert_cmpuint(st.offers_waited, >=, 1);
+  actr__sig_client_free(sig);
+  actr_credential_free(cred);
+  actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+  g_mutex_clear(&an.mu);
+}
+
 /* UDP on lo cut for 10 s, longer than the 8 s dead-peer timeout: both
  * peer connections go DISCONNECTED after 4 s of silence; the offerer (the
  * server: the mock's rule) restarts ICE in place — new credentials, an
@@ -2236,6 +2342,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/by-type-within-timeout", test_by_type_within_timeout);
   g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
   g_test_add_func("/realm/node/restart-requests-throttled", test_restart_requests_throttled);
+  g_test_add_func("/realm/node/offers-wait-their-turn", test_offers_wait_their_turn);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);
   g_test_add_func("/realm/node/ice-restart-falls-back", test_ice_restart_falls_back);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
