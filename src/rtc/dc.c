@@ -357,6 +357,11 @@ static void on_dcep(actr_webrtc_pc_t *pc, uint16_t sid, actr_msg_t *msg) {
               dc ? "in use" : "our parity");
     return;
   }
+  if (sid >= pc->out_streams) { /* its ACK and our messages could never go */
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: DATA_CHANNEL_OPEN on stream %u refused (we may send "
+                   "on %u streams)", sid, pc->out_streams);
+    return;
+  }
   if (pc->detached || !pc->on_data_channel) {
     actr__sctp_reset_stream(pc->sctp, sid); /* nobody takes channels: refuse it */
     return;

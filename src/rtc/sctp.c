@@ -98,6 +98,7 @@ struct actr__sctp {
   uint32_t hppid;
 
   GArray *resets;      /* uint16_t stream ids waiting to be reset */
+  uint16_t out_streams; /* the streams we may send on (from the association's set-up) */
   GSource *reset_retry;
 
   /* What the association waits for the peer to answer (track): set from
@@ -482,6 +483,7 @@ static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len)
     case SCTP_COMM_UP:
       if (!s->up && !s->down_reported) {
         s->up = true;
+        s->out_streams = ac->sac_outbound_streams;
         s->cbs.up(s->user, ac->sac_outbound_streams, ac->sac_inbound_streams);
         try_resets(s); /* resets asked for before the association was up */
       }
@@ -915,38 +917,62 @@ static gboolean reset_retry_cb(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+/* resets_done: each id of @ids reported reset (outgoing) to the layer
+ * above, which closes its channel; frees @ids. */
+static void resets_done(actr__sctp_t *s, GArray *ids) {
+  for (guint i = 0; i < ids->len && !s->closed; i++)
+    s->cbs.reset(s->user, g_array_index(ids, uint16_t, i), false);
+  g_array_free(ids, TRUE);
+}
+
 static void try_resets(actr__sctp_t *s) {
   if (s->closed || !s->up || s->resets->len == 0)
     return;
+  /* A stream past those we may send on never carried anything of ours:
+   * nothing to reset, and usrsctp refuses a whole request with one in it. */
+  GArray *past = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+  for (guint i = 0; i < s->resets->len;) {
+    uint16_t sid = g_array_index(s->resets, uint16_t, i);
+    if (sid < s->out_streams) {
+      i++;
+      continue;
+    }
+    g_array_append_val(past, sid);
+    g_array_remove_index(s->resets, i);
+  }
   size_t n = s->resets->len;
-  size_t sz = sizeof(struct sctp_reset_streams) + n * sizeof(uint16_t);
-  struct sctp_reset_streams *rs = g_malloc0(sz);
-  rs->srs_assoc_id = SCTP_ALL_ASSOC;
-  rs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
-  rs->srs_number_streams = (uint16_t)n;
-  memcpy(rs->srs_stream_list, s->resets->data, n * sizeof(uint16_t));
-  ENTER(s);
-  int r = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, rs, (socklen_t)sz);
-  int e = errno;
-  LEAVE(s);
-  g_free(rs);
-  if (r == 0) {
+  int r = 0, e = 0;
+  if (n > 0) {
+    size_t sz = sizeof(struct sctp_reset_streams) + n * sizeof(uint16_t);
+    struct sctp_reset_streams *rs = g_malloc0(sz);
+    rs->srs_assoc_id = SCTP_ALL_ASSOC;
+    rs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+    rs->srs_number_streams = (uint16_t)n;
+    memcpy(rs->srs_stream_list, s->resets->data, n * sizeof(uint16_t));
+    ENTER(s);
+    r = usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, rs, (socklen_t)sz);
+    e = errno;
+    LEAVE(s);
+    g_free(rs);
+  }
+  if (n > 0 && r == 0) {
     g_array_set_size(s->resets, 0);
-  } else if (e == EALREADY || e == EBUSY || e == EAGAIN) {
+  } else if (n > 0 && (e == EALREADY || e == EBUSY || e == EAGAIN)) {
     /* A reset request is outstanding: RFC 6525 allows one at a time. */
     if (!s->reset_retry) {
       s->reset_retry = g_timeout_source_new(20);
       g_source_set_callback(s->reset_retry, reset_retry_cb, s, NULL);
       g_source_attach(s->reset_retry, s->ctx);
     }
-  } else {
-    actr__log(ACTR_LOG_WARN, "sctp: stream reset: %s", g_strerror(e));
+  } else if (n > 0) {
+    /* The peer did not negotiate stream resets (RFC 6525): the channels
+     * close all the same. */
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "sctp: stream reset: %s", g_strerror(e));
     GArray *failed = s->resets;
     s->resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
-    for (guint i = 0; i < failed->len && !s->closed; i++)
-      s->cbs.reset(s->user, g_array_index(failed, uint16_t, i), false);
-    g_array_free(failed, TRUE);
+    resets_done(s, failed);
   }
+  resets_done(s, past);
   if (s->depth == 0 && atomic_load(&s->events))
     actr__wake(s->wake);
 }

@@ -9,6 +9,13 @@ every process it started):
   deep-json     a /signal client sends one text frame of 256 KiB of '[' (and
                 of '{'); `serve` answers with an error message and keeps
                 serving (a lane echo afterwards works).
+  open-past-streams
+                an aiortc peer takes only 16 streams from serve (it may send
+                on 16) and opens a channel labelled RPC_RELIABLE on stream
+                100, then a genuine one on a low stream: serve refuses the
+                first (its ACK could never go) with a line on stderr, takes
+                the second and echoes on it (before, it took the first and
+                refused the genuine one as a second RPC_RELIABLE).
   deep-json-server
                 a hostile /signal server answers the offer of
                 `send --lane rtc` with 256 KiB of '['; send exits non-zero
@@ -408,6 +415,65 @@ async def dup_label():
         await pc.close()
         stop_serve(p)
     print("dup-label: second channel refused, nothing joined")
+
+
+async def open_past_streams():
+    import aioice.ice
+    aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    err = tempfile.TemporaryFile()
+    p, url = start_serve(stderr=err)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        first = pc.createDataChannel("RPC_SIGNAL")
+        # serve may send on 16 streams only (the INIT's inbound streams).
+        pc.sctp._inbound_streams_max = 16
+        opened = asyncio.Event()
+        first.on("open", opened.set)
+        async with websockets.connect(url + "/signal", max_size=1 << 20) as ws:
+            await pc.setLocalDescription(await pc.createOffer())
+            await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
+            sig = asyncio.ensure_future(aiortc_signaling(ws, pc))
+            try:
+                await asyncio.wait_for(opened.wait(), 30)
+                if pc.sctp._outbound_streams_count < 102 or pc.sctp._inbound_streams_count != 16:
+                    fail("streams: %d out, %d in" % (pc.sctp._outbound_streams_count,
+                                                     pc.sctp._inbound_streams_count))
+                # DATA_CHANNEL_OPEN, reliable, label RPC_RELIABLE, on our
+                # parity's stream 100 or 101: past serve's 16.
+                label = b"RPC_RELIABLE"
+                sid = 100 + first.id % 2
+                await pc.sctp._send(sid, 50, struct.pack("!BBHLHH", 3, 0, 0, 0, len(label), 0)
+                                    + label)
+                await asyncio.sleep(0.5)
+                chan = pc.createDataChannel("RPC_RELIABLE")
+                ok = asyncio.Event()
+                echoes = asyncio.Queue()
+                chan.on("open", ok.set)
+                chan.on("message", echoes.put_nowait)
+                await asyncio.wait_for(ok.wait(), 30)
+                from aiortc.exceptions import InvalidStateError
+                try:
+                    chan.send(LANE_HDR.pack(0, 0, 1) + b"ok")
+                except InvalidStateError:
+                    fail("serve closed the genuine RPC_RELIABLE channel (stream %d)" % chan.id)
+                try:
+                    got = await asyncio.wait_for(echoes.get(), 10)
+                except asyncio.TimeoutError:
+                    fail("no echo on the genuine RPC_RELIABLE channel (stream %d)" % chan.id)
+                if got[8:] != b"ok":
+                    fail("echo: %r" % got[:40])
+            finally:
+                sig.cancel()
+    finally:
+        await pc.close()
+        stop_serve(p)
+    err.seek(0)
+    log = err.read().decode(errors="replace")
+    if "DATA_CHANNEL_OPEN on stream %d refused" % sid not in log:
+        fail("serve did not say it refused stream %d:\n%s" % (sid, log[-2000:]))
+    print("open-past-streams: stream %d refused, the genuine channel echoes" % sid)
 
 
 def threads(pid):
@@ -866,6 +932,7 @@ CASES = {
     "deep-json-server": deep_json_server,
     "ping-flood-reading": ping_flood_reading,
     "dup-label": dup_label,
+    "open-past-streams": open_past_streams,
     "bad-candidates": bad_candidates,
     "signal-reset": signal_reset,
     "ping-flood": ping_flood,
