@@ -43,9 +43,10 @@ typedef struct actr_webrtc_link_config {
    * ACTR_EDATA_CHANNEL_CLOSED).  Its on_candidate and on_data_channel
    * are the link's and are ignored.  Its on_state (nullable) hears every
    * state of the peer connection with webrtc.user, after the link has
-   * acted on it (on the I/O thread), and FAILED once when a signaling
-   * message fails the link (on the thread that delivered it); it must not
-   * block or free the link. */
+   * acted on it (on the I/O thread), and FAILED when a signaling message
+   * fails the link (on the thread that delivered it: the link's lanes
+   * close then, as at the connection's FAILED); after FAILED or CLOSED it
+   * hears nothing more.  It must not block or free the link. */
   actr_webrtc_config_t webrtc;
   /** Per lane: frames waiting for recv (64), the send high-water mark of the
    * channel's buffered amount (1 MiB), how long send waits for the channel

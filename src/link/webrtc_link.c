@@ -60,6 +60,7 @@ struct actr_webrtc_link {
   int pc_state;
   int fail_rc;
   char fail_msg[320];
+  bool told_end; /* the owner heard FAILED or CLOSED: it hears nothing more */
   bool closed;
   bool any_claimed; /* some lane was asked for: the others are "unread" */
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
@@ -331,20 +332,6 @@ int actr_webrtc_link_lane(actr_webrtc_link_t *link, actr_payload_type_t type, ac
 
 /* ---- peer connection callbacks (I/O thread) ---- */
 
-static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
-  pthread_mutex_lock(&link->mu);
-  bool first = !link->fail_rc;
-  if (first) {
-    link->fail_rc = rc;
-    snprintf(link->fail_msg, sizeof link->fail_msg, "%s", why);
-  }
-  pthread_cond_broadcast(&link->cond);
-  pthread_mutex_unlock(&link->mu);
-  /* transport (issue 11): the owner hears of the failure as a state. */
-  if (first && link->cfg.webrtc.on_state)
-    link->cfg.webrtc.on_state(link->pc, ACTR_WEBRTC_PC_FAILED, rc, link->cfg.webrtc.user);
-}
-
 static void close_all_lanes(actr_webrtc_link_t *link) {
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
   pthread_mutex_lock(&link->mu);
@@ -357,9 +344,29 @@ static void close_all_lanes(actr_webrtc_link_t *link) {
     }
 }
 
+/* link_fail: a signaling message failed the link: its lanes close, as at
+ * the peer connection's FAILED, and the owner hears FAILED, once: not
+ * again, nor any later state, when the peer connection ends too. */
+static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
+  pthread_mutex_lock(&link->mu);
+  if (!link->fail_rc) {
+    link->fail_rc = rc;
+    snprintf(link->fail_msg, sizeof link->fail_msg, "%s", why);
+  }
+  bool tell = !link->told_end;
+  link->told_end = true;
+  pthread_cond_broadcast(&link->cond);
+  pthread_mutex_unlock(&link->mu);
+  close_all_lanes(link);
+  /* transport (issue 11): the owner hears of the failure as a state. */
+  if (tell && link->cfg.webrtc.on_state)
+    link->cfg.webrtc.on_state(link->pc, ACTR_WEBRTC_PC_FAILED, rc, link->cfg.webrtc.user);
+}
+
 static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err, void *user) {
   actr_webrtc_link_t *link = user;
   (void)pc;
+  bool end = state == ACTR_WEBRTC_PC_FAILED || state == ACTR_WEBRTC_PC_CLOSED;
   pthread_mutex_lock(&link->mu);
   link->pc_state = (int)state;
   if (state == ACTR_WEBRTC_PC_FAILED && !link->fail_rc) {
@@ -367,11 +374,13 @@ static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int 
     snprintf(link->fail_msg, sizeof link->fail_msg, "peer connection failed: %s",
              actr_err_name(link->fail_rc));
   }
+  bool tell = !link->told_end;
+  link->told_end = link->told_end || end;
   pthread_cond_broadcast(&link->cond);
   pthread_mutex_unlock(&link->mu);
-  if (state == ACTR_WEBRTC_PC_FAILED || state == ACTR_WEBRTC_PC_CLOSED)
+  if (end)
     close_all_lanes(link);
-  if (link->cfg.webrtc.on_state) /* transport (issue 11): forwarded to the owner */
+  if (tell && link->cfg.webrtc.on_state) /* transport (issue 11): forwarded to the owner */
     link->cfg.webrtc.on_state(pc, state, err, link->cfg.webrtc.user);
 }
 

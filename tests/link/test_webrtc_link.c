@@ -1056,6 +1056,88 @@ static void test_channel_qos_must_match(void) {
   g_free(r);
 }
 
+/* What a link's owner heard (on_state). */
+typedef struct heard {
+  GMutex mu;
+  int states[16];
+  int n;
+} heard_t;
+
+static void heard_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t st, int err, void *user) {
+  (void)pc;
+  (void)err;
+  heard_t *h = user;
+  g_mutex_lock(&h->mu);
+  if (h->n < (int)G_N_ELEMENTS(h->states))
+    h->states[h->n++] = (int)st;
+  g_mutex_unlock(&h->mu);
+}
+
+/* A signaling message fails a connected link (the peer reports an error):
+ * its owner hears FAILED once and its lanes close at once; when the peer
+ * connection then ends too, the owner hears nothing more (before: FAILED
+ * twice, and the lanes stayed open until then). */
+static void test_signaling_failure_told_once(void) {
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_signaling_t *sa, *sb;
+  ASSERT_OK(actr_signaling_pair_new(&sa, &sb));
+  heard_t h = {0};
+  g_mutex_init(&h.mu);
+  actr_webrtc_link_config_t cfg;
+  actr_webrtc_link_config_init(&cfg);
+  cfg.webrtc.local_addresses = loopback;
+  cfg.webrtc.local_address_count = 1;
+  cfg.webrtc.peer_timeout_ms = 2000;
+  actr_webrtc_link_t *a, *b;
+  ASSERT_OK(actr_webrtc_link_new(rt, &cfg, sb, false, &b));
+  cfg.webrtc.on_state = heard_state;
+  cfg.webrtc.user = &h;
+  ASSERT_OK(actr_webrtc_link_new(rt, &cfg, sa, true, &a));
+  ASSERT_OK(actr_webrtc_link_wait_connected(a, 20000));
+  ASSERT_OK(actr_webrtc_link_wait_connected(b, 20000));
+  actr_lane_t *lane;
+  ASSERT_OK(actr_webrtc_link_lane(a, ACTR_PAYLOAD_RPC_RELIABLE, &lane));
+
+  actr_signaling_msg_t err = {.kind = ACTR_SIGNALING_ERROR, .message = "bad day",
+                              .sdp_mline_index = -1};
+  ASSERT_OK(actr_signaling_send(sb, &err)); /* to a, on this thread */
+  actr_msg_t *m = NULL;
+  int rc = actr_lane_recv(lane, 10000, &m);
+  g_assert_cmpstr(actr_err_name(rc), !=, "OK");
+  g_assert_cmpstr(actr_err_name(rc), !=, "ETIMEOUT");
+
+  /* The peer goes: a's peer connection ends (its peer's SCTP shuts down,
+   * or silence for 2 s). */
+  actr_webrtc_link_free(b);
+  for (int i = 0; i < 2000; i++) { /* 20 s at most */
+    actr_webrtc_pc_state_t st = actr_webrtc_link_state(a);
+    if (st == ACTR_WEBRTC_PC_FAILED || st == ACTR_WEBRTC_PC_CLOSED)
+      break;
+    g_usleep(10000);
+  }
+  actr_webrtc_pc_state_t st = actr_webrtc_link_state(a);
+  g_assert_true(st == ACTR_WEBRTC_PC_FAILED || st == ACTR_WEBRTC_PC_CLOSED);
+  g_usleep(200000); /* a second report would have come with the state */
+  actr_lane_unref(lane);
+  actr_webrtc_link_free(a);
+  g_mutex_lock(&h.mu);
+  int ends = 0;
+  for (int i = 0; i < h.n; i++) {
+    g_test_message("heard %s", actr_webrtc_pc_state_name((actr_webrtc_pc_state_t)h.states[i]));
+    if (h.states[i] == ACTR_WEBRTC_PC_FAILED || h.states[i] == ACTR_WEBRTC_PC_CLOSED)
+      ends++;
+  }
+  g_assert_cmpint(h.n, >=, 1);
+  g_assert_cmpint(h.states[h.n - 1], ==, ACTR_WEBRTC_PC_FAILED);
+  g_assert_cmpint(ends, ==, 1);
+  g_mutex_unlock(&h.mu);
+  actr_signaling_free(sa);
+  actr_signaling_free(sb);
+  actr_runtime_unref(rt);
+  g_mutex_clear(&h.mu);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, fixture_t, NULL, fixture_setup, fn, fixture_teardown)
@@ -1087,5 +1169,6 @@ int main(int argc, char **argv) {
   ADD("/webrtc-link/handler/echo-pause-writable", test_handler_echo_pause_writable);
   ADD("/webrtc-link/handler/pause-resume-in-order", test_handler_pause_resume);
   g_test_add_func("/webrtc-link/peer-channel-qos-must-match", test_channel_qos_must_match);
+  g_test_add_func("/webrtc-link/signaling-failure-told-once", test_signaling_failure_told_once);
   return g_test_run();
 }
