@@ -44,6 +44,7 @@
 #include "realm_internal.h"
 #include "route_internal.h"
 #include "sig_client.h"
+#include "ws_dial.h"
 
 #define NLANES 4 /* RPC_RELIABLE .. STREAM_LATENCY_FIRST; MEDIA_RTP is not a lane */
 #define MAX_HELD 64
@@ -172,6 +173,8 @@ struct peer {
   gint64 retry_at[NWIRES];
   bool gave_up[NWIRES];   /* attempts spent: callers stop waiting for it */
   char ws_url[WS_URL_MAX];
+  actr_ws_conn_t *dial;   /* our direct WebSocket being dialed (set and cleared by the
+                             control thread, under mu): its outcome comes as an item */
   char why[200];          /* the last build failure */
   unsigned users;         /* callers holding this destination (node->mu) */
   gint64 created_us;
@@ -220,7 +223,8 @@ typedef struct ws_addr {
 } ws_addr_t;
 
 typedef enum {
-  ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_KILL_WIRE, ITEM_DISCONNECT,
+  ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_WS_DIALED, ITEM_KILL_WIRE,
+  ITEM_DISCONNECT,
   ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_SYNC, ITEM_STOP
 } item_kind_t;
 typedef struct item {
@@ -233,6 +237,9 @@ typedef struct item {
   uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC */
   bool shared;            /* ITEM_RELAY: counted in its sender's share */
   uint32_t key_id;        /* ITEM_FETCH_KEY */
+  const void *dial;       /* ITEM_WS_DIALED: which dial (its connection, not a reference) */
+  int rc;                 /* ITEM_WS_DIALED: its outcome ... */
+  char *why;              /* ... and why it failed (g_free) */
 } item_t;
 
 typedef struct sign_key {
@@ -367,7 +374,7 @@ static peer_t *evict_half_open_locked(actr_node_t *n, gint64 min_age_us) {
      * first, and one with a wire being built is old enough only after
      * HALF_OPEN_WIRE_EVICT_US, so that candidates trickled again and again
      * take each other's place, not that of a negotiation under way. */
-    bool bare = !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN];
+    bool bare = !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->dial && !p->w[W_WS_IN];
     gint64 age = bare || !min_age_us ? min_age_us : MAX(min_age_us, HALF_OPEN_WIRE_EVICT_US);
     bool half_open = !p->users && !p->last_call_us && !p->connected_once &&
                      now - p->created_us >= age;
@@ -1058,8 +1065,23 @@ static void ws_wire_attach(peer_t *p, int slot, actr_ws_conn_t *conn) {
   actr_ws_conn_set_callbacks(conn, &cbs, w); /* at once when it closed already */
 }
 
-/* ws_dial: the direct WebSocket to @p (blocking, WS_CONNECT_MS at most),
- * with our identity in the headers. */
+/* on_dialed (the I/O thread): a dial of ws_dial ended: to the control
+ * thread (p lives: peer_free forgets the dial first). */
+static void on_dialed(actr_ws_conn_t *conn, int code, const char *detail, void *user) {
+  peer_t *p = user;
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_WS_DIALED;
+  it->source = p->id;
+  it->dial = conn;
+  it->rc = code;
+  it->why = g_strdup(detail ? detail : actr_err_message(code));
+  enqueue(p->node, it);
+}
+
+/* ws_dial: start dialing the direct WebSocket to @p (WS_CONNECT_MS at
+ * most), with our identity in the headers; its outcome comes as
+ * ITEM_WS_DIALED (dialed).  The control thread never waits for a peer's
+ * listener, which may be slow on purpose. */
 static int ws_dial(peer_t *p) {
   actr_node_t *n = p->node;
   char url[WS_URL_MAX];
@@ -1075,14 +1097,57 @@ static int ws_dial(peer_t *p) {
     wc.source_id = src;
     wc.credential = cr;
     wc.connect_timeout_ms = WS_CONNECT_MS;
-    rc = actr_ws_connect(n->rt, url, &wc, &conn);
+    rc = actr__ws_dial(n->rt, url, &wc, on_dialed, p, &conn);
   }
   g_free(src);
   g_free(cr);
   if (rc != ACTR_OK)
     return rc;
-  ws_wire_attach(p, W_WS_OUT, conn);
+  g_mutex_lock(&p->mu);
+  p->dial = conn;
+  g_mutex_unlock(&p->mu);
   return ACTR_OK;
+}
+
+/* dial_abandon: @p's dial, if any, ends unheard of. */
+static void dial_abandon(peer_t *p) {
+  g_mutex_lock(&p->mu);
+  actr_ws_conn_t *conn = p->dial;
+  p->dial = NULL;
+  g_mutex_unlock(&p->mu);
+  if (!conn)
+    return;
+  actr__ws_dial_forget(conn);
+  actr_ws_conn_close(conn);
+  actr_ws_conn_unref(conn);
+}
+
+static void build_failed(peer_t *p, int slot, const char *why);
+
+/* dialed: ITEM_WS_DIALED: the dial's connection becomes @p's W_WS_OUT wire
+ * if it is still wanted; a failure counts as a failed build. */
+static void dialed(peer_t *p, const item_t *it) {
+  g_mutex_lock(&p->mu);
+  actr_ws_conn_t *conn = p->dial == it->dial ? p->dial : NULL;
+  if (conn)
+    p->dial = NULL;
+  bool wanted = p->want[W_WS_OUT] && !p->w[W_WS_OUT];
+  char url[WS_URL_MAX];
+  snprintf(url, sizeof url, "%s", p->ws_url);
+  g_mutex_unlock(&p->mu);
+  if (!conn)
+    return; /* abandoned meanwhile */
+  if (it->rc == ACTR_OK && wanted) {
+    ws_wire_attach(p, W_WS_OUT, conn);
+    return;
+  }
+  actr_ws_conn_close(conn);
+  actr_ws_conn_unref(conn);
+  if (it->rc != ACTR_OK) {
+    char why[300];
+    snprintf(why, sizeof why, "WebSocket wire: %s: %s", url, it->why);
+    build_failed(p, W_WS_OUT, why);
+  }
 }
 
 static void deliver_candidate(peer_t *p, const char *cand) {
@@ -1493,7 +1558,7 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
   bool negotiating = p->negotiated_us != 0;
   bool unanswered = negotiating && now - p->negotiated_us > RENEGOTIATE_US;
   bool rtc_due = want_rtc && !negotiating && now >= p->retry_at[W_RTC];
-  bool ws_due = !p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0] &&
+  bool ws_due = !p->w[W_WS_OUT] && !p->dial && p->want[W_WS_OUT] && p->ws_url[0] &&
                 now >= p->retry_at[W_WS_OUT];
   char *offer = NULL; /* an offer that waited, its turn come */
   char offer_xid[sizeof p->offer_waiting_xid];
@@ -1513,7 +1578,7 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
     *next = MIN(*next, p->negotiated_us + RENEGOTIATE_US);
   if (want_rtc && !negotiating)
     *next = MIN(*next, p->retry_at[W_RTC]);
-  if (!p->w[W_WS_OUT] && p->want[W_WS_OUT] && p->ws_url[0])
+  if (!p->w[W_WS_OUT] && !p->dial && p->want[W_WS_OUT] && p->ws_url[0])
     *next = MIN(*next, p->retry_at[W_WS_OUT]);
   g_mutex_unlock(&p->mu);
   if (offer) {
@@ -1551,7 +1616,7 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
     negotiate(p);
     *next = MIN(*next, now + RENEGOTIATE_US);
   }
-  if (ws_due) {
+  if (ws_due) { /* its outcome comes as an item (dialed) */
     int rc = ws_dial(p);
     if (rc != ACTR_OK) {
       char why[200];
@@ -1571,7 +1636,7 @@ static void reap_locked(actr_node_t *n) {
   for (unsigned i = 0; i < n->npeers;) {
     peer_t *p = n->peers[i];
     g_mutex_lock(&p->mu);
-    bool idle = !p->users && !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN] &&
+    bool idle = !p->users && !p->w[W_RTC] && !p->w[W_WS_OUT] && !p->w[W_WS_IN] && !p->dial &&
                 !p->want[W_RTC] && !p->want[W_WS_OUT] && !p->negotiated_us && !p->offer_waiting &&
                 (!p->touched_us || g_get_monotonic_time() - p->touched_us > RENEGOTIATE_US);
     g_mutex_unlock(&p->mu);
@@ -1586,6 +1651,7 @@ static void reap_locked(actr_node_t *n) {
 }
 
 static void peer_free(peer_t *p) {
+  dial_abandon(p);
   for (int s = 0; s < NWIRES; s++)
     wire_stop(p, s);
   actr_signaling_free(p->sig);
@@ -1722,6 +1788,15 @@ static void handle_item(actr_node_t *n, item_t *it) {
     ws_wire_attach(p, W_WS_IN, it->conn);
     break;
   }
+  case ITEM_WS_DIALED: {
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    if (p)
+      dialed(p, it);
+    g_free(it->why);
+    break;
+  }
   case ITEM_DISCONNECT: {
     g_mutex_lock(&n->mu);
     peer_t *p = peer_find_locked(n, &it->source);
@@ -1737,6 +1812,7 @@ static void handle_item(actr_node_t *n, item_t *it) {
       p->last_call_us = 0;
       p->touched_us = 0;
       g_mutex_unlock(&p->mu);
+      dial_abandon(p);
       for (int s = 0; s < NWIRES; s++)
         wire_stop(p, s);
     }
@@ -2926,6 +3002,7 @@ static void drain_queue(actr_node_t *n) {
       g_bytes_unref(it->env);
     if (it->conn)
       actr_ws_conn_unref(it->conn);
+    g_free(it->why);
     g_free(it);
   }
 }

@@ -6,6 +6,7 @@
 
 #include "error_internal.h"
 #include "runtime_internal.h"
+#include "ws_dial.h"
 #include "ws_http.h"
 #include "ws_internal.h"
 
@@ -117,8 +118,11 @@ static bool header_safe(const char *v) {
   return strlen(v) <= ACTR__WS_HTTP_MAX_ACTR_HEADER;
 }
 
+/* connect_common: dial @url; with @done, return at once (actr__ws_dial),
+ * else wait for the handshake's outcome. */
 static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
-                          const actr_ws_message_ops_t *raw, void *user, actr_ws_conn_t **out) {
+                          const actr_ws_message_ops_t *raw, void *user, actr__ws_dial_fn done,
+                          void *done_user, actr_ws_conn_t **out) {
   if (!out)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "out is NULL");
   *out = NULL;
@@ -169,7 +173,13 @@ static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_con
   actr__ws_conn_ref_internal(c); /* the I/O side, released by teardown */
   actr__ws_conn_ref_internal(c); /* the async steps (start_free) */
   st->conn = c;
+  c->dial_done = done;
+  c->dial_user = done_user;
   actr_runtime_invoke(rt, start_on_io, st);
+  if (done) {
+    *out = c;
+    return ACTR_OK;
+  }
   g_mutex_lock(&c->done_mu);
   while (!c->handshake_done)
     g_cond_wait(&c->done_cond, &c->done_mu);
@@ -189,12 +199,48 @@ static int connect_common(actr_runtime_t *rt, const char *url, const actr_ws_con
 
 int actr_ws_connect(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
                     actr_ws_conn_t **out) {
-  return connect_common(rt, url, cfg, NULL, NULL, out);
+  return connect_common(rt, url, cfg, NULL, NULL, NULL, NULL, out);
 }
 
 int actr_ws_connect_messages(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
                          const actr_ws_message_ops_t *ops, void *user, actr_ws_conn_t **out) {
   if (!ops)
     return actr__fail(ACTR_EINVALID_ARGUMENT, "ops is NULL");
-  return connect_common(rt, url, cfg, ops, user, out);
+  return connect_common(rt, url, cfg, ops, user, NULL, NULL, out);
+}
+
+int actr__ws_dial(actr_runtime_t *rt, const char *url, const actr_ws_config_t *cfg,
+                  actr__ws_dial_fn done, void *user, actr_ws_conn_t **out) {
+  if (!done)
+    return actr__fail(ACTR_EINVALID_ARGUMENT, "done is NULL");
+  return connect_common(rt, url, cfg, NULL, NULL, done, user, out);
+}
+
+void actr__ws_conn_dial_report(actr_ws_conn_t *c) {
+  g_mutex_lock(&c->done_mu);
+  actr__ws_dial_fn fn = c->dial_done;
+  c->dial_done = NULL; /* once */
+  c->dial_running = fn != NULL;
+  int code = c->fail_code;
+  char *detail = g_strdup(c->fail_detail);
+  g_mutex_unlock(&c->done_mu);
+  if (fn)
+    fn(c, code, detail, c->dial_user);
+  g_free(detail);
+  if (!fn)
+    return;
+  g_mutex_lock(&c->done_mu);
+  c->dial_running = false;
+  g_cond_broadcast(&c->done_cond);
+  g_mutex_unlock(&c->done_mu);
+}
+
+void actr__ws_dial_forget(actr_ws_conn_t *c) {
+  if (!c)
+    return;
+  g_mutex_lock(&c->done_mu);
+  c->dial_done = NULL;
+  while (c->dial_running)
+    g_cond_wait(&c->done_cond, &c->done_mu);
+  g_mutex_unlock(&c->done_mu);
 }

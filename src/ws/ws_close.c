@@ -116,7 +116,8 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
    * before, it ends as a failed handshake; nobody has seen it open. */
   if (prev == WS_CONNECTING || c->server) {
     g_mutex_lock(&c->done_mu);
-    if (!c->handshake_done) {
+    bool ended_now = !c->handshake_done;
+    if (ended_now) {
       c->handshake_done = true;
       c->fail_code = code;
       c->fail_detail = g_strdup(why);
@@ -124,6 +125,8 @@ void actr__ws_conn_teardown(actr_ws_conn_t *c, int code, const char *why) {
     g_mutex_unlock(&c->done_mu);
     if (c->server)
       actr__ws_server_handshake_done(c->server, c, false);
+    else if (ended_now)
+      actr__ws_conn_dial_report(c);
   } else if (c->raw && c->raw_ops->on_close) {
     c->raw_ops->on_close(c, c->close_received ? c->peer_close_code : ACTR__WS_CLOSE_ABNORMAL,
                          c->close_received ? c->peer_close_reason : "", c->raw_user);

@@ -302,6 +302,7 @@ bool actr__ws_conn_handshake_input(actr_ws_conn_t *c) {
     c->fail_code = ACTR_OK;
     g_cond_broadcast(&c->done_cond);
     g_mutex_unlock(&c->done_mu);
+    actr__ws_conn_dial_report(c);
     if (c->raw && c->raw_ops->on_open)
       c->raw_ops->on_open(c, c->raw_user);
   }

@@ -122,6 +122,11 @@ struct actr_ws_conn {
   bool handshake_done, io_done;
   int fail_code;
   char *fail_detail;
+  /* actr__ws_dial's outcome (ws_dial.h): called once, outside done_mu,
+   * with dial_running set meanwhile (under done_mu) */
+  void (*dial_done)(actr_ws_conn_t *conn, int code, const char *detail, void *user);
+  void *dial_user;
+  bool dial_running;
 
   /* outbound queue (any thread) */
   GMutex tx_mu;
@@ -191,6 +196,10 @@ void actr__ws_conn_unref_internal(actr_ws_conn_t *conn);
 /* I/O thread: the connection failed or closed: release everything I/O
  * (idempotent). */
 void actr__ws_conn_teardown(actr_ws_conn_t *conn, int code, const char *why);
+/* actr__ws_conn_dial_report: a client's handshake ended (fail_code and
+ * fail_detail set, handshake_done): its actr__ws_dial callback, if any, runs
+ * now, once.  The I/O thread, done_mu not held. */
+void actr__ws_conn_dial_report(actr_ws_conn_t *conn);
 
 /* I/O thread (ws_conn.c): TCP (and TLS) are up, run the upgrade over
  * @stream (transfer full; @sock transfer full); arm the handshake timer. */

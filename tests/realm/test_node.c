@@ -1301,6 +1301,92 @@ static void wait_ws_wires(actr_node_t *node, uint64_t want) {
   g_assert_cmpuint(st.ws_wires_up, ==, want);
 }
 
+typedef struct hole_call {
+  actr_node_t *client;
+  actr_actor_id_t target;
+  int rc;
+} hole_call_t;
+
+static gpointer hole_call_main(gpointer data) {
+  hole_call_t *c = data;
+  actr_envelope_t *resp = NULL;
+  c->rc = actr_node_call(c->client, &c->target, "test.Reverse", "abc", 3, 8000, &resp);
+  actr_envelope_free(resp);
+  return NULL;
+}
+
+/* Actors whose direct WebSocket address is a listener that takes the TCP
+ * connection and never answers the upgrade: each dial of ours lasts its
+ * whole 5 s.  Meanwhile a call to another actor (over WebRTC) goes through:
+ * the control thread does not wait for a dial.  (Before, it did: three such
+ * dials held it 15 s, and the other call, its negotiation queued behind
+ * them, timed out at 8 s.) */
+static void test_dials_hold_nobody(void) {
+  int hole = socket(AF_INET, SOCK_STREAM, 0);
+  g_assert_cmpint(hole, >=, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof sa;
+  g_assert_cmpint(bind(hole, (struct sockaddr *)&sa, sizeof sa), ==, 0);
+  g_assert_cmpint(listen(hole, 64), ==, 0);
+  g_assert_cmpint(getsockname(hole, (struct sockaddr *)&sa, &sl), ==, 0);
+  char ws[64];
+  snprintf(ws, sizeof ws, "ws://127.0.0.1:%u/", ntohs(sa.sin_port));
+
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  enum { HOLES = 3 };
+  actr_credential_t *creds[HOLES];
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:hole:1", &t));
+  actr_ais_options_t ao = {.ws_address = ws};
+  actr__sig_client_t *sigs[HOLES]; /* listed by actrix once connected */
+  for (int i = 0; i < HOLES; i++) {
+    ASSERT_OK(actr_ais_register(a.ais, &t, 3, &ao, &creds[i]));
+    actr__sig_config_t sc = {.url = a.signaling, .cred = creds[i]};
+    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sigs[i]));
+  }
+  actr_actor_id_t found[HOLES];
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &t, found, HOLES, &n)); /* their addresses */
+  g_assert_cmpuint(n, ==, HOLES);
+  hole_call_t calls[HOLES];
+  GThread *th[HOLES];
+  for (int i = 0; i < HOLES; i++) {
+    calls[i] = (hole_call_t){.client = client, .target = found[i]};
+    th[i] = g_thread_new("hole-call", hole_call_main, &calls[i]);
+  }
+  g_usleep(300000); /* the dials are under way */
+  actr_envelope_t *resp = NULL;
+  gint64 t0 = g_get_monotonic_time();
+  int rc = actr_node_call(client, actr_node_id(server), "test.Reverse", "abc", 3, 8000, &resp);
+  g_test_message("the call beside %d hung dials: %s in %.2f s", HOLES, actr_err_name(rc),
+                 (double)(g_get_monotonic_time() - t0) / 1e6);
+  ASSERT_OK(rc);
+  const uint8_t *d;
+  size_t dl;
+  g_assert_true(actr_envelope_payload(resp, &d, &dl));
+  g_assert_cmpmem(d, dl, "cba", 3);
+  actr_envelope_free(resp);
+  for (int i = 0; i < HOLES; i++) {
+    g_thread_join(th[i]);
+    g_assert_cmpint(calls[i].rc, !=, ACTR_OK);
+  }
+  actr_node_free(client); /* with dials under way: abandoned */
+  actr_node_free(server);
+  for (int i = 0; i < HOLES; i++) {
+    actr__sig_client_free(sigs[i]);
+    actr_credential_free(creds[i]);
+  }
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+  close(hole);
+}
+
 static void test_websocket_fallback(void) {
   actrix_t a;
   actrix_start(&a, NULL);
@@ -2332,6 +2418,7 @@ int main(int argc, char **argv) {
                   test_no_retry_after_registering_again);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
   g_test_add_func("/realm/node/websocket-fallback", test_websocket_fallback);
+  g_test_add_func("/realm/node/dials-hold-nobody", test_dials_hold_nobody);
   g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
   g_test_add_func("/realm/node/hostile-key-ids", test_hostile_key_ids);
   g_test_add_func("/realm/node/key-asks-per-address", test_key_asks_per_address);
