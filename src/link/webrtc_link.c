@@ -261,7 +261,7 @@ static int entry_locked(actr_webrtc_link_t *link, actr_payload_type_t type, rtc_
   link->lanes[type] = port->lane;
   if (link->any_claimed) /* actr_webrtc_link_lane claims it right after, if it asks */
     actr__dc_lane_mark_unread(port->lane);
-  if (link->closed || link->pc_state == ACTR_WEBRTC_PC_FAILED ||
+  if (link->closed || link->told_end || link->pc_state == ACTR_WEBRTC_PC_FAILED ||
       link->pc_state == ACTR_WEBRTC_PC_CLOSED)
     actr_lane_dc_port_state(port->lane, ACTR_LANE_DC_CLOSED);
   *out = port;

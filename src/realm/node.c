@@ -175,6 +175,7 @@ struct peer {
   char ws_url[WS_URL_MAX];
   actr_ws_conn_t *dial;   /* our direct WebSocket being dialed (set and cleared by the
                              control thread, under mu): its outcome comes as an item */
+  int dial_id_gen;        /* node->id_gen when it was dialed: the identity it carries */
   char why[200];          /* the last build failure */
   unsigned users;         /* callers holding this destination (node->mu) */
   gint64 created_us;
@@ -237,8 +238,8 @@ typedef struct item {
   uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC */
   bool shared;            /* ITEM_RELAY: counted in its sender's share */
   uint32_t key_id;        /* ITEM_FETCH_KEY */
-  const void *dial;       /* ITEM_WS_DIALED: which dial (its connection, not a reference) */
-  int rc;                 /* ITEM_WS_DIALED: its outcome ... */
+  int rc;                 /* ITEM_WS_DIALED: its outcome (conn: the dial's connection, a
+                             reference of the item's, so never another's address) ... */
   char *why;              /* ... and why it failed (g_free) */
 } item_t;
 
@@ -1072,7 +1073,7 @@ static void on_dialed(actr_ws_conn_t *conn, int code, const char *detail, void *
   item_t *it = g_new0(item_t, 1);
   it->kind = ITEM_WS_DIALED;
   it->source = p->id;
-  it->dial = conn;
+  it->conn = actr_ws_conn_ref(conn); /* the item's: freed with it (drain_queue too) */
   it->rc = code;
   it->why = g_strdup(detail ? detail : actr_err_message(code));
   enqueue(p->node, it);
@@ -1089,6 +1090,7 @@ static int ws_dial(peer_t *p) {
   snprintf(url, sizeof url, "%s", p->ws_url);
   g_mutex_unlock(&p->mu);
   char *src = NULL, *cr = NULL; /* the control thread: n->cred is its own (no lock) */
+  int gen = g_atomic_int_get(&n->id_gen); /* the identity the headers carry */
   int rc = actr__ws_gate_headers(actr_node_id(n), n->cred, &src, &cr);
   actr_ws_conn_t *conn = NULL;
   if (rc == ACTR_OK) {
@@ -1105,6 +1107,7 @@ static int ws_dial(peer_t *p) {
     return rc;
   g_mutex_lock(&p->mu);
   p->dial = conn;
+  p->dial_id_gen = gen;
   g_mutex_unlock(&p->mu);
   return ACTR_OK;
 }
@@ -1125,13 +1128,16 @@ static void dial_abandon(peer_t *p) {
 static void build_failed(peer_t *p, int slot, const char *why);
 
 /* dialed: ITEM_WS_DIALED: the dial's connection becomes @p's W_WS_OUT wire
- * if it is still wanted; a failure counts as a failed build. */
+ * if it is still wanted and carries our current identity (a registration
+ * since: a new ActrId, and the callee would know the wire by the old one;
+ * dialed again); a failure counts as a failed build. */
 static void dialed(peer_t *p, const item_t *it) {
   g_mutex_lock(&p->mu);
-  actr_ws_conn_t *conn = p->dial == it->dial ? p->dial : NULL;
+  actr_ws_conn_t *conn = p->dial == it->conn ? p->dial : NULL;
   if (conn)
     p->dial = NULL;
-  bool wanted = p->want[W_WS_OUT] && !p->w[W_WS_OUT];
+  bool wanted = p->want[W_WS_OUT] && !p->w[W_WS_OUT] &&
+                p->dial_id_gen == g_atomic_int_get(&p->node->id_gen);
   char url[WS_URL_MAX];
   snprintf(url, sizeof url, "%s", p->ws_url);
   g_mutex_unlock(&p->mu);
@@ -1193,8 +1199,8 @@ static bool has_rtc(peer_t *p, bool *offerer, gint64 *started, bool *ever_up) {
 /* take_offer: @p's offer @sdp (not an ICE restart offer; @xid its
  * sdp_exchange_id or NULL), answered by the link we answer with, made new
  * unless it is fresh.  Both offered: the smaller serial keeps offering (the
- * mock's rule), the other answers.  An offer that would replace our link
- * when the bucket is empty waits in offer_waiting (maintain takes it). */
+ * mock's rule), the other answers.  An offer that would make a link when
+ * the bucket is empty waits in offer_waiting (maintain takes it). */
 static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *xid) {
   bool offerer;
   bool has_link = has_rtc(p, &offerer, NULL, NULL);
@@ -1203,11 +1209,17 @@ static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *x
   gint64 now = g_get_monotonic_time();
   g_mutex_lock(&p->mu);
   bool replace = has_link && (offerer || p->got_offer);
-  bool wait = replace && !bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now);
+  /* Every peer connection an offer makes counts, the first too: an offer
+   * that fails its own connection (an SDP we cannot take) would otherwise
+   * find no link each time and build one for free. */
+  bool build = replace || !has_link;
+  bool wait = build && !bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now);
+  if (wait && p->offer_waiting) /* its candidates go with it: a newer offer's follow */
+    g_ptr_array_set_size(p->held_in, 0);
   g_free(p->offer_waiting); /* a newer offer: the one waiting is stale */
   p->offer_waiting = wait ? g_strdup(sdp) : NULL;
   snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s", wait && xid ? xid : "");
-  if (replace && !wait)
+  if (build && !wait)
     bucket_take(&p->offer_bucket);
   g_mutex_unlock(&p->mu);
   if (wait) {
@@ -1795,6 +1807,7 @@ static void handle_item(actr_node_t *n, item_t *it) {
     if (p)
       dialed(p, it);
     g_free(it->why);
+    actr_ws_conn_unref(it->conn);
     break;
   }
   case ITEM_DISCONNECT: {
@@ -1811,6 +1824,9 @@ static void handle_item(actr_node_t *n, item_t *it) {
       p->negotiated_us = 0;
       p->last_call_us = 0;
       p->touched_us = 0;
+      g_free(p->offer_waiting);
+      p->offer_waiting = NULL;
+      g_ptr_array_set_size(p->held_in, 0);
       g_mutex_unlock(&p->mu);
       dial_abandon(p);
       for (int s = 0; s < NWIRES; s++)

@@ -9,7 +9,8 @@
 /* The outcome of a dial, once, on the runtime's I/O thread: ACTR_OK when
  * the upgrade handshake succeeded (the connection is open), else the code
  * actr_ws_connect would return and @detail (transfer none) saying why.  It
- * must hand the outcome over and return: no call into @conn. */
+ * must hand the outcome over and return: no call into @conn but
+ * actr_ws_conn_ref (a handle to go with the outcome). */
 typedef void (*actr__ws_dial_fn)(actr_ws_conn_t *conn, int code, const char *detail, void *user);
 
 /* actr__ws_dial: actr_ws_connect's dial, without waiting: *@out (transfer
