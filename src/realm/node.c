@@ -1247,7 +1247,7 @@ static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *x
   g_ptr_array_unref(held);
 }
 
-static void restart_attempt(actr_node_t *n, peer_t *p);
+static bool restart_attempt(actr_node_t *n, peer_t *p);
 static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) {
   const Signaling__ActrRelay *r = e->actr_relay;
   actr_actor_id_t src, dst;
@@ -1371,20 +1371,20 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       wire_t *w = p->w[W_RTC];
       bool live = w && w->ever_up && !w->dead && n->restart_budget_ms > 0;
       bool recent = p->restart_attempt_us && now - p->restart_attempt_us < ICE_RESTART_GAP_US;
+      g_mutex_unlock(&p->mu);
+      /* A live wire that died meanwhile (its peer's close came first:
+       * restart_attempt finds it dead) is rebuilt as a dead one. */
+      if (live && (recent || restart_attempt(n, p)))
+        break;
       /* A new connection too at most every ICE_RESTART_GAP_US: the one we
        * offered at the last request is still on its way.  Each costs a new
        * ICE agent, its sockets and gathering (a TURN allocation with TURN),
        * and a peer may ask as often as actrix lets it. */
-      bool rebuilt_lately = !live && p->asked_rebuild_us &&
-                            now - p->asked_rebuild_us < ICE_RESTART_GAP_US;
-      if (!live && !rebuilt_lately)
+      g_mutex_lock(&p->mu);
+      bool rebuilt_lately = p->asked_rebuild_us && now - p->asked_rebuild_us < ICE_RESTART_GAP_US;
+      if (!rebuilt_lately)
         p->asked_rebuild_us = now;
       g_mutex_unlock(&p->mu);
-      if (live) {
-        if (!recent)
-          restart_attempt(n, p);
-        break;
-      }
       if (rebuilt_lately)
         break;
       g_mutex_lock(&n->mu);
@@ -1512,8 +1512,10 @@ static void build_failed(peer_t *p, int slot, const char *why) {
  * place (a new offer, type ICE_RESTART_OFFER, on the same peer connection:
  * DTLS and SCTP stay); attempts every ICE_RESTART_ATTEMPT_MS until the
  * budget is spent, when the peer connection fails by itself and the wire
- * is rebuilt whole.  Control thread (it alone frees wires). */
-static void restart_attempt(actr_node_t *n, peer_t *p) {
+ * is rebuilt whole.  False when no restart offer went out (no live wire,
+ * the budget spent, or the link refused).  Control thread (it alone frees
+ * wires). */
+static bool restart_attempt(actr_node_t *n, peer_t *p) {
   gint64 now = g_get_monotonic_time();
   g_mutex_lock(&p->mu);
   wire_t *w = p->w[W_RTC];
@@ -1529,7 +1531,7 @@ static void restart_attempt(actr_node_t *n, peer_t *p) {
   actr_webrtc_link_t *link = ok ? w->link : NULL;
   g_mutex_unlock(&p->mu);
   if (!ok)
-    return;
+    return false;
   /* The peer connection fails when the budget is spent (or when this
    * attempt and the next have gone unanswered). */
   int limit = (int)MIN(left_ms, 2 * ICE_RESTART_ATTEMPT_MS);
@@ -1539,12 +1541,13 @@ static void restart_attempt(actr_node_t *n, peer_t *p) {
   g_mutex_unlock(&p->mu);
   if (rc != ACTR_OK) {
     actr__log(ACTR_LOG_WARN, "node: ICE restart not started: %s", actr_err_detail());
-    return;
+    return false;
   }
   actr__log(ACTR_LOG_INFO, "node: ICE restart offered (in place)");
   g_mutex_lock(&n->mu);
   n->st.ice_restarts++;
   g_mutex_unlock(&n->mu);
+  return true;
 }
 
 /* maintain: what @p's wires need now; the deadline of its next need into
