@@ -297,6 +297,7 @@ void actr__dtls_start(actr__dtls_t *d) {
  * its size off the record behind it (tests/rtc/test_dtls.c).  The copying
  * call drops such a record whole. */
 #define RECORD_MAX 16384 /* a record's plaintext at most (2^14, RFC 5246 §6.2.1) */
+#define READ_AGAIN_MAX 64 /* each drops a held record or reads the datagram: a few at most */
 static GPrivate read_buf = G_PRIVATE_INIT(g_free);
 static _Thread_local bool read_buf_busy;
 
@@ -309,6 +310,7 @@ static void read_records(actr__dtls_t *d) {
       g_private_set(&read_buf, buf);
   }
   read_buf_busy = true;
+  unsigned again = 0; /* EAGAINs in a row gone on from: bounded, whatever GnuTLS holds */
   while (d->state == DTLS_CONNECTED && !d->closed) {
     /* Receiving may send too (a retransmitted final flight of the
      * handshake): not at the same time as a direct sender's record. */
@@ -317,6 +319,7 @@ static void read_records(actr__dtls_t *d) {
     size_t pending = r < 0 ? gnutls_record_check_pending(d->s) : 0;
     g_mutex_unlock(&d->send_mu);
     if (r > 0) {
+      again = 0;
       d->cbs.data(d->user, buf, (size_t)r);
       continue;
     }
@@ -330,7 +333,7 @@ static void read_records(actr__dtls_t *d) {
       /* Said when GnuTLS dropped a record it held of another type (it has
        * not read the datagram being fed yet) or one that came: go on while
        * either is there. */
-      if (pending > 0 || d->in)
+      if ((pending > 0 || d->in) && ++again < READ_AGAIN_MAX)
         continue;
       break;
     }

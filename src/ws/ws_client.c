@@ -222,13 +222,12 @@ void actr__ws_conn_dial_report(actr_ws_conn_t *c) {
   c->dial_done = NULL; /* once */
   c->dial_running = fn != NULL;
   int code = c->fail_code;
-  char *detail = g_strdup(c->fail_detail);
+  char *detail = fn ? g_strdup(c->fail_detail) : NULL;
   g_mutex_unlock(&c->done_mu);
-  if (fn)
-    fn(c, code, detail, c->dial_user);
-  g_free(detail);
   if (!fn)
-    return;
+    return; /* a blocking connect, or forgotten */
+  fn(c, code, detail, c->dial_user);
+  g_free(detail);
   g_mutex_lock(&c->done_mu);
   c->dial_running = false;
   g_cond_broadcast(&c->done_cond);

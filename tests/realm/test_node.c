@@ -489,13 +489,29 @@ typedef struct raw_actor {
   actr__sig_client_t *sig;
 } raw_actor_t;
 
-static void raw_actor_start(raw_actor_t *r, actr_runtime_t *rt, const actrix_t *a,
-                            const char *type) {
+/* raw_actor_start_with: registered with @opts (NULL: none), its relays to
+ * @ev (NULL: dropped) with @user. */
+static void raw_actor_start_with(raw_actor_t *r, actr_runtime_t *rt, const actrix_t *a,
+                                 const char *type, const actr_ais_options_t *opts,
+                                 const actr__sig_events_t *ev, void *user) {
   actr_actor_type_t t;
   ASSERT_OK(actr_actor_type_parse(type, &t));
-  ASSERT_OK(actr_ais_register(a->ais, &t, 3, NULL, &r->cred));
+  ASSERT_OK(actr_ais_register(a->ais, &t, 3, opts, &r->cred));
   actr__sig_config_t sc = {.url = a->signaling, .cred = r->cred};
-  ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &r->sig));
+  ASSERT_OK(actr__sig_client_new(rt, &sc, ev, user, &r->sig));
+}
+
+static void raw_actor_start(raw_actor_t *r, actr_runtime_t *rt, const actrix_t *a,
+                            const char *type) {
+  raw_actor_start_with(r, rt, a, type, NULL, NULL, NULL);
+}
+
+/* relay_taken: @r relayed through @sig, waiting while its queue is full. */
+static void relay_taken(actr__sig_client_t *sig, Signaling__ActrRelay *r) {
+  int rc;
+  while ((rc = actr__sig_client_relay(sig, r)) == ACTR_EWOULD_BLOCK)
+    g_usleep(1000);
+  ASSERT_OK(rc);
 }
 
 static void raw_actor_stop(raw_actor_t *r) {
@@ -864,13 +880,15 @@ static void test_03_answers_never_loop(void) {
 typedef struct slow_call {
   actr_node_t *client;
   const actr_actor_id_t *target;
+  int timeout_ms; /* 0: 20000 */
   int rc;
   actr_envelope_t *resp;
 } slow_call_t;
 
 static gpointer slow_call_main(gpointer data) {
   slow_call_t *c = data;
-  c->rc = actr_node_call(c->client, c->target, "test.Slow", "abc", 3, 20000, &c->resp);
+  c->rc = actr_node_call(c->client, c->target, "test.Slow", "abc", 3,
+                         c->timeout_ms ? c->timeout_ms : 20000, &c->resp);
   return NULL;
 }
 
@@ -1301,20 +1319,6 @@ static void wait_ws_wires(actr_node_t *node, uint64_t want) {
   g_assert_cmpuint(st.ws_wires_up, ==, want);
 }
 
-typedef struct hole_call {
-  actr_node_t *client;
-  actr_actor_id_t target;
-  int rc;
-} hole_call_t;
-
-static gpointer hole_call_main(gpointer data) {
-  hole_call_t *c = data;
-  actr_envelope_t *resp = NULL;
-  c->rc = actr_node_call(c->client, &c->target, "test.Reverse", "abc", 3, 8000, &resp);
-  actr_envelope_free(resp);
-  return NULL;
-}
-
 /* Actors whose direct WebSocket address is a listener that takes the TCP
  * connection and never answers the upgrade: each dial of ours lasts its
  * whole 5 s.  Meanwhile a call to another actor (over WebRTC) goes through:
@@ -1340,25 +1344,21 @@ static void test_dials_hold_nobody(void) {
   ASSERT_OK(actr_node_serve(server, handler, NULL));
   actr_node_t *client = start(rt, &a, "acme:client:1");
   enum { HOLES = 3 };
-  actr_credential_t *creds[HOLES];
+  actr_ais_options_t ao = {.ws_address = ws};
+  raw_actor_t holes[HOLES]; /* listed by actrix once connected */
+  for (int i = 0; i < HOLES; i++)
+    raw_actor_start_with(&holes[i], rt, &a, "acme:hole:1", &ao, NULL, NULL);
   actr_actor_type_t t;
   ASSERT_OK(actr_actor_type_parse("acme:hole:1", &t));
-  actr_ais_options_t ao = {.ws_address = ws};
-  actr__sig_client_t *sigs[HOLES]; /* listed by actrix once connected */
-  for (int i = 0; i < HOLES; i++) {
-    ASSERT_OK(actr_ais_register(a.ais, &t, 3, &ao, &creds[i]));
-    actr__sig_config_t sc = {.url = a.signaling, .cred = creds[i]};
-    ASSERT_OK(actr__sig_client_new(rt, &sc, NULL, NULL, &sigs[i]));
-  }
   actr_actor_id_t found[HOLES];
   unsigned n = 0;
   ASSERT_OK(actr_node_discover(client, &t, found, HOLES, &n)); /* their addresses */
   g_assert_cmpuint(n, ==, HOLES);
-  hole_call_t calls[HOLES];
+  slow_call_t calls[HOLES];
   GThread *th[HOLES];
   for (int i = 0; i < HOLES; i++) {
-    calls[i] = (hole_call_t){.client = client, .target = found[i]};
-    th[i] = g_thread_new("hole-call", hole_call_main, &calls[i]);
+    calls[i] = (slow_call_t){.client = client, .target = &found[i], .timeout_ms = 8000};
+    th[i] = g_thread_new("hole-call", slow_call_main, &calls[i]);
   }
   g_usleep(300000); /* the dials are under way */
   actr_envelope_t *resp = NULL;
@@ -1375,13 +1375,12 @@ static void test_dials_hold_nobody(void) {
   for (int i = 0; i < HOLES; i++) {
     g_thread_join(th[i]);
     g_assert_cmpint(calls[i].rc, !=, ACTR_OK);
+    actr_envelope_free(calls[i].resp);
   }
   actr_node_free(client); /* with dials under way: abandoned */
   actr_node_free(server);
-  for (int i = 0; i < HOLES; i++) {
-    actr__sig_client_free(sigs[i]);
-    actr_credential_free(creds[i]);
-  }
+  for (int i = 0; i < HOLES; i++)
+    raw_actor_stop(&holes[i]);
   actr_runtime_unref(rt);
   actrix_stop(&a);
   close(hole);
@@ -1782,14 +1781,9 @@ static void test_offers_wait_their_turn(void) {
   actr_node_t *victim = start(rt, &a, "acme:server:1");
   answers_t an = {0};
   g_mutex_init(&an.mu);
-  actr_actor_type_t t;
-  ASSERT_OK(actr_actor_type_parse("acme:offerer:1", &t));
-  actr_credential_t *cred;
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
-  actr__sig_config_t sc = {.url = a.signaling, .cred = cred};
   actr__sig_events_t ev = {.on_relay = answers_on_relay};
-  actr__sig_client_t *sig;
-  ASSERT_OK(actr__sig_client_new(rt, &sc, &ev, &an, &sig));
+  raw_actor_t offerer;
+  raw_actor_start_with(&offerer, rt, &a, "acme:offerer:1", NULL, &ev, &an);
   actr__actor_id_pb_t target;
   actr__actor_id_to_pb(actr_node_id(victim), &target);
   enum { OFFERS = 40 };
@@ -1805,10 +1799,7 @@ static void test_offers_wait_their_turn(void) {
     r.target = &target.id;
     r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
     r.session_description = &sd;
-    int rc;
-    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
-      g_usleep(1000);
-    ASSERT_OK(rc);
+    relay_taken(offerer.sig, &r);
   }
   /* The last offer is answered (20 s at most). */
   char last[40] = "";
@@ -1832,8 +1823,7 @@ static void test_offers_wait_their_turn(void) {
   g_assert_cmpuint(st.peers_connected, <=, allowed);
   g_assert_cmpuint(st.peers_connected, <, OFFERS);
   g_assert_cmpuint(st.offers_waited, >=, 1);
-  actr__sig_client_free(sig);
-  actr_credential_free(cred);
+  raw_actor_stop(&offerer);
   actr_node_free(victim);
   actr_runtime_unref(rt);
   actrix_stop(&a);
@@ -2051,10 +2041,7 @@ static void test_restart_requests_throttled(void) {
     r.target = &target.id;
     r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_ICE_RESTART_REQUEST;
     r.ice_restart_request = &q;
-    int rc;
-    while ((rc = actr__sig_client_relay(sig, &r)) == ACTR_EWOULD_BLOCK)
-      g_usleep(1000);
-    ASSERT_OK(rc);
+    relay_taken(sig, &r);
   }
   /* All handled: the victim has relayed no more offers for a while. */
   for (int i = 0; i < 40; i++) { /* 20 s at most */
