@@ -61,6 +61,11 @@ struct actr_webrtc_link {
   int fail_rc;
   char fail_msg[320];
   bool told_end; /* the owner heard FAILED or CLOSED: it hears nothing more */
+  /* Held from deciding to tell the owner a state until its on_state returns
+   * (recursive: on_state may fail the link).  Without it, a CONNECTED
+   * decided on the I/O thread could reach the owner after a FAILED that
+   * the signaling thread decided and told meanwhile. */
+  pthread_mutex_t tell_mu;
   bool closed;
   bool any_claimed; /* some lane was asked for: the others are "unread" */
   actr_lane_t *lanes[ACTR_PAYLOAD_TYPE_COUNT];
@@ -348,6 +353,7 @@ static void close_all_lanes(actr_webrtc_link_t *link) {
  * the peer connection's FAILED, and the owner hears FAILED, once: not
  * again, nor any later state, when the peer connection ends too. */
 static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
+  pthread_mutex_lock(&link->tell_mu);
   pthread_mutex_lock(&link->mu);
   if (!link->fail_rc) {
     link->fail_rc = rc;
@@ -361,12 +367,14 @@ static void link_fail(actr_webrtc_link_t *link, int rc, const char *why) {
   /* transport (issue 11): the owner hears of the failure as a state. */
   if (tell && link->cfg.webrtc.on_state)
     link->cfg.webrtc.on_state(link->pc, ACTR_WEBRTC_PC_FAILED, rc, link->cfg.webrtc.user);
+  pthread_mutex_unlock(&link->tell_mu);
 }
 
 static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int err, void *user) {
   actr_webrtc_link_t *link = user;
   (void)pc;
   bool end = state == ACTR_WEBRTC_PC_FAILED || state == ACTR_WEBRTC_PC_CLOSED;
+  pthread_mutex_lock(&link->tell_mu);
   pthread_mutex_lock(&link->mu);
   link->pc_state = (int)state;
   if (state == ACTR_WEBRTC_PC_FAILED && !link->fail_rc) {
@@ -382,6 +390,7 @@ static void pc_on_state(actr_webrtc_pc_t *pc, actr_webrtc_pc_state_t state, int 
     close_all_lanes(link);
   if (tell && link->cfg.webrtc.on_state) /* transport (issue 11): forwarded to the owner */
     link->cfg.webrtc.on_state(pc, state, err, link->cfg.webrtc.user);
+  pthread_mutex_unlock(&link->tell_mu);
 }
 
 static void pc_on_candidate(actr_webrtc_pc_t *pc, const char *candidate, const char *mid,
@@ -519,6 +528,11 @@ int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cf
   link->sig = sig;
   link->offerer = offerer;
   pthread_mutex_init(&link->mu, NULL);
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&link->tell_mu, &ma);
+  pthread_mutexattr_destroy(&ma);
   actr__cond_init_monotonic(&link->cond);
 
   actr_webrtc_config_t wc = link->cfg.webrtc;
@@ -530,6 +544,7 @@ int actr_webrtc_link_new(actr_runtime_t *rt, const actr_webrtc_link_config_t *cf
   if (rc != ACTR_OK) {
     actr_runtime_unref(link->rt);
     pthread_mutex_destroy(&link->mu);
+    pthread_mutex_destroy(&link->tell_mu);
     pthread_cond_destroy(&link->cond);
     free(link);
     return rc;
@@ -614,6 +629,7 @@ void actr_webrtc_link_free(actr_webrtc_link_t *link) {
     actr_lane_unref(link->lanes[t]);
   actr_runtime_unref(link->rt);
   pthread_mutex_destroy(&link->mu);
+  pthread_mutex_destroy(&link->tell_mu);
   pthread_cond_destroy(&link->cond);
   free(link);
 }
