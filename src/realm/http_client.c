@@ -223,6 +223,16 @@ static void watchdog_stop(watchdog_t *w) {
   g_mutex_clear(&w->mu);
 }
 
+static GPrivate thread_stop; /* GCancellable *, not owned */
+
+void actr__http_thread_stop(GCancellable *stop) { g_private_set(&thread_stop, stop); }
+
+/* chain_cancel: the thread's stop was cancelled: so is the exchange. */
+static void chain_cancel(GCancellable *stop, gpointer exchange) {
+  (void)stop;
+  g_cancellable_cancel(exchange);
+}
+
 int actr__http_post(const char *url, const char *const *headers, const char *content_type,
                     const void *body, size_t body_len, int timeout_ms, size_t max_body,
                     int *status, uint8_t **resp, size_t *resp_len) {
@@ -242,6 +252,10 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
   g_socket_client_set_timeout(client, op_secs ? op_secs : 1);
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
   GCancellable *cancel = g_cancellable_new();
+  GCancellable *stop = g_private_get(&thread_stop);
+  /* Already cancelled: chain_cancel runs now and 0 comes back. */
+  gulong stop_handler = stop ? g_cancellable_connect(stop, G_CALLBACK(chain_cancel), cancel, NULL)
+                             : 0;
   GError *err = NULL;
   GSocketConnection *conn = NULL;
   GByteArray *in = g_byte_array_new();
@@ -289,7 +303,11 @@ int actr__http_post(const char *url, const char *const *headers, const char *con
   }
 done:
   watchdog_stop(&dog);
-  if (rc == ACTR_ECONNECTION && g_cancellable_is_cancelled(cancel))
+  if (stop_handler) /* waits for a chain_cancel under way on another thread */
+    g_cancellable_disconnect(stop, stop_handler);
+  if (rc == ACTR_ECONNECTION && stop && g_cancellable_is_cancelled(stop))
+    rc = actr__fail(ACTR_ECONNECTION, "HTTP: exchange cancelled");
+  else if (rc == ACTR_ECONNECTION && g_cancellable_is_cancelled(cancel))
     rc = actr__fail(ACTR_ETIMEOUT, "HTTP: exchange not complete within %d ms", timeout_ms);
   if (conn) { /* cancelled: TLS's close_notify is not waited for either */
     g_io_stream_close(G_IO_STREAM(conn), cancel, NULL);

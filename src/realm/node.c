@@ -41,6 +41,7 @@
 #include "clock.h"
 #include "error_internal.h"
 #include "pbwire.h"
+#include "realm_http.h"
 #include "realm_internal.h"
 #include "route_internal.h"
 #include "sig_client.h"
@@ -226,7 +227,7 @@ typedef struct ws_addr {
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_WS_DIALED, ITEM_KILL_WIRE,
   ITEM_DISCONNECT,
-  ITEM_FETCH_KEY, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_SYNC, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_CRED_DONE, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_SYNC, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -240,7 +241,11 @@ typedef struct item {
   uint32_t key_id;        /* ITEM_FETCH_KEY */
   int rc;                 /* ITEM_WS_DIALED: its outcome (conn: the dial's connection, a
                              reference of the item's, so never another's address) ... */
-  char *why;              /* ... and why it failed (g_free) */
+  char *why;              /* ... and why it failed (g_free); ITEM_CRED_DONE too */
+  actr_credential_t *cred; /* ITEM_CRED_DONE: the new credential (transfer full), or NULL */
+  bool renewed;            /* ITEM_CRED_DONE: a renewal (else a registration) ... */
+  bool rejected;           /* ... asked because actrix rejected the last one */
+  uint64_t asked_at;       /* ... when it was asked (Unix seconds) */
 } item_t;
 
 typedef struct sign_key {
@@ -287,6 +292,13 @@ struct actr_node {
   uint64_t cred_since;      /* Unix seconds when the current one was obtained */
   uint64_t cred_retry_at;   /* after a failed renewal: not before (Unix seconds) */
   unsigned cred_backoff_s;
+  bool cred_busy;           /* a renewal or registration is under way (control thread) */
+  /* Slow work (AIS exchanges, signing-key fetches) runs on threads of its
+   * own, each started by the control thread: jobs counts them (mu);
+   * actr_node_free cancels stop (ends an AIS exchange under way) and waits
+   * until none is left. */
+  unsigned jobs;
+  GCancellable *stop;
   actr__sig_client_t *sig;
   actr_ws_server_t *ws_server;
 
@@ -1315,8 +1327,23 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
       /* An ICE restart of the connection we answered: taken in place by
        * its peer connection (new ICE credentials; DTLS and SCTP stay).
        * Without a live connection there is nothing to restart: the
-       * offerer's restart runs out and it builds a new one. */
+       * offerer's restart runs out and it builds a new one.  While a
+       * whole offer waits its turn, the restart is of the connection that
+       * offer began, which never reached us: it waits in its place, the
+       * newest offer, and is answered by a new connection as that would
+       * have been (its candidates follow it: the ones held were the old
+       * offer's). */
       g_mutex_lock(&p->mu);
+      if (p->offer_waiting) {
+        g_free(p->offer_waiting);
+        p->offer_waiting = g_strdup(sd->sdp);
+        snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s",
+                 sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
+        g_ptr_array_set_size(p->held_in, 0);
+        g_mutex_unlock(&p->mu);
+        actr__log(ACTR_LOG_INFO, "node: ICE restart offer waits in the place of an offer");
+        break;
+      }
       wire_t *w = p->w[W_RTC];
       bool live = w && w->ever_up && !w->dead && p->got_offer && !n->ignore_restart_offers;
       if (live)
@@ -1421,10 +1448,105 @@ static void cred_backoff(actr_node_t *n, uint64_t now) {
   n->cred_retry_at = now + n->cred_backoff_s;
 }
 
+/* ---- slow work off the control thread ----
+ * An AIS exchange blocks up to its 30 s deadline, a signing-key fetch up to
+ * the signaling request timeout: made on the control thread, either held
+ * every destination's set-up (offers, answers, relays, rebuilds) meanwhile.
+ * Each runs on a thread of its own (one credential job at a time; key
+ * fetches at most KEY_ASKS_MAX) and what it brings goes back to the control
+ * thread as an item, or into the key cache under mu. */
+typedef enum { JOB_KEY, JOB_RENEW, JOB_REGISTER } job_kind_t;
+
+typedef struct job {
+  actr_node_t *n;
+  job_kind_t kind;
+  uint32_t key_id;   /* JOB_KEY */
+  bool rejected;     /* JOB_RENEW, JOB_REGISTER: see item_t */
+  uint64_t asked_at; /* ... */
+} job_t;
+
+/* key_fetched: the outcome of a fetch of @key_id into its slot (mu). */
+static void key_fetched(actr_node_t *n, uint32_t key_id, int rc, const uint8_t pub[32]) {
+  g_mutex_lock(&n->mu);
+  for (unsigned i = 0; i < KEYS_MAX; i++) {
+    sign_key_t *k = &n->keys[i];
+    if (k->asking && k->id == key_id) {
+      k->asking = false;
+      n->key_asks--;
+      k->set = rc == ACTR_OK; /* a failure frees the slot: the next connection asks again */
+      if (k->set) {
+        memcpy(k->pub, pub, 32);
+        k->used_us = g_get_monotonic_time();
+        n->st.signing_keys_fetched++;
+      }
+    }
+  }
+  g_mutex_unlock(&n->mu);
+}
+
+static gpointer job_main(gpointer data) {
+  job_t *j = data;
+  actr_node_t *n = j->n;
+  if (j->kind == JOB_KEY) {
+    uint8_t pub[32];
+    int rc = actr__sig_client_signing_key(n->sig, j->key_id, pub);
+    if (rc != ACTR_OK)
+      actr__log(ACTR_LOG_WARN, "node: signing key %u not obtained: %s", j->key_id,
+                actr_err_detail());
+    key_fetched(n, j->key_id, rc, pub);
+  } else {
+    /* n->cred stays while the job runs: the control thread replaces it only
+     * when the job's item comes back. */
+    actr__http_thread_stop(n->stop);
+    actr_ais_options_t ao = {.realm_secret = n->realm_secret};
+    item_t *it = g_new0(item_t, 1);
+    it->kind = ITEM_CRED_DONE;
+    it->renewed = j->kind == JOB_RENEW;
+    it->rejected = j->rejected;
+    it->asked_at = j->asked_at;
+    it->rc = it->renewed
+                 ? actr_ais_renew_new(n->ais_url, &ao, n->cred, &it->cred)
+                 : actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &it->cred);
+    if (it->rc != ACTR_OK)
+      it->why = g_strdup(actr_err_detail());
+    actr__http_thread_stop(NULL);
+    enqueue(n, it);
+  }
+  g_mutex_lock(&n->mu);
+  n->jobs--;
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+  g_free(j);
+  return NULL;
+}
+
+/* job_start: run @j (transfer full) on a thread of its own; false (and
+ * @j freed) when no thread is to be had. */
+static bool job_start(actr_node_t *n, job_t *j) {
+  j->n = n;
+  g_mutex_lock(&n->mu);
+  n->jobs++;
+  g_mutex_unlock(&n->mu);
+  GThread *t = g_thread_try_new("actr-node-slow", job_main, j, NULL);
+  if (t) {
+    g_thread_unref(t); /* actr_node_free waits on jobs, not on the thread */
+    return true;
+  }
+  g_mutex_lock(&n->mu);
+  n->jobs--;
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+  g_free(j);
+  return false;
+}
+
 /* The credential: renewed (0.5, renewal token) when two thirds of its life
  * have passed or actrix rejected it; without a token (0.3) registered again
- * once actrix rejects it or it expires — a new ActrId. */
+ * once actrix rejects it or it expires — a new ActrId.  The exchange runs
+ * as a job (above); cred_done takes its outcome. */
 static void check_credential(actr_node_t *n) {
+  if (n->cred_busy)
+    return;
   actr_credential_t *cred = n->cred; /* this thread is the only one to replace it */
   uint64_t now = actr__unix_now_s();
   uint64_t exp = actr_credential_expires_at(cred);
@@ -1434,6 +1556,7 @@ static void check_credential(actr_node_t *n) {
     return; /* backing off after a failed attempt */
   g_mutex_lock(&n->mu);
   bool rejected = s.credential_rejected || n->force_register;
+  bool forced = n->force_register;
   n->force_register = false;
   g_mutex_unlock(&n->mu);
   /* At least a second after the last change: a credential of 1-2 s
@@ -1441,46 +1564,60 @@ static void check_credential(actr_node_t *n) {
    * comes with every queued item, a peer's signaling included. */
   uint64_t life = exp > n->cred_since ? exp - n->cred_since : 0;
   bool due = now >= n->cred_since + MAX(life / 3 * 2, 1);
-  actr_ais_options_t ao = {.realm_secret = n->realm_secret};
-  if (actr_credential_can_renew(cred)) {
-    if (!due && !rejected)
-      return;
-    actr_credential_t *fresh = NULL;
-    int rc = actr_ais_renew_new(n->ais_url, &ao, cred, &fresh);
+  bool renew = actr_credential_can_renew(cred);
+  if (renew ? !due && !rejected : !rejected && (now < exp || now <= n->cred_since))
+    return; /* the same floor as above */
+  job_t *j = g_new0(job_t, 1);
+  j->kind = renew ? JOB_RENEW : JOB_REGISTER;
+  j->rejected = rejected;
+  j->asked_at = now;
+  if (!job_start(n, j)) {
+    actr__log(ACTR_LOG_WARN, "node: no thread to renew the credential on");
+    if (forced) {
+      g_mutex_lock(&n->mu);
+      n->force_register = true;
+      g_mutex_unlock(&n->mu);
+    }
+    cred_backoff(n, now);
+    return;
+  }
+  n->cred_busy = true;
+}
+
+/* cred_done: the outcome of a credential job (the control thread). */
+static void cred_done(actr_node_t *n, item_t *it) {
+  n->cred_busy = false;
+  actr_credential_t *fresh = it->cred;
+  it->cred = NULL;
+  uint64_t now = actr__unix_now_s();
+  if (it->renewed) {
+    int rc = it->rc;
     if (rc == ACTR_OK)
-      rc = actr__sig_client_set_credential(n->sig, fresh, rejected);
+      rc = actr__sig_client_set_credential(n->sig, fresh, it->rejected);
     if (rc != ACTR_OK) {
-      actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s", actr_err_detail());
+      actr__log(ACTR_LOG_WARN, "node: credential not renewed: %s",
+                it->rc != ACTR_OK ? it->why : actr_err_detail());
       actr_credential_free(fresh);
       cred_backoff(n, now);
       return;
     }
     replace_credential(n, fresh); /* the same ActrId (actr_ais_renew_new checks) */
-    n->cred_backoff_s = 0;
-    n->cred_since = now;
-    g_mutex_lock(&n->mu);
-    n->st.credential_renewals++;
-    g_mutex_unlock(&n->mu);
-    return;
-  }
-  if (!rejected && (now < exp || now <= n->cred_since)) /* the same floor as above */
-    return;
-  actr_credential_t *fresh;
-  int rc = actr_ais_register(n->ais_url, &n->cfg.type, n->cfg.realm_id, &ao, &fresh);
-  if (rc != ACTR_OK) {
-    actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", actr_err_detail());
-    cred_backoff(n, now);
-    return;
+  } else {
+    if (it->rc != ACTR_OK) {
+      actr__log(ACTR_LOG_WARN, "node: registering again failed: %s", it->why);
+      cred_backoff(n, now);
+      return;
+    }
+    /* A new ActrId: into the next slot, the earlier ones stay for the
+     * pointers handed out (actr_node_id), the last OLD_IDS of them. */
+    int gen = g_atomic_int_get(&n->id_gen) + 1;
+    n->ids[gen % (OLD_IDS + 1)] = *actr_credential_actor_id(fresh);
+    g_atomic_int_set(&n->id_gen, gen);
+    replace_credential(n, fresh);
+    actr__sig_client_set_credential(n->sig, fresh, true);
   }
   n->cred_backoff_s = 0;
-  /* A new ActrId: into the next slot, the earlier ones stay for the
-   * pointers handed out (actr_node_id), the last OLD_IDS of them. */
-  int gen = g_atomic_int_get(&n->id_gen) + 1;
-  n->ids[gen % (OLD_IDS + 1)] = *actr_credential_actor_id(fresh);
-  g_atomic_int_set(&n->id_gen, gen);
-  replace_credential(n, fresh);
-  actr__sig_client_set_credential(n->sig, fresh, true);
-  n->cred_since = now;
+  n->cred_since = it->asked_at;
   g_mutex_lock(&n->mu);
   n->st.credential_renewals++;
   g_mutex_unlock(&n->mu);
@@ -1577,7 +1714,11 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
                 now >= p->retry_at[W_WS_OUT];
   char *offer = NULL; /* an offer that waited, its turn come */
   char offer_xid[sizeof p->offer_waiting_xid];
-  if (p->offer_waiting && bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now)) {
+  /* A fresh answering link (a role assignment made it; no offer yet)
+   * takes a waiting offer at once: answering on it builds nothing. */
+  bool answer_free = rtc && !rtc->dead && !p->offerer && !p->got_offer;
+  if (p->offer_waiting &&
+      (answer_free || bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now))) {
     offer = p->offer_waiting; /* ours now */
     p->offer_waiting = NULL;
     memcpy(offer_xid, p->offer_waiting_xid, sizeof offer_xid);
@@ -1843,28 +1984,18 @@ static void handle_item(actr_node_t *n, item_t *it) {
     break;
   }
   case ITEM_FETCH_KEY: { /* a key a connecting actor's credential names */
-    uint8_t pub[32];
-    int rc = actr__sig_client_signing_key(n->sig, it->key_id, pub);
-    if (rc != ACTR_OK)
-      actr__log(ACTR_LOG_WARN, "node: signing key %u not obtained: %s", it->key_id,
-                actr_err_detail());
-    g_mutex_lock(&n->mu);
-    for (unsigned i = 0; i < KEYS_MAX; i++) {
-      sign_key_t *k = &n->keys[i];
-      if (k->asking && k->id == it->key_id) {
-        k->asking = false;
-        n->key_asks--;
-        k->set = rc == ACTR_OK; /* a failure frees the slot: the next connection asks again */
-        if (k->set) {
-          memcpy(k->pub, pub, 32);
-          k->used_us = g_get_monotonic_time();
-          n->st.signing_keys_fetched++;
-        }
-      }
+    job_t *j = g_new0(job_t, 1);
+    j->kind = JOB_KEY;
+    j->key_id = it->key_id;
+    if (!job_start(n, j)) {
+      actr__log(ACTR_LOG_WARN, "node: no thread to fetch signing key %u on", it->key_id);
+      key_fetched(n, it->key_id, ACTR_ENO_MEMORY, NULL);
     }
-    g_mutex_unlock(&n->mu);
     break;
   }
+  case ITEM_CRED_DONE:
+    cred_done(n, it);
+    break;
   case ITEM_SYNC: /* everything queued before it is handled */
     g_mutex_lock(&n->mu);
     n->synced = it->seq;
@@ -2218,6 +2349,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
   if (!n)
     return actr__fail(ACTR_ENO_MEMORY, "node");
   n->rt = actr_runtime_ref(rt);
+  n->stop = g_cancellable_new();
   n->cfg = *cfg;
   n->cfg.connect_timeout_ms = ACTR__OR_DEFAULT(n->cfg.connect_timeout_ms, 20000);
   n->cfg.max_peers = ACTR__OR_DEFAULT(n->cfg.max_peers, 64);
@@ -3022,6 +3154,7 @@ static void drain_queue(actr_node_t *n) {
     if (it->conn)
       actr_ws_conn_unref(it->conn);
     g_free(it->why);
+    actr_credential_free(it->cred);
     g_free(it);
   }
 }
@@ -3038,6 +3171,14 @@ void actr_node_free(actr_node_t *n) {
     enqueue(n, it);
     g_thread_join(n->control);
   }
+  /* The control thread alone starts jobs: no new one.  An AIS exchange
+   * ends at once; a key fetch within the signaling request timeout. */
+  if (n->stop)
+    g_cancellable_cancel(n->stop);
+  g_mutex_lock(&n->mu);
+  while (n->jobs)
+    g_cond_wait(&n->cond, &n->mu);
+  g_mutex_unlock(&n->mu);
   drain_queue(n);
   /* Destinations first (actr closes its peer connections before
    * unregistering). */
@@ -3072,6 +3213,8 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->realm_secret);
   g_free(n->turn_url);
   g_free(n->ws_host);
+  if (n->stop)
+    g_object_unref(n->stop);
   g_mutex_clear(&n->mu);
   g_mutex_clear(&n->cred_mu);
   g_cond_clear(&n->cond);

@@ -2,6 +2,7 @@
 #ifndef ACTR_REALM_HTTP_H
 #define ACTR_REALM_HTTP_H
 
+#include <gio/gio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,13 @@
 int actr__http_post(const char *url, const char *const *headers, const char *content_type,
                     const void *body, size_t body_len, int timeout_ms, size_t max_body,
                     int *status, uint8_t **resp, size_t *resp_len);
+
+/* actr__http_thread_stop: the exchanges this thread makes from now on
+ * also end (ACTR_ECONNECTION, "cancelled") when @stop is cancelled, even
+ * one under way; NULL: none.  The caller keeps @stop alive meanwhile.  A
+ * node's AIS thread uses it so that actr_node_free need not wait out an
+ * exchange that hangs. */
+void actr__http_thread_stop(GCancellable *stop);
 
 /* actr__http_response_parse: parse a response from the @len bytes read so
  * far (@in), @eof when the connection has ended after them.  ACTR_OK with

@@ -270,6 +270,7 @@ class Actrix:
         self.key_id = 1
         self.next_serial = 1
         self.issued = {}   # serial -> ActrId, for /renew
+        self.ais_requests = 0  # AIS requests answered (--ais-hang-after)
         self.rows = []     # registration order
         self.conns = set()
         self.frames = 0
@@ -401,6 +402,11 @@ class Actrix:
                 if headers.get("expect", "").lower() == "100-continue":
                     writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 body = await reader.readexactly(int(clen))
+                hang = getattr(self.opts, "ais_hang_after", None)
+                if hang is not None and self.ais_requests >= hang:  # an AIS that hangs
+                    log.info("http %s %s: held, never answered (--ais-hang-after)", method, target)
+                    await asyncio.Event().wait()
+                self.ais_requests += 1
                 status, ctype, payload = self.http_route(method, urllib.parse.urlsplit(target).path,
                                                          headers, body)
                 log.info("http %s %s -> %d", method, target, status)
@@ -1054,6 +1060,8 @@ def main():
                    help="register every actor as this type (m:n:v), not the one asked for")
     p.add_argument("--discover-delay-ms", type=int, default=0,
                    help="answer route candidate requests this late (a slow actrix)")
+    p.add_argument("--ais-hang-after", type=int, default=None,
+                   help="answer this many AIS requests, then take the next ones and never answer")
     p.add_argument("--verbose", action="store_true", help="log every envelope to stderr")
     p.add_argument("--self-test", action="store_true")
     args = p.parse_args()

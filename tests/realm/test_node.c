@@ -1252,6 +1252,38 @@ static void register_again(actr_node_t *node) {
   g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
 }
 
+/* An AIS that takes requests and never answers (the test actrix's
+ * --ais-hang-after): the server's registration again waits for it on a
+ * thread of its own.  Meanwhile its control thread builds the connection
+ * a client's first call needs (before, it sat in the exchange until its
+ * 30 s deadline and the call timed out), and actr_node_free ends the
+ * exchange rather than waiting it out. */
+static void test_ais_hang_holds_nobody(void) {
+  const char *args[] = {"--ais-hang-after", "2", NULL}; /* the two registrations below */
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr__node_register_again(server);
+  g_usleep(1500000); /* the control loop looks at the credential every second at least */
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "ok", 2, 8000, &resp));
+  actr_envelope_free(resp);
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.credential_renewals, ==, 0); /* the exchange is still hanging */
+  gint64 t0 = g_get_monotonic_time();
+  actr_node_free(server);
+  double freed_s = (double)(g_get_monotonic_time() - t0) / 1e6;
+  g_test_message("server freed in %.2f s with its AIS exchange under way", freed_s);
+  g_assert_cmpfloat(freed_s, <, 20.0); /* not the exchange's 30 s deadline */
+  actr_node_free(client);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 static void test_no_retry_after_registering_again(void) {
   const char *args[] = {"--dialect", "0.3", NULL};
   actrix_t a;
@@ -1738,6 +1770,7 @@ typedef struct answers {
   GMutex mu;
   unsigned count;
   char last_xid[40];
+  char all[512]; /* every answer's exchange id, each followed by ';' (cut when full) */
 } answers_t;
 
 static void answers_on_relay(const Signaling__SignalingEnvelope *env, void *user) {
@@ -1751,7 +1784,53 @@ static void answers_on_relay(const Signaling__SignalingEnvelope *env, void *user
   snprintf(an->last_xid, sizeof an->last_xid, "%s",
            r->session_description->sdp_exchange_id ? r->session_description->sdp_exchange_id
                                                    : "");
+  size_t used = strlen(an->all);
+  snprintf(an->all + used, sizeof an->all - used, "%s;", an->last_xid);
   g_mutex_unlock(&an->mu);
+}
+
+/* An offer from no real peer connection: answered, never connected. */
+static const char fake_offer_sdp[] =
+    "v=0\r\n"
+    "o=- 1 2 IN IP4 127.0.0.1\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=mid:0\r\n"
+    "a=ice-ufrag:abcd\r\n"
+    "a=ice-pwd:0123456789012345678901\r\n"
+    "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:"
+    "55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+    "a=setup:actpass\r\n"
+    "a=sctp-port:5000\r\n";
+
+/* send_offer: @type offer @xid from @from to @to, as actrix relays it. */
+static void send_offer(raw_actor_t *from, actr_node_t *to, Webrtc__SessionDescription__Type type,
+                       const char *xid) {
+  actr__actor_id_pb_t target;
+  actr__actor_id_to_pb(actr_node_id(to), &target);
+  Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
+  sd.type = type;
+  sd.sdp = (char *)fake_offer_sdp;
+  sd.sdp_exchange_id = (char *)xid;
+  Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
+  r.target = &target.id;
+  r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
+  r.session_description = &sd;
+  relay_taken(from->sig, &r);
+}
+
+/* wait_answer_to: until the last answer @an saw is to @xid (20 s at most);
+ * the last one's exchange id into @last. */
+static void wait_answer_to(answers_t *an, const char *xid, char last[40]) {
+  last[0] = 0;
+  for (int i = 0; i < 200 && strcmp(last, xid) != 0; i++) {
+    g_usleep(100000);
+    g_mutex_lock(&an->mu);
+    memcpy(last, an->last_xid, 40);
+    g_mutex_unlock(&an->mu);
+  }
 }
 
 /* An actor offering again and again: each offer after the first replaces
@@ -1760,20 +1839,6 @@ static void answers_on_relay(const Signaling__SignalingEnvelope *env, void *user
  * turn, the newest in the place of the one waiting, so the last offer is
  * still answered.  (Before, each of the 40 made a peer connection.) */
 static void test_offers_wait_their_turn(void) {
-  static const char offer_sdp[] =
-      "v=0\r\n"
-      "o=- 1 2 IN IP4 127.0.0.1\r\n"
-      "s=-\r\n"
-      "t=0 0\r\n"
-      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
-      "c=IN IP4 0.0.0.0\r\n"
-      "a=mid:0\r\n"
-      "a=ice-ufrag:abcd\r\n"
-      "a=ice-pwd:0123456789012345678901\r\n"
-      "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:"
-      "55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
-      "a=setup:actpass\r\n"
-      "a=sctp-port:5000\r\n";
   actrix_t a;
   actrix_start(&a, NULL);
   actr_runtime_t *rt;
@@ -1784,31 +1849,16 @@ static void test_offers_wait_their_turn(void) {
   actr__sig_events_t ev = {.on_relay = answers_on_relay};
   raw_actor_t offerer;
   raw_actor_start_with(&offerer, rt, &a, "acme:offerer:1", NULL, &ev, &an);
-  actr__actor_id_pb_t target;
-  actr__actor_id_to_pb(actr_node_id(victim), &target);
   enum { OFFERS = 40 };
   gint64 t0 = g_get_monotonic_time();
   for (int i = 0; i < OFFERS; i++) {
     char xid[40];
     snprintf(xid, sizeof xid, "offer-%d", i);
-    Webrtc__SessionDescription sd = WEBRTC__SESSION_DESCRIPTION__INIT;
-    sd.type = WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER;
-    sd.sdp = (char *)offer_sdp;
-    sd.sdp_exchange_id = xid;
-    Signaling__ActrRelay r = SIGNALING__ACTR_RELAY__INIT;
-    r.target = &target.id;
-    r.payload_case = SIGNALING__ACTR_RELAY__PAYLOAD_SESSION_DESCRIPTION;
-    r.session_description = &sd;
-    relay_taken(offerer.sig, &r);
+    send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, xid);
   }
   /* The last offer is answered (20 s at most). */
-  char last[40] = "";
-  for (int i = 0; i < 200 && strcmp(last, "offer-39") != 0; i++) {
-    g_usleep(100000);
-    g_mutex_lock(&an.mu);
-    memcpy(last, an.last_xid, sizeof last);
-    g_mutex_unlock(&an.mu);
-  }
+  char last[40];
+  wait_answer_to(&an, "offer-39", last);
   gint64 spent = g_get_monotonic_time() - t0;
   actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(victim, &st));
@@ -1822,6 +1872,52 @@ static void test_offers_wait_their_turn(void) {
   g_assert_cmpuint(st.peers_connected, >=, 2);
   g_assert_cmpuint(st.peers_connected, <=, allowed);
   g_assert_cmpuint(st.peers_connected, <, OFFERS);
+  g_assert_cmpuint(st.offers_waited, >=, 1);
+  raw_actor_stop(&offerer);
+  actr_node_free(victim);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+  g_mutex_clear(&an.mu);
+}
+
+/* An ICE restart offer that comes while a whole offer waits its turn is
+ * of the connection that offer began (it never reached us): it waits in
+ * that offer's place and is answered when the turn comes; the offer it
+ * replaced is not.  (Before, it was taken as a restart of the live
+ * connection, an older one of the peer's, or ignored without one, and the
+ * stale offer was answered.) */
+static void test_restart_offer_waits_in_place(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *victim = start(rt, &a, "acme:server:1");
+  answers_t an = {0};
+  g_mutex_init(&an.mu);
+  actr__sig_events_t ev = {.on_relay = answers_on_relay};
+  raw_actor_t offerer;
+  raw_actor_start_with(&offerer, rt, &a, "acme:offerer:1", NULL, &ev, &an);
+  /* Three offers make connections at once; the fourth waits (2 s). */
+  for (int i = 0; i < 4; i++) {
+    char xid[40];
+    snprintf(xid, sizeof xid, "offer-%d", i);
+    send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, xid);
+  }
+  send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER, "restart-4");
+  char last[40];
+  wait_answer_to(&an, "restart-4", last);
+  g_usleep(500000); /* an answer to the replaced offer would come right after */
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(victim, &st));
+  g_mutex_lock(&an.mu);
+  char all[sizeof an.all];
+  memcpy(all, an.all, sizeof all);
+  memcpy(last, an.last_xid, sizeof last);
+  g_mutex_unlock(&an.mu);
+  g_test_message("answers to %s %llu waited, %llu peer connections", all,
+                 (unsigned long long)st.offers_waited, (unsigned long long)st.peers_connected);
+  g_assert_cmpstr(last, ==, "restart-4");
+  g_assert_null(strstr(all, "offer-3;"));
   g_assert_cmpuint(st.offers_waited, >=, 1);
   raw_actor_stop(&offerer);
   actr_node_free(victim);
@@ -2401,6 +2497,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/replies-wait-for-room", test_replies_wait_for_room);
   g_test_add_func("/realm/node/retry-executed-once", test_retry_executed_once);
   g_test_add_func("/realm/node/dedup-fair-share", test_dedup_fair_share);
+  g_test_add_func("/realm/node/ais-hang-holds-nobody", test_ais_hang_holds_nobody);
   g_test_add_func("/realm/node/no-retry-after-registering-again-0.3",
                   test_no_retry_after_registering_again);
   g_test_add_func("/realm/node/route-policy", test_route_policy);
@@ -2417,6 +2514,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/ice-restart-request", test_ice_restart_request);
   g_test_add_func("/realm/node/restart-requests-throttled", test_restart_requests_throttled);
   g_test_add_func("/realm/node/offers-wait-their-turn", test_offers_wait_their_turn);
+  g_test_add_func("/realm/node/restart-offer-waits-in-place", test_restart_offer_waits_in_place);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);
   g_test_add_func("/realm/node/ice-restart-falls-back", test_ice_restart_falls_back);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
