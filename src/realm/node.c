@@ -1484,6 +1484,14 @@ static void key_fetched(actr_node_t *n, uint32_t key_id, int rc, const uint8_t p
   g_mutex_unlock(&n->mu);
 }
 
+/* job_done: one job less; actr_node_free may be waiting for none. */
+static void job_done(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  n->jobs--;
+  g_cond_broadcast(&n->cond);
+  g_mutex_unlock(&n->mu);
+}
+
 static gpointer job_main(gpointer data) {
   job_t *j = data;
   actr_node_t *n = j->n;
@@ -1510,12 +1518,11 @@ static gpointer job_main(gpointer data) {
     if (it->rc != ACTR_OK)
       it->why = g_strdup(actr_err_detail());
     actr__http_thread_stop(NULL);
+    if (it->rc == ACTR_ECONNECTION && g_cancellable_is_cancelled(n->stop))
+      actr__log(ACTR_LOG_INFO, "node: AIS exchange cancelled: the node is being freed");
     enqueue(n, it);
   }
-  g_mutex_lock(&n->mu);
-  n->jobs--;
-  g_cond_broadcast(&n->cond);
-  g_mutex_unlock(&n->mu);
+  job_done(n);
   g_free(j);
   return NULL;
 }
@@ -1532,10 +1539,7 @@ static bool job_start(actr_node_t *n, job_t *j) {
     g_thread_unref(t); /* actr_node_free waits on jobs, not on the thread */
     return true;
   }
-  g_mutex_lock(&n->mu);
-  n->jobs--;
-  g_cond_broadcast(&n->cond);
-  g_mutex_unlock(&n->mu);
+  job_done(n);
   g_free(j);
   return false;
 }
@@ -3173,8 +3177,7 @@ void actr_node_free(actr_node_t *n) {
   }
   /* The control thread alone starts jobs: no new one.  An AIS exchange
    * ends at once; a key fetch within the signaling request timeout. */
-  if (n->stop)
-    g_cancellable_cancel(n->stop);
+  g_cancellable_cancel(n->stop);
   g_mutex_lock(&n->mu);
   while (n->jobs)
     g_cond_wait(&n->cond, &n->mu);
@@ -3213,8 +3216,7 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->realm_secret);
   g_free(n->turn_url);
   g_free(n->ws_host);
-  if (n->stop)
-    g_object_unref(n->stop);
+  g_object_unref(n->stop);
   g_mutex_clear(&n->mu);
   g_mutex_clear(&n->cred_mu);
   g_cond_clear(&n->cond);

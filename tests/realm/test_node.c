@@ -1252,12 +1252,21 @@ static void register_again(actr_node_t *node) {
   g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
 }
 
+static atomic_int ais_cancelled; /* "AIS exchange cancelled" lines logged */
+
+static void count_ais_cancelled(actr_log_level_t level, const char *msg, void *user) {
+  (void)level;
+  (void)user;
+  if (strstr(msg, "AIS exchange cancelled"))
+    atomic_fetch_add(&ais_cancelled, 1);
+}
+
 /* An AIS that takes requests and never answers (the test actrix's
  * --ais-hang-after): the server's registration again waits for it on a
  * thread of its own.  Meanwhile its control thread builds the connection
  * a client's first call needs (before, it sat in the exchange until its
- * 30 s deadline and the call timed out), and actr_node_free ends the
- * exchange rather than waiting it out. */
+ * 30 s deadline and the call timed out), and actr_node_free cancels the
+ * exchange rather than waiting it out (it would end as a timeout). */
 static void test_ais_hang_holds_nobody(void) {
   const char *args[] = {"--ais-hang-after", "2", NULL}; /* the two registrations below */
   actrix_t a;
@@ -1274,11 +1283,14 @@ static void test_ais_hang_holds_nobody(void) {
   actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.credential_renewals, ==, 0); /* the exchange is still hanging */
+  atomic_store(&ais_cancelled, 0);
+  actr_log_set_handler(count_ais_cancelled, ACTR_LOG_INFO, NULL);
   gint64 t0 = g_get_monotonic_time();
   actr_node_free(server);
-  double freed_s = (double)(g_get_monotonic_time() - t0) / 1e6;
-  g_test_message("server freed in %.2f s with its AIS exchange under way", freed_s);
-  g_assert_cmpfloat(freed_s, <, 20.0); /* not the exchange's 30 s deadline */
+  g_test_message("server freed in %.2f s with its AIS exchange under way",
+                 (double)(g_get_monotonic_time() - t0) / 1e6);
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
+  g_assert_cmpint(atomic_load(&ais_cancelled), ==, 1);
   actr_node_free(client);
   actr_runtime_unref(rt);
   actrix_stop(&a);
@@ -1833,51 +1845,72 @@ static void wait_answer_to(answers_t *an, const char *xid, char last[40]) {
   }
 }
 
+/* offer_scene_t: a node (the victim) and a raw actor offering to it, the
+ * answers it gets counted. */
+typedef struct offer_scene {
+  actrix_t a;
+  actr_runtime_t *rt;
+  actr_node_t *victim;
+  answers_t an;
+  raw_actor_t offerer;
+} offer_scene_t;
+
+static void offer_scene_start(offer_scene_t *s) {
+  memset(s, 0, sizeof *s);
+  actrix_start(&s->a, NULL);
+  ASSERT_OK(actr_runtime_new(&s->rt));
+  s->victim = start(s->rt, &s->a, "acme:server:1");
+  g_mutex_init(&s->an.mu);
+  actr__sig_events_t ev = {.on_relay = answers_on_relay}; /* copied */
+  raw_actor_start_with(&s->offerer, s->rt, &s->a, "acme:offerer:1", NULL, &ev, &s->an);
+}
+
+/* offer_scene_offers: whole offers "offer-0" .. "offer-<count - 1>". */
+static void offer_scene_offers(offer_scene_t *s, int count) {
+  for (int i = 0; i < count; i++) {
+    char xid[40];
+    snprintf(xid, sizeof xid, "offer-%d", i);
+    send_offer(&s->offerer, s->victim, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, xid);
+  }
+}
+
+static void offer_scene_stop(offer_scene_t *s) {
+  raw_actor_stop(&s->offerer);
+  actr_node_free(s->victim);
+  actr_runtime_unref(s->rt);
+  actrix_stop(&s->a);
+  g_mutex_clear(&s->an.mu);
+}
+
 /* An actor offering again and again: each offer after the first replaces
  * the victim's peer connection with it (a new ICE agent, its sockets and
  * gathering).  3 go at once, then one each 2 s; the others wait their
  * turn, the newest in the place of the one waiting, so the last offer is
  * still answered.  (Before, each of the 40 made a peer connection.) */
 static void test_offers_wait_their_turn(void) {
-  actrix_t a;
-  actrix_start(&a, NULL);
-  actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *victim = start(rt, &a, "acme:server:1");
-  answers_t an = {0};
-  g_mutex_init(&an.mu);
-  actr__sig_events_t ev = {.on_relay = answers_on_relay};
-  raw_actor_t offerer;
-  raw_actor_start_with(&offerer, rt, &a, "acme:offerer:1", NULL, &ev, &an);
+  offer_scene_t sc;
+  offer_scene_start(&sc);
   enum { OFFERS = 40 };
   gint64 t0 = g_get_monotonic_time();
-  for (int i = 0; i < OFFERS; i++) {
-    char xid[40];
-    snprintf(xid, sizeof xid, "offer-%d", i);
-    send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, xid);
-  }
+  offer_scene_offers(&sc, OFFERS);
   /* The last offer is answered (20 s at most). */
   char last[40];
-  wait_answer_to(&an, "offer-39", last);
+  wait_answer_to(&sc.an, "offer-39", last);
   gint64 spent = g_get_monotonic_time() - t0;
   actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(victim, &st));
+  ASSERT_OK(actr_node_stats(sc.victim, &st));
   /* The first offer's connection, 3 at once, one each 2 s since. */
   uint64_t allowed = 1 + 3 + 1 + (uint64_t)(spent / (2 * G_USEC_PER_SEC));
   g_test_message("%d offers in %.2f s: %llu peer connections (at most %llu), %llu waited, "
                  "%u answers, the last to %s", OFFERS, (double)spent / 1e6,
                  (unsigned long long)st.peers_connected, (unsigned long long)allowed,
-                 (unsigned long long)st.offers_waited, an.count, last);
+                 (unsigned long long)st.offers_waited, sc.an.count, last);
   g_assert_cmpstr(last, ==, "offer-39");
   g_assert_cmpuint(st.peers_connected, >=, 2);
   g_assert_cmpuint(st.peers_connected, <=, allowed);
   g_assert_cmpuint(st.peers_connected, <, OFFERS);
   g_assert_cmpuint(st.offers_waited, >=, 1);
-  raw_actor_stop(&offerer);
-  actr_node_free(victim);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
-  g_mutex_clear(&an.mu);
+  offer_scene_stop(&sc);
 }
 
 /* An ICE restart offer that comes while a whole offer waits its turn is
@@ -1887,43 +1920,27 @@ static void test_offers_wait_their_turn(void) {
  * connection, an older one of the peer's, or ignored without one, and the
  * stale offer was answered.) */
 static void test_restart_offer_waits_in_place(void) {
-  actrix_t a;
-  actrix_start(&a, NULL);
-  actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *victim = start(rt, &a, "acme:server:1");
-  answers_t an = {0};
-  g_mutex_init(&an.mu);
-  actr__sig_events_t ev = {.on_relay = answers_on_relay};
-  raw_actor_t offerer;
-  raw_actor_start_with(&offerer, rt, &a, "acme:offerer:1", NULL, &ev, &an);
-  /* Three offers make connections at once; the fourth waits (2 s). */
-  for (int i = 0; i < 4; i++) {
-    char xid[40];
-    snprintf(xid, sizeof xid, "offer-%d", i);
-    send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__OFFER, xid);
-  }
-  send_offer(&offerer, victim, WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER, "restart-4");
+  offer_scene_t sc;
+  offer_scene_start(&sc);
+  offer_scene_offers(&sc, 4); /* three make connections at once; the fourth waits (2 s) */
+  send_offer(&sc.offerer, sc.victim, WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER,
+             "restart-4");
   char last[40];
-  wait_answer_to(&an, "restart-4", last);
+  wait_answer_to(&sc.an, "restart-4", last);
   g_usleep(500000); /* an answer to the replaced offer would come right after */
   actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(victim, &st));
-  g_mutex_lock(&an.mu);
-  char all[sizeof an.all];
-  memcpy(all, an.all, sizeof all);
-  memcpy(last, an.last_xid, sizeof last);
-  g_mutex_unlock(&an.mu);
+  ASSERT_OK(actr_node_stats(sc.victim, &st));
+  g_mutex_lock(&sc.an.mu);
+  char all[sizeof sc.an.all];
+  memcpy(all, sc.an.all, sizeof all);
+  memcpy(last, sc.an.last_xid, sizeof last);
+  g_mutex_unlock(&sc.an.mu);
   g_test_message("answers to %s %llu waited, %llu peer connections", all,
                  (unsigned long long)st.offers_waited, (unsigned long long)st.peers_connected);
   g_assert_cmpstr(last, ==, "restart-4");
   g_assert_null(strstr(all, "offer-3;"));
   g_assert_cmpuint(st.offers_waited, >=, 1);
-  raw_actor_stop(&offerer);
-  actr_node_free(victim);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
-  g_mutex_clear(&an.mu);
+  offer_scene_stop(&sc);
 }
 
 /* UDP on lo cut for 10 s, longer than the 8 s dead-peer timeout: both
