@@ -1498,9 +1498,9 @@ static gpointer job_main(gpointer data) {
   if (j->kind == JOB_KEY) {
     uint8_t pub[32];
     int rc = actr__sig_client_signing_key(n->sig, j->key_id, pub);
-    if (rc != ACTR_OK)
-      actr__log(ACTR_LOG_WARN, "node: signing key %u not obtained: %s", j->key_id,
-                actr_err_detail());
+    if (rc != ACTR_OK) /* cancelled by actr_node_free: no warning */
+      actr__log(g_cancellable_is_cancelled(n->stop) ? ACTR_LOG_INFO : ACTR_LOG_WARN,
+                "node: signing key %u not obtained: %s", j->key_id, actr_err_detail());
     key_fetched(n, j->key_id, rc, pub);
   } else {
     /* n->cred stays while the job runs: the control thread replaces it only
@@ -3176,8 +3176,10 @@ void actr_node_free(actr_node_t *n) {
     g_thread_join(n->control);
   }
   /* The control thread alone starts jobs: no new one.  An AIS exchange
-   * ends at once; a key fetch within the signaling request timeout. */
+   * and a key fetch waiting for actrix end at once. */
   g_cancellable_cancel(n->stop);
+  if (n->sig)
+    actr__sig_client_cancel_requests(n->sig);
   g_mutex_lock(&n->mu);
   while (n->jobs)
     g_cond_wait(&n->cond, &n->mu);

@@ -55,6 +55,7 @@ struct actr__sig_client {
   bool link_up, closing;
   int links; /* connections opened and not yet seen closed (on_close) */
   uint64_t next_id;
+  bool refusing; /* actr__sig_client_cancel_requests until free */
   pending_t *pending;
   char hb_id[32]; /* the heartbeat waiting for its Pong */
   unsigned hb_secs; /* AIS's interval */
@@ -502,6 +503,10 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
   if (timeout_ms <= 0)
     timeout_ms = c->cfg.request_timeout_ms;
   g_mutex_lock(&c->mu);
+  if (c->refusing) {
+    g_mutex_unlock(&c->mu);
+    return actr__fail(ACTR_ESIGNALING, "signaling: requests cancelled (the client is closing)");
+  }
   pending_t *p = NULL;
   for (unsigned i = 0; i < c->cfg.max_pending && !p; i++)
     if (!c->pending[i].used)
@@ -524,6 +529,8 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
   while (rc == ACTR_OK && !p->reply) {
     if (!c->link_up || c->closing)
       rc = actr__fail(ACTR_ESIGNALING, "signaling: the link to actrix dropped");
+    else if (c->refusing)
+      rc = actr__fail(ACTR_ESIGNALING, "signaling: request %s cancelled", id);
     else if (!g_cond_wait_until(&c->cond, &c->mu, until) && !p->reply)
       rc = actr__fail(ACTR_ETIMEOUT, "signaling: no answer to %s within %d ms", id, timeout_ms);
   }
@@ -535,6 +542,13 @@ int actr__sig_client_request(actr__sig_client_t *c, Signaling__ActrToSignaling *
   p->used = false;
   g_mutex_unlock(&c->mu);
   return rc;
+}
+
+void actr__sig_client_cancel_requests(actr__sig_client_t *c) {
+  g_mutex_lock(&c->mu);
+  c->refusing = true;
+  g_cond_broadcast(&c->cond);
+  g_mutex_unlock(&c->mu);
 }
 
 int actr__sig_client_relay(actr__sig_client_t *c, Signaling__ActrRelay *relay) {
@@ -647,7 +661,11 @@ void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out) {
 void actr__sig_client_free(actr__sig_client_t *c) {
   if (!c)
     return;
-  /* Unregister, as actr does on shutdown; an answer is waited for briefly. */
+  /* Unregister, as actr does on shutdown; an answer is waited for briefly
+   * (the one request a client that refuses requests still makes). */
+  g_mutex_lock(&c->mu);
+  c->refusing = false;
+  g_mutex_unlock(&c->mu);
   Actr__UnregisterRequest ur = ACTR__UNREGISTER_REQUEST__INIT; /* actr_id: send_envelope */
   ur.reason = "Graceful shutdown";
   Signaling__ActrToSignaling req = SIGNALING__ACTR_TO_SIGNALING__INIT;

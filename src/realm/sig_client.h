@@ -99,6 +99,12 @@ void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out);
 int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,
                                     bool reconnect);
 
+/* actr__sig_client_cancel_requests: every request waiting for its answer
+ * ends now with ACTR_ESIGNALING ("... cancelled"), and every request made
+ * after it fails so at once, until actr__sig_client_free (which still
+ * unregisters): actr_node_free ends its key fetches with it. */
+void actr__sig_client_cancel_requests(actr__sig_client_t *c);
+
 /* actr__sig_client_free: unregister (bounded wait), close, stop the
  * supervisor; no event runs after it returns.  Not on the I/O thread. */
 void actr__sig_client_free(actr__sig_client_t *c);

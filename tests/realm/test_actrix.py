@@ -683,6 +683,8 @@ class Actrix:
             resp.success.SetInParent()
             self.reply(conn, env, src, "unregister_response", resp)
         elif kind == "get_signing_key_request":
+            if getattr(self.opts, "key_hang", False):
+                return  # a key asked for is never answered (test_node's key-fetch-cancelled)
             self.reply(conn, env, src, "get_signing_key_response",
                        S.GetSigningKeyResponse(key_id=m.get_signing_key_request.key_id, pubkey=self.pub))
         elif kind == "discovery_request":
@@ -1062,6 +1064,8 @@ def main():
                    help="answer route candidate requests this late (a slow actrix)")
     p.add_argument("--ais-hang-after", type=int, default=None,
                    help="answer this many AIS requests, then take the next ones and never answer")
+    p.add_argument("--key-hang", action="store_true",
+                   help="never answer a GetSigningKeyRequest")
     p.add_argument("--verbose", action="store_true", help="log every envelope to stderr")
     p.add_argument("--self-test", action="store_true")
     args = p.parse_args()

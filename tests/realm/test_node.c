@@ -2402,6 +2402,66 @@ static void test_hostile_key_ids(void) {
   key_scene_stop(&s);
 }
 
+static atomic_int keys_cancelled; /* "signing key ... cancelled" lines logged */
+
+static void count_keys_cancelled(actr_log_level_t level, const char *msg, void *user) {
+  (void)level;
+  (void)user;
+  if (strstr(msg, "signing key") && strstr(msg, "cancelled"))
+    atomic_fetch_add(&keys_cancelled, 1);
+}
+
+/* An actrix that never answers a GetSigningKeyRequest (--key-hang): the
+ * fetch a caller's credential started is under way when the listening node
+ * is freed, and actr_node_free ends it at once rather than waiting out the
+ * signaling request timeout (before: "no answer ... within 5000 ms"). */
+static void test_key_fetch_cancelled_at_free(void) {
+  const char *args[] = {"--key-hang", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start_ws_server(rt, &a);
+  actr__node_forget_keys(server);
+  actr_node_t *client = start(rt, &a, "acme:client:1");
+  actr_actor_id_t target;
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
+  char url[300];
+  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
+  actr_credential_t *cred;
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse("acme:caller:1", &t));
+  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
+  char *src = NULL, *b64 = NULL;
+  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &b64));
+  actr_ws_config_t wc;
+  actr_ws_config_init(&wc);
+  wc.source_id = src;
+  wc.credential = b64;
+  actr_ws_conn_t *conn = NULL;
+  ASSERT_RC(actr_ws_connect(rt, url, &wc, &conn), "WEBSOCKET"); /* 401 while the key is asked */
+  g_assert_nonnull(strstr(actr_err_detail(), "401"));
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(server, &st));
+  g_assert_cmpuint(st.signing_key_asks, ==, 1);
+  g_assert_cmpuint(st.signing_keys_fetched, ==, 0);
+  atomic_store(&keys_cancelled, 0);
+  actr_log_set_handler(count_keys_cancelled, ACTR_LOG_INFO, NULL);
+  gint64 t0 = g_get_monotonic_time();
+  actr_node_free(server);
+  g_test_message("server freed in %.2f s with a key fetch under way",
+                 (double)(g_get_monotonic_time() - t0) / 1e6);
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
+  g_assert_cmpint(atomic_load(&keys_cancelled), ==, 1);
+  g_free(src);
+  g_free(b64);
+  actr_credential_free(cred);
+  actr_node_free(client);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* upgrade_from: a WebSocket upgrade to @url (ws://IPv4:port[/path]) sent
  * from the local IPv4 address @from, with the identity headers @src and
  * @cred: the HTTP status of the answer. */
@@ -2522,6 +2582,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/dials-hold-nobody", test_dials_hold_nobody);
   g_test_add_func("/realm/node/signing-key-fetched", test_signing_key_fetched);
   g_test_add_func("/realm/node/hostile-key-ids", test_hostile_key_ids);
+  g_test_add_func("/realm/node/key-fetch-cancelled-at-free", test_key_fetch_cancelled_at_free);
   g_test_add_func("/realm/node/key-asks-per-address", test_key_asks_per_address);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
