@@ -46,7 +46,10 @@ typedef struct actr_webrtc_link_config {
    * acted on it (on the I/O thread), and FAILED when a signaling message
    * fails the link (on the thread that delivered it: the link's lanes
    * close then, as at the connection's FAILED); after FAILED or CLOSED it
-   * hears nothing more.  It must not block or free the link. */
+   * hears nothing more.  The link tells states one at a time, in the order
+   * it decided them: while on_state runs, a state decided on another thread
+   * (the I/O thread included) waits for it.  So it must not block, wait for
+   * the I/O thread or a thread that delivers signaling, or free the link. */
   actr_webrtc_config_t webrtc;
   /** Per lane: frames waiting for recv (64), the send high-water mark of the
    * channel's buffered amount (1 MiB), how long send waits for the channel

@@ -295,9 +295,11 @@ struct actr_node {
   bool cred_busy;           /* a renewal or registration is under way (control thread) */
   /* Slow work (AIS exchanges, signing-key fetches) runs on threads of its
    * own, each started by the control thread: jobs counts them (mu);
-   * actr_node_free cancels stop (ends an AIS exchange under way) and waits
-   * until none is left. */
+   * ended holds the threads of those that ended, to be joined (mu);
+   * actr_node_free cancels stop (ends an AIS exchange under way), waits
+   * until none is left and joins every one. */
   unsigned jobs;
+  GPtrArray *ended_jobs;
   GCancellable *stop;
   actr__sig_client_t *sig;
   actr_ws_server_t *ws_server;
@@ -1484,12 +1486,27 @@ static void key_fetched(actr_node_t *n, uint32_t key_id, int rc, const uint8_t p
   g_mutex_unlock(&n->mu);
 }
 
-/* job_done: one job less; actr_node_free may be waiting for none. */
-static void job_done(actr_node_t *n) {
+/* job_done: one job less (@self: said by the job's own thread, which ends
+ * next and is joined by job_reap); actr_node_free may be waiting for none. */
+static void job_done(actr_node_t *n, GThread *self) {
   g_mutex_lock(&n->mu);
   n->jobs--;
+  if (self)
+    g_ptr_array_add(n->ended_jobs, self);
   g_cond_broadcast(&n->cond);
   g_mutex_unlock(&n->mu);
+}
+
+/* job_reap: join the threads of the jobs that ended (each is returning
+ * from job_main, so a join waits for nothing else). */
+static void job_reap(actr_node_t *n) {
+  g_mutex_lock(&n->mu);
+  GPtrArray *ended = n->ended_jobs;
+  n->ended_jobs = g_ptr_array_new();
+  g_mutex_unlock(&n->mu);
+  for (guint i = 0; i < ended->len; i++)
+    g_thread_join(ended->pdata[i]);
+  g_ptr_array_free(ended, TRUE);
 }
 
 static gpointer job_main(gpointer data) {
@@ -1522,24 +1539,23 @@ static gpointer job_main(gpointer data) {
       actr__log(ACTR_LOG_INFO, "node: AIS exchange cancelled: the node is being freed");
     enqueue(n, it);
   }
-  job_done(n);
   g_free(j);
+  job_done(n, g_thread_self());
   return NULL;
 }
 
 /* job_start: run @j (transfer full) on a thread of its own; false (and
  * @j freed) when no thread is to be had. */
 static bool job_start(actr_node_t *n, job_t *j) {
+  job_reap(n);
   j->n = n;
   g_mutex_lock(&n->mu);
   n->jobs++;
   g_mutex_unlock(&n->mu);
   GThread *t = g_thread_try_new("actr-node-slow", job_main, j, NULL);
-  if (t) {
-    g_thread_unref(t); /* actr_node_free waits on jobs, not on the thread */
+  if (t) /* its reference is job_reap's */
     return true;
-  }
-  job_done(n);
+  job_done(n, NULL);
   g_free(j);
   return false;
 }
@@ -1999,6 +2015,7 @@ static void handle_item(actr_node_t *n, item_t *it) {
   }
   case ITEM_CRED_DONE:
     cred_done(n, it);
+    g_free(it->why);
     break;
   case ITEM_SYNC: /* everything queued before it is handled */
     g_mutex_lock(&n->mu);
@@ -2354,6 +2371,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     return actr__fail(ACTR_ENO_MEMORY, "node");
   n->rt = actr_runtime_ref(rt);
   n->stop = g_cancellable_new();
+  n->ended_jobs = g_ptr_array_new();
   n->cfg = *cfg;
   n->cfg.connect_timeout_ms = ACTR__OR_DEFAULT(n->cfg.connect_timeout_ms, 20000);
   n->cfg.max_peers = ACTR__OR_DEFAULT(n->cfg.max_peers, 64);
@@ -3184,6 +3202,7 @@ void actr_node_free(actr_node_t *n) {
   while (n->jobs)
     g_cond_wait(&n->cond, &n->mu);
   g_mutex_unlock(&n->mu);
+  job_reap(n); /* no thread of the node's outlives it */
   drain_queue(n);
   /* Destinations first (actr closes its peer connections before
    * unregistering). */
@@ -3219,6 +3238,7 @@ void actr_node_free(actr_node_t *n) {
   g_free(n->turn_url);
   g_free(n->ws_host);
   g_object_unref(n->stop);
+  g_ptr_array_free(n->ended_jobs, TRUE);
   g_mutex_clear(&n->mu);
   g_mutex_clear(&n->cred_mu);
   g_cond_clear(&n->cond);

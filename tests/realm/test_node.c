@@ -1252,6 +1252,35 @@ static void register_again(actr_node_t *node) {
   g_assert_cmpuint(st.credential_renewals, ==, renewals + 1);
 }
 
+/* threads_named: threads of this process named @name (NULL: any name),
+ * without GLib's shared pools (their idle workers come and go on their
+ * own: "pool-*" names). */
+static unsigned threads_named(const char *name) {
+  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+  g_assert_nonnull(d);
+  unsigned k = 0;
+  const char *tid;
+  GString *names = g_string_new(NULL);
+  while ((tid = g_dir_read_name(d))) {
+    char *path = g_strdup_printf("/proc/self/task/%s/comm", tid), *comm = NULL;
+    if (g_file_get_contents(path, &comm, NULL, NULL) && !g_str_has_prefix(comm, "pool-") &&
+        (!name || strcmp(g_strstrip(comm), name) == 0)) {
+      k++;
+      g_string_append_printf(names, " %s", g_strstrip(comm));
+    }
+    g_free(comm);
+    g_free(path);
+  }
+  g_dir_close(d);
+  g_test_message("threads:%s", names->str);
+  g_string_free(names, TRUE);
+  return k;
+}
+
+static unsigned thread_count(void) {
+  return threads_named(NULL);
+}
+
 static atomic_int ais_cancelled; /* "AIS exchange cancelled" lines logged */
 
 static void count_ais_cancelled(actr_log_level_t level, const char *msg, void *user) {
@@ -1291,6 +1320,7 @@ static void test_ais_hang_holds_nobody(void) {
                  (double)(g_get_monotonic_time() - t0) / 1e6);
   actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
   g_assert_cmpint(atomic_load(&ais_cancelled), ==, 1);
+  g_assert_cmpuint(threads_named("actr-node-slow"), ==, 0); /* joined, not left to end */
   actr_node_free(client);
   actr_runtime_unref(rt);
   actrix_stop(&a);
@@ -1522,29 +1552,6 @@ static void test_websocket_fallback(void) {
   actr_node_free(server);
   actr_runtime_unref(rt);
   actrix_stop(&a);
-}
-
-/* thread_count: threads of this process, without GLib's shared pools
- * (their idle workers come and go on their own: "pool-*" names). */
-static unsigned thread_count(void) {
-  GDir *d = g_dir_open("/proc/self/task", 0, NULL);
-  g_assert_nonnull(d);
-  unsigned k = 0;
-  const char *tid;
-  GString *names = g_string_new(NULL);
-  while ((tid = g_dir_read_name(d))) {
-    char *path = g_strdup_printf("/proc/self/task/%s/comm", tid), *comm = NULL;
-    if (g_file_get_contents(path, &comm, NULL, NULL) && !g_str_has_prefix(comm, "pool-")) {
-      k++;
-      g_string_append_printf(names, " %s", g_strstrip(comm));
-    }
-    g_free(comm);
-    g_free(path);
-  }
-  g_dir_close(d);
-  g_test_message("threads:%s", names->str);
-  g_string_free(names, TRUE);
-  return k;
 }
 
 static void wait_destinations(actr_node_t *node, unsigned want) {
@@ -2454,6 +2461,7 @@ static void test_key_fetch_cancelled_at_free(void) {
                  (double)(g_get_monotonic_time() - t0) / 1e6);
   actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
   g_assert_cmpint(atomic_load(&keys_cancelled), ==, 1);
+  g_assert_cmpuint(threads_named("actr-node-slow"), ==, 0);
   g_free(src);
   g_free(b64);
   actr_credential_free(cred);
