@@ -693,6 +693,9 @@ int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential
   if (rc != ACTR_OK)
     return rc;
   g_mutex_lock(&c->mu);
+  /* A rejection that came after the caller looked (while its renewal was
+   * under way) reconnects as well: cleared here, it would be lost. */
+  reconnect = reconnect || c->st.credential_rejected;
   c->st.credential_rejected = false;
   actr_ws_conn_t *conn = reconnect && c->conn ? actr_ws_conn_ref(c->conn) : NULL;
   g_mutex_unlock(&c->mu);

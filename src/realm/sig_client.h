@@ -94,8 +94,10 @@ void actr__sig_client_stats(actr__sig_client_t *c, actr__sig_stats_t *out);
 
 /* actr__sig_client_set_credential: from now on speak as @cred (copied:
  * a renewed credential, or a new identity after registering again); with
- * @reconnect, drop the link so that the supervisor connects again with it
- * (the URL carries the identity).  Any thread. */
+ * @reconnect, or when actrix has rejected the credential in use since the
+ * last call (stats' credential_rejected, cleared here), drop the link so
+ * that the supervisor connects again with it (the URL carries the
+ * identity).  Any thread. */
 int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential_t *cred,
                                     bool reconnect);
 

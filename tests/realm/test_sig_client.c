@@ -375,12 +375,48 @@ static void test_expired_credential_refused(void) {
   actrix_stop(&a);
 }
 
+/* A renewal asked before actrix rejected the credential (its heartbeat
+ * answered 401 once it expired) and set after: the client connects again
+ * as for a renewal asked after the rejection.  Before, setting it cleared
+ * the rejection and kept the link. */
+static void test_rejection_during_renewal(void) {
+  const char *args[] = {"--credential-ttl-secs", "2", "--heartbeat-secs", "1", NULL};
+  actrix_t a;
+  actrix_start(&a, args);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  node_t x;
+  node_start(&x, rt, &a, "acme:late:1", false);
+  actr__sig_stats_t st = {0};
+  for (int i = 0; i < 200 && !st.credential_rejected; i++) { /* 20 s at most */
+    g_usleep(100000);
+    actr__sig_client_stats(x.sig, &st);
+  }
+  g_assert_true(st.credential_rejected);
+  uint64_t reconnects = st.reconnects;
+  actr_credential_t *fresh;
+  ASSERT_OK(actr_ais_renew_new(a.ais, NULL, x.cred, &fresh));
+  ASSERT_OK(actr__sig_client_set_credential(x.sig, fresh, false)); /* asked before the 401 */
+  for (int i = 0; i < 200 && !(st.reconnects > reconnects && st.link_up); i++) {
+    g_usleep(100000);
+    actr__sig_client_stats(x.sig, &st);
+  }
+  g_assert_cmpuint(st.reconnects, ==, reconnects + 1);
+  g_assert_true(st.link_up);
+  g_assert_false(st.credential_rejected);
+  actr_credential_free(fresh);
+  node_stop(&x);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_data_func("/realm/signaling/session-0.5", GINT_TO_POINTER(0), test_session);
   g_test_add_data_func("/realm/signaling/session-0.3", GINT_TO_POINTER(1), test_session);
   g_test_add_func("/realm/signaling/expired-credential-refused", test_expired_credential_refused);
   g_test_add_func("/realm/signaling/wss", test_wss);
+  g_test_add_func("/realm/signaling/rejection-during-renewal", test_rejection_during_renewal);
   g_test_add_func("/realm/signaling/hostile-server", test_hostile_server);
   g_test_add_func("/realm/signaling/silent-actrix-dropped", test_silent_actrix_dropped);
   return g_test_run();
