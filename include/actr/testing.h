@@ -4,6 +4,7 @@
 #ifndef ACTR_TESTING_H
 #define ACTR_TESTING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <actr/export.h>
@@ -34,6 +35,12 @@ typedef void (*actr_testing_fragment_send_hook_fn)(const actr_testing_fragment_s
 ACTR_API void actr_testing_set_fragment_send_hook(actr_testing_fragment_send_hook_fn fn, void *user,
                                                   actr_testing_fragment_send_hook_fn *prev_fn,
                                                   void **prev_user);
+
+/** actr_testing_set_reset_answers: with @p answer false, the WebRTC
+ * channels of the process no longer reset their outgoing stream when the
+ * peer resets its own (RFC 8831 §6.7): each plays a peer that never
+ * finishes a close.  True (the default) restores it.  Any thread. */
+ACTR_API void actr_testing_set_reset_answers(bool answer);
 
 #ifdef __cplusplus
 }

@@ -172,6 +172,13 @@ typedef struct actr_webrtc_config {
    * ridden through (SCTP retransmits; its backoff may add seconds after the
    * link comes back). */
   int peer_timeout_ms;
+  /** How long a closing channel waits for the peer's side of the close, the
+   * reset of its outgoing stream (RFC 8831 §6.7; default 10000 ms; < 0:
+   * for ever).  A peer that never resets it would hold the channel in
+   * CLOSING: once this has passed it is CLOSED (on_close with
+   * ACTR_ETIMEOUT), and its stream id stays taken, whatever still arrives on
+   * it dropped, until the reset comes or the connection ends. */
+  int close_timeout_ms;
   actr_webrtc_candidate_fn on_candidate;     /**< nullable */
   actr_webrtc_state_fn on_state;             /**< nullable */
   actr_webrtc_data_channel_fn on_data_channel; /**< nullable: peer channels are refused */

@@ -12,6 +12,7 @@
  * wake-up of it on the way out); only when SCTP is full is it queued.
  * Everything else runs on the I/O thread. */
 #include <string.h>
+#include <actr/testing.h>
 
 #include "dcep.h"
 #include "error_internal.h"
@@ -24,6 +25,12 @@
 /* ---- reference counting ---- */
 
 static void dc_ref(actr_webrtc_dc_t *dc) { atomic_fetch_add(&dc->refs, 1); }
+
+/* actr_testing_set_reset_answers: false makes every channel a peer that
+ * never resets its stream in answer to the peer's reset. */
+static atomic_bool reset_answers = true;
+
+void actr_testing_set_reset_answers(bool answer) { atomic_store(&reset_answers, answer); }
 
 static void drain_queue(actr_webrtc_dc_t *dc) {
   dc_item_t *it;
@@ -92,29 +99,74 @@ static void set_state(actr_webrtc_dc_t *dc, actr_webrtc_dc_state_t st, bool drop
     g_mutex_unlock(&dc->pc->direct_mu);
 }
 
-/* finish_close: CLOSED, out of the connection's tables, on_close once. */
-static void finish_close(actr_webrtc_dc_t *dc, int err) {
-  if (get_state(dc) == ACTR_WEBRTC_DC_CLOSED)
-    return;
-  actr_webrtc_pc_t *pc = dc->pc;
-  set_state(dc, ACTR_WEBRTC_DC_CLOSED, true);
-  bool had_ref = false;
-  int sid = atomic_load(&dc->sid);
-  if (sid >= 0 && g_hash_table_lookup(pc->by_sid, GINT_TO_POINTER(sid)) == dc)
-    had_ref = g_hash_table_remove(pc->by_sid, GINT_TO_POINTER(sid));
-  else
-    had_ref = g_ptr_array_remove(pc->pending, dc);
+/* report_closed: CLOSED (its queue dropped) and on_close once; the channel
+ * may stay in the connection's tables (close_timer_cb: its stream id still
+ * taken). */
+static void report_closed(actr_webrtc_dc_t *dc, int err) {
+  if (dc->close_timer) {
+    g_source_destroy(dc->close_timer);
+    g_source_unref(dc->close_timer);
+    dc->close_timer = NULL;
+  }
+  if (get_state(dc) != ACTR_WEBRTC_DC_CLOSED)
+    set_state(dc, ACTR_WEBRTC_DC_CLOSED, true);
   if (!dc->close_reported && !dc->released) {
     dc->close_reported = true;
     if (dc->cbs.on_close)
       dc->cbs.on_close(dc, err, dc->user);
   }
+}
+
+/* finish_close: CLOSED, out of the connection's tables, on_close once. */
+static void finish_close(actr_webrtc_dc_t *dc, int err) {
+  actr_webrtc_pc_t *pc = dc->pc;
+  int sid = atomic_load(&dc->sid);
+  bool in_table = sid >= 0 && g_hash_table_lookup(pc->by_sid, GINT_TO_POINTER(sid)) == dc;
+  if (get_state(dc) == ACTR_WEBRTC_DC_CLOSED && !in_table)
+    return; /* finished before (a channel still in the table was only reported closed) */
+  set_state(dc, ACTR_WEBRTC_DC_CLOSED, true);
+  bool had_ref = in_table ? g_hash_table_remove(pc->by_sid, GINT_TO_POINTER(sid))
+                          : g_ptr_array_remove(pc->pending, dc);
+  report_closed(dc, err);
   /* A message of this channel may be held by SCTP (refused): let SCTP
    * offer it again so that it is dropped. */
   if (pc->sctp)
     actr__sctp_resume(pc->sctp);
   if (had_ref)
     actr__dc_unref(dc);
+}
+
+/* close_timer_cb: the peer did not reset its stream within close_timeout_ms
+ * of the channel's CLOSING: CLOSED for the application, the stream id kept
+ * (in the table) until the reset comes or the connection ends, so that
+ * nothing the peer still sends on it reaches a new channel. */
+static gboolean close_timer_cb(gpointer data) {
+  actr_webrtc_dc_t *dc = data;
+  actr__rtc_source_fired(&dc->close_timer);
+  if (get_state(dc) == ACTR_WEBRTC_DC_CLOSING) {
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "webrtc: channel '%s': the peer did not close stream %d within "
+                   "%d ms: closed, the stream id kept until it does", dc->label,
+                   atomic_load(&dc->sid), dc->pc->close_timeout_ms);
+    report_closed(dc, actr__fail(ACTR_ETIMEOUT, "the peer did not close its side of the channel"));
+    /* What was queued is dropped: our side of the close goes now if it
+     * waited for the queue (a peer that takes nothing more). */
+    if (!dc->reset_asked && !dc->reset_in_done && dc->pc->sctp && atomic_load(&dc->sid) >= 0) {
+      dc->reset_asked = true;
+      actr__sctp_reset_stream(dc->pc->sctp, (uint16_t)atomic_load(&dc->sid));
+    }
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* closing: the channel is CLOSING now: wait close_timeout_ms at most for
+ * the peer's side of the close. */
+static void closing(actr_webrtc_dc_t *dc) {
+  if (dc->close_timer || dc->pc->close_timeout_ms < 0)
+    return;
+  dc->close_timer = g_timeout_source_new((guint)dc->pc->close_timeout_ms);
+  dc_ref(dc);
+  g_source_set_callback(dc->close_timer, close_timer_cb, dc, (GDestroyNotify)actr__dc_unref);
+  g_source_attach(dc->close_timer, dc->pc->ctx);
 }
 
 static void check_low(actr_webrtc_dc_t *dc) {
@@ -446,10 +498,12 @@ void actr__dc_on_reset(actr_webrtc_pc_t *pc, uint16_t sid, bool incoming) {
     if (get_state(dc) == ACTR_WEBRTC_DC_OPEN || get_state(dc) == ACTR_WEBRTC_DC_CONNECTING) {
       /* The peer closed: what we still had queued has nowhere to go. */
       set_state(dc, ACTR_WEBRTC_DC_CLOSING, true);
+      closing(dc);
       if (!dc->released && dc->cbs.on_closing)
         dc->cbs.on_closing(dc, dc->user);
     }
-    if (!dc->reset_asked && get_state(dc) == ACTR_WEBRTC_DC_CLOSING) {
+    if (!dc->reset_asked && get_state(dc) == ACTR_WEBRTC_DC_CLOSING &&
+        atomic_load(&reset_answers)) {
       dc->reset_asked = true;
       actr__sctp_reset_stream(pc->sctp, sid);
     }
@@ -700,6 +754,7 @@ static void close_now(actr_webrtc_dc_t *dc) {
     return;
   }
   set_state(dc, ACTR_WEBRTC_DC_CLOSING, false);
+  closing(dc);
   if (!dc->released && dc->cbs.on_closing)
     dc->cbs.on_closing(dc, dc->user);
   if (can_send(dc))

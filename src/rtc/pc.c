@@ -32,6 +32,7 @@
 #define DEFAULT_MAX_BUFFERED ((size_t)16 * 1024 * 1024)
 #define DEFAULT_DTLS_TIMEOUT_MS 30000
 #define DEFAULT_PEER_TIMEOUT_MS 8000
+#define DEFAULT_CLOSE_TIMEOUT_MS 10000
 #define DEFAULT_CONNECT_TIMEOUT_MS 30000
 /* DTLS record overhead over the SCTP packet (header, explicit nonce, tag or
  * padding and MAC), with room to spare. */
@@ -551,6 +552,8 @@ static int pc_build(actr_runtime_t *rt, const actr_webrtc_config_t *cfg, actr_we
                            : cfg->connect_timeout_ms < 0 ? 0 : cfg->connect_timeout_ms;
   pc->peer_timeout_ms = cfg->peer_timeout_ms == 0 ? DEFAULT_PEER_TIMEOUT_MS
                         : cfg->peer_timeout_ms < 0 ? 0 : cfg->peer_timeout_ms;
+  pc->close_timeout_ms = cfg->close_timeout_ms == 0 ? DEFAULT_CLOSE_TIMEOUT_MS
+                         : cfg->close_timeout_ms;
   pc->on_candidate = cfg->on_candidate;
   pc->on_state = cfg->on_state;
   pc->on_data_channel = cfg->on_data_channel;

@@ -79,6 +79,7 @@ struct actr_webrtc_pc {
   size_t max_buffered_bytes;
   int dtls_timeout_ms;
   int peer_timeout_ms; /* <= 0: no dead-peer detection */
+  int close_timeout_ms; /* < 0: a closing channel waits for the peer's reset for ever */
   int connect_timeout_ms;      /* <= 0: no limit */
   gint64 connect_deadline_us;  /* monotonic: FAILED if not yet connected by then */
   bool connecting;             /* from init_io until the first CONNECTED */
@@ -164,6 +165,7 @@ struct actr_webrtc_dc {
   atomic_bool ack_pending;  /* DATA_CHANNEL_ACK not yet taken by SCTP */
   bool released, close_reported;
   bool reset_asked, reset_out_done, reset_in_done;
+  GSource *close_timer; /* CLOSING: the wait for the peer's reset (close_timeout_ms) */
   actr_webrtc_dc_callbacks_t cbs;
   void *user;
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <actr/testing.h>
+
 #include "harness.h"
 #include "runtime_internal.h"
 #include "sctp.h"
@@ -145,14 +147,34 @@ static void test_exchange_non_trickle(void) {
   free(expect_fp);
 }
 
+/* open_pair: a channel @label opened by peer 0 and open, and (into *@in)
+ * the same channel as peer 1 sees it. */
+static h_chan_t *open_pair(h_world_t *w, const char *label, h_chan_t **in) {
+  h_chan_t *c = h_open(&w->peers[0], label, NULL);
+  g_assert_true(h_wait_open(c, T_MS));
+  *in = h_incoming(&w->peers[1], label, T_MS);
+  g_assert_nonnull(*in);
+  return c;
+}
+
+/* new_channel_works: a new channel of peer 0 opens and carries a message;
+ * its stream id. */
+static int new_channel_works(h_world_t *w) {
+  h_chan_t *again = h_open(&w->peers[0], "again", NULL);
+  g_assert_true(h_wait_open(again, T_MS));
+  ASSERT_OK(actr_webrtc_dc_send(again->dc, "hi", 2, true));
+  h_chan_t *again_in = h_incoming(&w->peers[1], "again", T_MS);
+  g_assert_true(h_wait_msgs(again_in, 1, T_MS));
+  return actr_webrtc_dc_id(again->dc);
+}
+
 static void test_close_channel(void) {
   h_world_t w;
   h_world_init(&w, NULL, NULL);
   h_negotiate(&w, true, NULL);
-  h_chan_t *c = h_open(&w.peers[0], "to-close", NULL);
-  g_assert_true(h_wait_open(c, T_MS));
-  h_chan_t *in = h_incoming(&w.peers[1], "to-close", T_MS);
-  g_assert_nonnull(in);
+  h_chan_t *in;
+  h_chan_t *c = open_pair(&w, "to-close", &in);
+  int sid = actr_webrtc_dc_id(c->dc);
   ASSERT_OK(actr_webrtc_dc_send(c->dc, "last", 4, true));
   actr_webrtc_dc_close(c->dc);
   /* The other side sees the message, then the close (RFC 8831 §6.7). */
@@ -165,11 +187,37 @@ static void test_close_channel(void) {
   g_assert_cmpint(actr_webrtc_dc_send(in->dc, "x", 1, false), ==, ACTR_EDATA_CHANNEL_CLOSED);
   /* The connection stays up and the stream id can be used again. */
   g_assert_cmpint(actr_webrtc_pc_state(w.peers[0].pc), ==, ACTR_WEBRTC_PC_CONNECTED);
-  h_chan_t *again = h_open(&w.peers[0], "again", NULL);
-  g_assert_true(h_wait_open(again, T_MS));
-  ASSERT_OK(actr_webrtc_dc_send(again->dc, "hi", 2, true));
-  h_chan_t *again_in = h_incoming(&w.peers[1], "again", T_MS);
-  g_assert_true(h_wait_msgs(again_in, 1, T_MS));
+  g_assert_cmpint(new_channel_works(&w), ==, sid);
+  h_world_fini(&w);
+}
+
+/* A peer that never resets its stream in answer to ours (RFC 8831 §6.7
+ * asks it to) held a closed channel in CLOSING for good, on_close never
+ * came.  Now the channel is CLOSED after close_timeout_ms (on_close with
+ * ACTR_ETIMEOUT) on both sides; its stream id stays taken (the peer may
+ * still send on it), so a new channel gets another one, and works. */
+static void short_close_timeout(int idx, actr_webrtc_config_t *cfg, void *user) {
+  (void)idx;
+  (void)user;
+  cfg->close_timeout_ms = 500;
+}
+
+static void test_peer_never_resets(void) {
+  h_world_t w;
+  h_world_init(&w, short_close_timeout, NULL);
+  h_negotiate(&w, true, NULL);
+  h_chan_t *in;
+  h_chan_t *c = open_pair(&w, "stuck", &in);
+  int sid = actr_webrtc_dc_id(c->dc);
+  actr_testing_set_reset_answers(false);
+  actr_webrtc_dc_close(c->dc);
+  g_assert_true(h_wait_closed(c, T_MS));
+  g_assert_cmpint(c->close_err, ==, ACTR_ETIMEOUT);
+  g_assert_true(h_wait_closed(in, T_MS)); /* it never answered: its own wait ran out too */
+  g_assert_cmpint(in->close_err, ==, ACTR_ETIMEOUT);
+  actr_testing_set_reset_answers(true);
+  g_assert_cmpint(new_channel_works(&w), !=, sid);
+  g_assert_cmpint(actr_webrtc_pc_state(w.peers[0].pc), ==, ACTR_WEBRTC_PC_CONNECTED);
   h_world_fini(&w);
 }
 
@@ -360,10 +408,8 @@ static void test_connect_timeout(void) {
 
   h_world_init(&w, short_connect, NULL);
   h_negotiate(&w, true, NULL);
-  c = h_open(&w.peers[0], "late", NULL);
-  g_assert_true(h_wait_open(c, T_MS));
-  h_chan_t *in = h_incoming(&w.peers[1], "late", T_MS);
-  g_assert_nonnull(in);
+  h_chan_t *in;
+  c = open_pair(&w, "late", &in);
   g_usleep(1200 * 1000); /* three deadlines past */
   g_mutex_lock(&w.mu);
   g_assert_cmpint(w.peers[0].state, ==, ACTR_WEBRTC_PC_CONNECTED);
@@ -386,10 +432,8 @@ static void test_backpressure(void) {
   h_world_t w;
   h_world_init(&w, small_buffers, NULL);
   h_negotiate(&w, true, NULL);
-  h_chan_t *c = h_open(&w.peers[0], "bp", NULL);
-  g_assert_true(h_wait_open(c, T_MS));
-  h_chan_t *in = h_incoming(&w.peers[1], "bp", T_MS);
-  g_assert_nonnull(in);
+  h_chan_t *in;
+  h_chan_t *c = open_pair(&w, "bp", &in);
   g_mutex_lock(&w.mu);
   in->refuse = true;
   g_mutex_unlock(&w.mu);
@@ -744,6 +788,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/exchange/trickle", test_exchange_trickle);
   g_test_add_func("/webrtc/exchange/non-trickle-given-certificate", test_exchange_non_trickle);
   g_test_add_func("/webrtc/close/channel", test_close_channel);
+  g_test_add_func("/webrtc/close/peer-never-resets", test_peer_never_resets);
   g_test_add_func("/webrtc/close/peer", test_close_peer);
   g_test_add_func("/webrtc/close/free-in-on-state", test_free_in_on_state);
   g_test_add_func("/webrtc/close/close-in-on-data-channel", test_close_in_on_data_channel);
