@@ -697,6 +697,7 @@ int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential
    * under way) reconnects as well: cleared here, it would be lost. */
   reconnect = reconnect || c->st.credential_rejected;
   c->st.credential_rejected = false;
+  c->hb_id[0] = '\0'; /* a 401 to a Ping sent with the old credential is not about this one */
   actr_ws_conn_t *conn = reconnect && c->conn ? actr_ws_conn_ref(c->conn) : NULL;
   g_mutex_unlock(&c->mu);
   if (conn) { /* the supervisor connects again, with the new identity */

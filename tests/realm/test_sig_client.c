@@ -380,7 +380,8 @@ static void test_expired_credential_refused(void) {
  * as for a renewal asked after the rejection.  Before, setting it cleared
  * the rejection and kept the link. */
 static void test_rejection_during_renewal(void) {
-  const char *args[] = {"--credential-ttl-secs", "2", "--heartbeat-secs", "1", NULL};
+  /* 4 s: the renewed credential outlives the reconnect's 1 s backoff */
+  const char *args[] = {"--credential-ttl-secs", "4", "--heartbeat-secs", "1", NULL};
   actrix_t a;
   actrix_start(&a, args);
   actr_runtime_t *rt;
