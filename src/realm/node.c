@@ -1501,6 +1501,10 @@ static void job_done(actr_node_t *n, GThread *self) {
  * from job_main, so a join waits for nothing else). */
 static void job_reap(actr_node_t *n) {
   g_mutex_lock(&n->mu);
+  if (n->ended_jobs->len == 0) {
+    g_mutex_unlock(&n->mu);
+    return;
+  }
   GPtrArray *ended = n->ended_jobs;
   n->ended_jobs = g_ptr_array_new();
   g_mutex_unlock(&n->mu);

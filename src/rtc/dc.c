@@ -103,11 +103,7 @@ static void set_state(actr_webrtc_dc_t *dc, actr_webrtc_dc_state_t st, bool drop
  * may stay in the connection's tables (close_timer_cb: its stream id still
  * taken). */
 static void report_closed(actr_webrtc_dc_t *dc, int err) {
-  if (dc->close_timer) {
-    g_source_destroy(dc->close_timer);
-    g_source_unref(dc->close_timer);
-    dc->close_timer = NULL;
-  }
+  actr__rtc_source_stop(&dc->close_timer);
   if (get_state(dc) != ACTR_WEBRTC_DC_CLOSED)
     set_state(dc, ACTR_WEBRTC_DC_CLOSED, true);
   if (!dc->close_reported && !dc->released) {

@@ -134,14 +134,6 @@ static int verify_fn(gnutls_session_t s) {
 
 /* ---- timers ---- */
 
-static void stop_timer(GSource **src) {
-  if (*src) {
-    g_source_destroy(*src);
-    g_source_unref(*src);
-    *src = NULL;
-  }
-}
-
 static void handshake_step(actr__dtls_t *d);
 
 static gboolean retransmit_cb(gpointer data) {
@@ -162,8 +154,8 @@ static void fail(actr__dtls_t *d, int err, const char *why) {
   if (d->state == DTLS_DONE)
     return;
   set_state(d, DTLS_DONE);
-  stop_timer(&d->retransmit);
-  stop_timer(&d->deadline);
+  actr__rtc_source_stop(&d->retransmit);
+  actr__rtc_source_stop(&d->deadline);
   if (!d->closed)
     d->cbs.failed(d->user, err, why);
 }
@@ -176,7 +168,7 @@ static gboolean deadline_cb(gpointer data) {
 }
 
 static void arm(actr__dtls_t *d, GSource **slot, unsigned ms, GSourceFunc fn) {
-  stop_timer(slot);
+  actr__rtc_source_stop(slot);
   *slot = g_timeout_source_new(ms);
   g_source_set_callback(*slot, fn, d, NULL);
   g_source_attach(*slot, d->ctx);
@@ -245,8 +237,8 @@ static void handshake_step(actr__dtls_t *d) {
   int r = gnutls_handshake(d->s);
   if (r == GNUTLS_E_SUCCESS) {
     set_state(d, DTLS_CONNECTED);
-    stop_timer(&d->retransmit);
-    stop_timer(&d->deadline);
+    actr__rtc_source_stop(&d->retransmit);
+    actr__rtc_source_stop(&d->deadline);
     char *desc = gnutls_session_get_desc(d->s);
     actr__log(ACTR_LOG_INFO, "dtls: connected as %s: %s", d->client ? "client" : "server",
               desc ? desc : "?");
@@ -445,8 +437,8 @@ void actr__dtls_close(actr__dtls_t *d) {
   }
   d->closed = true;
   g_mutex_unlock(&d->send_mu);
-  stop_timer(&d->retransmit);
-  stop_timer(&d->deadline);
+  actr__rtc_source_stop(&d->retransmit);
+  actr__rtc_source_stop(&d->deadline);
 }
 
 void actr__dtls_free(actr__dtls_t *d) {

@@ -22,6 +22,16 @@ static inline void actr__rtc_source_fired(GSource **src) {
   *src = NULL;
 }
 
+/* actr__rtc_source_stop: stop a timer of ours (*@src, nullable) that has
+ * not fired: destroyed, our reference dropped, *@src NULL. */
+static inline void actr__rtc_source_stop(GSource **src) {
+  if (*src) {
+    g_source_destroy(*src);
+    g_source_unref(*src);
+    *src = NULL;
+  }
+}
+
 typedef struct actr__ice actr__ice_t;
 typedef struct actr__dtls actr__dtls_t;
 typedef struct actr__sctp actr__sctp_t;

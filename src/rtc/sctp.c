@@ -157,10 +157,7 @@ static void sctp_unref(actr__sctp_t *s) {
     g_source_destroy(s->wake);
     g_source_unref(s->wake);
   }
-  if (s->reset_retry) {
-    g_source_destroy(s->reset_retry);
-    g_source_unref(s->reset_retry);
-  }
+  actr__rtc_source_stop(&s->reset_retry);
   actr_msg_free(s->held);
   g_free(s->rbuf);
   if (s->resets)

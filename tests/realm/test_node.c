@@ -1281,13 +1281,29 @@ static unsigned thread_count(void) {
   return threads_named(NULL);
 }
 
-static atomic_int ais_cancelled; /* "AIS exchange cancelled" lines logged */
+/* log_count_start / log_count_stop: count the log lines (INFO and up)
+ * holding both @a and @b (nullable) until stop, which gives the count and
+ * puts the default handler back. */
+static const char *log_want_a, *log_want_b;
+static atomic_int log_hits;
 
-static void count_ais_cancelled(actr_log_level_t level, const char *msg, void *user) {
+static void count_log_lines(actr_log_level_t level, const char *msg, void *user) {
   (void)level;
   (void)user;
-  if (strstr(msg, "AIS exchange cancelled"))
-    atomic_fetch_add(&ais_cancelled, 1);
+  if (strstr(msg, log_want_a) && (!log_want_b || strstr(msg, log_want_b)))
+    atomic_fetch_add(&log_hits, 1);
+}
+
+static void log_count_start(const char *a, const char *b) {
+  log_want_a = a;
+  log_want_b = b;
+  atomic_store(&log_hits, 0);
+  actr_log_set_handler(count_log_lines, ACTR_LOG_INFO, NULL);
+}
+
+static int log_count_stop(void) {
+  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
+  return atomic_load(&log_hits);
 }
 
 /* An AIS that takes requests and never answers (the test actrix's
@@ -1312,14 +1328,12 @@ static void test_ais_hang_holds_nobody(void) {
   actr_node_stats_t st;
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.credential_renewals, ==, 0); /* the exchange is still hanging */
-  atomic_store(&ais_cancelled, 0);
-  actr_log_set_handler(count_ais_cancelled, ACTR_LOG_INFO, NULL);
+  log_count_start("AIS exchange cancelled", NULL);
   gint64 t0 = g_get_monotonic_time();
   actr_node_free(server);
   g_test_message("server freed in %.2f s with its AIS exchange under way",
                  (double)(g_get_monotonic_time() - t0) / 1e6);
-  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
-  g_assert_cmpint(atomic_load(&ais_cancelled), ==, 1);
+  g_assert_cmpint(log_count_stop(), ==, 1);
   g_assert_cmpuint(threads_named("actr-node-slow"), ==, 0); /* joined, not left to end */
   actr_node_free(client);
   actr_runtime_unref(rt);
@@ -2409,13 +2423,44 @@ static void test_hostile_key_ids(void) {
   key_scene_stop(&s);
 }
 
-static atomic_int keys_cancelled; /* "signing key ... cancelled" lines logged */
+/* gate_scene: a listening node that knows no AIS key (its cache
+ * forgotten), a client that found it (its direct WebSocket URL in url),
+ * and an outside credential of @caller_type with its gate headers. */
+typedef struct gate_scene {
+  actrix_t a;
+  actr_runtime_t *rt;
+  actr_node_t *server, *client;
+  actr_actor_id_t target;
+  char url[300];
+  actr_credential_t *cred;
+  char *src, *cred_b64;
+} gate_scene_t;
 
-static void count_keys_cancelled(actr_log_level_t level, const char *msg, void *user) {
-  (void)level;
-  (void)user;
-  if (strstr(msg, "signing key") && strstr(msg, "cancelled"))
-    atomic_fetch_add(&keys_cancelled, 1);
+static void gate_scene_start(gate_scene_t *s, const char **args, const char *caller_type) {
+  actrix_start(&s->a, args);
+  ASSERT_OK(actr_runtime_new(&s->rt));
+  s->server = start_ws_server(s->rt, &s->a);
+  actr__node_forget_keys(s->server);
+  s->client = start(s->rt, &s->a, "acme:client:1");
+  unsigned n = 0;
+  ASSERT_OK(actr_node_discover(s->client, &actr_node_id(s->server)->type, &s->target, 1, &n));
+  ASSERT_OK(actr__node_ws_url(s->client, &s->target, s->url, sizeof s->url));
+  actr_actor_type_t t;
+  ASSERT_OK(actr_actor_type_parse(caller_type, &t));
+  ASSERT_OK(actr_ais_register(s->a.ais, &t, 3, NULL, &s->cred));
+  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(s->cred), s->cred, &s->src,
+                                  &s->cred_b64));
+}
+
+/* gate_scene_stop: frees what is left (server NULL: freed by the test). */
+static void gate_scene_stop(gate_scene_t *s) {
+  g_free(s->src);
+  g_free(s->cred_b64);
+  actr_credential_free(s->cred);
+  actr_node_free(s->client);
+  actr_node_free(s->server);
+  actr_runtime_unref(s->rt);
+  actrix_stop(&s->a);
 }
 
 /* An actrix that never answers a GetSigningKeyRequest (--key-hang): the
@@ -2424,50 +2469,28 @@ static void count_keys_cancelled(actr_log_level_t level, const char *msg, void *
  * signaling request timeout (before: "no answer ... within 5000 ms"). */
 static void test_key_fetch_cancelled_at_free(void) {
   const char *args[] = {"--key-hang", NULL};
-  actrix_t a;
-  actrix_start(&a, args);
-  actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_ws_server(rt, &a);
-  actr__node_forget_keys(server);
-  actr_node_t *client = start(rt, &a, "acme:client:1");
-  actr_actor_id_t target;
-  unsigned n = 0;
-  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
-  char url[300];
-  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
-  actr_credential_t *cred;
-  actr_actor_type_t t;
-  ASSERT_OK(actr_actor_type_parse("acme:caller:1", &t));
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
-  char *src = NULL, *b64 = NULL;
-  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &b64));
+  gate_scene_t s;
+  gate_scene_start(&s, args, "acme:caller:1");
   actr_ws_config_t wc;
   actr_ws_config_init(&wc);
-  wc.source_id = src;
-  wc.credential = b64;
+  wc.source_id = s.src;
+  wc.credential = s.cred_b64;
   actr_ws_conn_t *conn = NULL;
-  ASSERT_RC(actr_ws_connect(rt, url, &wc, &conn), "WEBSOCKET"); /* 401 while the key is asked */
+  ASSERT_RC(actr_ws_connect(s.rt, s.url, &wc, &conn), "WEBSOCKET"); /* 401 while the key is asked */
   g_assert_nonnull(strstr(actr_err_detail(), "401"));
   actr_node_stats_t st;
-  ASSERT_OK(actr_node_stats(server, &st));
+  ASSERT_OK(actr_node_stats(s.server, &st));
   g_assert_cmpuint(st.signing_key_asks, ==, 1);
   g_assert_cmpuint(st.signing_keys_fetched, ==, 0);
-  atomic_store(&keys_cancelled, 0);
-  actr_log_set_handler(count_keys_cancelled, ACTR_LOG_INFO, NULL);
+  log_count_start("signing key", "cancelled");
   gint64 t0 = g_get_monotonic_time();
-  actr_node_free(server);
+  actr_node_free(s.server);
+  s.server = NULL;
   g_test_message("server freed in %.2f s with a key fetch under way",
                  (double)(g_get_monotonic_time() - t0) / 1e6);
-  actr_log_set_handler(NULL, ACTR_LOG_WARN, NULL);
-  g_assert_cmpint(atomic_load(&keys_cancelled), ==, 1);
+  g_assert_cmpint(log_count_stop(), ==, 1);
   g_assert_cmpuint(threads_named("actr-node-slow"), ==, 0);
-  g_free(src);
-  g_free(b64);
-  actr_credential_free(cred);
-  actr_node_free(client);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
+  gate_scene_stop(&s);
 }
 
 /* upgrade_from: a WebSocket upgrade to @url (ws://IPv4:port[/path]) sent
@@ -2517,30 +2540,15 @@ static int upgrade_from(const char *from, const char *url, const char *src, cons
  * "too many asks": the node's own bucket of 4 was left alone) and its
  * second attempt gets through. */
 static void test_key_asks_per_address(void) {
-  actrix_t a;
-  actrix_start(&a, NULL);
-  actr_runtime_t *rt;
-  ASSERT_OK(actr_runtime_new(&rt));
-  actr_node_t *server = start_ws_server(rt, &a);
-  actr__node_forget_keys(server);
-  actr_node_t *client = start(rt, &a, "acme:client:1");
+  gate_scene_t s;
+  gate_scene_start(&s, NULL, "acme:intruder:1");
   g_assert_cmpint(system("iptables -A INPUT -i lo -p udp -j DROP"), ==, 0);
-  actr_actor_id_t target;
-  unsigned n = 0;
-  ASSERT_OK(actr_node_discover(client, &actr_node_id(server)->type, &target, 1, &n));
-  char url[300];
-  ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
-  actr_credential_t *cred;
-  actr_actor_type_t t;
-  ASSERT_OK(actr_actor_type_parse("acme:intruder:1", &t));
-  ASSERT_OK(actr_ais_register(a.ais, &t, 3, NULL, &cred));
-  char *src = NULL, *unused = NULL;
-  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(cred), cred, &src, &unused));
+  actr_node_t *server = s.server, *client = s.client;
   enum { FLOOD = 40 };
   gint64 t0 = g_get_monotonic_time();
   for (uint32_t i = 0; i < FLOOD; i++) {
-    char *b64 = forged_credential(cred, 1000 + i);
-    g_assert_cmpint(upgrade_from("127.0.0.2", url, src, b64), ==, 401);
+    char *b64 = forged_credential(s.cred, 1000 + i);
+    g_assert_cmpint(upgrade_from("127.0.0.2", s.url, s.src, b64), ==, 401);
     g_free(b64);
   }
   double took_s = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
@@ -2553,22 +2561,16 @@ static void test_key_asks_per_address(void) {
   g_assert_cmpuint(flood_asks, >=, 1);
   g_assert_cmpuint(flood_asks, <=, 2 + (uint64_t)(took_s / 10));
   g_assert_cmpuint(flood_asks + st.signing_key_asks_refused, ==, FLOOD);
-  g_free(src);
-  g_free(unused);
-  actr_credential_free(cred);
 
   actr_envelope_t *resp;
-  ASSERT_OK(actr_node_call(client, &target, "test.Reverse", "key", 3, 30000, &resp));
+  ASSERT_OK(actr_node_call(client, &s.target, "test.Reverse", "key", 3, 30000, &resp));
   actr_envelope_free(resp);
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.signing_key_asks, ==, flood_asks + 1);
   g_assert_cmpuint(st.ws_refused, ==, FLOOD + 1);
   wait_ws_wires(server, 1);
   g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
-  actr_node_free(client);
-  actr_node_free(server);
-  actr_runtime_unref(rt);
-  actrix_stop(&a);
+  gate_scene_stop(&s);
 }
 
 int main(int argc, char **argv) {
