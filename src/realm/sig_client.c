@@ -58,6 +58,7 @@ struct actr__sig_client {
   bool refusing; /* actr__sig_client_cancel_requests until free */
   pending_t *pending;
   char hb_id[32]; /* the heartbeat waiting for its Pong */
+  uint64_t cred_epoch; /* +1 by each set_credential: which credential a Ping went with */
   unsigned hb_secs; /* AIS's interval */
   char *ca_file;
   actr__sig_stats_t st;
@@ -300,11 +301,15 @@ static gboolean heartbeat_cb(gpointer p) {
   char id[32];
   g_mutex_lock(&c->mu);
   snprintf(id, sizeof id, "env-%" PRIu64, ++c->next_id);
+  uint64_t epoch = c->cred_epoch; /* read before the Ping is encoded */
   g_mutex_unlock(&c->mu);
   if (send_flow(c, id, &req, NULL) == ACTR_OK) {
     g_mutex_lock(&c->mu);
     c->st.pings_sent++;
-    snprintf(c->hb_id, sizeof c->hb_id, "%s", id);
+    /* A credential set meanwhile may or may not be the one this Ping
+     * carries: its answer then judges neither (the next Ping will). */
+    if (c->cred_epoch == epoch)
+      snprintf(c->hb_id, sizeof c->hb_id, "%s", id);
     g_mutex_unlock(&c->mu);
   }
   return G_SOURCE_CONTINUE;
@@ -697,7 +702,10 @@ int actr__sig_client_set_credential(actr__sig_client_t *c, const actr_credential
    * under way) reconnects as well: cleared here, it would be lost. */
   reconnect = reconnect || c->st.credential_rejected;
   c->st.credential_rejected = false;
-  c->hb_id[0] = '\0'; /* a 401 to a Ping sent with the old credential is not about this one */
+  /* A 401 to a Ping sent with the old credential is not about this one:
+   * forget the Ping waited for, and one under way (heartbeat_cb). */
+  c->hb_id[0] = '\0';
+  c->cred_epoch++;
   actr_ws_conn_t *conn = reconnect && c->conn ? actr_ws_conn_ref(c->conn) : NULL;
   g_mutex_unlock(&c->mu);
   if (conn) { /* the supervisor connects again, with the new identity */

@@ -18,7 +18,8 @@ key_id 1.  Serials 1, 2, 3...  IdentityClaims.actor_id is the ActrId STRING form
 "<serial hex>@<realm>/<manufacturer>:<name>:<version>" in both dialects (what
 actrix and the 0.5.4 mock write and what every actr verifier compares; the 0.3.0
 mock wrote the decimal serial, which no real node accepts - not copied).
-expires_at = now + --credential-ttl-secs (default 86400, the mock's value).
+expires_at = now + --credential-ttl-secs (default 86400, the mock's value); a renewal's
+expires_at = now + --renew-ttl-secs when given.
 TURN username "<expires_at>:<serial decimal>", password "mock-turn-<serial %016x>" (with
 --turn-secret S: base64(HMAC-SHA1(S, username)), what coturn --use-auth-secret checks).
 
@@ -261,6 +262,7 @@ class Actrix:
         self.dialect, self.offer_rule = opts.dialect, opts.offer_rule
         self.realm_secret = opts.realm_secret
         self.hb, self.ttl = opts.heartbeat_secs, opts.credential_ttl_secs
+        self.renew_ttl = getattr(opts, "renew_ttl_secs", None)  # None: the same as ttl
         self.turn_secret = getattr(opts, "turn_secret", None)
         self.opts = opts
         self.sk = (Ed25519PrivateKey.from_private_bytes(MOCK_KEY_SEED) if opts.fixed_key
@@ -309,9 +311,9 @@ class Actrix:
                                   expires_at=expires_at).SerializeToString()
         return A.AIdCredential(key_id=self.key_id, claims=claims, signature=self.sk.sign(claims))
 
-    def issue(self, actr_id):
+    def issue(self, actr_id, ttl=None):
         t = now()
-        exp = t + self.ttl
+        exp = t + (self.ttl if ttl is None else ttl)
         serial = actr_id.serial_number
         ok = A.RegisterResponse.RegisterOk(signaling_heartbeat_interval_secs=self.hb,
                                            signing_pubkey=self.pub, signing_key_id=self.key_id)
@@ -486,7 +488,7 @@ class Actrix:
                 req.renewal_token, self.renewal_token(known.serial_number))):
             resp.error.code, resp.error.message = 401, "Renewal token invalid or expired"
             return 401, resp
-        resp.success.CopyFrom(self.issue(known))
+        resp.success.CopyFrom(self.issue(known, self.renew_ttl))
         return 200, resp
 
     # -- signaling: upgrade ---------------------------------------------------
@@ -1057,6 +1059,8 @@ def main():
     p.add_argument("--turn-secret", default=None,
                    help="TURN passwords as coturn's use-auth-secret computes them")
     p.add_argument("--credential-ttl-secs", type=int, default=86400)
+    p.add_argument("--renew-ttl-secs", type=int, default=None,
+                   help="credentials issued by /renew expire after this (default: as registered)")
     p.add_argument("--fixed-key", action="store_true", help="use the mock's AIS key seed (32 x 0x2a)")
     p.add_argument("--answer-type", default=None,
                    help="register every actor as this type (m:n:v), not the one asked for")

@@ -380,8 +380,10 @@ static void test_expired_credential_refused(void) {
  * as for a renewal asked after the rejection.  Before, setting it cleared
  * the rejection and kept the link. */
 static void test_rejection_during_renewal(void) {
-  /* 4 s: the renewed credential outlives the reconnect's 1 s backoff */
-  const char *args[] = {"--credential-ttl-secs", "4", "--heartbeat-secs", "1", NULL};
+  /* The first credential expires (actrix rejects it), the renewed one
+   * lives an hour: the test never races its expiry. */
+  const char *args[] = {"--credential-ttl-secs", "3", "--renew-ttl-secs", "3600",
+                        "--heartbeat-secs", "1", NULL};
   actrix_t a;
   actrix_start(&a, args);
   actr_runtime_t *rt;
