@@ -267,6 +267,7 @@ struct actr_node {
   actr_node_config_t cfg;
   actr_node_route_t routes[ACTR_PAYLOAD_TYPE_COUNT];
   bool ignore_restart_offers; /* test hook (actr__node_ignore_restart_offers) */
+  unsigned job_linger_ms; /* test hook: a job's thread lingers after job_done */
   char *ais_url, *signaling_url, *realm_secret, *turn_url, *ws_host;
   const char **ice; /* copies of cfg.ice_addresses */
   /* The current credential.  Only the control thread replaces it (renewed
@@ -1544,7 +1545,12 @@ static gpointer job_main(gpointer data) {
     enqueue(n, it);
   }
   g_free(j);
+  g_mutex_lock(&n->mu);
+  unsigned linger_ms = n->job_linger_ms; /* n may be freed once job_done returns */
+  g_mutex_unlock(&n->mu);
   job_done(n, g_thread_self());
+  if (linger_ms)
+    g_usleep((gulong)linger_ms * 1000);
   return NULL;
 }
 
@@ -3107,6 +3113,18 @@ void actr__node_forget_keys(actr_node_t *n) {
   g_mutex_lock(&n->mu);
   memset(n->keys, 0, sizeof n->keys);
   n->keys_forgotten = true;
+  g_mutex_unlock(&n->mu);
+}
+
+unsigned actr__node_signaling_pending(actr_node_t *n) {
+  actr__sig_stats_t s;
+  actr__sig_client_stats(n->sig, &s);
+  return s.pending;
+}
+
+void actr__node_set_job_linger(actr_node_t *n, unsigned ms) {
+  g_mutex_lock(&n->mu);
+  n->job_linger_ms = ms;
   g_mutex_unlock(&n->mu);
 }
 

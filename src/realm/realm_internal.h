@@ -87,6 +87,15 @@ int actr__node_kill_wire(struct actr_node *n, const actr_actor_id_t *target, boo
  * registration's included): the next direct WebSocket is refused and the
  * key asked of actrix (GetSigningKeyRequest). */
 void actr__node_forget_keys(struct actr_node *n);
+
+/* Test hook: the node's signaling requests waiting for actrix's answer now
+ * (sent, or being sent). */
+unsigned actr__node_signaling_pending(struct actr_node *n);
+
+/* Test hook: each job thread of @n sleeps @ms after it has told the node
+ * it ended, before it returns: a thread left to end by itself (not joined)
+ * is then still there when actr_node_free returns. */
+void actr__node_set_job_linger(struct actr_node *n, unsigned ms);
 /* Test hook: ignore (true) the ICE restart offers that arrive for a live
  * connection we answered, so that the offerer's restart runs out and it
  * falls back to a new peer connection. */

@@ -1329,6 +1329,7 @@ static void test_ais_hang_holds_nobody(void) {
   ASSERT_OK(actr_node_stats(server, &st));
   g_assert_cmpuint(st.credential_renewals, ==, 0); /* the exchange is still hanging */
   log_count_start("AIS exchange cancelled", NULL);
+  actr__node_set_job_linger(server, 300); /* a detached thread would outlive free */
   gint64 t0 = g_get_monotonic_time();
   actr_node_free(server);
   g_test_message("server freed in %.2f s with its AIS exchange under way",
@@ -2482,7 +2483,13 @@ static void test_key_fetch_cancelled_at_free(void) {
   ASSERT_OK(actr_node_stats(s.server, &st));
   g_assert_cmpuint(st.signing_key_asks, ==, 1);
   g_assert_cmpuint(st.signing_keys_fetched, ==, 0);
-  log_count_start("signing key", "cancelled");
+  /* The ask is on the wire, waiting for its answer (not refused before it
+   * went: that would end as "requests cancelled"). */
+  for (int i = 0; i < 100 && actr__node_signaling_pending(s.server) == 0; i++)
+    g_usleep(50000);
+  g_assert_cmpuint(actr__node_signaling_pending(s.server), ==, 1);
+  log_count_start("not obtained: signaling: request env-", " cancelled");
+  actr__node_set_job_linger(s.server, 300); /* a detached thread would outlive free */
   gint64 t0 = g_get_monotonic_time();
   actr_node_free(s.server);
   s.server = NULL;
