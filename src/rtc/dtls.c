@@ -290,6 +290,10 @@ void actr__dtls_start(actr__dtls_t *d) {
  * call drops such a record whole. */
 #define RECORD_MAX 16384 /* a record's plaintext at most (2^14, RFC 5246 §6.2.1) */
 #define READ_AGAIN_MAX 64 /* each drops a held record or reads the datagram: a few at most */
+/* Non-fatal errors in a row (warning alerts, discarded records): each uses
+ * up a record of the datagram, and a 64 KiB datagram holds at most ~1600
+ * records; more means GnuTLS reads nothing, and the loop must not spin. */
+#define READ_NONFATAL_MAX 4096
 static GPrivate read_buf = G_PRIVATE_INIT(g_free);
 static _Thread_local bool read_buf_busy;
 
@@ -303,6 +307,7 @@ static void read_records(actr__dtls_t *d) {
   }
   read_buf_busy = true;
   unsigned again = 0; /* EAGAINs in a row gone on from: bounded, whatever GnuTLS holds */
+  unsigned nonfatal = 0; /* non-fatal errors in a row */
   while (d->state == DTLS_CONNECTED && !d->closed) {
     /* Receiving may send too (a retransmitted final flight of the
      * handshake): not at the same time as a direct sender's record. */
@@ -311,7 +316,7 @@ static void read_records(actr__dtls_t *d) {
     size_t pending = r < 0 ? gnutls_record_check_pending(d->s) : 0;
     g_mutex_unlock(&d->send_mu);
     if (r > 0) {
-      again = 0;
+      again = nonfatal = 0;
       d->cbs.data(d->user, buf, (size_t)r);
       continue;
     }
@@ -329,10 +334,14 @@ static void read_records(actr__dtls_t *d) {
         continue;
       break;
     }
-    if (!gnutls_error_is_fatal((int)r))
+    if (!gnutls_error_is_fatal((int)r) && ++nonfatal < READ_NONFATAL_MAX)
       continue; /* a warning alert, a discarded record */
     char why[160];
-    snprintf(why, sizeof why, "DTLS: %s", gnutls_strerror((int)r));
+    if (!gnutls_error_is_fatal((int)r))
+      snprintf(why, sizeof why, "DTLS: %u non-fatal errors in a row (the last: %s)", nonfatal,
+               gnutls_strerror((int)r));
+    else
+      snprintf(why, sizeof why, "DTLS: %s", gnutls_strerror((int)r));
     fail(d, ACTR_EDTLS, why);
     break;
   }
