@@ -137,6 +137,13 @@ typedef struct actr_ws_config {
                                 closed; nothing is allocated for it.  A
                                 handshaking connection costs a 16 KiB head
                                 buffer, an open one its 256 KiB read buffer. */
+  uint32_t max_handshakes_per_address; /**< of those, from one address (IPv4, or an
+                                IPv6 /64) at once; over it, as over
+                                max_handshakes.  0 (the default): no cap of its
+                                own, so one host that opens connections and
+                                sends nothing can hold every handshake place
+                                for connect_timeout_ms at a time.  A realm
+                                node's direct WebSocket listener sets 8. */
   actr_ws_check_fn check;    /**< checks every upgrade request from the first
                                 connection on (NULL: accept all); see
                                 actr_ws_check_fn */

@@ -37,6 +37,7 @@
 #include <actr/webrtc_link.h>
 #include <actr/websocket.h>
 
+#include "addr_key.h"
 #include "bounds.h"
 #include "clock.h"
 #include "error_internal.h"
@@ -95,6 +96,10 @@
  * least recently seen makes room): more addresses than that are held back by
  * the node's bucket alone. */
 #define ASKERS_MAX 64
+/* The direct WebSocket listener's handshakes from one address at once (of
+ * its 64): a host that opens connections and sends nothing holds 8 places
+ * for 10 s, not every one. */
+#define WS_HANDSHAKES_PER_ADDRESS 8
 #define ASKER_BURST 2.0
 #define ASKER_ASKS_PER_S 0.1
 #define ICE_RESTART_ATTEMPT_MS 6000 /* an ICE restart offer unanswered this long: another (actr) */
@@ -2196,17 +2201,8 @@ static asker_t *asker_of(actr_node_t *n, const char *host, gint64 now) {
   GInetAddress *ia = host ? g_inet_address_new_from_string(host) : NULL;
   if (!ia)
     return NULL;
-  uint8_t key[16] = {0};
-  const uint8_t *b = g_inet_address_to_bytes(ia);
-  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV4)
-    memcpy(key, b, 4);
-  else if (memcmp(b, mapped, sizeof mapped) == 0)
-    memcpy(key, b + 12, 4);
-  else {
-    memcpy(key, b, 8);
-    key[15] = 6; /* not an IPv4 key */
-  }
+  uint8_t key[ACTR__ADDR_KEY_LEN];
+  actr__addr_key(g_inet_address_to_bytes(ia), g_inet_address_get_native_size(ia), key);
   g_object_unref(ia);
   asker_t *lru = &n->askers[0];
   for (unsigned i = 0; i < ASKERS_MAX; i++) {
@@ -2327,6 +2323,14 @@ static int check_identity(actr_node_t *n, const actr_ws_request_t *req, actr_act
       snprintf(why, why_size, "the source is this node's own ActrId");
     return 403;
   }
+  if (status == 0 && src->realm_id != actr_node_id(n)->realm_id) {
+    /* A credential of another realm (its AIS may sign with the same key):
+     * actrix refuses such an actor's relays to us, the gate refuses it too. */
+    if (why)
+      snprintf(why, why_size, "the source is of realm %u, this node of realm %u", src->realm_id,
+               actr_node_id(n)->realm_id);
+    return 403;
+  }
   return status;
 }
 
@@ -2425,6 +2429,7 @@ int actr_node_new(actr_runtime_t *rt, const actr_node_config_t *cfg, actr_node_t
     actr_ws_config_init(&wc);
     wc.check = ws_check;
     wc.check_user = n;
+    wc.max_handshakes_per_address = WS_HANDSHAKES_PER_ADDRESS;
     rc = actr_ws_server_new(rt, n->ws_host, cfg->ws_listen_port, &wc, ws_accept, n,
                             &n->ws_server);
     snprintf(ws_address, sizeof ws_address, "ws://%s:%u", n->ws_host,

@@ -114,6 +114,8 @@ struct actr_ws_conn {
   char *request; /* client: the request head to send */
   struct actr_ws_server *server;    /* server side, during the handshake */
   struct actr_ws_server *orphan_of; /* server side, until handed out or freed */
+  uint8_t peer_key[16]; /* server side: actr__addr_key of the peer, when peer_key_set */
+  bool peer_key_set;
   struct actr_ws_server *counted_by; /* server side: counted in its connections
                                         (holding a reference) until teardown */
   /* connect waiter (client) */

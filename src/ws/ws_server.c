@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr_key.h"
 #include "bounds.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
@@ -291,6 +292,31 @@ void actr__ws_server_conn_gone(struct actr_ws_server *s) {
   server_unref(s);
 }
 
+/* peer_key_of: the actr__addr_key of @sc's remote address; false when it
+ * has none (not an IP socket). */
+static bool peer_key_of(GSocketConnection *sc, uint8_t key[ACTR__ADDR_KEY_LEN]) {
+  GSocketAddress *sa = g_socket_connection_get_remote_address(sc, NULL);
+  bool ok = sa && G_IS_INET_SOCKET_ADDRESS(sa);
+  if (ok) {
+    GInetAddress *ia = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa));
+    actr__addr_key(g_inet_address_to_bytes(ia), g_inet_address_get_native_size(ia), key);
+  }
+  if (sa)
+    g_object_unref(sa);
+  return ok;
+}
+
+/* handshakes_from: the connections handshaking now from the address of
+ * @key (at most max_handshakes to look at; the I/O thread). */
+static uint32_t handshakes_from(struct actr_ws_server *s, const uint8_t key[ACTR__ADDR_KEY_LEN]) {
+  uint32_t n = 0;
+  for (GList *l = s->handshaking; l; l = l->next) {
+    actr_ws_conn_t *c = l->data;
+    n += c->peer_key_set && memcmp(c->peer_key, key, ACTR__ADDR_KEY_LEN) == 0;
+  }
+  return n;
+}
+
 /* on_incoming: one accepted connection (@sc borrowed). */
 static void on_incoming(struct actr_ws_server *s, GSocketConnection *sc) {
   if (s->closed)
@@ -303,7 +329,17 @@ static void on_incoming(struct actr_ws_server *s, GSocketConnection *sc) {
     refuse_busy(s, sc, "too many handshakes in progress");
     return;
   }
+  uint8_t key[ACTR__ADDR_KEY_LEN];
+  bool keyed = s->cfg.max_handshakes_per_address && peer_key_of(sc, key);
+  if (keyed && handshakes_from(s, key) >= s->cfg.max_handshakes_per_address) {
+    refuse_busy(s, sc, "too many handshakes in progress from one address");
+    return;
+  }
   actr_ws_conn_t *c = actr__ws_conn_new(s->rt, true, &s->cfg);
+  if (keyed) {
+    memcpy(c->peer_key, key, sizeof key);
+    c->peer_key_set = true;
+  }
   atomic_fetch_add(&s->live, 1);
   atomic_fetch_add(&s->refs, 1); /* the connection's, until its I/O side ends */
   c->counted_by = s;

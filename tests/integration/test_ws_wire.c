@@ -565,16 +565,37 @@ static void test_connect_failures(void) {
 }
 
 /* Plain HTTP against the server: 4xx answers, the server goes on. */
-static char *http_exchange_upto(uint16_t port, const char *request, const char *until);
+static char *http_exchange_from(const char *from, uint16_t port, const char *request,
+                                const char *until);
 static char *http_exchange(uint16_t port, const char *request) {
-  return http_exchange_upto(port, request, NULL);
+  return http_exchange_from(NULL, port, request, NULL);
 }
 
-/* http_exchange_upto: send @request, read the answer until the server
- * closes or, with @until, until it holds @until. */
 static char *http_exchange_upto(uint16_t port, const char *request, const char *until) {
+  return http_exchange_from(NULL, port, request, until);
+}
+
+/* silent_from: a connection to 127.0.0.1:@port from the local address
+ * @from (NULL: any) that sends nothing. */
+static GSocketConnection *silent_from(const char *from, uint16_t port) {
   GSocketClient *sc = g_socket_client_new();
+  if (from) {
+    GSocketAddress *la = g_inet_socket_address_new_from_string(from, 0);
+    g_socket_client_set_local_address(sc, la);
+    g_object_unref(la);
+  }
   GSocketConnection *conn = g_socket_client_connect_to_host(sc, "127.0.0.1", port, NULL, NULL);
+  g_assert_nonnull(conn);
+  g_object_unref(sc);
+  return conn;
+}
+
+/* http_exchange_from: send @request from the local address @from (NULL:
+ * any), read the answer until the server closes or, with @until, until it
+ * holds @until. */
+static char *http_exchange_from(const char *from, uint16_t port, const char *request,
+                                const char *until) {
+  GSocketConnection *conn = silent_from(from, port);
   g_assert_nonnull(conn);
   GSocket *s = g_socket_connection_get_socket(conn);
   send_all(s, request, strlen(request));
@@ -585,7 +606,6 @@ static char *http_exchange_upto(uint16_t port, const char *request, const char *
          (n = g_socket_receive(s, buf, sizeof buf, NULL, NULL)) > 0)
     g_string_append_len(out, buf, n);
   g_object_unref(conn);
-  g_object_unref(sc);
   return g_string_free(out, FALSE);
 }
 
@@ -686,6 +706,52 @@ static void test_server_caps(void) {
     actr_ws_conn_unref(srv[i]);
   }
   g_object_unref(sc);
+  fix_stop(&f);
+}
+
+/* max_handshakes_per_address: one address's silent connections hold its
+ * own places, not the others'.  127.0.0.2 and 127.0.0.3 are other hosts of
+ * the loopback network. */
+static void test_server_caps_per_address(void) {
+  actr_ws_config_t cfg;
+  actr_ws_config_init(&cfg);
+  cfg.max_handshakes = 8;
+  cfg.max_handshakes_per_address = 2;
+  ws_fix_t f;
+  fix_start(&f, &cfg);
+  uint16_t port = actr_ws_server_port(f.srv);
+  GSocketConnection *silent[2] = {silent_from("127.0.0.2", port), silent_from("127.0.0.2", port)};
+  wait_connections(f.srv, 2);
+  static const char upgrade[] = "GET /lane HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\n\r\n";
+  char *r = http_exchange_from("127.0.0.2", port, upgrade, "\r\n\r\n");
+  g_assert_true(g_str_has_prefix(r, "HTTP/1.1 503 "));
+  g_free(r);
+  r = http_exchange_from("127.0.0.3", port, upgrade, "\r\n\r\n");
+  g_assert_true(g_str_has_prefix(r, "HTTP/1.1 101 "));
+  g_free(r);
+  actr_ws_conn_unref(fix_accepted(&f));
+  actr_ws_conn_t *cli, *srv; /* from 127.0.0.1: a lane connection as usual */
+  fix_pair(&f, NULL, &cli, &srv);
+  actr_ws_server_stats_t st;
+  ASSERT_OK(actr_ws_server_stats(f.srv, &st));
+  g_assert_cmpuint(st.refused_busy, ==, 1);
+  g_assert_cmpuint(st.handshakes, ==, 2); /* the two silent ones */
+  /* One silent connection goes: its address has a place again. */
+  g_object_unref(silent[0]);
+  for (int i = 0; i < 500 && st.handshakes != 1; i++) {
+    g_usleep(10000);
+    ASSERT_OK(actr_ws_server_stats(f.srv, &st));
+  }
+  g_assert_cmpuint(st.handshakes, ==, 1);
+  r = http_exchange_from("127.0.0.2", port, upgrade, "\r\n\r\n");
+  g_assert_true(g_str_has_prefix(r, "HTTP/1.1 101 "));
+  g_free(r);
+  actr_ws_conn_unref(fix_accepted(&f));
+  g_object_unref(silent[1]);
+  actr_ws_conn_unref(cli);
+  actr_ws_conn_unref(srv);
   fix_stop(&f);
 }
 
@@ -910,6 +976,11 @@ static void test_raw_path_pause(void) {
   }
   ASSERT_RC(rc, "WOULD_BLOCK");
   g_test_message("%u messages of 64 KiB accepted before the pushback", sent);
+  /* On a loaded machine the client can be pushed back before the server's
+   * I/O thread has read the first message at all: wait for that one, then
+   * see that the pause held the rest. */
+  for (int i = 0; i < 1000 && atomic_load(&h.count) < 1; i++)
+    g_usleep(10000); /* 10 s at most */
   g_assert_cmpint(atomic_load(&h.count), ==, 1);
   ASSERT_OK(actr_ws_conn_resume(srv));
   for (int i = 0; i < 1000 && atomic_load(&h.count) < (int)sent + 1; i++)
@@ -1016,6 +1087,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/ws/wire/server-refuses-bad-handshakes", test_server_refuses_bad_handshakes);
   g_test_add_func("/ws/wire/server-close-aborts-handshakes", test_server_close_aborts_handshakes);
   g_test_add_func("/ws/wire/server-caps", test_server_caps);
+  g_test_add_func("/ws/wire/server-caps-per-address", test_server_caps_per_address);
   g_test_add_func("/ws/wire/text-frame-refused-at-header", test_text_frame_refused_at_header);
   g_test_add_func("/ws/wire/peer-bad-close", test_peer_bad_close);
   g_test_add_func("/ws/wire/server-check", test_server_check);

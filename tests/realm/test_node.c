@@ -1519,8 +1519,9 @@ static void test_websocket_fallback(void) {
   g_assert_cmpuint(st.requests_answered, ==, 20);
 
   /* Identity: none, garbage, a real credential presented for another
-   * actor, and the server's own identity (as every actor it dials receives
-   * it) are refused before the upgrade (401, 400, 403, 403). */
+   * actor, the server's own identity (as every actor it dials receives it)
+   * and an actor of another realm are refused before the upgrade (401,
+   * 400, 403, 403, 403). */
   char url[300];
   actr_credential_t *cred;
   actr_actor_type_t t;
@@ -1532,11 +1533,16 @@ static void test_websocket_fallback(void) {
   ASSERT_OK(actr__ws_gate_headers(actr_node_id(client), cred, &other, &other_cr));
   char *own = NULL, *own_cr = NULL;
   ASSERT_OK(actr__node_gate_headers(server, &own, &own_cr));
+  actr_credential_t *alien; /* signed by the same AIS key, for another realm */
+  ASSERT_OK(actr_ais_register(a.ais, &t, 4, NULL, &alien));
+  char *alien_src = NULL, *alien_cr = NULL;
+  ASSERT_OK(actr__ws_gate_headers(actr_credential_actor_id(alien), alien, &alien_src, &alien_cr));
   /* The server's address: what discovery gave the client. */
   ASSERT_OK(actr__node_ws_url(client, &target, url, sizeof url));
   struct {
     const char *src, *cred, *status;
-  } bad[] = {{NULL, NULL, "401"}, {"zz", "!!", "400"}, {other, cr, "403"}, {own, own_cr, "403"}};
+  } bad[] = {{NULL, NULL, "401"},   {"zz", "!!", "400"},          {other, cr, "403"},
+             {own, own_cr, "403"}, {alien_src, alien_cr, "403"}};
   for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
     actr_ws_config_t wc;
     actr_ws_config_init(&wc);
@@ -1561,6 +1567,9 @@ static void test_websocket_fallback(void) {
   g_free(other_cr);
   g_free(own);
   g_free(own_cr);
+  g_free(alien_src);
+  g_free(alien_cr);
+  actr_credential_free(alien);
   actr_credential_free(cred);
   g_assert_cmpint(system("iptables -D INPUT -i lo -p udp -j DROP"), ==, 0);
   actr_node_free(client);
@@ -2503,10 +2512,14 @@ static void test_key_fetch_cancelled_at_free(void) {
 /* upgrade_from: a WebSocket upgrade to @url (ws://IPv4:port[/path]) sent
  * from the local IPv4 address @from, with the identity headers @src and
  * @cred: the HTTP status of the answer. */
-static int upgrade_from(const char *from, const char *url, const char *src, const char *cred) {
-  char host[64], path[200] = "/";
-  unsigned port = 0;
-  g_assert_cmpint(sscanf(url, "ws://%63[^:]:%u%199s", host, &port, path), >=, 2);
+/* connect_from: a TCP connection to @url's host and port from the local
+ * IPv4 address @from (a file descriptor; its path and host into @path and
+ * @host, its port into *@port). */
+static int connect_from(const char *from, const char *url, char host[64], char path[200],
+                        unsigned *port) {
+  strcpy(path, "/");
+  *port = 0;
+  g_assert_cmpint(sscanf(url, "ws://%63[^:]:%u%199s", host, port, path), >=, 2);
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint(fd, >=, 0);
   struct timeval tv = {10, 0}; /* a bound, not a measurement */
@@ -2514,9 +2527,16 @@ static int upgrade_from(const char *from, const char *url, const char *src, cons
   struct sockaddr_in la = {.sin_family = AF_INET}, ra = {.sin_family = AF_INET};
   g_assert_cmpint(inet_pton(AF_INET, from, &la.sin_addr), ==, 1);
   g_assert_cmpint(inet_pton(AF_INET, host, &ra.sin_addr), ==, 1);
-  ra.sin_port = htons((uint16_t)port);
+  ra.sin_port = htons((uint16_t)*port);
   g_assert_cmpint(bind(fd, (struct sockaddr *)&la, sizeof la), ==, 0);
   g_assert_cmpint(connect(fd, (struct sockaddr *)&ra, sizeof ra), ==, 0);
+  return fd;
+}
+
+static int upgrade_from(const char *from, const char *url, const char *src, const char *cred) {
+  char host[64], path[200];
+  unsigned port;
+  int fd = connect_from(from, url, host, path, &port);
   char *req = g_strdup_printf("GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\n"
                               "Connection: Upgrade\r\n"
                               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -2580,6 +2600,26 @@ static void test_key_asks_per_address(void) {
   gate_scene_stop(&s);
 }
 
+/* The direct WebSocket listener keeps 8 handshake places per address: a
+ * host at 127.0.0.2 that opens connections and sends nothing is refused
+ * (503) past them, and a caller at 127.0.0.3 still reaches the identity
+ * check (401: the key its credential names is asked of actrix). */
+static void test_ws_handshakes_per_address(void) {
+  gate_scene_t s;
+  gate_scene_start(&s, NULL, "acme:caller:1");
+  int quiet[8];
+  char host[64], path[200];
+  unsigned port;
+  for (int i = 0; i < 8; i++)
+    quiet[i] = connect_from("127.0.0.2", s.url, host, path, &port);
+  /* Accepted in order: the eight are in when the ninth comes (no race). */
+  g_assert_cmpint(upgrade_from("127.0.0.2", s.url, s.src, s.cred_b64), ==, 503);
+  g_assert_cmpint(upgrade_from("127.0.0.3", s.url, s.src, s.cred_b64), ==, 401);
+  for (int i = 0; i < 8; i++)
+    close(quiet[i]);
+  gate_scene_stop(&s);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/realm/node/route-table", test_route_table);
@@ -2601,6 +2641,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/hostile-key-ids", test_hostile_key_ids);
   g_test_add_func("/realm/node/key-fetch-cancelled-at-free", test_key_fetch_cancelled_at_free);
   g_test_add_func("/realm/node/key-asks-per-address", test_key_asks_per_address);
+  g_test_add_func("/realm/node/ws-handshakes-per-address", test_ws_handshakes_per_address);
   g_test_add_func("/realm/node/cycles", test_cycles);
   g_test_add_func("/realm/node/link-cut", test_link_cut);
   g_test_add_func("/realm/node/remote-restart", test_remote_restart);
