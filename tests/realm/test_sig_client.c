@@ -382,7 +382,7 @@ static void test_expired_credential_refused(void) {
 static void test_rejection_during_renewal(void) {
   /* The first credential expires (actrix rejects it), the renewed one
    * lives an hour: the test never races its expiry. */
-  const char *args[] = {"--credential-ttl-secs", "3", "--renew-ttl-secs", "3600",
+  const char *args[] = {"--credential-ttl-secs", "5", "--renew-ttl-secs", "3600",
                         "--heartbeat-secs", "1", NULL};
   actrix_t a;
   actrix_start(&a, args);
