@@ -2323,12 +2323,12 @@ static int check_identity(actr_node_t *n, const actr_ws_request_t *req, actr_act
       snprintf(why, why_size, "the source is this node's own ActrId");
     return 403;
   }
-  if (status == 0 && src->realm_id != actr_node_id(n)->realm_id) {
+  if (status == 0 && src->realm_id != n->cfg.realm_id) {
     /* A credential of another realm (its AIS may sign with the same key):
      * actrix refuses such an actor's relays to us, the gate refuses it too. */
     if (why)
       snprintf(why, why_size, "the source is of realm %u, this node of realm %u", src->realm_id,
-               actr_node_id(n)->realm_id);
+               n->cfg.realm_id);
     return 403;
   }
   return status;

@@ -153,10 +153,7 @@ static void sctp_unref(actr__sctp_t *s) {
   while ((b = g_queue_pop_head(&s->out)))
     g_bytes_unref(b);
   g_mutex_clear(&s->out_mu);
-  if (s->wake) {
-    g_source_destroy(s->wake);
-    g_source_unref(s->wake);
-  }
+  actr__rtc_source_stop(&s->wake);
   actr__rtc_source_stop(&s->reset_retry);
   actr_msg_free(s->held);
   g_free(s->rbuf);
