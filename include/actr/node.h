@@ -300,10 +300,11 @@ typedef struct actr_node_stats {
                                       last 10 s */
   uint64_t relays_handled;      /**< relays from actrix taken off the queue and handled */
   uint64_t offers_waited;       /**< offers that would have replaced our peer connection
-                                     with their actor sooner than it may (3 at once, then
-                                     one each 2 s): each waited its turn, and a newer
-                                     offer of the same actor took the place of one
-                                     waiting */
+                                     with their actor, or restarted its ICE in place,
+                                     sooner than it may (3 at once, then one each 2 s,
+                                     both kinds together): each waited its turn, and a
+                                     newer offer of the same actor took the place of
+                                     one waiting */
   unsigned destinations;        /**< remote actors with a transport now */
 } actr_node_stats_t;
 

@@ -198,6 +198,8 @@ struct peer {
   bucket_t offer_bucket;
   char *offer_waiting;              /* the newest offer past the bucket (NULL: none) */
   char offer_waiting_xid[40];       /* ... its sdp_exchange_id */
+  char *restart_waiting;            /* the newest ICE restart offer past the bucket (NULL: none) */
+  char restart_waiting_xid[40];     /* ... its sdp_exchange_id */
 };
 
 typedef struct call {
@@ -232,7 +234,8 @@ typedef struct ws_addr {
 typedef enum {
   ITEM_RELAY, ITEM_CONNECT, ITEM_WIRE_DEAD, ITEM_WS_ACCEPTED, ITEM_WS_DIALED, ITEM_KILL_WIRE,
   ITEM_DISCONNECT,
-  ITEM_FETCH_KEY, ITEM_CRED_DONE, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_NOP, ITEM_SYNC, ITEM_STOP
+  ITEM_FETCH_KEY, ITEM_CRED_DONE, ITEM_ICE_LOST, ITEM_MAKE_ROOM, ITEM_RESTART_BURST, ITEM_NOP,
+  ITEM_SYNC, ITEM_STOP
 } item_kind_t;
 typedef struct item {
   item_kind_t kind;
@@ -241,7 +244,7 @@ typedef struct item {
   unsigned serial;
   actr_ws_conn_t *conn; /* ITEM_WS_ACCEPTED (transfer full) */
   actr_actor_id_t source; /* the destination; ITEM_RELAY: its sender's serial only */
-  uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC */
+  uint64_t seq;           /* ITEM_DISCONNECT, ITEM_SYNC; ITEM_RESTART_BURST: how many */
   bool shared;            /* ITEM_RELAY: counted in its sender's share */
   uint32_t key_id;        /* ITEM_FETCH_KEY */
   int rc;                 /* ITEM_WS_DIALED: its outcome (conn: the dial's connection, a
@@ -1241,6 +1244,8 @@ static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *x
   snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s", wait && xid ? xid : "");
   if (build && !wait)
     bucket_take(&p->offer_bucket);
+  g_free(p->restart_waiting); /* of the connection this offer replaces */
+  p->restart_waiting = NULL;
   g_mutex_unlock(&p->mu);
   if (wait) {
     g_mutex_lock(&n->mu);
@@ -1265,6 +1270,59 @@ static void take_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *x
   for (guint i = 0; i < held->len; i++)
     deliver_candidate(p, g_ptr_array_index(held, i));
   g_ptr_array_unref(held);
+}
+
+/* take_restart_offer: @p's ICE restart offer @sdp (@xid its
+ * sdp_exchange_id or NULL) for the connection we answered, taken in place
+ * by its peer connection (new ICE credentials; DTLS and SCTP stay).
+ * Without a live connection there is nothing to restart: the offerer's
+ * restart runs out and it builds a new one.  While a whole offer waits its
+ * turn, the restart is of the connection that offer began, which never
+ * reached us: it waits in its place, the newest offer, and is answered by
+ * a new connection as that would have been (its candidates follow it: the
+ * ones held were the old offer's).  Each restart takes a token of the
+ * offer bucket, as a whole offer does: it makes our ICE agent start over
+ * and check every address the peer names, so a peer restarting again and
+ * again would have us send checks wherever it likes as fast as actrix
+ * relays.  Past the bucket the newest restart offer waits (maintain takes
+ * it); actr's offerer sends one each ICE_RESTART_ATTEMPT_MS at most. */
+static void take_restart_offer(actr_node_t *n, peer_t *p, const char *sdp, const char *xid) {
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&p->mu);
+  if (p->offer_waiting) {
+    g_free(p->offer_waiting);
+    p->offer_waiting = g_strdup(sdp);
+    snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s", xid ? xid : "");
+    g_ptr_array_set_size(p->held_in, 0);
+    g_mutex_unlock(&p->mu);
+    actr__log(ACTR_LOG_INFO, "node: ICE restart offer waits in the place of an offer");
+    return;
+  }
+  wire_t *w = p->w[W_RTC];
+  bool live = w && w->ever_up && !w->dead && p->got_offer && !n->ignore_restart_offers;
+  bool wait = live && !bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now);
+  g_free(p->restart_waiting); /* a newer restart: the one waiting is stale */
+  p->restart_waiting = wait ? g_strdup(sdp) : NULL;
+  snprintf(p->restart_waiting_xid, sizeof p->restart_waiting_xid, "%s", wait && xid ? xid : "");
+  if (live && !wait) {
+    bucket_take(&p->offer_bucket);
+    snprintf(p->exchange_id, sizeof p->exchange_id, "%s", xid ? xid : "");
+  }
+  g_mutex_unlock(&p->mu);
+  if (!live) {
+    actr__log(ACTR_LOG_INFO, "node: ICE restart offer without a live connection: ignored");
+    return;
+  }
+  if (wait) {
+    g_mutex_lock(&n->mu);
+    n->st.offers_waited++;
+    g_mutex_unlock(&n->mu);
+    actr__log(ACTR_LOG_INFO, "node: ICE restart offer waits its turn");
+    return;
+  }
+  actr__log(ACTR_LOG_INFO, "node: ICE restart offer taken (in place)");
+  actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = (char *)sdp, .sdp_mline_index = -1};
+  actr_signaling_deliver(p->sig, &m);
 }
 
 static bool restart_attempt(actr_node_t *n, peer_t *p);
@@ -1332,38 +1390,7 @@ static void handle_relay(actr_node_t *n, const Signaling__SignalingEnvelope *e) 
     bool is_offer = sd->type != WEBRTC__SESSION_DESCRIPTION__TYPE__ANSWER;
     bool restart_offer = sd->type == WEBRTC__SESSION_DESCRIPTION__TYPE__ICE_RESTART_OFFER;
     if (restart_offer && !offerer) {
-      /* An ICE restart of the connection we answered: taken in place by
-       * its peer connection (new ICE credentials; DTLS and SCTP stay).
-       * Without a live connection there is nothing to restart: the
-       * offerer's restart runs out and it builds a new one.  While a
-       * whole offer waits its turn, the restart is of the connection that
-       * offer began, which never reached us: it waits in its place, the
-       * newest offer, and is answered by a new connection as that would
-       * have been (its candidates follow it: the ones held were the old
-       * offer's). */
-      g_mutex_lock(&p->mu);
-      if (p->offer_waiting) {
-        g_free(p->offer_waiting);
-        p->offer_waiting = g_strdup(sd->sdp);
-        snprintf(p->offer_waiting_xid, sizeof p->offer_waiting_xid, "%s",
-                 sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
-        g_ptr_array_set_size(p->held_in, 0);
-        g_mutex_unlock(&p->mu);
-        actr__log(ACTR_LOG_INFO, "node: ICE restart offer waits in the place of an offer");
-        break;
-      }
-      wire_t *w = p->w[W_RTC];
-      bool live = w && w->ever_up && !w->dead && p->got_offer && !n->ignore_restart_offers;
-      if (live)
-        snprintf(p->exchange_id, sizeof p->exchange_id, "%s",
-                 sd->sdp_exchange_id ? sd->sdp_exchange_id : "");
-      g_mutex_unlock(&p->mu);
-      if (!live) {
-        actr__log(ACTR_LOG_INFO, "node: ICE restart offer without a live connection: ignored");
-        break;
-      }
-      actr_signaling_msg_t m = {.kind = ACTR_SIGNALING_OFFER, .sdp = sd->sdp, .sdp_mline_index = -1};
-      actr_signaling_deliver(p->sig, &m);
+      take_restart_offer(n, p, sd->sdp, sd->sdp_exchange_id);
       break;
     }
     if (is_offer) {
@@ -1761,6 +1788,16 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
     *next = MIN(*next, now + (gint64)((1.0 - p->offer_bucket.tokens) / OFFERS_PER_S *
                                       G_USEC_PER_SEC) + 1);
   }
+  char *restart = NULL; /* a restart offer that waited, its turn come */
+  char restart_xid[sizeof p->restart_waiting_xid];
+  if (!offer && p->restart_waiting && bucket_has(&p->offer_bucket, OFFER_BURST, OFFERS_PER_S, now)) {
+    restart = p->restart_waiting; /* ours now */
+    p->restart_waiting = NULL;
+    memcpy(restart_xid, p->restart_waiting_xid, sizeof restart_xid);
+  } else if (p->restart_waiting) {
+    *next = MIN(*next, now + (gint64)((1.0 - p->offer_bucket.tokens) / OFFERS_PER_S *
+                                      G_USEC_PER_SEC) + 1);
+  }
   if (rtc && !rtc->ever_up)
     *next = MIN(*next, rtc->started_us + timeout_us);
   if (rtc && !rtc_up && !p->offerer && !p->got_offer)
@@ -1776,6 +1813,10 @@ static void maintain(actr_node_t *n, peer_t *p, gint64 *next) {
     take_offer(n, p, offer, offer_xid[0] ? offer_xid : NULL);
     g_free(offer);
     return; /* the rest next round, with the new link */
+  }
+  if (restart) {
+    take_restart_offer(n, p, restart, restart_xid[0] ? restart_xid : NULL);
+    g_free(restart);
   }
   if (rtc_timeout) {
     wire_stop(p, W_RTC);
@@ -1849,6 +1890,7 @@ static void peer_free(peer_t *p) {
   g_ptr_array_unref(p->held_in);
   g_ptr_array_unref(p->held_out);
   g_free(p->offer_waiting);
+  g_free(p->restart_waiting);
   g_mutex_clear(&p->mu);
   free(p);
 }
@@ -1954,6 +1996,14 @@ static void handle_item(actr_node_t *n, item_t *it) {
     ice_restart_request(p, "connection lost");
     break;
   }
+  case ITEM_RESTART_BURST: { /* test hook: restart offers back to back */
+    g_mutex_lock(&n->mu);
+    peer_t *p = peer_find_locked(n, &it->source);
+    g_mutex_unlock(&n->mu);
+    for (uint64_t i = 0; p && i < it->seq; i++)
+      restart_attempt(n, p);
+    break;
+  }
   case ITEM_MAKE_ROOM: { /* a call found every destination taken (hold_peer) */
     g_mutex_lock(&n->mu);
     /* Only for a call still waiting, and still without room: one that gave
@@ -2005,6 +2055,8 @@ static void handle_item(actr_node_t *n, item_t *it) {
       p->touched_us = 0;
       g_free(p->offer_waiting);
       p->offer_waiting = NULL;
+      g_free(p->restart_waiting);
+      p->restart_waiting = NULL;
       g_ptr_array_set_size(p->held_in, 0);
       g_mutex_unlock(&p->mu);
       dial_abandon(p);
@@ -3131,6 +3183,14 @@ void actr__node_set_job_linger(actr_node_t *n, unsigned ms) {
   g_mutex_lock(&n->mu);
   n->job_linger_ms = ms;
   g_mutex_unlock(&n->mu);
+}
+
+void actr__node_restart_burst(actr_node_t *n, const actr_actor_id_t *target, unsigned count) {
+  item_t *it = g_new0(item_t, 1);
+  it->kind = ITEM_RESTART_BURST;
+  it->source = *target;
+  it->seq = count;
+  enqueue(n, it);
 }
 
 void actr__node_ignore_restart_offers(actr_node_t *n, bool ignore) {

@@ -100,6 +100,11 @@ void actr__node_set_job_linger(struct actr_node *n, unsigned ms);
  * connection we answered, so that the offerer's restart runs out and it
  * falls back to a new peer connection. */
 void actr__node_ignore_restart_offers(struct actr_node *n, bool ignore);
+/* Test hook: as the offerer of @target's WebRTC wire, send @count ICE
+ * restart offers back to back on the control thread (a peer restarting
+ * again and again; actr's offerer waits between attempts). */
+void actr__node_restart_burst(struct actr_node *n, const actr_actor_id_t *target,
+                              unsigned count);
 
 /* Test hook: the direct WebSocket address discovery gave for @target. */
 int actr__node_ws_url(struct actr_node *n, const actr_actor_id_t *target, char *url, size_t size);

@@ -2037,6 +2037,67 @@ static void test_ice_restart_falls_back(void) {
   actrix_stop(&a);
 }
 
+/* A connected peer restarting ICE again and again (20 restart offers back
+ * to back, test hook): each one the answerer takes makes its ICE agent
+ * start over and check every address the offerer names, so they count
+ * against the offer bucket with whole offers: 3 at once, then one each
+ * 2 s, the newest waiting its turn.  The connection lives on through it
+ * (the same peer connection, no wire lost) and carries calls.  (Before,
+ * all 20 were taken at once.) */
+static void test_restart_offers_wait_their_turn(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1"), *client = start(rt, &a, "acme:client:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  g_assert_cmpuint(actr_node_id(server)->serial, <, actr_node_id(client)->serial); /* offerer */
+  actr_envelope_t *resp;
+  ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "up", 2, 20000, &resp));
+  actr_envelope_free(resp);
+  enum { BURST = 20 };
+  log_count_start("node: ICE restart offer taken (in place)", NULL);
+  gint64 t0 = g_get_monotonic_time();
+  actr__node_restart_burst(server, actr_node_id(client), BURST);
+  actr_node_stats_t cst = {0}, sst = {0};
+  for (int i = 0; i < 200 && sst.ice_restarts < BURST; i++) { /* 20 s at most */
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(server, &sst));
+  }
+  g_assert_cmpuint(sst.ice_restarts, >=, BURST); /* all of them went out */
+  for (int i = 0; i < 100 && cst.offers_waited == 0; i++) {
+    g_usleep(100000);
+    ASSERT_OK(actr_node_stats(client, &cst));
+  }
+  g_usleep(2500000); /* the waiting one's turn (2 s) */
+  for (int i = 0; i < 5; i++) {
+    ASSERT_OK(actr_node_call(client, actr_node_id(server), "test.Reverse", "on", 2, 20000, &resp));
+    actr_envelope_free(resp);
+  }
+  int taken = log_count_stop();
+  gint64 spent = g_get_monotonic_time() - t0;
+  ASSERT_OK(actr_node_stats(client, &cst));
+  ASSERT_OK(actr_node_stats(server, &sst));
+  long allowed = 3 + 1 + (long)(spent / (2 * G_USEC_PER_SEC));
+  g_test_message("%d restart offers: %d taken in %.2f s (at most %ld), %llu waited; "
+                 "peer connections %llu/%llu, wires lost %llu/%llu", BURST, taken,
+                 (double)spent / 1e6, allowed, (unsigned long long)cst.offers_waited,
+                 (unsigned long long)cst.peers_connected, (unsigned long long)sst.peers_connected,
+                 (unsigned long long)cst.wires_lost, (unsigned long long)sst.wires_lost);
+  g_assert_cmpint(taken, >=, 1);
+  g_assert_cmpint(taken, <=, allowed);
+  g_assert_cmpint(taken, <, BURST);
+  g_assert_cmpuint(cst.offers_waited, >=, 1);
+  g_assert_cmpuint(cst.peers_connected, ==, 1); /* the same peer connection */
+  g_assert_cmpuint(sst.peers_connected, ==, 1);
+  g_assert_cmpuint(cst.wires_lost, ==, 0);
+  g_assert_cmpuint(sst.wires_lost, ==, 0);
+  actr_node_free(client);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* The remote node restarts (a new serial): calls to the old ActrId fail
  * with a clear error within their timeout; the caller discovers the new
  * one and its calls succeed. */
@@ -2653,6 +2714,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/realm/node/restart-offer-waits-in-place", test_restart_offer_waits_in_place);
   g_test_add_func("/realm/node/ice-restart-in-place", test_ice_restart_in_place);
   g_test_add_func("/realm/node/ice-restart-falls-back", test_ice_restart_falls_back);
+  g_test_add_func("/realm/node/restart-offers-wait-their-turn",
+                  test_restart_offers_wait_their_turn);
   g_test_add_func("/realm/node/nobody-offers", test_nobody_offers);
   g_test_add_func("/realm/node/signaling-comes-back", test_signaling_comes_back);
   g_test_add_func("/realm/node/via-turn", test_via_turn);
