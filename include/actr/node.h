@@ -102,7 +102,9 @@ typedef struct actr_node_config {
   int connect_timeout_ms;     /**< a peer connection's set-up, 0: 20000 */
   unsigned max_peers;         /**< remote actors with a transport at once, 0: 64
                                    (when all are there, a half-open one gives its
-                                   place: see destinations_evicted) */
+                                   place: see destinations_evicted; for a call of
+                                   ours, else one that only called us: see
+                                   callers_evicted) */
   unsigned max_pending_calls; /**< 0: 1024 */
   /** ICE restart in place (actr): when a WebRTC wire that was up loses
    * connectivity (its peer connection DISCONNECTED: no packet for half
@@ -298,6 +300,13 @@ typedef struct actr_node_stats {
                                       relay once they are 2 s old (10 s with a wire
                                       being built), not for an actor evicted in the
                                       last 10 s */
+  uint64_t callers_evicted;     /**< destinations that only ever called us (connected or
+                                     not; never called by us, no call of ours holding
+                                     them) dropped, wires and all, to make room for a
+                                     call of ours when max_peers were there and none
+                                     was half-open: the one that called or signalled
+                                     least lately.  Our own calls come first; it may
+                                     come back when a place is free, not within 10 s */
   uint64_t relays_handled;      /**< relays from actrix taken off the queue and handled */
   uint64_t offers_waited;       /**< offers that would have replaced our peer connection
                                      with their actor, or restarted its ICE in place,

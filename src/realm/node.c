@@ -188,6 +188,7 @@ struct peer {
   bool connected_once;    /* a wire of it came up (under mu): never evicted as half-open */
   gint64 last_call_us;    /* our last call through it: the caller's side rebuilds */
   gint64 touched_us;      /* the last relay about it: kept a while (held candidates) */
+  gint64 last_request_us; /* (node->mu) the last request or tell it sent us */
   /* ICE restart in place (offerer; under mu) */
   gint64 lost_us;            /* when a wire of it that was up died last (calls by type) */
   gint64 restart_started_us; /* 0: none under way */
@@ -374,6 +375,20 @@ static peer_t *peer_find_locked(actr_node_t *n, const actr_actor_id_t *id) {
   return NULL;
 }
 
+/* take_out_locked: remove destination @i from the table for eviction,
+ * remembered as evicted lately (EVICTED_KEEP_US); wakes a caller waiting
+ * for room.  node->mu held; the caller frees it (peer_free). */
+static peer_t *take_out_locked(actr_node_t *n, unsigned i) {
+  peer_t *p = n->peers[i];
+  n->evicted[n->evicted_next].id = p->id;
+  n->evicted[n->evicted_next].at = g_get_monotonic_time();
+  n->evicted_next = (n->evicted_next + 1) % EVICTED_IDS;
+  n->peers[i] = n->peers[--n->npeers];
+  n->st.destinations = n->npeers;
+  g_cond_broadcast(&n->cond); /* a caller waiting for room (hold_peer) */
+  return p;
+}
+
 /* evict_half_open_locked: make room for a destination when max_peers are
  * there: take out the oldest one that is half-open -- never called by us,
  * no caller holding it, no wire of it ever up (what another actor's offers
@@ -414,15 +429,43 @@ static peer_t *evict_half_open_locked(actr_node_t *n, gint64 min_age_us) {
   }
   if (victim == n->npeers)
     return NULL;
-  peer_t *p = n->peers[victim];
-  n->evicted[n->evicted_next].id = p->id;
-  n->evicted[n->evicted_next].at = now;
-  n->evicted_next = (n->evicted_next + 1) % EVICTED_IDS;
-  n->peers[victim] = n->peers[--n->npeers];
-  n->st.destinations = n->npeers;
   n->st.destinations_evicted++;
-  g_cond_broadcast(&n->cond); /* a caller waiting for room (hold_peer) */
-  return p;
+  return take_out_locked(n, victim);
+}
+
+/* evict_caller_locked: make room for a call of ours when max_peers are
+ * there and none is half-open: take out the destination that only ever
+ * called us (never called by us, no caller of ours holding it) and did so
+ * least lately (its last request, relay or creation), connected or not.
+ * Without it, actors that connect and hold their wires (a direct WebSocket
+ * each, or a peer connection) held every place, and each of our calls to
+ * anyone else failed with RESOURCE_EXHAUSTED: our own calls come first.
+ * It loses its wires; it may connect again when a place is free (not for
+ * EVICTED_KEEP_US).  NULL when every destination is one we call.  The
+ * control thread only, node->mu held; the caller frees what it gets. */
+static peer_t *evict_caller_locked(actr_node_t *n) {
+  if (n->npeers < n->cfg.max_peers)
+    return NULL;
+  unsigned victim = n->npeers;
+  gint64 victim_active = 0;
+  for (unsigned i = 0; i < n->npeers; i++) {
+    peer_t *p = n->peers[i];
+    g_mutex_lock(&p->mu);
+    bool ours = p->users || p->last_call_us;
+    gint64 active = MAX(p->created_us, MAX(p->touched_us, p->last_request_us));
+    g_mutex_unlock(&p->mu);
+    if (!ours && (victim == n->npeers || active < victim_active)) {
+      victim = i;
+      victim_active = active;
+    }
+  }
+  if (victim == n->npeers)
+    return NULL;
+  ACTR__LOG_PEER(ACTR_LOG_INFO, "node: %u destinations: one that only called us (idle %lld ms) "
+                 "gives its place to a call of ours", n->cfg.max_peers,
+                 (long long)((g_get_monotonic_time() - victim_active) / 1000));
+  n->st.callers_evicted++;
+  return take_out_locked(n, victim);
 }
 
 /* peer_get_locked: the destination of @id, created on first use; NULL when
@@ -893,6 +936,7 @@ static void on_lane_message(actr_lane_t *lane, actr_msg_t *msg, void *user) {
     return;
   }
   n->st.requests_received++;
+  p->last_request_us = g_get_monotonic_time();
   seen_t *dup = seen_locked(n, &p->id, rid);
   if (dup) { /* the callee runs a request id once; a retry gets the first reply */
     n->st.requests_duplicate++;
@@ -2011,6 +2055,8 @@ static void handle_item(actr_node_t *n, item_t *it) {
     peer_t *gone = n->room_waiters && n->npeers >= n->cfg.max_peers
                        ? evict_half_open_locked(n, 0)
                        : NULL;
+    if (!gone && n->room_waiters && n->npeers >= n->cfg.max_peers)
+      gone = evict_caller_locked(n);
     n->room_answered++;
     g_cond_broadcast(&n->cond);
     g_mutex_unlock(&n->mu);
@@ -2697,8 +2743,9 @@ static bool wire_alive(peer_t *p, int slot, unsigned serial) {
 }
 
 /* hold_peer: @target's destination, held (users) until release_peer;
- * NULL (ACTR_ERESOURCE_EXHAUSTED) when max_peers are there and none of them
- * is half-open, or no place came free before @until. */
+ * NULL (ACTR_ERESOURCE_EXHAUSTED) when max_peers are there and each is one
+ * we call (none half-open, none that only called us), or no place came
+ * free before @until. */
 static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 until) {
   g_mutex_lock(&n->mu);
   peer_t *p = peer_get_locked(n, target);
@@ -2708,7 +2755,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 u
      * destination when there is one (ITEM_MAKE_ROOM).  Asked again when
      * another actor's relay took the place it made before we did. */
     unsigned answered = n->room_answered;
-    uint64_t evicted = n->st.destinations_evicted;
+    uint64_t evicted = n->st.destinations_evicted + n->st.callers_evicted;
     n->room_waiters++;
     g_mutex_unlock(&n->mu);
     enqueue_kind(n, ITEM_MAKE_ROOM);
@@ -2719,7 +2766,7 @@ static peer_t *hold_peer(actr_node_t *n, const actr_actor_id_t *target, gint64 u
       ;
     n->room_waiters--;
     p = peer_get_locked(n, target);
-    if (!answer || n->st.destinations_evicted == evicted)
+    if (!answer || n->st.destinations_evicted + n->st.callers_evicted == evicted)
       break; /* out of time, or nothing was half-open */
   }
   if (p) {

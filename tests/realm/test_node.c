@@ -732,6 +732,70 @@ static void test_half_open_destinations_evicted(void) {
   actrix_stop(&a);
 }
 
+/* Actors that call a node and keep their connections hold its
+ * destinations (max_peers, 2 here) for as long as they like.  Before, the
+ * node's own call to anyone else then failed with RESOURCE_EXHAUSTED; now
+ * it takes the place of the one that called least lately (its wires go),
+ * and the other keeps its connection. */
+static void test_callers_give_way(void) {
+  actrix_t a;
+  actrix_start(&a, NULL);
+  actr_runtime_t *rt;
+  ASSERT_OK(actr_runtime_new(&rt));
+  actr_node_t *server = start(rt, &a, "acme:server:1");
+  ASSERT_OK(actr_node_serve(server, handler, NULL));
+  actr_node_config_t cfg;
+  node_config(&cfg, &a, "acme:victim:1");
+  cfg.max_peers = 2;
+  actr_node_t *victim;
+  ASSERT_OK(actr_node_new(rt, &cfg, &victim));
+  ASSERT_OK(actr_node_serve(victim, handler, NULL));
+  actr_node_t *caller[2];
+  actr_envelope_t *resp;
+  for (int i = 0; i < 2; i++) { /* caller 0 first: it called least lately */
+    caller[i] = start(rt, &a, "acme:client:1");
+    ASSERT_OK(actr_node_call(caller[i], actr_node_id(victim), "test.Reverse", "in", 2, 20000,
+                             &resp));
+    actr_envelope_free(resp);
+  }
+  actr_node_stats_t st;
+  ASSERT_OK(actr_node_stats(victim, &st));
+  g_assert_cmpuint(st.destinations, ==, 2);
+  int rc = actr_node_call(victim, actr_node_id(server), "test.Reverse", "out", 2, 20000, &resp);
+  ASSERT_OK(actr_node_stats(victim, &st));
+  g_test_message("our call: %s; %u destinations, %llu callers evicted, %llu half-open evicted",
+                 rc ? actr_err_detail() : "OK", st.destinations,
+                 (unsigned long long)st.callers_evicted,
+                 (unsigned long long)st.destinations_evicted);
+  ASSERT_OK(rc);
+  actr_envelope_free(resp);
+  g_assert_cmpuint(st.callers_evicted, ==, 1);
+  g_assert_cmpuint(st.destinations_evicted, ==, 0);
+  g_assert_cmpuint(st.destinations, <=, 2);
+  /* Caller 1 (the latest) kept its connection: its call goes through on
+   * it, no wire lost; caller 0's wire went. */
+  ASSERT_OK(actr_node_call(caller[1], actr_node_id(victim), "test.Reverse", "again", 2, 20000,
+                           &resp));
+  actr_envelope_free(resp);
+  actr_node_stats_t c0, c1;
+  for (int i = 0; i < 100; i++) { /* 10 s at most: caller 0 notices its wire is gone */
+    ASSERT_OK(actr_node_stats(caller[0], &c0));
+    if (c0.wires_lost >= 1)
+      break;
+    g_usleep(100000);
+  }
+  ASSERT_OK(actr_node_stats(caller[1], &c1));
+  g_assert_cmpuint(c0.wires_lost, >=, 1);
+  g_assert_cmpuint(c1.wires_lost, ==, 0);
+  g_assert_cmpuint(c1.peers_connected, ==, 1);
+  for (int i = 0; i < 2; i++)
+    actr_node_free(caller[i]);
+  actr_node_free(victim);
+  actr_node_free(server);
+  actr_runtime_unref(rt);
+  actrix_stop(&a);
+}
+
 /* The route table: actr's defaults, and a configured route replacing one. */
 static void test_route_table(void) {
   actr_node_route_t r;
@@ -2725,6 +2789,7 @@ int main(int argc, char **argv) {
                   test_stale_room_request_evicts_nobody);
   g_test_add_func("/realm/node/half-open-destinations-evicted",
                   test_half_open_destinations_evicted);
+  g_test_add_func("/realm/node/callers-give-way", test_callers_give_way);
   g_test_add_func("/realm/node/credential-renewed-under-gate", test_credential_renewed_under_gate);
   g_test_add_data_func("/realm/node/credential-renewed-0.5", GINT_TO_POINTER(0),
                        test_credential_kept);
