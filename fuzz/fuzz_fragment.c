@@ -9,7 +9,10 @@
  *                                           plen generated payload bytes
  * dt (low 7 bits) advances a fake clock by dt * 8 ms.  Synthetic frames let
  * a short input carry the full 65527-byte fragments a multi-fragment
- * message needs.  All frames go into one buffer with small caps.
+ * message needs.  All frames go into one buffer with small caps.  With bit
+ * 1 of the config byte set, every frame is marked joined (2, 3 or 4
+ * fragments in one, as libactr's channel delivers consecutive ones:
+ * actr__msg_set_joined), so their checks are fuzzed too.
  *
  * Invariants checked after every push: pending bytes and messages within
  * the caps; an error returns no message and counts one rejection (out of
@@ -143,6 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memcpy(bytes, data + pos, len);
       pos += len;
     }
+    uint16_t joined = c & 2 ? (uint16_t)(2 + records % 3) : 0;
+    actr__msg_set_joined(frame, joined);
 
     /* What we need to know after the push, which consumes the frame. */
     size_t flen = actr_msg_len(frame);
@@ -152,6 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t plen = has_header ? flen - ACTR__FRAG_HEADER : 0;
     if (has_header)
       memcpy(saved, fdata + ACTR__FRAG_HEADER, plen < sizeof saved ? plen : sizeof saved);
+    if (has_header && joined) /* its payload is not fill()'s per fragment */
+      idset_add(&tainted, h.msg_id);
     const uint8_t *payload_at = fdata + ACTR__FRAG_HEADER;
 
     actr_lane_stats_t before = {0}, after = {0};
@@ -184,9 +191,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     size_t len = actr_msg_len(out);
     const uint8_t *m = actr_msg_data(out);
-    if (h.total_frags == 1) {
-      /* No copy: the frame itself, past its header. */
+    if (h.total_frags == 1 || (joined && m == payload_at)) {
+      /* No copy: the frame itself, past its header (a joined frame only
+       * when it holds the whole message). */
       check(len == plen && m == payload_at);
+      check(h.frag_index == 0);
     } else {
       check(len > (h.total_frags - 1) * P && len <= h.total_frags * P);
       if (h.frag_index == h.total_frags - 1)

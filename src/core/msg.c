@@ -24,6 +24,7 @@ actr_msg_t *actr__msg_alloc(size_t len, size_t align_offset, uint8_t **bytes) {
   msg->len = len;
   msg->release = NULL;
   msg->ctx = base;
+  msg->joined = 0;
   if (bytes)
     *bytes = data;
   return msg;
@@ -36,6 +37,10 @@ actr_msg_t *actr__msg_wrap(const uint8_t *data, size_t len, void (*release)(void
   *msg = (actr_msg_t){.data = data, .len = len, .release = release, .ctx = ctx};
   return msg;
 }
+
+void actr__msg_set_joined(actr_msg_t *msg, uint16_t count) { msg->joined = count; }
+
+uint16_t actr__msg_joined(const actr_msg_t *msg) { return msg ? msg->joined : 0; }
 
 void actr__msg_advance(actr_msg_t *msg, size_t n) {
   if (n > msg->len)

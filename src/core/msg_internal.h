@@ -13,6 +13,7 @@ struct actr_msg {
   size_t len;
   void (*release)(void *ctx); /* NULL for inline storage */
   void *ctx;
+  uint16_t joined; /* DataChannel frames only: see actr__msg_set_joined */
 };
 
 /* actr__msg_alloc: a message of @len bytes with inline storage; *@bytes
@@ -27,5 +28,14 @@ actr_msg_t *actr__msg_wrap(const uint8_t *data, size_t len, void (*release)(void
 
 /* actr__msg_advance: drop the first @n bytes from the view (n <= len). */
 void actr__msg_advance(actr_msg_t *msg, size_t n);
+
+/* actr__msg_set_joined / actr__msg_joined: a DataChannel frame that holds
+ * @count >= 2 consecutive fragments of one lane message, joined by the
+ * channel as it read them (sctp.c): the first one's header, then their
+ * payloads end to end (fragment.h).  Only libactr's own channels set it,
+ * and only the DataChannel lane reads it; 0 (the default) is a plain
+ * frame. */
+void actr__msg_set_joined(actr_msg_t *msg, uint16_t count);
+uint16_t actr__msg_joined(const actr_msg_t *msg);
 
 #endif

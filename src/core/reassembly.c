@@ -50,6 +50,7 @@ struct actr__reassembly {
   size_t n, cap;
   uint64_t pending_bytes;
   uint64_t rejected, evicted_ttl, evicted_cap;
+  uint64_t joined; /* whole messages that came joined (push_joined), not copied */
 };
 
 int actr__reassembly_new(const actr_reassembly_config_t *cfg, actr__reassembly_t **out) {
@@ -104,6 +105,7 @@ void actr__reassembly_stats(const actr__reassembly_t *r, actr_lane_stats_t *out)
   out->reassembly_evicted_cap = r->evicted_cap;
   out->reassembly_pending_bytes = r->pending_bytes;
   out->reassembly_pending_messages = r->n;
+  out->reassembly_joined = r->joined;
 }
 
 static size_t find(const actr__reassembly_t *r, uint32_t msg_id) {
@@ -217,6 +219,128 @@ static int start(actr__reassembly_t *r, const actr__frag_header_t *h, const uint
   return ACTR_OK;
 }
 
+/* place: one fragment (@h, its @plen payload bytes at @payload; total >= 2,
+ * index < total checked) into its partial message.  On ACTR_OK *@complete
+ * is the message it completes or NULL.  Errors are counted as rejected
+ * fragments; nothing here frees the caller's frame. */
+static int place(actr__reassembly_t *r, const actr__frag_header_t *h, const uint8_t *payload,
+                 size_t plen, uint64_t now_ms, actr_msg_t **complete) {
+  size_t at = find(r, h->msg_id);
+  pending_t *p = at == SIZE_MAX ? NULL : r->slots[at].p;
+  if (p && p->total != h->total_frags) {
+    r->rejected++;
+    return actr__fail(ACTR_EPROTOCOL,
+                      "invalid fragment: msg_id=%" PRIu32 " index=%u total=%u conflicts with "
+                      "total=%u of the message in progress",
+                      h->msg_id, (unsigned)h->frag_index, (unsigned)h->total_frags,
+                      (unsigned)p->total);
+  }
+  /* The sender algorithm (SPEC §1.3) cuts every fragment but the last at
+   * exactly 65527 bytes, and the last holds 1..65527.  We require it: then
+   * fragment i lives at i * 65527 in the final buffer whatever the arrival
+   * order, so each payload is copied once, straight to its place, and the
+   * exact length is known as soon as the last fragment arrives. */
+  bool is_last = h->frag_index == h->total_frags - 1;
+  if (is_last ? (plen == 0 || plen > FRAG_PAYLOAD) : plen != FRAG_PAYLOAD) {
+    r->rejected++;
+    return actr__fail(ACTR_EPROTOCOL,
+                      "invalid fragment: msg_id=%" PRIu32 " index=%u total=%u carries %zu "
+                      "payload bytes (expected %s%zu)",
+                      h->msg_id, (unsigned)h->frag_index, (unsigned)h->total_frags, plen,
+                      is_last ? "1.." : "", FRAG_PAYLOAD);
+  }
+  if (p && (p->seen[h->frag_index / 64] >> (h->frag_index % 64) & 1u)) {
+    r->rejected++;
+    return actr__fail(ACTR_EPROTOCOL, "duplicate fragment: msg_id=%" PRIu32 " index=%u total=%u",
+                      h->msg_id, (unsigned)h->frag_index, (unsigned)h->total_frags);
+  }
+  size_t off = (size_t)h->frag_index * FRAG_PAYLOAD;
+  if (!p) {
+    int rc = start(r, h, payload, plen, now_ms, &p);
+    if (rc != ACTR_OK) {
+      if (rc != ACTR_ENO_MEMORY)
+        r->rejected++;
+      return rc;
+    }
+    at = r->n - 1;
+  } else if (is_last && off + plen > p->reserved) {
+    /* Only possible when the upper bound was clipped to the cap: the
+     * message turns out bigger than the cap and can never complete. */
+    uint64_t need = off + plen;
+    actr__fail(ACTR_EMESSAGE_TOO_LARGE,
+               "reassembly: message msg_id=%" PRIu32 " (index=%u total=%u) is %" PRIu64
+               " bytes, above the cap of %" PRIu64 " pending bytes",
+               h->msg_id, (unsigned)h->frag_index, (unsigned)h->total_frags, need,
+               r->cfg.max_pending_bytes);
+    ACTR__LOG_PEER(ACTR_LOG_WARN, "reassembly: dropping message msg_id=%" PRIu32 ": %" PRIu64
+              " bytes exceed the pending bytes cap", h->msg_id, need);
+    r->evicted_cap++;
+    drop_at(r, at);
+    r->rejected++;
+    return ACTR_EMESSAGE_TOO_LARGE;
+  }
+
+  memcpy(p->bytes + off, payload, plen);
+  p->seen[h->frag_index / 64] |= (uint64_t)1 << (h->frag_index % 64);
+  p->received++;
+  if (is_last)
+    p->len = off + plen;
+  if (p->received < p->total)
+    return ACTR_OK;
+
+  /* Complete: hand over the buffer, trimmed to the exact length. */
+  actr_msg_t *msg = p->out;
+  msg->len = p->len;
+  p->out = NULL;
+  drop_at(r, at);
+  *complete = msg;
+  return ACTR_OK;
+}
+
+/* push_joined: a frame holding @count consecutive fragments (the first
+ * one's header @h; actr__msg_joined).  The whole message with nothing of it
+ * in progress is handed out as a view past the header: the channel read it
+ * into place, so there is no copy at all.  Anything else is placed one
+ * fragment at a time, as if they had come one by one. */
+static int push_joined(actr__reassembly_t *r, actr_msg_t *frame, const actr__frag_header_t *h,
+                       unsigned count, uint64_t now_ms, actr_msg_t **complete) {
+  const uint8_t *payload = frame->data + ACTR__FRAG_HEADER;
+  size_t plen = frame->len - ACTR__FRAG_HEADER;
+  unsigned end = (unsigned)h->frag_index + count;
+  bool to_last = end == h->total_frags;
+  size_t full = (size_t)count * FRAG_PAYLOAD;
+  if (end > h->total_frags || (to_last ? plen <= full - FRAG_PAYLOAD || plen > full : plen != full))
+    return reject(r, frame,
+                  actr__fail(ACTR_EPROTOCOL,
+                             "invalid joined fragments: msg_id=%" PRIu32 " index=%u count=%u "
+                             "total=%u carry %zu payload bytes",
+                             h->msg_id, (unsigned)h->frag_index, count,
+                             (unsigned)h->total_frags, plen));
+  if (h->frag_index == 0 && to_last && find(r, h->msg_id) == SIZE_MAX) {
+    if (plen > r->cfg.max_pending_bytes)
+      return reject(r, frame,
+                    actr__fail(ACTR_EMESSAGE_TOO_LARGE,
+                               "reassembly: message msg_id=%" PRIu32 " is %zu bytes, above the "
+                               "cap of %" PRIu64 " pending bytes",
+                               h->msg_id, plen, r->cfg.max_pending_bytes));
+    actr__msg_advance(frame, ACTR__FRAG_HEADER);
+    actr__msg_set_joined(frame, 0);
+    r->joined++;
+    *complete = frame;
+    return ACTR_OK;
+  }
+  int rc = ACTR_OK;
+  for (unsigned i = 0; i < count && rc == ACTR_OK; i++) {
+    actr__frag_header_t hi = *h;
+    hi.frag_index = (uint16_t)(h->frag_index + i);
+    size_t off = (size_t)i * FRAG_PAYLOAD;
+    size_t n = plen - off < FRAG_PAYLOAD ? plen - off : FRAG_PAYLOAD;
+    rc = place(r, &hi, payload + off, n, now_ms, complete);
+  }
+  actr_msg_free(frame);
+  return rc;
+}
+
 int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now_ms,
                           actr_msg_t **complete) {
   if (complete)
@@ -231,9 +355,6 @@ int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now
   int rc = actr__frag_header_decode(frame->data, frame->len, &h);
   if (rc != ACTR_OK)
     return reject(r, frame, rc);
-  const uint8_t *payload = frame->data + ACTR__FRAG_HEADER;
-  size_t plen = frame->len - ACTR__FRAG_HEADER;
-
   if (h.total_frags == 0)
     return reject(r, frame,
                   actr__fail(ACTR_EPROTOCOL,
@@ -246,17 +367,18 @@ int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now
                              "invalid fragment: msg_id=%" PRIu32 " index=%u total=%u (index out "
                              "of range)",
                              h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags));
-  size_t at = find(r, h.msg_id);
-  pending_t *p = at == SIZE_MAX ? NULL : r->slots[at].p;
-  if (p && p->total != h.total_frags)
-    return reject(r, frame,
-                  actr__fail(ACTR_EPROTOCOL,
-                             "invalid fragment: msg_id=%" PRIu32 " index=%u total=%u conflicts "
-                             "with total=%u of the message in progress",
-                             h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags,
-                             (unsigned)p->total));
+  unsigned joined = actr__msg_joined(frame);
+  if (joined >= 2)
+    return push_joined(r, frame, &h, joined, now_ms, complete);
 
   if (h.total_frags == 1) {
+    size_t at = find(r, h.msg_id);
+    if (at != SIZE_MAX)
+      return reject(r, frame,
+                    actr__fail(ACTR_EPROTOCOL,
+                               "invalid fragment: msg_id=%" PRIu32 " index=0 total=1 conflicts "
+                               "with total=%u of the message in progress",
+                               h.msg_id, (unsigned)r->slots[at].p->total));
     /* The whole message is this frame: hand it out as a view past the
      * header, no copy.  Its size is not limited to 65527 bytes: stacks that
      * negotiate a larger max-message-size may deliver more, and nothing
@@ -265,68 +387,8 @@ int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now
     *complete = frame;
     return ACTR_OK;
   }
-
-  /* The sender algorithm (SPEC §1.3) cuts every fragment but the last at
-   * exactly 65527 bytes, and the last holds 1..65527.  We require it: then
-   * fragment i lives at i * 65527 in the final buffer whatever the arrival
-   * order, so each payload is copied once, straight to its place, and the
-   * exact length is known as soon as the last fragment arrives. */
-  bool is_last = h.frag_index == h.total_frags - 1;
-  if (is_last ? (plen == 0 || plen > FRAG_PAYLOAD) : plen != FRAG_PAYLOAD)
-    return reject(r, frame,
-                  actr__fail(ACTR_EPROTOCOL,
-                             "invalid fragment: msg_id=%" PRIu32 " index=%u total=%u carries %zu "
-                             "payload bytes (expected %s%zu)",
-                             h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags, plen,
-                             is_last ? "1.." : "", FRAG_PAYLOAD));
-
-  if (p && (p->seen[h.frag_index / 64] >> (h.frag_index % 64) & 1u))
-    return reject(r, frame,
-                  actr__fail(ACTR_EPROTOCOL,
-                             "duplicate fragment: msg_id=%" PRIu32 " index=%u total=%u",
-                             h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags));
-
-  size_t off = (size_t)h.frag_index * FRAG_PAYLOAD;
-  if (!p) {
-    rc = start(r, &h, payload, plen, now_ms, &p);
-    if (rc != ACTR_OK) {
-      if (rc == ACTR_ENO_MEMORY) {
-        actr_msg_free(frame);
-        return rc;
-      }
-      return reject(r, frame, rc);
-    }
-    at = r->n - 1;
-  } else if (is_last && off + plen > p->reserved) {
-    /* Only possible when the upper bound was clipped to the cap: the
-     * message turns out bigger than the cap and can never complete. */
-    uint64_t need = off + plen;
-    actr__fail(ACTR_EMESSAGE_TOO_LARGE,
-               "reassembly: message msg_id=%" PRIu32 " (index=%u total=%u) is %" PRIu64
-               " bytes, above the cap of %" PRIu64 " pending bytes",
-               h.msg_id, (unsigned)h.frag_index, (unsigned)h.total_frags, need,
-               r->cfg.max_pending_bytes);
-    ACTR__LOG_PEER(ACTR_LOG_WARN, "reassembly: dropping message msg_id=%" PRIu32 ": %" PRIu64
-              " bytes exceed the pending bytes cap", h.msg_id, need);
-    r->evicted_cap++;
-    drop_at(r, at);
-    return reject(r, frame, ACTR_EMESSAGE_TOO_LARGE);
-  }
-
-  memcpy(p->bytes + off, payload, plen);
+  rc = place(r, &h, frame->data + ACTR__FRAG_HEADER, frame->len - ACTR__FRAG_HEADER, now_ms,
+             complete);
   actr_msg_free(frame);
-  p->seen[h.frag_index / 64] |= (uint64_t)1 << (h.frag_index % 64);
-  p->received++;
-  if (is_last)
-    p->len = off + plen;
-  if (p->received < p->total)
-    return ACTR_OK;
-
-  /* Complete: hand over the buffer, trimmed to the exact length. */
-  actr_msg_t *msg = p->out;
-  msg->len = p->len;
-  p->out = NULL;
-  drop_at(r, at);
-  *complete = msg;
-  return ACTR_OK;
+  return rc;
 }

@@ -51,6 +51,12 @@ typedef struct dc_lane {
   atomic_uint next_msg_id;
 
   actr__ring_t inbound; /* frames (actr_msg_t *) */
+  /* Bytes of joined frames in the ring (actr__msg_joined: one entry, many
+   * fragments), kept within joined_limit: one is always taken into a ring
+   * holding none, so the ring holds at most its slots' worth of plain
+   * frames plus that much. */
+  atomic_size_t joined_bytes;
+  size_t joined_limit;
   atomic_bool refused;  /* the port holds a refused frame until resume */
   atomic_int reading;   /* READ_*: what a full ring does (dc_port.h) */
   pthread_mutex_t rx_mu;
@@ -330,11 +336,25 @@ static int send_fragments(dc_lane_t *l, const void *data, size_t len, uint16_t t
   return ACTR_OK;
 }
 
-/* after_pop: let a port that was refused deliver again once half the ring
- * is free (hysteresis: not one resume per frame). */
+/* drained: the ring has room to take frames again: half its slots free
+ * and its joined frames within half their bound (hysteresis: not one
+ * resume per frame). */
+static bool drained(dc_lane_t *l) {
+  return actr__ring_half_empty(&l->inbound) &&
+         atomic_load_explicit(&l->joined_bytes, memory_order_acquire) <= l->joined_limit / 2;
+}
+
+/* unqueued: @frame was just taken off the ring; its joined bytes leave
+ * the count. */
+static void unqueued(dc_lane_t *l, actr_msg_t *frame) {
+  if (actr__msg_joined(frame) >= 2)
+    atomic_fetch_sub_explicit(&l->joined_bytes, actr_msg_len(frame), memory_order_release);
+}
+
+/* after_pop: let a port that was refused deliver again once the ring has
+ * drained (drained). */
 static void after_pop(dc_lane_t *l) {
-  if (atomic_load_explicit(&l->refused, memory_order_acquire) &&
-      actr__ring_half_empty(&l->inbound) &&
+  if (atomic_load_explicit(&l->refused, memory_order_acquire) && drained(l) &&
       atomic_exchange(&l->refused, false))
     l->ops->resume(l->port);
 }
@@ -360,6 +380,7 @@ static actr_msg_t *feed(dc_lane_t *l, actr_msg_t *frame) {
 
 /* feed_popped: a frame just taken off the ring, into the reassembly. */
 static actr_msg_t *feed_popped(dc_lane_t *l, actr_msg_t *frame) {
+  unqueued(l, frame);
   after_pop(l);
   pthread_mutex_lock(&l->rx_mu);
   actr_msg_t *complete = feed(l, frame);
@@ -452,8 +473,10 @@ static bool deliver_to_handler(dc_lane_t *l, actr_msg_t *frame) {
     actr_msg_t *m = NULL;
     while (fn && !m) {
       void *item;
-      if (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK)
+      if (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK) {
+        unqueued(l, item);
         m = feed(l, item);
+      }
       else if (frame)
         m = feed(l, frame), frame = NULL;
       else
@@ -648,8 +671,10 @@ static void dc_lane_fini(actr_lane_t *lane) {
   dc_lane_t *l = to_dc(lane);
   l->ops->release(l->port);
   void *item;
-  while (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK)
+  while (actr__ring_pop(&l->inbound, &item, 0) == ACTR_OK) {
+    unqueued(l, item);
     actr_msg_free(item);
+  }
   actr__ring_destroy(&l->inbound);
   actr__reassembly_free(l->reasm);
   pthread_mutex_destroy(&l->mu);
@@ -679,7 +704,12 @@ void actr_lane_dc_port_state(actr_lane_t *lane, actr_lane_dc_state_t state) {
 
 bool actr_lane_dc_port_frame(actr_lane_t *lane, actr_msg_t *frame) {
   dc_lane_t *l = to_dc(lane);
-  if (actr_msg_len(frame) > ACTR__DC_MAX_MESSAGE || actr_msg_len(frame) < ACTR__FRAG_HEADER) {
+  /* A joined frame (libactr's channel read fragments into place) holds up
+   * to its count of them. */
+  size_t max = ACTR__DC_MAX_MESSAGE;
+  if (actr__msg_joined(frame) >= 2)
+    max = ACTR__FRAG_HEADER + (size_t)actr__msg_joined(frame) * ACTR__DC_MAX_PAYLOAD;
+  if (actr_msg_len(frame) > max || actr_msg_len(frame) < ACTR__FRAG_HEADER) {
     /* No fragment is larger (SPEC §1), or shorter than its header: refused
      * here, before it takes a place in the ring (64 of them would pin 64
      * such messages, and an "empty" one may hold more than it shows). */
@@ -706,9 +736,27 @@ static bool drop_unread(dc_lane_t *l, actr_msg_t *frame) {
   return true;
 }
 
+/* ring_take: @frame into the ring if it has room for it: a free slot and,
+ * for a joined frame, room under joined_limit (or none queued).  Only the
+ * port's delivery thread pushes. */
+static bool ring_take(dc_lane_t *l, actr_msg_t *frame) {
+  size_t joined = actr__msg_joined(frame) >= 2 ? actr_msg_len(frame) : 0;
+  if (joined) {
+    size_t held = atomic_load_explicit(&l->joined_bytes, memory_order_acquire);
+    if (held && held + joined > l->joined_limit)
+      return false;
+    atomic_fetch_add_explicit(&l->joined_bytes, joined, memory_order_release);
+  }
+  if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
+    return true;
+  if (joined)
+    atomic_fetch_sub_explicit(&l->joined_bytes, joined, memory_order_release);
+  return false;
+}
+
 /* queue_frame: into the ring for recv; false (refused) when it is full. */
 static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
-  if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
+  if (ring_take(l, frame))
     return true;
   if (actr__ring_is_closed(&l->inbound)) {
     actr_msg_free(frame); /* nobody will read it: the lane is closed */
@@ -724,8 +772,8 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
     return drop_unread(l, frame);
   /* The receiver may have emptied the ring between our push and the flag:
    * check again so the port is not left waiting for a resume. */
-  if (actr__ring_half_empty(&l->inbound) && atomic_exchange(&l->refused, false)) {
-    if (actr__ring_push(&l->inbound, frame, 0) == ACTR_OK)
+  if (drained(l) && atomic_exchange(&l->refused, false)) {
+    if (ring_take(l, frame))
       return true;
     atomic_store(&l->refused, true); /* filled up again meanwhile: refused after all */
   }
@@ -792,6 +840,7 @@ int actr_lane_dc_new(actr_payload_type_t type, const actr_lane_dc_port_ops_t *op
   if (cfg)
     l->cfg = *cfg;
   l->cfg.inbound_frames = ACTR__OR_DEFAULT(l->cfg.inbound_frames, 64);
+  l->joined_limit = (size_t)l->cfg.inbound_frames * ACTR__DC_MAX_MESSAGE;
   l->cfg.send_high_water_bytes = ACTR__OR_DEFAULT(l->cfg.send_high_water_bytes, 1u << 20);
   l->cfg.open_timeout_ms = ACTR__OR_DEFAULT(l->cfg.open_timeout_ms, 10000);
   actr_reassembly_config_t defaults;

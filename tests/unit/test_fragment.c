@@ -833,6 +833,77 @@ static void test_align_output_matches_first_fragment(Fx *fx, gconstpointer d) {
   }
 }
 
+/* ---- joined frames (libactr's channel read consecutive fragments into
+ * place: one frame, the first one's header, their payloads end to end) ---- */
+
+/* make_joined: @count fragments of message @msg_id from @index, joined. */
+static actr_msg_t *make_joined(uint32_t msg_id, uint16_t index, uint16_t total, uint16_t count,
+                               const void *payload, size_t len) {
+  actr_msg_t *m = make_frame(msg_id, index, total, payload, len);
+  actr__msg_set_joined(m, count);
+  return m;
+}
+
+/* The whole message in one joined frame, nothing of it in progress: handed
+ * out as a view past the header, the same bytes (no copy), counted. */
+static void test_joined_whole_no_copy(Fx *fx, gconstpointer data) {
+  (void)data;
+  size_t len = 3 * P + 100;
+  uint8_t *src = pattern(len, 5);
+  actr_msg_t *frame = make_joined(7, 0, 4, 4, src, len);
+  const uint8_t *at = actr_msg_data(frame) + ACTR__FRAG_HEADER;
+  actr_msg_t *out = NULL;
+  assert_rc(push(fx, frame, 0, &out), "OK");
+  assert_msg(out, src, len);
+  g_assert_true(actr_msg_data(out) == at);
+  g_assert_cmpuint(stats(fx).reassembly_joined, ==, 1);
+  g_assert_cmpuint(stats(fx).reassembly_pending_messages, ==, 0);
+  actr_msg_free(out);
+  g_free(src);
+}
+
+/* Runs broken by other traffic: joined 0..1, a plain 2, joined 3..4 (to
+ * the last): placed one fragment at a time, the message exact. */
+static void test_joined_partial_runs(Fx *fx, gconstpointer data) {
+  (void)data;
+  size_t len = 4 * P + 9;
+  uint8_t *src = pattern(len, 9);
+  push_pending(fx, make_joined(3, 0, 5, 2, src, 2 * P), 0);
+  push_pending(fx, make_frame(3, 2, 5, src + 2 * P, P), 0);
+  actr_msg_t *out = NULL;
+  assert_rc(push(fx, make_joined(3, 3, 5, 2, src + 3 * P, P + 9), 0, &out), "OK");
+  assert_msg(out, src, len);
+  g_assert_cmpuint(stats(fx).reassembly_joined, ==, 0);
+  g_assert_cmpuint(stats(fx).reassembly_rejected, ==, 0);
+  actr_msg_free(out);
+  g_free(src);
+}
+
+/* Joined frames are checked as the fragments they hold: past the total,
+ * a wrong length, one fragment already there, over the byte cap. */
+static void test_joined_invalid(Fx *fx, gconstpointer data) {
+  (void)data;
+  size_t len = 3 * P;
+  uint8_t *src = pattern(len, 1);
+  actr_msg_t *out = NULL;
+  assert_rc(push(fx, make_joined(1, 1, 2, 2, src, 2 * P), 0, &out), "PROTOCOL"); /* 1..2 of 2 */
+  assert_rc(push(fx, make_joined(2, 0, 4, 2, src, 2 * P - 1), 0, &out), "PROTOCOL");
+  assert_rc(push(fx, make_joined(3, 0, 2, 2, src, P), 0, &out), "PROTOCOL"); /* last empty */
+  assert_rc(push(fx, make_joined(4, 0, 2, 2, src, 2 * P + 1), 0, &out), "PROTOCOL");
+  g_assert_null(out);
+  /* Fragment 1 of message 5 came alone; a joined 0..2 then holds it again. */
+  push_pending(fx, make_frame(5, 1, 3, src + P, P), 0);
+  assert_rc(push(fx, make_joined(5, 0, 3, 3, src, 3 * P), 0, &out), "PROTOCOL");
+  g_assert_null(out);
+  g_assert_cmpuint(stats(fx).reassembly_rejected, ==, 5);
+  g_assert_cmpuint(stats(fx).reassembly_joined, ==, 0);
+  /* Whole, but over the pending bytes cap. */
+  fx_config(fx, 2 * P, 8, HOURS_6_MS);
+  assert_rc(push(fx, make_joined(6, 0, 3, 3, src, 3 * P), 0, &out), "MESSAGE_TOO_LARGE");
+  g_assert_null(out);
+  g_free(src);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 
@@ -883,6 +954,10 @@ int main(int argc, char **argv) {
 
   ADD_FX("/fragment/align/output-matches-first-fragment",
          test_align_output_matches_first_fragment);
+
+  ADD_FX("/fragment/joined/whole-no-copy", test_joined_whole_no_copy);
+  ADD_FX("/fragment/joined/partial-runs", test_joined_partial_runs);
+  ADD_FX("/fragment/joined/invalid", test_joined_invalid);
 #undef ADD_FX
   return g_test_run();
 }
