@@ -30,6 +30,7 @@
 #include <actr/webrtc_link.h>
 
 #include "clock.h"
+#include "dc_join.h"
 #include "dc_port.h"
 #include "error_internal.h"
 #include "runtime_internal.h"
@@ -213,6 +214,7 @@ static const actr_webrtc_dc_callbacks_t dc_callbacks = {
 /* attach: make @dc one of @port's channels.  Returns false when the port
  * has no room (the caller releases @dc). */
 static bool attach(rtc_port_t *port, actr_webrtc_dc_t *dc) {
+  actr__webrtc_dc_join_frames(dc); /* its fragments may come joined (dc_join.h) */
   pthread_mutex_lock(&port->mu);
   bool ok = port->ndc < MAX_CHANNELS_PER_LABEL;
   bool first = port->ndc == 0;

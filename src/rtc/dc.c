@@ -14,6 +14,7 @@
 #include <string.h>
 #include <actr/testing.h>
 
+#include "dc_join.h"
 #include "dcep.h"
 #include "error_internal.h"
 #include "msg_internal.h"
@@ -712,6 +713,8 @@ static int do_send(actr_webrtc_dc_t *dc, const void *data, size_t len, actr_msg_
     actr__wake(pc->wake);
   return ACTR_OK;
 }
+
+void actr__webrtc_dc_join_frames(actr_webrtc_dc_t *dc) { atomic_store(&dc->join_frames, true); }
 
 int actr_webrtc_dc_send(actr_webrtc_dc_t *dc, const void *data, size_t len, bool is_text) {
   if (!dc || (!data && len))

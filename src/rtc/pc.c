@@ -252,6 +252,13 @@ static void sctp_down_cb(void *user, int err, const char *why) {
          why);
 }
 
+/* sctp_joinable_cb: the channel on @sid carries a lane's frames. */
+static bool sctp_joinable_cb(void *user, uint16_t sid) {
+  actr_webrtc_pc_t *pc = user;
+  actr_webrtc_dc_t *dc = g_hash_table_lookup(pc->by_sid, GUINT_TO_POINTER(sid));
+  return dc && atomic_load(&dc->join_frames);
+}
+
 static bool sctp_message_cb(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg) {
   actr_webrtc_pc_t *pc = user;
   if (pc->closed) {
@@ -642,7 +649,7 @@ static int start_transport(actr_webrtc_pc_t *pc) {
     .max_message = pc->max_message_bytes,
   };
   actr__sctp_cbs_t scbs = {sctp_send_cb,     sctp_batch_cb,    sctp_up_cb,   sctp_down_cb,
-                           sctp_message_cb,  sctp_writable_cb, sctp_reset_cb};
+                           sctp_message_cb,  sctp_writable_cb, sctp_reset_cb, sctp_joinable_cb};
   rc = actr__sctp_new(pc->ctx, &sc, &scbs, pc, &pc->sctp);
   if (rc)
     return rc;

@@ -173,6 +173,7 @@ struct actr_webrtc_dc {
   atomic_bool acked;        /* RFC 8832 §6.6: ordered sends until the peer acknowledged */
   atomic_bool open_pending; /* DATA_CHANNEL_OPEN not yet taken by SCTP */
   atomic_bool ack_pending;  /* DATA_CHANNEL_ACK not yet taken by SCTP */
+  atomic_bool join_frames;  /* carries a lane's frames: see actr__webrtc_dc_join_frames */
   bool released, close_reported;
   bool reset_asked, reset_out_done, reset_in_done;
   GSource *close_timer; /* CLOSING: the wait for the peer's reset (close_timeout_ms) */

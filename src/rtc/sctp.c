@@ -55,6 +55,7 @@
 #include "crc32c.h"
 #include "dcep.h"
 #include "error_internal.h"
+#include "fragment.h"
 #include "msg_internal.h"
 #include "rtc_internal.h"
 
@@ -87,11 +88,18 @@ struct actr__sctp {
   atomic_int out_n;    /* its length, read without the lock */
   size_t out_bytes;    /* under out_mu */
 
-  uint8_t *rbuf;       /* the message being read */
+  uint8_t *rbuf;       /* the message being read (while joining: the run, then it) */
   size_t rlen, rcap;
   uint16_t rsid;
   uint32_t rppid;
   bool discarding;
+  bool rdone;          /* the message read is whole and waits behind the held one */
+  /* joining (see "joining a lane message's fragments" below) */
+  bool joining, jchecked; /* a run is open; the message read is its next fragment */
+  uint16_t jsid, jtotal, jnext;
+  uint32_t jppid, jmsg;
+  size_t jlen;            /* bytes of the run: the header, then the payloads so far */
+  uint8_t jsave[8];       /* the run's last 8 bytes, under the next header */
 
   actr_msg_t *held;    /* refused by the layer above */
   uint16_t hsid;
@@ -566,6 +574,157 @@ static bool deliver(actr__sctp_t *s, uint16_t sid, uint32_t ppid, actr_msg_t *m)
   return false;
 }
 
+/* ---- joining a lane message's fragments as they are read ----
+ *
+ * On a stream whose channel carries a DataChannel lane (cbs.joinable), the
+ * fragments of one message (SPEC §1.3) usually come one after another.
+ * Once fragment 0 of a message of 2..JOIN_MAX_FRAGS fragments has been read
+ * whole, each next message is read into the read buffer 8 bytes before the
+ * end of what is there: its header lands on the last 8 payload bytes read
+ * (kept in jsave) and its payload right after them, where it belongs in the
+ * whole message.  When the header is the next fragment of that message on
+ * that stream, and the fragment has the size SPEC §1.3 gives it, the 8
+ * bytes are put back and the run grows; after the last fragment the run,
+ * one buffer laid out as header + whole payload, goes up as one frame
+ * marked joined (actr__msg_set_joined), which the lane hands out without a
+ * copy (reassembly.c).  Anything else (another stream's message, another
+ * message's fragment, a notification in between is fine) ends the run:
+ * what was read of that message moves to a buffer of its own (its one
+ * copy), the 8 bytes are put back, and the run so far goes up, joined, for
+ * the lane to place fragment by fragment as before. */
+#define JOIN_MAX_FRAGS 64u /* a run holds at most ~4 MiB (64 x 65527 + 8) */
+#define FRAG_HEADER ACTR__FRAG_HEADER
+#define FRAG_PAYLOAD ACTR__DC_MAX_PAYLOAD
+
+static size_t msg_start(const actr__sctp_t *s) { return s->joining ? s->jlen - FRAG_HEADER : 0; }
+
+/* join_emit: the run so far goes up (marked joined when it holds more than
+ * one fragment); the read buffer is @next (@next_len bytes of the message
+ * being read, room @next_cap). */
+static void join_emit(actr__sctp_t *s, uint8_t *next, size_t next_len, size_t next_cap) {
+  uint8_t *run = g_realloc(s->rbuf, s->jlen);
+  actr_msg_t *m = actr__msg_wrap(run, s->jlen, g_free, run);
+  uint16_t sid = s->jsid, count = s->jnext;
+  uint32_t ppid = s->jppid;
+  s->joining = s->jchecked = false;
+  s->rbuf = next;
+  s->rlen = next_len;
+  s->rcap = next_cap;
+  if (!m) {
+    g_free(run);
+    actr__log(ACTR_LOG_ERROR, "sctp: out of memory for a message");
+    return;
+  }
+  if (count >= 2)
+    actr__msg_set_joined(m, count);
+  deliver(s, sid, ppid, m);
+}
+
+/* join_break: the message being read is not the run's next fragment: it
+ * moves to a read buffer of its own and the run goes up. */
+static void join_break(actr__sctp_t *s) {
+  size_t start = msg_start(s), have = s->rlen - start;
+  size_t cap = MAX((size_t)READ_CHUNK, have + 1024);
+  uint8_t *next = g_malloc(cap);
+  memcpy(next, s->rbuf + start, have);
+  memcpy(s->rbuf + start, s->jsave, FRAG_HEADER);
+  join_emit(s, next, have, cap);
+}
+
+/* join_check: after a read while joining, is the message being read still
+ * the run's next fragment?  Ends the run when not. */
+static void join_check(actr__sctp_t *s) {
+  size_t start = msg_start(s), have = s->rlen - start;
+  if (!s->jchecked && have >= FRAG_HEADER) {
+    actr__frag_header_t h;
+    actr__frag_header_decode(s->rbuf + start, have, &h);
+    if (s->rsid != s->jsid || s->rppid != s->jppid || h.msg_id != s->jmsg ||
+        h.frag_index != s->jnext || h.total_frags != s->jtotal) {
+      join_break(s);
+      return;
+    }
+    s->jchecked = true;
+  }
+  if (s->jchecked && have > FRAG_HEADER + FRAG_PAYLOAD)
+    join_break(s);
+}
+
+/* join_complete: the message being read while joining ended (EOR).  True
+ * when it was the run's next fragment and joined it. */
+static bool join_complete(actr__sctp_t *s) {
+  size_t start = msg_start(s), plen = s->rlen - start - (s->jchecked ? FRAG_HEADER : 0);
+  bool last = s->jnext == s->jtotal - 1;
+  if (!s->jchecked || (last ? plen == 0 : plen != FRAG_PAYLOAD)) {
+    join_break(s);
+    return false;
+  }
+  memcpy(s->rbuf + start, s->jsave, FRAG_HEADER);
+  s->jlen += plen;
+  s->jnext++;
+  s->jchecked = false;
+  if (s->jnext == s->jtotal) { /* whole: up it goes */
+    join_emit(s, g_malloc(READ_CHUNK), 0, READ_CHUNK);
+    return true;
+  }
+  memcpy(s->jsave, s->rbuf + s->jlen - FRAG_HEADER, FRAG_HEADER);
+  s->rlen = s->jlen - FRAG_HEADER;
+  return true;
+}
+
+/* join_start: the whole message just read is fragment 0 of a lane
+ * message that a run can hold, on a joinable stream: begin a run with it.
+ * False when it is not. */
+static bool join_start(actr__sctp_t *s) {
+  if (!s->cbs.joinable || s->rppid != ACTR__PPID_BINARY || s->rlen != FRAG_HEADER + FRAG_PAYLOAD)
+    return false;
+  actr__frag_header_t h;
+  actr__frag_header_decode(s->rbuf, s->rlen, &h);
+  if (h.frag_index != 0 || h.total_frags < 2 || h.total_frags > JOIN_MAX_FRAGS ||
+      !s->cbs.joinable(s->user, s->rsid))
+    return false;
+  size_t cap = FRAG_HEADER + (size_t)h.total_frags * FRAG_PAYLOAD + READ_CHUNK;
+  if (s->rcap < cap) {
+    s->rbuf = g_realloc(s->rbuf, cap);
+    s->rcap = cap;
+  }
+  s->joining = true;
+  s->jchecked = false;
+  s->jsid = s->rsid;
+  s->jppid = s->rppid;
+  s->jmsg = h.msg_id;
+  s->jtotal = h.total_frags;
+  s->jnext = 1;
+  s->jlen = s->rlen;
+  memcpy(s->jsave, s->rbuf + s->jlen - FRAG_HEADER, FRAG_HEADER);
+  s->rlen = s->jlen - FRAG_HEADER;
+  return true;
+}
+
+/* message_done: the message in the read buffer is whole: up it goes (or
+ * into a run). */
+static void message_done(actr__sctp_t *s) {
+  if (s->joining && join_complete(s))
+    return;
+  if (s->paused) { /* a run that went up just now was refused: this one waits behind it */
+    s->rdone = true;
+    return;
+  }
+  /* RFC 8831 §6.6: an empty message goes as one byte under PPID 56/57.
+   * Whatever else such a message carries is no one's: only that byte is
+   * taken (its view is emptied above us), the rest stays read buffer, not
+   * held by a message that says it is empty. */
+  if ((s->rppid == ACTR__PPID_STRING_EMPTY || s->rppid == ACTR__PPID_BINARY_EMPTY) && s->rlen > 1)
+    s->rlen = 1;
+  if (join_start(s))
+    return;
+  actr_msg_t *m = take_message(s);
+  if (!m) {
+    actr__log(ACTR_LOG_ERROR, "sctp: out of memory for a message");
+    return;
+  }
+  deliver(s, s->rsid, s->rppid, m);
+}
+
 static void read_all(actr__sctp_t *s) {
   while (!s->closed && !s->paused) {
     if (s->held) { /* refused before: it goes first */
@@ -574,8 +733,14 @@ static void read_all(actr__sctp_t *s) {
       deliver(s, s->hsid, s->hppid, m);
       continue;
     }
+    if (s->rdone) { /* whole, behind the held one */
+      s->rdone = false;
+      message_done(s);
+      continue;
+    }
+    size_t start = msg_start(s);
     if (s->rcap - s->rlen < 1024) { /* rlen stays within max_message: it always grows */
-      s->rcap = MIN(s->rcap * 2, s->cfg.max_message + READ_CHUNK);
+      s->rcap = MIN(s->rcap * 2, start + s->cfg.max_message + READ_CHUNK);
       s->rbuf = g_realloc(s->rbuf, s->rcap);
     }
     struct sctp_rcvinfo info;
@@ -595,7 +760,9 @@ static void read_all(actr__sctp_t *s) {
     if (n == 0 && !(flags & MSG_EOR))
       break; /* end of stream: the notification says why */
     if (flags & MSG_NOTIFICATION) {
-      /* Notifications are small and come whole (our buffer has room). */
+      /* Notifications are small and come whole (our buffer has room).
+       * Read past the message being read, they touch none of it (while
+       * joining, the bytes under its header are in jsave). */
       if (flags & MSG_EOR)
         handle_notification(s, s->rbuf + s->rlen, (size_t)n);
       continue;
@@ -604,18 +771,25 @@ static void read_all(actr__sctp_t *s) {
       /* The peer abandoned it (PR-SCTP) after a part of it was handed to
        * us (a partial delivery): what was read is no message. */
       ACTR__LOG_PEER(ACTR_LOG_DEBUG, "sctp: a message abandoned in the middle (%zu bytes read) "
-                     "dropped on stream %u", s->rlen + (size_t)n, s->rsid);
-      s->rlen = 0;
+                     "dropped on stream %u", s->rlen - start + (size_t)n, s->rsid);
+      s->rlen = start;
+      s->jchecked = false;
       s->discarding = false;
       continue;
     }
-    if (s->rlen == 0 && !s->discarding && itype == SCTP_RECVV_RCVINFO) {
+    if (s->rlen == start && !s->discarding && itype == SCTP_RECVV_RCVINFO) {
       s->rsid = info.rcv_sid;
       s->rppid = ntohl(info.rcv_ppid);
     }
-    if (!s->discarding && s->rlen + (size_t)n > s->cfg.max_message) {
-      s->discarding = true; /* past what we advertise: the rest of it is read and dropped */
-      s->rlen = 0;
+    if (!s->discarding) {
+      s->rlen += (size_t)n;
+      if (s->joining)
+        join_check(s); /* may end the run: the message then starts at 0 */
+      start = msg_start(s);
+      if (s->rlen - start > s->cfg.max_message) {
+        s->discarding = true; /* past what we advertise: the rest of it is read and dropped */
+        s->rlen = start;
+      }
     }
     if (s->discarding) {
       if (flags & MSG_EOR) {
@@ -625,21 +799,8 @@ static void read_all(actr__sctp_t *s) {
       }
       continue;
     }
-    s->rlen += (size_t)n;
-    if (!(flags & MSG_EOR))
-      continue;
-    /* RFC 8831 §6.6: an empty message goes as one byte under PPID 56/57.
-     * Whatever else such a message carries is no one's: only that byte is
-     * taken (its view is emptied above us), the rest stays read buffer, not
-     * held by a message that says it is empty. */
-    if ((s->rppid == ACTR__PPID_STRING_EMPTY || s->rppid == ACTR__PPID_BINARY_EMPTY) && s->rlen > 1)
-      s->rlen = 1;
-    actr_msg_t *m = take_message(s);
-    if (!m) {
-      actr__log(ACTR_LOG_ERROR, "sctp: out of memory for a message");
-      continue;
-    }
-    deliver(s, s->rsid, s->rppid, m);
+    if (flags & MSG_EOR)
+      message_done(s);
   }
 }
 

@@ -50,6 +50,10 @@ typedef struct actr__sctp_cbs {
   /* reset: @incoming: the peer reset its outgoing stream @sid (RFC 6525);
    * else our outgoing reset of @sid is done. */
   void (*reset)(void *user, uint16_t sid, bool incoming);
+  /* joinable (optional): stream @sid carries a DataChannel lane's frames
+   * (SPEC §1.3), so consecutive fragments of one message may come up
+   * joined, as one message marked so (sctp.c, actr__msg_set_joined). */
+  bool (*joinable)(void *user, uint16_t sid);
 } actr__sctp_cbs_t;
 
 typedef struct actr__sctp_config {

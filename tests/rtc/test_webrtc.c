@@ -10,6 +10,8 @@
 
 #include "harness.h"
 #include "runtime_internal.h"
+#include "fragment.h"
+#include "msg_internal.h"
 #include "sctp.h"
 
 #define T_MS 20000
@@ -631,6 +633,9 @@ typedef struct sctp_end {
   uint32_t drop_tsn;    /* retransmission of its first TSN (drop_tsn) too */
   GArray *lens;         /* the length of each message taken */
   bool up, down, refuse, refused, got_last, forward_tsn;
+  int joinable_sid;     /* > 0: the one stream that is joinable */
+  GPtrArray *keep;      /* non-NULL: every message taken, kept here */
+  bool refuse_joined;   /* refuse (refuse) from the first joined message on */
 } sctp_end_t;
 
 static void se_send(void *user, const void *buf, size_t len) {
@@ -660,6 +665,10 @@ static void se_down(void *user, int err, const char *why) {
 static bool se_message(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg) {
   (void)sid, (void)ppid;
   sctp_end_t *e = user;
+  if (e->refuse_joined && actr__msg_joined(msg)) {
+    e->refuse_joined = false;
+    e->refuse = true;
+  }
   if (e->refuse) {
     e->refused = true;
     return false; /* kept by the association, which stops reading */
@@ -668,8 +677,14 @@ static bool se_message(void *user, uint16_t sid, uint32_t ppid, actr_msg_t *msg)
   g_array_append_val(e->lens, len);
   if (len == 4 && memcmp(actr_msg_data(msg), "last", 4) == 0)
     e->got_last = true;
-  actr_msg_free(msg);
+  if (e->keep)
+    g_ptr_array_add(e->keep, msg);
+  else
+    actr_msg_free(msg);
   return true;
+}
+static bool se_joinable(void *user, uint16_t sid) {
+  return ((sctp_end_t *)user)->joinable_sid == sid;
 }
 static void se_writable(void *user) { (void)user; }
 static void se_reset(void *user, uint16_t sid, bool incoming) { (void)user, (void)sid, (void)incoming; }
@@ -706,7 +721,8 @@ static GMainContext *se_start(sctp_end_t ends[2], const actr__sctp_config_t *cfg
   memset(ends, 0, 2 * sizeof *ends);
   ends[0].peer = &ends[1];
   ends[1].peer = &ends[0];
-  actr__sctp_cbs_t cbs = {se_send, se_batch, se_up, se_down, se_message, se_writable, se_reset};
+  actr__sctp_cbs_t cbs = {se_send,     se_batch, se_up,      se_down,
+                          se_message,  se_writable, se_reset, se_joinable};
   for (int i = 0; i < 2; i++) {
     g_queue_init(&ends[i].in);
     ends[i].lens = g_array_new(FALSE, FALSE, sizeof(size_t));
@@ -782,6 +798,180 @@ static void test_sctp_abandoned_mid_delivery(void) {
   se_stop(ctx, ends);
 }
 
+/* ---- joining a lane message's fragments as they are read (sctp.c) ---- */
+
+/* send_frames: frames @first .. @last of @s on stream @sid, waiting for
+ * room as the send buffer fills. */
+static void send_frames(GMainContext *ctx, sctp_end_t *ends, uint16_t sid,
+                        const actr__frag_splitter_t *s, uint16_t first, uint16_t last) {
+  uint8_t *frame = g_malloc(ACTR__DC_MAX_MESSAGE);
+  for (uint16_t i = first; i <= last; i++) {
+    size_t len = actr__frag_frame_write(s, i, frame);
+    int rc;
+    while ((rc = actr__sctp_send(ends[0].s, false, sid, 53, false, ACTR__SCTP_PR_NONE, 0, frame,
+                                 len)) == ACTR_EWOULD_BLOCK) {
+      bool never = false;
+      se_pump(ctx, ends, &never, 2);
+    }
+    ASSERT_OK(rc);
+  }
+  g_free(frame);
+}
+
+static void send_small(GMainContext *ctx, sctp_end_t *ends, uint16_t sid, const char *text) {
+  int rc;
+  while ((rc = actr__sctp_send(ends[0].s, false, sid, 53, false, ACTR__SCTP_PR_NONE, 0, text,
+                               strlen(text))) == ACTR_EWOULD_BLOCK) {
+    bool never = false;
+    se_pump(ctx, ends, &never, 2);
+  }
+  ASSERT_OK(rc);
+}
+
+/* wait_kept: until @n messages were taken (ends[1].keep), 20 s at most. */
+static void wait_kept(GMainContext *ctx, sctp_end_t *ends, guint n) {
+  gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  while (ends[1].keep->len < n && g_get_monotonic_time() < end) {
+    bool never = false;
+    se_pump(ctx, ends, &never, 5);
+  }
+  g_assert_cmpuint(ends[1].keep->len, ==, n);
+}
+
+static uint8_t *pattern_bytes(size_t len, unsigned seed) {
+  uint8_t *b = g_malloc(len);
+  for (size_t i = 0; i < len; i++)
+    b[i] = (uint8_t)(i * 131u + i / 65527u * 7u + seed);
+  return b;
+}
+
+static actr__sctp_config_t join_cfg(void) {
+  return (actr__sctp_config_t){.local_port = 5000, .remote_port = 5000,
+                               .buffer_bytes = 1024 * 1024, .mtu = 1200, .streams = 16,
+                               .max_message = 256 * 1024};
+}
+
+/* On a joinable stream the 17 fragments of a 1 MiB lane message come up as
+ * one message marked joined 17: the first header, then the whole payload,
+ * which the reassembly hands out as it is (no copy).  A stream that is not
+ * joinable gets its 17 frames one by one.  A message of another stream
+ * between two fragments ends the run: fragments 0..1 come up joined, the
+ * other message, then fragments 2 and 3 alone; the reassembly makes the
+ * same message of them. */
+static void test_sctp_joins_fragments(void) {
+  actr__sctp_config_t cfg = join_cfg();
+  sctp_end_t ends[2];
+  GMainContext *ctx = se_start(ends, &cfg);
+  ends[1].joinable_sid = 1;
+  ends[1].keep = g_ptr_array_new();
+  size_t big = 1024 * 1024, mid = 200 * 1000;
+  uint8_t *a = pattern_bytes(big, 1), *b = pattern_bytes(mid, 2);
+  actr__frag_splitter_t sa, sb, sn;
+  ASSERT_OK(actr__frag_splitter_init(&sa, a, big, 10));
+  ASSERT_OK(actr__frag_splitter_init(&sn, a, big, 11));
+  ASSERT_OK(actr__frag_splitter_init(&sb, b, mid, 12));
+  g_assert_cmpuint(sa.total_frags, ==, 17);
+  g_assert_cmpuint(sb.total_frags, ==, 4);
+  send_frames(ctx, ends, 1, &sa, 0, 16);
+  wait_kept(ctx, ends, 1);
+  send_frames(ctx, ends, 2, &sn, 0, 16); /* not joinable */
+  wait_kept(ctx, ends, 18);
+  send_frames(ctx, ends, 1, &sb, 0, 1);
+  bool never = false;
+  se_pump(ctx, ends, &never, 300); /* read, and held in the run */
+  g_assert_cmpuint(ends[1].keep->len, ==, 18);
+  send_small(ctx, ends, 3, "between");
+  wait_kept(ctx, ends, 20);
+  send_frames(ctx, ends, 1, &sb, 2, 3);
+  send_small(ctx, ends, 1, "last");
+  g_assert_true(se_pump(ctx, ends, &ends[1].got_last, 20000));
+  GPtrArray *got = ends[1].keep;
+  for (guint i = 0; i < got->len; i++)
+    g_test_message("message %u: %zu bytes, joined %u", i,
+                   actr_msg_len(g_ptr_array_index(got, i)),
+                   actr__msg_joined(g_ptr_array_index(got, i)));
+  /* a (joined) + 17 (stream 2) + b 0..1 (joined) + "between" + b2 + b3 + "last" */
+  g_assert_cmpuint(got->len, ==, 23);
+  actr_msg_t *m0 = g_ptr_array_index(got, 0);
+  g_assert_cmpuint(actr__msg_joined(m0), ==, 17);
+  g_assert_cmpuint(actr_msg_len(m0), ==, 8 + big);
+  for (guint i = 1; i <= 17; i++)
+    g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, i)), ==, 0);
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, 18)), ==, 2);
+  g_assert_cmpuint(actr_msg_len(g_ptr_array_index(got, 19)), ==, 7); /* "between" */
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, 20)), ==, 0);
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, 21)), ==, 0);
+  /* What the lane makes of them: a (no copy), a again (sid 2), b. */
+  actr__reassembly_t *r;
+  ASSERT_OK(actr__reassembly_new(NULL, &r));
+  const uint8_t *want[] = {a, a, b};
+  size_t want_len[] = {big, big, mid};
+  int done = 0;
+  for (guint i = 0; i < got->len; i++) {
+    actr_msg_t *m = g_ptr_array_index(got, i);
+    if (i == 19 || i == 22) { /* "between" and "last" */
+      actr_msg_free(m);
+      continue;
+    }
+    actr_msg_t *whole = NULL;
+    ASSERT_OK(actr__reassembly_push(r, m, 0, &whole));
+    if (!whole)
+      continue;
+    g_assert_cmpint(done, <, 3);
+    g_assert_cmpuint(actr_msg_len(whole), ==, want_len[done]);
+    g_assert_true(memcmp(actr_msg_data(whole), want[done], want_len[done]) == 0);
+    actr_msg_free(whole);
+    done++;
+  }
+  g_assert_cmpint(done, ==, 3);
+  actr_lane_stats_t st = {0};
+  actr__reassembly_stats(r, &st);
+  g_assert_cmpuint(st.reassembly_joined, ==, 1);
+  g_assert_cmpuint(st.reassembly_rejected, ==, 0);
+  actr__reassembly_free(r);
+  g_ptr_array_unref(got);
+  ends[1].keep = NULL;
+  g_free(a);
+  g_free(b);
+  se_stop(ctx, ends);
+}
+
+/* The run goes up when a message of another stream breaks it, and the
+ * layer above refuses it (its queue is full): the other message, already
+ * read whole, waits behind it, and both come in order after resume. */
+static void test_sctp_join_break_refused(void) {
+  actr__sctp_config_t cfg = join_cfg();
+  sctp_end_t ends[2];
+  GMainContext *ctx = se_start(ends, &cfg);
+  ends[1].joinable_sid = 1;
+  ends[1].keep = g_ptr_array_new();
+  ends[1].refuse_joined = true;
+  size_t mid = 200 * 1000;
+  uint8_t *b = pattern_bytes(mid, 3);
+  actr__frag_splitter_t sb;
+  ASSERT_OK(actr__frag_splitter_init(&sb, b, mid, 5));
+  send_frames(ctx, ends, 1, &sb, 0, 2);
+  bool never = false;
+  se_pump(ctx, ends, &never, 300); /* read, and held in the run */
+  g_assert_cmpuint(ends[1].keep->len, ==, 0);
+  send_small(ctx, ends, 3, "last"); /* breaks the run: 0..2 go up, refused */
+  g_assert_true(se_pump(ctx, ends, &ends[1].refused, 10000));
+  se_pump(ctx, ends, &never, 200);
+  g_assert_false(ends[1].got_last); /* it waits behind the refused run */
+  ends[1].refuse = false;
+  actr__sctp_resume(ends[1].s);
+  g_assert_true(se_pump(ctx, ends, &ends[1].got_last, 10000));
+  GPtrArray *got = ends[1].keep;
+  g_assert_cmpuint(got->len, ==, 2);
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, 0)), ==, 3);
+  g_assert_cmpuint(actr_msg_len(g_ptr_array_index(got, 0)), ==, 8 + 3 * ACTR__DC_MAX_PAYLOAD);
+  g_assert_cmpuint(actr_msg_len(g_ptr_array_index(got, 1)), ==, 4);
+  g_ptr_array_free(got, TRUE);
+  ends[1].keep = NULL;
+  g_free(b);
+  se_stop(ctx, ends);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   h_log_init();
@@ -796,6 +986,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/connect-timeout", test_connect_timeout);
   g_test_add_func("/webrtc/backpressure/refuse-resume", test_backpressure);
   g_test_add_func("/webrtc/sctp/abort-while-paused", test_sctp_abort_while_paused);
+  g_test_add_func("/webrtc/sctp/joins-fragments", test_sctp_joins_fragments);
+  g_test_add_func("/webrtc/sctp/join-break-refused", test_sctp_join_break_refused);
 #if ACTR_USRSCTP_PATCHED /* usrsctp-truncated-mark.patch */
   g_test_add_func("/webrtc/sctp/abandoned-mid-delivery", test_sctp_abandoned_mid_delivery);
 #endif
