@@ -42,6 +42,14 @@ ACTR_API void actr_testing_set_fragment_send_hook(actr_testing_fragment_send_hoo
  * finishes a close.  True (the default) restores it.  Any thread. */
 ACTR_API void actr_testing_set_reset_answers(bool answer);
 
+/** actr_testing_set_join_fragments: with @p join false, the WebRTC
+ * associations of the process start no new run of joined fragments: a
+ * DataChannel lane's fragments come up one by one, and the lane copies
+ * each into the message (docs/webrtc.md, "Joined fragments"); a run under
+ * way ends normally.  For measuring what joining saves (bench_dc_lane).
+ * True (the default) restores it.  Any thread. */
+ACTR_API void actr_testing_set_join_fragments(bool join);
+
 #ifdef __cplusplus
 }
 #endif

@@ -52,6 +52,8 @@
 #include <sys/socket.h>
 #include <usrsctp.h>
 
+#include <actr/testing.h>
+
 #include "crc32c.h"
 #include "dcep.h"
 #include "error_internal.h"
@@ -596,6 +598,11 @@ static bool deliver(actr__sctp_t *s, uint16_t sid, uint32_t ppid, actr_msg_t *m)
 #define FRAG_HEADER ACTR__FRAG_HEADER
 #define FRAG_PAYLOAD ACTR__DC_MAX_PAYLOAD
 
+/* actr_testing_set_join_fragments: false starts no run (bench_dc_lane). */
+static atomic_bool join_fragments = true;
+
+void actr_testing_set_join_fragments(bool join) { atomic_store(&join_fragments, join); }
+
 static size_t msg_start(const actr__sctp_t *s) { return s->joining ? s->jlen - FRAG_HEADER : 0; }
 
 /* join_emit: the run so far goes up (marked joined when it holds more than
@@ -675,7 +682,8 @@ static bool join_complete(actr__sctp_t *s) {
  * message that a run can hold, on a joinable stream: begin a run with it.
  * False when it is not. */
 static bool join_start(actr__sctp_t *s) {
-  if (!s->cbs.joinable || s->rppid != ACTR__PPID_BINARY || s->rlen != FRAG_HEADER + FRAG_PAYLOAD)
+  if (!s->cbs.joinable || s->rppid != ACTR__PPID_BINARY || s->rlen != FRAG_HEADER + FRAG_PAYLOAD ||
+      !atomic_load_explicit(&join_fragments, memory_order_relaxed))
     return false;
   actr__frag_header_t h;
   actr__frag_header_decode(s->rbuf, s->rlen, &h);
