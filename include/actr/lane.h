@@ -42,14 +42,14 @@ typedef struct actr_lane_stats {
   uint64_t reassembly_evicted_cap; /**< partial messages dropped for the caps */
   uint64_t reassembly_pending_bytes;    /**< now */
   uint64_t reassembly_pending_messages; /**< now */
-  uint64_t reassembly_joined; /**< whole messages of several fragments that libactr's
-                                   own data channel read into place, end to end, as
-                                   they came one after another: handed out with no
-                                   copy (docs/webrtc.md, "Joined fragments") */
   uint64_t dropped_unread; /**< inbound messages (DataChannel: fragments) dropped
                               because nobody had asked for this type yet and
                               its unread bound was full (docs/ARCHITECTURE.md,
                               "Types nobody reads") */
+  uint64_t reassembly_joined; /**< whole messages of several fragments that libactr's
+                                   own data channel read into place, end to end, as
+                                   they came one after another: handed out with no
+                                   copy (docs/webrtc.md, "Joined fragments") */
 } actr_lane_stats_t;
 
 /** actr_reassembly_config_t: bounds of a lane's fragment reassembly

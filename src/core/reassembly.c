@@ -301,7 +301,10 @@ static int place(actr__reassembly_t *r, const actr__frag_header_t *h, const uint
  * one's header @h; actr__msg_joined).  The whole message with nothing of it
  * in progress is handed out as a view past the header: the channel read it
  * into place, so there is no copy at all.  Anything else is placed one
- * fragment at a time, as if they had come one by one. */
+ * fragment at a time, as if they had come one by one (each checked and
+ * counted as a plain frame would be).  The frame's length is checked as a
+ * whole first: a joined frame that could not be cut into valid fragments
+ * is refused whole, once. */
 static int push_joined(actr__reassembly_t *r, actr_msg_t *frame, const actr__frag_header_t *h,
                        unsigned count, uint64_t now_ms, actr_msg_t **complete) {
   const uint8_t *payload = frame->data + ACTR__FRAG_HEADER;
@@ -329,16 +332,26 @@ static int push_joined(actr__reassembly_t *r, actr_msg_t *frame, const actr__fra
     *complete = frame;
     return ACTR_OK;
   }
-  int rc = ACTR_OK;
-  for (unsigned i = 0; i < count && rc == ACTR_OK; i++) {
+  /* Every fragment is tried, as plain frames each would be; each one
+   * refused is counted.  At most one completes the message (its others
+   * were there already); with one, the call succeeds. */
+  int first_rc = ACTR_OK;
+  for (unsigned i = 0; i < count; i++) {
     actr__frag_header_t hi = *h;
     hi.frag_index = (uint16_t)(h->frag_index + i);
     size_t off = (size_t)i * FRAG_PAYLOAD;
     size_t n = plen - off < FRAG_PAYLOAD ? plen - off : FRAG_PAYLOAD;
-    rc = place(r, &hi, payload + off, n, now_ms, complete);
+    actr_msg_t *done = NULL;
+    int rc = place(r, &hi, payload + off, n, now_ms, &done);
+    if (rc != ACTR_OK && first_rc == ACTR_OK)
+      first_rc = rc;
+    if (done && !*complete)
+      *complete = done;
+    else if (done) /* cannot happen (see above); never leaked */
+      actr_msg_free(done);
   }
   actr_msg_free(frame);
-  return rc;
+  return *complete ? ACTR_OK : first_rc;
 }
 
 int actr__reassembly_push(actr__reassembly_t *r, actr_msg_t *frame, uint64_t now_ms,

@@ -52,9 +52,9 @@ typedef struct dc_lane {
 
   actr__ring_t inbound; /* frames (actr_msg_t *) */
   /* Bytes of joined frames in the ring (actr__msg_joined: one entry, many
-   * fragments), kept within joined_limit: one is always taken into a ring
-   * holding none, so the ring holds at most its slots' worth of plain
-   * frames plus that much. */
+   * fragments): one more is taken while they are at most half of
+   * joined_limit (ring_take), so the ring holds at most its slots' worth of
+   * plain frames plus half the limit plus one joined frame. */
   atomic_size_t joined_bytes;
   size_t joined_limit;
   atomic_bool refused;  /* the port holds a refused frame until resume */
@@ -352,8 +352,10 @@ static void unqueued(dc_lane_t *l, actr_msg_t *frame) {
 }
 
 /* after_pop: let a port that was refused deliver again once the ring has
- * drained (drained). */
+ * drained (drained).  The fence pairs with queue_frame's: a pop and a
+ * refusal at the same moment, each side sees the other's write. */
 static void after_pop(dc_lane_t *l) {
+  atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&l->refused, memory_order_acquire) && drained(l) &&
       atomic_exchange(&l->refused, false))
     l->ops->resume(l->port);
@@ -742,8 +744,11 @@ static bool drop_unread(dc_lane_t *l, actr_msg_t *frame) {
 static bool ring_take(dc_lane_t *l, actr_msg_t *frame) {
   size_t joined = actr__msg_joined(frame) >= 2 ? actr_msg_len(frame) : 0;
   if (joined) {
-    size_t held = atomic_load_explicit(&l->joined_bytes, memory_order_acquire);
-    if (held && held + joined > l->joined_limit)
+    /* The same line as drained(): a ring that resumes the port takes what
+     * it offers, or a port refused after the last pop would wait for a
+     * resume that never comes.  So the ring holds at most half the limit
+     * plus one joined frame (~4 MiB: sctp.c's runs). */
+    if (atomic_load_explicit(&l->joined_bytes, memory_order_acquire) > l->joined_limit / 2)
       return false;
     atomic_fetch_add_explicit(&l->joined_bytes, joined, memory_order_release);
   }
@@ -765,6 +770,7 @@ static bool queue_frame(dc_lane_t *l, actr_msg_t *frame) {
   if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD)
     return drop_unread(l, frame);
   atomic_store_explicit(&l->refused, true, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst); /* see after_pop */
   /* Made unread meanwhile (actr__dc_lane_mark_unread found nothing refused
    * yet, so it resumes nobody): drop it after all, never wait for a reader. */
   if (atomic_load_explicit(&l->reading, memory_order_acquire) == READ_UNREAD &&

@@ -98,6 +98,7 @@ struct actr__sctp {
   bool rdone;          /* the message read is whole and waits behind the held one */
   /* joining (see "joining a lane message's fragments" below) */
   bool joining, jchecked; /* a run is open; the message read is its next fragment */
+  bool jreset;            /* the peer reset the run's stream (handle_notification) */
   uint16_t jsid, jtotal, jnext;
   uint32_t jppid, jmsg;
   size_t jlen;            /* bytes of the run: the header, then the payloads so far */
@@ -476,6 +477,8 @@ static void report_down(actr__sctp_t *s, int err, const char *why) {
   s->cbs.down(s->user, err, why);
 }
 
+static size_t msg_start(const actr__sctp_t *s);
+
 static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len) {
   const union sctp_notification *n = (const void *)buf;
   if (len < sizeof n->sn_header || n->sn_header.sn_length > len)
@@ -510,8 +513,10 @@ static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len)
     report_down(s, ACTR_ECONNECTION_CLOSED, "the peer shut the SCTP association down");
     break;
   case SCTP_PARTIAL_DELIVERY_EVENT:
-    /* The peer abandoned a message we were reading (PR-SCTP). */
-    s->rlen = 0;
+    /* The peer abandoned a message we were reading (PR-SCTP); a run of
+     * joined fragments before it stays. */
+    s->rlen = msg_start(s);
+    s->jchecked = false;
     s->discarding = false;
     break;
   case SCTP_STREAM_RESET_EVENT: {
@@ -527,8 +532,11 @@ static void handle_notification(actr__sctp_t *s, const uint8_t *buf, size_t len)
       count = s->cfg.streams;
     for (size_t i = 0; i < count && !s->closed; i++) {
       uint16_t sid = all ? (uint16_t)i : ev->strreset_stream_list[i];
-      if (flags & SCTP_STREAM_RESET_INCOMING_SSN)
+      if (flags & SCTP_STREAM_RESET_INCOMING_SSN) {
+        if (s->joining && sid == s->jsid)
+          s->jreset = true; /* the run goes up before anything more is read */
         s->cbs.reset(s->user, sid, true);
+      }
       if ((flags & SCTP_STREAM_RESET_OUTGOING_SSN) ||
           (flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)))
         /* Denied or failed: the channel closes all the same (RFC 8831 §6.7
@@ -631,11 +639,15 @@ static void join_emit(actr__sctp_t *s, uint8_t *next, size_t next_len, size_t ne
  * moves to a read buffer of its own and the run goes up. */
 static void join_break(actr__sctp_t *s) {
   size_t start = msg_start(s), have = s->rlen - start;
-  size_t cap = MAX((size_t)READ_CHUNK, have + 1024);
+  /* One past what we advertise is dropped anyway (read_all): not copied. */
+  size_t keep = have > s->cfg.max_message ? 0 : have;
+  size_t cap = MAX((size_t)READ_CHUNK, keep + 1024);
   uint8_t *next = g_malloc(cap);
-  memcpy(next, s->rbuf + start, have);
+  memcpy(next, s->rbuf + start, keep);
   memcpy(s->rbuf + start, s->jsave, FRAG_HEADER);
-  join_emit(s, next, have, cap);
+  join_emit(s, next, keep, cap);
+  if (keep < have)
+    s->discarding = true; /* the rest of it is read and dropped */
 }
 
 /* join_check: after a read while joining, is the message being read still
@@ -773,6 +785,11 @@ static void read_all(actr__sctp_t *s) {
        * joining, the bytes under its header are in jsave). */
       if (flags & MSG_EOR)
         handle_notification(s, s->rbuf + s->rlen, (size_t)n);
+      if (s->jreset) { /* the run's stream was reset by the peer: its channel closes */
+        s->jreset = false;
+        if (s->joining)
+          join_break(s);
+      }
       continue;
     }
     if (flags & MSG_TRUNC) {

@@ -966,7 +966,53 @@ static void test_sctp_join_break_refused(void) {
   g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(got, 0)), ==, 3);
   g_assert_cmpuint(actr_msg_len(g_ptr_array_index(got, 0)), ==, 8 + 3 * ACTR__DC_MAX_PAYLOAD);
   g_assert_cmpuint(actr_msg_len(g_ptr_array_index(got, 1)), ==, 4);
-  g_ptr_array_free(got, TRUE);
+  g_ptr_array_set_free_func(got, (GDestroyNotify)actr_msg_free);
+  g_ptr_array_unref(got);
+  ends[1].keep = NULL;
+  g_free(b);
+  se_stop(ctx, ends);
+}
+
+/* A run also ends when a message over max_message comes (it is dropped,
+ * never copied), and when the peer resets the run's stream: what was
+ * joined so far goes up each time, nothing is lost or made up. */
+static void test_sctp_join_ends_oversized_and_reset(void) {
+  actr__sctp_config_t cfg = join_cfg();
+  sctp_end_t ends[2];
+  GMainContext *ctx = se_start(ends, &cfg);
+  ends[1].joinable_sid = 1;
+  ends[1].keep = g_ptr_array_new();
+  size_t mid = 300 * 1000;
+  uint8_t *b = pattern_bytes(mid, 4);
+  actr__frag_splitter_t sb, sc;
+  ASSERT_OK(actr__frag_splitter_init(&sb, b, mid, 8));
+  ASSERT_OK(actr__frag_splitter_init(&sc, b, mid, 9));
+  bool never = false;
+  send_frames(ctx, ends, 1, &sb, 0, 1);
+  se_pump(ctx, ends, &never, 300); /* read, and held in the run */
+  g_assert_cmpuint(ends[1].keep->len, ==, 0);
+  size_t over = cfg.max_message + 1000; /* dropped by the receiver */
+  uint8_t *junk = g_malloc0(over);
+  int rc;
+  while ((rc = actr__sctp_send(ends[0].s, false, 3, 53, false, ACTR__SCTP_PR_NONE, 0, junk,
+                               over)) == ACTR_EWOULD_BLOCK)
+    se_pump(ctx, ends, &never, 2);
+  ASSERT_OK(rc);
+  g_free(junk);
+  wait_kept(ctx, ends, 1); /* the run (0..1) went up; the big one was dropped */
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(ends[1].keep, 0)), ==, 2);
+  send_frames(ctx, ends, 1, &sc, 0, 2);
+  se_pump(ctx, ends, &never, 300);
+  g_assert_cmpuint(ends[1].keep->len, ==, 1); /* 0..2 of the next one held in a run */
+  actr__sctp_reset_stream(ends[0].s, 1);
+  wait_kept(ctx, ends, 2); /* the reset ends it: 0..2 go up */
+  g_assert_cmpuint(actr__msg_joined(g_ptr_array_index(ends[1].keep, 1)), ==, 3);
+  g_assert_cmpuint(actr_msg_len(g_ptr_array_index(ends[1].keep, 1)), ==,
+                   8 + 3 * ACTR__DC_MAX_PAYLOAD);
+  g_assert_true(memcmp(actr_msg_data(g_ptr_array_index(ends[1].keep, 1)) + 8, b,
+                       3 * ACTR__DC_MAX_PAYLOAD) == 0);
+  g_ptr_array_set_free_func(ends[1].keep, (GDestroyNotify)actr_msg_free);
+  g_ptr_array_unref(ends[1].keep);
   ends[1].keep = NULL;
   g_free(b);
   se_stop(ctx, ends);
@@ -988,6 +1034,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/webrtc/sctp/abort-while-paused", test_sctp_abort_while_paused);
   g_test_add_func("/webrtc/sctp/joins-fragments", test_sctp_joins_fragments);
   g_test_add_func("/webrtc/sctp/join-break-refused", test_sctp_join_break_refused);
+  g_test_add_func("/webrtc/sctp/join-ends-oversized-and-reset",
+                  test_sctp_join_ends_oversized_and_reset);
 #if ACTR_USRSCTP_PATCHED /* usrsctp-truncated-mark.patch */
   g_test_add_func("/webrtc/sctp/abandoned-mid-delivery", test_sctp_abandoned_mid_delivery);
 #endif
