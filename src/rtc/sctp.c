@@ -783,8 +783,14 @@ static void read_all(actr__sctp_t *s) {
       /* Notifications are small and come whole (our buffer has room).
        * Read past the message being read, they touch none of it (while
        * joining, the bytes under its header are in jsave). */
-      if (flags & MSG_EOR)
-        handle_notification(s, s->rbuf + s->rlen, (size_t)n);
+      if (flags & MSG_EOR) {
+        /* While joining, the read position is anywhere in the run: a
+         * notification is read there and handled from an aligned copy. */
+        const uint8_t *at = s->rbuf + s->rlen;
+        uint8_t *copy = (uintptr_t)at % 8 ? g_memdup2(at, (gsize)n) : NULL;
+        handle_notification(s, copy ? copy : at, (size_t)n);
+        g_free(copy);
+      }
       if (s->jreset) { /* the run's stream was reset by the peer: its channel closes */
         s->jreset = false;
         if (s->joining)
