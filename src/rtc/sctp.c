@@ -613,6 +613,13 @@ void actr_testing_set_join_fragments(bool join) { atomic_store(&join_fragments, 
 
 static size_t msg_start(const actr__sctp_t *s) { return s->joining ? s->jlen - FRAG_HEADER : 0; }
 
+/* join_read_next: the next message is read 8 bytes before the run's end
+ * (its header over them: they wait in jsave). */
+static void join_read_next(actr__sctp_t *s) {
+  memcpy(s->jsave, s->rbuf + s->jlen - FRAG_HEADER, FRAG_HEADER);
+  s->rlen = s->jlen - FRAG_HEADER;
+}
+
 /* join_emit: the run so far goes up (marked joined when it holds more than
  * one fragment); the read buffer is @next (@next_len bytes of the message
  * being read, room @next_cap). */
@@ -685,8 +692,7 @@ static bool join_complete(actr__sctp_t *s) {
     join_emit(s, g_malloc(READ_CHUNK), 0, READ_CHUNK);
     return true;
   }
-  memcpy(s->jsave, s->rbuf + s->jlen - FRAG_HEADER, FRAG_HEADER);
-  s->rlen = s->jlen - FRAG_HEADER;
+  join_read_next(s);
   return true;
 }
 
@@ -715,8 +721,7 @@ static bool join_start(actr__sctp_t *s) {
   s->jtotal = h.total_frags;
   s->jnext = 1;
   s->jlen = s->rlen;
-  memcpy(s->jsave, s->rbuf + s->jlen - FRAG_HEADER, FRAG_HEADER);
-  s->rlen = s->jlen - FRAG_HEADER;
+  join_read_next(s);
   return true;
 }
 
